@@ -1,0 +1,1 @@
+"""Built-in agent and learner plugins, one module (or folder) per algorithm."""

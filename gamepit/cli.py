@@ -1,0 +1,317 @@
+"""The ``gamepit`` command line. Subcommands read as what people do; plugins may add more
+through ``gamepit_add_commands``. A user's mistake is one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from gamepit.errors import GamepitError
+from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.protocols import KINDS
+
+DEFAULT_REPLAYS = "replays"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other user error
+        raise GamepitError(f"{self.prog}: {message} (see --help)")
+
+
+def _add(subparsers: argparse._SubParsersAction, name: str, help_text: str, examples: str
+         ) -> argparse.ArgumentParser:
+    return subparsers.add_parser(
+        name, help=help_text, description=help_text,
+        epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParser:
+    parser = _Parser(prog="gamepit", description="Pit game-playing agents against each other.")
+    parser.add_argument("--plugins", action="append", default=[], metavar="PATH",
+                        help="extra plugin file or folder (repeatable; also GAMEPIT_PLUGINS)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = _add(subparsers, "plugins", "List every game, agent, search and learner.",
+             "gamepit plugins\ngamepit plugins --kind agent")
+    p.add_argument("--kind", choices=KINDS, help="only this kind")
+    p.set_defaults(func=cmd_plugins)
+
+    p = _add(subparsers, "match", "Play N games between two agents, seats alternating.",
+             "gamepit match connect_four alphabeta random -n 10\n"
+             "gamepit match tictactoe alphabeta:depth=9 random -n 20 --move-time 1")
+    _match_arguments(p)
+    p.add_argument("-n", "--games", type=int, default=2, help="number of games (default 2)")
+    p.set_defaults(func=cmd_match)
+
+    p = _add(subparsers, "play", "Play one game yourself: name 'human' as one of the agents.",
+             "gamepit play tictactoe human alphabeta:depth=9\ngamepit play connect_four random human")
+    _match_arguments(p)
+    p.set_defaults(func=cmd_play, games=1)
+
+    p = _add(subparsers, "replay", "List, show and verify recorded replays.",
+             "gamepit replay list\ngamepit replay show replays/FILE.jsonl --step 5\n"
+             "gamepit replay verify replays/FILE.jsonl")
+    replay_commands = p.add_subparsers(dest="replay_command", metavar="ACTION",
+                                       parser_class=_Parser)
+    q = replay_commands.add_parser("list", help="list replays in a folder")
+    q.add_argument("folder", nargs="?", default=DEFAULT_REPLAYS)
+    q.set_defaults(func=cmd_replay_list)
+    q = replay_commands.add_parser("show", help="show a replay's board at a step")
+    q.add_argument("file")
+    q.add_argument("--step", type=int, default=None, help="after this many actions (default all)")
+    q.set_defaults(func=cmd_replay_show)
+    q = replay_commands.add_parser("verify", help="re-simulate a replay and check its hashes")
+    q.add_argument("files", nargs="+")
+    q.set_defaults(func=cmd_replay_verify)
+    p.set_defaults(func=lambda args: _missing(p))
+
+    p = _add(subparsers, "demo", "A short round robin on connect four, with replays.",
+             "gamepit demo\ngamepit demo --games 4")
+    p.add_argument("--games", type=int, default=4, help="games per pairing (default 4)")
+    p.add_argument("--replays", default=DEFAULT_REPLAYS, help="replay folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo)
+
+    if manager is not None:
+        manager.call_each("gamepit_add_commands", subparsers=subparsers)
+    return parser
+
+
+def _match_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("game", help="game spec, e.g. connect_four or go:size=9")
+    p.add_argument("agent_a", help="agent spec, e.g. alphabeta:depth=4")
+    p.add_argument("agent_b", help="agent spec")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first game (default 0)")
+    p.add_argument("--move-time", type=float, default=None, metavar="SECONDS",
+                   help="forfeit an agent that thinks longer than this on a move")
+    p.add_argument("--replays", default=DEFAULT_REPLAYS, metavar="DIR",
+                   help=f"where replays go (default {DEFAULT_REPLAYS}/)")
+    p.add_argument("--no-replays", action="store_true", help="do not record replays")
+
+
+def _missing(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_plugins(args: argparse.Namespace, manager: PluginManager) -> int:
+    registry = manager.registry
+    for kind in KINDS:
+        if args.kind and kind != args.kind:
+            continue
+        names = registry.names(kind)
+        print(f"{_plural(kind)} ({len(names)}):")
+        for name in names:
+            entry = registry.entries[kind][name]
+            print(f"  {name:<16} {entry.description}")
+            for option in entry.options:
+                print(f"  {'':<16}   {option.describe()}  {option.help}")
+            print(f"  {'':<16}   from {entry.origin}")
+    _print_plugin_errors(manager, always=True)
+    return 0
+
+
+def _print_plugin_errors(manager: PluginManager, always: bool = False) -> None:
+    if manager.errors:
+        print(f"broken plugins ({len(manager.errors)}):", file=sys.stderr)
+        for error in manager.errors:
+            print(f"  {error}", file=sys.stderr)
+
+
+def _build_series_agents(manager: PluginManager, specs: Sequence[str]) -> list:
+    return [manager.registry.make_agent(spec) for spec in specs]
+
+
+def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
+    from gamepit.arena import play_series
+
+    if args.games < 1:
+        raise GamepitError("match: -n must be at least 1")
+    if args.move_time is not None and args.move_time <= 0:
+        raise GamepitError("match: --move-time must be positive")
+    game = manager.registry.make_game(args.game)
+    agents = _build_series_agents(manager, [args.agent_a, args.agent_b])
+    replay_dir = None if args.no_replays else args.replays
+    with _Progress(args.games, "games") as progress:
+        series = play_series(game, agents, args.games, args.seed, [args.agent_a, args.agent_b],
+                             replay_dir, args.move_time, manager,
+                             on_result=lambda i, result: progress.advance())
+    for agent in agents:
+        agent.close()
+    print(f"{game.spec}: {series.summary()}")
+    for line in series.forfeits:
+        print(f"  forfeit: {line}")
+    if series.replays:
+        print(f"replays: {len(series.replays)} in {replay_dir}/")
+    return 0
+
+
+def cmd_play(args: argparse.Namespace, manager: PluginManager) -> int:
+    from gamepit.arena import play_match
+
+    game = manager.registry.make_game(args.game)
+    agents = _build_series_agents(manager, [args.agent_a, args.agent_b])
+    result = play_match(game, agents, args.seed, [args.agent_a, args.agent_b],
+                        None if args.no_replays else args.replays, args.move_time, manager)
+    if result.forfeit_seat is not None:
+        print(f"seat {result.forfeit_seat} ({[args.agent_a, args.agent_b][result.forfeit_seat]}) "
+              f"forfeited: {result.forfeit_reason}")
+    print(f"returns by seat: {result.returns}")
+    if result.replay_path:
+        print(f"replay: {result.replay_path}")
+    return 0
+
+
+def cmd_replay_list(args: argparse.Namespace, manager: PluginManager) -> int:
+    from gamepit.errors import ReplayError
+    from gamepit.replay import list_replays, read_replay
+
+    paths = list_replays(args.folder)
+    if not paths:
+        print(f"no replays in {args.folder}/")
+        return 0
+    for path in paths:
+        try:
+            replay = read_replay(path, allow_truncated=True)
+        except ReplayError as error:
+            print(f"{path}  (unreadable: {error})")
+            continue
+        header = replay.header
+        print(f"{path}  {header['game']}  {' vs '.join(header['agents'])}  "
+              f"{len(replay.steps)} steps  {replay.describe_result()}")
+    return 0
+
+
+def cmd_replay_show(args: argparse.Namespace, manager: PluginManager) -> int:
+    from gamepit.replay import read_replay, simulate
+
+    replay = read_replay(args.file, allow_truncated=True)
+    total = len(replay.steps)
+    step = total if args.step is None else args.step
+    if not 0 <= step <= total:
+        raise GamepitError(f"replay show: --step must be between 0 and {total}")
+    state, _ = simulate(replay, manager.registry, upto=step, check=False)
+    header = replay.header
+    print(f"{header['game']}: {' vs '.join(header['agents'])}  (seed {header['seed']}, "
+          f"{header['created']})")
+    print(f"after {step} of {total} actions; result: {replay.describe_result()}")
+    if step > 0:
+        last = replay.steps[step - 1]
+        print(f"last: player {last['player']} played {last['action']}  info: {last['info']}")
+    print(state.render())
+    return 0
+
+
+def cmd_replay_verify(args: argparse.Namespace, manager: PluginManager) -> int:
+    from gamepit.replay import verify
+
+    for file in args.files:
+        print(verify(file, manager.registry))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, manager: PluginManager) -> int:
+    from gamepit.arena import round_robin, standings
+
+    registry = manager.registry
+    game = registry.make_game("connect_four")
+    wanted = ["random", "alphabeta:depth=2", "alphabeta:depth=4", "mcts:sims=200",
+              "alphazero:checkpoint=builtin:connect_four"]
+    specs = []
+    for spec in wanted:
+        try:
+            registry.parse("agent", spec)
+            registry.make_agent(spec).close()
+        except GamepitError:
+            continue  # not available in this installation
+        specs.append(spec)
+    print(f"round robin on connect four: {', '.join(specs)}; {args.games} games per pairing")
+    pairs = len(specs) * (len(specs) - 1) // 2
+    with _Progress(pairs, "pairings") as progress:
+        results = round_robin(game, specs, registry.make_agent, args.games, args.seed,
+                              args.replays, None, manager,
+                              on_series=lambda series: (print(series.summary()),
+                                                        progress.advance()))
+    print()
+    print(f"{'agent':<44} {'games':>5} {'score':>6} {'W':>4} {'D':>4} {'L':>4}")
+    for spec, n, score, w, d, loss in standings(specs, results):
+        print(f"{spec:<44} {n:>5} {score:>6.3f} {w:>4} {d:>4} {loss:>4}")
+    replays = sum(len(r.replays) for r in results)
+    print(f"\n{replays} replays written to {args.replays}/ "
+          f"(try: gamepit replay list {args.replays})")
+    return 0
+
+
+class _Progress:
+    """A progress bar on an interactive terminal; silent otherwise."""
+
+    def __init__(self, total: int, unit: str) -> None:
+        self.total, self.unit, self.bar = total, unit, None
+
+    def __enter__(self) -> _Progress:
+        if sys.stderr.isatty() and self.total > 1:
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.unit, total=self.total)
+        return self
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        # --plugins must be known before the parser is built, since plugins add commands.
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument("--plugins", action="append", default=[])
+        known, _ = pre.parse_known_args(argv)
+        manager = get_manager(known.plugins, refresh=True)
+        parser = build_parser(manager)
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        if args.command != "plugins" and manager.errors:
+            for error in manager.errors:
+                print(f"gamepit: warning: {error}", file=sys.stderr)
+        return int(args.func(args, manager) or 0)
+    except GamepitError as error:
+        print(f"gamepit: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gamepit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _ensure_folder(path: str) -> Path:
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def _plural(kind: str) -> str:
+    return "searches" if kind == "search" else kind + "s"

@@ -1,0 +1,128 @@
+"""Tic-tac-toe: a native simulator, its PettingZoo face, and the 8 board symmetries.
+
+Actions are cells 0..8, row by row. Player 0 plays X and moves first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gamepit.plugins import hookimpl
+from gamepit.protocols import BaseState, Capabilities, Game
+from gamepit.protocols import game as game_entry
+
+LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
+_LINES_THROUGH = tuple(tuple(line for line in LINES if cell in line) for cell in range(9))
+
+
+class TicTacToeState(BaseState):
+    """Board of 9 cells holding -1 (empty), 0 or 1 (the player who took it)."""
+
+    __slots__ = ("board", "player", "winner", "moves")
+
+    def __init__(self) -> None:
+        self.board = [-1] * 9
+        self.player = 0
+        self.winner = -1
+        self.moves = 0
+
+    @property
+    def current_player(self) -> int:
+        return -1 if self.is_terminal() else self.player
+
+    def legal_mask(self) -> np.ndarray:
+        if self.is_terminal():
+            return np.zeros(9, dtype=bool)
+        return np.array([cell == -1 for cell in self.board], dtype=bool)
+
+    def legal_actions(self) -> list[int]:
+        if self.is_terminal():
+            return []
+        return [i for i, cell in enumerate(self.board) if cell == -1]
+
+    def apply(self, action: int) -> None:
+        board = self.board
+        if self.is_terminal() or not 0 <= action < 9 or board[action] != -1:
+            raise ValueError(f"illegal tic-tac-toe action {action}")
+        player = self.player
+        board[action] = player
+        self.moves += 1
+        for a, b, c in _LINES_THROUGH[action]:
+            if board[a] == board[b] == board[c]:
+                self.winner = player
+                break
+        self.player = 1 - player
+
+    def clone(self) -> TicTacToeState:
+        other = TicTacToeState.__new__(TicTacToeState)
+        other.board = self.board[:]
+        other.player = self.player
+        other.winner = self.winner
+        other.moves = self.moves
+        return other
+
+    def is_terminal(self) -> bool:
+        return self.winner >= 0 or self.moves == 9
+
+    def returns(self) -> list[float]:
+        if self.winner < 0:
+            return [0.0, 0.0]
+        return [1.0, -1.0] if self.winner == 0 else [-1.0, 1.0]
+
+    def observation(self, player: int) -> np.ndarray:
+        """Planes (2, 3, 3): the player's marks, then the opponent's."""
+        board = np.array(self.board, dtype=np.int8).reshape(3, 3)
+        return np.stack([board == player, board == 1 - player]).astype(np.int8)
+
+    def render(self) -> str:
+        marks = {-1: ".", 0: "X", 1: "O"}
+        rows = [" ".join(marks[c] for c in self.board[r * 3:r * 3 + 3]) for r in range(3)]
+        return "\n".join(rows)
+
+    def fingerprint(self) -> bytes:
+        return bytes(c + 1 for c in self.board) + bytes([self.player])
+
+
+class TicTacToe(Game):
+    name = "tictactoe"
+    num_players = 2
+    num_actions = 9
+    observation_shape = (2, 3, 3)
+    capabilities = Capabilities(symmetries=True)
+
+    def new_state(self, seed: int | None = None) -> TicTacToeState:
+        return TicTacToeState()
+
+    def action_to_string(self, action: int) -> str:
+        return f"{'abc'[action % 3]}{3 - action // 3}"
+
+    def string_to_action(self, text: str) -> int:
+        text = text.strip().lower()
+        if text.isdigit() and 0 <= int(text) < 9:
+            return int(text)
+        if len(text) == 2 and text[0] in "abc" and text[1] in "123":
+            return (3 - int(text[1])) * 3 + "abc".index(text[0])
+        raise ValueError("expected a cell 0..8 (row by row) or a square like b2")
+
+    def symmetries(self, observation: np.ndarray, policy: np.ndarray
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+        return board_symmetries(observation, policy.reshape(3, 3), square=True)
+
+
+def board_symmetries(observation: np.ndarray, policy_board: np.ndarray, square: bool
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The dihedral transforms (8 on a square board, 2 mirror images otherwise) of planes
+    shaped (C, H, W) and a policy shaped (H, W); policies come back flattened."""
+    pairs = []
+    for flip in (False, True):
+        obs, pol = (observation[..., ::-1], policy_board[..., ::-1]) if flip else (
+            observation, policy_board)
+        for turns in range(4 if square else 1):
+            pairs.append((np.ascontiguousarray(np.rot90(obs, turns, axes=(-2, -1))),
+                          np.ascontiguousarray(np.rot90(pol, turns)).reshape(-1)))
+    return pairs
+
+
+@hookimpl
+def gamepit_add_games() -> list:
+    return [game_entry("tictactoe", TicTacToe, "Tic-tac-toe on 3x3 (native simulator).")]

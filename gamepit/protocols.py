@@ -1,0 +1,282 @@
+"""The only things plugins share: games, simulator states, agents, searches, evaluators, learners.
+
+This module is the contract between plugins. It imports numpy and nothing heavier (no torch, no
+PettingZoo): faces that need those are built lazily by the games that offer them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+KINDS = ("game", "agent", "search", "learner")
+
+
+# --------------------------------------------------------------------------- registration
+
+
+@dataclass(frozen=True)
+class Option:
+    """One typed option of a plugin entry, set in a spec string as ``key=value``."""
+
+    name: str
+    type: type = str
+    default: Any = None
+    help: str = ""
+    choices: tuple[Any, ...] | None = None
+
+    def describe(self) -> str:
+        text = f"{self.name}: {self.type.__name__}"
+        if self.choices:
+            text += " in {" + "|".join(str(c) for c in self.choices) + "}"
+        text += f" = {self.default!r}"
+        return text
+
+
+@dataclass(frozen=True)
+class PluginEntry:
+    """A named, lazily built game, agent, search or learner that a plugin contributes.
+
+    ``target`` is either a callable that takes the options as keyword arguments, or a
+    ``"package.module:attribute"`` string imported only when the entry is first built, so
+    listing plugins never imports torch.
+    """
+
+    kind: str
+    name: str
+    target: str | Callable[..., Any]
+    description: str
+    options: tuple[Option, ...] = ()
+    origin: str = ""  # filled in by the registry: which plugin contributed the entry
+
+    def option(self, name: str) -> Option | None:
+        for option in self.options:
+            if option.name == name:
+                return option
+        return None
+
+
+def game(name: str, target: str | Callable[..., Any], description: str,
+         options: Sequence[Option] = ()) -> PluginEntry:
+    """Shorthand for a game entry, for use in ``gamepit_add_games`` implementations."""
+    return PluginEntry("game", name, target, description, tuple(options))
+
+
+def agent(name: str, target: str | Callable[..., Any], description: str,
+          options: Sequence[Option] = ()) -> PluginEntry:
+    """Shorthand for an agent entry, for use in ``gamepit_add_agents`` implementations."""
+    return PluginEntry("agent", name, target, description, tuple(options))
+
+
+def search(name: str, target: str | Callable[..., Any], description: str,
+           options: Sequence[Option] = ()) -> PluginEntry:
+    """Shorthand for a search entry, for use in ``gamepit_add_searches`` implementations."""
+    return PluginEntry("search", name, target, description, tuple(options))
+
+
+def learner(name: str, target: str | Callable[..., Any], description: str,
+            options: Sequence[Option] = ()) -> PluginEntry:
+    """Shorthand for a learner entry, for use in ``gamepit_add_learners`` implementations."""
+    return PluginEntry("learner", name, target, description, tuple(options))
+
+
+# --------------------------------------------------------------------------- games
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Which faces a game offers and what kind of game it is; checked up front by consumers."""
+
+    aec: bool = True  # PettingZoo AEC environment (every game has one)
+    state: bool = True  # simulator State for search and the arena
+    gymnasium: bool = False  # Gymnasium environment (single-agent games)
+    vector: bool = False  # batched vector environment for training throughput
+    deterministic: bool = True
+    perfect_information: bool = True
+    symmetries: bool = False  # ``Game.symmetries`` gives data-augmentation transforms
+
+
+@runtime_checkable
+class State(Protocol):
+    """A simulator state: what search and the arena drive. Cheap to clone.
+
+    Players are numbered from 0. ``current_player`` is -1 once the game is over. ``returns``
+    are cumulative per player (for board games: +1 win, -1 loss, 0 draw, at the end).
+    """
+
+    @property
+    def current_player(self) -> int: ...
+
+    def legal_mask(self) -> np.ndarray: ...
+
+    def legal_actions(self) -> list[int]: ...
+
+    def apply(self, action: int) -> None: ...
+
+    def clone(self) -> State: ...
+
+    def is_terminal(self) -> bool: ...
+
+    def returns(self) -> list[float]: ...
+
+    def observation(self, player: int) -> np.ndarray: ...
+
+    def render(self) -> str: ...
+
+    def fingerprint(self) -> bytes: ...
+
+
+class BaseState:
+    """Defaults that most states can inherit; override for speed where it matters."""
+
+    def legal_actions(self) -> list[int]:
+        return np.flatnonzero(self.legal_mask()).tolist()  # type: ignore[attr-defined]
+
+    def fingerprint(self) -> bytes:
+        """Bytes that identify the position; replays hash them to verify re-simulation."""
+        parts = [str(self.current_player).encode()]  # type: ignore[attr-defined]
+        for player in range(len(self.returns())):  # type: ignore[attr-defined]
+            parts.append(np.ascontiguousarray(self.observation(player)).tobytes())  # type: ignore[attr-defined]
+        return b"|".join(parts)
+
+
+def state_hash(state: State) -> str:
+    """A short, stable hash of a state's fingerprint, stored in replays."""
+    return hashlib.sha256(state.fingerprint()).hexdigest()[:16]
+
+
+class Game:
+    """Base class for game plugins. Subclasses set the class attributes and offer faces.
+
+    Options from the spec string arrive as keyword arguments to ``__init__``. ``spec`` is set
+    by the registry to the canonical spec string that built this game, so a replay can
+    rebuild it.
+    """
+
+    name: str = ""
+    num_players: int = 2
+    num_actions: int = 0
+    observation_shape: tuple[int, ...] = ()
+    observation_dtype: type = np.int8
+    observation_bounds: tuple[float, float] = (0, 1)
+    capabilities: Capabilities = Capabilities()
+    spec: str = ""
+
+    def new_state(self, seed: int | None = None) -> State:
+        """A fresh state at the start of the game (``seed`` matters for stochastic games)."""
+        raise NotImplementedError(f"{self.name} offers no simulator state")
+
+    def aec_env(self, render_mode: str | None = None) -> Any:
+        """The PettingZoo AEC face; by default built from the simulator state."""
+        from gamepit.games.aec import StateAECEnv
+
+        return StateAECEnv(self, render_mode=render_mode)
+
+    def gym_env(self, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{self.name} offers no Gymnasium environment")
+
+    def vector_env(self, num_envs: int, seed: int | None = None, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{self.name} offers no vector environment")
+
+    def action_to_string(self, action: int) -> str:
+        return str(action)
+
+    def string_to_action(self, text: str) -> int:
+        """Parse a human's move; raises ValueError with a hint on bad input."""
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"expected an action number 0..{self.num_actions - 1}") from None
+
+    def symmetries(self, observation: np.ndarray, policy: np.ndarray
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Equivalent (observation, policy) pairs for data augmentation; identity by default."""
+        return [(observation, policy)]
+
+    def export(self, replay: Any, fmt: str) -> str:
+        """Export a replay to a game-specific text format (SGF, PGN...)."""
+        raise NotImplementedError(f"{self.name} has no {fmt} export")
+
+
+# --------------------------------------------------------------------------- agents
+
+
+ActResult = int | tuple[int, dict[str, Any]]
+
+
+class Agent:
+    """Base class for agents. ``act`` returns an action, or an action and an info dict
+    (policy, value, visit counts...) that replays store and the viewer shows.
+
+    The arena hands each agent a clone of the state, so an agent may change it freely.
+    Neural agents set ``batched = True`` and implement ``act_batch`` to play many games
+    through one forward pass.
+    """
+
+    batched: bool = False
+    spec: str = ""
+
+    def reset(self, game: Game, player: int, seed: int | None = None) -> None:
+        self.game = game
+        self.player = player
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, state: State) -> ActResult:
+        raise NotImplementedError
+
+    def act_batch(self, states: Sequence[State]) -> list[ActResult]:
+        return [self.act(state) for state in states]
+
+    def close(self) -> None:
+        """Release resources (processes, files, GPU memory)."""
+
+
+def split_act_result(result: ActResult) -> tuple[int, dict[str, Any]]:
+    """Normalise what ``act`` returned to (action, info)."""
+    if isinstance(result, tuple):
+        action, info = result
+        return int(action), dict(info or {})
+    return int(result), {}
+
+
+# --------------------------------------------------------------------------- search
+
+
+class Evaluator(Protocol):
+    """Batch of states -> (priors [batch, num_actions], values [batch]).
+
+    Values are from the point of view of each state's current player, in [-1, 1] for
+    two-player zero-sum games. Priors need not be masked; search masks them.
+    """
+
+    def evaluate(self, states: Sequence[State]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass
+class SearchResult:
+    """What a search returns for one root state."""
+
+    policy: np.ndarray  # over all actions, sums to 1 over legal ones
+    visit_counts: np.ndarray
+    value: float  # root value from the current player's point of view
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Search(Protocol):
+    """Plans from simulator states with an evaluator; one call may advance many roots."""
+
+    def search(self, states: Sequence[State], evaluator: Evaluator) -> list[SearchResult]: ...
+
+
+# --------------------------------------------------------------------------- learners
+
+
+class Learner(Protocol):
+    """Trains from a config, writes checkpoints, emits metrics through the hooks, and returns
+    the spec of an agent the arena can load (e.g. ``alphazero:checkpoint=runs/c4/best.pt``)."""
+
+    def train(self, config: dict[str, Any]) -> str: ...
