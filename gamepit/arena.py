@@ -220,8 +220,8 @@ def play_series(game: Game, agents: Sequence[Agent], games: int, seed: int = 0,
         else:
             series.draws += 1
         if result.forfeit_seat is not None:
-            series.forfeits.append(
-                f"game {i}: {seated_specs[result.forfeit_seat]} forfeited ({result.forfeit_reason})")
+            who = seated_specs[result.forfeit_seat]
+            series.forfeits.append(f"game {i}: {who} forfeited ({result.forfeit_reason})")
         if result.replay_path:
             series.replays.append(result.replay_path)
         if on_result:

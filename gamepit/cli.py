@@ -48,7 +48,8 @@ def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParse
     p.set_defaults(func=cmd_match)
 
     p = _add(subparsers, "play", "Play one game yourself: name 'human' as one of the agents.",
-             "gamepit play tictactoe human alphabeta:depth=9\ngamepit play connect_four random human")
+             "gamepit play tictactoe human alphabeta:depth=9\n"
+             "gamepit play connect_four random human")
     _match_arguments(p)
     p.set_defaults(func=cmd_play, games=1)
 

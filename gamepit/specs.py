@@ -84,7 +84,8 @@ def bind_options(entry: PluginEntry, parts: list[tuple[str | None, str]]) -> dic
     for index, (key, value) in enumerate(parts):
         if key is None:
             if index != 0 or not entry.options:
-                raise SpecError(f"{where}: {value!r} needs a key=value form; valid options: {valid}")
+                raise SpecError(
+                    f"{where}: {value!r} needs a key=value form; valid options: {valid}")
             key = entry.options[0].name
         option = entry.option(key)
         if option is None:
