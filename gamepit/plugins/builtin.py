@@ -4,6 +4,13 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.replay",
     "gamepit.games.tictactoe",
     "gamepit.games.connect_four",
+    "gamepit.games.atari",
+    "gamepit.games.go",
+    "gamepit.games.openspiel_bridge",
+    "gamepit.games.pettingzoo_bridge",
     "gamepit.agents.basic",
     "gamepit.agents.human",
+    "gamepit.search.mcts",
+    "gamepit.tournament",
+    "gamepit.viewer.plugin",
 )

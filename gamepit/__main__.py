@@ -1,0 +1,5 @@
+import sys
+
+from gamepit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,142 @@
+"""Conformance checkers shipped with the package, like Gymnasium's ``check_env`` and
+PettingZoo's ``api_test``: ``check_game`` and ``check_agent`` raise ``ConformanceError`` with a
+message that says what to fix. The test suite runs them over every registered game and agent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from gamepit.errors import GamepitError
+from gamepit.protocols import Agent, Game, split_act_result, state_hash
+
+
+class ConformanceError(GamepitError, AssertionError):
+    """A game or agent breaks the protocol; the message says how to fix it."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConformanceError(message)
+
+
+def check_game(game: Game, episodes: int = 2, max_steps: int = 500, seed: int = 0,
+               aec: bool = True, aec_cycles: int = 200) -> None:
+    """Check a game's attributes, its simulator state over random playouts, and (if ``aec``)
+    its PettingZoo face with ``pettingzoo.test.api_test``."""
+    name = getattr(game, "name", type(game).__name__)
+    for attribute, kind in (("name", str), ("num_players", int), ("num_actions", int),
+                            ("observation_shape", tuple)):
+        _require(isinstance(getattr(game, attribute, None), kind),
+                 f"{name}: set the class attribute {attribute} ({kind.__name__})")
+    _require(game.num_players >= 1, f"{name}: num_players must be at least 1")
+    _require(game.num_actions >= 1, f"{name}: num_actions must be at least 1")
+    capabilities = game.capabilities
+    rng = np.random.default_rng(seed)
+    if capabilities.state:
+        for episode in range(episodes):
+            _check_playout(game, seed + episode, rng, max_steps)
+    if aec and capabilities.aec:
+        from pettingzoo.test import api_test
+
+        env = game.aec_env()
+        try:
+            api_test(env, num_cycles=aec_cycles)
+        except AssertionError as error:
+            raise ConformanceError(f"{name}: PettingZoo api_test failed: {error}") from None
+        finally:
+            env.close()
+
+
+def _check_playout(game: Game, seed: int, rng: np.random.Generator, max_steps: int) -> None:
+    name = game.name
+    state = game.new_state(seed)
+    again = game.new_state(seed)
+    if game.capabilities.deterministic:
+        _require(state_hash(state) == state_hash(again),
+                 f"{name}: new_state(seed) must give the same start for the same seed")
+    actions = []
+    for _ in range(max_steps):
+        if state.is_terminal():
+            break
+        player = state.current_player
+        _require(0 <= player < game.num_players,
+                 f"{name}: current_player {player} out of range while the game is not over")
+        mask = state.legal_mask()
+        _require(isinstance(mask, np.ndarray) and mask.dtype == bool
+                 and mask.shape == (game.num_actions,),
+                 f"{name}: legal_mask() must be a bool array of shape ({game.num_actions},)")
+        legal = state.legal_actions()
+        _require(list(legal) == np.flatnonzero(mask).tolist(),
+                 f"{name}: legal_actions() must list the indices where legal_mask() is True")
+        _require(len(legal) > 0, f"{name}: a non-terminal state must have a legal action")
+        for viewer in range(game.num_players):
+            observation = np.asarray(state.observation(viewer))
+            _require(observation.shape == tuple(game.observation_shape),
+                     f"{name}: observation shape {observation.shape} != observation_shape "
+                     f"{game.observation_shape}")
+        _require(len(state.returns()) == game.num_players,
+                 f"{name}: returns() must have one number per player")
+        _require(isinstance(state.render(), str), f"{name}: render() must return a string")
+        before = state_hash(state)
+        copy = state.clone()
+        action = int(legal[rng.integers(len(legal))])
+        copy.apply(action)
+        _require(state_hash(state) == before,
+                 f"{name}: applying an action to a clone changed the original; clone() must "
+                 "copy all mutable state")
+        state.apply(action)
+        actions.append(action)
+        if game.capabilities.deterministic:
+            _require(state_hash(state) == state_hash(copy),
+                     f"{name}: the same action from the same state gave different states; "
+                     "set capabilities.deterministic=False if that is intended")
+    if state.is_terminal():
+        _require(state.current_player == -1, f"{name}: current_player must be -1 at the end")
+        _require(not state.legal_mask().any(), f"{name}: no action may be legal at the end")
+    if game.capabilities.deterministic:
+        replayed = game.new_state(seed)
+        for action in actions:
+            replayed.apply(action)
+        _require(state_hash(replayed) == state_hash(state),
+                 f"{name}: replaying the same actions from the same seed must give the same "
+                 "state (replays depend on it)")
+
+
+def check_agent(agent: Agent, game: Game, games: int = 2, seed: int = 0,
+                max_steps: int = 300) -> None:
+    """Check that an agent resets, acts legally from every seat, and returns a JSON-friendly
+    info dict."""
+    from gamepit.arena import _plain
+
+    label = getattr(agent, "spec", "") or type(agent).__name__
+    for attribute in ("reset", "act"):
+        _require(callable(getattr(agent, attribute, None)),
+                 f"agent {label}: implement {attribute}() (see gamepit.protocols.Agent)")
+    for index in range(games):
+        state = game.new_state(seed + index)
+        seat = index % game.num_players
+        agent.reset(game, seat, seed + index)
+        rng = np.random.default_rng(seed + index)
+        for _ in range(max_steps):
+            if state.is_terminal():
+                break
+            if state.current_player == seat:
+                action, info = split_act_result(agent.act(state.clone()))
+                _require(bool(state.legal_mask()[action]) if 0 <= action < game.num_actions
+                         else False, f"agent {label}: returned illegal action {action}")
+                _require(isinstance(info, dict), f"agent {label}: info must be a dict")
+                try:
+                    json.dumps(_plain(info))
+                except (TypeError, ValueError) as error:
+                    raise ConformanceError(
+                        f"agent {label}: info dict must be JSON-friendly: {error}") from None
+            else:
+                legal = state.legal_actions()
+                action = int(legal[rng.integers(len(legal))])
+            state.apply(action)
+
+

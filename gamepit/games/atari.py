@@ -1,0 +1,1 @@
+"""Plugin module reserved for its issue; registers nothing yet."""
