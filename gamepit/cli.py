@@ -68,6 +68,13 @@ def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParse
     q = replay_commands.add_parser("verify", help="re-simulate a replay and check its hashes")
     q.add_argument("files", nargs="+")
     q.set_defaults(func=cmd_replay_verify)
+    q = replay_commands.add_parser(
+        "export", help="export a replay: sgf (go), pgn (chess), html, mp4 or gif (atari)")
+    q.add_argument("file")
+    q.add_argument("--format", required=True, dest="fmt",
+                   choices=["sgf", "pgn", "html", "mp4", "gif"])
+    q.add_argument("-o", "--output", default=None, help="output file (default: beside the replay)")
+    q.set_defaults(func=cmd_replay_export)
     p.set_defaults(func=lambda args: _missing(p))
 
     p = _add(subparsers, "demo", "A short round robin on connect four, with replays.",
@@ -218,6 +225,26 @@ def cmd_replay_verify(args: argparse.Namespace, manager: PluginManager) -> int:
     return 0
 
 
+def cmd_replay_export(args: argparse.Namespace, manager: PluginManager) -> int:
+    from gamepit.replay import read_replay
+
+    replay = read_replay(args.file)
+    output = Path(args.output or Path(args.file).with_suffix("." + args.fmt))
+    if args.fmt in ("html", "mp4", "gif"):
+        from gamepit.viewer.export import export_replay  # renders pictures; the viewer's job
+
+        export_replay(replay, manager.registry, args.fmt, output)
+    else:
+        game = manager.registry.make_game(replay.header["game"])
+        try:
+            text = game.export(replay, args.fmt)
+        except NotImplementedError as error:
+            raise GamepitError(f"replay export: {error}") from None
+        output.write_text(text, encoding="utf-8")
+    print(f"wrote {output}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, manager: PluginManager) -> int:
     from gamepit.arena import round_robin, standings
 
@@ -304,10 +331,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _ensure_folder(path: str) -> Path:
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 if __name__ == "__main__":

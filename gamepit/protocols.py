@@ -130,6 +130,16 @@ class State(Protocol):
     def fingerprint(self) -> bytes: ...
 
 
+# Optional State methods, looked up with getattr by the consumers that use them:
+#   board_view() -> {"style": str, "rows": int, "cols": int, "cells": list[str]}
+#       for the replay viewer: cells row-major from the top left, "" for empty, else a piece
+#       code ("X"/"O" tic-tac-toe and connect four, "B"/"W" go and othello, FEN letters for
+#       chess); style is one of "grid", "discs", "go", "othello", "chess".
+#   frame() -> np.ndarray (H, W, 3) uint8: the screen, for games with pixels (Atari).
+#   heuristic_value(player) -> float in (-0.5, 0.5): a guess at the value, for depth-limited
+#       search at its horizon.
+
+
 class BaseState:
     """Defaults that most states can inherit; override for speed where it matters."""
 

@@ -127,6 +127,11 @@ class ConnectFourState(BaseState):
         rows = [" ".join(marks[int(c)] for c in row) for row in self.board()]
         return "\n".join(rows + [" ".join(str(c) for c in range(WIDTH))])
 
+    def board_view(self) -> dict:
+        marks = {-1: "", 0: "X", 1: "O"}
+        return {"style": "discs", "rows": HEIGHT, "cols": WIDTH,
+                "cells": [marks[int(c)] for c in self.board().reshape(-1)]}
+
     def fingerprint(self) -> bytes:
         return b"%d|%d|%d" % (self.bits[0], self.bits[1], self.player)
 

@@ -82,6 +82,10 @@ class TicTacToeState(BaseState):
     def fingerprint(self) -> bytes:
         return bytes(c + 1 for c in self.board) + bytes([self.player])
 
+    def board_view(self) -> dict:
+        marks = {-1: "", 0: "X", 1: "O"}
+        return {"style": "grid", "rows": 3, "cols": 3, "cells": [marks[c] for c in self.board]}
+
 
 class TicTacToe(Game):
     name = "tictactoe"
