@@ -6,7 +6,6 @@ message that says what to fix. The test suite runs them over every registered ga
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import numpy as np
 
