@@ -82,6 +82,11 @@ class PluginManager:
             return
         self.origins[name] = origin
         self._registry = None
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            if caller.spec is None:  # pluggy accepts unknown hooks silently; a typo is an error
+                self.errors.append(PluginError(
+                    name, f"implements unknown hook {caller.name!r}",
+                    "use a hook name from gamepit/plugins/hookspecs.py"))
 
     def _register_module(self, module_name: str, origin: str) -> None:
         try:
@@ -141,7 +146,7 @@ class PluginManager:
         A failing implementation becomes a PluginError and the rest still run."""
         caller = getattr(self.pm.hook, hook_name)
         results = []
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order: built-ins first
             arguments = {name: kwargs[name] for name in impl.argnames if name in kwargs}
             try:
                 results.append((impl.plugin_name, impl.function(**arguments)))

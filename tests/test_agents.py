@@ -1,0 +1,102 @@
+"""Agents: conformance of every registered agent, and alphabeta's exactness at tic-tac-toe."""
+
+from functools import cache
+
+import pytest
+
+from gamepit.agents.basic import AlphaBetaAgent
+from gamepit.arena import play_series
+from gamepit.checks import check_agent
+from gamepit.games.tictactoe import TicTacToe, TicTacToeState
+from gamepit.plugins.manager import PluginManager
+
+REGISTRY = PluginManager(autoload=False).registry
+# Agents that need something from outside to act (a person, a checkpoint) and the spec to use.
+SPECS = {"mcts": "mcts:sims=20"}
+NEEDS_OUTSIDE = {"human", "alphazero", "dqn", "ppo"}
+
+
+@pytest.mark.parametrize("name", [n for n in REGISTRY.names("agent") if n not in NEEDS_OUTSIDE])
+@pytest.mark.parametrize("game_name", ["tictactoe", "connect_four"])
+def test_every_registered_agent_conforms(name, game_name):
+    agent = REGISTRY.make_agent(SPECS.get(name, name))
+    check_agent(agent, REGISTRY.make_game(game_name), games=2)
+
+
+@cache
+def minimax(board: tuple, player: int) -> int:
+    """Exact value (+1 win, 0 draw, -1 loss) for the player to move."""
+    state = TicTacToeState()
+    state.board, state.player = list(board), player
+    state.moves = sum(c != -1 for c in board)
+    for a, b, c in ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8),
+                    (0, 4, 8), (2, 4, 6)):
+        if board[a] != -1 and board[a] == board[b] == board[c]:
+            return 1 if board[a] == player else -1
+    if state.moves == 9:
+        return 0
+    return max(-minimax(tuple(_after(board, move, player)), 1 - player)
+               for move in range(9) if board[move] == -1)
+
+
+def _after(board, move, player):
+    board = list(board)
+    board[move] = player
+    return board
+
+
+def reachable_positions():
+    seen, frontier = {}, [TicTacToeState()]
+    while frontier:
+        state = frontier.pop()
+        key = (tuple(state.board), state.player)
+        if key in seen or state.is_terminal():
+            continue
+        seen[key] = state
+        for action in state.legal_actions():
+            child = state.clone()
+            child.apply(action)
+            frontier.append(child)
+    return list(seen.values())
+
+
+def test_alphabeta_plays_a_minimax_optimal_move_from_every_reachable_position():
+    agent = AlphaBetaAgent(depth=9)
+    agent.reset(TicTacToe(), 0, seed=0)
+    positions = reachable_positions()
+    assert len(positions) == 4520  # non-terminal positions reachable from the start
+    for state in positions:
+        board, player = tuple(state.board), state.player
+        value = minimax(board, player)
+        action, info = agent.act(state.clone())
+        assert -minimax(tuple(_after(board, action, player)), 1 - player) == value, (
+            f"alphabeta chose {action} in {board} (player {player}), losing value")
+
+
+def test_alphabeta_never_loses_to_random_from_either_seat(registry):
+    game = registry.make_game("tictactoe")
+    agents = [registry.make_agent("alphabeta:depth=9"), registry.make_agent("random")]
+    series = play_series(game, agents, games=20, seed=5)
+    assert series.losses == 0 and series.wins >= 10
+
+
+def test_alphabeta_takes_an_immediate_connect_four_win(registry):
+    game = registry.make_game("connect_four")
+    state = game.new_state()
+    for action in [0, 6, 1, 6, 2]:
+        state.apply(action)  # X threatens 3; O must block, but suppose O plays elsewhere
+    state.apply(5)
+    agent = registry.make_agent("alphabeta:depth=2")
+    agent.reset(game, 0, seed=0)
+    action, info = agent.act(state)
+    assert action == 3 and info["value"] > 0.9
+
+
+def test_human_agent_validates_input_through_the_cli(cli, tmp_path):
+    # bad text, an illegal square, then a real game; alphabeta answers as O
+    moves = "hello\n99\n4\n4\n0\n2\n6\n3\n5\n1\n7\n8\n"
+    played = cli("play", "tictactoe", "human", "alphabeta:depth=9", "--replays", str(tmp_path),
+                 input=moves)
+    assert played.returncode == 0, played.stderr
+    assert "not a move" in played.stderr and "illegal move '4'" in played.stderr
+    assert "returns by seat" in played.stdout

@@ -1,0 +1,52 @@
+"""The command line: every user mistake is one line on stderr, exit code 2, no traceback."""
+
+import pytest
+
+COMMANDS = ["plugins", "match", "play", "replay", "demo"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["match", "chess960", "random", "random"], "unknown game 'chess960'; available:"),
+    (["match", "tictactoe", "randon", "random"], "unknown agent 'randon'; available:"),
+    (["match", "tictactoe", "alphabeta:deep=3", "random"], "valid options: depth"),
+    (["match", "tictactoe", "alphabeta:depth=three", "random"], "expects int"),
+    (["match", "tictactoe", "alphabeta:depth=0", "random"], "depth must be at least 1"),
+    (["match", "tictactoe", "random", "random", "-n", "0"], "-n must be at least 1"),
+    (["match", "tictactoe", "random", "random", "-n", "x"], "invalid int value"),
+    (["match", "tictactoe", "random", "random", "--move-time", "-1"], "must be positive"),
+    (["match", "tictactoe", "random"], "required"),
+    (["replay", "show", "no/such/file.jsonl"], "no such replay file"),
+    (["replay", "list", "no/such/folder"], "no such folder"),
+    (["nonsense"], "invalid choice"),
+])
+def test_user_mistakes_are_one_line(cli, tmp_path, args, message):
+    run = cli(*args, cwd=tmp_path)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert run.stderr.startswith("gamepit: error: ") and run.stderr.count("\n") == 1, run.stderr
+    assert message in run.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_examples(cli, command):
+    run = cli(command, "--help")
+    assert run.returncode == 0
+    assert "examples:" in run.stdout or command == "replay"
+
+
+def test_match_prints_summary_and_writes_replays(cli, tmp_path):
+    run = cli("match", "tictactoe", "alphabeta:depth=9", "random", "-n", "4", "--seed", "3",
+              "--replays", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert "tictactoe: alphabeta:depth=9 vs random: 4 games" in run.stdout
+    assert "-0," in run.stdout  # never loses
+    assert len(list(tmp_path.glob("*.jsonl"))) == 4
+
+
+def test_demo_runs_a_round_robin(cli, tmp_path):
+    run = cli("demo", "--games", "2", "--replays", str(tmp_path / "r"), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "round robin on connect four" in run.stdout
+    assert "random" in run.stdout and "alphabeta:depth=4" in run.stdout
+    assert "replays written to" in run.stdout
+    assert list((tmp_path / "r").glob("*.jsonl"))

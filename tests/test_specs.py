@@ -1,0 +1,56 @@
+"""Spec strings: parsing, typed options, and errors that list the valid options."""
+
+import pytest
+
+from gamepit.errors import SpecError
+from gamepit.protocols import Option, PluginEntry
+from gamepit.specs import bind_options, format_spec, split_spec
+
+ENTRY = PluginEntry("agent", "mcts", object, "test entry", (
+    Option("sims", int, 100), Option("c_puct", float, 1.5), Option("noise", bool, False),
+    Option("mode", str, "fast", choices=("fast", "slow"))))
+
+
+def test_split_plain_name_and_options():
+    assert split_spec("random") == ("random", [])
+    assert split_spec(" mcts:sims=400,c_puct=2.0 ") == ("mcts", [("sims", "400"),
+                                                                 ("c_puct", "2.0")])
+
+
+def test_split_keeps_commas_inside_brackets_and_allows_a_positional_first_value():
+    name, parts = split_spec("openspiel:go(board_size=9,komi=7.5),max_moves=50")
+    assert name == "openspiel"
+    assert parts == [(None, "go(board_size=9,komi=7.5)"), ("max_moves", "50")]
+    assert split_spec("atari:pong") == ("atari", [(None, "pong")])
+
+
+def test_bind_converts_types_and_positional_sets_first_option():
+    assert bind_options(ENTRY, [("sims", "400"), ("noise", "yes")]) == {"sims": 400,
+                                                                         "noise": True}
+    assert bind_options(ENTRY, [(None, "7")]) == {"sims": 7}
+
+
+@pytest.mark.parametrize("parts, message", [
+    ([("simz", "4")], "has no option 'simz'; valid options: sims, c_puct, noise, mode"),
+    ([("sims", "many")], "option 'sims' expects int, got 'many'"),
+    ([("noise", "perhaps")], "option 'noise' expects bool"),
+    ([("mode", "medium")], "is not one of: fast, slow"),
+    ([("sims", "1"), ("sims", "2")], "given twice"),
+    ([("sims", "1"), (None, "2")], "needs a key=value form"),
+])
+def test_bind_errors_name_the_problem(parts, message):
+    with pytest.raises(SpecError, match=message.replace("(", r"\(")):
+        bind_options(ENTRY, parts)
+
+
+@pytest.mark.parametrize("text", ["", ":sims=3", "mcts:=3"])
+def test_malformed_specs(text):
+    with pytest.raises(SpecError):
+        split_spec(text)
+
+
+def test_format_round_trips():
+    options = {"sims": 400, "noise": True}
+    assert format_spec("mcts", options) == "mcts:sims=400,noise=true"
+    name, parts = split_spec(format_spec("mcts", options))
+    assert bind_options(ENTRY, parts) == options
