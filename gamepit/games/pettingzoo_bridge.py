@@ -1,1 +1,391 @@
-"""Plugin module reserved for its issue; registers nothing yet."""
+"""The PettingZoo bridge: ``pettingzoo:MODULE`` plays any PettingZoo AEC environment
+(``pettingzoo:classic.chess_v6``, ``pettingzoo:classic.connect_four_v3``,
+``'pettingzoo:classic.go_v5(board_size=9)'``) as a gamepit game.
+
+Its AEC face is the PettingZoo environment itself. Its simulator State wraps a live environment
+and clones it with ``copy.deepcopy``, since AEC environments have no clone of their own. This
+module also holds the one piece of code that writes chess PGN, for both chess bridges.
+PettingZoo and python-chess are imported only when a game is built or exported.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import importlib
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gamepit.errors import SpecError
+from gamepit.plugins import hookimpl
+from gamepit.protocols import BaseState, Capabilities, Game, Option, State
+from gamepit.protocols import game as game_entry
+
+# Modules (without their version suffix) known to be deterministic with perfect information,
+# so search may trust a deepcopy as the simulator. Others are flagged as neither.
+_PERFECT_INFORMATION = {"classic.chess", "classic.go", "classic.tictactoe",
+                        "classic.connect_four"}
+# Attributes an environment never changes during a game; clones share them.
+_SHARED_ATTRIBUTES = ("observation_spaces", "action_spaces", "metadata", "possible_agents")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def parse_module_spec(text: str) -> tuple[str, dict[str, Any]]:
+    """``classic.go_v5(board_size=9, komi=7.5)`` -> ("classic.go_v5", {"board_size": 9, ...}).
+
+    Arguments are Python literals passed to the module's ``env()``.
+    """
+    module, bracket, rest = text.strip().partition("(")
+    module = module.strip()
+    if not _MODULE.match(module):
+        raise SpecError(f"pettingzoo: {text!r} is not a module name like classic.chess_v6")
+    if not bracket:
+        return module, {}
+    try:
+        call = ast.parse(f"env({rest}", mode="eval").body
+        assert isinstance(call, ast.Call) and not call.args
+        arguments = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
+        assert None not in arguments
+    except (SyntaxError, ValueError, AssertionError):
+        raise SpecError(f"pettingzoo: cannot read the arguments in {text!r}; write them as "
+                        "MODULE(key=value,...) with Python literal values") from None
+    return module, arguments
+
+
+def _import_env_module(module: str) -> Any:
+    full_name = f"pettingzoo.{module}"
+    try:
+        return importlib.import_module(full_name)
+    except ModuleNotFoundError as error:
+        if error.name and (full_name == error.name or full_name.startswith(error.name + ".")):
+            raise SpecError(f"pettingzoo: no environment module {full_name!r} (e.g. "
+                            "classic.chess_v6, classic.connect_four_v3, classic.go_v5)") from None
+        raise SpecError(f"pettingzoo: {full_name} needs the missing package {error.name!r}; "
+                        "pip install it") from None
+
+
+def clone_env(env: Any) -> Any:
+    """A deep copy of a live environment and its wrappers, mid-game.
+
+    ``copy.deepcopy`` alone would not do: PettingZoo environments are ``EzPickle``, whose copy
+    rebuilds a fresh environment from the constructor's arguments and loses the game. So each
+    layer of the wrapper chain gets an empty shell first, registered in deepcopy's memo, and
+    then its attributes are deep-copied (references between the layers land on the shells).
+    """
+    layers = [env]
+    while hasattr(layers[-1], "env") and layers[-1] is not layers[-1].unwrapped:
+        layers.append(layers[-1].env)
+    if layers[-1] is not env.unwrapped:
+        layers.append(env.unwrapped)
+    memo: dict[int, Any] = {}
+    shells = []
+    for layer in layers:
+        for name in _SHARED_ATTRIBUTES:  # fixed for the environment's life: share, not copy
+            value = layer.__dict__.get(name)
+            if value is not None:
+                memo[id(value)] = value
+        shell = object.__new__(type(layer))
+        memo[id(layer)] = shell
+        shells.append(shell)
+    for layer, shell in zip(layers, shells):
+        shell.__dict__.update(copy.deepcopy(layer.__dict__, memo))
+    return shells[0]
+
+
+class PettingZooState(BaseState):
+    """A live AEC environment as a simulator State; ``clone`` deep-copies it."""
+
+    __slots__ = ("game", "env", "moves", "totals", "_mask")
+
+    def __init__(self, game: PettingZooGame, env: Any, moves: int = 0,
+                 totals: list[float] | None = None) -> None:
+        self.game = game
+        self.env = env
+        self.moves = moves
+        self.totals = totals if totals is not None else [0.0] * game.num_players
+        self._mask: np.ndarray | None = None
+
+    def _env_over(self) -> bool:
+        env = self.env
+        return not env.agents or all(env.terminations[agent] or env.truncations[agent]
+                                     for agent in env.agents)
+
+    @property
+    def truncated(self) -> bool:
+        """The move cap ended a game its rules had not ended; it then scores as it stands."""
+        return 0 < self.game.max_moves <= self.moves and not self._env_over()
+
+    @property
+    def current_player(self) -> int:
+        if self.is_terminal():
+            return -1
+        return self.game.agents.index(self.env.agent_selection)
+
+    def is_terminal(self) -> bool:
+        return 0 < self.game.max_moves <= self.moves or self._env_over()
+
+    def legal_mask(self) -> np.ndarray:
+        if self.is_terminal():
+            return np.zeros(self.game.num_actions, dtype=bool)
+        if self._mask is None:
+            self._mask = self._current_mask()
+        return self._mask.copy()
+
+    def _current_mask(self) -> np.ndarray:
+        env, agent = self.env, self.env.agent_selection
+        mask = np.zeros(self.game.num_actions, dtype=bool)
+        if self.game.masked_observation:
+            native = np.asarray(env.observe(agent)["action_mask"], dtype=bool)
+        elif "action_mask" in env.infos.get(agent, {}):
+            native = np.asarray(env.infos[agent]["action_mask"], dtype=bool)
+        else:
+            native = np.ones(env.action_space(agent).n, dtype=bool)
+        mask[:len(native)] = native
+        return mask
+
+    def apply(self, action: int) -> None:
+        if not self.legal_mask()[int(action)]:
+            raise ValueError(f"{self.game.name}: illegal action {action}")
+        env = self.env
+        env.step(int(action))
+        self._collect_rewards()
+        # Agents that dropped out while the game goes on take their dead step now, so the next
+        # player to move is always a live one.
+        while not self._env_over() and (env.terminations[env.agent_selection]
+                                        or env.truncations[env.agent_selection]):
+            env.step(None)
+            self._collect_rewards()
+        self.moves += 1
+        self._mask = None
+
+    def _collect_rewards(self) -> None:
+        # env.rewards holds what the last step earned; _cumulative_rewards would not do, as
+        # it is reset for each agent when that agent acts.
+        for agent, reward in self.env.rewards.items():
+            self.totals[self.game.agents.index(agent)] += float(reward)
+
+    def clone(self) -> PettingZooState:
+        other = type(self)(self.game, clone_env(self.env), self.moves, self.totals[:])
+        other._mask = self._mask
+        return other
+
+    def returns(self) -> list[float]:
+        return self.totals[:]
+
+    def observation(self, player: int) -> np.ndarray:
+        native = self.env.observe(self.game.agents[player])
+        if self.game.masked_observation:
+            native = native["observation"]
+        return self.game.shape_observation(native)
+
+    def render(self) -> str:
+        text = self.env.render() if self.game.ansi else None
+        if not isinstance(text, str):
+            board = getattr(self.env.unwrapped, "board", None)
+            text = str(board) if board is not None and type(board).__str__ is not object.__str__ \
+                else ""
+        mover = "game over" if self.is_terminal() else f"{self.env.agent_selection} to move"
+        status = f"{mover} after {self.moves} moves; returns {self.totals}"
+        if self.truncated:
+            status += f" (ended by max_moves={self.game.max_moves})"
+        return f"{text}\n{status}" if text else status
+
+
+class PettingZooChessState(PettingZooState):
+    """PettingZoo chess (player_0 is White) with the viewer's board and the moves as UCI."""
+
+    __slots__ = ()
+
+    def board_view(self) -> dict[str, Any]:
+        from gamepit.games.openspiel_bridge import fen_board_view
+
+        return fen_board_view(self.env.unwrapped.board.fen())
+
+    def fingerprint(self) -> bytes:
+        # The FEN plus the moves is exact (repetitions included) and far cheaper than the
+        # default, which would compare two 8x8x111 observations.
+        board = self.env.unwrapped.board
+        moves = " ".join(move.uci() for move in board.move_stack)
+        return f"{board.fen()}|{moves}|{self.moves}|{self.totals}".encode()
+
+    def uci_moves(self) -> list[str]:
+        return [move.uci() for move in self.env.unwrapped.board.move_stack]
+
+
+class PettingZooGame(Game):
+    """Any PettingZoo AEC environment with discrete actions and array observations."""
+
+    def __init__(self, module: str = "", max_moves: int = 0, channels_first: bool = True
+                 ) -> None:
+        if not module.strip():
+            raise SpecError("pettingzoo: name the environment module, e.g. "
+                            "pettingzoo:classic.chess_v6")
+        if max_moves < 0:
+            raise SpecError("pettingzoo: max_moves must be 0 (no cap) or positive")
+        self.module_name, self.env_arguments = parse_module_spec(module)
+        self.env_module = _import_env_module(self.module_name)
+        if not callable(getattr(self.env_module, "env", None)):
+            raise SpecError(f"pettingzoo: pettingzoo.{self.module_name} has no env() factory")
+        self.name = f"pettingzoo:{self.module_name}"
+        self.max_moves = max_moves
+        self.channels_first = channels_first
+        probe = self._make_env()
+        from pettingzoo import AECEnv
+
+        if not isinstance(probe, AECEnv):
+            raise SpecError(f"pettingzoo: {self.name} is not an AEC environment")
+        self.agents: list[str] = list(probe.possible_agents)
+        self.num_players = len(self.agents)
+        self._read_spaces(probe)
+        self.ansi = "ansi" in probe.metadata.get("render_modes", [])
+        family = re.sub(r"_v\d+$", "", self.module_name)
+        known = family in _PERFECT_INFORMATION
+        self.capabilities = Capabilities(deterministic=known, perfect_information=known)
+        self._state_class = PettingZooChessState if family == "classic.chess" \
+            else PettingZooState
+        probe.close()
+
+    def _make_env(self, render_mode: str | None = None) -> Any:
+        arguments = dict(self.env_arguments)
+        if render_mode is not None:
+            arguments["render_mode"] = render_mode
+        try:
+            return self.env_module.env(**arguments)
+        except TypeError as error:
+            raise SpecError(f"pettingzoo: {self.module_name}.env() refused the arguments "
+                            f"{self.env_arguments}: {error}") from None
+
+    def _read_spaces(self, env: Any) -> None:
+        from gymnasium import spaces
+
+        action_sizes, observation_spaces = [], []
+        for agent in self.agents:
+            action_space = env.action_space(agent)
+            if not isinstance(action_space, spaces.Discrete) or int(action_space.start) != 0:
+                raise SpecError(f"pettingzoo: {self.name} has action space {action_space}; "
+                                "only Discrete(n) actions are bridged")
+            action_sizes.append(int(action_space.n))
+            observation_spaces.append(env.observation_space(agent))
+        self.num_actions = max(action_sizes)
+        space = observation_spaces[0]
+        self.masked_observation = isinstance(space, spaces.Dict) and "action_mask" in space.spaces
+        if isinstance(space, spaces.Dict) and "observation" in space.spaces:
+            space = space["observation"]
+        if isinstance(space, spaces.Discrete):
+            self._one_hot = int(space.n)
+            self.observation_shape = (self._one_hot,)
+            self.observation_dtype = np.float32
+            self.observation_bounds = (0.0, 1.0)
+        elif isinstance(space, spaces.Box):
+            self._one_hot = 0
+            shape = tuple(int(size) for size in space.shape)
+            if self.channels_first and len(shape) == 3:
+                shape = (shape[2], shape[0], shape[1])
+            self.observation_shape = shape
+            self.observation_dtype = space.dtype.type
+            self.observation_bounds = (float(np.min(space.low)), float(np.max(space.high)))
+        else:
+            raise SpecError(f"pettingzoo: {self.name} has observation space {space}; only Box "
+                            "and Discrete observations are bridged")
+        for other in observation_spaces[1:]:
+            if other != observation_spaces[0]:
+                raise SpecError(f"pettingzoo: {self.name} gives its agents different "
+                                "observation spaces, which one observation_shape cannot hold")
+
+    def shape_observation(self, native: Any) -> np.ndarray:
+        """The environment's observation in this game's layout (channels first for boards)."""
+        if self._one_hot:
+            planes = np.zeros(self._one_hot, dtype=np.float32)
+            planes[int(native)] = 1.0
+            return planes
+        array = np.asarray(native)
+        if self.channels_first and array.ndim == 3:
+            array = np.ascontiguousarray(np.moveaxis(array, -1, 0))
+        return array
+
+    def new_state(self, seed: int | None = None) -> PettingZooState:
+        env = self._make_env("ansi" if self.ansi else None)
+        env.reset(seed=seed)
+        return self._state_class(self, env)
+
+    def aec_env(self, render_mode: str | None = None) -> Any:
+        """The PettingZoo environment itself: the AEC face needs no adapter."""
+        return self._make_env(render_mode)
+
+    def export(self, replay: Any, fmt: str) -> str:
+        if fmt != "pgn" or self._state_class is not PettingZooChessState:
+            return super().export(replay, fmt)
+        state = replayed_state(self, replay)
+        return chess_pgn(state.uci_moves(), replay, white_seat=0)
+
+
+# --------------------------------------------------------------------------- replays and PGN
+
+
+def replayed_state(game: Game, replay: Any) -> Any:
+    """The state at the end of a replay, re-simulated from its seed and actions."""
+    from gamepit.errors import ReplayError
+
+    state: State = game.new_state(replay.header.get("seed"))
+    for step in replay.steps:
+        if state.is_terminal() or not state.legal_mask()[step["action"]]:
+            raise ReplayError(f"{replay.path}: step {step['i']}: action {step['action']} is "
+                              "illegal on re-simulation")
+        state.apply(step["action"])
+    return state
+
+
+def chess_pgn(uci_moves: Sequence[str], replay: Any, white_seat: int) -> str:
+    """A PGN of a recorded chess game, from its moves in UCI notation.
+
+    python-chess writes the SAN and checks every move is legal; the result comes from the final
+    position, or from the replay when an agent forfeited, and is ``*`` when the game was cut off
+    (``max_moves``) before its rules ended it.
+    """
+    import chess
+    import chess.pgn
+
+    board = chess.Board()
+    for uci in uci_moves:
+        move = chess.Move.from_uci(uci)
+        if move not in board.legal_moves:
+            raise ValueError(f"chess move {uci} is illegal in {board.fen()}")
+        board.push(move)
+    pgn = chess.pgn.Game.from_board(board)
+    header = replay.header
+    agents = list(header.get("agents", ["?", "?"]))
+    pgn.headers["Event"] = f"gamepit match {header.get('match_id', '')}".strip()
+    pgn.headers["Site"] = "gamepit"
+    pgn.headers["Date"] = str(header.get("created", "????.??.??"))[:10].replace("-", ".")
+    pgn.headers["Round"] = str(header.get("seed", "-"))
+    pgn.headers["White"] = agents[white_seat]
+    pgn.headers["Black"] = agents[1 - white_seat]
+    end = replay.end or {}
+    outcome = board.outcome(claim_draw=True)
+    if end.get("forfeit_seat") is not None:
+        loser_is_white = end["forfeit_seat"] == white_seat
+        pgn.headers["Result"] = "0-1" if loser_is_white else "1-0"
+        pgn.headers["Termination"] = f"forfeit: {end.get('forfeit_reason', '')}"
+    elif outcome is not None:
+        pgn.headers["Result"] = outcome.result()
+        pgn.headers["Termination"] = outcome.termination.name.lower()
+    else:
+        pgn.headers["Result"] = "*"
+        pgn.headers["Termination"] = "unterminated"
+    return str(pgn) + "\n"
+
+
+@hookimpl
+def gamepit_add_games() -> list:
+    return [game_entry(
+        "pettingzoo", PettingZooGame,
+        "Any PettingZoo AEC environment (pettingzoo:classic.chess_v6, "
+        "'pettingzoo:classic.go_v5(board_size=9)'); simulated by deep copies.",
+        [Option("module", str, "", "module under pettingzoo, env() arguments in brackets"),
+         Option("max_moves", int, 0, "end the game after this many moves, scored as it "
+                                     "stands; 0 = no cap"),
+         Option("channels_first", bool, True, "move the channel axis of (H, W, C) board "
+                                              "observations first, as gamepit's games do")])]
