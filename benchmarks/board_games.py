@@ -1,0 +1,73 @@
+"""Random-playout moves per second: gamepit's native tic-tac-toe and connect four next to
+PettingZoo's tictactoe_v3 and connect_four_v3, run side by side in this script.
+
+    python benchmarks/board_games.py [--seconds 3]
+
+Each row plays whole games with uniformly random legal moves for about --seconds and counts
+moves. "gamepit state" drives the simulator face (what search and the arena use); "gamepit AEC"
+drives gamepit's PettingZoo face of the same game, so it pays the same API costs as PettingZoo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import time
+
+from pettingzoo.classic import connect_four_v3, tictactoe_v3
+
+from gamepit.games.connect_four import ConnectFour
+from gamepit.games.tictactoe import TicTacToe
+
+
+def state_playouts(game, seconds: float) -> float:
+    rng = random.Random(0)
+    moves, deadline = 0, time.perf_counter() + seconds
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        state = game.new_state()
+        while not state.is_terminal():
+            legal = state.legal_actions()
+            state.apply(legal[rng.randrange(len(legal))])
+            moves += 1
+    return moves / (time.perf_counter() - started)
+
+
+def aec_playouts(env, seconds: float) -> float:
+    rng = random.Random(0)
+    moves, deadline = 0, time.perf_counter() + seconds
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        env.reset(seed=rng.randrange(1 << 30))
+        for agent in env.agent_iter():
+            observation, _, termination, truncation, _ = env.last()
+            if termination or truncation:
+                action = None
+            else:
+                legal = observation["action_mask"].nonzero()[0]
+                action = int(legal[rng.randrange(len(legal))])
+                moves += 1
+            env.step(action)
+    return moves / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="time per row")
+    args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, python "
+          f"{platform.python_version()}; {args.seconds:g}s per row\n")
+    print(f"{'game':<14} {'implementation':<26} {'moves/s':>12} {'vs PettingZoo':>14}")
+    for name, game, peer in (("tictactoe", TicTacToe(), tictactoe_v3.env()),
+                             ("connect_four", ConnectFour(), connect_four_v3.env())):
+        peer_rate = aec_playouts(peer, args.seconds)
+        rows = [("gamepit state", state_playouts(game, args.seconds)),
+                ("gamepit AEC", aec_playouts(game.aec_env(), args.seconds)),
+                (f"PettingZoo {peer.metadata['name']}", peer_rate)]
+        for label, rate in rows:
+            print(f"{name:<14} {label:<26} {rate:>12,.0f} {rate / peer_rate:>13.1f}x")
+
+
+if __name__ == "__main__":
+    main()
