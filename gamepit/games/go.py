@@ -56,7 +56,7 @@ class GoState(BaseState):
         return player if player >= 0 else -1
 
     def legal_mask(self) -> np.ndarray:
-        return np.array(self.spiel.legal_actions_mask(), dtype=bool)[self.game.spiel_of_action]
+        return np.array(self.spiel.legal_actions_mask(), dtype=bool)[self.game.spiel_order]
 
     def legal_actions(self) -> list[int]:
         action_of_spiel = self.game.action_of_spiel
@@ -64,13 +64,15 @@ class GoState(BaseState):
 
     def apply(self, action: int) -> None:
         game = self.game
-        if not 0 <= action < game.num_actions or self.spiel.is_terminal():
-            raise ValueError(f"illegal go action {action}")
-        try:
-            self.spiel.apply_action(game.spiel_of_action[action])
-        except Exception as error:  # pyspiel.SpielError: occupied point, suicide, ko
-            raise ValueError(f"illegal go action {action} "
-                             f"({game.action_to_string(action)}): {error}") from None
+        if not 0 <= action < game.num_actions:
+            raise ValueError(f"illegal go action {action}: out of range")
+        spiel_action = game.spiel_of_action[action]
+        # OpenSpiel's apply_action accepts a ko recapture without complaint, so legality is
+        # checked here (its mask is terminal-aware and cheaper than its own checked apply).
+        if not self.spiel.legal_actions_mask()[spiel_action]:
+            raise ValueError(f"illegal go action {action} ({game.action_to_string(action)}): "
+                             "occupied, suicide, ko, or the game is over")
+        self.spiel.apply_action(spiel_action)
         self._parent_boards = self._boards
         self._boards = None
 
@@ -233,8 +235,9 @@ class Go(Game):
         # OpenSpiel numbers points from the bottom left (a1 = 0); we number from the top left
         # so actions line up with the observation planes.
         points = np.arange(size * size).reshape(size, size)
-        self.spiel_of_action = np.append(points[::-1].reshape(-1), size * size)
-        self.action_of_spiel = np.argsort(self.spiel_of_action).tolist()
+        self.spiel_of_action = np.append(points[::-1].reshape(-1), size * size).tolist()
+        self.spiel_order = np.array(self.spiel_of_action)  # for fancy indexing of masks
+        self.action_of_spiel = np.argsort(self.spiel_order).tolist()
 
     def new_state(self, seed: int | None = None) -> GoState:
         return GoState(self, self.spiel_game.new_initial_state())
