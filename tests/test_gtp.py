@@ -1,0 +1,311 @@
+"""GTP: the engine's answers command by command, then the real ``gamepit gtp`` process playing
+whole games against GnuGo through a small referee, bad input through the process, and GnuGo
+reading our SGF exports.
+
+GnuGo must be installed (Debian package ``gnugo``, which puts it in /usr/games): these tests
+fail, not skip, without it, because playing a real GTP peer is the point.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from gamepit.agents.basic import RandomAgent
+from gamepit.arena import play_match
+from gamepit.gtp import COMMANDS, GtpEngine
+from gamepit.protocols import Agent
+from gamepit.replay import read_replay
+from tests.conftest import run_cli
+
+SCORE = re.compile(r"^(0|[BW]\+\d+(\.\d+)?)$")
+
+
+# --------------------------------------------------------------------------- in process
+
+
+def make_engine(registry, agent: Agent | None = None, size: int = 9) -> GtpEngine:
+    def make_game(size: int, komi: float):
+        return registry.make_game(f"go:size={size},komi={komi}")
+
+    return GtpEngine(make_game, agent or RandomAgent(), size=size, komi=7.5)
+
+
+def answer(engine: GtpEngine, line: str) -> str:
+    response = engine.handle(line)
+    assert response is not None and response.endswith("\n\n"), repr(response)
+    assert "\n\n" not in response[:-2], "a blank line inside a response would end it early"
+    return response[:-2]
+
+
+def test_administrative_commands_and_ids(registry):
+    engine = make_engine(registry)
+    assert answer(engine, "protocol_version") == "= 2"
+    assert answer(engine, "12 name") == "=12 gamepit"
+    assert answer(engine, "version").startswith("= ")
+    assert answer(engine, "known_command genmove") == "= true"
+    assert answer(engine, "known_command fly") == "= false"
+    listed = answer(engine, "list_commands")[2:].split("\n")
+    assert listed == list(COMMANDS)
+    for required in ("protocol_version", "name", "version", "known_command", "list_commands",
+                     "quit", "boardsize", "clear_board", "komi", "play", "genmove", "undo",
+                     "showboard", "final_score", "time_settings", "time_left"):
+        assert required in listed
+    assert engine.handle("   # only a comment\n") is None
+    assert engine.handle("\n") is None
+    assert answer(engine, "7 quit") == "=7" + " " and engine.finished
+
+
+def test_play_undo_score_and_board(registry):
+    engine = make_engine(registry)
+    assert answer(engine, "play black D4") == "= "
+    assert answer(engine, "play W e5") == "= "
+    assert answer(engine, "list_stones b") == "= D4"
+    assert answer(engine, "final_score") == "= W+7.5"  # both stones share the empty area
+    board = answer(engine, "showboard")
+    assert " 4 . . . X" in board and " 5 . . . . O" in board
+    assert answer(engine, "undo") == "= "
+    assert answer(engine, "list_stones white") == "= "
+    assert answer(engine, "final_score") == "= B+73.5"
+    assert answer(engine, "undo") == "= "
+    assert answer(engine, "undo") == "? cannot undo"
+
+
+def test_illegal_and_malformed_commands_get_errors(registry):
+    engine = make_engine(registry)
+    answer(engine, "play b D4")
+    assert answer(engine, "play w D4") == "? illegal move"
+    assert answer(engine, "play w T19").startswith("? illegal move")  # off a 9x9 board
+    assert answer(engine, "play w I3").startswith("? syntax error")
+    assert answer(engine, "play green D5").startswith("? syntax error")
+    assert answer(engine, "play b").startswith("? syntax error")
+    assert answer(engine, "5 genmove purple").startswith("?5 syntax error")
+    assert answer(engine, "boardsize nine").startswith("? syntax error")
+    assert answer(engine, "boardsize 25") == "? unacceptable size"
+    assert answer(engine, "komi lots").startswith("? syntax error")
+    assert answer(engine, "time_settings 10 x 1").startswith("? syntax error")
+    assert answer(engine, "time_left b 10").startswith("? syntax error")
+    assert answer(engine, "fly to the moon") == "? unknown command"
+    assert answer(engine, "42") == "?42 missing command"
+    assert answer(engine, "list_stones b") == "= D4", "errors must not change the position"
+
+
+def test_ko_through_gtp(registry):
+    engine = make_engine(registry)
+    for index, move in enumerate("E6 F6 D5 G5 E4 F4 F5 E5".split()):
+        assert answer(engine, f"play {'bw'[index % 2]} {move}") == "= "
+    assert answer(engine, "play b F5") == "? illegal move"
+
+
+def test_setup_commands_rebuild_the_game(registry):
+    engine = make_engine(registry)
+    answer(engine, "play b C3")
+    assert answer(engine, "komi 0.5") == "= "
+    assert answer(engine, "list_stones b") == "= C3", "komi keeps the position"
+    assert answer(engine, "final_score") == "= B+80.5"
+    assert answer(engine, "boardsize 13") == "= "
+    assert answer(engine, "list_stones b") == "= "
+    assert engine.game.size == 13 and engine.game.komi == 0.5
+    assert answer(engine, "play b N13") == "= "
+    assert answer(engine, "clear_board") == "= "
+    assert answer(engine, "list_stones b") == "= "
+    assert answer(engine, "time_settings 300 30 5") == "= "
+    assert answer(engine, "time_left white 120 0") == "= "
+
+
+def test_genmove_plays_for_either_colour_and_out_of_turn(registry):
+    engine = make_engine(registry)
+    move = answer(engine, "genmove b")[2:]
+    assert re.match(r"^([A-HJ][1-9]|pass)$", move)
+    move = answer(engine, "genmove b")[2:]  # Black again: White's turn is taken as a pass
+    assert len(engine.moves) == 2 and engine.state.current_player == 1
+    # Black passing out of turn: White's implied pass and Black's pass end the game.
+    assert answer(engine, "play b pass") == "= "
+    assert engine.state.is_terminal()
+    assert answer(engine, "genmove w") == "= pass"
+    assert answer(engine, "play w D4").startswith("? illegal move (the game is over)")
+    assert answer(engine, "undo") == "= "
+    assert not engine.state.is_terminal() and engine.state.current_player == 1
+
+
+class _Resigner(Agent):
+    def act(self, state):
+        return 0, {"resign": True}
+
+
+class _Cheater(Agent):
+    def act(self, state):
+        raise RuntimeError("no idea\nat all")
+
+
+def test_resigning_and_failing_agents(registry):
+    assert answer(make_engine(registry, _Resigner()), "genmove w") == "= resign"
+    failing = make_engine(registry, _Cheater())
+    assert answer(failing, "genmove b") == "? internal error: RuntimeError: no idea at all"
+    assert answer(failing, "name") == "= gamepit"
+
+
+# --------------------------------------------------------------------------- real processes
+
+
+def gnugo_path() -> str:
+    found = shutil.which("gnugo") or ("/usr/games/gnugo" if os.path.exists("/usr/games/gnugo")
+                                      else None)
+    if not found:
+        pytest.fail("GnuGo is not installed: apt-get install -y gnugo (the GTP tests play it)")
+    return found
+
+
+class GtpProcess:
+    """A GTP engine in a subprocess, spoken to one command at a time."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.errors = tempfile.TemporaryFile(mode="w+")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=self.errors, text=True, env=env)
+
+    def send(self, command: str) -> tuple[bool, str]:
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        lines = []
+        while True:
+            line = self.process.stdout.readline()
+            if line == "":
+                self.errors.seek(0)
+                raise AssertionError(f"engine exited on {command!r}: {self.errors.read()}")
+            if line == "\n" and lines:
+                break
+            if line.strip() or lines:
+                lines.append(line.rstrip("\n"))
+        head = lines[0]
+        assert head[:1] in "=?", f"not a GTP response to {command!r}: {lines}"
+        text = "\n".join([head[1:].lstrip("0123456789").strip()] + lines[1:])
+        return head[0] == "=", text
+
+    def ok(self, command: str) -> str:
+        success, text = self.send(command)
+        assert success, f"{command!r} failed: {text}"
+        return text
+
+    def close(self) -> int:
+        try:
+            self.send("quit")
+        finally:
+            code = self.process.wait(timeout=10)
+            self.errors.close()
+        return code
+
+
+def gamepit_gtp(*extra: str) -> GtpProcess:
+    return GtpProcess([sys.executable, "-m", "gamepit", "gtp", *extra])
+
+
+def stones(engine: GtpProcess, colour: str) -> set[str]:
+    return {vertex.upper() for vertex in engine.ok(f"list_stones {colour}").split()}
+
+
+def referee(black: GtpProcess, white: GtpProcess, size: int = 9, max_moves: int = 160
+            ) -> list[str]:
+    """Relay genmove answers between two engines until two passes, a resignation or the cap;
+    the engines' boards must agree all along."""
+    for engine in (black, white):
+        engine.ok(f"boardsize {size}")
+        engine.ok("clear_board")
+        engine.ok("komi 7.5")
+    moves: list[str] = []
+    seats = {"black": (black, white), "white": (white, black)}
+    colour = "black"
+    while len(moves) < max_moves:
+        mover, other = seats[colour]
+        move = mover.ok(f"genmove {colour}")
+        moves.append(move)
+        if move.lower() == "resign":
+            break
+        other.ok(f"play {colour} {move}")
+        if len(moves) >= 2 and moves[-1].lower() == moves[-2].lower() == "pass":
+            break
+        if len(moves) % 20 == 0:
+            for side in ("black", "white"):
+                assert stones(black, side) == stones(white, side), f"after {moves}"
+        colour = "white" if colour == "black" else "black"
+    for side in ("black", "white"):
+        assert stones(black, side) == stones(white, side), f"boards differ after {moves}"
+    return moves
+
+
+@pytest.mark.parametrize("our_colour", ["black", "white"])
+def test_whole_game_against_gnugo(our_colour):
+    gnugo = GtpProcess([gnugo_path(), "--mode", "gtp", "--level", "1", "--seed", "1"])
+    ours = gamepit_gtp("--agent", "random", "--seed", "3")
+    try:
+        assert ours.ok("protocol_version") == "2"
+        black, white = (ours, gnugo) if our_colour == "black" else (gnugo, ours)
+        moves = referee(black, white)
+        assert len(moves) >= 10
+        for engine in (ours, gnugo):
+            assert SCORE.match(engine.ok("final_score")), moves
+        gnugo_letter = "W" if our_colour == "black" else "B"
+        assert gnugo.ok("final_score").startswith(gnugo_letter), "GnuGo should beat random"
+        assert ours.ok("undo") == "" and stones(ours, "black") | stones(ours, "white")
+    finally:
+        assert ours.close() == 0
+        gnugo.close()
+
+
+def test_bad_input_through_the_real_process():
+    ours = gamepit_gtp("--size", "9")
+    try:
+        assert ours.send("play b Q99") == (False, "illegal move (off the board)")
+        assert ours.send("play b Q999") == (False, "syntax error (invalid vertex 'Q999')")
+        assert ours.send("genmove") == (False, "syntax error (usage: genmove COLOUR)")
+        assert ours.send("frobnicate 1 2") == (False, "unknown command")
+        assert ours.send("na\x01me") == (True, "gamepit")  # control characters are dropped
+        assert ours.send("boardsize -1") == (False, "unacceptable size")
+        assert ours.ok("play b E5") == ""
+        assert ours.send("play w E5") == (False, "illegal move")
+        assert ours.send("undo\tnow") == (True, "")
+        assert ours.send("undo") == (False, "cannot undo")
+        assert ours.send("3 komi 6.5") == (True, "")
+        assert "A B C D E F G H J" in ours.ok("showboard")
+    finally:
+        assert ours.close() == 0
+
+
+def test_gtp_command_rejects_bad_options_in_one_line():
+    finished = run_cli("gtp", "--agent", "no_such_agent", input="name\n")
+    assert finished.returncode == 2 and finished.stdout == ""
+    assert finished.stderr.strip().startswith("gamepit: error: unknown agent 'no_such_agent'")
+    assert "Traceback" not in finished.stderr
+    finished = run_cli("gtp", "--size", "40", input="")
+    assert finished.returncode == 2 and "between 2 and 19" in finished.stderr
+
+
+def test_gnugo_loads_our_sgf_export(registry, manager, tmp_path):
+    game = registry.make_game("go:size=9")
+    result = play_match(game, [RandomAgent(), RandomAgent()], seed=11,
+                        replay_dir=str(tmp_path), manager=manager)
+    replay = read_replay(result.replay_path)
+    sgf_file = Path(tmp_path) / "game.sgf"
+    sgf_file.write_text(game.export(replay, "sgf"))
+    state = game.new_state()
+    for action in replay.actions:
+        state.apply(action)
+    black, white = state.board()
+    expected = {colour: {game.action_to_string(int(p)) for p in plane.reshape(-1).nonzero()[0]}
+                for colour, plane in (("black", black), ("white", white))}
+    gnugo = GtpProcess([gnugo_path(), "--mode", "gtp"])
+    try:
+        gnugo.ok(f"loadsgf {sgf_file}")
+        for colour in ("black", "white"):
+            assert stones(gnugo, colour) == expected[colour]
+    finally:
+        gnugo.close()
