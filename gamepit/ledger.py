@@ -1,0 +1,179 @@
+"""The results ledger: an embedded SQLite file that every finished game is appended to.
+
+A tournament writes each result the moment its game ends, one committed transaction a game, in
+WAL mode, so killing the process loses only the games still being played. Re-running the same
+tournament reads back which (pairing, game index) slots are filled and plays only the others;
+a unique key on (tournament, pairing, game index) makes a duplicate impossible even if two runs
+overlap. Ratings are computed from the ledger, never from memory.
+
+Only the parent process writes; worker processes hand their results back to it. This module is
+part of the kernel: standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gamepit.errors import GamepitError
+
+DEFAULT_LEDGER = "gamepit_ledger.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tournaments (
+    name TEXT PRIMARY KEY,
+    game TEXT NOT NULL,           -- game spec string
+    seed INTEGER NOT NULL,        -- base seed: game i of a pairing uses a seed derived from it
+    settings TEXT NOT NULL,       -- JSON of the settings of the first run, for the record
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    id INTEGER PRIMARY KEY,
+    tournament TEXT NOT NULL REFERENCES tournaments(name),
+    game TEXT NOT NULL,           -- game spec string
+    pairing TEXT NOT NULL,        -- JSON list of the agent specs of the pairing, in its order
+    game_index INTEGER NOT NULL,  -- index of the game within the pairing
+    agents TEXT NOT NULL,         -- JSON list of agent specs by seat
+    seed INTEGER NOT NULL,
+    returns TEXT NOT NULL,        -- JSON list of returns by seat
+    outcome TEXT NOT NULL,        -- 'seat N won', 'draw', or 'score X' (single player)
+    forfeit_seat INTEGER,
+    forfeit_reason TEXT NOT NULL DEFAULT '',
+    steps INTEGER NOT NULL,
+    seconds REAL NOT NULL,        -- wall time of the game
+    replay_path TEXT,
+    finished REAL NOT NULL,       -- unix time the result was written
+    UNIQUE (tournament, pairing, game_index)
+);
+CREATE INDEX IF NOT EXISTS results_by_tournament ON results (tournament);
+"""
+
+
+@dataclass
+class GameRecord:
+    """One finished game, as workers hand it back and as the ledger stores it."""
+
+    pairing: list[str]
+    game_index: int
+    agents: list[str]  # by seat
+    seed: int
+    returns: list[float]  # by seat
+    steps: int
+    seconds: float
+    forfeit_seat: int | None = None
+    forfeit_reason: str = ""
+    replay_path: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        if len(self.returns) == 1:
+            return f"score {self.returns[0]:g}"
+        best = max(self.returns)
+        winners = [seat for seat, value in enumerate(self.returns) if value == best]
+        return "draw" if len(winners) == len(self.returns) else f"seat {winners[0]} won"
+
+    def score_of(self, agent: str) -> float:
+        """1 win, 0.5 draw, 0 loss for ``agent`` (two-player games)."""
+        seat = self.agents.index(agent)
+        mine = self.returns[seat]
+        others = max(value for i, value in enumerate(self.returns) if i != seat)
+        return 1.0 if mine > others else 0.0 if mine < others else 0.5
+
+
+def pairing_key(pairing: list[str]) -> str:
+    return json.dumps(pairing, separators=(",", ":"))
+
+
+class Ledger:
+    """A results ledger file. Use as a context manager or call ``close``."""
+
+    def __init__(self, path: str | Path = DEFAULT_LEDGER) -> None:
+        self.path = Path(path)
+        if self.path.parent and not self.path.parent.exists():
+            raise GamepitError(f"ledger {self.path}: folder {self.path.parent} does not exist")
+        try:
+            self.connection = sqlite3.connect(str(self.path), timeout=30)
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute("PRAGMA synchronous=NORMAL")
+            self.connection.executescript(_SCHEMA)
+            self.connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.connection.commit()
+        except sqlite3.DatabaseError as error:
+            raise GamepitError(f"ledger {self.path}: not a usable SQLite file ({error})") from None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    # ------------------------------------------------------------------ tournaments
+
+    def open_tournament(self, name: str, game: str, seed: int, settings: dict[str, Any]) -> bool:
+        """Register a tournament, or check that a re-run matches it. Returns True when it is
+        new. A re-run on another game or base seed would mix incomparable games, so it is an
+        error that asks for another name."""
+        row = self.connection.execute("SELECT game, seed FROM tournaments WHERE name = ?",
+                                      (name,)).fetchone()
+        if row is None:
+            self.connection.execute(
+                "INSERT INTO tournaments (name, game, seed, settings, created) "
+                "VALUES (?, ?, ?, ?, ?)", (name, game, seed, json.dumps(settings), time.time()))
+            self.connection.commit()
+            return True
+        if row[0] != game:
+            raise GamepitError(f"tournament {name!r} in {self.path} was played on {row[0]}, not "
+                               f"{game}; choose another --name")
+        if row[1] != seed:
+            raise GamepitError(f"tournament {name!r} in {self.path} was started with seed "
+                               f"{row[1]}, not {seed}; use --seed {row[1]} or another --name")
+        return False
+
+    def tournaments(self) -> list[tuple[str, str, int]]:
+        """(name, game, games recorded) for every tournament in the ledger."""
+        return [tuple(row) for row in self.connection.execute(
+            "SELECT t.name, t.game, COUNT(r.id) FROM tournaments t LEFT JOIN results r "
+            "ON r.tournament = t.name GROUP BY t.name ORDER BY t.created")]
+
+    # ------------------------------------------------------------------ results
+
+    def record(self, tournament: str, game: str, result: GameRecord) -> bool:
+        """Append one result and commit it. Returns False if that slot was already filled."""
+        cursor = self.connection.execute(
+            "INSERT OR IGNORE INTO results (tournament, game, pairing, game_index, agents, seed, "
+            "returns, outcome, forfeit_seat, forfeit_reason, steps, seconds, replay_path, "
+            "finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (tournament, game, pairing_key(result.pairing), result.game_index,
+             json.dumps(result.agents), result.seed, json.dumps(result.returns), result.outcome,
+             result.forfeit_seat, result.forfeit_reason, result.steps, result.seconds,
+             result.replay_path, time.time()))
+        self.connection.commit()
+        return cursor.rowcount == 1
+
+    def done(self, tournament: str) -> set[tuple[str, int]]:
+        """The (pairing key, game index) slots already played in a tournament."""
+        return {(row[0], row[1]) for row in self.connection.execute(
+            "SELECT pairing, game_index FROM results WHERE tournament = ?", (tournament,))}
+
+    def results(self, tournament: str) -> list[GameRecord]:
+        """Every result of a tournament, in the order they were written."""
+        rows = self.connection.execute(
+            "SELECT pairing, game_index, agents, seed, returns, steps, seconds, forfeit_seat, "
+            "forfeit_reason, replay_path FROM results WHERE tournament = ? ORDER BY id",
+            (tournament,))
+        return [GameRecord(json.loads(pairing), index, json.loads(agents), seed,
+                           json.loads(returns), steps, seconds, forfeit_seat, reason, replay)
+                for (pairing, index, agents, seed, returns, steps, seconds, forfeit_seat,
+                     reason, replay) in rows]
+
+    def count(self, tournament: str) -> int:
+        return self.connection.execute("SELECT COUNT(*) FROM results WHERE tournament = ?",
+                                       (tournament,)).fetchone()[0]
