@@ -10,7 +10,6 @@ game is built, so listing plugins never pays for it.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -214,7 +213,7 @@ class OpenSpielGame(Game):
         self.native_game = load_perfect_information_game(game.strip())
         game_type = self.native_game.get_type()
         self.short_name = game_type.short_name
-        self.name = f"openspiel:{re.sub(r'[^A-Za-z0-9_=,.()]+', '', str(self.native_game))}"
+        self.name = "openspiel:" + str(self.native_game).removesuffix("()")
         self.num_players = self.native_game.num_players()
         self.num_actions = self.native_game.num_distinct_actions()
         self.max_moves = max_moves

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import importlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,8 @@ _PERFECT_INFORMATION = {"classic.chess", "classic.go", "classic.tictactoe",
                         "classic.connect_four"}
 # Attributes an environment never changes during a game; clones share them.
 _SHARED_ATTRIBUTES = ("observation_spaces", "action_spaces", "metadata", "possible_agents")
-_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*([./][A-Za-z_][A-Za-z0-9_-]*)*$")
+_MODULE_VERSION = re.compile(r"^(\w+)\.(\w+)_v(\d+)$")  # classic.chess_v6
 
 
 def parse_module_spec(text: str) -> tuple[str, dict[str, Any]]:
@@ -55,16 +57,34 @@ def parse_module_spec(text: str) -> tuple[str, dict[str, Any]]:
     return module, arguments
 
 
-def _import_env_module(module: str) -> Any:
+def env_factory(module: str) -> Callable[..., Any]:
+    """The function that builds the named environment, given its keyword arguments.
+
+    PettingZoo's registry (``pettingzoo.make``) is used where it knows the environment, named
+    either by its id (``classic/chess-v6``) or its module (``classic.chess_v6``); the module's
+    own ``env()``, which PettingZoo now deprecates, serves the environments it does not list.
+    """
+    import pettingzoo
+
+    match = _MODULE_VERSION.match(module)
+    env_id = f"{match[1]}/{match[2]}-v{match[3]}" if match else module
+    if env_id in getattr(pettingzoo, "aec_registry", {}):
+        return functools.partial(pettingzoo.make, "aec", env_id)
+    if "/" in module:
+        raise SpecError(f"pettingzoo: no environment {module!r} in PettingZoo's registry")
     full_name = f"pettingzoo.{module}"
     try:
-        return importlib.import_module(full_name)
+        env_module = importlib.import_module(full_name)
     except ModuleNotFoundError as error:
         if error.name and (full_name == error.name or full_name.startswith(error.name + ".")):
             raise SpecError(f"pettingzoo: no environment module {full_name!r} (e.g. "
                             "classic.chess_v6, classic.connect_four_v3, classic.go_v5)") from None
         raise SpecError(f"pettingzoo: {full_name} needs the missing package {error.name!r}; "
                         "pip install it") from None
+    factory = getattr(env_module, "env", None)
+    if not callable(factory):
+        raise SpecError(f"pettingzoo: {full_name} has no env() factory")
+    return factory
 
 
 def clone_env(env: Any) -> Any:
@@ -226,9 +246,7 @@ class PettingZooGame(Game):
         if max_moves < 0:
             raise SpecError("pettingzoo: max_moves must be 0 (no cap) or positive")
         self.module_name, self.env_arguments = parse_module_spec(module)
-        self.env_module = _import_env_module(self.module_name)
-        if not callable(getattr(self.env_module, "env", None)):
-            raise SpecError(f"pettingzoo: pettingzoo.{self.module_name} has no env() factory")
+        self.env_factory = env_factory(self.module_name)
         self.name = f"pettingzoo:{self.module_name}"
         self.max_moves = max_moves
         self.channels_first = channels_first
@@ -241,7 +259,7 @@ class PettingZooGame(Game):
         self.num_players = len(self.agents)
         self._read_spaces(probe)
         self.ansi = "ansi" in probe.metadata.get("render_modes", [])
-        family = re.sub(r"_v\d+$", "", self.module_name)
+        family = re.sub(r"[_-]v\d+$", "", self.module_name).replace("/", ".")
         known = family in _PERFECT_INFORMATION
         self.capabilities = Capabilities(deterministic=known, perfect_information=known)
         self._state_class = PettingZooChessState if family == "classic.chess" \
@@ -253,7 +271,7 @@ class PettingZooGame(Game):
         if render_mode is not None:
             arguments["render_mode"] = render_mode
         try:
-            return self.env_module.env(**arguments)
+            return self.env_factory(**arguments)
         except TypeError as error:
             raise SpecError(f"pettingzoo: {self.module_name}.env() refused the arguments "
                             f"{self.env_arguments}: {error}") from None
