@@ -1,1 +1,67 @@
-"""Plugin module reserved for its issue; registers nothing yet."""
+"""The viewer's plugin: adds ``gamepit view [DIR]``, a local web page for watching replays.
+
+Registered through ``gamepit_add_commands`` like any third-party command. The server and the
+re-simulation code are imported only when the command runs, so ``gamepit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from typing import Any
+
+from gamepit.plugins import hookimpl
+
+DEFAULT_FOLDER = "replays"
+DEFAULT_PORT = 8765
+
+
+@hookimpl
+def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
+    help_text = "Watch replays in your web browser (a local page: list, boards, agent info)."
+    examples = """
+        gamepit view
+        gamepit view runs/c4/replays --port 0 --no-browser
+        gamepit replay export replays/FILE.jsonl --format html
+    """
+    parser = subparsers.add_parser(
+        "view", help=help_text, description=help_text,
+        epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", nargs="?", default=DEFAULT_FOLDER,
+                        help=f"folder of replays, searched recursively (default {DEFAULT_FOLDER}/)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port (default {DEFAULT_PORT}; 0 picks any free port)")
+    parser.add_argument("--no-browser", action="store_true",
+                        help="only print the address; do not open a browser")
+    parser.set_defaults(func=cmd_view)
+
+
+def cmd_view(args: argparse.Namespace, manager: Any = None) -> int:
+    """Serve the folder until interrupted."""
+    from gamepit.errors import GamepitError
+    from gamepit.plugins.manager import get_manager
+    from gamepit.viewer.server import ViewerServer
+
+    if not 0 <= args.port <= 65535:
+        raise GamepitError("view: --port must be between 0 and 65535")
+    registry = (manager or get_manager()).registry
+    server = ViewerServer(args.folder, registry, args.host, args.port)
+    print(f"gamepit viewer: serving {server.root} at {server.url}  (Ctrl-C stops)", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print("gamepit viewer: warning: listening beyond this machine; anyone who can reach "
+              "it can read the replays in this folder", file=sys.stderr)
+    if not args.no_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("gamepit viewer: stopped")
+    finally:
+        server.server_close()
+    return 0

@@ -1,0 +1,131 @@
+"""The replay list the viewer shows: one summary per file, found under the served folder, with
+filters by game, agent and result.
+
+A folder may hold thousands of long replays, so a summary reads only the header (first line)
+and the end record (last line); the full file is read only when a replay is opened. Summaries
+are cached by modification time and size, so refreshing the page re-reads only what changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from gamepit.errors import ReplayError
+from gamepit.replay import FORMAT, SUFFIX, Replay
+
+_TAIL = 1 << 16  # bytes read from the end of a file to find its end record
+
+
+def within(root: Path, relative: str) -> Path | None:
+    """The file ``relative`` names under ``root``, or None if it would leave ``root``: '..',
+    an absolute path, or a symlink that points out. ``root`` must already be resolved."""
+    if not relative or "\x00" in relative or os.path.isabs(relative):
+        return None
+    candidate = (root / relative).resolve()
+    return candidate if candidate.is_relative_to(root) else None
+
+
+def _last_line(handle: Any, size: int) -> bytes:
+    handle.seek(max(0, size - _TAIL))
+    lines = handle.read().rstrip(b"\n").split(b"\n")
+    return lines[-1] if lines else b""
+
+
+def summarize(path: Path) -> dict[str, Any]:
+    """Header facts and the result of one replay file, without reading its steps."""
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        try:
+            header = json.loads(handle.readline())
+        except ValueError:
+            raise ReplayError(f"{path}: not a gamepit replay") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ReplayError(f"{path}: not a gamepit replay")
+        try:
+            end = json.loads(_last_line(handle, size))
+        except ValueError:
+            end = None  # cut off mid-line
+        if not isinstance(end, dict) or end.get("type") != "end":
+            end = None
+    if end is not None:
+        steps = int(end.get("steps", 0))
+    else:
+        with path.open("rb") as handle:
+            steps = sum(1 for line in handle if line.startswith(b'{"type":"step"'))
+    result = Replay(str(path), header, [], end).describe_result()
+    return {
+        "game": header.get("game", "?"), "game_name": header.get("game_name", "?"),
+        "agents": list(header.get("agents", [])), "created": header.get("created", ""),
+        "seed": header.get("seed"), "steps": steps, "result": result,
+        "returns": end.get("returns") if end else None,
+        "forfeit_seat": end.get("forfeit_seat") if end else None,
+        "finished": end is not None,
+    }
+
+
+def outcome_for(summary: dict[str, Any], seat: int) -> str:
+    """'won', 'lost', 'draw' or 'forfeit'/'unfinished'/'score' from one seat's point of view."""
+    if not summary["finished"]:
+        return "unfinished"
+    returns = summary["returns"] or []
+    if len(returns) < 2:
+        return "score"
+    mine, others = returns[seat], max(r for i, r in enumerate(returns) if i != seat)
+    return "won" if mine > others else "lost" if mine < others else "draw"
+
+
+def matches(summary: dict[str, Any], game: str = "", agent: str = "", result: str = "") -> bool:
+    """Whether a replay passes the filters. ``game`` matches the game's name, spec or plugin
+    name; ``agent`` is a substring of a seat's spec; ``result`` is one of won/lost (for the
+    filtered agent, or any seat without an agent filter), draw, forfeit, unfinished."""
+    plugin = summary["game"].split(":", 1)[0]  # "atari" finds atari_pong and atari_breakout
+    if game and game not in (summary["game_name"], summary["game"], plugin):
+        return False
+    seats = [i for i, spec in enumerate(summary["agents"]) if agent.lower() in spec.lower()]
+    if agent and not seats:
+        return False
+    if not result:
+        return True
+    if result == "forfeit":
+        return summary["forfeit_seat"] is not None
+    if result == "unfinished":
+        return not summary["finished"]
+    return any(outcome_for(summary, seat) == result for seat in seats)
+
+
+class Catalog:
+    """Summaries of every replay under a folder, refreshed on each listing."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._cache: dict[Path, tuple[tuple[float, int], dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def list(self, game: str = "", agent: str = "", result: str = "") -> dict[str, Any]:
+        rows, problems = [], []
+        with self._lock:
+            for path in sorted(self.root.rglob(f"*{SUFFIX}")):
+                relative = path.relative_to(self.root).as_posix()
+                if within(self.root, relative) is None:
+                    continue  # a symlink out of the folder: never listed, never served
+                try:
+                    stat = path.stat()
+                    key = (stat.st_mtime, stat.st_size)
+                    cached = self._cache.get(path)
+                    if cached is None or cached[0] != key:
+                        cached = (key, summarize(path))
+                        self._cache[path] = cached
+                except (OSError, ReplayError) as error:
+                    problems.append({"path": relative, "error": str(error)})
+                    continue
+                rows.append({"path": relative, **cached[1]})
+        games = sorted({row["game_name"] for row in rows})
+        agents = sorted({spec for row in rows for spec in row["agents"]})
+        shown = [row for row in rows if matches(row, game, agent, result)]
+        shown.sort(key=lambda row: row["created"], reverse=True)
+        return {"root": str(self.root), "total": len(rows), "replays": shown,
+                "games": games, "agents": agents, "unreadable": problems}

@@ -1,0 +1,429 @@
+"""The replay viewer: its JSON API and path safety over real HTTP, the exports, the command
+line, and the page itself in a real headless Chromium (Debian's ``chromium`` and
+``chromium-driver``, driven by Selenium). Replays are recorded here by real matches.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import cv2
+import numpy as np
+import pytest
+
+from gamepit.arena import play_match
+from gamepit.plugins.manager import PluginManager
+from gamepit.protocols import Agent, State
+from gamepit.replay import read_replay, simulate
+from gamepit.viewer.catalog import summarize
+from gamepit.viewer.export import export_replay
+from gamepit.viewer.server import ViewerServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ATARI = "atari:pong,max_frames=1000"  # about 240 steps: enough to cross two snapshots
+
+
+class FlatMonteCarloAgent(Agent):
+    """A small real search, so replays carry the info the viewer draws: UCB1 over the root
+    moves, each simulation a random playout; the visit counts are the policy."""
+
+    def __init__(self, simulations: int = 40) -> None:
+        self.simulations = simulations
+
+    def act(self, state: State) -> tuple[int, dict]:
+        legal = state.legal_actions()
+        counts = np.zeros(len(state.legal_mask()), dtype=np.int64)
+        totals = np.zeros(len(counts))
+        for simulation in range(self.simulations):
+            if simulation < len(legal):
+                action = legal[simulation]
+            else:
+                bonus = np.sqrt(2 * math.log(simulation) / counts[legal])
+                action = legal[int(np.argmax(totals[legal] / counts[legal] + bonus))]
+            child = state.clone()
+            child.apply(action)
+            while not child.is_terminal():
+                child.apply(int(self.rng.choice(child.legal_actions())))
+            counts[action] += 1
+            totals[action] += child.returns()[self.player]
+        best = int(np.argmax(counts))
+        top = sorted(legal, key=lambda a: -counts[a])[:3]
+        return best, {"policy": counts / counts.sum(), "visit_counts": counts,
+                      "value": float(totals[best] / counts[best]), "top_moves": top}
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def manager() -> PluginManager:
+    return PluginManager(autoload=False)
+
+
+@pytest.fixture(scope="module")
+def registry(manager):
+    return manager.registry
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, manager, registry) -> Path:
+    """Served folder: a connect four game by the searching agent, a tic-tac-toe game in a
+    subfolder, a short Atari game, a non-replay file, and a symlink pointing out."""
+    root = tmp_path_factory.mktemp("replays")
+    c4 = registry.make_game("connect_four")
+    searcher, alphabeta = FlatMonteCarloAgent(), registry.make_agent("alphabeta:depth=2")
+    play_match(c4, [searcher, alphabeta], 3, ["flat-mc", "alphabeta:depth=2"], str(root),
+               None, manager)
+    ttt = registry.make_game("tictactoe")
+    play_match(ttt, [registry.make_agent("random"), registry.make_agent("alphabeta")], 1,
+               ["random", "alphabeta"], str(root / "nested"), None, manager)
+    play_match(registry.make_game(ATARI), [registry.make_agent("random")], 5, ["random"],
+               str(root / "atari"), None, manager)
+    (root / "notes.txt").write_text("not a replay")
+    outside = tmp_path_factory.mktemp("outside")
+    secret = outside / "secret.jsonl"
+    shutil.copy(next(root.glob("*connect_four*.jsonl")), secret)
+    (root / "escape.jsonl").symlink_to(secret)
+    return root
+
+
+def _relative(folder: Path, pattern: str) -> str:
+    return next(folder.rglob(pattern)).relative_to(folder).as_posix()
+
+
+@pytest.fixture(scope="module")
+def server(folder, registry):
+    viewer = ViewerServer(folder, registry, port=0)
+    viewer.start_in_thread()
+    yield viewer
+    viewer.shutdown()
+    viewer.server_close()
+
+
+def get(server, path: str) -> tuple[int, bytes, str]:
+    try:
+        with urllib.request.urlopen(server.url.rstrip("/") + path, timeout=60) as response:
+            return response.status, response.read(), response.headers["Content-Type"]
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers["Content-Type"]
+
+
+def get_json(server, path: str) -> tuple[int, dict]:
+    status, body, kind = get(server, path)
+    assert kind == "application/json", (path, kind)
+    return status, json.loads(body)
+
+
+# --------------------------------------------------------------------------- the API
+
+
+def test_list_has_every_replay_and_none_from_outside(server, folder):
+    status, data = get_json(server, "/api/replays")
+    assert status == 200
+    paths = sorted(row["path"] for row in data["replays"])
+    assert len(paths) == 3 and all(p.endswith(".jsonl") for p in paths)
+    assert "escape.jsonl" not in paths  # the symlink points out of the folder
+    assert data["games"] == ["atari_pong", "connect_four", "tictactoe"]
+    assert "flat-mc" in data["agents"]
+    for row in data["replays"]:
+        replay = read_replay(folder / row["path"])
+        assert row["steps"] == len(replay.steps)
+        assert row["result"] == replay.describe_result()
+
+
+def test_filters_by_game_agent_and_result(server, folder):
+    _, data = get_json(server, "/api/replays?game=tictactoe")
+    assert [row["game_name"] for row in data["replays"]] == ["tictactoe"]
+    _, data = get_json(server, "/api/replays?game=atari")
+    assert [row["game_name"] for row in data["replays"]] == ["atari_pong"]
+    _, data = get_json(server, "/api/replays?agent=alphabeta")
+    assert sorted(row["game_name"] for row in data["replays"]) == ["connect_four", "tictactoe"]
+    # won/lost are from the filtered agent's side: every game alphabeta played is in exactly one
+    # of won, lost or draw, and the split agrees with the recorded returns.
+    split = {}
+    for result in ("won", "lost", "draw"):
+        _, data = get_json(server, f"/api/replays?agent=alphabeta&result={result}")
+        split[result] = {row["path"] for row in data["replays"]}
+    assert sum(len(paths) for paths in split.values()) == 2
+    for result, paths in split.items():
+        for path in paths:
+            summary = summarize(folder / path)
+            seat = summary["agents"].index(next(a for a in summary["agents"] if "alphabeta" in a))
+            mine = summary["returns"][seat]
+            other = summary["returns"][1 - seat]
+            assert (mine > other, mine < other, mine == other)[("won", "lost", "draw")
+                                                              .index(result)]
+    _, data = get_json(server, "/api/replays?result=unfinished")
+    assert data["replays"] == []
+
+
+def test_replay_boards_are_the_re_simulated_positions(server, folder, registry):
+    relative = _relative(folder, "*connect_four*")
+    status, data = get_json(server, f"/api/replay?path={quote(relative)}")
+    assert status == 200 and data["kind"] == "board" and data["problem"] == ""
+    replay = read_replay(folder / relative)
+    assert data["num_steps"] == len(replay.steps) == len(data["boards"]) - 1
+    for k in range(len(replay.steps) + 1):
+        state, _ = simulate(replay, registry, upto=k)
+        assert data["boards"][k] == state.board_view()
+    first = data["steps"][0]
+    assert first["player"] == 0 and len(first["info"]["policy"]) == 7
+    assert sum(first["info"]["visit_counts"]) == 40
+    assert data["action_labels"] == [str(c) for c in range(7)]
+
+
+@pytest.mark.parametrize("name", [
+    "../outside/secret.jsonl", "nested/../../outside/secret.jsonl", "escape.jsonl",
+    "/etc/passwd", "ABSOLUTE_SECRET",
+])
+def test_server_refuses_paths_outside_its_folder(server, folder, name):
+    if name == "ABSOLUTE_SECRET":
+        name = str((folder / "escape.jsonl").resolve())
+    for route in ("/api/replay", "/api/frame"):
+        status, data = get_json(server, f"{route}?path={quote(name)}&step=0")
+        assert status == 403, (route, name, data)
+        assert "outside the served folder" in data["error"]
+
+
+def test_server_refuses_static_files_outside_its_folder(server):
+    status, _, _ = get(server, "/static/../server.py")
+    assert status == 403
+    status, _, _ = get(server, "/static/viewer.js")
+    assert status == 200
+
+
+def test_missing_and_wrong_files_are_not_found(server, folder):
+    for name in ("nope.jsonl", "notes.txt", "nested"):
+        status, data = get_json(server, f"/api/replay?path={quote(name)}")
+        assert status == 404, name
+    board_game = _relative(folder, "*tictactoe*")
+    status, data = get_json(server, f"/api/frame?path={quote(board_game)}&step=0")
+    assert status == 400 and "no screen frames" in data["error"]
+
+
+def test_atari_frames_are_the_re_simulated_screens(server, folder, registry):
+    relative = _relative(folder, "atari/*.jsonl")
+    status, data = get_json(server, f"/api/replay?path={quote(relative)}")
+    assert status == 200 and data["kind"] == "frames"
+    replay = read_replay(folder / relative)
+    total = len(replay.steps)
+    assert total > 200
+    for step in (0, 1, total - 1, 150, 149, total, 37):  # forward, seeks both ways
+        status, body, kind = get(server, f"/api/frame?path={quote(relative)}&step={step}")
+        assert status == 200 and kind == "image/png"
+        shown = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+        state, _ = simulate(replay, registry, upto=step)
+        assert np.array_equal(shown, state.frame()), step
+    status, data = get_json(server, f"/api/frame?path={quote(relative)}&step={total + 1}")
+    assert status == 400
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def test_html_export_is_one_self_contained_file(folder, registry, tmp_path):
+    replay = read_replay(next(folder.glob("*connect_four*.jsonl")))
+    output = tmp_path / "game.html"
+    export_replay(replay, registry, "html", output)
+    text = output.read_text(encoding="utf-8")
+    assert "/static/" not in text and "http://" not in text and "https://" not in text
+    assert "window.GAMEPIT_EMBEDDED" in text and '"boards":' in text
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_video_exports_hold_every_position(folder, registry, tmp_path, cli):
+    for pattern, size in (("*connect_four*.jsonl", (6 * 48, 7 * 48)),
+                          ("atari/*.jsonl", (420, 320))):
+        source = next(folder.glob(pattern))
+        replay = read_replay(source)
+        positions = len(replay.steps) + 1
+        mp4, gif = tmp_path / (source.stem + ".mp4"), tmp_path / (source.stem + ".gif")
+        for fmt, output in (("mp4", mp4), ("gif", gif)):
+            done = cli("replay", "export", str(source), "--format", fmt, "-o", str(output))
+            assert done.returncode == 0, done.stderr
+        capture = cv2.VideoCapture(str(mp4))
+        frames = []
+        while True:
+            ok, picture = capture.read()
+            if not ok:
+                break
+            frames.append(picture)
+        assert len(frames) == positions and frames[0].shape[:2] == size
+        ok, animation = cv2.imreadmulti(str(gif))
+        assert ok and len(animation) == positions
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_view_command_serves_the_folder_until_interrupted(folder):
+    process = subprocess.Popen([sys.executable, "-m", "gamepit", "view", str(folder),
+                                "--port", "0", "--no-browser"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert "serving" in line, line + process.stderr.read()
+        url = line.split(" at ")[1].split()[0]
+        with urllib.request.urlopen(url + "api/replays", timeout=30) as response:
+            assert len(json.loads(response.read())["replays"]) == 3
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_view_command_errors_are_one_line(cli, tmp_path):
+    done = cli("view", str(tmp_path / "missing"), "--no-browser")
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "no such folder" in done.stderr
+    done = cli("view", str(tmp_path), "--port", "70000", "--no-browser")
+    assert done.returncode == 2 and "--port" in done.stderr
+
+
+# --------------------------------------------------------------------------- the page
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(path)]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: the viewer is tested in a real browser; "
+                    "install it with: apt-get install -y chromium chromium-driver")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail("selenium is not installed: pip install selenium")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="gamepit-chromium-")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                 f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(browser, condition, what: str, seconds: float = 30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"the page never showed {what}")
+
+
+def text_of(browser, element_id: str) -> str:
+    return browser.execute_script(f"return document.getElementById('{element_id}').textContent")
+
+
+def shown_step(browser) -> int:
+    return int(browser.execute_script("return document.getElementById('board').dataset.step"))
+
+
+def click(browser, element_id: str) -> None:
+    browser.find_element("id", element_id).click()
+
+
+def pixel(browser, x: float, y: float) -> list[int]:
+    return browser.execute_script(
+        "return Array.from(document.getElementById('board').getContext('2d')"
+        f".getImageData({x}, {y}, 1, 1).data)")
+
+
+def test_page_lists_and_filters_replays(browser, server):
+    browser.get(server.url)
+    wait_for(browser, lambda: "3 of 3" in text_of(browser, "list-count"), "the list")
+    assert len(browser.find_elements("css selector", "#replay-list li")) == 3
+    browser.find_element("css selector", "#filter-game option[value=tictactoe]").click()
+    wait_for(browser, lambda: "1 of 3" in text_of(browser, "list-count"), "the filtered list")
+    assert "tictactoe" in text_of(browser, "replay-list")
+
+
+def test_connect_four_steps_forward_and_back_with_agent_info(browser, server, folder):
+    relative = _relative(folder, "*connect_four*")
+    replay = read_replay(folder / relative)
+    total = len(replay.steps)
+    browser.get(server.url)
+    wait_for(browser, lambda: browser.find_elements("css selector", "#replay-list a"), "links")
+    browser.find_element("css selector", f"#replay-list a[data-path='{relative}']").click()
+    wait_for(browser, lambda: shown_step(browser) == 0, "the start position")
+    assert text_of(browser, "position") == f"0 / {total}"
+    # the searching agent moves first: its value, policy, visit counts and top moves show,
+    # and its policy tints the columns it considered
+    assert text_of(browser, "info-value") == f"{replay.steps[0]['info']['value']:.3f}"
+    assert browser.find_elements("css selector", "#info-policy tr")
+    assert browser.find_elements("css selector", "#info-visits tr")
+    assert browser.find_elements("css selector", "#info-top-moves li")
+    heated = sum(1 for v in replay.steps[0]["info"]["visit_counts"] if v > 0)
+    assert browser.execute_script("return document.getElementById('board').dataset.heat") \
+        == str(heated)
+    for _ in range(3):
+        click(browser, "forward")
+    wait_for(browser, lambda: shown_step(browser) == 3, "step 3")
+    click(browser, "back")
+    wait_for(browser, lambda: shown_step(browser) == 2, "step 2 again")
+    assert text_of(browser, "position") == f"2 / {total}"
+    # the first disc is drawn where it fell: red (X) in the bottom row of its column
+    column, cell = replay.steps[0]["action"], 64
+    top = 22 if "policy" in replay.steps[2]["info"] else 0
+    red, green, _, _ = pixel(browser, column * cell + cell / 2, top + 5 * cell + cell / 2)
+    assert red > 180 and green < 110
+    browser.find_element("tag name", "body").send_keys("\ue014")  # arrow right
+    wait_for(browser, lambda: shown_step(browser) == 3, "a step by keyboard")
+    browser.find_element("css selector", "#speed option[value='60']").click()
+    click(browser, "play")
+    wait_for(browser, lambda: shown_step(browser) == total, "the end, by playing")
+    assert "Game over" in text_of(browser, "move")
+
+
+def test_atari_replay_steps_and_seeks(browser, server, folder):
+    relative = _relative(folder, "atari/*.jsonl")
+    total = len(read_replay(folder / relative).steps)
+    browser.get(server.url + f"#path={quote(relative)}")
+    wait_for(browser, lambda: shown_step(browser) == 0, "the first screen")
+    width, height = browser.execute_script(
+        "const c = document.getElementById('board'); return [c.width, c.height]")
+    assert (width, height) == (480, 630)  # the 160x210 screen, three times
+    click(browser, "forward")
+    wait_for(browser, lambda: shown_step(browser) == 1, "the second screen")
+    click(browser, "back")
+    wait_for(browser, lambda: shown_step(browser) == 0, "the first screen again")
+    browser.execute_script("const s = document.getElementById('seek'); s.value = 200;"
+                           "s.dispatchEvent(new Event('input'));")
+    wait_for(browser, lambda: shown_step(browser) == 200, "a seek to step 200")
+    assert text_of(browser, "position") == f"200 / {total}"
+    assert "Score:" in text_of(browser, "move")
+    assert "Next: random" in text_of(browser, "move")
+
+
+def test_exported_html_plays_offline(browser, folder, registry, tmp_path):
+    for pattern in ("*connect_four*.jsonl", "atari/*.jsonl"):
+        replay = read_replay(next(folder.glob(pattern)))
+        output = tmp_path / (Path(replay.path).stem + ".html")
+        export_replay(replay, registry, "html", output)
+        browser.get(output.as_uri())
+        wait_for(browser, lambda: shown_step(browser) == 0, f"{pattern} opened from disk")
+        assert not browser.find_element("id", "library").is_displayed()
+        click(browser, "forward")
+        wait_for(browser, lambda: shown_step(browser) == 1, f"{pattern} stepping offline")
+        assert text_of(browser, "position") == f"1 / {len(replay.steps)}"
