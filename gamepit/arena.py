@@ -202,9 +202,11 @@ class SeriesResult:
 def play_series(game: Game, agents: Sequence[Agent], games: int, seed: int = 0,
                 agent_specs: Sequence[str] | None = None, replay_dir: str | None = None,
                 move_time: float | None = None, manager: PluginManager | None = None,
-                on_result: Callable[[int, MatchResult], None] | None = None) -> SeriesResult:
+                on_result: Callable[[int, MatchResult], bool | None] | None = None
+                ) -> SeriesResult:
     """``games`` games between two agents with seats alternating; game ``i`` uses seed
-    ``seed + i``."""
+    ``seed + i``. ``on_result(i, result)`` hears each game; returning True stops the series
+    early (SPRT)."""
     specs = list(agent_specs or [getattr(a, "spec", type(a).__name__) for a in agents])
     series = SeriesResult((specs[0], specs[1]))
     for i in range(games):
@@ -224,8 +226,8 @@ def play_series(game: Game, agents: Sequence[Agent], games: int, seed: int = 0,
             series.forfeits.append(f"game {i}: {who} forfeited ({result.forfeit_reason})")
         if result.replay_path:
             series.replays.append(result.replay_path)
-        if on_result:
-            on_result(i, result)
+        if on_result and on_result(i, result):
+            break
     return series
 
 

@@ -44,7 +44,11 @@ def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParse
              "gamepit match connect_four alphabeta random -n 10\n"
              "gamepit match tictactoe alphabeta:depth=9 random -n 20 --move-time 1")
     _match_arguments(p)
-    p.add_argument("-n", "--games", type=int, default=2, help="number of games (default 2)")
+    p.add_argument("-n", "--games", type=int, default=None,
+                   help="number of games (default 2; with --sprt, the most to play: 1000)")
+    p.add_argument("--sprt", metavar="ELO0,ELO1", default=None,
+                   help="stop early once a sequential probability ratio test decides whether "
+                        "AGENT_A is at most ELO0 or at least ELO1 stronger (alpha=beta=0.05)")
     p.set_defaults(func=cmd_match)
 
     p = _add(subparsers, "play", "Play one game yourself: name 'human' as one of the agents.",
@@ -140,6 +144,13 @@ def _build_series_agents(manager: PluginManager, specs: Sequence[str]) -> list:
 def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
     from gamepit.arena import play_series
 
+    sprt = None
+    if args.sprt is not None:
+        from gamepit.ratings import Sprt, parse_sprt_bounds
+
+        sprt = Sprt(*parse_sprt_bounds(args.sprt))
+    if args.games is None:
+        args.games = 1000 if sprt else 2
     if args.games < 1:
         raise GamepitError("match: -n must be at least 1")
     if args.move_time is not None and args.move_time <= 0:
@@ -148,12 +159,19 @@ def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
     agents = _build_series_agents(manager, [args.agent_a, args.agent_b])
     replay_dir = None if args.no_replays else args.replays
     with _Progress(args.games, "games") as progress:
+        def heard(index: int, result) -> bool:
+            progress.advance()
+            if sprt is None:
+                return False
+            return sprt.update(result.outcome(1 if index % 2 else 0)) is not None
+
         series = play_series(game, agents, args.games, args.seed, [args.agent_a, args.agent_b],
-                             replay_dir, args.move_time, manager,
-                             on_result=lambda i, result: progress.advance())
+                             replay_dir, args.move_time, manager, on_result=heard)
     for agent in agents:
         agent.close()
     print(f"{game.spec}: {series.summary()}")
+    if sprt is not None:
+        print(sprt.summary())
     for line in series.forfeits:
         print(f"  forfeit: {line}")
     if series.replays:

@@ -50,3 +50,13 @@ def test_demo_runs_a_round_robin(cli, tmp_path):
     assert "random" in run.stdout and "alphabeta:depth=4" in run.stdout
     assert "replays written to" in run.stdout
     assert list((tmp_path / "r").glob("*.jsonl"))
+
+
+def test_match_with_sprt_stops_early(cli):
+    run = cli("match", "connect_four", "alphabeta", "random", "--sprt", "0,100", "--no-replays")
+    assert run.returncode == 0, run.stderr
+    assert "H1 accepted" in run.stdout
+    games = int(run.stdout.split(" games,")[0].rsplit(" ", 1)[1])
+    assert games < 50
+    bad = cli("match", "connect_four", "random", "random", "--sprt", "ten")
+    assert bad.returncode == 2 and "--sprt expects ELO0,ELO1" in bad.stderr
