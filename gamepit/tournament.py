@@ -166,7 +166,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
             continue
         if isinstance(value, bool) or not isinstance(value, _TYPES[key]):
             kind = " or ".join(t.__name__ for t in _TYPES[key])
-            raise GamepitError(f"{path}: {key} must be a {kind}, not {value!r}")
+            raise GamepitError(f"{path}: {key} must be {kind}, not {value!r}")
         if isinstance(value, list) and not all(isinstance(item, str) for item in value):
             raise GamepitError(f"{path}: {key} must be a list of strings (spec strings)")
     return {key: value for key, value in document.items() if value is not None}
