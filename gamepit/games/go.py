@@ -21,6 +21,7 @@ GTP's ``genmove`` answers ``resign`` when the agent's info dict says ``"resign":
 from __future__ import annotations
 
 import argparse
+import threading
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from gamepit.protocols import game as game_entry
 
 COLUMNS = "ABCDEFGHJKLMNOPQRST"  # GTP and board-diagram letters: no I
 MAX_SIZE = 19
+_OBSERVERS = threading.local()  # OpenSpiel observation buffers by board size (layout per size)
 
 
 class GoState(BaseState):
@@ -115,11 +117,12 @@ class GoState(BaseState):
         game = self.game
         history = self.spiel.history()
         replay = game.spiel_game.new_initial_state()
-        boards = [game.board_of(replay)]
-        for action in history:
+        keep_from = len(history) - game.history + 1  # boards before this move are too old
+        boards = [game.board_of(replay)] if keep_from <= 0 else []
+        for index, action in enumerate(history):
             replay.apply_action(action)
-            boards.append(game.board_of(replay))
-            del boards[:-game.history]
+            if index + 1 >= keep_from:
+                boards.append(game.board_of(replay))
         return tuple(reversed(boards))
 
     def observation(self, player: int) -> np.ndarray:
@@ -244,9 +247,15 @@ class Go(Game):
 
     def board_of(self, spiel_state: Any) -> np.ndarray:
         """(2, N, N) int8 Black and White planes of an OpenSpiel state, row 0 at the top."""
+        observers = _OBSERVERS.__dict__  # per thread: an abandoned slow move may still run
+        observer = observers.get(self.size)
+        if observer is None:
+            from open_spiel.python.observation import make_observation
+
+            observer = observers[self.size] = make_observation(self.spiel_game)
+        observer.set_from(spiel_state, 0)  # fills a numpy buffer in place: no Python list
         size = self.size
-        planes = np.asarray(spiel_state.observation_tensor(0), dtype=np.float32)
-        return planes[:2 * size * size].reshape(2, size, size)[:, ::-1].astype(np.int8)
+        return observer.tensor[:2 * size * size].reshape(2, size, size)[:, ::-1].astype(np.int8)
 
     # ------------------------------------------------------------------ moves as text
 
