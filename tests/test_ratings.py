@@ -1,0 +1,235 @@
+"""Ratings: the Bradley-Terry fit against known answers, its intervals, anchors and edge cases;
+the SPRT against hand computations and simulated matches; single-player scores; outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from gamepit.errors import GamepitError
+from gamepit.ratings import (
+    ATARI_REFERENCES,
+    ELO_PER_NATURAL,
+    Sprt,
+    expected_score,
+    fit_ratings,
+    format_leaderboard,
+    human_normalised,
+    parse_sprt_bounds,
+    score_table,
+    write_csv,
+    write_json,
+)
+
+
+def _simulate(true_elo: dict[str, float], games_per_pair: int, draw_share: float,
+              seed: int = 0) -> list[tuple[str, str, float]]:
+    """Games whose expected score follows the Elo curve exactly, with some draws."""
+    rng = np.random.default_rng(seed)
+    names = list(true_elo)
+    games = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            p = expected_score(true_elo[a] - true_elo[b])
+            draws = min(draw_share, 2 * min(p, 1 - p))  # keeps win and loss shares >= 0
+            for u in rng.random(games_per_pair):
+                score = 1.0 if u < p - draws / 2 else 0.5 if u < p + draws / 2 else 0.0
+                games.append((a, b, score))
+    return games
+
+
+def _by_agent(board):
+    return {row.agent: row for row in board}
+
+
+# --------------------------------------------------------------------------- Bradley-Terry
+
+
+def test_known_elo_differences_are_recovered():
+    true_elo = {"a": 0.0, "b": 120.0, "c": -200.0, "d": 350.0}
+    board = _by_agent(fit_ratings(list(true_elo), _simulate(true_elo, 3000, 0.3), anchor="a"))
+    for agent, elo in true_elo.items():
+        assert board[agent].elo == pytest.approx(elo, abs=25)
+        # the truth lies inside the 95% interval (each check fails 5% of the time at random;
+        # the seed is fixed, and the tolerance above is the firmer check)
+        assert board[agent].elo - board[agent].minus - 5 <= elo <= board[agent].elo + board[
+            agent].plus + 5
+    assert [row.agent for row in fit_ratings(list(true_elo), _simulate(true_elo, 3000, 0.3))
+            ] == ["d", "b", "a", "c"]
+
+
+def test_two_agents_match_the_closed_form():
+    # With one virtual draw, the fit is the Elo of the score share (W + D/2 + 1/2) / (N + 1).
+    games = [("x", "y", 1.0)] * 30 + [("x", "y", 0.5)] * 10 + [("x", "y", 0.0)] * 20
+    board = _by_agent(fit_ratings(["x", "y"], games))
+    share = (30 + 5 + 0.5) / 61
+    assert board["y"].elo == pytest.approx(-400 * math.log10(share / (1 - share)), abs=1e-6)
+    # Interval from the Fisher information: one over sqrt(N p (1 - p)) in natural units.
+    half = 1.96 / math.sqrt(61 * share * (1 - share)) * ELO_PER_NATURAL
+    assert board["y"].minus == pytest.approx(half, rel=1e-3)
+    assert (board["x"].wins, board["x"].draws, board["x"].losses) == (30, 10, 20)
+    assert board["x"].score == pytest.approx(35 / 60)
+    assert board["x"].games == board["y"].games == 60
+
+
+def test_symmetric_results_give_equal_ratings():
+    games = []
+    for a, b in (("a", "b"), ("a", "c"), ("b", "c")):
+        games += [(a, b, 1.0)] * 7 + [(a, b, 0.0)] * 7 + [(a, b, 0.5)] * 4
+    board = fit_ratings(["a", "b", "c"], games)
+    assert [row.elo for row in board] == pytest.approx([0.0, 0.0, 0.0], abs=1e-9)
+    assert [row.score for row in board] == [0.5, 0.5, 0.5]
+
+
+def test_anchor_moves_the_scale_but_not_the_differences():
+    true_elo = {"a": 0.0, "b": 100.0, "c": 300.0}
+    games = _simulate(true_elo, 400, 0.2, seed=3)
+    plain = _by_agent(fit_ratings(list(true_elo), games, anchor="a"))
+    anchored = _by_agent(fit_ratings(list(true_elo), games, anchor="b", anchor_elo=1500))
+    assert anchored["b"].elo == pytest.approx(1500)
+    assert anchored["b"].minus == anchored["b"].plus == 0.0
+    for agent in true_elo:
+        assert anchored[agent].elo - anchored["b"].elo == pytest.approx(
+            plain[agent].elo - plain["b"].elo, abs=1e-6)
+    with pytest.raises(GamepitError, match="anchor 'z'"):
+        fit_ratings(list(true_elo), games, anchor="z")
+
+
+def test_an_agent_that_won_everything_gets_a_finite_rating():
+    games = [("strong", "weak", 1.0)] * 50 + [("strong", "mid", 1.0)] * 50
+    games += [("mid", "weak", 1.0)] * 25 + [("mid", "weak", 0.0)] * 25
+    board = _by_agent(fit_ratings(["weak", "mid", "strong"], games))
+    assert all(math.isfinite(row.elo) and math.isfinite(row.plus) for row in board.values())
+    assert board["strong"].elo > board["mid"].elo + 400
+    assert board["strong"].score == 1.0
+
+
+def test_more_games_narrow_the_interval():
+    true_elo = {"a": 0.0, "b": 50.0}
+    few = _by_agent(fit_ratings(["a", "b"], _simulate(true_elo, 100, 0.3, seed=1)))
+    many = _by_agent(fit_ratings(["a", "b"], _simulate(true_elo, 1600, 0.3, seed=1)))
+    assert many["b"].plus == pytest.approx(few["b"].plus / 4, rel=0.15)
+
+
+def test_unconnected_agents_and_bad_results_are_errors():
+    with pytest.raises(GamepitError, match="no games connect c"):
+        fit_ratings(["a", "b", "c"], [("a", "b", 1.0)])
+    with pytest.raises(GamepitError, match="unknown agent 'q'"):
+        fit_ratings(["a", "b"], [("a", "q", 1.0)])
+    with pytest.raises(GamepitError, match="score must be 0, 0.5 or 1"):
+        fit_ratings(["a", "b"], [("a", "b", 0.7)])
+
+
+# --------------------------------------------------------------------------- SPRT
+
+
+def test_sprt_bounds_and_llr_by_hand():
+    sprt = Sprt(0, 10)
+    assert sprt.lower == pytest.approx(math.log(0.05 / 0.95))
+    assert sprt.upper == pytest.approx(math.log(0.95 / 0.05))
+    for outcome in [1.0] * 60 + [0.5] * 30 + [0.0] * 40:
+        sprt.update(outcome)
+    counts = np.array([60, 30, 40]) + 1 / 3
+    n = counts.sum()
+    score = (counts[0] + 0.5 * counts[1]) / n
+    variance = (counts[0] * (1 - score) ** 2 + counts[1] * (0.5 - score) ** 2
+                + counts[2] * score ** 2) / n
+    s0, s1 = 0.5, 1 / (1 + 10 ** (-10 / 400))
+    assert sprt.llr() == pytest.approx(n * (s1 - s0) * (2 * score - s0 - s1) / (2 * variance))
+    assert (sprt.wins, sprt.draws, sprt.losses, sprt.games) == (60, 30, 40, 130)
+
+
+def _run_sprt(elo: float, elo0: float, elo1: float, rng: np.random.Generator,
+              draw_share: float = 0.3, limit: int = 100_000) -> tuple[str | None, int]:
+    sprt = Sprt(elo0, elo1)
+    p = expected_score(elo)
+    while sprt.decision is None and sprt.games < limit:
+        u = rng.random()
+        sprt.update(1.0 if u < p - draw_share / 2 else 0.5 if u < p + draw_share / 2 else 0.0)
+    return sprt.decision, sprt.games
+
+
+def test_sprt_decides_the_right_way_on_simulated_matches():
+    rng = np.random.default_rng(7)
+    strong = [_run_sprt(60.0, 0, 30, rng) for _ in range(30)]
+    weak = [_run_sprt(-30.0, 0, 30, rng) for _ in range(30)]
+    assert [decision for decision, _ in strong].count("H1") >= 29
+    assert [decision for decision, _ in weak].count("H0") >= 29
+    # At the hypotheses themselves the error rates are near alpha = beta = 0.05.
+    at_elo0 = [_run_sprt(0.0, 0, 30, rng)[0] for _ in range(60)]
+    at_elo1 = [_run_sprt(30.0, 0, 30, rng)[0] for _ in range(60)]
+    assert at_elo0.count("H1") <= 8 and at_elo1.count("H0") <= 8
+
+
+def test_sprt_needs_more_than_a_lucky_start():
+    sprt = Sprt(0, 10)
+    assert sprt.update(1.0) is None  # one win proves little
+    for _ in range(30):
+        if sprt.update(1.0):
+            break
+    assert sprt.decision == "H1" and 5 < sprt.games < 30
+    assert sprt.update(0.0) == "H1"  # a decision, once made, stands
+    assert "H1 accepted" in sprt.summary()
+
+
+def test_sprt_input_errors():
+    assert parse_sprt_bounds("0,10") == (0.0, 10.0)
+    assert parse_sprt_bounds("-5,5.5") == (-5.0, 5.5)
+    for text in ("10", "a,b", "10,0", "1,2,3"):
+        with pytest.raises(GamepitError, match="--sprt"):
+            parse_sprt_bounds(text)
+    with pytest.raises(GamepitError):
+        Sprt(0, 10).update(2.0)
+    with pytest.raises(GamepitError):
+        Sprt(0, 10, alpha=1.5)
+
+
+# --------------------------------------------------------------------------- single player
+
+
+def test_human_normalised_scores_use_the_references():
+    pong = ATARI_REFERENCES["pong"]
+    assert human_normalised(-20.7, pong) == pytest.approx(0.0)
+    assert human_normalised(14.6, pong) == pytest.approx(100.0)
+    assert human_normalised(5.0, None) is None
+
+
+def test_score_table_means_intervals_and_order():
+    lines = score_table({"steady": [10.0, 10.0, 10.0], "noisy": [0.0, 30.0, 12.0, 18.0],
+                         "once": [4.0]}, ATARI_REFERENCES["breakout"])
+    assert [line.agent for line in lines] == ["noisy", "steady", "once"]
+    noisy, steady, once = lines
+    values = np.array([0.0, 30.0, 12.0, 18.0])
+    half = 1.96 * values.std(ddof=1) / 2
+    assert noisy.mean == 15.0 and noisy.low == pytest.approx(15 - half, rel=1e-3)
+    assert steady.low == steady.high == 10.0
+    assert once.low == once.high == 4.0 and once.episodes == 1
+    assert noisy.normalised == pytest.approx(100 * (15 - 1.7) / (30.5 - 1.7))
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def test_leaderboard_table_csv_and_json(tmp_path):
+    board = fit_ratings(["a", "b"], [("a", "b", 1.0)] * 3 + [("a", "b", 0.0)])
+    text = format_leaderboard(board)
+    header, first, second = text.splitlines()
+    assert header.split()[:3] == ["rank", "agent", "elo"]
+    assert first.split()[:2] == ["1", "a"] and second.split()[:2] == ["2", "b"]
+    write_csv(board, str(tmp_path / "board.csv"))
+    with open(tmp_path / "board.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["agent"] for row in rows] == ["a", "b"]
+    assert float(rows[1]["elo"]) == pytest.approx(board[1].elo)
+    write_json(board, str(tmp_path / "board.json"), {"game": "tictactoe"})
+    document = json.loads((tmp_path / "board.json").read_text())
+    assert document["game"] == "tictactoe"
+    assert document["leaderboard"][0]["wins"] == 3
+    scores = score_table({"solo": []})
+    write_json(scores, str(tmp_path / "empty.json"))  # NaN becomes null, still valid JSON
+    assert json.loads((tmp_path / "empty.json").read_text())["leaderboard"][0]["mean"] is None
+    assert "episodes" in format_leaderboard(score_table({"solo": [1.0, 2.0]}))
