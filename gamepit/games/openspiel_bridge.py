@@ -23,11 +23,13 @@ from gamepit.plugins import hookimpl
 from gamepit.protocols import BaseState, Capabilities, Game, Option
 from gamepit.protocols import game as game_entry
 
-# Observation tensors of most OpenSpiel games are one-hot planes in [0, 1]; these few hold
-# counts instead. Values are (game short name -> function of the game's parameters -> high).
-_HIGH_BOUNDS: dict[str, Callable[[dict[str, Any]], float]] = {
-    "mancala": lambda params: 4 * 12,  # every seed of the 12 pits could end in one store
-    "quoridor": lambda params: float(params.get("wall_count", 10) or 10),
+# Observation tensors of most OpenSpiel games are one-hot planes in [0, 1] (every bridgeable
+# game was played out to check); these few hold counts instead: game short name -> function of
+# the loaded game -> the highest value its observation can take.
+_HIGH_BOUNDS: dict[str, Callable[[Any], float]] = {
+    # 48 seeds, and a move counter that runs up to the game's length
+    "mancala": lambda game: float(max(48, game.max_game_length())),
+    "quoridor": lambda game: float(game.get_parameters().get("wall_count", 10)),  # walls left
 }
 
 
@@ -65,8 +67,8 @@ def load_perfect_information_game(game_string: str) -> Any:
     with _quiet_stderr() as printed:
         try:
             loaded = pyspiel.load_game(game_string)
-        except pyspiel.SpielError as error:
-            loaded, problem = None, str(error).splitlines()[0]
+        except Exception as error:  # SpielError, or a bare C++ error for a missing parameter
+            loaded, problem = None, (str(error).splitlines() or [type(error).__name__])[0]
     if loaded is None:
         raise SpecError(f"openspiel: cannot load {game_string!r}: {problem}")
     if printed[0].strip():
@@ -225,8 +227,7 @@ class OpenSpielGame(Game):
             self.tensor_of = _information_state_tensor
         self.observation_shape = tuple(int(size) for size in shape)
         high = _HIGH_BOUNDS.get(self.short_name)
-        self.observation_bounds = (0.0, float(high(self.native_game.get_parameters()))
-                                   if high else 1.0)
+        self.observation_bounds = (0.0, high(self.native_game) if high else 1.0)
         self.capabilities = Capabilities()
         self._state_class = _STATE_CLASSES.get(self.short_name, OpenSpielState)
         self._namer = self.native_game.new_initial_state()

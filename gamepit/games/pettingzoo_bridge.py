@@ -30,7 +30,8 @@ from gamepit.protocols import game as game_entry
 _PERFECT_INFORMATION = {"classic.chess", "classic.go", "classic.tictactoe",
                         "classic.connect_four"}
 # Attributes an environment never changes during a game; clones share them.
-_SHARED_ATTRIBUTES = ("observation_spaces", "action_spaces", "metadata", "possible_agents")
+_SHARED_ATTRIBUTES = ("observation_spaces", "action_spaces", "metadata", "possible_agents",
+                      "_ezpickle_args", "_ezpickle_kwargs")
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*([./][A-Za-z_][A-Za-z0-9_-]*)*$")
 _MODULE_VERSION = re.compile(r"^(\w+)\.(\w+)_v(\d+)$")  # classic.chess_v6
 
@@ -265,6 +266,7 @@ class PettingZooGame(Game):
         self._state_class = PettingZooChessState if family == "classic.chess" \
             else PettingZooState
         probe.close()
+        self._prototype: Any = None
 
     def _make_env(self, render_mode: str | None = None) -> Any:
         arguments = dict(self.env_arguments)
@@ -325,7 +327,10 @@ class PettingZooGame(Game):
         return array
 
     def new_state(self, seed: int | None = None) -> PettingZooState:
-        env = self._make_env("ansi" if self.ansi else None)
+        # Copying one unused environment is several times cheaper than building one.
+        if self._prototype is None:
+            self._prototype = self._make_env("ansi" if self.ansi else None)
+        env = clone_env(self._prototype)
         env.reset(seed=seed)
         return self._state_class(self, env)
 

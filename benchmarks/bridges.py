@@ -1,0 +1,103 @@
+"""The bridges' cost: random-playout moves per second and clone time of ``openspiel:GAME`` and
+``pettingzoo:MODULE`` next to gamepit's native games and the raw engines, side by side.
+
+    python benchmarks/bridges.py [--seconds 1]
+
+Rows in a group play the same game. "raw pyspiel" drives OpenSpiel directly (what the bridge
+wraps); "raw PettingZoo AEC" is PettingZoo's own agent_iter loop. Clones are taken 10 random
+moves in (4 in tic-tac-toe); the PettingZoo bridge clones by deep-copying the live environment
+(``clone_env``), since ``copy.deepcopy`` alone rebuilds a fresh environment. The ratio column
+compares each row's moves per second with the group's first row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pyspiel
+from board_games import aec_playouts, state_playouts  # run as a script: benchmarks/ is on path
+
+from gamepit.plugins.manager import PluginManager
+
+
+def raw_pyspiel_playouts(game_string: str, seconds: float) -> float:
+    game, rng = pyspiel.load_game(game_string), random.Random(0)
+    moves, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        state = game.new_initial_state()
+        while not state.is_terminal():
+            legal = state.legal_actions()
+            state.apply_action(legal[rng.randrange(len(legal))])
+            moves += 1
+    return moves / (time.perf_counter() - started)
+
+
+def clone_microseconds(clone: Callable[[], Any], seconds: float) -> float:
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds / 4:
+        clone()
+        count += 1
+    return (time.perf_counter() - started) / count * 1e6
+
+
+def mid_game(state: Any, moves: int) -> Any:
+    rng = random.Random(1)
+    for _ in range(moves):
+        legal = state.legal_actions()
+        state.apply(legal[rng.randrange(len(legal))])
+    return state
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0, help="per row (default 1)")
+    args = parser.parse_args()
+    registry = PluginManager(autoload=False).registry
+    groups = {
+        "tic-tac-toe": [("gamepit native", "tictactoe"),
+                        ("openspiel bridge", "openspiel:tic_tac_toe"),
+                        ("raw pyspiel", "tic_tac_toe"),
+                        ("pettingzoo bridge", "pettingzoo:classic.tictactoe_v3"),
+                        ("raw PettingZoo AEC", "classic/tictactoe-v3")],
+        "connect four": [("gamepit native", "connect_four"),
+                         ("openspiel bridge", "openspiel:connect_four"),
+                         ("raw pyspiel", "connect_four"),
+                         ("pettingzoo bridge", "pettingzoo:classic.connect_four_v3"),
+                         ("raw PettingZoo AEC", "classic/connect_four-v3")],
+        "chess": [("openspiel bridge", "openspiel:chess"), ("raw pyspiel", "chess"),
+                  ("pettingzoo bridge", "pettingzoo:classic.chess_v6"),
+                  ("raw PettingZoo AEC", "classic/chess-v6")],
+    }
+    moves_in = {"tic-tac-toe": 4, "connect four": 10, "chess": 10}
+    print(f"machine: {platform.machine()} {platform.processor() or ''}, "
+          f"python {platform.python_version()}, {args.seconds:g}s per row")
+    print(f"{'game':<13} {'implementation':<20} {'moves/s':>10} {'ratio':>7} {'clone us':>9}")
+    for group, rows in groups.items():
+        first = None
+        for label, target in rows:
+            clone = float("nan")
+            if label == "raw pyspiel":
+                speed = raw_pyspiel_playouts(target, args.seconds)
+                native = pyspiel.load_game(target).new_initial_state()
+                clone = clone_microseconds(native.clone, args.seconds)
+            elif label == "raw PettingZoo AEC":
+                import pettingzoo
+
+                speed = aec_playouts(pettingzoo.make("aec", target), args.seconds)
+            else:
+                game = registry.make_game(target)
+                speed = state_playouts(game, args.seconds)
+                position = mid_game(game.new_state(0), moves_in[group])
+                clone = clone_microseconds(position.clone, args.seconds)
+            first = first or speed
+            print(f"{group:<13} {label:<20} {speed:>10,.0f} {speed / first:>6.2f}x "
+                  f"{clone:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()
