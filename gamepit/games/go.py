@@ -44,13 +44,16 @@ class GoState(BaseState):
     every position along a game pays one board fetch per move.
     """
 
-    __slots__ = ("game", "spiel", "_boards", "_parent_boards")
+    __slots__ = ("game", "spiel", "_boards", "_parent_boards", "_legal")
 
     def __init__(self, game: Go, spiel: Any) -> None:
         self.game = game
         self.spiel = spiel
         self._boards: tuple[np.ndarray, ...] | None = None  # newest first, (2, N, N) each
         self._parent_boards: tuple[np.ndarray, ...] | None = None
+        # OpenSpiel's legal moves here, kept from legal_actions (a set) or legal_mask (its mask
+        # list) so that apply's legality check does not ask OpenSpiel a second time.
+        self._legal: set[int] | list[int] | None = None
 
     @property
     def current_player(self) -> int:
@@ -58,11 +61,14 @@ class GoState(BaseState):
         return player if player >= 0 else -1
 
     def legal_mask(self) -> np.ndarray:
-        return np.array(self.spiel.legal_actions_mask(), dtype=bool)[self.game.spiel_order]
+        spiel_mask = self._legal = self.spiel.legal_actions_mask()
+        return np.array(spiel_mask, dtype=bool)[self.game.spiel_order]
 
     def legal_actions(self) -> list[int]:
         action_of_spiel = self.game.action_of_spiel
-        return sorted([action_of_spiel[a] for a in self.spiel.legal_actions()])
+        spiel_legal = self.spiel.legal_actions()
+        self._legal = set(spiel_legal)
+        return sorted([action_of_spiel[a] for a in spiel_legal])
 
     def apply(self, action: int) -> None:
         game = self.game
@@ -71,12 +77,16 @@ class GoState(BaseState):
         spiel_action = game.spiel_of_action[action]
         # OpenSpiel's apply_action accepts a ko recapture without complaint, so legality is
         # checked here (its mask is terminal-aware and cheaper than its own checked apply).
-        if not self.spiel.legal_actions_mask()[spiel_action]:
+        legal = self._legal
+        if legal is None:
+            legal = self.spiel.legal_actions_mask()
+        if not (spiel_action in legal if type(legal) is set else legal[spiel_action]):
             raise ValueError(f"illegal go action {action} ({game.action_to_string(action)}): "
                              "occupied, suicide, ko, or the game is over")
         self.spiel.apply_action(spiel_action)
         self._parent_boards = self._boards
         self._boards = None
+        self._legal = None
 
     def clone(self) -> GoState:
         other = GoState.__new__(GoState)
@@ -84,6 +94,7 @@ class GoState(BaseState):
         other.spiel = self.spiel.clone()
         other._boards = self._boards  # tuples of arrays never changed in place: share them
         other._parent_boards = self._parent_boards
+        other._legal = self._legal  # replaced, never changed in place
         return other
 
     def is_terminal(self) -> bool:
