@@ -375,10 +375,10 @@ def gamepit_add_games() -> list:
 def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "gtp", help="Run an agent as a Go engine speaking GTP v2 on stdin/stdout.",
-        description="Run an agent as a Go engine speaking GTP version 2 on stdin and stdout, "
+        description="Run an agent as a Go engine speaking GTP version 2 on stdin and stdout,\n"
                     "for GUIs (Sabaki, GoGui), servers and other engines (GnuGo).",
         epilog="examples:\n  gamepit gtp --agent random\n"
-               "  gamepit gtp --agent mcts:sims=400 --size 19 --komi 6.5\n"
+               "  gamepit gtp --agent alphabeta:depth=2 --size 13 --komi 6.5\n"
                "  gogui-twogtp -black 'gamepit gtp --agent random' "
                "-white 'gnugo --mode gtp' -size 9",
         formatter_class=argparse.RawDescriptionHelpFormatter)
