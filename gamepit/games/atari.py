@@ -97,11 +97,36 @@ def _require(condition: bool, message: str) -> None:
 
 
 # --------------------------------------------------------------------------- emulators
+# Emulators are shared by every game built with the same ROM and action set (loading a ROM
+# takes a good part of a second, more for PettingZoo's); states restore their own snapshot
+# whenever ``holder`` shows that someone else moved the emulator. Not thread-safe.
+
+_EMULATORS: dict[tuple[Any, ...], Any] = {}
+
+
+def _shared_emulator(key: tuple[Any, ...], build: Any) -> Any:
+    if key not in _EMULATORS:
+        _EMULATORS[key] = build()
+    return _EMULATORS[key]
+
 # Two small adapters give the one state class the same verbs over ale-py's single-player
 # interface and PettingZoo's multi-agent one. Joint actions are tuples of action indices.
 
 
-class _SingleEmulator:
+class _Emulator:
+    """What both adapters keep beside the emulator: who it holds now, and its boot."""
+
+    holder: Any = None  # the snapshot the emulator holds now (by identity), if known
+
+    def _capture_boot(self) -> None:
+        # Restoring a snapshot brings back neither the screen nor (multi-agent ALE) a fresh
+        # RAM copy, so the boot keeps its own for a start that emulates no frame.
+        gray = np.zeros(self.screen_shape, dtype=np.uint8)
+        self.grayscale(gray)
+        self.boot = (self.snapshot(), self.ram(), np.array(self.rgb(), dtype=np.uint8), gray)
+
+
+class _SingleEmulator(_Emulator):
     """ale-py's ALEInterface, one player, without the ALE's own sticky actions: its snapshots
     leave out the previous action that stickiness repeats, so a restored state would not
     re-simulate identically. The state does sticky actions itself (``AtariBase._press``)."""
@@ -112,14 +137,16 @@ class _SingleEmulator:
         import ale_py
         from ale_py import roms
 
+        ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # before the banner prints
         self.ale = ale_py.ALEInterface()
-        self.ale.setLoggerMode(ale_py.LoggerMode.Error)
         self.ale.setFloat("repeat_action_probability", 0.0)
+        self.ale.setInt("random_seed", 0)  # the same boot in every process
         self.ale.loadROM(str(roms.get_rom_path(rom)))
         self.actions = (self.ale.getLegalActionSet() if full_action_space
                         else self.ale.getMinimalActionSet())
         self.action_names = [action.name for action in self.actions]
         self.screen_shape = tuple(self.ale.getScreenDims())
+        self._capture_boot()
 
     def reset(self) -> None:
         self.ale.reset_game()
@@ -149,7 +176,7 @@ class _SingleEmulator:
         return (int(self.ale.lives()),)
 
 
-class _MultiEmulator:
+class _MultiEmulator(_Emulator):
     """PettingZoo's multi-player Atari emulator (multi-agent ALE), ROM from ale-py's folder.
 
     Only PettingZoo's emulator and action mapping are used; the stepping, preprocessing and
@@ -159,7 +186,7 @@ class _MultiEmulator:
     def __init__(self, module: Any, full_action_space: bool) -> None:
         import ale_py
 
-        parallel = module.raw_env(auto_rom_install_path=rom_folder(),
+        parallel = module.raw_env(auto_rom_install_path=rom_folder(), seed=0,
                                   full_action_space=full_action_space).unwrapped
         self.parallel = parallel
         self.ale = parallel.ale
@@ -168,6 +195,8 @@ class _MultiEmulator:
         self.action_names = [ale_py.Action(int(code)).name for code in self.mapping]
         width, height = self.ale.getScreenDims()
         self.screen_shape = (int(height), int(width))
+        self.ale.reset_game()
+        self._capture_boot()
 
     def reset(self) -> None:
         self.ale.reset_game()
@@ -343,13 +372,7 @@ class AtariBase(Game):
         self._fire = fire_reset and len(names) >= 3 and names[1] == "FIRE"
         self._buffers = [np.zeros(emulator.screen_shape, dtype=np.uint8) for _ in range(2)]
         self._pooled = np.zeros(emulator.screen_shape, dtype=np.uint8)
-        self._at: Any = None  # the snapshot the emulator holds now (by identity)
-        # Restoring a snapshot brings back neither the screen nor (multi-agent ALE) a fresh
-        # RAM copy, so the boot keeps its own for a start that emulates no frame.
-        emulator.reset()
-        self._boot = (emulator.snapshot(), emulator.ram(), np.array(emulator.rgb()))
-        emulator.grayscale(self._pooled)
-        self._boot_frame = self._shrink(self._pooled)
+        self._boot_frame = self._shrink(emulator.boot[3])
 
     # ------------------------------------------------------------------ states
 
@@ -360,7 +383,7 @@ class AtariBase(Game):
         if seed is None:
             seed = int(np.random.default_rng().integers(2 ** 31))
         emulator = self._emulator
-        emulator.restore(self._boot[0])
+        emulator.restore(emulator.boot[0])
         state = AtariState(self, int(seed))
         noop = (0,) * self.num_players
         rng = np.random.default_rng(seed)
@@ -375,7 +398,7 @@ class AtariBase(Game):
             self._add(state.score, rewards)
             state.frames += frames
         if state.frames == 0:
-            _, state.ram, state.screen = self._boot
+            _, state.ram, state.screen, _ = emulator.boot
             frame = self._boot_frame
         else:
             state.ram = emulator.ram()
@@ -386,19 +409,19 @@ class AtariBase(Game):
         state.stack = np.repeat(frame[None], self.observation_shape[0], axis=0)
         state.stack.flags.writeable = False
         state.snapshot = emulator.snapshot()
-        self._at = state.snapshot
+        emulator.holder = state.snapshot
         state.lives = emulator.lives()
         state.over = emulator.game_over()
         return state
 
     def _step(self, state: AtariState, joint: tuple[int, ...]) -> None:
         emulator = self._emulator
-        if self._at is not state.snapshot:
+        if emulator.holder is not state.snapshot:
             emulator.restore(state.snapshot)
         state.parent = (state.snapshot, state.sticky_rng, state.held, joint)
         rewards, frame, frames = self._advance(state, joint, process=True)
         state.snapshot = emulator.snapshot()
-        self._at = state.snapshot
+        emulator.holder = state.snapshot
         self._add(state.score, rewards)
         state.frames += frames
         stack = np.concatenate((state.stack[1:], frame[None]))
@@ -460,7 +483,7 @@ class AtariBase(Game):
         scratch.sticky_rng, scratch.held = sticky_rng, held
         self._emulator.restore(snapshot)
         self._advance(scratch, joint, process=False)
-        self._at = None  # equal to state.snapshot in content, but not the same object
+        self._emulator.holder = None  # equal to state.snapshot in content, not the same object
         return np.array(self._emulator.rgb(), dtype=np.uint8)
 
     # ------------------------------------------------------------------ names
@@ -497,7 +520,9 @@ class AtariGame(AtariBase):
         self.fire_reset = fire_reset
         self.episodic_life = episodic_life
         self.clip_rewards = clip_rewards
-        self._setup(_SingleEmulator(self.rom, full_action_space), sticky, frame_skip,
+        emulator = _shared_emulator(("ale", self.rom, full_action_space),
+                                    lambda: _SingleEmulator(self.rom, full_action_space))
+        self._setup(emulator, sticky, frame_skip,
                     noop_max, max_frames, frame_stack, fire_reset)
 
     def face_options(self, **overrides: Any) -> dict[str, Any]:
@@ -549,7 +574,9 @@ class AtariMultiGame(AtariBase):
         self.name = f"atari_mp_{self.rom}"
         self.full_action_space = full_action_space
         self._module = importlib.import_module(f"pettingzoo.atari.{games[self.rom]}")
-        self._setup(_MultiEmulator(self._module, full_action_space), sticky, frame_skip,
+        emulator = _shared_emulator(("pettingzoo", self.rom, full_action_space),
+                                    lambda: _MultiEmulator(self._module, full_action_space))
+        self._setup(emulator, sticky, frame_skip,
                     noop_max, max_frames, frame_stack, fire_reset=False)
 
     def aec_env(self, render_mode: str | None = None) -> Any:

@@ -129,9 +129,13 @@ class AtariVector(AtariVectorEnv):
 
 
 def vector_arguments(**options: Any) -> dict[str, Any]:
-    """Our option names turned into ``AtariVectorEnv`` keyword arguments; names it has of
-    its own (``num_threads``, ``batch_size``, ``autoreset_mode``...) pass through."""
-    return {_VECTOR_NAMES.get(name, name): value for name, value in options.items()}
+    """Our option names turned into ``AtariVectorEnv`` keyword arguments. Its own names
+    (``num_threads``, ``autoreset_mode``, ``reward_clipping``...) pass through and win over
+    ours, so a learner may speak either language."""
+    ours = {_VECTOR_NAMES[name]: value for name, value in options.items()
+            if name in _VECTOR_NAMES}
+    native = {name: value for name, value in options.items() if name not in _VECTOR_NAMES}
+    return {**ours, **native}
 
 
 def make_vector_env(num_envs: int, seed: int | None = None, game: str = "pong",
