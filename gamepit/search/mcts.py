@@ -1,1 +1,245 @@
-"""Plugin module reserved for its issue; registers nothing yet."""
+"""Monte Carlo tree search as gamepit plugins: the ``mcts`` and ``uct`` searches and the ``mcts``
+agent.
+
+``MCTS`` runs batched PUCT (AlphaGo Zero) or UCT over the array trees of
+``gamepit.search.tree``: one call searches many roots, and every model call carries the new
+leaves of all of them. Importing this module must stay cheap: numpy only, never torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gamepit.plugins import hookimpl
+from gamepit.protocols import ActResult, Agent, Evaluator, Game, Option, SearchResult, State
+from gamepit.protocols import agent as agent_entry
+from gamepit.protocols import search as search_entry
+from gamepit.search.evaluators import RolloutEvaluator, SimulatorModel, UniformEvaluator
+from gamepit.search.tree import PRIOR, TERMINAL, Model, SearchConfig, Tree, run_simulations
+
+RULES = ("puct", "uct")
+DEFAULT_C = {"puct": 1.25, "uct": 2.0}  # AlphaGo Zero's scale; OpenSpiel's UCT default
+
+
+class MCTS:
+    """PUCT or UCT search from many roots at once.
+
+    ``search(states, evaluator)`` plans on real simulators; ``run(model, roots)`` plans on any
+    ``Model`` (a learned one for MuZero) and also returns the tree, so a caller can keep the
+    subtree after a move.
+    """
+
+    def __init__(self, sims: int = 200, c_puct: float | None = None, rule: str = "puct",
+                 dirichlet_alpha: float = 0.0, dirichlet_epsilon: float = 0.25,
+                 leaves: int = 1, virtual_loss: float = 1.0, discount: float = 1.0,
+                 normalize: bool | None = None, seed: int | None = None) -> None:
+        if sims < 1:
+            raise ValueError("sims must be at least 1")
+        if rule not in RULES:
+            raise ValueError(f"rule must be one of {', '.join(RULES)}")
+        if leaves < 1:
+            raise ValueError("leaves must be at least 1")
+        if not 0.0 <= dirichlet_epsilon <= 1.0 or dirichlet_alpha < 0:
+            raise ValueError("dirichlet_alpha must be >= 0 and dirichlet_epsilon in [0, 1]")
+        self.sims = sims
+        self.normalize = normalize
+        self.config = SearchConfig(
+            rule=rule, c=DEFAULT_C[rule] if c_puct is None else c_puct,
+            dirichlet_alpha=dirichlet_alpha, dirichlet_epsilon=dirichlet_epsilon,
+            discount=discount, leaves_per_tree=leaves, virtual_loss=virtual_loss)
+        self.rng = np.random.default_rng(seed)
+
+    def search(self, states: Sequence[State], evaluator: Evaluator,
+               seeds: Sequence[int] | None = None) -> list[SearchResult]:
+        """Search from each state; ``seeds`` (one per state) make root noise repeatable, so a
+        batch gives the same trees as searching each state alone with the same seed."""
+        for state in states:
+            if state.is_terminal():
+                raise ValueError("cannot search from a finished game")
+        num_actions = len(states[0].legal_mask())
+        players = len(states[0].returns())
+        results, _ = self.run(SimulatorModel(evaluator, num_actions), states, seeds,
+                              single_player=players == 1)
+        return results
+
+    def run(self, model: Model, roots: Sequence[Any], seeds: Sequence[int] | None = None,
+            tree: Tree | None = None, single_player: bool = False
+            ) -> tuple[list[SearchResult], Tree]:
+        """Search ``roots`` through ``model``. A ``tree`` from ``Tree.subtree`` (one root,
+        already expanded) continues an earlier search instead of starting afresh."""
+        config = self.config
+        config.normalize = single_player if self.normalize is None else self.normalize
+        if tree is None:
+            expansion = model.initial(roots)
+            num_actions = expansion.legal.shape[1]
+            tree = Tree(len(roots), self.sims + 1, num_actions)
+            tree.size[:] = 1
+            tree.write(np.arange(len(roots)), np.zeros(len(roots), dtype=np.int64), expansion)
+        if tree.info[:, 0, TERMINAL].any():
+            raise ValueError("cannot search from a finished game")
+        seeds = list(seeds) if seeds is not None else self.rng.integers(
+            2**31, size=tree.batch).tolist()
+        run_simulations(tree, model, config, self.sims, self._root_prior(tree, seeds))
+        visits = tree.root_visits()
+        values = tree.root_values()
+        q = tree.root_q()
+        results = []
+        for index in range(tree.batch):
+            counts = visits[index]
+            policy = counts / counts.sum()
+            results.append(SearchResult(policy, counts.astype(np.int64), float(values[index]),
+                                        {"q": q[index]}))
+        return results, tree
+
+    def _root_prior(self, tree: Tree, seeds: Sequence[int]) -> np.ndarray | None:
+        """Root priors mixed with Dirichlet noise (AlphaGo Zero's exploration at the root);
+        kept apart from the stored priors so a reused root gets fresh noise each move."""
+        alpha, epsilon = self.config.dirichlet_alpha, self.config.dirichlet_epsilon
+        if alpha <= 0 or epsilon <= 0:
+            return None
+        prior = tree.edges[:, 0, PRIOR].copy()
+        for index, seed in enumerate(seeds):
+            legal = np.flatnonzero(prior[index] >= 0)
+            noise = np.random.default_rng(seed).dirichlet([alpha] * legal.size)
+            prior[index, legal] = (1 - epsilon) * prior[index, legal] + epsilon * noise
+        return prior
+
+
+def choose_action(visit_counts: np.ndarray, temperature: float,
+                  rng: np.random.Generator) -> int:
+    """Most visited action (ties at random) at temperature 0, else sample visits^(1/T)."""
+    counts = np.asarray(visit_counts, dtype=float)
+    if temperature <= 0:
+        best = np.flatnonzero(counts == counts.max())
+        return int(best[rng.integers(best.size)])
+    weights = np.power(counts / counts.max(), 1.0 / temperature)
+    return int(rng.choice(counts.size, p=weights / weights.sum()))
+
+
+class MCTSAgent(Agent):
+    """Plays by MCTS with random rollouts (UCT by default) or uniform priors, keeping the
+    subtree of the position it reaches between moves."""
+
+    batched = True
+
+    def __init__(self, sims: int = 200, c_puct: float | None = None, rollouts: int = 1,
+                 rule: str = "auto", dirichlet_alpha: float = 0.0,
+                 dirichlet_epsilon: float = 0.25, temperature: float = 0.0, leaves: int = 1,
+                 reuse: bool = True, evaluator: Evaluator | None = None) -> None:
+        if rollouts < 0:
+            raise ValueError("rollouts must be 0 (no rollouts) or more")
+        if rule == "auto":
+            rule = "uct" if rollouts > 0 and evaluator is None else "puct"
+        self.mcts = MCTS(sims, c_puct, rule, dirichlet_alpha, dirichlet_epsilon, leaves)
+        self.rollouts = rollouts
+        self.temperature = temperature
+        self.reuse = reuse
+        self.given_evaluator = evaluator
+        self._tree: Tree | None = None
+        self._node = -1
+
+    def reset(self, game: Game, player: int, seed: int | None = None) -> None:
+        super().reset(game, player, seed)
+        self.mcts.rng = np.random.default_rng(self.rng.integers(2**63))
+        if self.given_evaluator is not None:
+            evaluator = self.given_evaluator
+        elif self.rollouts > 0:
+            evaluator = RolloutEvaluator(self.rollouts, int(self.rng.integers(2**63)))
+        else:
+            evaluator = UniformEvaluator()
+        self.model = SimulatorModel(evaluator, game.num_actions)
+        self.single_player = game.num_players == 1
+        self._tree, self._node = None, -1
+
+    def act(self, state: State) -> ActResult:
+        tree = self._reusable_tree(state)
+        seed = int(self.rng.integers(2**31))
+        results, tree = self.mcts.run(self.model, [state], [seed], tree, self.single_player)
+        action = choose_action(results[0].visit_counts, self.temperature, self.rng)
+        self._tree, self._node = tree, int(tree.children[0, 0, action])
+        return action, describe(results[0])
+
+    def act_batch(self, states: Sequence[State]) -> list[ActResult]:
+        """Search all states in one batched search (no subtree reuse across calls)."""
+        seeds = self.rng.integers(2**31, size=len(states)).tolist()
+        results, _ = self.mcts.run(self.model, states, seeds, None, self.single_player)
+        return [(choose_action(result.visit_counts, self.temperature, self.rng),
+                 describe(result)) for result in results]
+
+    def _reusable_tree(self, state: State) -> Tree | None:
+        """The subtree of the earlier search whose root is this position, if it was reached;
+        looks at the node our move led to and at the replies below it."""
+        tree, node = self._tree, self._node
+        self._tree = None
+        if not self.reuse or tree is None or node < 0:
+            return None
+        wanted = state.fingerprint()
+        candidates = [node] + [int(c) for c in tree.children[0, node] if c >= 0]
+        for candidate in candidates:
+            handles = tree.handles[0]
+            handle = handles[candidate] if candidate < len(handles) else None
+            if (handle is not None and tree.is_expanded(0, candidate)
+                    and not tree.is_terminal(0, candidate) and handle.fingerprint() == wanted):
+                return tree.subtree(0, candidate, self.mcts.sims + 1)
+        return None
+
+
+def describe(result: SearchResult, top: int = 3) -> dict[str, Any]:
+    """The info an agent hands to replays and the viewer for one search."""
+    counts = result.visit_counts
+    order = np.argsort(-counts, kind="stable")[:top]
+    return {"policy": np.round(result.policy, 4), "visit_counts": counts,
+            "value": round(float(result.value), 4),
+            "top_moves": [int(a) for a in order if counts[a] > 0]}
+
+
+# --------------------------------------------------------------------------- registration
+
+_SEARCH_OPTIONS = (
+    Option("sims", int, 200, "simulations per root"),
+    Option("c_puct", float, None, "exploration constant (default 1.25 puct, 2.0 uct)"),
+    Option("dirichlet_alpha", float, 0.0, "root noise concentration (0: no noise)"),
+    Option("dirichlet_epsilon", float, 0.25, "share of root noise in the priors"),
+    Option("leaves", int, 1, "leaves per tree per evaluator call, with virtual loss"),
+)
+
+
+def _uct_search(**options: Any) -> MCTS:
+    return MCTS(rule="uct", **options)
+
+
+@hookimpl
+def gamepit_add_searches() -> list:
+    return [
+        search_entry("mcts", MCTS, "Batched PUCT search (AlphaGo Zero) over an Evaluator.",
+                     (*_SEARCH_OPTIONS, Option("rule", str, "puct", "child selection rule",
+                                               RULES))),
+        search_entry("uct", _uct_search, "Batched UCT search (UCB1), for random rollouts.",
+                     _SEARCH_OPTIONS),
+    ]
+
+
+@hookimpl
+def gamepit_add_agents() -> list:
+    return [agent_entry("mcts", MCTSAgent,
+                        "Monte Carlo tree search: UCT with random rollouts, or PUCT.", (
+                            Option("sims", int, 200, "simulations per move"),
+                            Option("c_puct", float, None,
+                                   "exploration constant (default 1.25 puct, 2.0 uct)"),
+                            Option("rollouts", int, 1,
+                                   "random playouts per leaf (0: uniform priors, value 0)"),
+                            Option("rule", str, "auto", "puct, uct, or auto (uct with "
+                                   "rollouts)", ("auto", *RULES)),
+                            Option("dirichlet_alpha", float, 0.0,
+                                   "root noise concentration (0: no noise)"),
+                            Option("dirichlet_epsilon", float, 0.25, "share of root noise"),
+                            Option("temperature", float, 0.0,
+                                   "0: most visited move; else sample visits^(1/T)"),
+                            Option("leaves", int, 1, "leaves per evaluator call (virtual "
+                                   "loss)"),
+                            Option("reuse", bool, True, "keep the subtree between moves"),
+                        ))]
+

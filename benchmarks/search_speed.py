@@ -1,0 +1,141 @@
+"""Search speed, side by side with OpenSpiel, on connect four from the opening.
+
+Table 1: simulations per second with a one-rollout random evaluator and UCT (c=2): OpenSpiel's
+Python ``MCTSBot`` and C++ ``pyspiel.MCTSBot`` (solve=False) against gamepit's ``uct`` search
+on one tree and on batches of trees (total simulations of the batch per second). Runs are
+interleaved and repeated; each row shows its best repeat, so a busy machine hurts all rows alike.
+
+Table 2: simulations per second with a small torch policy/value network as evaluator at 1, 16,
+64 and 256 games per batch, and the share of wall time spent outside the network.
+
+    python benchmarks/search_speed.py                 # both tables, CPU
+    python benchmarks/search_speed.py --device cuda   # table 2 on a GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+
+def openspiel_python(sims: int, seed: int) -> float:
+    import pyspiel
+    from open_spiel.python.algorithms import mcts
+
+    game = pyspiel.load_game("connect_four")
+    random_state = np.random.RandomState(seed)
+    bot = mcts.MCTSBot(game, 2.0, sims, mcts.RandomRolloutEvaluator(1, random_state),
+                       solve=False, random_state=random_state)
+    state = game.new_initial_state()
+    started = time.perf_counter()
+    bot.step(state)
+    return sims / (time.perf_counter() - started)
+
+
+def openspiel_cpp(sims: int, seed: int) -> float:
+    import pyspiel
+
+    game = pyspiel.load_game("connect_four")
+    bot = pyspiel.MCTSBot(game, pyspiel.RandomRolloutEvaluator(1, seed), 2.0, sims, 1000,
+                          False, seed, False)
+    state = game.new_initial_state()
+    started = time.perf_counter()
+    bot.step(state)
+    return sims / (time.perf_counter() - started)
+
+
+def gamepit_uct(sims: int, seed: int, trees: int) -> float:
+    from gamepit.games.connect_four import ConnectFour
+    from gamepit.search.evaluators import RolloutEvaluator
+    from gamepit.search.mcts import MCTS
+
+    game = ConnectFour()
+    search = MCTS(sims=sims, rule="uct", c_puct=2.0, seed=seed)
+    states = [game.new_state() for _ in range(trees)]
+    started = time.perf_counter()
+    search.search(states, RolloutEvaluator(1, seed))
+    return sims * trees / (time.perf_counter() - started)
+
+
+def rollout_table(sims: int, batches: list[int], repeats: int) -> None:
+    runs = [("OpenSpiel Python MCTSBot, 1 tree", lambda s: openspiel_python(sims, s)),
+            ("OpenSpiel C++ MCTSBot, 1 tree", lambda s: openspiel_cpp(sims, s))]
+    runs += [(f"gamepit uct, {n} tree{'s' if n > 1 else ''}",
+              lambda s, n=n: gamepit_uct(sims, s, n)) for n in batches]
+    best = {name: 0.0 for name, _ in runs}
+    for repeat in range(repeats):
+        for name, run in runs:
+            best[name] = max(best[name], run(repeat))
+    python_rate = best[runs[0][0]]
+    cpp_rate = best[runs[1][0]]
+    print(f"\nconnect four opening, UCT c=2, one random rollout per leaf, {sims} simulations "
+          f"per tree, best of {repeats}")
+    print(f"{'search':<36} {'sims/s':>10} {'vs OS Python':>13} {'vs OS C++':>10}")
+    for name, _ in runs:
+        rate = best[name]
+        print(f"{name:<36} {rate:>10.0f} {rate / python_rate:>12.2f}x "
+              f"{rate / cpp_rate:>9.2f}x")
+
+
+def network_table(sims: int, batches: list[int], device: str, filters: int,
+                  blocks: int) -> None:
+    import torch
+
+    from gamepit.games.connect_four import ConnectFour
+    from gamepit.nets import PolicyValueNet
+    from gamepit.search.mcts import MCTS
+    from gamepit.search.network import NetworkEvaluator
+
+    game = ConnectFour()
+    torch.manual_seed(0)
+    net = PolicyValueNet(*game.observation_shape, game.num_actions, filters=filters,
+                         blocks=blocks)
+    evaluator = NetworkEvaluator(net, device)
+    search = MCTS(sims=sims, rule="puct", seed=0)
+    search.search([game.new_state()], evaluator)  # warm up (allocator, kernels)
+    print(f"\nconnect four opening, PUCT, PolicyValueNet({blocks} blocks x {filters} filters) "
+          f"on {device}, {sims} simulations per game")
+    print(f"{'games per batch':>15} {'sims/s':>10} {'positions/call':>15} "
+          f"{'outside network':>16}")
+    for trees in batches:
+        evaluator.network_seconds, evaluator.positions = 0.0, 0
+        states = [game.new_state() for _ in range(trees)]
+        started = time.perf_counter()
+        search.search(states, evaluator)
+        wall = time.perf_counter() - started
+        calls = sims + 1
+        print(f"{trees:>15} {sims * trees / wall:>10.0f} {evaluator.positions / calls:>15.0f} "
+              f"{1 - evaluator.network_seconds / wall:>15.0%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sims", type=int, default=400, help="simulations per tree, table 1")
+    parser.add_argument("--batches", default="1,64,256", help="trees per batch, table 1")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--net-sims", type=int, default=64, help="simulations per game, "
+                        "table 2")
+    parser.add_argument("--net-batches", default="1,16,64,256")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--filters", type=int, default=32)
+    parser.add_argument("--blocks", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (1 is fastest on a small shared machine)")
+    parser.add_argument("--skip-rollouts", action="store_true")
+    parser.add_argument("--skip-network", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_rollouts:
+        rollout_table(args.sims, [int(n) for n in args.batches.split(",")], args.repeats)
+    if not args.skip_network:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        network_table(args.net_sims, [int(n) for n in args.net_batches.split(",")],
+                      args.device, args.filters, args.blocks)
+
+
+if __name__ == "__main__":
+    main()

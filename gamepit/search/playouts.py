@@ -1,0 +1,138 @@
+"""Random playouts to the end of the game, the value estimate of UCT with rollouts.
+
+Any State can be played out through its protocol (``legal_actions``/``apply``), which costs a
+method call or three per move. Games whose playouts dominate search time register faster
+kernels here: one that plays a single game on plain Python values, and one that plays a whole
+batch at once in numpy arrays, used when the search hands over many leaves in one call. Both
+play uniformly random legal moves, so they estimate the same thing as the generic playout.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from gamepit.games.connect_four import _ALL_CELLS, _TOP, HEIGHT, WIDTH, ConnectFourState
+from gamepit.protocols import State
+
+# state type -> (one game: (state, random.Random) -> value for the player to move,
+#                many games: (states, np.random.Generator) -> values for the players to move)
+SingleKernel = Callable[[Any, random.Random], float]
+BatchKernel = Callable[[Sequence[Any], np.random.Generator], np.ndarray]
+KERNELS: dict[type, tuple[SingleKernel, BatchKernel | None]] = {}
+BATCH_KERNEL_FROM = 24  # below this many leaves, numpy's per-call cost outweighs its speed
+
+
+def register_kernel(state_type: type, single: SingleKernel,
+                    batch: BatchKernel | None = None) -> None:
+    """Give a state type faster playouts; both kernels must play uniformly random moves."""
+    KERNELS[state_type] = (single, batch)
+
+
+def playout_state(state: State, rng: random.Random) -> float:
+    """Play a copy of ``state`` out at random through the State protocol; the return of the
+    player to move at the start."""
+    player = state.current_player
+    state = state.clone()
+    while not state.is_terminal():
+        legal = state.legal_actions()
+        state.apply(legal[int(rng.random() * len(legal))])
+    return float(state.returns()[player])
+
+
+def playout_values(states: Sequence[State], rng: random.Random,
+                   np_rng: np.random.Generator) -> np.ndarray:
+    """One random playout from each state: its value for the player to move there."""
+    kernels = KERNELS.get(type(states[0])) if states else None
+    if kernels and all(type(state) is type(states[0]) for state in states):
+        single, batch = kernels
+        if batch is not None and len(states) >= BATCH_KERNEL_FROM:
+            return batch(states, np_rng)
+        return np.array([single(state, rng) for state in states])
+    return np.array([playout_state(state, rng) for state in states])
+
+
+# --------------------------------------------------------------------------- connect four
+
+
+def _connect_four_single(state: ConnectFourState, rng: random.Random) -> float:
+    if state.is_terminal():
+        return float(state.returns()[state.player])
+    mine, theirs = state.bits[state.player], state.bits[1 - state.player]
+    heights = state.heights[:]
+    columns = [col for col in range(WIDTH) if heights[col] < _TOP[col]]
+    draw = rng.random
+    value = 1.0  # the mover's result if this move wins, seen by the player at the start
+    while True:
+        col = columns[int(draw() * len(columns))]
+        height = heights[col]
+        mine |= 1 << height
+        heights[col] = height + 1
+        if height + 1 == _TOP[col]:
+            columns.remove(col)
+        # _has_four unrolled: this loop is the whole cost of a rollout
+        pairs = mine & (mine >> 1)
+        if pairs & (pairs >> 2):
+            return value
+        pairs = mine & (mine >> 7)
+        if pairs & (pairs >> 14):
+            return value
+        pairs = mine & (mine >> 6)
+        if pairs & (pairs >> 12):
+            return value
+        pairs = mine & (mine >> 8)
+        if pairs & (pairs >> 16):
+            return value
+        if not columns:
+            return 0.0
+        mine, theirs, value = theirs, mine, -value
+
+
+_COLUMN_TOPS = np.array(_TOP, dtype=np.int64)
+_BIT = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
+_SHIFTS = np.array([1, 7, 6, 8], dtype=np.uint64)
+_DOUBLE_SHIFTS = _SHIFTS * np.uint64(2)
+
+
+def _connect_four_batch(states: Sequence[ConnectFourState], rng: np.random.Generator
+                        ) -> np.ndarray:
+    """All playouts advance in lockstep, so whose turn it is, relative to each game's start,
+    is one number per step; finished games drop out of the arrays."""
+    values = np.zeros(len(states))
+    rows = []
+    for index, state in enumerate(states):
+        if state.is_terminal():
+            values[index] = state.returns()[state.player]
+        else:
+            rows.append(index)
+    live = np.array(rows, dtype=np.int64)
+    picked = [states[i] for i in rows]
+    mine = np.array([s.bits[s.player] for s in picked], dtype=np.uint64)
+    theirs = np.array([s.bits[1 - s.player] for s in picked], dtype=np.uint64)
+    heights = np.array([s.heights for s in picked], dtype=np.int64).reshape(-1, WIDTH)
+    moves = np.array([s.moves for s in picked], dtype=np.int64)
+    value = 1.0
+    while live.size:
+        keys = np.where(heights < _COLUMN_TOPS, rng.random(heights.shape), -1.0)
+        cells = np.arange(live.size), keys.argmax(1)
+        height = heights[cells]
+        heights[cells] = height + 1
+        mine = mine | _BIT[height]
+        pairs = mine[:, None] & (mine[:, None] >> _SHIFTS)
+        won = (pairs & (pairs >> _DOUBLE_SHIFTS)).any(1)
+        moves += 1
+        over = won | (moves == _ALL_CELLS)
+        if over.any():
+            values[live[won]] = value
+            keep = ~over
+            live, mine, theirs = live[keep], mine[keep], theirs[keep]
+            heights, moves = heights[keep], moves[keep]
+        mine, theirs, value = theirs, mine, -value
+    return values
+
+
+assert HEIGHT == 6  # the shifts above assume 7 bits per column of 6 cells
+register_kernel(ConnectFourState, _connect_four_single, _connect_four_batch)

@@ -1,0 +1,369 @@
+"""Batched search trees stored as arrays, and the simulation loop (PUCT or UCT) over them.
+
+One ``Tree`` holds many independent trees (one per root) in numpy arrays indexed
+``[tree, node, action]``, in the manner of DeepMind's mctx: selection, virtual loss and backup
+are a handful of array operations for the whole batch, so the hot loop creates no Python object
+per node. The only per-node Python object is the model's handle for the position (a State for a
+real simulator, a hidden state for a learned model), which the tree stores but never looks into.
+
+Values are kept in player 0's terms (for player 1 in a two-player zero-sum game, a value ``v``
+is stored as ``-v``); each node's ``sign`` turns them into the chooser's terms at selection. This
+flips the sign between players exactly where the player to move changes, so games where one
+player moves twice in a row (passes) back up correctly.
+
+This module must not import torch or name a concrete game.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+VISITS, VALUE, PRIOR = 0, 1, 2  # rows of Tree.edges[tree, node]
+# columns of Tree.info[tree, node]; kept in one float array so a node is written in one go
+SIGN, TO_PLAY, TERMINAL, EXPANDED, NODE_VALUE, REWARD = range(6)
+_UNVISITED_UCT = 1e9  # UCT explores every child once before comparing bounds
+
+
+@dataclass
+class Expansion:
+    """What a model says about positions the search has just reached, one row per position."""
+
+    handles: list[Any]  # what the model needs to step on from there (a State, a hidden state)
+    priors: np.ndarray  # [K, A]: need not be masked or normalised; the tree does both
+    values: np.ndarray  # [K]: for the player to move; ignored at terminal positions
+    legal: np.ndarray  # [K, A] bool
+    to_play: np.ndarray  # [K] int: the player to move, -1 when the game is over
+    rewards: np.ndarray  # [K]: earned by the action that led here, in player 0's terms
+
+
+class Model(Protocol):
+    """What the tree searches: a real simulator with an Evaluator, or a learned model.
+
+    ``initial`` describes the roots; ``recurrent`` steps from stored handles by one action
+    each. One call covers the new leaves of every tree in the batch, so a network evaluates
+    them in one forward pass.
+    """
+
+    def initial(self, roots: Sequence[Any]) -> Expansion: ...
+
+    def recurrent(self, handles: Sequence[Any], actions: np.ndarray) -> Expansion: ...
+
+
+@dataclass
+class SearchConfig:
+    """How the tree chooses, mixes noise and backs up. See ``gamepit.search.mcts`` options."""
+
+    rule: str = "puct"  # "puct" (AlphaGo Zero) or "uct" (UCB1 with rollouts)
+    c: float = 1.25  # exploration constant
+    dirichlet_alpha: float = 0.0  # 0 turns root noise off
+    dirichlet_epsilon: float = 0.25
+    discount: float = 1.0
+    normalize: bool = False  # scale Q by the min and max seen in the tree (MuZero, 1 player)
+    leaves_per_tree: int = 1  # leaves gathered per tree per model call, with virtual loss
+    virtual_loss: float = 1.0
+
+
+class Tree:
+    """Arrays for ``batch`` trees of up to ``capacity`` nodes over ``num_actions`` actions."""
+
+    def __init__(self, batch: int, capacity: int, num_actions: int) -> None:
+        self.batch, self.capacity, self.num_actions = batch, capacity, num_actions
+        # visits, value sums (player 0's terms) and priors of each node's outgoing edges,
+        # side by side so that selection fetches a node's statistics in one gather.
+        self.edges = np.zeros((batch, capacity, 3, num_actions))
+        self.children = np.full((batch, capacity, num_actions), -1, dtype=np.int32)
+        # per node: sign (-1 where player 1 moves), player to move, terminal, expanded (the
+        # model has answered for it), the model's value and the reward of the edge into it,
+        # both in player 0's terms
+        self.info = np.zeros((batch, capacity, 6))
+        self.size = np.zeros(batch, dtype=np.int64)
+        self.handles: list[list[Any]] = [[] for _ in range(batch)]
+        self.low = np.full(batch, np.inf)  # extremes of backed-up values, for normalize
+        self.high = np.full(batch, -np.inf)
+
+    # ------------------------------------------------------------------ writing nodes
+
+    def write(self, trees: np.ndarray, nodes: np.ndarray, expansion: Expansion) -> None:
+        """Store a model's answer for the given (tree, node) pairs."""
+        legal = np.asarray(expansion.legal, dtype=bool)
+        priors = np.maximum(np.asarray(expansion.priors, dtype=float), 0.0) * legal
+        totals = priors.sum(1, keepdims=True)
+        if (totals <= 0).any():  # a network put no weight on any legal move: go uniform
+            priors = np.where(totals > 0, priors, legal)
+            totals = priors.sum(1, keepdims=True)
+        priors = np.where(legal, priors / np.where(totals > 0, totals, 1.0), -1.0)
+        info = np.empty((len(priors), 6))
+        info[:, TO_PLAY] = expansion.to_play
+        sign = info[:, SIGN] = np.where(info[:, TO_PLAY] == 1, -1.0, 1.0)
+        terminal = info[:, TERMINAL] = info[:, TO_PLAY] < 0
+        info[:, EXPANDED] = 1.0
+        info[:, NODE_VALUE] = np.where(terminal, 0.0, np.asarray(expansion.values) * sign)
+        info[:, REWARD] = expansion.rewards
+        self.edges[trees, nodes, PRIOR] = priors  # -1 marks an illegal action
+        self.info[trees, nodes] = info
+        for tree, node, handle in zip(trees.tolist(), nodes.tolist(), expansion.handles):
+            store = self.handles[tree]
+            if node >= len(store):
+                store.extend([None] * (node + 1 - len(store)))
+            store[node] = handle
+
+    def grow(self, trees: np.ndarray, nodes: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """Allocate the child of each (tree, node, action); returns the new node numbers."""
+        slots = self.size[trees]
+        if (slots >= self.capacity).any():
+            raise RuntimeError("search tree is full; allocate more capacity")
+        self.children[trees, nodes, actions] = slots
+        self.info[trees, slots] = 0.0
+        self.size[trees] += 1
+        return slots
+
+    # ------------------------------------------------------------------ reading results
+
+    def root_visits(self) -> np.ndarray:
+        return self.edges[:, 0, VISITS].copy()
+
+    def root_values(self) -> np.ndarray:
+        """Mean backed-up value at each root, from the root player's point of view; the
+        model's own value where nothing was searched."""
+        visits = self.edges[:, 0, VISITS].sum(1)
+        total = self.edges[:, 0, VALUE].sum(1)
+        mean = np.where(visits > 0, total / np.maximum(visits, 1), self.info[:, 0, NODE_VALUE])
+        return mean * self.info[:, 0, SIGN]
+
+    def root_q(self) -> np.ndarray:
+        """Mean value of each root edge from the root player's point of view (0 unvisited)."""
+        edges = self.edges[:, 0]
+        return edges[:, VALUE] / np.maximum(edges[:, VISITS], 1) * self.info[:, :1, SIGN]
+
+    def is_expanded(self, tree: int, node: int) -> bool:
+        return bool(self.info[tree, node, EXPANDED])
+
+    def is_terminal(self, tree: int, node: int) -> bool:
+        return bool(self.info[tree, node, TERMINAL])
+
+    # ------------------------------------------------------------------ reuse
+
+    def subtree(self, tree: int, node: int, extra: int) -> Tree:
+        """A one-tree copy of the subtree under ``node``, with room for ``extra`` more nodes;
+        lets an agent keep what it learned after a move is played."""
+        order = [node]
+        for parent in order:  # breadth first, so parents precede their children
+            order.extend(int(child) for child in self.children[tree, parent] if child >= 0)
+        count = len(order)
+        new = Tree(1, count + extra, self.num_actions)
+        old = np.array(order)
+        remap = np.full(self.capacity, -1, dtype=np.int32)
+        remap[old] = np.arange(count, dtype=np.int32)
+        children = self.children[tree, old]
+        new.children[0, :count] = np.where(children >= 0, remap[np.maximum(children, 0)], -1)
+        new.edges[0, :count] = self.edges[tree, old]
+        new.info[0, :count] = self.info[tree, old]
+        new.size[0] = count
+        store = self.handles[tree]
+        new.handles[0] = [store[i] if i < len(store) else None for i in order]
+        new.low[0], new.high[0] = self.low[tree], self.high[tree]
+        return new
+
+    # ------------------------------------------------------------------ many trees at once
+
+    def select(self, config: SearchConfig, root_prior: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Walk every tree from its root to a leaf, allocating a node where the walk leaves the
+        tree. Returns (path nodes [B, D], path actions [B, D], depths [B], leaves [B]);
+        a leaf is new, pending (reached earlier in this pass) or terminal."""
+        batch = self.batch
+        trees = np.arange(batch)
+        node = np.zeros(batch, dtype=np.int64)
+        active = np.ones(batch, dtype=bool)
+        depth = np.zeros(batch, dtype=np.int64)
+        path_nodes, path_actions = [], []
+        while True:
+            edges = self.edges[trees, node]  # [B, 3, A]
+            prior = root_prior if root_prior is not None and not path_nodes else edges[:, PRIOR]
+            score = _scores(config, edges[:, VISITS], edges[:, VALUE], prior,
+                            self.info[trees, node, SIGN][:, None], self.low[:, None],
+                            self.high[:, None])
+            action = score.argmax(1)
+            child = self.children[trees, node, action]
+            path_nodes.append(node)
+            path_actions.append(action)
+            depth += active
+            fresh = active & (child < 0)
+            if fresh.any():
+                grown = np.flatnonzero(fresh)
+                child = child.copy()
+                child[grown] = self.grow(grown, node[grown], action[grown])
+            reached = self.info[trees, np.maximum(child, 0)]
+            stop = fresh | (reached[:, EXPANDED] == 0) | (reached[:, TERMINAL] != 0)
+            node = np.where(active, child, node)
+            active &= ~stop
+            if not active.any():
+                break
+        return np.stack(path_nodes, 1), np.stack(path_actions, 1), depth, node
+
+    def add_to_edges(self, nodes: np.ndarray, actions: np.ndarray, depth: np.ndarray,
+                     visits: float, values: np.ndarray) -> None:
+        """Add ``visits`` and ``values`` [B, D] to the edges of the paths (up to ``depth``)."""
+        on_path = np.arange(nodes.shape[1])[None, :] < depth[:, None]
+        trees = np.broadcast_to(np.arange(self.batch)[:, None], nodes.shape)[on_path]
+        rows = (trees * self.capacity + nodes[on_path]) * 3
+        flat_actions = actions[on_path]
+        edges = self.edges.reshape(-1, self.num_actions)
+        np.add.at(edges, (rows + VISITS, flat_actions), visits)
+        np.add.at(edges, (rows + VALUE, flat_actions), values[on_path])
+
+    def backup(self, nodes: np.ndarray, actions: np.ndarray, depth: np.ndarray,
+               leaves: np.ndarray, discount: float, track_bounds: bool = False) -> None:
+        """Send each leaf's value up its path: every edge gets the reward below it plus the
+        discounted value of what follows, g_t = r_(t+1) + discount * g_(t+1)."""
+        trees = np.arange(self.batch)
+        steps = np.arange(nodes.shape[1])
+        # The node each edge leads to: the next node on the path, or the leaf at the end.
+        below = np.concatenate([nodes[:, 1:], leaves[:, None]], 1)
+        below = np.where(steps[None, :] == depth[:, None] - 1, leaves[:, None], below)
+        on_path = steps[None, :] < depth[:, None]
+        scale = discount ** steps  # g_t * scale_t = sum_{j>=t} scale_j r_j + scale_d v
+        weighted = np.where(on_path, self.info[trees[:, None], below, REWARD], 0.0) * scale
+        weighted[trees, depth - 1] += self.info[trees, leaves, NODE_VALUE] * discount ** depth
+        totals = np.cumsum(weighted[:, ::-1], 1)[:, ::-1] / scale
+        self.add_to_edges(nodes, actions, depth, 1.0, totals)
+        if track_bounds:
+            self.low = np.minimum(self.low, np.where(on_path, totals, np.inf).min(1))
+            self.high = np.maximum(self.high, np.where(on_path, totals, -np.inf).max(1))
+
+    # ------------------------------------------------------------------ one tree, plain Python
+    # numpy costs microseconds per call on arrays of a few actions, so a lone tree walks its
+    # rows as Python lists. Same formulas as _scores and backup; tests check they agree.
+
+    def select_one(self, config: SearchConfig, root_prior: np.ndarray | None
+                   ) -> tuple[list[int], list[int], int]:
+        edges, children, info = self.edges[0], self.children[0], self.info[0]
+        puct, c = config.rule == "puct", config.c
+        low, high = float(self.low[0]), float(self.high[0])
+        spread = high - low if high > low else 1.0
+        node, nodes, actions = 0, [], []
+        while True:
+            visits, values, prior = edges[node].tolist()
+            if root_prior is not None and node == 0 and not nodes:
+                prior = root_prior[0].tolist()
+            sign = info[node, SIGN]
+            total = sum(visits)
+            explore = c * math.sqrt(total + 1) if puct else math.log(total + 1)
+            best, action = -math.inf, -1
+            for index, chance in enumerate(prior):
+                if chance < 0:
+                    continue
+                count = visits[index]
+                q = values[index] / count * sign if count else 0.0
+                if config.normalize and count:
+                    q = (q - low) / spread
+                if puct:
+                    score = q + explore * chance / (1 + count)
+                elif count:
+                    score = q + c * math.sqrt(explore / count)
+                else:
+                    score = _UNVISITED_UCT + chance
+                if score > best:
+                    best, action = score, index
+            nodes.append(node)
+            actions.append(action)
+            child = int(children[node, action])
+            if child < 0:
+                return nodes, actions, int(self.grow(np.zeros(1, dtype=np.int64),
+                                                     np.array([node]), np.array([action]))[0])
+            if not info[child, EXPANDED] or info[child, TERMINAL]:
+                return nodes, actions, child
+            node = child
+
+    def backup_one(self, nodes: list[int], actions: list[int], leaf: int, discount: float,
+                   track_bounds: bool) -> None:
+        edges, info = self.edges[0], self.info[0]
+        value, below = float(info[leaf, NODE_VALUE]), leaf
+        for node, action in zip(reversed(nodes), reversed(actions)):
+            value = float(info[below, REWARD]) + discount * value
+            edges[node, VISITS, action] += 1
+            edges[node, VALUE, action] += value
+            if track_bounds:
+                self.low[0] = min(self.low[0], value)
+                self.high[0] = max(self.high[0], value)
+            below = node
+
+
+def _scores(config: SearchConfig, visits: np.ndarray, values: np.ndarray, prior: np.ndarray,
+            sign: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Selection scores [B, A] (-inf where illegal) for PUCT or UCT."""
+    q = values / np.maximum(visits, 1) * sign
+    if config.normalize:
+        spread = np.where(high > low, high - low, 1.0)
+        q = np.where(visits > 0, (q - low) / spread, 0.0)
+    total = visits.sum(1, keepdims=True)
+    if config.rule == "puct":
+        score = q + config.c * np.sqrt(total + 1) * prior / (1 + visits)
+    else:
+        bonus = np.sqrt(np.log(total + 1) / np.maximum(visits, 1))
+        score = np.where(visits > 0, q + config.c * bonus, _UNVISITED_UCT + prior)
+    return np.where(prior >= 0, score, -np.inf)
+
+
+def run_simulations(tree: Tree, model: Model, config: SearchConfig, simulations: int,
+                    root_prior: np.ndarray | None = None) -> None:
+    """Run ``simulations`` simulations in every tree of the batch, gathering the new leaves of
+    all trees (``leaves_per_tree`` each, with virtual loss) into one model call per pass."""
+    per_pass = max(1, config.leaves_per_tree)
+    if tree.batch == 1 and per_pass == 1:
+        _run_one(tree, model, config, simulations, root_prior)
+        return
+    done = 0
+    trees = np.arange(tree.batch)[:, None]
+    while done < simulations:
+        count = min(per_pass, simulations - done)
+        paths = []
+        for _ in range(count):
+            nodes, actions, depth, leaves = tree.select(config, root_prior)
+            paths.append((nodes, actions, depth, leaves))
+            if count > 1:  # make the others steer away from this path until it is backed up
+                loss = -config.virtual_loss * tree.info[trees, nodes, SIGN]
+                tree.add_to_edges(nodes, actions, depth, config.virtual_loss, loss)
+        _expand(tree, model, paths)
+        for nodes, actions, depth, leaves in paths:
+            if count > 1:
+                loss = config.virtual_loss * tree.info[trees, nodes, SIGN]
+                tree.add_to_edges(nodes, actions, depth, -config.virtual_loss, loss)
+            tree.backup(nodes, actions, depth, leaves, config.discount, config.normalize)
+        done += count
+
+
+def _run_one(tree: Tree, model: Model, config: SearchConfig, simulations: int,
+             root_prior: np.ndarray | None) -> None:
+    handles = tree.handles[0]
+    zero = np.zeros(1, dtype=np.int64)
+    for _ in range(simulations):
+        nodes, actions, leaf = tree.select_one(config, root_prior)
+        if not tree.info[0, leaf, EXPANDED]:
+            expansion = model.recurrent([handles[nodes[-1]]], np.array(actions[-1:]))
+            tree.write(zero, np.array([leaf]), expansion)
+        tree.backup_one(nodes, actions, leaf, config.discount, config.normalize)
+
+
+def _expand(tree: Tree, model: Model, paths: list[tuple[np.ndarray, ...]]) -> None:
+    """Ask the model about every leaf not evaluated yet, in one call."""
+    trees = np.arange(tree.batch)
+    found = []
+    for nodes, actions, depth, leaves in paths:
+        waiting = np.flatnonzero(tree.info[trees, leaves, EXPANDED] == 0)
+        last = depth[waiting] - 1
+        found.append((waiting, leaves[waiting], nodes[waiting, last], actions[waiting, last]))
+    waiting, leaves, parents, actions = (np.concatenate(column) for column in zip(*found))
+    if len(paths) > 1:  # two paths of one pass may have reached the same pending leaf
+        _, first = np.unique(waiting * tree.capacity + leaves, return_index=True)
+        waiting, leaves, parents, actions = (waiting[first], leaves[first], parents[first],
+                                             actions[first])
+    if not waiting.size:
+        return
+    handles = [tree.handles[t][p] for t, p in zip(waiting.tolist(), parents.tolist())]
+    tree.write(waiting, leaves, model.recurrent(handles, actions))
