@@ -24,24 +24,31 @@ from gamepit.protocols import State, state_hash
 from gamepit.replay import Replay
 
 SNAPSHOT_EVERY = 100
+# Emulators may be shared by every game of one ROM (gamepit.games.atari shares them) and are
+# not thread-safe, so all screen re-simulation in this process, across replays, takes this one
+# lock. Board games, which share nothing, get a lock per replay.
+SCREEN_LOCK = threading.RLock()
 MAX_ACTION_LABELS = 5000  # chess has 4672 actions; beyond this labels are left to the page
 
 
 class ReplaySession:
     """One replay, re-simulated for viewing. Thread-safe: the web server's request threads and
-    the snapshot warm-up share it through one lock that is released every few dozen steps."""
+    the snapshot warm-up share it through a lock (``SCREEN_LOCK`` for pixel games) that the
+    warm-up releases every ``SNAPSHOT_EVERY`` steps."""
 
     def __init__(self, replay: Replay, registry: Any) -> None:
         self.replay = replay
-        self.game = registry.make_game(replay.header["game"])
-        start = self.game.new_state(replay.header["seed"])
+        with SCREEN_LOCK:  # building a pixel game's start state runs its emulator
+            self.game = registry.make_game(replay.header["game"])
+            start = self.game.new_state(replay.header["seed"])
         self.has_frames = callable(getattr(start, "frame", None))
         self.has_board = callable(getattr(start, "board_view", None))
-        self._lock = threading.RLock()
+        self._lock = SCREEN_LOCK if self.has_frames else threading.RLock()
         self._snapshots: dict[int, State] = {0: start}
         self._cursor: tuple[int, State] | None = None  # the state after some steps, stepped on
         self._boards: list[dict[str, Any]] | None = None
         self._labels: list[str] | None = None
+        self._move_names: list[dict[str, str]] = []  # per step, names that need the position
         self.problem = ""  # set when re-simulation fails (illegal action, hash mismatch)
 
     @property
@@ -130,7 +137,9 @@ class ReplaySession:
             if self._boards is None:
                 state = self._snapshots[0].clone()
                 boards = [state.board_view()]
+                self._move_names = []
                 for i in range(self.num_steps):
+                    self._move_names.append(_names_in_position(state, self.replay.steps[i]))
                     try:
                         self._advance(state, i, i + 1)
                     except ReplayError as error:
@@ -174,11 +183,38 @@ class ReplaySession:
             data["frame_url"] = frame_url
         elif self.has_board:
             data["boards"] = self.boards()
+            for step, names in zip(steps, self._move_names):
+                if names:
+                    step["labels"] = names
         else:
             data["kind"] = "text"
             data["texts"] = [self.state_at(k).render() for k in range(self.num_steps + 1)]
         data["problem"] = self.problem
         return data
+
+
+def _names_in_position(state: State, step: dict[str, Any]) -> dict[str, str]:
+    """Names of the moves a step mentions (the one played, the agent's top moves, its most
+    visited and likeliest moves), from states that name moves by position (chess: ``e2e4``
+    depends on where the pieces are). Empty for games whose names need no position."""
+    name = getattr(state, "action_to_string", None)
+    if not callable(name):
+        return {}
+    info = step.get("info") or {}
+    wanted = {step["action"]}
+    wanted.update(a for a in info.get("top_moves") or [] if isinstance(a, int))
+    for key in ("policy", "visit_counts"):
+        values = info.get(key)
+        if isinstance(values, list) and values and all(isinstance(v, (int, float))
+                                                       for v in values):
+            wanted.update(int(a) for a in np.argsort(values)[::-1][:8] if values[a] > 0)
+    names = {}
+    for action in sorted(wanted):
+        try:
+            names[str(action)] = str(name(action))
+        except Exception:  # noqa: BLE001 - a name is a nicety; the number still shows
+            continue
+    return names
 
 
 def json_safe(value: Any) -> Any:

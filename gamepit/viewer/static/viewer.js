@@ -32,7 +32,11 @@
     return node;
   }
 
-  function label(action) {
+  // A move's name: from the position it was played in when the game names moves that way
+  // (chess), else from the game's list, else its number.
+  function label(action, step) {
+    const named = step !== undefined && replay.steps[step] && replay.steps[step].labels;
+    if (named && named[action] !== undefined) return named[action];
     const labels = replay.action_labels || [];
     return action >= 0 && action < labels.length ? labels[action] : String(action);
   }
@@ -206,7 +210,7 @@
     frameLoading = true;
     const image = new Image();
     image.onload = () => {
-      const scale = Math.max(1, Math.floor(480 / image.width));
+      const scale = Math.max(1, Math.floor(320 / image.width));
       canvas.width = image.width * scale;
       canvas.height = image.height * scale;
       ctx.imageSmoothingEnabled = false;
@@ -315,7 +319,7 @@
         const share = heat.shares[col];
         if (share <= 0) continue;
         heated++;
-        ctx.fillStyle = `rgba(234, 88, 12, ${0.12 + 0.45 * share / best})`;
+        ctx.fillStyle = `rgba(234, 88, 12, ${0.08 + 0.32 * share / best})`;
         ctx.fillRect(col * cell + 3, top, cell - 6, board.rows * cell);
         ctx.fillStyle = "#ffffff";
         ctx.fillRect(col * cell, 0, cell, top);
@@ -370,10 +374,10 @@
   function describeMove(next) {
     const last = position > 0 ? replay.steps[position - 1] : null;
     const parts = [];
-    if (last) parts.push(`Last: ${agentOf(last.player)} played ${label(last.action)}.`);
+    if (last) parts.push(`Last: ${agentOf(last.player)} played ${label(last.action, position - 1)}.`);
     const returns = scoreAt(position);
     if (returns) parts.push(`Score: ${returns.map((r) => number(r, 0)).join(" / ")}.`);
-    if (next) parts.push(`Next: ${agentOf(next.player)} (player ${next.player}) plays ${label(next.action)}` +
+    if (next) parts.push(`Next: ${agentOf(next.player)} (player ${next.player}) plays ${label(next.action, position)}` +
       (typeof next.seconds === "number" ? ` after ${next.seconds.toFixed(3)} s.` : "."));
     else parts.push(`Game over: ${replay.result}.`);
     $("move").textContent = parts.join("  ");
@@ -407,7 +411,7 @@
     if (Array.isArray(info.top_moves)) {
       used.add("top_moves");
       const items = info.top_moves.map((move) => element("li", {},
-        typeof move === "number" ? label(move) : JSON.stringify(move)));
+        typeof move === "number" ? label(move, position) : JSON.stringify(move)));
       panels.push(panel("Top moves", element("ol", { id: "info-top-moves" }, ...items)));
     }
     const rest = Object.entries(info).filter(([key]) => !used.has(key));
@@ -429,7 +433,7 @@
     const order = values.map((v, action) => [v, action]).filter(([v]) => v > 0)
       .sort((a, b) => b[0] - a[0]).slice(0, 8);
     const rows = order.map(([v, action]) => element("tr", {},
-      element("td", {}, label(action)),
+      element("td", {}, label(action, position)),
       element("td", { class: "bar" }, element("div", { style: `width:${(100 * v / order[0][0]).toFixed(1)}%` })),
       element("td", {}, kind === "visits" ? `${v}` : `${(100 * v / total).toFixed(1)}%`)));
     return element("table", { id: `info-${kind}` }, ...rows);
