@@ -116,9 +116,9 @@ class GoState(BaseState):
     def recent_boards(self) -> tuple[np.ndarray, ...]:
         """Up to ``game.history`` boards, newest first (fewer early in the game)."""
         if self._boards is None:
-            current = self.game.board_of(self.spiel)
             if self._parent_boards is not None:
-                self._boards = (current,) + self._parent_boards[:self.game.history - 1]
+                self._boards = ((self.game.board_of(self.spiel),)
+                                + self._parent_boards[:self.game.history - 1])
             else:
                 self._boards = self._rebuild_boards()
         return self._boards
@@ -165,7 +165,11 @@ class GoState(BaseState):
             lines.append(f"{size - row:>2} " + " ".join(marks) + f" {size - row}")
         lines.append(lines[0])
         if self.is_terminal():
-            lines.append(f"game over: {format_score(self.area_score())} (X Black, O White)")
+            score = self.area_score()
+            if score != 0 and self.returns() == [0.0, 0.0]:
+                lines.append("game over: a draw by repeating an earlier position (superko)")
+            else:
+                lines.append(f"game over: {format_score(score)} (X Black, O White)")
         else:
             to_move = "Black (X)" if self.current_player == 0 else "White (O)"
             lines.append(f"{to_move} to play, move {len(self.spiel.history()) + 1}, "
@@ -266,7 +270,9 @@ class Go(Game):
             observer = observers[self.size] = make_observation(self.spiel_game)
         observer.set_from(spiel_state, 0)  # fills a numpy buffer in place: no Python list
         size = self.size
-        return observer.tensor[:2 * size * size].reshape(2, size, size)[:, ::-1].astype(np.int8)
+        board = observer.tensor[:2 * size * size].reshape(2, size, size)[:, ::-1].astype(np.int8)
+        board.flags.writeable = False  # states share boards with their clones and children
+        return board
 
     # ------------------------------------------------------------------ moves as text
 
