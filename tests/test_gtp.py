@@ -9,6 +9,7 @@ fail, not skip, without it, because playing a real GTP peer is the point.
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -150,6 +151,21 @@ def test_resigning_and_failing_agents(registry):
     failing = make_engine(registry, _Cheater())
     assert answer(failing, "genmove b") == "? internal error: RuntimeError: no idea at all"
     assert answer(failing, "name") == "= gamepit"
+
+
+def test_random_command_lines_never_break_the_engine(registry):
+    rng = random.Random(0)
+    words = list(COMMANDS) + ["b", "w", "black", "white", "pass", "resign", "D4", "e5", "J9",
+                              "T19", "I1", "A0", "0", "-3", "9", "19", "7.5", "nan", "inf",
+                              "\u00e9t\u00e9", "\x00", "#", "12", "", "   "]
+    engine = make_engine(registry)
+    for _ in range(1500):
+        line = " ".join(rng.choice(words) for _ in range(rng.randrange(1, 5)))
+        response = engine.handle(line)
+        if response is not None:
+            assert response[0] in "=?" and response.endswith("\n\n"), (line, response)
+            assert "internal error" not in response, (line, response)
+    assert answer(engine, "name") == "= gamepit"
 
 
 # --------------------------------------------------------------------------- real processes
