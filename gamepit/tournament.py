@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -438,9 +440,32 @@ def _act_alone(agent: Agent, match: _LiveGame, seat: int, move_time: float | Non
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_start(plugin_paths: list[str], settings: PlaySettings) -> None:
+def _worker_start(plugin_paths: list[str], settings: PlaySettings, parent: int) -> None:
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     manager = get_manager(plugin_paths, refresh=True)
     _WORKER["table"] = _Table(manager, settings)
+
+
+def _watch_parent(parent: int) -> None:
+    """Leave when the tournament process dies. A killed parent never tells its pool, and the
+    workers would otherwise wait for work forever (they hold their queue's pipe open)."""
+    while _alive(parent):
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed parent not yet reaped is a zombie: as good as dead
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _worker_play(task: Task) -> list[GameRecord]:
@@ -471,7 +496,7 @@ def run_tasks(tasks: list[Task], settings: PlaySettings, workers: int, manager: 
         return
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
                                    initializer=_worker_start,
-                                   initargs=(list(plugin_paths), settings))
+                                   initargs=(list(plugin_paths), settings, os.getpid()))
     pending: set[Future] = set()
     queue = list(reversed(tasks))
     try:

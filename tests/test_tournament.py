@@ -434,11 +434,33 @@ def test_cli_mistakes_are_one_line(tmp_path, cli, arguments, message):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_killed_tournament_loses_only_games_in_flight(tmp_path):
-    """Kill the command mid-run, run it again: every game is in the ledger exactly once."""
+def _processes_with(marker: str) -> list[int]:
+    """Live (not zombie) processes whose environment holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker.encode() not in (entry / "environ").read_bytes():
+                continue
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_killed_tournament_loses_only_games_in_flight(tmp_path, workers):
+    """Kill the command mid-run, run it again: every game is in the ledger exactly once, and
+    no worker process outlives the killed tournament."""
     arguments = [sys.executable, "-m", "gamepit", "tournament", "connect_four", "random",
-                 "alphabeta:depth=1", "alphabeta:depth=2", "--games", "30", "--name", "long"]
-    env = {**os.environ, "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
+                 "alphabeta:depth=1", "alphabeta:depth=2", "--games", "30", "--name", "long",
+                 "--workers", str(workers)]
+    marker = f"GAMEPIT_TEST_RUN={tmp_path.name}-{workers}"
+    env = {**os.environ, "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1",
+           marker.split("=")[0]: marker.split("=")[1]}
     ledger = tmp_path / "gamepit_ledger.sqlite"
     process = subprocess.Popen(arguments, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -457,6 +479,10 @@ def test_killed_tournament_loses_only_games_in_flight(tmp_path):
     assert process.poll() is None, "the tournament ended before it could be killed"
     process.send_signal(signal.SIGKILL)
     process.wait()
+    deadline = time.time() + 20
+    while _processes_with(marker) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _processes_with(marker), "worker processes outlived the killed tournament"
     with sqlite3.connect(str(ledger)) as connection:
         after_kill = connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
     assert 5 <= after_kill < 90
