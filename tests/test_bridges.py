@@ -35,6 +35,28 @@ def test_bridged_games_pass_check_game_and_api_test(registry, spec, max_steps):
     check_game(game, episodes=2, max_steps=max_steps, aec_cycles=60)
 
 
+def _bridgeable_openspiel_games() -> list[str]:
+    import pyspiel
+
+    kinds = pyspiel.GameType
+    return sorted(
+        game_type.short_name for game_type in pyspiel.registered_games()
+        if game_type.dynamics == kinds.Dynamics.SEQUENTIAL
+        and game_type.chance_mode == kinds.ChanceMode.DETERMINISTIC
+        and game_type.information == kinds.Information.PERFECT_INFORMATION
+        and game_type.provides_observation_tensor and game_type.default_loadable)
+
+
+def test_every_bridgeable_openspiel_game_conforms(registry):
+    # "Any perfect-information OpenSpiel game": every one this OpenSpiel build registers, with
+    # its default parameters, short playouts and a short api_test.
+    names = _bridgeable_openspiel_games()
+    assert {"chess", "othello", "hex", "go", "breakthrough"} <= set(names)
+    for name in names:
+        check_game(registry.make_game(f"openspiel:{name}"), episodes=1, max_steps=30,
+                   aec_cycles=15)
+
+
 def test_spec_forms_and_attributes(registry):
     hex_game = registry.make_game("openspiel:hex(board_size=5)")
     assert hex_game.num_actions == 25 and hex_game.observation_shape == (9, 5, 5)
@@ -214,3 +236,29 @@ def test_clones_are_independent_simulators(registry):
         clone.apply(clone.legal_actions()[-1])
     assert state.env.unwrapped.board.fen() == fen and state.moves == 1
     assert clone.env.unwrapped.board.fen() != fen
+
+
+@pytest.mark.parametrize("module", ["classic.texas_holdem_v4", "classic.hanabi_v5"])
+def test_clones_carry_the_whole_game_even_with_chance_inside(registry, module):
+    # Here the environment holds its cards and its random generator (Hanabi inside a nested
+    # Shimmy environment): a clone taken mid-game must go on exactly as the original does.
+    game = registry.make_game(f"pettingzoo:{module}")
+    assert not game.capabilities.deterministic
+    longest = 0
+    for seed in range(12):
+        state = game.new_state(seed)
+        rng = np.random.default_rng(seed)
+        state.apply(int(rng.choice(state.legal_actions())))
+        clone = state.clone()
+        assert clone.fingerprint() == state.fingerprint()
+        steps = 0
+        while not state.is_terminal():
+            assert clone.legal_actions() == state.legal_actions()
+            action = int(rng.choice(state.legal_actions()))
+            state.apply(action)
+            clone.apply(action)
+            assert clone.fingerprint() == state.fingerprint()
+            steps += 1
+        assert clone.is_terminal() and clone.returns() == state.returns()
+        longest = max(longest, steps)
+    assert longest >= 3

@@ -92,15 +92,24 @@ def clone_env(env: Any) -> Any:
     """A deep copy of a live environment and its wrappers, mid-game.
 
     ``copy.deepcopy`` alone would not do: PettingZoo environments are ``EzPickle``, whose copy
-    rebuilds a fresh environment from the constructor's arguments and loses the game. So each
-    layer of the wrapper chain gets an empty shell first, registered in deepcopy's memo, and
-    then its attributes are deep-copied (references between the layers land on the shells).
+    rebuilds a fresh environment from the constructor's arguments and loses the game. So every
+    layer (the wrapper chain, and environments held in attributes, as Hanabi holds Shimmy's)
+    gets an empty shell first, registered in deepcopy's memo, and then its attributes are
+    deep-copied (references between the layers land on the shells).
     """
-    layers = [env]
-    while hasattr(layers[-1], "env") and layers[-1] is not layers[-1].unwrapped:
-        layers.append(layers[-1].env)
-    if layers[-1] is not env.unwrapped:
-        layers.append(env.unwrapped)
+    from gymnasium.utils import EzPickle
+
+    layers, seen, pending = [], set(), [env]
+    while pending:
+        layer = pending.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        layers.append(layer)
+        for value in vars(layer).values():
+            if isinstance(value, EzPickle) or (value is getattr(layer, "env", None)
+                                               and hasattr(value, "__dict__")):
+                pending.append(value)
     memo: dict[int, Any] = {}
     shells = []
     for layer in layers:
@@ -251,7 +260,14 @@ class PettingZooGame(Game):
         self.name = f"pettingzoo:{self.module_name}"
         self.max_moves = max_moves
         self.channels_first = channels_first
-        probe = self._make_env()
+        try:
+            probe = self._make_env()
+        except SpecError:
+            raise
+        except Exception as error:  # a missing extra or ROM: the environment says which
+            first_line = (str(error).strip().splitlines() or [""])[0]
+            raise SpecError(f"pettingzoo: cannot build {self.module_name}: "
+                            f"{type(error).__name__}: {first_line}") from None
         from pettingzoo import AECEnv
 
         if not isinstance(probe, AECEnv):
