@@ -19,7 +19,8 @@ from gamepit.games.connect_four import _ALL_CELLS, _TOP, HEIGHT, WIDTH, ConnectF
 from gamepit.protocols import State
 
 # state type -> (one game: (state, random.Random) -> value for the player to move,
-#                many games: (states, np.random.Generator) -> values for the players to move)
+#                many games: (states, np.random.Generator) -> values for the players to move);
+# a value is what that player gains from the state to the end of the game.
 SingleKernel = Callable[[Any, random.Random], float]
 BatchKernel = Callable[[Sequence[Any], np.random.Generator], np.ndarray]
 KERNELS: dict[type, tuple[SingleKernel, BatchKernel | None]] = {}
@@ -33,14 +34,18 @@ def register_kernel(state_type: type, single: SingleKernel,
 
 
 def playout_state(state: State, rng: random.Random) -> float:
-    """Play a copy of ``state`` out at random through the State protocol; the return of the
-    player to move at the start."""
+    """Play a copy of ``state`` out at random through the State protocol; what the player to
+    move at the start gains from here to the end (returns are cumulative, so subtract what
+    is already earned; a finished game has nothing left to gain)."""
+    if state.is_terminal():
+        return 0.0
     player = state.current_player
+    earned = state.returns()[player]
     state = state.clone()
     while not state.is_terminal():
         legal = state.legal_actions()
         state.apply(legal[int(rng.random() * len(legal))])
-    return float(state.returns()[player])
+    return float(state.returns()[player] - earned)
 
 
 def playout_values(states: Sequence[State], rng: random.Random,
@@ -59,8 +64,8 @@ def playout_values(states: Sequence[State], rng: random.Random,
 
 
 def _connect_four_single(state: ConnectFourState, rng: random.Random) -> float:
-    if state.is_terminal():
-        return float(state.returns()[state.player])
+    if state.is_terminal():  # nothing left to gain; returns are 0 until the end here
+        return 0.0
     mine, theirs = state.bits[state.player], state.bits[1 - state.player]
     heights = state.heights[:]
     columns = [col for col in range(WIDTH) if heights[col] < _TOP[col]]
@@ -101,13 +106,8 @@ def _connect_four_batch(states: Sequence[ConnectFourState], rng: np.random.Gener
                         ) -> np.ndarray:
     """All playouts advance in lockstep, so whose turn it is, relative to each game's start,
     is one number per step; finished games drop out of the arrays."""
-    values = np.zeros(len(states))
-    rows = []
-    for index, state in enumerate(states):
-        if state.is_terminal():
-            values[index] = state.returns()[state.player]
-        else:
-            rows.append(index)
+    values = np.zeros(len(states))  # finished games have nothing left to gain
+    rows = [index for index, state in enumerate(states) if not state.is_terminal()]
     live = np.array(rows, dtype=np.int64)
     picked = [states[i] for i in rows]
     mine = np.array([s.bits[s.player] for s in picked], dtype=np.uint64)

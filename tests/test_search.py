@@ -1,0 +1,491 @@
+"""Search: solved positions, exact evaluators, visit accounting, single-player planning, the
+model seam, batched against one-at-a-time, subtree reuse, the torch evaluator, the plugins."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+import pytest
+
+from gamepit.arena import _plain, play_series
+from gamepit.checks import check_agent
+from gamepit.errors import SpecError
+from gamepit.games.connect_four import ConnectFour, ConnectFourState
+from gamepit.games.tictactoe import TicTacToe, TicTacToeState
+from gamepit.protocols import BaseState, Game
+from gamepit.search.evaluators import (
+    HeuristicEvaluator,
+    RolloutEvaluator,
+    SimulatorModel,
+    UniformEvaluator,
+)
+from gamepit.search.mcts import MCTS, MCTSAgent, choose_action
+from gamepit.search.playouts import _connect_four_batch, _connect_four_single, playout_state
+from gamepit.search.tree import VISITS, Expansion
+
+
+def play(state, actions):
+    for action in actions:
+        state.apply(action)
+    return state
+
+
+def tictactoe(*actions: int) -> TicTacToeState:
+    return play(TicTacToe().new_state(), actions)
+
+
+def connect_four(*actions: int) -> ConnectFourState:
+    return play(ConnectFour().new_state(), actions)
+
+
+def best_move(result) -> int:
+    return int(np.argmax(result.visit_counts))
+
+
+# --------------------------------------------------------------------------- exact solver
+
+
+@cache
+def _solve(board: tuple[int, ...], player: int) -> float:
+    state = TicTacToeState()
+    state.board, state.player = list(board), player
+    state.moves = sum(cell >= 0 for cell in board)
+    for a, b, c in ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8),
+                    (0, 4, 8), (2, 4, 6)):
+        if board[a] >= 0 and board[a] == board[b] == board[c]:
+            state.winner = board[a]
+    if state.is_terminal():
+        return state.returns()[player]
+    best = -1.0
+    for action in state.legal_actions():
+        child = list(board)
+        child[action] = player
+        best = max(best, -_solve(tuple(child), 1 - player))
+    return best
+
+
+def exact_value(state: TicTacToeState) -> float:
+    """Minimax value of a tic-tac-toe position for the player to move."""
+    return _solve(tuple(state.board), state.player)
+
+
+class ExactEvaluator:
+    """Uniform priors and the exact minimax value: a perfect value function."""
+
+    def evaluate(self, states):
+        return np.ones((len(states), 9)), np.array([exact_value(s) for s in states])
+
+
+def optimal_moves(state: TicTacToeState) -> set[int]:
+    scores = {}
+    for action in state.legal_actions():
+        child = state.clone()
+        child.apply(action)
+        scores[action] = -exact_value(child) if not child.is_terminal() else \
+            child.returns()[state.player]
+    best = max(scores.values())
+    return {action for action, score in scores.items() if score == best}
+
+
+# --------------------------------------------------------------------------- solved positions
+
+SEARCHES = {
+    "uct-rollouts": lambda: (MCTS(sims=400, rule="uct", seed=1), RolloutEvaluator(1, 1)),
+    "puct-rollouts": lambda: (MCTS(sims=400, rule="puct", seed=1), RolloutEvaluator(4, 1)),
+    "puct-uniform": lambda: (MCTS(sims=600, rule="puct", seed=1), UniformEvaluator()),
+}
+
+
+@pytest.mark.parametrize("kind", list(SEARCHES))
+def test_tictactoe_takes_the_win_and_blocks_the_loss(kind):
+    search, evaluator = SEARCHES[kind]()
+    win = tictactoe(0, 3, 1, 4)  # X: 0 1, O: 3 4; X to move wins at 2
+    block = tictactoe(0, 3, 1)  # O must block at 2
+    results = search.search([win, block], evaluator)
+    assert best_move(results[0]) == 2
+    assert best_move(results[1]) == 2
+    assert results[0].value > 0.5
+
+
+@pytest.mark.parametrize("kind", ["uct-rollouts", "puct-rollouts"])
+def test_connect_four_takes_the_win_and_blocks_the_loss(kind):
+    search, evaluator = SEARCHES[kind]()
+    win = connect_four(3, 0, 3, 0, 3, 1)  # X has three in column 3; X to move wins at 3
+    block = connect_four(3, 0, 3, 0, 3)  # O to move must block column 3
+    horizontal = connect_four(1, 1, 2, 2, 3, 3)  # X wins at 0 or 4
+    results = search.search([win, block, horizontal], evaluator)
+    assert best_move(results[0]) == 3
+    assert best_move(results[1]) == 3
+    assert best_move(results[2]) in (0, 4)
+
+
+def test_exact_evaluator_picks_a_minimax_optimal_move():
+    positions = [tictactoe(), tictactoe(4), tictactoe(0), tictactoe(0, 4, 8),
+                 tictactoe(4, 0, 8), tictactoe(1, 4, 7)]
+    results = MCTS(sims=300, rule="puct", seed=0).search(positions, ExactEvaluator())
+    for state, result in zip(positions, results):
+        assert best_move(result) in optimal_moves(state), state.render()
+    # Backed-up values are averages over what was explored, not minimax values, so only a
+    # forced win shows clearly in the root value after a few hundred simulations.
+    assert exact_value(positions[-1]) == 1.0 and results[-1].value > 0.6
+
+
+# --------------------------------------------------------------------------- accounting
+
+
+@pytest.mark.parametrize("rule,leaves,trees", [("puct", 1, 1), ("puct", 4, 3), ("uct", 1, 5),
+                                               ("uct", 8, 1)])
+def test_visit_counts_add_up_to_the_simulations(rule, leaves, trees):
+    search = MCTS(sims=97, rule=rule, leaves=leaves, dirichlet_alpha=0.3, seed=3)
+    states = [connect_four(*range(index)) for index in range(trees)]
+    for state, result in zip(states, search.search(states, RolloutEvaluator(1, 3))):
+        assert result.visit_counts.sum() == 97
+        assert result.visit_counts[~state.legal_mask()].sum() == 0
+        assert result.policy.sum() == pytest.approx(1.0)
+        assert -1.0 <= result.value <= 1.0
+
+
+def test_terminal_nodes_are_revisited_without_new_nodes():
+    """Once the winning move is found, later simulations back up the terminal win again."""
+    search = MCTS(sims=200, rule="puct", seed=0)
+    results, tree = search.run(SimulatorModel(UniformEvaluator(), 9), [tictactoe(0, 3, 1, 4)])
+    assert results[0].visit_counts[2] > 100
+    assert tree.size[0] < 201  # terminal revisits allocate nothing
+    assert results[0].extra["q"][2] == pytest.approx(1.0)
+
+
+def test_searching_a_finished_game_is_refused():
+    with pytest.raises(ValueError, match="finished"):
+        MCTS(sims=10).search([tictactoe(0, 3, 1, 4, 2)], UniformEvaluator())
+
+
+# --------------------------------------------------------------------------- single player
+
+
+class Corridor(BaseState):
+    """A single-player planning problem with a trap for greedy play: from cell 0 of a line,
+    step left (0), stay (1) or right (2) for ``HORIZON`` moves; each cell pays its reward
+    on arrival. Left pays 1 at once, but the big reward lies three steps to the right."""
+
+    REWARDS = {-3: 1.0, -2: 1.0, -1: 1.0, 0: 0.0, 1: 0.0, 2: 0.0, 3: 5.0}
+    HORIZON = 4
+
+    def __init__(self) -> None:
+        self.cell, self.steps, self.total = 0, 0, 0.0
+
+    @property
+    def current_player(self) -> int:
+        return -1 if self.is_terminal() else 0
+
+    def legal_mask(self) -> np.ndarray:
+        return np.full(3, not self.is_terminal())
+
+    def apply(self, action: int) -> None:
+        self.cell = max(-3, min(3, self.cell + action - 1))
+        self.total += self.REWARDS[self.cell]
+        self.steps += 1
+
+    def clone(self) -> Corridor:
+        other = Corridor()
+        other.cell, other.steps, other.total = self.cell, self.steps, self.total
+        return other
+
+    def is_terminal(self) -> bool:
+        return self.steps >= self.HORIZON
+
+    def returns(self) -> list[float]:
+        return [self.total]
+
+    def observation(self, player: int) -> np.ndarray:
+        return np.array([self.cell, self.steps], dtype=np.int8)
+
+    def render(self) -> str:
+        return f"cell {self.cell} step {self.steps}"
+
+
+def best_plan(state: Corridor, discount: float = 1.0) -> tuple[float, int]:
+    """Brute force: the best discounted return from here, and the first action of it."""
+    if state.is_terminal():
+        return 0.0, -1
+    best = (-np.inf, -1)
+    for action in range(3):
+        child = state.clone()
+        child.apply(action)
+        reward = child.total - state.total
+        value = reward + discount * best_plan(child, discount)[0]
+        best = max(best, (value, action), key=lambda pair: pair[0])
+    return best
+
+
+def principal_variation(tree) -> list[int]:
+    """The most visited line from the root of a one-tree search."""
+    node, line = 0, []
+    while node >= 0 and tree.edges[0, node, VISITS].sum() > 0:
+        action = int(tree.edges[0, node, VISITS].argmax())
+        line.append(action)
+        node = int(tree.children[0, node, action])
+    return line
+
+
+def discounted_return(actions: list[int], discount: float) -> float:
+    state, total = Corridor(), 0.0
+    for step, action in enumerate(actions):
+        before = state.total
+        state.apply(action)
+        total += discount ** step * (state.total - before)
+    return total
+
+
+@pytest.mark.parametrize("rule,c", [("puct", 2.5), ("uct", None)])
+def test_single_player_problem_is_planned_optimally(rule, c):
+    optimum, first = best_plan(Corridor())
+    assert (optimum, first) == (10.0, 2)  # right, right, right, stay; greedy left gives 4
+    search = MCTS(sims=400, rule=rule, c_puct=c, seed=0)
+    results, tree = search.run(SimulatorModel(RolloutEvaluator(1, 0), 3), [Corridor()],
+                               single_player=True)
+    assert best_move(results[0]) == first
+    line = principal_variation(tree)
+    assert len(line) == Corridor.HORIZON and discounted_return(line, 1.0) == optimum
+    assert results[0].value > 4.0  # returns are not squashed into [-1, 1]
+
+
+# --------------------------------------------------------------------------- the model seam
+
+
+class ClonedStateModel:
+    """A stand-in for a learned model, built from a real game: its hidden state is a cloned
+    State, its value the state's heuristic, and it discounts rewards like MuZero's model."""
+
+    def __init__(self, num_actions: int) -> None:
+        self.num_actions = num_actions
+
+    def initial(self, roots):
+        return self._describe([root.clone() for root in roots], [0.0] * len(roots))
+
+    def recurrent(self, hidden, actions):
+        children, rewards = [], []
+        for parent, action in zip(hidden, actions.tolist()):
+            child = parent.clone()
+            child.apply(action)
+            children.append(child)
+            rewards.append(child.returns()[0] - parent.returns()[0])
+        return self._describe(children, rewards)
+
+    def _describe(self, states, rewards):
+        to_play = np.array([s.current_player for s in states])
+        legal = np.array([s.legal_mask() for s in states])
+        values = np.array([0.0 if s.is_terminal() else getattr(
+            s, "heuristic_value", lambda p: 0.0)(s.current_player) for s in states])
+        return Expansion(states, np.ones_like(legal, dtype=float), values, legal, to_play,
+                         np.array(rewards, dtype=float))
+
+
+def test_a_model_seam_search_finds_the_win_in_connect_four():
+    roots = [connect_four(3, 0, 3, 0, 3, 1), connect_four(3, 0, 3, 0, 3)]
+    results, tree = MCTS(sims=300, seed=0).run(ClonedStateModel(7), roots)
+    assert [best_move(r) for r in results] == [3, 3]
+    assert all(isinstance(h, ConnectFourState) for h in tree.handles[0][:tree.size[0]])
+
+
+def test_a_discounted_model_plans_the_discounted_optimum():
+    # With a steep discount the quick small rewards on the left beat the far big one.
+    for discount in (1.0, 0.9, 0.4):
+        optimum, first = best_plan(Corridor(), discount)
+        search = MCTS(sims=600, rule="puct", c_puct=2.5, discount=discount, seed=0)
+        results, tree = search.run(ClonedStateModel(3), [Corridor()], single_player=True)
+        assert best_move(results[0]) == first, discount
+        line = principal_variation(tree)
+        assert discounted_return(line, discount) == pytest.approx(optimum), (discount, line)
+    assert best_plan(Corridor(), 0.4)[1] == 0
+
+
+# --------------------------------------------------------------------------- batched vs alone
+
+
+@pytest.mark.parametrize("rule,alpha", [("puct", 0.3), ("uct", 0.0)])
+def test_batched_and_one_at_a_time_search_agree(rule, alpha):
+    """Same seeds, same trees: the array path over many trees and the plain-Python path of
+    a lone tree make identical choices."""
+    states = [connect_four(), connect_four(3), connect_four(3, 3, 2), connect_four(0, 6, 1)]
+    seeds = [11, 12, 13, 14]
+    search = MCTS(sims=150, rule=rule, dirichlet_alpha=alpha)
+    together = search.search(states, HeuristicEvaluator(), seeds)
+    for state, seed, batched in zip(states, seeds, together):
+        alone = search.search([state], HeuristicEvaluator(), [seed])[0]
+        np.testing.assert_array_equal(alone.visit_counts, batched.visit_counts)
+        assert alone.value == pytest.approx(batched.value, abs=1e-9)
+
+
+def test_batched_and_alone_agree_when_planning_a_single_player_problem():
+    search = MCTS(sims=120, rule="puct", dirichlet_alpha=0.5)
+    together = search.search([Corridor(), Corridor()], UniformEvaluator(), [5, 6])
+    for seed, batched in zip([5, 6], together):
+        alone = search.search([Corridor()], UniformEvaluator(), [seed])[0]
+        np.testing.assert_array_equal(alone.visit_counts, batched.visit_counts)
+
+
+def test_root_noise_depends_on_the_seed_only():
+    search = MCTS(sims=60, dirichlet_alpha=0.3, dirichlet_epsilon=0.5)
+    first = search.search([connect_four()], HeuristicEvaluator(), [7])[0].visit_counts
+    again = search.search([connect_four()], HeuristicEvaluator(), [7])[0].visit_counts
+    other = [search.search([connect_four()], HeuristicEvaluator(), [s])[0].visit_counts
+             for s in (8, 9, 10)]
+    np.testing.assert_array_equal(first, again)
+    assert any((counts != first).any() for counts in other)
+
+
+# --------------------------------------------------------------------------- playouts
+
+
+def test_fast_playouts_estimate_what_the_generic_playout_does():
+    state = connect_four(3, 3, 2, 4, 2)
+    count = 3000
+    generic = np.mean([playout_state(state, random.Random(i)) for i in range(count)])
+    single = np.mean([_connect_four_single(state, random.Random(i)) for i in range(count)])
+    batch = _connect_four_batch([state] * count, np.random.default_rng(0)).mean()
+    assert abs(single - generic) < 0.08 and abs(batch - generic) < 0.08
+    finished = connect_four(0, 1, 0, 1, 0, 1, 0)
+    values = [_connect_four_single(finished, random.Random(0)),
+              playout_state(finished, random.Random(0)),
+              *_connect_four_batch([finished], np.random.default_rng(0))]
+    assert values == [0.0, 0.0, 0.0]  # nothing left to gain once the game is over
+
+
+# --------------------------------------------------------------------------- the agent
+
+
+def test_choose_action_by_temperature():
+    rng = np.random.default_rng(0)
+    counts = np.array([0, 10, 30, 0])
+    assert choose_action(counts, 0.0, rng) == 2
+    picks = [choose_action(counts, 1.0, rng) for _ in range(400)]
+    assert set(picks) == {1, 2}
+    assert 0.65 < picks.count(2) / 400 < 0.85
+
+
+def test_agent_info_and_conformance(registry):
+    agent = registry.make_agent("mcts:sims=40")
+    for game in (TicTacToe(), ConnectFour()):
+        check_agent(agent, game, games=2)
+    agent.reset(ConnectFour(), 0, 0)
+    action, info = agent.act(connect_four())
+    assert set(info) == {"policy", "visit_counts", "value", "top_moves"}
+    assert info["top_moves"][0] == action
+    json.dumps(_plain(info))
+
+
+def test_agent_keeps_the_subtree_after_a_move():
+    game = ConnectFour()
+    agent = MCTSAgent(sims=200)
+    agent.reset(game, 0, 0)
+    state = game.new_state()
+    action, _ = agent.act(state.clone())
+    state.apply(action)
+    state.apply(3)  # the opponent's reply
+    kept = agent._tree.subtree(0, agent._node, 0)  # what the earlier search saw there
+    reply = int(kept.children[0, 0, 3])
+    earlier = kept.edges[0, reply, 0].sum() if reply >= 0 else 0
+    _, info = agent.act(state.clone())
+    assert earlier > 0
+    assert sum(info["visit_counts"]) == 200 + earlier
+
+
+def test_agent_batches_many_games(registry):
+    agent = registry.make_agent("mcts:sims=30,rollouts=0,dirichlet_alpha=0.3")
+    agent.reset(ConnectFour(), 0, 1)
+    results = agent.act_batch([connect_four(), connect_four(3, 3, 2), connect_four(0)])
+    assert len(results) == 3
+    assert all(sum(info["visit_counts"]) == 30 for _, info in results)
+
+
+def test_mcts_beats_random_at_tictactoe():
+    game: Game = TicTacToe()
+    from gamepit.agents.basic import RandomAgent
+
+    series = play_series(game, [MCTSAgent(sims=200), RandomAgent()], games=6, seed=0)
+    assert series.losses == 0 and series.wins >= 4
+
+
+# --------------------------------------------------------------------------- plugins
+
+
+def test_plugins_are_registered(registry):
+    assert {"mcts", "uct"} <= set(registry.names("search"))
+    assert "mcts" in registry.names("agent")
+    search = registry.build("search", "uct:sims=50")
+    assert search.config.rule == "uct" and search.config.c == 2.0
+    result = search.search([tictactoe(0, 3, 1, 4)], RolloutEvaluator(1, 0))[0]
+    assert best_move(result) == 2
+    assert registry.build("search", "mcts:sims=10,rule=uct").config.rule == "uct"
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("mcts:sims=0", "sims"),
+    ("mcts:rule=minimax", "rule"),
+    ("mcts:sims=lots", "sims"),
+    ("mcts:rollouts=-1", "rollouts"),
+    ("mcts:leaves=0", "leaves"),
+])
+def test_bad_agent_options_are_one_line_errors(registry, spec, message):
+    with pytest.raises(SpecError, match=message):
+        registry.make_agent(spec)
+
+
+def test_bad_option_on_the_command_line(cli):
+    result = cli("match", "tictactoe", "mcts:sims=0", "random", "--no-replays")
+    assert result.returncode == 2
+    assert "gamepit: error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_match_from_the_command_line(cli, tmp_path):
+    result = cli("match", "tictactoe", "mcts:sims=100", "random", "-n", "2",
+                 "--replays", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    replay = next(tmp_path.rglob("*.jsonl")).read_text()
+    assert "visit_counts" in replay
+
+
+def test_plugin_module_does_not_import_torch():
+    code = "import sys, gamepit.search.mcts; print('torch' in sys.modules)"
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert output.stdout.strip() == "False", output.stderr
+
+
+# --------------------------------------------------------------------------- torch
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Two busy cores make torch's thread pool crawl; one thread is 20x faster here."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(threads)
+
+
+def test_network_evaluator_and_policy_value_net(one_torch_thread):
+    torch = one_torch_thread
+    from gamepit.nets import PolicyValueNet
+    from gamepit.search.network import NetworkEvaluator
+
+    torch.manual_seed(0)
+    game = ConnectFour()
+    net = PolicyValueNet(*game.observation_shape, game.num_actions, filters=8, blocks=1)
+    logits, values = net(torch.zeros(5, *game.observation_shape))
+    assert logits.shape == (5, 7) and values.shape == (5,)
+    evaluator = NetworkEvaluator(net)
+    priors, values = evaluator.evaluate([connect_four(), connect_four(3)])
+    assert priors.shape == (2, 7) and np.allclose(priors.sum(1), 1)
+    assert np.all(np.abs(values) < 1)
+    states: Sequence = [connect_four(3, 0, 3, 0, 3, 1), connect_four(3, 0, 3, 0, 3)]
+    results = MCTS(sims=200, leaves=4, seed=0).search(states, evaluator)
+    assert [best_move(r) for r in results] == [3, 3]
+    assert evaluator.positions > 0 and evaluator.network_seconds > 0
