@@ -128,34 +128,39 @@ def clone_env(env: Any) -> Any:
 class PettingZooState(BaseState):
     """A live AEC environment as a simulator State; ``clone`` deep-copies it."""
 
-    __slots__ = ("game", "env", "moves", "totals", "_mask")
+    __slots__ = ("game", "env", "raw", "moves", "totals", "over", "_mask")
 
     def __init__(self, game: PettingZooGame, env: Any, moves: int = 0,
                  totals: list[float] | None = None) -> None:
         self.game = game
         self.env = env
+        # The wrappers hand attribute reads down to the raw environment one layer at a time;
+        # reading the raw one directly makes bookkeeping several times cheaper.
+        self.raw = env.unwrapped
         self.moves = moves
         self.totals = totals if totals is not None else [0.0] * game.num_players
+        self.over = self._env_over()
         self._mask: np.ndarray | None = None
 
     def _env_over(self) -> bool:
-        env = self.env
-        return not env.agents or all(env.terminations[agent] or env.truncations[agent]
-                                     for agent in env.agents)
+        """Every agent left is terminated or truncated: the environment's game is over."""
+        raw = self.raw
+        return not raw.agents or all(raw.terminations[agent] or raw.truncations[agent]
+                                     for agent in raw.agents)
 
     @property
     def truncated(self) -> bool:
         """The move cap ended a game its rules had not ended; it then scores as it stands."""
-        return 0 < self.game.max_moves <= self.moves and not self._env_over()
+        return 0 < self.game.max_moves <= self.moves and not self.over
 
     @property
     def current_player(self) -> int:
         if self.is_terminal():
             return -1
-        return self.game.agents.index(self.env.agent_selection)
+        return self.game.agents.index(self.raw.agent_selection)
 
     def is_terminal(self) -> bool:
-        return 0 < self.game.max_moves <= self.moves or self._env_over()
+        return self.over or 0 < self.game.max_moves <= self.moves
 
     def legal_mask(self) -> np.ndarray:
         if self.is_terminal():
@@ -165,12 +170,12 @@ class PettingZooState(BaseState):
         return self._mask.copy()
 
     def _current_mask(self) -> np.ndarray:
-        env, agent = self.env, self.env.agent_selection
+        env, agent = self.env, self.raw.agent_selection
         mask = np.zeros(self.game.num_actions, dtype=bool)
         if self.game.masked_observation:
             native = np.asarray(env.observe(agent)["action_mask"], dtype=bool)
-        elif "action_mask" in env.infos.get(agent, {}):
-            native = np.asarray(env.infos[agent]["action_mask"], dtype=bool)
+        elif "action_mask" in self.raw.infos.get(agent, {}):
+            native = np.asarray(self.raw.infos[agent]["action_mask"], dtype=bool)
         else:
             native = np.ones(env.action_space(agent).n, dtype=bool)
         mask[:len(native)] = native
@@ -179,22 +184,24 @@ class PettingZooState(BaseState):
     def apply(self, action: int) -> None:
         if not self.legal_mask()[int(action)]:
             raise ValueError(f"{self.game.name}: illegal action {action}")
-        env = self.env
-        env.step(int(action))
+        raw = self.raw
+        self.env.step(int(action))
         self._collect_rewards()
+        self.over = self._env_over()
         # Agents that dropped out while the game goes on take their dead step now, so the next
         # player to move is always a live one.
-        while not self._env_over() and (env.terminations[env.agent_selection]
-                                        or env.truncations[env.agent_selection]):
-            env.step(None)
+        while not self.over and (raw.terminations[raw.agent_selection]
+                                 or raw.truncations[raw.agent_selection]):
+            self.env.step(None)
             self._collect_rewards()
+            self.over = self._env_over()
         self.moves += 1
         self._mask = None
 
     def _collect_rewards(self) -> None:
         # env.rewards holds what the last step earned; _cumulative_rewards would not do, as
         # it is reset for each agent when that agent acts.
-        for agent, reward in self.env.rewards.items():
+        for agent, reward in self.raw.rewards.items():
             self.totals[self.game.agents.index(agent)] += float(reward)
 
     def clone(self) -> PettingZooState:
