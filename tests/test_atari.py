@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -209,6 +210,19 @@ def test_vector_env_shapes_and_seeding(registry):
     small = game.vector_env(2, seed=0, frame_stack=2, num_threads=1)
     assert small.reset()[0].shape == (2, 2, 84, 84)
     small.close()
+
+
+def test_gym_env_passes_gymnasiums_check_env(registry):
+    from gymnasium.utils.env_checker import check_env
+
+    game = registry.make_game("atari:breakout")
+    for env in (game.gym_env(), game.gym_env(episodic_life=False, clip_rewards=False)):
+        assert env.observation_space.shape == (4, 84, 84)
+        assert env.action_space.n == game.num_actions
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "the environment is wrapped": that is the point
+            check_env(env, skip_render_check=True)
+        env.close()
 
 
 def test_gym_env_episodic_life_keeps_the_game(registry):

@@ -382,6 +382,7 @@ class AtariBase(Game):
         sequence always give the same game (replays rely on it)."""
         if seed is None:
             seed = int(np.random.default_rng().integers(2 ** 31))
+        seed = int(seed) & (2 ** 63 - 1)  # numpy seeds must not be negative
         emulator = self._emulator
         emulator.restore(emulator.boot[0])
         state = AtariState(self, int(seed))

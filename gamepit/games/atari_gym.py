@@ -44,8 +44,9 @@ _VECTOR_NAMES = {
 
 
 class EpisodicLife(gym.Wrapper):
-    """A lost life ends the episode for the learner, but only game over resets the game:
-    the next reset continues from where the life was lost (DQN's training trick)."""
+    """A lost life ends the episode for the learner, but only game over (or a reset with a
+    seed) resets the game: otherwise the next reset continues from where the life was lost
+    (DQN's training trick)."""
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
@@ -62,7 +63,7 @@ class EpisodicLife(gym.Wrapper):
         return observation, reward, terminated, truncated, info
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        if self.game_over:
+        if self.game_over or kwargs.get("seed") is not None:  # a seed asks for a new game
             observation, info = self.env.reset(**kwargs)
         else:
             observation, _, terminated, truncated, info = self.env.step(0)
