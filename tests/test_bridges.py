@@ -226,6 +226,21 @@ def test_othello_board_view_and_move_names(registry):
         game.string_to_action("z9")
 
 
+def test_chess_move_names_agree_between_the_bridges(registry):
+    openspiel = registry.make_game("openspiel:chess").new_state()
+    pettingzoo = registry.make_game("pettingzoo:classic.chess_v6").new_state(0)
+    rng = np.random.default_rng(0)
+    for _ in range(12):  # both sides, so PettingZoo's mirrored actions for Black are named too
+        by_name = {openspiel.action_to_string(a): a for a in openspiel.legal_actions()}
+        names = sorted(pettingzoo.action_to_string(a) for a in pettingzoo.legal_actions())
+        assert names == sorted(by_name)
+        name = names[rng.integers(len(names))]
+        openspiel.apply(by_name[name])
+        pettingzoo.apply(next(a for a in pettingzoo.legal_actions()
+                              if pettingzoo.action_to_string(a) == name))
+    assert str(openspiel.native) == pettingzoo.env.unwrapped.board.fen()
+
+
 def test_clones_are_independent_simulators(registry):
     game = registry.make_game("pettingzoo:classic.chess_v6")
     state = game.new_state(0)

@@ -251,6 +251,14 @@ class PettingZooChessState(PettingZooState):
     def uci_moves(self) -> list[str]:
         return [move.uci() for move in self.env.unwrapped.board.move_stack]
 
+    def action_to_string(self, action: int) -> str:
+        """The move in SAN for this position, as OpenSpiel names its chess moves."""
+        from pettingzoo.classic.chess import chess_utils
+
+        board = self.raw.board
+        move = chess_utils.action_to_move(board, int(action), self.current_player)
+        return board.san(move)
+
 
 class PettingZooGame(Game):
     """Any PettingZoo AEC environment with discrete actions and array observations."""
