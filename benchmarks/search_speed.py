@@ -2,7 +2,8 @@
 
 Table 1: simulations per second with a one-rollout random evaluator and UCT (c=2): OpenSpiel's
 Python ``MCTSBot`` and C++ ``pyspiel.MCTSBot`` (solve=False) against gamepit's ``uct`` search
-on one tree and on batches of trees (total simulations of the batch per second). Runs are
+on one tree and on batches of trees (total simulations of the batch per second), searching
+States or the connect four array model (positions as rows of numpy bitboards). Runs are
 interleaved and repeated; each row shows its best repeat, so a busy machine hurts all rows alike.
 
 Table 2: simulations per second with a small torch policy/value network as evaluator at 1, 16,
@@ -59,11 +60,27 @@ def gamepit_uct(sims: int, seed: int, trees: int) -> float:
     return sims * trees / (time.perf_counter() - started)
 
 
-def rollout_table(sims: int, batches: list[int], repeats: int) -> None:
+def gamepit_uct_arrays(sims: int, seed: int, trees: int) -> float:
+    from gamepit.games.connect_four import ConnectFour
+    from gamepit.search.array_models import ConnectFourArrayModel
+    from gamepit.search.mcts import MCTS
+
+    game = ConnectFour()
+    search = MCTS(sims=sims, rule="uct", c_puct=2.0, seed=seed)
+    states = [game.new_state() for _ in range(trees)]
+    started = time.perf_counter()
+    search.run(ConnectFourArrayModel(1, seed, capacity=trees * (sims + 1)), states)
+    return sims * trees / (time.perf_counter() - started)
+
+
+def rollout_table(sims: int, batches: list[int], array_batches: list[int],
+                  repeats: int) -> None:
     runs = [("OpenSpiel Python MCTSBot, 1 tree", lambda s: openspiel_python(sims, s)),
             ("OpenSpiel C++ MCTSBot, 1 tree", lambda s: openspiel_cpp(sims, s))]
-    runs += [(f"gamepit uct, {n} tree{'s' if n > 1 else ''}",
+    runs += [(f"gamepit uct, {n} tree{'s' if n > 1 else ''}, States",
               lambda s, n=n: gamepit_uct(sims, s, n)) for n in batches]
+    runs += [(f"gamepit uct, {n} trees, array model",
+              lambda s, n=n: gamepit_uct_arrays(sims, s, n)) for n in array_batches]
     best = {name: 0.0 for name, _ in runs}
     for repeat in range(repeats):
         for name, run in runs:
@@ -72,10 +89,10 @@ def rollout_table(sims: int, batches: list[int], repeats: int) -> None:
     cpp_rate = best[runs[1][0]]
     print(f"\nconnect four opening, UCT c=2, one random rollout per leaf, {sims} simulations "
           f"per tree, best of {repeats}")
-    print(f"{'search':<36} {'sims/s':>10} {'vs OS Python':>13} {'vs OS C++':>10}")
+    print(f"{'search':<42} {'sims/s':>10} {'vs OS Python':>13} {'vs OS C++':>10}")
     for name, _ in runs:
         rate = best[name]
-        print(f"{name:<36} {rate:>10.0f} {rate / python_rate:>12.2f}x "
+        print(f"{name:<42} {rate:>10.0f} {rate / python_rate:>12.2f}x "
               f"{rate / cpp_rate:>9.2f}x")
 
 
@@ -115,6 +132,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sims", type=int, default=400, help="simulations per tree, table 1")
     parser.add_argument("--batches", default="1,64,256", help="trees per batch, table 1")
+    parser.add_argument("--array-batches", default="64,256,1024",
+                        help="trees per batch on the connect four array model, table 1")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--net-sims", type=int, default=64, help="simulations per game, "
                         "table 2")
@@ -128,7 +147,8 @@ def main() -> None:
     parser.add_argument("--skip-network", action="store_true")
     args = parser.parse_args()
     if not args.skip_rollouts:
-        rollout_table(args.sims, [int(n) for n in args.batches.split(",")], args.repeats)
+        rollout_table(args.sims, [int(n) for n in args.batches.split(",")],
+                      [int(n) for n in args.array_batches.split(",") if n], args.repeats)
     if not args.skip_network:
         import torch
 

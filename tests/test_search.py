@@ -19,6 +19,7 @@ from gamepit.errors import SpecError
 from gamepit.games.connect_four import ConnectFour, ConnectFourState
 from gamepit.games.tictactoe import TicTacToe, TicTacToeState
 from gamepit.protocols import BaseState, Game
+from gamepit.search.array_models import ConnectFourArrayModel
 from gamepit.search.evaluators import (
     HeuristicEvaluator,
     RolloutEvaluator,
@@ -355,6 +356,35 @@ def test_fast_playouts_estimate_what_the_generic_playout_does():
               playout_state(finished, random.Random(0)),
               *_connect_four_batch([finished], np.random.default_rng(0))]
     assert values == [0.0, 0.0, 0.0]  # nothing left to gain once the game is over
+
+
+def test_array_model_plays_the_rules_of_connect_four():
+    model = ConnectFourArrayModel(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        state = connect_four()
+        expansion = model.initial([state])
+        handle = expansion.handles[0]
+        while not state.is_terminal():
+            np.testing.assert_array_equal(expansion.legal[0], state.legal_mask())
+            assert expansion.to_play[0] == state.current_player
+            action = int(rng.choice(state.legal_actions()))
+            before = state.returns()[0]
+            state.apply(action)
+            expansion = model.recurrent([handle], np.array([action]))
+            handle = expansion.handles[0]
+            assert expansion.rewards[0] == state.returns()[0] - before
+        assert expansion.to_play[0] == -1 and not expansion.legal[0].any()
+
+
+def test_array_model_builds_the_same_trees_as_states_with_rollouts():
+    """Same seed, same random playouts: searching arrays or States gives the same trees."""
+    states = [connect_four(*range(index % 5)) for index in range(32)]
+    search = MCTS(sims=40, rule="uct", seed=0)
+    on_states = search.search(states, RolloutEvaluator(1, 5), list(range(32)))
+    on_arrays, _ = search.run(ConnectFourArrayModel(1, 5), states, list(range(32)))
+    for a, b in zip(on_states, on_arrays):
+        np.testing.assert_array_equal(a.visit_counts, b.visit_counts)
 
 
 # --------------------------------------------------------------------------- the agent

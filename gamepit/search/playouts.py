@@ -104,16 +104,35 @@ _DOUBLE_SHIFTS = _SHIFTS * np.uint64(2)
 
 def _connect_four_batch(states: Sequence[ConnectFourState], rng: np.random.Generator
                         ) -> np.ndarray:
-    """All playouts advance in lockstep, so whose turn it is, relative to each game's start,
-    is one number per step; finished games drop out of the arrays."""
     values = np.zeros(len(states))  # finished games have nothing left to gain
     rows = [index for index, state in enumerate(states) if not state.is_terminal()]
-    live = np.array(rows, dtype=np.int64)
     picked = [states[i] for i in rows]
-    mine = np.array([s.bits[s.player] for s in picked], dtype=np.uint64)
-    theirs = np.array([s.bits[1 - s.player] for s in picked], dtype=np.uint64)
-    heights = np.array([s.heights for s in picked], dtype=np.int64).reshape(-1, WIDTH)
-    moves = np.array([s.moves for s in picked], dtype=np.int64)
+    values[rows] = connect_four_array_playouts(
+        np.array([s.bits[s.player] for s in picked], dtype=np.uint64),
+        np.array([s.bits[1 - s.player] for s in picked], dtype=np.uint64),
+        np.array([s.heights for s in picked], dtype=np.int64).reshape(-1, WIDTH),
+        np.array([s.moves for s in picked], dtype=np.int64), rng)
+    return values
+
+
+def connect_four_has_four(bits: np.ndarray) -> np.ndarray:
+    """Which of many bitboards [K] hold four in a row."""
+    pairs = bits[:, None] & (bits[:, None] >> _SHIFTS)
+    return (pairs & (pairs >> _DOUBLE_SHIFTS)).any(1)
+
+
+def connect_four_array_playouts(mine: np.ndarray, theirs: np.ndarray, heights: np.ndarray,
+                                moves: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random playouts of unfinished connect four positions held as arrays: the bitboards of
+    the player to move and of the other [K] uint64, the next free bit of each column [K, 7]
+    and the move count [K]. Returns each mover's result (+1, 0, -1).
+
+    All playouts advance in lockstep, so whose turn it is, relative to each game's start,
+    is one number per step; finished games drop out of the arrays.
+    """
+    values = np.zeros(len(mine))
+    live = np.arange(len(mine))
+    heights, moves = heights.copy(), moves.copy()
     value = 1.0
     while live.size:
         keys = np.where(heights < _COLUMN_TOPS, rng.random(heights.shape), -1.0)
@@ -121,8 +140,7 @@ def _connect_four_batch(states: Sequence[ConnectFourState], rng: np.random.Gener
         height = heights[cells]
         heights[cells] = height + 1
         mine = mine | _BIT[height]
-        pairs = mine[:, None] & (mine[:, None] >> _SHIFTS)
-        won = (pairs & (pairs >> _DOUBLE_SHIFTS)).any(1)
+        won = connect_four_has_four(mine)
         moves += 1
         over = won | (moves == _ALL_CELLS)
         if over.any():
@@ -132,7 +150,6 @@ def _connect_four_batch(states: Sequence[ConnectFourState], rng: np.random.Gener
             heights, moves = heights[keep], moves[keep]
         mine, theirs, value = theirs, mine, -value
     return values
-
 
 assert HEIGHT == 6  # the shifts above assume 7 bits per column of 6 cells
 register_kernel(ConnectFourState, _connect_four_single, _connect_four_batch)
