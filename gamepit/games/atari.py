@@ -12,6 +12,11 @@ Two games are registered:
   Boxing, Tennis...), with ROMs read from ale-py's folder. Players choose in turn; the emulator
   steps once every player has chosen, so two agents can play each other at Pong in the arena.
 
+The simulator draws sticky actions itself, from a generator whose state lives in each State:
+the ALE's snapshots leave out the action that stickiness repeats, so with the ALE's own sticky
+actions a restored state would not re-simulate what the original did. All states of one ROM
+share one emulator (a ROM takes most of a second to load), so states are not thread-safe.
+
 ROMs are never downloaded: both games read them from the folder ale-py installs. This module
 imports only numpy and the kernel; ale-py, PettingZoo and OpenCV are imported when a game is
 built, so listing plugins stays cheap.
@@ -21,13 +26,14 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 import os
 import re
 from typing import Any
 
 import numpy as np
 
-from gamepit.errors import SpecError
+from gamepit.errors import GamepitError, SpecError
 from gamepit.plugins import hookimpl
 from gamepit.protocols import BaseState, Capabilities, Game, Option
 from gamepit.protocols import game as game_entry
@@ -97,6 +103,8 @@ def _require(condition: bool, message: str) -> None:
 
 
 # --------------------------------------------------------------------------- emulators
+# Two small adapters give the one state class the same verbs over ale-py's single-player
+# interface and PettingZoo's multi-agent one. Joint actions are tuples of action indices.
 # Emulators are shared by every game built with the same ROM and action set (loading a ROM
 # takes a good part of a second, more for PettingZoo's); states restore their own snapshot
 # whenever ``holder`` shows that someone else moved the emulator. Not thread-safe.
@@ -108,9 +116,6 @@ def _shared_emulator(key: tuple[Any, ...], build: Any) -> Any:
     if key not in _EMULATORS:
         _EMULATORS[key] = build()
     return _EMULATORS[key]
-
-# Two small adapters give the one state class the same verbs over ale-py's single-player
-# interface and PettingZoo's multi-agent one. Joint actions are tuples of action indices.
 
 
 class _Emulator:
@@ -570,6 +575,9 @@ class AtariMultiGame(AtariBase):
                  full_action_space: bool = False, frame_skip: int = 4, noop_max: int = 30,
                  max_frames: int = 108000, frame_stack: int = 4) -> None:
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # PettingZoo imports pygame
+        if importlib.util.find_spec("multi_agent_ale_py") is None:
+            raise GamepitError("atari_mp needs PettingZoo's multi-player emulator: "
+                               "pip install 'pettingzoo[atari]' (ROMs still come from ale-py)")
         games = multi_player_games()
         self.rom = _choose("atari_mp", game, sorted(games))
         self.name = f"atari_mp_{self.rom}"
