@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from gamepit.arena import (
     _MoveTimeout,
     _plain,
     play_match,
+    play_series,
 )
 from gamepit.errors import GamepitError
 from gamepit.ledger import DEFAULT_LEDGER, GameRecord, Ledger, pairing_key
@@ -505,7 +507,13 @@ def run_tasks(tasks: list[Task], settings: PlaySettings, workers: int, manager: 
                 pending.add(executor.submit(_worker_play, queue.pop()))
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                for record in future.result():
+                try:
+                    records = future.result()
+                except BrokenProcessPool:
+                    raise GamepitError("a worker process died (killed, or a game or agent "
+                                       "crashed it); finished games are in the ledger: run "
+                                       "the same command again to continue") from None
+                for record in records:
                     on_record(record)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
@@ -623,29 +631,17 @@ def run_match_with_sprt(game: Game, agents: Sequence[Agent], agent_specs: Sequen
                         manager: PluginManager | None = None,
                         on_result: Callable[[int, MatchResult], None] | None = None
                         ) -> SeriesResult:
-    """A match of up to ``max_games`` games, seats alternating as in ``play_series``, that
-    stops as soon as ``sprt`` decides on the first agent's strength relative to the second."""
-    specs = list(agent_specs)
-    series = SeriesResult((specs[0], specs[1]))
-    for i in range(max_games):
-        swap = i % 2 == 1
-        seated = [agents[1], agents[0]] if swap else [agents[0], agents[1]]
-        seated_specs = specs[::-1] if swap else specs
-        result = play_match(game, seated, seed + i, seated_specs, replay_dir, move_time, manager)
-        outcome = result.outcome(1 if swap else 0)
-        series.wins += outcome == 1.0
-        series.draws += outcome == 0.5
-        series.losses += outcome == 0.0
-        if result.forfeit_seat is not None:
-            who = seated_specs[result.forfeit_seat]
-            series.forfeits.append(f"game {i}: {who} forfeited ({result.forfeit_reason})")
-        if result.replay_path:
-            series.replays.append(result.replay_path)
+    """A ``play_series`` of up to ``max_games`` games that stops as soon as ``sprt`` decides
+    on the first agent's strength relative to the second (what ``gamepit match --sprt`` does,
+    for callers that hold agents rather than a command line)."""
+
+    def heard(index: int, result: MatchResult) -> bool:
         if on_result:
-            on_result(i, result)
-        if sprt.update(outcome) is not None:
-            break
-    return series
+            on_result(index, result)
+        return sprt.update(result.outcome(index % 2)) is not None  # seats alternate
+
+    return play_series(game, agents, max_games, seed, agent_specs, replay_dir, move_time,
+                       manager, on_result=heard)
 
 
 # --------------------------------------------------------------------------- command line

@@ -131,6 +131,15 @@ class SlowAgent(Agent):
         return int(legal[self.rng.integers(len(legal))])
 
 
+class CrashingAgent(Agent):
+    """Brings its whole process down on its first move, as a crashing native library would."""
+
+    def act(self, state):
+        import os
+
+        os._exit(3)
+
+
 @hookimpl
 def gamepit_add_games():
     return [game("coins", Coins, "Pick the best of three coins each turn (test puzzle).",
@@ -141,7 +150,8 @@ def gamepit_add_games():
 def gamepit_add_agents():
     return [agent("batched_greedy", BatchedGreedyAgent, "One-ply greedy, batched (test)."),
             agent("slow", SlowAgent, "Sleeps, then plays at random (test).",
-                  [Option("seconds", float, 0.2, "thinking time")])]
+                  [Option("seconds", float, 0.2, "thinking time")]),
+            agent("crashing", CrashingAgent, "Kills its process (test).")]
 '''
 
 
@@ -432,6 +442,17 @@ def test_cli_mistakes_are_one_line(tmp_path, cli, arguments, message):
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_crashed_worker_is_a_one_line_error_and_keeps_finished_games(tmp_path, cli,
+                                                                      plugin_file):
+    done = cli("--plugins", plugin_file, "tournament", "tictactoe", "random", "alphabeta:depth=1",
+               "crashing", "--games", "2", "--workers", "1", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "a worker process died" in done.stderr and "Traceback" not in done.stderr
+    with sqlite3.connect(str(tmp_path / "gamepit_ledger.sqlite")) as connection:
+        kept = connection.execute("SELECT agents FROM results").fetchall()
+    assert all("crashing" not in agents for (agents,) in kept)
 
 
 def _processes_with(marker: str) -> list[int]:
