@@ -241,6 +241,23 @@ def test_chess_move_names_agree_between_the_bridges(registry):
     assert str(openspiel.native) == pettingzoo.env.unwrapped.board.fen()
 
 
+def test_pettingzoo_board_views(registry):
+    # PettingZoo's tic-tac-toe squares run down the columns: 1 is middle-left, 3 top-centre.
+    tictactoe = registry.make_game("pettingzoo:classic.tictactoe_v3").new_state(0)
+    for action in (1, 3, 4):
+        tictactoe.apply(action)
+    assert tictactoe.board_view() == {"style": "grid", "rows": 3, "cols": 3,
+                                      "cells": ["", "O", "", "X", "X", "", "", "", ""]}
+    assert tictactoe.render().startswith(". O .\nX X .\n. . .")
+    connect_four = registry.make_game("pettingzoo:classic.connect_four_v3").new_state(0)
+    for action in (1, 3, 3):
+        connect_four.apply(action)
+    view = connect_four.board_view()
+    assert (view["style"], view["rows"], view["cols"]) == ("discs", 6, 7)
+    assert view["cells"][31] == "X" and view["cells"][36] == "X" and view["cells"][38] == "O"
+    assert view["cells"].count("") == 39
+
+
 def test_clones_are_independent_simulators(registry):
     game = registry.make_game("pettingzoo:classic.chess_v6")
     state = game.new_state(0)

@@ -29,6 +29,8 @@ from gamepit.protocols import game as game_entry
 # so search may trust a deepcopy as the simulator. Others are flagged as neither.
 _PERFECT_INFORMATION = {"classic.chess", "classic.go", "classic.tictactoe",
                         "classic.connect_four"}
+# Boards the replay viewer can draw from two observation planes: module -> (style, transposed).
+_TWO_PLANE_BOARDS = {"classic.tictactoe": ("grid", True), "classic.connect_four": ("discs", False)}
 # Attributes an environment never changes during a game; clones share them.
 _SHARED_ATTRIBUTES = ("observation_spaces", "action_spaces", "metadata", "possible_agents",
                       "_ezpickle_args", "_ezpickle_kwargs")
@@ -220,36 +222,61 @@ class PettingZooState(BaseState):
 
     def render(self) -> str:
         text = self.env.render() if self.game.ansi else None
-        if not isinstance(text, str):
-            board = getattr(self.env.unwrapped, "board", None)
-            text = str(board) if board is not None and type(board).__str__ is not object.__str__ \
-                else ""
-        mover = "game over" if self.is_terminal() else f"{self.env.agent_selection} to move"
+        board_view = getattr(self, "board_view", None)
+        if not isinstance(text, str) and board_view is not None:
+            view = board_view()
+            marks = [cell or "." for cell in view["cells"]]
+            text = "\n".join(" ".join(marks[row * view["cols"]:(row + 1) * view["cols"]])
+                             for row in range(view["rows"]))
+        elif not isinstance(text, str):  # no text mode: a board that prints itself, if any
+            board = getattr(self.raw, "board", None)
+            printable = board is not None and type(board).__str__ is not object.__str__
+            text = str(board) if printable else ""
+        mover = "game over" if self.is_terminal() else f"{self.raw.agent_selection} to move"
         status = f"{mover} after {self.moves} moves; returns {self.totals}"
         if self.truncated:
             status += f" (ended by max_moves={self.game.max_moves})"
         return f"{text}\n{status}" if text else status
 
 
+class PettingZooTwoPlaneState(PettingZooState):
+    """Tic-tac-toe and connect four, whose observations are two planes (H, W, 2): the
+    observer's pieces, then the opponent's. Player 0's view gives the viewer's board, X for
+    player 0 and O for player 1."""
+
+    __slots__ = ()
+
+    def board_view(self) -> dict[str, Any]:
+        style, transposed = _TWO_PLANE_BOARDS[self.game.family]
+        planes = np.asarray(self.env.observe(self.game.agents[0])["observation"])
+        first, second = planes[..., 0], planes[..., 1]
+        if transposed:  # PettingZoo's tic-tac-toe numbers its squares column by column
+            first, second = first.T, second.T
+        cells = np.where(first == 1, "X", np.where(second == 1, "O", ""))
+        return {"style": style, "rows": cells.shape[0], "cols": cells.shape[1],
+                "cells": cells.reshape(-1).tolist()}
+
+
 class PettingZooChessState(PettingZooState):
-    """PettingZoo chess (player_0 is White) with the viewer's board and the moves as UCI."""
+    """PettingZoo chess (player_0 is White): the viewer's board, move names, and the moves in
+    UCI for the PGN export."""
 
     __slots__ = ()
 
     def board_view(self) -> dict[str, Any]:
         from gamepit.games.openspiel_bridge import fen_board_view
 
-        return fen_board_view(self.env.unwrapped.board.fen())
+        return fen_board_view(self.raw.board.fen())
 
     def fingerprint(self) -> bytes:
         # The FEN plus the moves is exact (repetitions included) and far cheaper than the
         # default, which would compare two 8x8x111 observations.
-        board = self.env.unwrapped.board
+        board = self.raw.board
         moves = " ".join(move.uci() for move in board.move_stack)
         return f"{board.fen()}|{moves}|{self.moves}|{self.totals}".encode()
 
     def uci_moves(self) -> list[str]:
-        return [move.uci() for move in self.env.unwrapped.board.move_stack]
+        return [move.uci() for move in self.raw.board.move_stack]
 
     def action_to_string(self, action: int) -> str:
         """The move in SAN for this position, as OpenSpiel names its chess moves."""
@@ -291,11 +318,14 @@ class PettingZooGame(Game):
         self.num_players = len(self.agents)
         self._read_spaces(probe)
         self.ansi = "ansi" in probe.metadata.get("render_modes", [])
-        family = re.sub(r"[_-]v\d+$", "", self.module_name).replace("/", ".")
-        known = family in _PERFECT_INFORMATION
+        self.family = re.sub(r"[_-]v\d+$", "", self.module_name).replace("/", ".")
+        known = self.family in _PERFECT_INFORMATION
         self.capabilities = Capabilities(deterministic=known, perfect_information=known)
-        self._state_class = PettingZooChessState if family == "classic.chess" \
-            else PettingZooState
+        self._state_class: type[PettingZooState] = PettingZooState
+        if self.family == "classic.chess":
+            self._state_class = PettingZooChessState
+        elif self.family in _TWO_PLANE_BOARDS:
+            self._state_class = PettingZooTwoPlaneState
         probe.close()
         self._prototype: Any = None
 
