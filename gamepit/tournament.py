@@ -227,17 +227,18 @@ def slots_of(pairing: list[str], games: int, seed: int) -> list[Slot]:
 
 
 def plan_tasks(all_pairings: list[list[str]], games: int, seed: int, done: set[tuple[str, int]],
-               batched: Callable[[str], bool], batch_size: int) -> list[Task]:
+               batched: Callable[[str], bool], batch_size: int, workers: int = 0) -> list[Task]:
     """The games still to play, as tasks, interleaved across pairings so that a tournament cut
-    short has played every pairing about equally."""
+    short has played every pairing about equally. A pairing's lockstep groups are cut small
+    enough that every worker process gets one."""
     per_pairing: list[list[Task]] = []
     for pairing in all_pairings:
         key = pairing_key(pairing)
         todo = [slot for slot in slots_of(pairing, games, seed)
                 if (key, slot.game_index) not in done]
         if any(batched(agent) for agent in pairing):
-            tasks = [Task(todo[i:i + batch_size], lockstep=True)
-                     for i in range(0, len(todo), batch_size)]
+            size = max(1, min(batch_size, -(-len(todo) // max(workers, 1))))
+            tasks = [Task(todo[i:i + size], lockstep=True) for i in range(0, len(todo), size)]
         else:
             tasks = [Task([slot]) for slot in todo]
         per_pairing.append(tasks)
@@ -577,7 +578,7 @@ def run_tournament(config: TournamentConfig, manager: PluginManager | None = Non
                   for i in range(config.games_per_pair)}
         already = len(wanted & done)
         tasks = plan_tasks(all_pairings, config.games_per_pair, config.seed, done,
-                           batched.__getitem__, config.batch_size)
+                           batched.__getitem__, config.batch_size, config.workers)
         played = 0
 
         def record(result: GameRecord) -> None:
@@ -658,6 +659,7 @@ def _add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
              "--gauntlet-agent mcts --workers 2\n"
              "gamepit tournament --config configs/tournament_example.yaml --json board.json\n"
              "gamepit tournament atari:game=pong,max_frames=2000 random --games 5\n"
+             "gamepit tournament --list --ledger gamepit_ledger.sqlite\n"
              "re-running the same command continues where it stopped")
     p.add_argument("game", nargs="?", default=None, help="game spec (or 'game:' in --config)")
     p.add_argument("agents", nargs="*", default=None, help="agent specs")
@@ -681,6 +683,8 @@ def _add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--replays", metavar="DIR", help="record replays in this folder (default off)")
     p.add_argument("--anchor", metavar="SPEC", help="agent fixed at --anchor-elo (default first)")
     p.add_argument("--anchor-elo", type=float, help="the anchor's rating (default 0)")
+    p.add_argument("--list", action="store_true",
+                   help="list the tournaments in the ledger and how many games each holds")
     p.add_argument("--csv", metavar="FILE", help="also write the leaderboard as CSV")
     p.add_argument("--json", metavar="FILE", help="also write the leaderboard as JSON")
     p.set_defaults(func=cmd_tournament)
@@ -705,6 +709,8 @@ def config_from_args(args: argparse.Namespace) -> TournamentConfig:
 def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
     from gamepit.cli import _Progress
 
+    if args.list:
+        return _list_tournaments(args.ledger or DEFAULT_LEDGER)
     config = config_from_args(args)
     if config.plugins != list(args.plugins or []):
         manager = get_manager(config.plugins, refresh=True)  # the YAML named more plugins
@@ -717,6 +723,10 @@ def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
     print(f"tournament {outcome.name!r} on {outcome.game} ({form}): {outcome.played_now} games "
           f"played now, {outcome.already} already in {config.ledger}")
     print(format_leaderboard(outcome.leaderboard))
+    if any(getattr(row, "normalised", None) is not None for row in outcome.leaderboard):
+        print("human-normalised: 100 (score - random) / (human - random) with the published "
+              "Atari references, which were measured on full episodes (up to 108,000 frames); "
+              "shorter episode caps understate it")
     if isinstance(outcome.leaderboard[0], Standing):
         print(f"Elo from a Bradley-Terry fit (draws as half wins), anchored at {outcome.anchor} = "
               f"{config.anchor_elo:g}; 95% intervals relative to the anchor")
@@ -735,6 +745,18 @@ def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
     if config.json:
         write_json(outcome.leaderboard, config.json, extra)
         print(f"wrote {config.json}")
+    return 0
+
+
+def _list_tournaments(path: str) -> int:
+    if not Path(path).exists():
+        raise GamepitError(f"no ledger at {path} (give --ledger PATH)")
+    with Ledger(path) as ledger:
+        rows = ledger.tournaments()
+    if not rows:
+        print(f"no tournaments in {path}")
+    for name, game, games in rows:
+        print(f"{name!r:<32} {game:<28} {games:>7} games")
     return 0
 
 

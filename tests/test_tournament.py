@@ -208,6 +208,8 @@ def test_plan_skips_done_slots_and_interleaves_pairings():
     batched = plan_tasks(all_pairings, 5, 0, set(), lambda spec: spec == "c", 2)
     assert [len(task.slots) for task in batched if task.lockstep] == [2, 2, 1]
     assert sum(not task.lockstep for task in batched) == 5
+    split = plan_tasks([["a", "c"]], 10, 0, set(), lambda spec: spec == "c", 32, workers=3)
+    assert [len(task.slots) for task in split] == [4, 4, 2]  # every worker gets a group
 
 
 # --------------------------------------------------------------------------- tournaments
@@ -428,6 +430,8 @@ def test_cli_tournament_with_yaml_flags_override_and_outputs(tmp_path, cli):
     assert (tmp_path / "gamepit_ledger.sqlite").exists()
     again = cli("tournament", "--config", str(config), "--games", "4", cwd=tmp_path)
     assert "0 games played now, 4 already" in again.stdout
+    listed = cli("tournament", "--list", cwd=tmp_path)
+    assert listed.returncode == 0 and "'cup'" in listed.stdout and "4 games" in listed.stdout
 
 
 @pytest.mark.parametrize("arguments, message", [
