@@ -20,6 +20,7 @@ from gamepit.games.connect_four import ConnectFour, ConnectFourState
 from gamepit.games.tictactoe import TicTacToe, TicTacToeState
 from gamepit.protocols import BaseState, Game
 from gamepit.search.array_models import ConnectFourArrayModel
+from gamepit.search.encoders import encode
 from gamepit.search.evaluators import (
     HeuristicEvaluator,
     RolloutEvaluator,
@@ -385,6 +386,25 @@ def test_array_model_builds_the_same_trees_as_states_with_rollouts():
     on_arrays, _ = search.run(ConnectFourArrayModel(1, 5), states, list(range(32)))
     for a, b in zip(on_states, on_arrays):
         np.testing.assert_array_equal(a.visit_counts, b.visit_counts)
+
+
+def test_batched_encoder_gives_the_states_own_observations():
+    rng = np.random.default_rng(0)
+    states = []
+    for _ in range(20):
+        state = connect_four()
+        for _ in range(int(rng.integers(0, 30))):
+            if state.is_terminal():
+                break
+            state.apply(int(rng.choice(state.legal_actions())))
+        if not state.is_terminal():  # evaluators only see positions with a player to move
+            states.append(state)
+    assert len(states) > 10
+    expected = np.stack([s.observation(s.current_player) for s in states])
+    encoded = encode(states)
+    assert encoded.dtype == expected.dtype
+    np.testing.assert_array_equal(encoded, expected)
+    np.testing.assert_array_equal(encode([tictactoe(0, 4)]), tictactoe(0, 4).observation(0)[None])
 
 
 # --------------------------------------------------------------------------- the agent

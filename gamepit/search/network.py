@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from gamepit.protocols import State
+from gamepit.search.encoders import encode
 
 
 class NetworkEvaluator:
@@ -28,7 +29,7 @@ class NetworkEvaluator:
         self.positions = 0
 
     def evaluate(self, states: Sequence[State]) -> tuple[np.ndarray, np.ndarray]:
-        observations = np.stack([state.observation(state.current_player) for state in states])
+        observations = encode(states)
         started = time.perf_counter()
         with torch.inference_mode():
             batch = torch.as_tensor(observations, dtype=torch.float32).to(self.device)
