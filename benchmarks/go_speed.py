@@ -6,13 +6,13 @@ go next to PettingZoo's go_v5 and OpenSpiel's engine called directly, side by si
 Playouts play whole games with uniformly random legal moves (pass included) for about
 --seconds per row. gamepit and OpenSpiel end a game at two passes or 2 x size^2 moves;
 PettingZoo's go_v5 at two passes. Clones are taken at a position 40 random moves in; PettingZoo
-has no clone, so its row is ``copy.deepcopy`` of the environment, as a search would have to do.
+has no clone, so its row is a deep copy of the live environment (``clone_env`` from the
+PettingZoo bridge: plain ``copy.deepcopy`` rebuilds a fresh game), as a search would have to do.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import platform
 import random
@@ -25,6 +25,7 @@ from board_games import aec_playouts, state_playouts  # run as a script: benchma
 from pettingzoo.classic import go_v5
 
 from gamepit.games.go import Go
+from gamepit.games.pettingzoo_bridge import clone_env
 
 
 def openspiel_playouts(spiel_game: Any, seconds: float) -> float:
@@ -100,7 +101,7 @@ def main() -> None:
     midgame(pettingzoo_step)
     clones = {
         "gamepit go (state)": microseconds(state.clone, seconds / 2),
-        "PettingZoo go_v5 (deepcopy)": microseconds(lambda: copy.deepcopy(pettingzoo_env),
+        "PettingZoo go_v5 (deepcopy)": microseconds(lambda: clone_env(pettingzoo_env),
                                                     seconds / 2),
         "OpenSpiel go (direct)": microseconds(spiel_state.clone, seconds / 2),
     }

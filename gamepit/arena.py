@@ -60,6 +60,8 @@ class MatchResult:
 
     def outcome(self, seat: int) -> float:
         """1 win, 0.5 draw, 0 loss for ``seat`` in a two-player game."""
+        if len(self.returns) < 2:
+            raise ValueError("outcome compares seats; a one-player game has a score")
         mine = self.returns[seat]
         others = max(r for i, r in enumerate(self.returns) if i != seat)
         return 1.0 if mine > others else 0.0 if mine < others else 0.5

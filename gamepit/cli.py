@@ -158,6 +158,11 @@ def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
     game = manager.registry.make_game(args.game)
     agents = _build_series_agents(manager, [args.agent_a, args.agent_b])
     replay_dir = None if args.no_replays else args.replays
+    if game.num_players == 1:
+        return _match_single_player(args, manager, game, agents, replay_dir)
+    if game.num_players != 2:
+        raise GamepitError(f"match: {game.name} has {game.num_players} players and a match "
+                           "seats two; use gamepit tournament")
     with _Progress(args.games, "games") as progress:
         def heard(index: int, result) -> bool:
             progress.advance()
@@ -176,6 +181,41 @@ def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
         print(f"  forfeit: {line}")
     if series.replays:
         print(f"replays: {len(series.replays)} in {replay_dir}/")
+    return 0
+
+
+def _match_single_player(args: argparse.Namespace, manager: PluginManager, game, agents,
+                         replay_dir: str | None) -> int:
+    """On a one-player game each agent plays the same seeds; compare their scores."""
+    from gamepit.arena import play_match
+    from gamepit.ratings import format_leaderboard, score_table
+
+    specs = [args.agent_a, args.agent_b]
+    if specs[0] == specs[1]:
+        specs = [f"{specs[0]} (A)", f"{specs[1]} (B)"]
+    scores: dict[str, list[float]] = {spec: [] for spec in specs}
+    forfeits = []
+    with _Progress(args.games * 2, "episodes") as progress:
+        for i in range(args.games):
+            for spec, agent in zip(specs, agents):
+                result = play_match(game, [agent], args.seed + i, [spec], replay_dir,
+                                    args.move_time, manager)
+                scores[spec].append(result.returns[0])
+                if result.forfeit_seat is not None:
+                    forfeits.append(f"episode {i}: {spec} forfeited ({result.forfeit_reason})")
+                progress.advance()
+    for agent in agents:
+        agent.close()
+    a, b = (scores[spec] for spec in specs)
+    better = sum(x > y for x, y in zip(a, b))
+    worse = sum(x < y for x, y in zip(a, b))
+    last_seed = args.seed + args.games - 1
+    print(f"{game.spec}: {args.games} episodes each on seeds {args.seed}..{last_seed}")
+    print(format_leaderboard(score_table(scores)))
+    print(f"same seeds: {specs[0]} scored higher on {better}, lower on {worse}, "
+          f"equal on {args.games - better - worse}")
+    for line in forfeits:
+        print(f"  forfeit: {line}")
     return 0
 
 

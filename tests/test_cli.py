@@ -60,3 +60,11 @@ def test_match_with_sprt_stops_early(cli):
     assert games < 50
     bad = cli("match", "connect_four", "random", "random", "--sprt", "ten")
     assert bad.returncode == 2 and "--sprt expects ELO0,ELO1" in bad.stderr
+
+
+def test_single_player_match_compares_scores_on_the_same_seeds(cli):
+    run = cli("match", "openspiel:cliff_walking", "random", "random", "-n", "3", "--no-replays")
+    assert run.returncode == 0, run.stderr
+    assert "3 episodes each on seeds 0..2" in run.stdout
+    assert "random (A)" in run.stdout and "random (B)" in run.stdout
+    assert "same seeds:" in run.stdout

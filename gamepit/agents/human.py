@@ -14,12 +14,17 @@ class HumanAgent(Agent):
         game = self.game
         legal = state.legal_actions()
         print(f"\n{state.render()}\n", file=sys.stderr)
-        moves = ", ".join(game.action_to_string(a) for a in legal)
+        # Moves are named by the position where it can (chess SAN), else by the game.
+        name_of = getattr(state, "action_to_string", game.action_to_string)
+        names = {name_of(a): a for a in legal}
+        moves = ", ".join(names)
         while True:
             print(f"player {self.player} to move; legal: {moves}", file=sys.stderr)
             line = input("your move> ")
             if line.strip().lower() in ("quit", "resign", "exit"):
                 raise RuntimeError("the human resigned")
+            if line.strip() in names:
+                return names[line.strip()]
             try:
                 action = game.string_to_action(line)
             except ValueError as error:
