@@ -734,11 +734,15 @@ def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
         print(f"  forfeit: {line}")
     if len(outcome.forfeits) > 10:
         print(f"  ... and {len(outcome.forfeits) - 10} more forfeits")
-    extra = {"tournament": outcome.name, "game": outcome.game, "format": form,
-             "games_per_pair": config.games_per_pair,
-             "anchor": outcome.anchor, "anchor_elo": config.anchor_elo,
-             "model": "bradley-terry, draws as half wins, one virtual draw per pairing",
-             "forfeits": outcome.forfeits}
+    extra: dict[str, Any] = {"tournament": outcome.name, "game": outcome.game, "format": form,
+                             "games_per_pair": config.games_per_pair}
+    if form == "single-player":
+        extra["model"] = "mean episode score, 95% normal interval; human-normalised in percent"
+    else:
+        extra.update(anchor=outcome.anchor, anchor_elo=config.anchor_elo,
+                     model="bradley-terry maximum likelihood, draws as half wins, one virtual "
+                           "draw per pairing; 95% intervals from the observed information")
+    extra["forfeits"] = outcome.forfeits
     if config.csv:
         write_csv(outcome.leaderboard, config.csv)
         print(f"wrote {config.csv}")
