@@ -1,0 +1,576 @@
+"""AlphaZero (Silver et al. 2017/2018): self-play with batched PUCT search guided by a residual
+policy/value network, a replay buffer of (observation, search policy, outcome), training, and
+optional AlphaGo Zero gating. Reads top to bottom like a CleanRL script: arguments, network,
+self-play, replay buffer, training, gating, the loop, the agent.
+
+Self-play runs many games at once through one ``MCTS.search`` call per move, so every model call
+carries the new leaves of all games and the network sees them in one forward pass. With gating
+on, self-play uses the best network so far and a candidate replaces it only when it scores at
+least ``gate_threshold`` against it (AlphaGo Zero); with gating off, self-play always uses the
+latest network (AlphaZero).
+
+The run folder holds ``checkpoint.pt`` (everything needed to resume: both networks, optimizer,
+counters, random states), ``replay_buffer.npz`` (the buffer, so a resumed run does not start from
+an empty one) and ``best.pt`` (only what the agent needs). All are written atomically and loaded
+without unpickling code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from gamepit.agents import rl_common
+from gamepit.config import as_plain_dict, merge
+from gamepit.errors import GamepitError
+from gamepit.nets.residual import PolicyValueNet
+from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.protocols import ActResult, Agent, Game, SearchResult, State
+from gamepit.search.mcts import MCTS, choose_action, describe
+from gamepit.search.network import NetworkEvaluator
+
+ALGORITHM = "alphazero"
+BEST = "best.pt"
+BUFFER = "replay_buffer.npz"
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+@dataclass
+class AlphaZeroArgs:
+    game: str = "tictactoe"
+    """game spec to train on (two-player board games with observation planes [C, H, W])"""
+    seed: int = 1
+    """seed of self-play, root noise, the network and sampling"""
+    iterations: int = 100
+    """rounds of self-play, training and gating to run (a resumed run counts from where it was)"""
+    selfplay_games: int = 64
+    """self-play games played at once each iteration; their leaves share one forward pass"""
+    sims: int = 50
+    """search simulations per self-play move"""
+    c_puct: float = 1.25
+    """PUCT exploration constant"""
+    dirichlet_alpha: float = 0.3
+    """Dirichlet noise concentration at self-play roots (about 10 / typical legal moves)"""
+    dirichlet_epsilon: float = 0.25
+    """share of root noise in the priors during self-play"""
+    temperature_moves: int = 8
+    """self-play moves sampled in proportion to visit counts; the most visited move afterwards"""
+    max_moves: int = 0
+    """self-play moves after which a game is stopped and scored as a draw (0: play to the end)"""
+    buffer_size: int = 50_000
+    """training positions the replay buffer holds (symmetric copies count separately)"""
+    augment: bool = True
+    """add the game's board symmetries of every position to the buffer"""
+    train_steps: int = 50
+    """gradient steps after each round of self-play"""
+    min_buffer: int = 256
+    """positions the buffer needs before training starts"""
+    batch_size: int = 128
+    """positions per gradient step"""
+    learning_rate: float = 2e-3
+    """Adam step size"""
+    weight_decay: float = 1e-4
+    """L2 penalty on the weights (AdamW)"""
+    value_weight: float = 1.0
+    """weight of the value loss against the policy loss"""
+    filters: int = 32
+    """convolution filters of the residual tower"""
+    blocks: int = 2
+    """residual blocks of the tower"""
+    value_hidden: int = 64
+    """hidden units of the value head"""
+    gating: bool = False
+    """keep a best network that self-play uses; a candidate must beat it to replace it"""
+    gate_every: int = 5
+    """iterations between gating matches"""
+    gate_games: int = 20
+    """games of each gating match, seats alternating"""
+    gate_sims: int = 25
+    """search simulations per move in gating matches"""
+    gate_threshold: float = 0.55
+    """score (win 1, draw 1/2) a candidate needs against the best network to replace it"""
+    gate_random_moves: int = 2
+    """opening moves of each gating game sampled from visit counts, so games differ"""
+    eval_every: int = 0
+    """iterations between evaluation series against eval_opponent (0: only at the end)"""
+    eval_games: int = 0
+    """games per evaluation series, recorded as replays (0: no evaluation)"""
+    eval_opponent: str = "random"
+    """agent spec the evaluation plays against, e.g. alphabeta:depth=4 or mcts:sims=200"""
+    eval_sims: int = 50
+    """search simulations per move of the trained agent in evaluations"""
+    device: str = "auto"
+    """auto, cpu or cuda (mixed precision on CUDA)"""
+    amp: bool = True
+    """bfloat16 autocast for search and training when the device is CUDA"""
+    threads: int = 1
+    """torch CPU threads (small networks gain little from more, and self-play is Python-bound)"""
+    run_dir: str = ""
+    """folder of checkpoints, metrics and replays (default runs/alphazero_GAME_TIME)"""
+    resume: bool = True
+    """continue from RUN/checkpoint.pt when it exists"""
+    checkpoint_every: int = 1
+    """iterations between checkpoints"""
+    save_buffer: bool = True
+    """write the replay buffer next to the checkpoint, so a resumed run keeps its data"""
+
+    def validate(self) -> None:
+        for name in ("iterations", "selfplay_games", "sims", "buffer_size", "batch_size",
+                     "filters", "gate_every", "gate_sims", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        for name in ("train_steps", "blocks", "max_moves", "eval_games", "eval_every",
+                     "temperature_moves", "gate_random_moves", "min_buffer"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more")
+        if self.gating and self.gate_games < 2:
+            raise ValueError("gate_games must be at least 2 (one game from each seat)")
+        if not 0.0 <= self.gate_threshold <= 1.0:
+            raise ValueError("gate_threshold must be between 0 and 1")
+        if self.min_buffer > self.buffer_size:
+            raise ValueError("min_buffer cannot exceed buffer_size")
+
+
+# --------------------------------------------------------------------------- network
+
+
+def network_shape(game: Game, args: AlphaZeroArgs) -> dict[str, int]:
+    """The network's shape as plain numbers, stored in checkpoints so an agent can rebuild it."""
+    shape = tuple(game.observation_shape)
+    if len(shape) != 3:
+        raise GamepitError(f"alphazero needs observation planes [channels, height, width]; "
+                           f"{game.spec or game.name} observes {shape}")
+    if game.num_players != 2:
+        raise GamepitError(f"alphazero trains on two-player games; {game.spec or game.name} "
+                           f"has {game.num_players} player(s)")
+    if not game.capabilities.state:
+        raise GamepitError(f"{game.spec or game.name} offers no simulator state to search")
+    channels, height, width = (int(x) for x in shape)
+    return {"channels": channels, "height": height, "width": width,
+            "num_actions": int(game.num_actions), "filters": args.filters,
+            "blocks": args.blocks, "value_hidden": args.value_hidden}
+
+
+def build_network(shape: dict[str, Any]) -> PolicyValueNet:
+    return PolicyValueNet(int(shape["channels"]), int(shape["height"]), int(shape["width"]),
+                          int(shape["num_actions"]), filters=int(shape["filters"]),
+                          blocks=int(shape["blocks"]), value_hidden=int(shape["value_hidden"]))
+
+
+def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    """bfloat16 mixed precision on CUDA (no loss scaling needed); a no-op elsewhere."""
+    if enabled and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+# --------------------------------------------------------------------------- self-play
+
+
+@dataclass
+class SelfPlayBatch:
+    """Positions from finished self-play games: the observation for the player to move, the
+    search's visit distribution, and the game's outcome for that player."""
+
+    observations: np.ndarray
+    policies: np.ndarray
+    outcomes: np.ndarray
+    games: int
+    moves: int
+    first_player_score: float
+
+
+def self_play(game: Game, evaluator: Any, mcts: MCTS, games: int, args: AlphaZeroArgs,
+              rng: np.random.Generator) -> SelfPlayBatch:
+    """Play ``games`` games at once, one batched search per move over all unfinished games."""
+    states = [game.new_state(int(rng.integers(2**31))) for _ in range(games)]
+    history: list[list[tuple[np.ndarray, np.ndarray, int]]] = [[] for _ in range(games)]
+    finals: list[list[float]] = [[0.0, 0.0] for _ in range(games)]
+    active = list(range(games))
+    move = 0
+    while active:
+        seeds = rng.integers(2**31, size=len(active)).tolist()
+        results = mcts.search([states[i] for i in active], evaluator, seeds)
+        temperature = 1.0 if move < args.temperature_moves else 0.0
+        still = []
+        for index, result in zip(active, results):
+            state = states[index]
+            player = state.current_player
+            history[index].append((np.asarray(state.observation(player)),
+                                   result.policy.astype(np.float32), player))
+            state.apply(choose_action(result.visit_counts, temperature, rng))
+            if state.is_terminal():
+                finals[index] = list(state.returns())
+            elif args.max_moves and move + 1 >= args.max_moves:
+                finals[index] = [0.0, 0.0]  # stopped: scored as a draw
+            else:
+                still.append(index)
+        active = still
+        move += 1
+    observations, policies, outcomes = [], [], []
+    for index in range(games):
+        for observation, policy, player in history[index]:
+            observations.append(observation)
+            policies.append(policy)
+            outcomes.append(float(np.sign(finals[index][player])))
+    first = np.mean([(1.0 + np.sign(f[0])) / 2 for f in finals])
+    return SelfPlayBatch(np.stack(observations), np.stack(policies),
+                         np.asarray(outcomes, dtype=np.float32), games, len(outcomes),
+                         float(first))
+
+
+# --------------------------------------------------------------------------- replay buffer
+
+
+class ReplayBuffer:
+    """A ring of training positions. Symmetric copies are added at insertion, so sampling is
+    one vectorised gather."""
+
+    def __init__(self, capacity: int, observation_shape: Sequence[int], num_actions: int,
+                 observation_dtype: Any) -> None:
+        self.capacity = capacity
+        self.observations = np.zeros((capacity, *observation_shape), dtype=observation_dtype)
+        self.policies = np.zeros((capacity, num_actions), dtype=np.float32)
+        self.outcomes = np.zeros(capacity, dtype=np.float32)
+        self.size = 0
+        self.cursor = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, observations: np.ndarray, policies: np.ndarray, outcomes: np.ndarray) -> None:
+        count = len(observations)
+        if count > self.capacity:  # keep the newest
+            observations, policies, outcomes = (observations[-self.capacity:],
+                                                policies[-self.capacity:],
+                                                outcomes[-self.capacity:])
+            count = self.capacity
+        slots = (self.cursor + np.arange(count)) % self.capacity
+        self.observations[slots] = observations
+        self.policies[slots] = policies
+        self.outcomes[slots] = outcomes
+        self.cursor = int((self.cursor + count) % self.capacity)
+        self.size = min(self.capacity, self.size + count)
+
+    def sample(self, batch_size: int, rng: np.random.Generator
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        picks = rng.integers(self.size, size=batch_size)
+        return self.observations[picks], self.policies[picks], self.outcomes[picks]
+
+    def save(self, path: Path) -> None:
+        """Atomically, as plain arrays (``np.load`` with ``allow_pickle=False`` reads it)."""
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        with temporary.open("wb") as handle:
+            np.savez(handle, observations=self.observations[:self.size],
+                     policies=self.policies[:self.size], outcomes=self.outcomes[:self.size],
+                     cursor=np.int64(self.cursor))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+
+    def load(self, path: Path) -> None:
+        with np.load(path, allow_pickle=False) as data:
+            count = min(len(data["outcomes"]), self.capacity)
+            self.observations[:count] = data["observations"][:count]
+            self.policies[:count] = data["policies"][:count]
+            self.outcomes[:count] = data["outcomes"][:count]
+            self.size = count
+            self.cursor = int(data["cursor"]) % self.capacity if count == self.capacity else count
+
+
+def augment(game: Game, batch: SelfPlayBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every position with each of the game's symmetries (identity included)."""
+    observations, policies, outcomes = [], [], []
+    for observation, policy, outcome in zip(batch.observations, batch.policies, batch.outcomes):
+        for sym_observation, sym_policy in game.symmetries(observation, policy):
+            observations.append(sym_observation)
+            policies.append(np.asarray(sym_policy, dtype=np.float32).reshape(-1))
+            outcomes.append(outcome)
+    return np.stack(observations), np.stack(policies), np.asarray(outcomes, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def train_step(network: torch.nn.Module, optimizer: torch.optim.Optimizer,
+               batch: tuple[np.ndarray, np.ndarray, np.ndarray], device: torch.device,
+               args: AlphaZeroArgs) -> tuple[float, float]:
+    """One gradient step on cross-entropy to the search policy plus squared error to the
+    outcome; returns (policy loss, value loss)."""
+    observations, policies, outcomes = (torch.as_tensor(x, device=device) for x in batch)
+    with autocast(device, args.amp):
+        logits, values = network(observations.float())
+    log_priors = torch.log_softmax(logits.float(), dim=1)
+    policy_loss = -(policies * log_priors).sum(dim=1).mean()
+    value_loss = F.mse_loss(values.float(), outcomes)
+    optimizer.zero_grad(set_to_none=True)
+    (policy_loss + args.value_weight * value_loss).backward()
+    optimizer.step()
+    return float(policy_loss.detach()), float(value_loss.detach())
+
+
+# --------------------------------------------------------------------------- gating
+
+
+class AlphaZeroAgent(Agent):
+    """Plays by PUCT search guided by a policy/value network. Batched: ``act_batch`` searches
+    all the given positions in one search, so their leaves share forward passes."""
+
+    batched = True
+
+    def __init__(self, network: torch.nn.Module, shape: dict[str, Any], game_spec: str = "",
+                 sims: int = 100, c_puct: float = 1.25, temperature: float = 0.0,
+                 leaves: int = 1, device: torch.device | str = "cpu", amp: bool = True) -> None:
+        self.shape = shape
+        self.game_spec = game_spec
+        self.device = torch.device(device)
+        self.evaluator = NetworkEvaluator(network, self.device)
+        self.mcts = MCTS(sims, c_puct, "puct", leaves=leaves)
+        self.temperature = temperature
+        self.amp = amp
+        self.rng = np.random.default_rng()
+
+    def reset(self, game: Game, player: int, seed: int | None = None) -> None:
+        expected = (self.shape["channels"], self.shape["height"], self.shape["width"])
+        if (tuple(game.observation_shape) != expected
+                or game.num_actions != self.shape["num_actions"]):
+            raise GamepitError(f"this alphazero checkpoint was trained on "
+                               f"{self.game_spec or 'another game'}, not {game.spec or game.name}")
+        super().reset(game, player, seed)
+        self.mcts.rng = np.random.default_rng(self.rng.integers(2**63))
+
+    def search(self, states: Sequence[State]) -> list[SearchResult]:
+        seeds = self.rng.integers(2**31, size=len(states)).tolist()
+        with autocast(self.device, self.amp):
+            return self.mcts.search(list(states), self.evaluator, seeds)
+
+    def act(self, state: State) -> ActResult:
+        return self.act_batch([state])[0]
+
+    def act_batch(self, states: Sequence[State]) -> list[ActResult]:
+        return [(choose_action(result.visit_counts, self.temperature, self.rng), describe(result))
+                for result in self.search(states)]
+
+
+def play_lockstep(game: Game, first: AlphaZeroAgent, second: AlphaZeroAgent, games: int,
+                  seed: int, random_moves: int = 0) -> float:
+    """Score of ``first`` against ``second`` (win 1, draw 1/2) over ``games`` games played at
+    once, seats alternating; each agent searches all positions where it is to move together.
+    The first ``random_moves`` moves of each game are sampled from visit counts."""
+    rng = np.random.default_rng(seed)
+    for agent in (first, second):
+        agent.rng = np.random.default_rng(rng.integers(2**63))
+    states = [game.new_state(seed + index) for index in range(games)]
+    seat_of_first = [index % 2 for index in range(games)]
+    move = 0
+    while True:
+        active = [i for i, state in enumerate(states) if not state.is_terminal()]
+        if not active:
+            break
+        temperature = 1.0 if move < random_moves else 0.0
+        first_to_move = [i for i in active if states[i].current_player == seat_of_first[i]]
+        second_to_move = [i for i in active if states[i].current_player != seat_of_first[i]]
+        for agent, mine in ((first, first_to_move), (second, second_to_move)):
+            if not mine:
+                continue
+            for index, result in zip(mine, agent.search([states[i] for i in mine])):
+                states[index].apply(choose_action(result.visit_counts, temperature, rng))
+        move += 1
+    score = 0.0
+    for state, seat in zip(states, seat_of_first):
+        score += (1.0 + np.sign(state.returns()[seat])) / 2
+    return score / games
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
+    """Train; returns the spec of an agent that plays from the best network."""
+    manager = manager or get_manager()
+    rl_common.seed_everything(args.seed, args.threads)
+    device = rl_common.select_device(args.device)
+    game = manager.registry.make_game(args.game)
+    shape = network_shape(game, args)
+    run_dir = Path(args.run_dir) if args.run_dir else rl_common.default_run_dir(ALGORITHM, game)
+    resumed = rl_common.resume_point(run_dir, ALGORITHM, args.resume)
+    if resumed is not None:
+        stored = {key: int(value) for key, value in resumed["shape"].items()}
+        if stored != shape:
+            raise GamepitError(f"{run_dir}: its checkpoint has network {stored}, the settings "
+                               f"ask for {shape}; use another --run folder")
+    meta = {"algorithm": ALGORITHM, "game": game.spec or args.game, "shape": shape,
+            "args": as_plain_dict(args)}
+
+    network = build_network(shape).to(device)
+    best_network = copy.deepcopy(network)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=args.learning_rate,
+                                  weight_decay=args.weight_decay)
+    buffer = ReplayBuffer(args.buffer_size, shape_of(shape), shape["num_actions"],
+                          game.observation_dtype)
+    iteration, positions, best_generation, started_seconds = 0, 0, 0, 0.0
+    if resumed is not None:
+        network.load_state_dict(resumed["network"])
+        best_network.load_state_dict(resumed["best_network"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        rl_common.restore_rng_states(resumed["rng"])
+        iteration, positions = int(resumed["iteration"]), int(resumed["step"])
+        best_generation = int(resumed["best_generation"])
+        started_seconds = float(resumed["train_seconds"])
+        if (run_dir / BUFFER).is_file():
+            buffer.load(run_dir / BUFFER)
+        print(f"resuming {run_dir} from iteration {iteration} ({positions} positions, "
+              f"{len(buffer)} in the buffer)", flush=True)
+    rng = np.random.default_rng([args.seed, iteration])
+    reporter = rl_common.Reporter(run_dir, manager, 0, positions)
+    selfplay_mcts = MCTS(args.sims, args.c_puct, "puct", args.dirichlet_alpha,
+                         args.dirichlet_epsilon)
+    clock = time.perf_counter() - started_seconds
+
+    def agent_for(net: torch.nn.Module, sims: int) -> AlphaZeroAgent:
+        return AlphaZeroAgent(net, shape, meta["game"], sims, args.c_puct, device=device,
+                              amp=args.amp)
+
+    def save() -> None:
+        seconds = time.perf_counter() - clock
+        if args.save_buffer:
+            buffer.save(run_dir / BUFFER)
+        path = rl_common.save_checkpoint(run_dir / rl_common.CHECKPOINT, {
+            **meta, "step": positions, "iteration": iteration,
+            "best_generation": best_generation, "train_seconds": seconds,
+            "network": network.state_dict(), "best_network": best_network.state_dict(),
+            "optimizer": optimizer.state_dict(), "rng": rl_common.rng_states()})
+        save_agent_checkpoint(run_dir / BEST, meta, best_network, iteration, positions, seconds)
+        reporter.checkpoint(path, positions)
+
+    def evaluate() -> None:
+        agent = agent_for(best_network, args.eval_sims)
+        agent.spec = f"alphazero:checkpoint={run_dir / BEST},sims={args.eval_sims}"
+        metrics = rl_common.play_evaluation(game, agent, args.eval_games, args.seed + 10_000,
+                                            str(run_dir / "replays"), manager,
+                                            args.eval_opponent)
+        reporter.metrics(positions, metrics)
+
+    while iteration < args.iterations:
+        playing = best_network if args.gating else network
+        began = time.perf_counter()
+        with autocast(device, args.amp):
+            batch = self_play(game, NetworkEvaluator(playing, device), selfplay_mcts,
+                              args.selfplay_games, args, rng)
+        selfplay_seconds = time.perf_counter() - began
+        positions += batch.moves
+        buffer.add(*(augment(game, batch) if args.augment and game.capabilities.symmetries
+                     else (batch.observations, batch.policies, batch.outcomes)))
+
+        losses = []
+        if len(buffer) >= args.min_buffer:
+            network.train()
+            losses = [train_step(network, optimizer, buffer.sample(args.batch_size, rng), device,
+                                 args) for _ in range(args.train_steps)]
+            network.eval()
+        if not args.gating:
+            best_network.load_state_dict(network.state_dict())
+        iteration += 1
+        metrics = {"selfplay/positions_per_second": batch.moves / max(selfplay_seconds, 1e-9),
+                   "selfplay/game_length": batch.moves / batch.games,
+                   "selfplay/first_player_score": batch.first_player_score,
+                   "buffer/size": float(len(buffer)), "progress/iteration": float(iteration)}
+        if losses:
+            metrics["losses/policy"] = float(np.mean([p for p, _ in losses]))
+            metrics["losses/value"] = float(np.mean([v for _, v in losses]))
+        if args.gating and losses and iteration % args.gate_every == 0:
+            score = play_lockstep(game, agent_for(network, args.gate_sims),
+                                  agent_for(best_network, args.gate_sims), args.gate_games,
+                                  int(rng.integers(2**31)), args.gate_random_moves)
+            accepted = score >= args.gate_threshold
+            if accepted:
+                best_network.load_state_dict(network.state_dict())
+                best_generation += 1
+            metrics.update({"gate/score": score, "gate/accepted": float(accepted),
+                            "gate/best_generation": float(best_generation)})
+        reporter.metrics(positions, metrics)
+        if iteration % args.checkpoint_every == 0 or iteration == args.iterations:
+            save()
+        if args.eval_games and args.eval_every and iteration % args.eval_every == 0:
+            evaluate()
+    if not (run_dir / BEST).is_file():
+        save()
+    if args.eval_games and not (args.eval_every and iteration % args.eval_every == 0):
+        evaluate()
+    return f"alphazero:checkpoint={run_dir / BEST}"
+
+
+def shape_of(shape: dict[str, int]) -> tuple[int, int, int]:
+    return shape["channels"], shape["height"], shape["width"]
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def save_agent_checkpoint(path: Path, meta: dict[str, Any], network: torch.nn.Module,
+                          iteration: int, positions: int, seconds: float) -> Path:
+    """What an agent needs and nothing more (no optimizer, no buffer): small enough to ship."""
+    weights = {key: value.detach().cpu().clone() for key, value in network.state_dict().items()}
+    return rl_common.save_checkpoint(path, {
+        "algorithm": ALGORITHM, "game": meta["game"], "shape": meta["shape"],
+        "args": meta["args"], "iteration": iteration, "step": positions,
+        "train_seconds": seconds, "best_network": weights})
+
+
+def resolve_checkpoint(checkpoint: str) -> Path:
+    """``builtin:NAME`` is a checkpoint shipped with gamepit; anything else is a path."""
+    if checkpoint.startswith("builtin:"):
+        name = checkpoint.split(":", 1)[1]
+        path = BUILTIN_DIR / f"{name}.pt"
+        if not path.is_file():
+            known = sorted(p.stem for p in BUILTIN_DIR.glob("*.pt"))
+            raise GamepitError(f"no built-in alphazero checkpoint {name!r}; shipped: "
+                               f"{', '.join(known) or 'none'}")
+        return path
+    return Path(checkpoint)
+
+
+def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
+                       ) -> tuple[PolicyValueNet, dict[str, Any]]:
+    """The best network of a run's checkpoint or of an agent checkpoint, and its metadata."""
+    data = rl_common.load_checkpoint(resolve_checkpoint(checkpoint), map_location="cpu")
+    if data.get("algorithm") != ALGORITHM:
+        raise GamepitError(f"{checkpoint} is a {data.get('algorithm')!r} checkpoint, "
+                           "not alphazero")
+    network = build_network(data["shape"])
+    network.load_state_dict(data["best_network"])
+    return network.to(device).eval(), data
+
+
+def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
+               temperature: float = 0.0, leaves: int = 1, device: str = "cpu"
+               ) -> AlphaZeroAgent:
+    """``alphazero:checkpoint=PATH|builtin:NAME,sims=N``: search guided by a trained network."""
+    if not checkpoint:
+        raise GamepitError("name a checkpoint: alphazero:checkpoint=RUN/best.pt or "
+                           "alphazero:checkpoint=builtin:connect_four")
+    if sims < 1:
+        raise GamepitError("alphazero: sims must be at least 1")
+    target = rl_common.select_device(device)
+    network, data = load_agent_network(checkpoint, target)
+    return AlphaZeroAgent(network, {k: int(v) for k, v in data["shape"].items()},
+                          str(data.get("game", "")), sims, c_puct, temperature, leaves, target)
+
+
+class AlphaZeroLearner:
+    """The ``alphazero`` learner entry: ``train(config)`` with a dict of AlphaZeroArgs fields."""
+
+    Args = AlphaZeroArgs
+
+    def train(self, config: dict[str, Any]) -> str:
+        return train(merge(AlphaZeroArgs, ALGORITHM, config))
