@@ -11,9 +11,10 @@ sticky actions 0.25, fire reset, episodic life, reward clipping) and random acti
   with ``AtariPreprocessing``, ``FrameStackObservation`` and CleanRL's wrappers), one process
   per environment (goal: gamepit at least 2x).
 
-gamepit and raw alternate for ``--rounds`` rounds and each keeps its best round, so a busy
-machine hurts both alike. A last row, for planners, times the simulator State (one game,
-``apply`` and a ``clone`` every step). Run: ``python benchmarks/atari_throughput.py``.
+The contenders take turns for ``--rounds`` rounds, each env built fresh and closed after its
+turn, and each keeps its best round, so a busy machine hurts all alike. A last row, for
+planners, times the simulator State (one game, ``apply`` and a ``clone`` every step).
+Run: ``python benchmarks/atari_throughput.py [--num-envs 8] [--steps 300] [--rounds 3]``.
 """
 
 from __future__ import annotations
@@ -30,23 +31,32 @@ import numpy as np
 from gamepit.plugins.manager import PluginManager
 
 
-def time_vector(env: Any, actions: np.ndarray, seed: int) -> float:
-    """Steps per second of a vector env over ``actions`` [steps, num_envs] after a reset."""
-    env.reset(seed=seed)
-    for row in actions[:20]:  # warm up: threads started, first episodes begun
-        env.step(row)
-    started = time.perf_counter()
-    for row in actions:
-        env.step(row)
-    return actions.size / (time.perf_counter() - started)
+def time_vector(make: Callable[[], Any], actions: np.ndarray, seed: int) -> float:
+    """Steps per second of a freshly built vector env over ``actions`` [steps, num_envs]
+    after a reset and a short warm-up; the env is closed after, so no idle worker threads or
+    processes of one contender share the CPU with the next."""
+    env = make()
+    try:
+        env.reset(seed=seed)
+        for row in actions[:20]:  # warm up: threads started, first episodes begun
+            env.step(row)
+        started = time.perf_counter()
+        for row in actions:
+            env.step(row)
+        return actions.size / (time.perf_counter() - started)
+    finally:
+        env.close()
 
 
 def best_of(rounds: int, contenders: dict[str, Callable[[], float]]) -> dict[str, float]:
-    """Alternate the contenders for ``rounds`` rounds; keep each one's best."""
+    """Run the contenders in turn for ``rounds`` rounds, rotating who goes first; keep each
+    one's best round, so a burst of load from elsewhere hurts no one contender alone."""
     best = {name: 0.0 for name in contenders}
-    for _ in range(rounds):
-        for name, run in contenders.items():
-            best[name] = max(best[name], run())
+    names = list(contenders)
+    for round_index in range(rounds):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            best[name] = max(best[name], contenders[name]())
     return best
 
 
@@ -66,10 +76,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--game", default="pong", help="ROM name (default pong)")
     parser.add_argument("--num-envs", type=int, default=8, help="environments (default 8)")
-    parser.add_argument("--steps", type=int, default=500,
-                        help="vector steps timed per round (default 500)")
+    parser.add_argument("--steps", type=int, default=300,
+                        help="vector steps timed per contender and round (default 300)")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="alternating rounds of gamepit and raw (default 3)")
+                        help="rounds; each contender keeps its best (default 3)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -85,21 +95,17 @@ def main(argv: list[str] | None = None) -> None:
     actions = np.random.default_rng(args.seed).integers(
         game.num_actions, size=(args.steps, n)).astype(np.int64)
 
-    ours = game.vector_env(n, seed=args.seed)
     raw_arguments = vector_arguments(**{k: v for k, v in options.items() if k != "game"})
-    raw = AtariVectorEnv(game.rom, n, **raw_arguments)
-    vector = best_of(args.rounds, {
-        "gamepit": lambda: time_vector(ours, actions, args.seed),
-        "raw": lambda: time_vector(raw, actions, args.seed),
-    })
-    ours.close()
-    raw.close()
-
     factory = functools.partial(make_gym_env, **options)
-    gym_vector = AsyncVectorEnv([factory] * n)
-    gym_steps = max(args.steps // 4, 50)  # slower: a quarter of the steps, one round
-    gym_rate = time_vector(gym_vector, actions[:gym_steps], args.seed)
-    gym_vector.close()
+    rates = best_of(args.rounds, {
+        "gamepit": lambda: time_vector(lambda: game.vector_env(n, seed=args.seed), actions,
+                                       args.seed),
+        "raw": lambda: time_vector(lambda: AtariVectorEnv(game.rom, n, **raw_arguments),
+                                   actions, args.seed),
+        "gymnasium": lambda: time_vector(lambda: AsyncVectorEnv([factory] * n), actions,
+                                         args.seed),
+    })
+    gym_rate = rates["gymnasium"]
 
     simulator_rate = time_simulator(game, max(args.steps, 500), args.seed)
 
@@ -113,18 +119,18 @@ def main(argv: list[str] | None = None) -> None:
     print(header)
     print("-" * len(header))
     rows = [
-        ("gamepit vector_env (ale-py AtariVectorEnv)", vector["gamepit"]),
-        ("raw ale-py AtariVectorEnv, identical options", vector["raw"]),
+        ("gamepit vector_env (ale-py AtariVectorEnv)", rates["gamepit"]),
+        ("raw ale-py AtariVectorEnv, identical options", rates["raw"]),
         ("gymnasium AsyncVectorEnv + standard wrappers", gym_rate),
         ("gamepit simulator State, 1 game, clone+apply", simulator_rate),
     ]
     for label, rate in rows:
-        print(f"{label:<52} {rate:>10.0f} {rate * frames:>10.0f} {rate / vector['raw']:>8.2f} "
+        print(f"{label:<52} {rate:>10.0f} {rate * frames:>10.0f} {rate / rates['raw']:>8.2f} "
               f"{rate / gym_rate:>9.2f}")
     print()
-    print(f"gamepit / raw AtariVectorEnv:      {vector['gamepit'] / vector['raw']:.3f}"
+    print(f"gamepit / raw AtariVectorEnv:      {rates['gamepit'] / rates['raw']:.3f}"
           "  (goal >= 0.95)")
-    print(f"gamepit / Gymnasium AsyncVectorEnv: {vector['gamepit'] / gym_rate:.2f}"
+    print(f"gamepit / Gymnasium AsyncVectorEnv: {rates['gamepit'] / gym_rate:.2f}"
           "   (goal >= 2)")
 
 
