@@ -225,6 +225,24 @@ def test_gym_env_passes_gymnasiums_check_env(registry):
     env.close()
 
 
+def test_simulator_sees_what_the_gym_face_shows(registry):
+    # Without randomness (no sticky actions, no no-ops) the two faces run the same emulator
+    # frames, so an agent trained on one sees the same pixels on the other.
+    game = registry.make_game("atari:pong,sticky=0,noop_max=0,fire_reset=false")
+    env = game.gym_env(episodic_life=False, clip_rewards=False)
+    observation, _ = env.reset(seed=0)
+    state = game.new_state(0)
+    assert np.array_equal(observation, state.observation(0))
+    score = 0.0
+    for action in np.random.default_rng(0).integers(game.num_actions, size=120):
+        observation, reward, _, _, _ = env.step(int(action))
+        state.apply(int(action))
+        score += reward
+        assert np.array_equal(observation, state.observation(0))
+    assert state.returns() == [score]
+    env.close()
+
+
 def test_gym_env_episodic_life_keeps_the_game(registry):
     env = registry.make_game("atari:breakout,sticky=0").gym_env()
     observation, info = env.reset(seed=0)
