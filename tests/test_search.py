@@ -292,7 +292,8 @@ def test_a_model_seam_search_finds_the_win_in_connect_four():
     roots = [connect_four(3, 0, 3, 0, 3, 1), connect_four(3, 0, 3, 0, 3)]
     results, tree = MCTS(sims=300, seed=0).run(ClonedStateModel(7), roots)
     assert [best_move(r) for r in results] == [3, 3]
-    assert all(isinstance(h, ConnectFourState) for h in tree.handles[0][:tree.size[0]])
+    assert all(isinstance(tree.handle(0, node), ConnectFourState)
+               for node in range(int(tree.size[0])))
 
 
 def test_a_discounted_model_plans_the_discounted_optimum():

@@ -61,6 +61,9 @@ class MCTS:
                 raise ValueError("cannot search from a finished game")
         num_actions = len(states[0].legal_mask())
         players = len(states[0].returns())
+        if players > 2:
+            raise ValueError(f"MCTS searches one- and two-player zero-sum games, not "
+                             f"{players}-player ones")
         results, _ = self.run(SimulatorModel(evaluator, num_actions), states, seeds,
                               single_player=players == 1)
         return results
@@ -143,6 +146,9 @@ class MCTSAgent(Agent):
 
     def reset(self, game: Game, player: int, seed: int | None = None) -> None:
         super().reset(game, player, seed)
+        if game.num_players > 2:
+            raise ValueError(f"mcts plays one- and two-player zero-sum games; {game.name} "
+                             f"has {game.num_players} players")
         self.mcts.rng = np.random.default_rng(self.rng.integers(2**63))
         if self.given_evaluator is not None:
             evaluator = self.given_evaluator
@@ -179,8 +185,7 @@ class MCTSAgent(Agent):
         wanted = state.fingerprint()
         candidates = [node] + [int(c) for c in tree.children[0, node] if c >= 0]
         for candidate in candidates:
-            handles = tree.handles[0]
-            handle = handles[candidate] if candidate < len(handles) else None
+            handle = tree.handle(0, candidate)
             if (handle is not None and tree.is_expanded(0, candidate)
                     and not tree.is_terminal(0, candidate) and handle.fingerprint() == wanted):
                 return tree.subtree(0, candidate, self.mcts.sims + 1)

@@ -134,9 +134,10 @@ def connect_four_array_playouts(mine: np.ndarray, theirs: np.ndarray, heights: n
     live = np.arange(len(mine))
     heights, moves = heights.copy(), moves.copy()
     value = 1.0
+    rows = np.arange(live.size)
     while live.size:
         keys = np.where(heights < _COLUMN_TOPS, rng.random(heights.shape), -1.0)
-        cells = np.arange(live.size), keys.argmax(1)
+        cells = rows, keys.argmax(1)
         height = heights[cells]
         heights[cells] = height + 1
         mine = mine | _BIT[height]
@@ -148,6 +149,7 @@ def connect_four_array_playouts(mine: np.ndarray, theirs: np.ndarray, heights: n
             keep = ~over
             live, mine, theirs = live[keep], mine[keep], theirs[keep]
             heights, moves = heights[keep], moves[keep]
+            rows = rows[:live.size]
         mine, theirs, value = theirs, mine, -value
     return values
 

@@ -82,7 +82,9 @@ class Tree:
         # both in player 0's terms
         self.info = np.zeros((batch, capacity, 6))
         self.size = np.zeros(batch, dtype=np.int64)
-        self.handles: list[list[Any]] = [[] for _ in range(batch)]
+        # the model's handle of each node, at tree * capacity + node (a flat list is the
+        # cheapest thing to write a batch of Python objects into)
+        self.handles: list[Any] = [None] * (batch * capacity)
         self.low = np.full(batch, np.inf)  # extremes of backed-up values, for normalize
         self.high = np.full(batch, -np.inf)
 
@@ -106,11 +108,13 @@ class Tree:
         info[:, REWARD] = expansion.rewards
         self.edges[trees, nodes, PRIOR] = priors  # -1 marks an illegal action
         self.info[trees, nodes] = info
-        for tree, node, handle in zip(trees.tolist(), nodes.tolist(), expansion.handles):
-            store = self.handles[tree]
-            if node >= len(store):
-                store.extend([None] * (node + 1 - len(store)))
-            store[node] = handle
+        handles = self.handles
+        for index, handle in zip((trees * self.capacity + nodes).tolist(), expansion.handles):
+            handles[index] = handle
+
+    def handle(self, tree: int, node: int) -> Any:
+        """The model's handle for a node (a State for simulators), None if not evaluated."""
+        return self.handles[tree * self.capacity + node]
 
     def grow(self, trees: np.ndarray, nodes: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """Allocate the child of each (tree, node, action); returns the new node numbers."""
@@ -164,8 +168,8 @@ class Tree:
         new.edges[0, :count] = self.edges[tree, old]
         new.info[0, :count] = self.info[tree, old]
         new.size[0] = count
-        store = self.handles[tree]
-        new.handles[0] = [store[i] if i < len(store) else None for i in order]
+        base = tree * self.capacity
+        new.handles[:count] = [self.handles[base + i] for i in order]
         new.low[0], new.high[0] = self.low[tree], self.high[tree]
         return new
 
@@ -207,18 +211,25 @@ class Tree:
         return np.stack(path_nodes, 1), np.stack(path_actions, 1), depth, node
 
     def add_to_edges(self, nodes: np.ndarray, actions: np.ndarray, depth: np.ndarray,
-                     visits: float, values: np.ndarray) -> None:
-        """Add ``visits`` and ``values`` [B, D] to the edges of the paths (up to ``depth``)."""
+                     visits: float, values: np.ndarray, distinct: bool = False) -> None:
+        """Add ``visits`` and ``values`` [B, D] to the edges of the paths (up to ``depth``).
+        ``distinct`` promises no edge appears twice (one path per tree), which allows plain
+        indexed addition instead of the slower ``np.add.at``."""
         on_path = np.arange(nodes.shape[1])[None, :] < depth[:, None]
         trees = np.broadcast_to(np.arange(self.batch)[:, None], nodes.shape)[on_path]
         rows = (trees * self.capacity + nodes[on_path]) * 3
         flat_actions = actions[on_path]
         edges = self.edges.reshape(-1, self.num_actions)
-        np.add.at(edges, (rows + VISITS, flat_actions), visits)
-        np.add.at(edges, (rows + VALUE, flat_actions), values[on_path])
+        if distinct:
+            edges[rows + VISITS, flat_actions] += visits
+            edges[rows + VALUE, flat_actions] += values[on_path]
+        else:
+            np.add.at(edges, (rows + VISITS, flat_actions), visits)
+            np.add.at(edges, (rows + VALUE, flat_actions), values[on_path])
 
     def backup(self, nodes: np.ndarray, actions: np.ndarray, depth: np.ndarray,
-               leaves: np.ndarray, discount: float, track_bounds: bool = False) -> None:
+               leaves: np.ndarray, discount: float, track_bounds: bool = False,
+               distinct: bool = False) -> None:
         """Send each leaf's value up its path: every edge gets the reward below it plus the
         discounted value of what follows, g_t = r_(t+1) + discount * g_(t+1)."""
         trees = np.arange(self.batch)
@@ -231,7 +242,7 @@ class Tree:
         weighted = np.where(on_path, self.info[trees[:, None], below, REWARD], 0.0) * scale
         weighted[trees, depth - 1] += self.info[trees, leaves, NODE_VALUE] * discount ** depth
         totals = np.cumsum(weighted[:, ::-1], 1)[:, ::-1] / scale
-        self.add_to_edges(nodes, actions, depth, 1.0, totals)
+        self.add_to_edges(nodes, actions, depth, 1.0, totals, distinct)
         if track_bounds:
             self.low = np.minimum(self.low, np.where(on_path, totals, np.inf).min(1))
             self.high = np.maximum(self.high, np.where(on_path, totals, -np.inf).max(1))
@@ -334,13 +345,14 @@ def run_simulations(tree: Tree, model: Model, config: SearchConfig, simulations:
             if count > 1:
                 loss = config.virtual_loss * tree.info[trees, nodes, SIGN]
                 tree.add_to_edges(nodes, actions, depth, -config.virtual_loss, loss)
-            tree.backup(nodes, actions, depth, leaves, config.discount, config.normalize)
+            tree.backup(nodes, actions, depth, leaves, config.discount, config.normalize,
+                        distinct=count == 1)
         done += count
 
 
 def _run_one(tree: Tree, model: Model, config: SearchConfig, simulations: int,
              root_prior: np.ndarray | None) -> None:
-    handles = tree.handles[0]
+    handles = tree.handles  # tree 0 of one: a node's handle sits at its number
     zero = np.zeros(1, dtype=np.int64)
     for _ in range(simulations):
         nodes, actions, leaf = tree.select_one(config, root_prior)
@@ -365,5 +377,6 @@ def _expand(tree: Tree, model: Model, paths: list[tuple[np.ndarray, ...]]) -> No
                                              actions[first])
     if not waiting.size:
         return
-    handles = [tree.handles[t][p] for t, p in zip(waiting.tolist(), parents.tolist())]
+    stored = tree.handles
+    handles = [stored[i] for i in (waiting * tree.capacity + parents).tolist()]
     tree.write(waiting, leaves, model.recurrent(handles, actions))
