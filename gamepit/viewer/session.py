@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,7 @@ class ReplaySession:
         self._boards: list[dict[str, Any]] | None = None
         self._labels: list[str] | None = None
         self._move_names: list[dict[str, str]] = []  # per step, names that need the position
+        self._first_frame_served = threading.Event()
         self.problem = ""  # set when re-simulation fails (illegal action, hash mismatch)
 
     @property
@@ -100,20 +102,29 @@ class ReplaySession:
         self._cursor = (position, state)
         return state
 
-    def warm_up(self, chunk: int = SNAPSHOT_EVERY) -> None:
+    def warm_up(self, chunk: int = 20, first_frame_wait: float = 2.0) -> None:
         """Re-simulate the whole replay once, leaving a snapshot every ``SNAPSHOT_EVERY`` steps,
-        so later seeks cost at most that many steps. Meant for a background thread: the lock is
-        taken per chunk so frame requests are served in between."""
-        position = 0
+        so later seeks cost at most that many steps. Meant for a background thread, and kept
+        out of the page's way: it starts once the first screen is out (or after
+        ``first_frame_wait`` seconds), steps its own state rather than the cursor, and takes
+        the lock ``chunk`` steps at a time, pausing in between so screen requests go first."""
+        self._first_frame_served.wait(first_frame_wait)
+        position, state = 0, None
         while position < self.num_steps:
-            position = min(self.num_steps, position + chunk)
             with self._lock:
-                if max(self._snapshots) >= position:
-                    continue
+                furthest = max(self._snapshots)
+                if state is None or furthest > position:  # a seek already went further
+                    position, state = furthest, self._snapshots[furthest].clone()
+                stop = min(self.num_steps, position + chunk)
                 try:
-                    self._reach(position)
-                except ReplayError:
-                    return  # recorded in self.problem; the page shows it
+                    self._advance(state, position, stop)
+                except ReplayError as error:
+                    self.problem = str(error)  # the page shows it
+                    return
+                position = stop
+                if position % SNAPSHOT_EVERY == 0 and position not in self._snapshots:
+                    self._snapshots[position] = state.clone()
+            time.sleep(0.001)  # let a waiting request take the lock first
 
     # ------------------------------------------------------------------ what the page shows
 
@@ -124,7 +135,9 @@ class ReplaySession:
         if not 0 <= step <= self.num_steps:
             raise GamepitError(f"step must be between 0 and {self.num_steps}, not {step}")
         with self._lock:
-            return np.asarray(self._reach(step).frame(), dtype=np.uint8)
+            screen = np.asarray(self._reach(step).frame(), dtype=np.uint8)
+        self._first_frame_served.set()
+        return screen
 
     def frame_png(self, step: int) -> bytes:
         return encode_png(self.frame(step))
