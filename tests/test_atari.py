@@ -70,6 +70,7 @@ def test_state_shapes_and_preprocessing(registry):
     after = state.observation(0)
     assert state.frames == before_frames + 4  # frame skip 4
     assert np.array_equal(after[:3], first[1:])  # the stack shifts by one frame
+    assert not first[:3].any() and first[3].any()  # older frames start black
     assert state.frame().shape == (210, 160, 3) and state.frame().dtype == np.uint8
     assert "pong frame" in state.render()
 
@@ -240,6 +241,21 @@ def test_simulator_sees_what_the_gym_face_shows(registry):
         score += reward
         assert np.array_equal(observation, state.observation(0))
     assert state.returns() == [score]
+    env.close()
+
+
+def test_simulator_sees_what_the_vector_face_shows(registry):
+    game = registry.make_game("atari:pong,sticky=0,noop_max=0,fire_reset=false,"
+                              "episodic_life=false,clip_rewards=false")
+    env = game.vector_env(1, seed=0, num_threads=1)
+    observations, _ = env.reset()
+    state = game.new_state(0)
+    assert np.array_equal(observations[0], state.observation(0))
+    for action in np.random.default_rng(1).integers(game.num_actions, size=60):
+        observations, _, _, _, info = env.step(np.array([action]))
+        state.apply(int(action))
+        assert np.array_equal(observations[0], state.observation(0))
+    assert info["episode_frame_number"][0] == state.frames
     env.close()
 
 

@@ -412,7 +412,9 @@ class AtariBase(Game):
         if frame is None:
             emulator.grayscale(self._pooled)
             frame = self._shrink(self._pooled)
-        state.stack = np.repeat(frame[None], self.observation_shape[0], axis=0)
+        # Older frames start black, as in ale-py's vector env that learners train on.
+        state.stack = np.zeros(self.observation_shape, dtype=np.uint8)
+        state.stack[-1] = frame
         state.stack.flags.writeable = False
         state.snapshot = emulator.snapshot()
         emulator.holder = state.snapshot

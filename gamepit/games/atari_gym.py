@@ -109,7 +109,8 @@ def make_gym_env(game: str, sticky: float = 0.25, full_action_space: bool = Fals
         env = FireReset(env)
     if clip_rewards:
         env = TransformReward(env, lambda reward: float(np.sign(reward)))
-    return FrameStackObservation(env, frame_stack)
+    # Zero padding at reset, as ale-py's vector env does, so the faces show the same stacks.
+    return FrameStackObservation(env, frame_stack, padding_type="zero")
 
 
 class AtariVector(AtariVectorEnv):
