@@ -5,6 +5,7 @@ line, and the page itself in a real headless Chromium (Debian's ``chromium`` and
 
 from __future__ import annotations
 
+import http.client
 import json
 import math
 import os
@@ -206,6 +207,16 @@ def test_server_refuses_static_files_outside_its_folder(server):
     assert status == 200
 
 
+def test_server_answers_only_to_its_own_name(server):
+    """A page on another domain that resolves to 127.0.0.1 (DNS rebinding) gets nothing."""
+    port = server.server_address[1]
+    for host, expected in ((f"evil.example:{port}", 403), (f"localhost:{port}", 200)):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", "/api/replays", headers={"Host": host})
+        assert connection.getresponse().status == expected, host
+        connection.close()
+
+
 def test_missing_and_wrong_files_are_not_found(server, folder):
     for name in ("nope.jsonl", "notes.txt", "nested"):
         status, data = get_json(server, f"/api/replay?path={quote(name)}")
@@ -245,6 +256,22 @@ def test_html_export_is_one_self_contained_file(folder, registry, tmp_path):
     assert "/static/" not in text and "http://" not in text and "https://" not in text
     assert "window.GAMEPIT_EMBEDDED" in text and '"boards":' in text
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_html_export_of_a_long_screen_game_keeps_evenly_spaced_screens(folder, registry,
+                                                                        tmp_path, monkeypatch):
+    monkeypatch.setattr("gamepit.viewer.export.MAX_EMBEDDED_FRAMES", 50)
+    replay = read_replay(next(folder.glob("atari/*.jsonl")))
+    output = tmp_path / "atari.html"
+    export_replay(replay, registry, "html", output)
+    text = output.read_text(encoding="utf-8")
+    embedded = json.loads(text.split("window.GAMEPIT_EMBEDDED = ", 1)[1]
+                          .split(";</script>", 1)[0].replace("<\\/", "</"))
+    every = math.ceil((len(replay.steps) + 1) / 50)
+    assert embedded["frames"]["every"] == every
+    assert len(embedded["frames"]["images"]) == len(range(0, len(replay.steps) + 1, every)) <= 50
+    assert f"every {every}th screen" in embedded["frame_note"]
+    assert len(embedded["steps"]) == len(replay.steps)  # moves and info stay complete
 
 
 def test_video_exports_hold_every_position(folder, registry, tmp_path, cli):
@@ -479,3 +506,23 @@ def test_go_othello_and_chess_boards_are_drawn(browser, manager, registry, tmp_p
             assert min(red, green, blue) > 200, (index, seen)
         else:
             assert max(red, green, blue) >= 60 and min(red, green, blue) <= 200, (index, seen)
+
+
+def test_games_without_pictures_show_their_text(browser, manager, registry, tmp_path):
+    """Hex through OpenSpiel has neither board_view() nor frame(): the page shows render()."""
+    game = registry.make_game("openspiel:hex(board_size=5)")
+    result = play_match(game, [registry.make_agent("random"), registry.make_agent("random")], 4,
+                        ["random", "random"], str(tmp_path), None, manager)
+    replay = read_replay(result.replay_path)
+    output = tmp_path / "hex.html"
+    export_replay(replay, registry, "html", output)
+    browser.get(output.as_uri())
+    wait_for(browser, lambda: shown_step(browser) == 0, "the text board")
+    click(browser, "forward")
+    wait_for(browser, lambda: shown_step(browser) == 1, "the text board after a move")
+    assert text_of(browser, "text-board") == simulate(replay, registry, upto=1)[0].render()
+    assert not browser.find_element("id", "board").is_displayed()
+    done = subprocess.run([sys.executable, "-m", "gamepit", "replay", "export", replay.path,
+                           "--format", "gif", "-o", str(tmp_path / "hex.gif")],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "neither screens nor a board_view" in done.stderr

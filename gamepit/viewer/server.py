@@ -15,6 +15,7 @@ server binds 127.0.0.1 unless told otherwise: it serves files, so it is not for 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections import OrderedDict
 from http import HTTPStatus
@@ -55,15 +56,27 @@ class ViewerServer(ThreadingHTTPServer):
         self.catalog = Catalog(self.root)
         self._sessions: OrderedDict[Path, tuple[tuple[float, int], ReplaySession]] = OrderedDict()
         self._sessions_lock = threading.Lock()
+        if ":" in host:
+            self.address_family = socket.AF_INET6
         try:
             super().__init__((host, port), _Handler)
         except OSError as error:
             raise GamepitError(f"view: cannot listen on {host}:{port}: {error.strerror}") from None
 
+    def host_allowed(self, host_header: str) -> bool:
+        """On a loopback address, only requests naming this machine: a web page elsewhere
+        could otherwise point its own domain name at 127.0.0.1 (DNS rebinding) and read the
+        replays through the visitor's browser."""
+        host, port = self.server_address[:2]
+        if host not in ("127.0.0.1", "::1"):
+            return True
+        names = ("127.0.0.1", "localhost", "[::1]")
+        return host_header.lower() in {f"{name}:{port}" for name in names}
+
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
     def start_in_thread(self) -> threading.Thread:
         """Serve from a daemon thread (tests, benchmarks); stop with ``shutdown()``."""
@@ -110,6 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         try:
+            if not self.server.host_allowed(self.headers.get("Host", "")):
+                raise _Refused(HTTPStatus.FORBIDDEN, "this viewer answers only to its own "
+                                                     "address (127.0.0.1 or localhost)")
             if parts.path in ("/", "/index.html"):
                 self._static("index.html")
             elif parts.path.startswith("/static/"):

@@ -208,8 +208,12 @@
     frameWanted = step;
     if (frameLoading || frameShown === step) return;
     frameLoading = true;
+    // a cold seek re-simulates the emulator up to the step: say so if it takes a while
+    const slow = setTimeout(() => { $("status").textContent = `re-simulating to step ${step}…`; }, 300);
     const image = new Image();
     image.onload = () => {
+      clearTimeout(slow);
+      $("status").textContent = "";
       const scale = Math.max(1, Math.floor(320 / image.width));
       canvas.width = image.width * scale;
       canvas.height = image.height * scale;
@@ -221,6 +225,8 @@
       if (frameWanted !== step) requestFrame(frameWanted);
     };
     image.onerror = () => {
+      clearTimeout(slow);
+      $("status").textContent = "";
       frameLoading = false;
       $("problem").hidden = false;
       $("problem").textContent = `cannot load the screen at step ${step}`;
