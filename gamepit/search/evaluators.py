@@ -81,6 +81,8 @@ class SimulatorModel:
         return self._describe(children, np.array(rewards, dtype=float))
 
     def _describe(self, states: list[State], rewards: np.ndarray) -> Expansion:
+        if len(states) == 1:
+            return self._describe_one(states[0], rewards)
         count = len(states)
         to_play = np.array([state.current_player for state in states], dtype=np.int32)
         legal = np.zeros((count, self.num_actions), dtype=bool)
@@ -97,3 +99,14 @@ class SimulatorModel:
             priors[open_rows] = open_priors
             values[open_rows] = open_values
         return Expansion(states, priors, values, legal, to_play, rewards)
+
+    def _describe_one(self, state: State, rewards: np.ndarray) -> Expansion:
+        """``_describe`` for a lone state (a single tree's leaf), without batch bookkeeping."""
+        legal = np.zeros((1, self.num_actions), dtype=bool)
+        player = state.current_player
+        if player < 0:
+            return Expansion([state], np.zeros((1, 1)), np.zeros(1), legal,
+                             np.array([player]), rewards)
+        legal[0, state.legal_actions()] = True
+        priors, values = self.evaluator.evaluate([state])
+        return Expansion([state], priors, values, legal, np.array([player]), rewards)

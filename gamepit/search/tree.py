@@ -92,6 +92,9 @@ class Tree:
 
     def write(self, trees: np.ndarray, nodes: np.ndarray, expansion: Expansion) -> None:
         """Store a model's answer for the given (tree, node) pairs."""
+        if len(nodes) == 1:
+            self._write_one(int(trees[0]), int(nodes[0]), expansion)
+            return
         legal = np.asarray(expansion.legal, dtype=bool)
         priors = np.maximum(np.asarray(expansion.priors, dtype=float), 0.0) * legal
         totals = priors.sum(1, keepdims=True)
@@ -111,6 +114,23 @@ class Tree:
         handles = self.handles
         for index, handle in zip((trees * self.capacity + nodes).tolist(), expansion.handles):
             handles[index] = handle
+
+    def _write_one(self, tree: int, node: int, expansion: Expansion) -> None:
+        """``write`` for a single node with scalars: a lone tree writes one node per
+        simulation, where numpy's per-call cost would dominate."""
+        legal = np.asarray(expansion.legal[0], dtype=bool)
+        priors = np.maximum(np.asarray(expansion.priors[0], dtype=float), 0.0) * legal
+        total = priors.sum()
+        if total <= 0:
+            priors, total = legal.astype(float), legal.sum()
+        self.edges[tree, node, PRIOR] = np.where(legal, priors / (total if total > 0 else 1.0),
+                                                 -1.0)
+        to_play = int(expansion.to_play[0])
+        sign = -1.0 if to_play == 1 else 1.0
+        value = 0.0 if to_play < 0 else float(expansion.values[0]) * sign
+        self.info[tree, node] = (sign, to_play, to_play < 0, 1.0, value,
+                                 float(expansion.rewards[0]))
+        self.handles[tree * self.capacity + node] = expansion.handles[0]
 
     def handle(self, tree: int, node: int) -> Any:
         """The model's handle for a node (a State for simulators), None if not evaluated."""
@@ -285,8 +305,13 @@ class Tree:
             actions.append(action)
             child = int(children[node, action])
             if child < 0:
-                return nodes, actions, int(self.grow(np.zeros(1, dtype=np.int64),
-                                                     np.array([node]), np.array([action]))[0])
+                child = int(self.size[0])
+                if child >= self.capacity:
+                    raise RuntimeError("search tree is full; allocate more capacity")
+                children[node, action] = child
+                info[child] = 0.0
+                self.size[0] += 1
+                return nodes, actions, child
             if not info[child, EXPANDED] or info[child, TERMINAL]:
                 return nodes, actions, child
             node = child
