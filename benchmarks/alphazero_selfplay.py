@@ -1,0 +1,176 @@
+"""AlphaZero self-play speed and the shipped connect four checkpoint's strength.
+
+    python benchmarks/alphazero_selfplay.py speed [--seconds 20] [--device cpu]
+    python benchmarks/alphazero_selfplay.py strength [--games 10] [--sims 200]
+
+``speed`` plays connect four self-play with the default config's network (2 blocks, 32 filters)
+and simulations, and counts positions (moves) per second, side by side with:
+  * gamepit one game at a time: the same search and network, but every forward pass carries
+    one leaf (what batching across games buys);
+  * OpenSpiel's MCTSBot (the Python one) with the same torch network as its evaluator, one
+    forward pass per leaf: the peer the ratio column is against.
+The network's weights are random; speed does not depend on them, only game lengths do a little.
+
+``strength`` plays ``alphazero:checkpoint=builtin:connect_four`` against ``mcts:sims=1000``
+(UCT with random rollouts) and ``alphabeta:depth=4``, seats alternating, and prints the score
+with the training that produced the checkpoint (iterations, positions, seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+
+from gamepit.agents import alphazero
+from gamepit.arena import play_series
+from gamepit.config import load_yaml, merge
+from gamepit.plugins.manager import get_manager
+from gamepit.search.mcts import MCTS, choose_action
+from gamepit.search.network import NetworkEvaluator
+
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "alphazero_connect_four.yaml")
+
+
+def gamepit_selfplay(game, network, args, games: int, seconds: float, device) -> float:
+    """Positions per second of ``self_play`` with ``games`` games at once."""
+    mcts = MCTS(args.sims, args.c_puct, "puct", args.dirichlet_alpha, args.dirichlet_epsilon)
+    rng = np.random.default_rng(0)
+    evaluator = NetworkEvaluator(network, device)
+    positions, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        with alphazero.autocast(torch.device(device), args.amp):
+            positions += alphazero.self_play(game, evaluator, mcts, games, args, rng).moves
+    return positions / (time.perf_counter() - started)
+
+
+def openspiel_selfplay(network, args, seconds: float) -> float:
+    """OpenSpiel's Python MCTSBot with the same network, one forward pass per leaf."""
+    import pyspiel
+    from open_spiel.python.algorithms import mcts as os_mcts
+
+    class NetEvaluator(os_mcts.Evaluator):
+        def _run(self, state):
+            player = state.current_player()
+            planes = np.asarray(state.observation_tensor(player), dtype=np.float32)
+            planes = planes.reshape(3, 6, 7)[[player, 1 - player]]  # own, then opponent's
+            with torch.inference_mode():
+                logits, value = network(torch.as_tensor(planes[None]))
+            return torch.softmax(logits, -1)[0].numpy(), float(value[0])
+
+        def evaluate(self, state):
+            if state.is_terminal():
+                return state.returns()
+            value = self._run(state)[1]
+            player = state.current_player()
+            return [value, -value] if player == 0 else [-value, value]
+
+        def prior(self, state):
+            priors = self._run(state)[0]
+            legal = state.legal_actions()
+            total = float(sum(priors[a] for a in legal)) or 1.0
+            return [(a, float(priors[a]) / total) for a in legal]
+
+    game = pyspiel.load_game("connect_four")
+    rng = np.random.RandomState(0)
+    bot = os_mcts.MCTSBot(game, args.c_puct, args.sims, NetEvaluator(), solve=False,
+                          random_state=rng, dirichlet_noise=(args.dirichlet_epsilon,
+                                                             args.dirichlet_alpha))
+    choice = np.random.default_rng(0)
+    positions, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        state = game.new_initial_state()
+        move = 0
+        while not state.is_terminal():
+            root = bot.mcts_search(state)
+            counts = np.zeros(game.num_distinct_actions())
+            for child in root.children:
+                counts[child.action] = child.explore_count
+            temperature = 1.0 if move < args.temperature_moves else 0.0
+            state.apply_action(choose_action(counts, temperature, choice))
+            positions += 1
+            move += 1
+    return positions / (time.perf_counter() - started)
+
+
+def speed(options: argparse.Namespace) -> None:
+    torch.set_num_threads(options.threads)
+    manager = get_manager()
+    args = merge(alphazero.AlphaZeroArgs, "alphazero", load_yaml(CONFIG))
+    game = manager.registry.make_game(args.game)
+    device = str(alphazero.rl_common.select_device(options.device))
+    torch.manual_seed(0)
+    network = alphazero.build_network(alphazero.network_shape(game, args)).to(device).eval()
+    cpu_network = network if device == "cpu" else alphazero.build_network(
+        alphazero.network_shape(game, args)).eval()
+    rows = [
+        (f"gamepit, {args.selfplay_games} games at once", gamepit_selfplay(
+            game, network, args, args.selfplay_games, options.seconds, device)),
+        ("gamepit, one game at a time", gamepit_selfplay(game, network, args, 1,
+                                                         options.seconds, device)),
+        ("OpenSpiel MCTSBot (Python), same net, cpu", openspiel_selfplay(cpu_network, args,
+                                                                          options.seconds)),
+    ]
+    peer = rows[-1][1]
+    print(f"connect four self-play, {args.sims} simulations a move, network {args.blocks} "
+          f"blocks x {args.filters} filters, device {device}, torch threads {options.threads}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"~{options.seconds:.0f} s a row")
+    print(f"{'self-play':46} {'positions/s':>12} {'vs OpenSpiel':>13}")
+    for name, rate in rows:
+        print(f"{name:46} {rate:12.1f} {rate / peer:12.2f}x")
+
+
+def strength(options: argparse.Namespace) -> None:
+    torch.set_num_threads(options.threads)
+    manager = get_manager()
+    registry = manager.registry
+    game = registry.make_game("connect_four")
+    _, data = alphazero.load_agent_network("builtin:connect_four")
+    print(f"shipped checkpoint: {int(data['iteration'])} iterations, {int(data['step'])} "
+          f"self-play positions, {float(data['train_seconds']) / 60:.1f} min of training")
+    spec = f"alphazero:checkpoint=builtin:connect_four,sims={options.sims}"
+    print(f"{'opponent':24} {'games':>5} {'W-D-L':>9} {'score':>6}   {'as first':>8} "
+          f"{'as second':>9}  seconds")
+    for opponent in options.opponents:
+        started = time.perf_counter()
+        by_seat: list[list[float]] = [[], []]
+
+        def heard(index: int, result, by_seat: list = by_seat) -> None:
+            seat = index % 2  # play_series swaps seats on odd games
+            by_seat[seat].append(result.outcome(seat))
+
+        series = play_series(game, [registry.make_agent(spec), registry.make_agent(opponent)],
+                             options.games, options.seed, [spec, opponent], manager=manager,
+                             on_result=heard)
+        first, second = (float(np.mean(scores)) if scores else float("nan")
+                         for scores in by_seat)
+        score = series.score()[0]
+        print(f"{opponent:24} {series.games:5} {series.wins:>3}-{series.draws}-{series.losses:<3}"
+              f" {score:6.2f}   {first:8.2f} {second:9.2f}  {time.perf_counter() - started:.0f}",
+              flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["speed", "strength"])
+    parser.add_argument("--seconds", type=float, default=20.0, help="speed: seconds a row")
+    parser.add_argument("--device", default="cpu", help="speed: cpu, cuda or auto")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--games", type=int, default=10, help="strength: games per opponent")
+    parser.add_argument("--sims", type=int, default=200,
+                        help="strength: simulations a move of the alphazero agent")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--opponents", nargs="+",
+                        default=["mcts:sims=1000", "alphabeta:depth=4"])
+    options = parser.parse_args()
+    speed(options) if options.what == "speed" else strength(options)
+
+
+if __name__ == "__main__":
+    main()
