@@ -83,7 +83,8 @@ def registry(manager):
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory, manager, registry) -> Path:
     """Served folder: a connect four game by the searching agent, a tic-tac-toe game in a
-    subfolder, a short Atari game, a non-replay file, and a symlink pointing out."""
+    subfolder, a short Atari game, a non-replay file, a symlinked file and a symlinked folder
+    pointing out, and a symlink loop."""
     root = tmp_path_factory.mktemp("replays")
     c4 = registry.make_game("connect_four")
     searcher, alphabeta = FlatMonteCarloAgent(), registry.make_agent("alphabeta:depth=2")
@@ -99,6 +100,8 @@ def folder(tmp_path_factory, manager, registry) -> Path:
     secret = outside / "secret.jsonl"
     shutil.copy(next(root.glob("*connect_four*.jsonl")), secret)
     (root / "escape.jsonl").symlink_to(secret)
+    (root / "outside-folder").symlink_to(outside, target_is_directory=True)
+    (root / "loop").symlink_to(root, target_is_directory=True)
     return root
 
 
@@ -188,12 +191,16 @@ def test_replay_boards_are_the_re_simulated_positions(server, folder, registry):
 
 
 @pytest.mark.parametrize("name", [
-    "../outside/secret.jsonl", "nested/../../outside/secret.jsonl", "escape.jsonl",
+    "../OUTSIDE/secret.jsonl", "nested/../../OUTSIDE/secret.jsonl", "escape.jsonl",
+    "outside-folder/secret.jsonl",
     "/etc/passwd", "ABSOLUTE_SECRET",
 ])
 def test_server_refuses_paths_outside_its_folder(server, folder, name):
+    secret = (folder / "escape.jsonl").resolve()
+    assert secret.is_file()  # the refused files exist: only where they are keeps them out
+    name = name.replace("OUTSIDE", secret.parent.name)
     if name == "ABSOLUTE_SECRET":
-        name = str((folder / "escape.jsonl").resolve())
+        name = str(secret)
     for route in ("/api/replay", "/api/frame"):
         status, data = get_json(server, f"{route}?path={quote(name)}&step=0")
         assert status == 403, (route, name, data)

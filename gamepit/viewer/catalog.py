@@ -97,6 +97,16 @@ def matches(summary: dict[str, Any], game: str = "", agent: str = "", result: st
     return any(outcome_for(summary, seat) == result for seat in seats)
 
 
+def _replay_files(root: Path) -> list[Path]:
+    """Replay files under ``root``; symlinked folders are not entered (they may lead out, or
+    round in a loop), symlinked files are kept for ``within`` to judge."""
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders.sort()
+        found.extend(Path(folder) / name for name in sorted(files) if name.endswith(SUFFIX))
+    return found
+
+
 class Catalog:
     """Summaries of every replay under a folder, refreshed on each listing."""
 
@@ -108,7 +118,7 @@ class Catalog:
     def list(self, game: str = "", agent: str = "", result: str = "") -> dict[str, Any]:
         rows, problems = [], []
         with self._lock:
-            for path in sorted(self.root.rglob(f"*{SUFFIX}")):
+            for path in _replay_files(self.root):
                 relative = path.relative_to(self.root).as_posix()
                 if within(self.root, relative) is None:
                     continue  # a symlink out of the folder: never listed, never served

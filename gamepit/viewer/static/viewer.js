@@ -300,8 +300,9 @@
         if (share <= 0) continue;
         heated++;
         const [x, y] = at(Math.floor(index / board.cols), index % board.cols);
-        ctx.fillStyle = `rgba(234, 88, 12, ${0.15 + 0.6 * share / best})`;
-        ctx.fillRect(x - cell / 2 + 2, y - cell / 2 + 2, cell - 4, cell - 4);
+        ctx.fillStyle = `rgba(234, 88, 12, ${0.1 + 0.5 * share / best})`;
+        if (board.style === "go") disc(x, y, cell * 0.42, ctx.fillStyle);
+        else ctx.fillRect(x - cell / 2 + 2, y - cell / 2 + 2, cell - 4, cell - 4);
         if (cell >= 32 && !board.cells[index]) percent(share, x, y, "#111");
       }
     }
