@@ -553,9 +553,14 @@ def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
 
 
 def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
-               temperature: float = 0.0, leaves: int = 1, device: str = "cpu"
-               ) -> AlphaZeroAgent:
-    """``alphazero:checkpoint=PATH|builtin:NAME,sims=N``: search guided by a trained network."""
+               temperature: float = 0.0, leaves: int = 1, device: str = "cpu",
+               threads: int = 1) -> AlphaZeroAgent:
+    """``alphazero:checkpoint=PATH|builtin:NAME,sims=N``: search guided by a trained network.
+
+    ``threads`` sets torch's CPU threads for the process: a search's forward passes are small,
+    and on a busy machine extra threads spin-wait each other (25x slower on 2 shared cores)."""
+    if threads > 0:
+        torch.set_num_threads(threads)
     if not checkpoint:
         raise GamepitError("name a checkpoint: alphazero:checkpoint=RUN/best.pt or "
                            "alphazero:checkpoint=builtin:connect_four")

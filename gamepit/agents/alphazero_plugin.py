@@ -29,4 +29,6 @@ def gamepit_add_agents() -> list:
                              "0: most visited move; else sample visits^(1/T)"),
                       Option("leaves", int, 1, "leaves per tree per network call (virtual loss)"),
                       Option("device", str, "cpu", "cpu, cuda or auto"),
+                      Option("threads", int, 1,
+                             "torch CPU threads for the process (0: torch's default)"),
                   ))]
