@@ -12,8 +12,10 @@ sticky actions 0.25, fire reset, episodic life, reward clipping) and random acti
   per environment (goal: gamepit at least 2x).
 
 The contenders take turns for ``--rounds`` rounds, each env built fresh and closed after its
-turn, and each keeps its best round, so a busy machine hurts all alike. A last row, for
-planners, times the simulator State (one game, ``apply`` and a ``clone`` every step).
+turn, and each keeps its best round, so a busy machine hurts all alike. Rates are given per
+wall-clock second and per CPU second (this process's threads plus the Async workers): on a
+machine shared with other work the second is the steadier. A last row, for planners, times
+the simulator State (one game, ``apply`` and a ``clone`` every step).
 Run: ``python benchmarks/atari_throughput.py [--num-envs 8] [--steps 300] [--rounds 3]``.
 """
 
@@ -24,6 +26,7 @@ import functools
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,7 +34,32 @@ import numpy as np
 from gamepit.plugins.manager import PluginManager
 
 
-def time_vector(make: Callable[[], Any], actions: np.ndarray, seed: int) -> float:
+@dataclass
+class Rate:
+    """Environment steps per wall-clock second, and per CPU second spent on them."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+
+    def best(self, other: Rate) -> Rate:
+        return Rate(max(self.wall, other.wall), max(self.cpu, other.cpu))
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(env: Any) -> float:
+    """CPU time of this process (every thread: ale-py's workers too) plus that of the env's
+    worker processes (AsyncVectorEnv), read from /proc."""
+    total = time.process_time()
+    for process in getattr(env, "processes", []):
+        with open(f"/proc/{process.pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+    return total
+
+
+def time_vector(make: Callable[[], Any], actions: np.ndarray, seed: int) -> Rate:
     """Steps per second of a freshly built vector env over ``actions`` [steps, num_envs]
     after a reset and a short warm-up; the env is closed after, so no idle worker threads or
     processes of one contender share the CPU with the next."""
@@ -40,36 +68,38 @@ def time_vector(make: Callable[[], Any], actions: np.ndarray, seed: int) -> floa
         env.reset(seed=seed)
         for row in actions[:20]:  # warm up: threads started, first episodes begun
             env.step(row)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), cpu_seconds(env)
         for row in actions:
             env.step(row)
-        return actions.size / (time.perf_counter() - started)
+        wall, cpu = time.perf_counter() - started, cpu_seconds(env) - cpu_started
+        return Rate(actions.size / wall, actions.size / max(cpu, 1e-9))
     finally:
         env.close()
 
 
-def best_of(rounds: int, contenders: dict[str, Callable[[], float]]) -> dict[str, float]:
+def best_of(rounds: int, contenders: dict[str, Callable[[], Rate]]) -> dict[str, Rate]:
     """Run the contenders in turn for ``rounds`` rounds, rotating who goes first; keep each
     one's best round, so a burst of load from elsewhere hurts no one contender alone."""
-    best = {name: 0.0 for name in contenders}
+    best = {name: Rate() for name in contenders}
     names = list(contenders)
     for round_index in range(rounds):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
-            best[name] = max(best[name], contenders[name]())
+            best[name] = best[name].best(contenders[name]())
     return best
 
 
-def time_simulator(game: Any, steps: int, seed: int) -> float:
+def time_simulator(game: Any, steps: int, seed: int) -> Rate:
     rng = np.random.default_rng(seed)
     state = game.new_state(seed)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for action in rng.integers(game.num_actions, size=steps):
         if state.is_terminal():
             state = game.new_state(seed)
         state.clone()
         state.apply(int(action))
-    return steps / (time.perf_counter() - started)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return Rate(steps / wall, steps / max(cpu, 1e-9))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,33 +135,36 @@ def main(argv: list[str] | None = None) -> None:
         "gymnasium": lambda: time_vector(lambda: AsyncVectorEnv([factory] * n), actions,
                                          args.seed),
     })
-    gym_rate = rates["gymnasium"]
+    rates["simulator"] = time_simulator(game, max(args.steps, 500), args.seed)
 
-    simulator_rate = time_simulator(game, max(args.steps, 500), args.seed)
-
-    frames = game.frame_skip
     print(f"Atari throughput: {game.rom}, {n} envs, random actions, options "
           + ",".join(f"{k}={v}" for k, v in options.items() if k != "game"))
-    print(f"machine: {os.cpu_count()} CPU cores, shared with other work; steps/s are "
-          "environment steps (each = {frames} emulator frames)".replace("{frames}", str(frames)))
+    print(f"machine: {os.cpu_count()} CPU cores, shared with other work (load average "
+          f"{os.getloadavg()[0]:.1f}); a step is {game.frame_skip} emulator frames; each "
+          f"contender's best of {args.rounds} rounds of {args.steps} vector steps")
     print()
-    header = f"{'contender':<52} {'steps/s':>10} {'frames/s':>10} {'vs raw':>8} {'vs async':>9}"
+    header = (f"{'contender':<46} {'steps/s':>8} {'vs raw':>7} {'vs async':>8}"
+              f" {'steps/CPU-s':>12} {'vs raw':>7} {'vs async':>8}")
     print(header)
     print("-" * len(header))
-    rows = [
-        ("gamepit vector_env (ale-py AtariVectorEnv)", rates["gamepit"]),
-        ("raw ale-py AtariVectorEnv, identical options", rates["raw"]),
-        ("gymnasium AsyncVectorEnv + standard wrappers", gym_rate),
-        ("gamepit simulator State, 1 game, clone+apply", simulator_rate),
-    ]
-    for label, rate in rows:
-        print(f"{label:<52} {rate:>10.0f} {rate * frames:>10.0f} {rate / rates['raw']:>8.2f} "
-              f"{rate / gym_rate:>9.2f}")
+    labels = {
+        "gamepit": "gamepit vector_env (ale-py AtariVectorEnv)",
+        "raw": "raw ale-py AtariVectorEnv, identical options",
+        "gymnasium": "gymnasium AsyncVectorEnv + standard wrappers",
+        "simulator": "gamepit simulator State, 1 game, clone+apply",
+    }
+    raw, gym = rates["raw"], rates["gymnasium"]
+    for name, label in labels.items():
+        rate = rates[name]
+        print(f"{label:<46} {rate.wall:>8.0f} {rate.wall / raw.wall:>7.2f} "
+              f"{rate.wall / gym.wall:>8.2f} {rate.cpu:>12.0f} {rate.cpu / raw.cpu:>7.2f} "
+              f"{rate.cpu / gym.cpu:>8.2f}")
+    ours = rates["gamepit"]
     print()
-    print(f"gamepit / raw AtariVectorEnv:      {rates['gamepit'] / rates['raw']:.3f}"
-          "  (goal >= 0.95)")
-    print(f"gamepit / Gymnasium AsyncVectorEnv: {rates['gamepit'] / gym_rate:.2f}"
-          "   (goal >= 2)")
+    print(f"gamepit / raw AtariVectorEnv:       wall {ours.wall / raw.wall:.3f}, "
+          f"CPU {ours.cpu / raw.cpu:.3f}  (goal >= 0.95)")
+    print(f"gamepit / Gymnasium AsyncVectorEnv: wall {ours.wall / gym.wall:.2f}, "
+          f"CPU {ours.cpu / gym.cpu:.2f}   (goal >= 2)")
 
 
 if __name__ == "__main__":
