@@ -94,7 +94,7 @@ class TournamentConfig:
     max_steps: int | None = None
     """Stop a game after this many actions (on top of the game's own episode cap)."""
     batch_size: int = 32
-    """Games run in lockstep for a pairing with a batched agent."""
+    """Games run in lockstep for a pairing with a batched agent; 0 plays them one by one."""
     replays: str | None = None
     """Folder to record replays in (default: none, a tournament can be thousands of games)."""
     ledger: str = DEFAULT_LEDGER
@@ -121,9 +121,10 @@ class TournamentConfig:
         if self.format not in FORMATS:
             raise GamepitError(f"tournament: format must be one of {', '.join(FORMATS)}, "
                                f"not {self.format!r}")
-        for name in ("games_per_pair", "batch_size"):
-            if getattr(self, name) < 1:
-                raise GamepitError(f"tournament: {name} must be at least 1")
+        if self.games_per_pair < 1:
+            raise GamepitError("tournament: games_per_pair must be at least 1")
+        if self.batch_size < 0:
+            raise GamepitError("tournament: batch_size must be 0 (no lockstep) or more")
         if self.workers < 0:
             raise GamepitError("tournament: workers must be 0 or more")
         if self.move_time is not None and self.move_time <= 0:
@@ -236,7 +237,7 @@ def plan_tasks(all_pairings: list[list[str]], games: int, seed: int, done: set[t
         key = pairing_key(pairing)
         todo = [slot for slot in slots_of(pairing, games, seed)
                 if (key, slot.game_index) not in done]
-        if any(batched(agent) for agent in pairing):
+        if batch_size > 0 and any(batched(agent) for agent in pairing):
             size = max(1, min(batch_size, -(-len(todo) // max(workers, 1))))
             tasks = [Task(todo[i:i + size], lockstep=True) for i in range(0, len(todo), size)]
         else:
@@ -675,7 +676,7 @@ def _add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", "-w", type=int,
                    help="worker processes; 0 plays in this process (default 0)")
     p.add_argument("--batch-size", type=int,
-                   help="games played in lockstep for batched agents (default 32)")
+                   help="games played in lockstep for batched agents (default 32; 0: none)")
     p.add_argument("--move-time", type=float, metavar="SECONDS",
                    help="forfeit an agent that thinks longer than this on a move")
     p.add_argument("--max-steps", type=int, help="cut each game off after this many actions")

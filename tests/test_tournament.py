@@ -208,6 +208,8 @@ def test_plan_skips_done_slots_and_interleaves_pairings():
     batched = plan_tasks(all_pairings, 5, 0, set(), lambda spec: spec == "c", 2)
     assert [len(task.slots) for task in batched if task.lockstep] == [2, 2, 1]
     assert sum(not task.lockstep for task in batched) == 5
+    assert not any(task.lockstep for task in plan_tasks(all_pairings, 5, 0, set(),
+                                                        lambda spec: True, 0))
     split = plan_tasks([["a", "c"]], 10, 0, set(), lambda spec: spec == "c", 32, workers=3)
     assert [len(task.slots) for task in split] == [4, 4, 2]  # every worker gets a group
 
