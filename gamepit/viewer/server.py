@@ -84,6 +84,13 @@ class ViewerServer(ThreadingHTTPServer):
         thread.start()
         return thread
 
+    def server_close(self) -> None:
+        with self._sessions_lock:
+            for _, session in self._sessions.values():
+                session.close()
+            self._sessions.clear()
+        super().server_close()
+
     def resolve(self, relative: str) -> Path:
         path = within(self.root, relative)
         if path is None:
@@ -103,10 +110,12 @@ class ViewerServer(ThreadingHTTPServer):
             if cached is not None and cached[0] == key:
                 self._sessions.move_to_end(path)
                 return cached[1]
+            if cached is not None:  # the file changed: start again from the new one
+                cached[1].close()
             session = ReplaySession(read_replay(path, allow_truncated=True), self.registry)
             self._sessions[path] = (key, session)
             while len(self._sessions) > OPEN_SESSIONS:
-                self._sessions.popitem(last=False)
+                self._sessions.popitem(last=False)[1][1].close()
         if session.has_frames:
             threading.Thread(target=session.warm_up, daemon=True).start()
         return session

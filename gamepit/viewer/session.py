@@ -35,7 +35,7 @@ MAX_ACTION_LABELS = 5000  # chess has 4672 actions; beyond this labels are left 
 class ReplaySession:
     """One replay, re-simulated for viewing. Thread-safe: the web server's request threads and
     the snapshot warm-up share it through a lock (``SCREEN_LOCK`` for pixel games) that the
-    warm-up releases every ``SNAPSHOT_EVERY`` steps."""
+    warm-up takes a few steps at a time."""
 
     def __init__(self, replay: Replay, registry: Any) -> None:
         self.replay = replay
@@ -51,6 +51,7 @@ class ReplaySession:
         self._labels: list[str] | None = None
         self._move_names: list[dict[str, str]] = []  # per step, names that need the position
         self._first_frame_served = threading.Event()
+        self._closed = threading.Event()
         self.problem = ""  # set when re-simulation fails (illegal action, hash mismatch)
 
     @property
@@ -110,7 +111,7 @@ class ReplaySession:
         the lock ``chunk`` steps at a time, pausing in between so screen requests go first."""
         self._first_frame_served.wait(first_frame_wait)
         position, state = 0, None
-        while position < self.num_steps:
+        while position < self.num_steps and not self._closed.is_set():
             with self._lock:
                 furthest = max(self._snapshots)
                 if state is None or furthest > position:  # a seek already went further
@@ -125,6 +126,10 @@ class ReplaySession:
                 if position % SNAPSHOT_EVERY == 0 and position not in self._snapshots:
                     self._snapshots[position] = state.clone()
             time.sleep(0.001)  # let a waiting request take the lock first
+
+    def close(self) -> None:
+        """Stop the warm-up (the server closes replays it no longer keeps open)."""
+        self._closed.set()
 
     # ------------------------------------------------------------------ what the page shows
 
