@@ -210,13 +210,16 @@ class PlaySettings:
 
 def pairings(agents: Sequence[str], form: str, gauntlet_agent: str | None,
              num_players: int) -> list[list[str]]:
-    """The pairings of a tournament, in play order."""
+    """The pairings of a tournament, in play order. The two specs of a pairing are in sorted
+    order, so a pairing (and its games in the ledger) is the same however the agents are
+    listed, and a gauntlet reuses the games of a round robin under the same name."""
     if num_players == 1:
         return [[agent] for agent in agents]
     if form == "gauntlet":
         challenger = gauntlet_agent or agents[0]
-        return [[challenger, other] for other in agents if other != challenger]
-    return [[agents[i], agents[j]] for i in range(len(agents)) for j in range(i + 1, len(agents))]
+        return [sorted([challenger, other]) for other in agents if other != challenger]
+    return [sorted([agents[i], agents[j]])
+            for i in range(len(agents)) for j in range(i + 1, len(agents))]
 
 
 def slots_of(pairing: list[str], games: int, seed: int) -> list[Slot]:

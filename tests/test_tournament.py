@@ -188,7 +188,9 @@ def test_round_robin_and_gauntlet_pairings():
     agents = ["a", "b", "c", "d"]
     assert pairings(agents, "round_robin", None, 2) == [
         ["a", "b"], ["a", "c"], ["a", "d"], ["b", "c"], ["b", "d"], ["c", "d"]]
-    assert pairings(agents, "gauntlet", "c", 2) == [["c", "a"], ["c", "b"], ["c", "d"]]
+    assert pairings(agents, "gauntlet", "c", 2) == [["a", "c"], ["b", "c"], ["c", "d"]]
+    assert pairings(["d", "c", "b", "a"], "round_robin", None, 2) == [
+        ["c", "d"], ["b", "d"], ["a", "d"], ["b", "c"], ["a", "c"], ["a", "b"]]
     assert pairings(agents, "round_robin", None, 1) == [["a"], ["b"], ["c"], ["d"]]
 
 
@@ -249,6 +251,10 @@ def test_rerun_resumes_and_only_plays_what_is_missing(tmp_path, manager):
     config.agents.append("alphabeta:depth=9")  # a new agent: only its pairings are played
     wider = run_tournament(config, manager)
     assert (wider.played_now, wider.already) == (10, 5)
+    config.agents.reverse()  # the same agents listed the other way round: nothing to play
+    assert run_tournament(config, manager).played_now == 0
+    config.format, config.gauntlet_agent = "gauntlet", "random"  # a gauntlet inside it
+    assert run_tournament(config, manager).already == 10
     rows = _rows(tmp_path / "ledger.sqlite", "tictactoe")
     assert len(rows) == len({(row[0], row[1]) for row in rows}) == 15
 
