@@ -277,7 +277,7 @@ def test_html_export_of_a_long_screen_game_keeps_evenly_spaced_screens(folder, r
     every = math.ceil((len(replay.steps) + 1) / 50)
     assert embedded["frames"]["every"] == every
     assert len(embedded["frames"]["images"]) == len(range(0, len(replay.steps) + 1, every)) <= 50
-    assert f"every {every}th screen" in embedded["frame_note"]
+    assert f"one screen every {every} steps" in embedded["frame_note"]
     assert len(embedded["steps"]) == len(replay.steps)  # moves and info stay complete
 
 

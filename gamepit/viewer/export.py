@@ -4,7 +4,7 @@
   embedded as JSON, so the file opens from disk, offline, with the same controls and agent
   info as ``gamepit view``. Pixel games (Atari) embed their screens as PNG data URIs; a long
   replay would make a huge file, so at most ``MAX_EMBEDDED_FRAMES`` screens are kept, evenly
-  spaced (every k-th step, the page says so), while moves and agent info stay complete.
+  spaced (one every k steps, the page says so), while moves and agent info stay complete.
 - ``mp4`` (OpenCV ``VideoWriter``, mp4v): every screen of a pixel game, shown at twice its
   size; board games one position per half second. Frames are streamed, so any length works.
 - ``gif`` (OpenCV ``imwriteanimation``): the encoder needs every frame in memory, so at most
@@ -83,7 +83,7 @@ def html_page(session: ReplaySession) -> str:
                   for k in range(0, session.num_steps + 1, every)]
         data["frames"] = {"every": every, "images": images}
         if every > 1:
-            data["frame_note"] = (f"This export keeps every {every}th screen (at most "
+            data["frame_note"] = (f"This export keeps one screen every {every} steps (at most "
                                   f"{MAX_EMBEDDED_FRAMES}); moves and agent info are complete. "
                                   "`gamepit view` shows every screen.")
     page = (STATIC / "index.html").read_text(encoding="utf-8")
