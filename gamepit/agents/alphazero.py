@@ -319,7 +319,7 @@ def train_step(network: torch.nn.Module, optimizer: torch.optim.Optimizer,
     return float(policy_loss.detach()), float(value_loss.detach())
 
 
-# --------------------------------------------------------------------------- gating
+# --------------------------------------------------------------------------- agent, gating
 
 
 class AlphaZeroAgent(Agent):
