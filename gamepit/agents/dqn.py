@@ -80,8 +80,8 @@ class DQNArgs:
     """units per hidden layer of the MLP torso (vector observations)"""
     device: str = "auto"
     """auto, cpu or cuda"""
-    threads: int = 2
-    """torch CPU threads (small networks gain nothing from more)"""
+    threads: int = 1
+    """torch CPU threads (0: torch's default); one avoids spin-waiting on a shared CPU"""
     run_dir: str = ""
     """folder of checkpoints, metrics and replays (default runs/dqn_GAME_TIME)"""
     resume: bool = True

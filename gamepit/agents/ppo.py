@@ -78,8 +78,8 @@ class PPOArgs:
     """self-play: probability of facing the newest snapshot rather than a random older one"""
     device: str = "auto"
     """auto, cpu or cuda"""
-    threads: int = 2
-    """torch CPU threads"""
+    threads: int = 1
+    """torch CPU threads (0: torch's default); one avoids spin-waiting on a shared CPU"""
     run_dir: str = ""
     """folder of checkpoints, metrics and replays (default runs/ppo_GAME_TIME)"""
     resume: bool = True
