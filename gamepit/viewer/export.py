@@ -142,6 +142,9 @@ def _write_mp4(session: ReplaySession, path: Path) -> None:
 def _write_gif(session: ReplaySession, path: Path) -> None:
     import cv2
 
+    if not hasattr(cv2, "imwriteanimation"):
+        raise GamepitError(f"replay export: gif needs OpenCV 4.11 or newer (this is "
+                           f"{cv2.__version__}); try --format mp4")
     positions = session.num_steps + 1
     every = max(1, math.ceil(positions / MAX_GIF_FRAMES))
     animation = cv2.Animation()
