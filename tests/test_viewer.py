@@ -417,6 +417,12 @@ def test_connect_four_steps_forward_and_back_with_agent_info(browser, server, fo
     for _ in range(3):
         click(browser, "forward")
     wait_for(browser, lambda: shown_step(browser) == 3, "step 3")
+    # alphabeta moves next: its value and top moves show, and it has no policy to draw
+    alphabeta_info = replay.steps[3]["info"]
+    assert text_of(browser, "info-value") == f"{alphabeta_info['value']:.3f}"
+    assert len(browser.find_elements("css selector", "#info-top-moves li")) == \
+        len(alphabeta_info["top_moves"])
+    assert not browser.find_elements("css selector", "#info-policy tr")
     click(browser, "back")
     wait_for(browser, lambda: shown_step(browser) == 2, "step 2 again")
     assert text_of(browser, "position") == f"2 / {total}"
