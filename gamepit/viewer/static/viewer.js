@@ -391,11 +391,14 @@
     $("info").replaceChildren(...(next ? infoPanels(next.info) : []));
   }
 
-  function scoreAt(step) { // single-player games (Atari): the score so far
-    if ((replay.header.num_players || 2) !== 1) return null;
-    let total = 0;
-    for (let i = 0; i < step; i++) total += (replay.steps[i].rewards || [0])[0] || 0;
-    return [total];
+  function scoreAt(step) { // screen games and one-player games: the score so far, per seat
+    const seats = replay.header.num_players || 2;
+    if (replay.kind !== "frames" && seats !== 1) return null;
+    const totals = new Array(seats).fill(0);
+    for (let i = 0; i < step; i++) {
+      (replay.steps[i].rewards || []).forEach((reward, seat) => { totals[seat] += reward || 0; });
+    }
+    return totals;
   }
 
   function infoPanels(info) {
