@@ -67,11 +67,11 @@ class MatchResult:
         return 1.0 if mine > others else 0.0 if mine < others else 0.5
 
 
-class _MoveTimeout(Exception):
-    pass
+class MoveTimeout(Exception):
+    """An agent thought past its move time."""
 
 
-def _call_with_time_limit(function: Callable[[], Any], seconds: float | None) -> Any:
+def call_with_time_limit(function: Callable[[], Any], seconds: float | None) -> Any:
     """Run ``function``; past ``seconds`` give up on it (the thread is abandoned, not killed)."""
     if seconds is None:
         return function()
@@ -87,10 +87,121 @@ def _call_with_time_limit(function: Callable[[], Any], seconds: float | None) ->
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
-        raise _MoveTimeout(f"exceeded the move time of {seconds:g}s")
+        raise MoveTimeout(f"exceeded the move time of {seconds:g}s")
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+class LiveMatch:
+    """One game in progress: its state, its forfeit if any, and what observers are told.
+
+    ``play_match`` drives one of these; the tournament drives many side by side so that a
+    batched agent answers all of them in one call. Observers hear the same events either way.
+    """
+
+    def __init__(self, game: Game, seed: int, agent_specs: Sequence[str],
+                 replay_dir: str | None = None, move_time: float | None = None,
+                 manager: PluginManager | None = None, max_steps: int | None = None) -> None:
+        self.game, self.manager = game, manager or get_manager()
+        self.max_steps, self.move_time = max_steps, move_time
+        self.match = MatchInfo(uuid.uuid4().hex[:12], game, game.spec or game.name,
+                               list(agent_specs), seed, replay_dir, move_time=move_time)
+        self.manager.notify("gamepit_match_start", match=self.match)
+        self.state = game.new_state(seed)
+        self.steps = 0
+        self.forfeit_seat: int | None = None
+        self.forfeit_reason = ""
+
+    @property
+    def over(self) -> bool:
+        return (self.forfeit_seat is not None or self.state.is_terminal()
+                or (self.max_steps is not None and self.steps >= self.max_steps))
+
+    def reset(self, seat: int, agent: Agent) -> None:
+        """Seat an agent; one that fails to reset forfeits."""
+        try:
+            agent.reset(self.game, seat, self.match.seed * 1000 + seat)
+        except Exception as error:
+            self.forfeit(seat, f"reset raised {type(error).__name__}: {error}")
+
+    def forfeit(self, seat: int, reason: str) -> None:
+        if self.forfeit_seat is None:
+            self.forfeit_seat, self.forfeit_reason = seat, reason
+
+    def play(self, seat: int, action: int, info: dict[str, Any], seconds: float) -> None:
+        """Apply an agent's action, or forfeit it if illegal or late."""
+        if self.move_time is not None and seconds > self.move_time:
+            self.forfeit(seat, f"exceeded the move time of {self.move_time:g}s")
+            return
+        if not (0 <= action < self.game.num_actions) or not self.state.legal_mask()[action]:
+            self.forfeit(seat, f"illegal action {action}")
+            return
+        before = self.state.returns()
+        self.state.apply(action)
+        after = self.state.returns()
+        self.steps += 1
+        step = StepRecord(self.steps - 1, seat, action, [a - b for a, b in zip(after, before)],
+                          plain(info), round(seconds, 6))
+        if self.steps % self.match.hash_every == 0:
+            step.hash = state_hash(self.state)
+        self.manager.notify("gamepit_match_step", match=self.match, step=step)
+
+    def finish(self) -> MatchResult:
+        players = self.game.num_players
+        returns = [float(r) for r in self.state.returns()]
+        if self.forfeit_seat is not None and players > 1:
+            returns = [-1.0 if seat == self.forfeit_seat else 1.0 for seat in range(players)]
+        result = MatchResult(returns, self.steps, self.forfeit_seat, self.forfeit_reason,
+                             state_hash(self.state))
+        self.manager.notify("gamepit_match_end", match=self.match, result=result)
+        result.replay_path = self.match.extra.get("replay_path")
+        return result
+
+
+def act_alone(agent: Agent, match: LiveMatch, seat: int) -> None:
+    """Ask one agent for one move in one game (a clone of the state: it may change it)."""
+    view = match.state.clone()
+    started = time.perf_counter()
+    try:
+        action, info = split_act_result(
+            call_with_time_limit(lambda: agent.act(view), match.move_time))
+    except MoveTimeout as error:
+        match.forfeit(seat, str(error))
+        return
+    except Exception as error:
+        match.forfeit(seat, f"act raised {type(error).__name__}: {error}")
+        return
+    match.play(seat, action, info, time.perf_counter() - started)
+
+
+def act_together(agent: Agent, matches: Sequence[LiveMatch], seat: int) -> None:
+    """Ask a batched agent for its moves in many games with one ``act_batch`` call; the move
+    time bounds the whole call."""
+    views = [match.state.clone() for match in matches]
+    move_time = matches[0].move_time
+    started = time.perf_counter()
+    try:
+        results = call_with_time_limit(lambda: agent.act_batch(views), move_time)
+        if len(results) != len(views):
+            raise ValueError(f"act_batch returned {len(results)} actions for {len(views)} "
+                             "states")
+        moves = [split_act_result(result) for result in results]
+    except MoveTimeout as error:
+        for match in matches:
+            match.forfeit(seat, str(error))
+        return
+    except Exception as error:
+        for match in matches:
+            match.forfeit(seat, f"act_batch raised {type(error).__name__}: {error}")
+        return
+    seconds = time.perf_counter() - started
+    if move_time is not None and seconds > move_time:
+        for match in matches:
+            match.forfeit(seat, f"exceeded the move time of {move_time:g}s")
+        return
+    for match, (action, info) in zip(matches, moves):
+        match.play(seat, action, info, seconds / len(matches))
 
 
 def play_match(game: Game, agents: Sequence[Agent], seed: int = 0,
@@ -98,68 +209,22 @@ def play_match(game: Game, agents: Sequence[Agent], seed: int = 0,
                move_time: float | None = None, manager: PluginManager | None = None,
                max_steps: int | None = None) -> MatchResult:
     """Play one game; ``agents[i]`` sits in seat ``i``. Never raises for an agent's fault."""
-    manager = manager or get_manager()
     specs = list(agent_specs or [getattr(a, "spec", type(a).__name__) for a in agents])
-    match = MatchInfo(uuid.uuid4().hex[:12], game, game.spec or game.name, specs, seed,
-                      replay_dir, move_time=move_time)
-    manager.notify("gamepit_match_start", match=match)
-    state = game.new_state(seed)
-    forfeit_seat, reason = None, ""
+    match = LiveMatch(game, seed, specs, replay_dir, move_time, manager, max_steps)
     for seat, agent in enumerate(agents):
-        try:
-            agent.reset(game, seat, seed * 1000 + seat)
-        except Exception as error:
-            forfeit_seat, reason = seat, f"reset raised {type(error).__name__}: {error}"
-            break
-    steps = 0
-    while forfeit_seat is None and not state.is_terminal():
-        if max_steps is not None and steps >= max_steps:
-            break
-        seat = state.current_player
-        view = state.clone()
-        started = time.perf_counter()
-        try:
-            action, info = split_act_result(
-                _call_with_time_limit(lambda a=agents[seat], v=view: a.act(v), move_time))
-        except _MoveTimeout as error:
-            forfeit_seat, reason = seat, str(error)
-            break
-        except Exception as error:
-            forfeit_seat, reason = seat, f"act raised {type(error).__name__}: {error}"
-            break
-        seconds = time.perf_counter() - started
-        if move_time is not None and seconds > move_time:
-            forfeit_seat, reason = seat, f"exceeded the move time of {move_time:g}s"
-            break
-        if not (0 <= action < game.num_actions) or not state.legal_mask()[action]:
-            forfeit_seat, reason = seat, f"illegal action {action}"
-            break
-        before = state.returns()
-        state.apply(action)
-        after = state.returns()
-        steps += 1
-        step = StepRecord(steps - 1, seat, action, [a - b for a, b in zip(after, before)],
-                          _plain(info), round(seconds, 6))
-        if steps % match.hash_every == 0:
-            step.hash = state_hash(state)
-        manager.notify("gamepit_match_step", match=match, step=step)
-    returns = [float(r) for r in state.returns()]
-    if forfeit_seat is not None:
-        returns = [-1.0 if seat == forfeit_seat else 1.0 for seat in range(game.num_players)]
-        if game.num_players == 1:
-            returns = [float(r) for r in state.returns()]
-    result = MatchResult(returns, steps, forfeit_seat, reason, state_hash(state))
-    manager.notify("gamepit_match_end", match=match, result=result)
-    result.replay_path = match.extra.get("replay_path")
-    return result
+        match.reset(seat, agent)
+    while not match.over:
+        seat = match.state.current_player
+        act_alone(agents[seat], match, seat)
+    return match.finish()
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Agent info made JSON-friendly (numpy arrays and scalars become lists and numbers)."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if hasattr(value, "tolist"):
         return value.tolist()
     return value
@@ -231,40 +296,3 @@ def play_series(game: Game, agents: Sequence[Agent], games: int, seed: int = 0,
         if on_result and on_result(i, result):
             break
     return series
-
-
-def round_robin(game: Game, agent_specs: Sequence[str], build_agent: Callable[[str], Agent],
-                games_per_pair: int, seed: int = 0, replay_dir: str | None = None,
-                move_time: float | None = None, manager: PluginManager | None = None,
-                on_series: Callable[[SeriesResult], None] | None = None) -> list[SeriesResult]:
-    """Every pair of agents plays a series; returns the series in play order."""
-    results = []
-    for i in range(len(agent_specs)):
-        for j in range(i + 1, len(agent_specs)):
-            pair = [build_agent(agent_specs[i]), build_agent(agent_specs[j])]
-            series = play_series(game, pair, games_per_pair, seed, [agent_specs[i],
-                                 agent_specs[j]], replay_dir, move_time, manager)
-            results.append(series)
-            if on_series:
-                on_series(series)
-            seed += games_per_pair
-    return results
-
-
-def standings(agent_specs: Sequence[str], results: Sequence[SeriesResult]
-              ) -> list[tuple[str, int, float, int, int, int]]:
-    """Per agent: (spec, games, score share, wins, draws, losses), best first."""
-    table = {spec: [0, 0, 0] for spec in agent_specs}
-    for series in results:
-        a, b = series.agent_specs
-        table[a][0] += series.wins
-        table[a][1] += series.draws
-        table[a][2] += series.losses
-        table[b][0] += series.losses
-        table[b][1] += series.draws
-        table[b][2] += series.wins
-    rows = []
-    for spec, (w, d, loss) in table.items():
-        n = w + d + loss
-        rows.append((spec, n, (w + 0.5 * d) / n if n else 0.0, w, d, loss))
-    return sorted(rows, key=lambda row: -row[2])

@@ -109,7 +109,7 @@ def check_agent(agent: Agent, game: Game, games: int = 2, seed: int = 0,
                 max_steps: int = 300) -> None:
     """Check that an agent resets, acts legally from every seat, and returns a JSON-friendly
     info dict."""
-    from gamepit.arena import _plain
+    from gamepit.arena import plain
 
     label = getattr(agent, "spec", "") or type(agent).__name__
     for attribute in ("reset", "act"):
@@ -129,7 +129,7 @@ def check_agent(agent: Agent, game: Game, games: int = 2, seed: int = 0,
                          else False, f"agent {label}: returned illegal action {action}")
                 _require(isinstance(info, dict), f"agent {label}: info must be a dict")
                 try:
-                    json.dumps(_plain(info))
+                    json.dumps(plain(info))
                 except (TypeError, ValueError) as error:
                     raise ConformanceError(
                         f"agent {label}: info dict must be JSON-friendly: {error}") from None

@@ -304,34 +304,36 @@ def cmd_replay_export(args: argparse.Namespace, manager: PluginManager) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, manager: PluginManager) -> int:
-    from gamepit.arena import round_robin, standings
+    """A round robin of the agents this installation has, through the tournament code."""
+    from datetime import datetime, timezone
+
+    from gamepit.ratings import format_leaderboard
+    from gamepit.tournament import TournamentConfig, run_tournament
 
     registry = manager.registry
-    game = registry.make_game("connect_four")
     wanted = ["random", "alphabeta:depth=2", "alphabeta:depth=4", "mcts:sims=200",
-              "alphazero:checkpoint=builtin:connect_four"]
+              "alphazero:checkpoint=builtin:connect_four,sims=100"]
     specs = []
     for spec in wanted:
         try:
-            registry.parse("agent", spec)
             registry.make_agent(spec).close()
         except GamepitError:
             continue  # not available in this installation
         specs.append(spec)
+    Path(args.replays).mkdir(parents=True, exist_ok=True)
+    ledger = str(Path(args.replays) / "demo_ledger.sqlite")
+    name = "demo " + datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     print(f"round robin on connect four: {', '.join(specs)}; {args.games} games per pairing")
+    config = TournamentConfig(game="connect_four", agents=specs, name=name,
+                              games_per_pair=args.games, seed=args.seed, replays=args.replays,
+                              ledger=ledger)
     pairs = len(specs) * (len(specs) - 1) // 2
-    with _Progress(pairs, "pairings") as progress:
-        results = round_robin(game, specs, registry.make_agent, args.games, args.seed,
-                              args.replays, None, manager,
-                              on_series=lambda series: (print(series.summary()),
-                                                        progress.advance()))
-    print()
-    print(f"{'agent':<44} {'games':>5} {'score':>6} {'W':>4} {'D':>4} {'L':>4}")
-    for spec, n, score, w, d, loss in standings(specs, results):
-        print(f"{spec:<44} {n:>5} {score:>6.3f} {w:>4} {d:>4} {loss:>4}")
-    replays = sum(len(r.replays) for r in results)
-    print(f"\n{replays} replays written to {args.replays}/ "
-          f"(try: gamepit replay list {args.replays})")
+    with _Progress(pairs * args.games, "games") as progress:
+        outcome = run_tournament(config, manager, on_record=lambda record: progress.advance())
+    print(format_leaderboard(outcome.leaderboard))
+    print(f"Elo from a Bradley-Terry fit, anchored at {outcome.anchor} = 0; results in {ledger}")
+    print(f"\nreplays written to {args.replays}/ (try: gamepit replay list {args.replays}, "
+          f"or gamepit view {args.replays})")
     return 0
 
 

@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -34,26 +33,15 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from gamepit.arena import (
-    MatchInfo,
-    MatchResult,
-    SeriesResult,
-    StepRecord,
-    _call_with_time_limit,
-    _MoveTimeout,
-    _plain,
-    play_match,
-    play_series,
-)
+from gamepit.arena import LiveMatch, MatchResult, act_alone, act_together, play_match
 from gamepit.errors import GamepitError
 from gamepit.ledger import DEFAULT_LEDGER, GameRecord, Ledger, pairing_key
 from gamepit.plugins import hookimpl
 from gamepit.plugins.manager import PluginManager, get_manager
-from gamepit.protocols import Agent, Game, split_act_result, state_hash
+from gamepit.protocols import Agent, Game
 from gamepit.ratings import (
     ATARI_REFERENCES,
     ScoreLine,
-    Sprt,
     Standing,
     fit_ratings,
     format_leaderboard,
@@ -292,70 +280,20 @@ def _game_record(slot: Slot, result: MatchResult, seconds: float) -> GameRecord:
                       result.forfeit_reason, result.replay_path)
 
 
-class _LiveGame:
-    """One game of a lockstep group, told to observers exactly as ``play_match`` tells them."""
-
-    def __init__(self, table: _Table, slot: Slot) -> None:
-        settings = table.settings
-        self.table, self.slot = table, slot
-        self.match = MatchInfo(uuid.uuid4().hex[:12], table.game,
-                               table.game.spec or table.game.name, list(slot.seated), slot.seed,
-                               settings.replays, move_time=settings.move_time)
-        table.manager.notify("gamepit_match_start", match=self.match)
-        self.state = table.game.new_state(slot.seed)
-        self.steps = 0
-        self.forfeit_seat: int | None = None
-        self.forfeit_reason = ""
-        self.started = time.perf_counter()
-
-    @property
-    def over(self) -> bool:
-        cap = self.table.settings.max_steps
-        return (self.forfeit_seat is not None or self.state.is_terminal()
-                or (cap is not None and self.steps >= cap))
-
-    def forfeit(self, seat: int, reason: str) -> None:
-        self.forfeit_seat, self.forfeit_reason = seat, reason
-
-    def play(self, seat: int, action: int, info: dict[str, Any], seconds: float) -> None:
-        game = self.table.game
-        if not (0 <= action < game.num_actions) or not self.state.legal_mask()[action]:
-            self.forfeit(seat, f"illegal action {action}")
-            return
-        before = self.state.returns()
-        self.state.apply(action)
-        after = self.state.returns()
-        self.steps += 1
-        step = StepRecord(self.steps - 1, seat, action, [a - b for a, b in zip(after, before)],
-                          _plain(info), round(seconds, 6))
-        if self.steps % self.match.hash_every == 0:
-            step.hash = state_hash(self.state)
-        self.table.manager.notify("gamepit_match_step", match=self.match, step=step)
-
-    def finish(self) -> GameRecord:
-        players = self.table.game.num_players
-        returns = [float(r) for r in self.state.returns()]
-        if self.forfeit_seat is not None and players > 1:
-            returns = [-1.0 if seat == self.forfeit_seat else 1.0 for seat in range(players)]
-        result = MatchResult(returns, self.steps, self.forfeit_seat, self.forfeit_reason,
-                             state_hash(self.state))
-        self.table.manager.notify("gamepit_match_end", match=self.match, result=result)
-        result.replay_path = self.match.extra.get("replay_path")
-        return _game_record(self.slot, result, time.perf_counter() - self.started)
-
-
 def play_lockstep(table: _Table, slots: Sequence[Slot],
                   on_record: Callable[[GameRecord], None]) -> None:
     """Play the games of one pairing side by side. At every step, each batched agent (one
     instance per seat, reset once for the group) gets all its positions in one ``act_batch``
     call, whose time limit is ``move_time``; other agents get a fresh instance per game, reset
     with the game's seed as ``play_match`` would, and act one position at a time."""
-    game, settings = table.game, table.settings
-    live = [_LiveGame(table, slot) for slot in slots]
+    settings = table.settings
+    started = time.perf_counter()
+    live = [LiveMatch(table.game, slot.seed, slot.seated, settings.replays, settings.move_time,
+                      table.manager, settings.max_steps) for slot in slots]
     seat_agents: list[list[Agent]] = []
-    for match in live:
+    for slot in slots:
         agents = []
-        for seat, spec in enumerate(match.slot.seated):
+        for seat, spec in enumerate(slot.seated):
             shared = table.agent(spec, seat)
             agents.append(shared if shared.batched else table.manager.registry.make_agent(spec))
         seat_agents.append(agents)
@@ -364,19 +302,18 @@ def play_lockstep(table: _Table, slots: Sequence[Slot],
             first_for_shared = all(seat_agents[j][seat] is not agent for j in range(index))
             if agent.batched and not first_for_shared:
                 continue
-            try:
-                agent.reset(game, seat, match.slot.seed * 1000 + seat)
-            except Exception as error:
-                reason = f"reset raised {type(error).__name__}: {error}"
-                for j in range(index, len(live)):
-                    if seat_agents[j][seat] is agent and live[j].forfeit_seat is None:
-                        live[j].forfeit(seat, reason)
+            match.reset(seat, agent)
+            if agent.batched and match.forfeit_seat == seat:  # its whole group forfeits
+                for j in range(index + 1, len(live)):
+                    if seat_agents[j][seat] is agent:
+                        live[j].forfeit(seat, match.forfeit_reason)
     finished = [False] * len(live)
     while True:
         for index, match in enumerate(live):
             if not finished[index] and match.over:
                 finished[index] = True
-                on_record(match.finish())
+                on_record(_game_record(slots[index], match.finish(),
+                                       time.perf_counter() - started))
         waiting: dict[int, list[int]] = {}  # id of the agent to move -> games
         for index, match in enumerate(live):
             if not finished[index]:
@@ -388,58 +325,13 @@ def play_lockstep(table: _Table, slots: Sequence[Slot],
             seat = live[indexes[0]].state.current_player
             agent = seat_agents[indexes[0]][seat]
             if agent.batched:
-                _act_together(agent, [live[i] for i in indexes], seat, settings.move_time)
+                act_together(agent, [live[i] for i in indexes], seat)
             else:
-                _act_alone(agent, live[indexes[0]], seat, settings.move_time)
+                act_alone(agent, live[indexes[0]], seat)
     for agents in seat_agents:
         for agent in agents:
             if not agent.batched:
                 agent.close()
-
-
-def _act_together(agent: Agent, matches: list[_LiveGame], seat: int,
-                  move_time: float | None) -> None:
-    views = [match.state.clone() for match in matches]
-    started = time.perf_counter()
-    try:
-        results = _call_with_time_limit(lambda: agent.act_batch(views), move_time)
-        if len(results) != len(views):
-            raise ValueError(f"act_batch returned {len(results)} actions for {len(views)} "
-                             "states")
-        moves = [split_act_result(result) for result in results]
-    except _MoveTimeout as error:
-        for match in matches:
-            match.forfeit(seat, str(error))
-        return
-    except Exception as error:
-        for match in matches:
-            match.forfeit(seat, f"act_batch raised {type(error).__name__}: {error}")
-        return
-    seconds = time.perf_counter() - started
-    if move_time is not None and seconds > move_time:
-        for match in matches:
-            match.forfeit(seat, f"exceeded the move time of {move_time:g}s")
-        return
-    for match, (action, info) in zip(matches, moves):
-        match.play(seat, action, info, seconds / len(matches))
-
-
-def _act_alone(agent: Agent, match: _LiveGame, seat: int, move_time: float | None) -> None:
-    view = match.state.clone()
-    started = time.perf_counter()
-    try:
-        action, info = split_act_result(_call_with_time_limit(lambda: agent.act(view), move_time))
-    except _MoveTimeout as error:
-        match.forfeit(seat, str(error))
-        return
-    except Exception as error:
-        match.forfeit(seat, f"act raised {type(error).__name__}: {error}")
-        return
-    seconds = time.perf_counter() - started
-    if move_time is not None and seconds > move_time:
-        match.forfeit(seat, f"exceeded the move time of {move_time:g}s")
-        return
-    match.play(seat, action, info, seconds)
 
 
 # --------------------------------------------------------------------------- worker processes
@@ -627,28 +519,6 @@ def atari_reference(manager: PluginManager, game_spec: str) -> tuple[float, floa
     return ATARI_REFERENCES.get(name.lower().replace("-", "_"))
 
 
-# --------------------------------------------------------------------------- SPRT matches
-
-
-def run_match_with_sprt(game: Game, agents: Sequence[Agent], agent_specs: Sequence[str],
-                        sprt: Sprt, max_games: int, seed: int = 0,
-                        replay_dir: str | None = None, move_time: float | None = None,
-                        manager: PluginManager | None = None,
-                        on_result: Callable[[int, MatchResult], None] | None = None
-                        ) -> SeriesResult:
-    """A ``play_series`` of up to ``max_games`` games that stops as soon as ``sprt`` decides
-    on the first agent's strength relative to the second (what ``gamepit match --sprt`` does,
-    for callers that hold agents rather than a command line)."""
-
-    def heard(index: int, result: MatchResult) -> bool:
-        if on_result:
-            on_result(index, result)
-        return sprt.update(result.outcome(index % 2)) is not None  # seats alternate
-
-    return play_series(game, agents, max_games, seed, agent_specs, replay_dir, move_time,
-                       manager, on_result=heard)
-
-
 # --------------------------------------------------------------------------- command line
 
 
@@ -782,6 +652,6 @@ def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 __all__ = [
     "PlaySettings", "Slot", "Task", "TournamentConfig", "TournamentOutcome", "load_config",
-    "pairings", "plan_tasks", "play_lockstep", "run_match_with_sprt", "run_tasks",
+    "pairings", "plan_tasks", "play_lockstep", "run_tasks",
     "run_tournament", "slots_of",
 ]

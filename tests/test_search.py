@@ -13,7 +13,7 @@ from functools import cache
 import numpy as np
 import pytest
 
-from gamepit.arena import _plain, play_series
+from gamepit.arena import plain, play_series
 from gamepit.checks import check_agent
 from gamepit.errors import SpecError
 from gamepit.games.connect_four import ConnectFour, ConnectFourState
@@ -428,7 +428,7 @@ def test_agent_info_and_conformance(registry):
     action, info = agent.act(connect_four())
     assert set(info) == {"policy", "visit_counts", "value", "top_moves"}
     assert info["top_moves"][0] == action
-    json.dumps(_plain(info))
+    json.dumps(plain(info))
 
 
 def test_agent_keeps_the_subtree_after_a_move():

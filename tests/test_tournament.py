@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from gamepit.arena import play_series
 from gamepit.errors import GamepitError
 from gamepit.ledger import Ledger, pairing_key
 from gamepit.plugins.manager import PluginManager
@@ -24,12 +25,17 @@ from gamepit.tournament import (
     load_config,
     pairings,
     plan_tasks,
-    run_match_with_sprt,
     run_tournament,
     slots_of,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_match_with_sprt(game, agents, specs, sprt, max_games, manager):
+    """A series that stops once the SPRT decides, as ``gamepit match --sprt`` plays it."""
+    return play_series(game, agents, max_games, 0, specs, None, None, manager,
+                       on_result=lambda i, result: sprt.update(result.outcome(i % 2)) is not None)
 
 # A plugin file for these tests: a tiny single-player game and two small, real agents. It is a
 # file (not an object registered in-process) so that worker processes can load it too.
