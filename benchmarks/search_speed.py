@@ -3,7 +3,9 @@
 Table 1: simulations per second with a one-rollout random evaluator and UCT (c=2): OpenSpiel's
 Python ``MCTSBot`` and C++ ``pyspiel.MCTSBot`` (solve=False) against gamepit's ``uct`` search
 on one tree and on batches of trees (total simulations of the batch per second), searching
-States or the connect four array model (positions as rows of numpy bitboards). Runs are
+States or the connect four array model (positions as rows of numpy bitboards); rows marked
+VL gather several leaves per tree per pass with virtual loss, which changes the search a
+little (not the same settings as the peers), so they are extra. Runs are
 interleaved and repeated; each row shows its best repeat, so a busy machine hurts all rows alike.
 
 Table 2: simulations per second with a small torch policy/value network as evaluator at 1, 16,
@@ -60,27 +62,27 @@ def gamepit_uct(sims: int, seed: int, trees: int) -> float:
     return sims * trees / (time.perf_counter() - started)
 
 
-def gamepit_uct_arrays(sims: int, seed: int, trees: int) -> float:
+def gamepit_uct_arrays(sims: int, seed: int, trees: int, leaves: int = 1) -> float:
     from gamepit.games.connect_four import ConnectFour
     from gamepit.search.array_models import ConnectFourArrayModel
     from gamepit.search.mcts import MCTS
 
     game = ConnectFour()
-    search = MCTS(sims=sims, rule="uct", c_puct=2.0, seed=seed)
+    search = MCTS(sims=sims, rule="uct", c_puct=2.0, leaves=leaves, seed=seed)
     states = [game.new_state() for _ in range(trees)]
     started = time.perf_counter()
     search.run(ConnectFourArrayModel(1, seed, capacity=trees * (sims + 1)), states)
     return sims * trees / (time.perf_counter() - started)
 
 
-def rollout_table(sims: int, batches: list[int], array_batches: list[int],
+def rollout_table(sims: int, batches: list[int], array_batches: list[tuple[int, int]],
                   repeats: int) -> None:
     runs = [("OpenSpiel Python MCTSBot, 1 tree", lambda s: openspiel_python(sims, s)),
             ("OpenSpiel C++ MCTSBot, 1 tree", lambda s: openspiel_cpp(sims, s))]
     runs += [(f"gamepit uct, {n} tree{'s' if n > 1 else ''}, States",
               lambda s, n=n: gamepit_uct(sims, s, n)) for n in batches]
-    runs += [(f"gamepit uct, {n} trees, array model",
-              lambda s, n=n: gamepit_uct_arrays(sims, s, n)) for n in array_batches]
+    runs += [(f"gamepit uct, {n} trees, array model" + (f", {k} leaves (VL)" if k > 1 else ""),
+              lambda s, n=n, k=k: gamepit_uct_arrays(sims, s, n, k)) for n, k in array_batches]
     best = {name: 0.0 for name, _ in runs}
     for repeat in range(repeats):
         for name, run in runs:
@@ -127,13 +129,19 @@ def network_table(sims: int, batches: list[int], device: str, filters: int,
               f"{1 - evaluator.network_seconds / wall:>15.0%}")
 
 
+def _trees_and_leaves(text: str) -> tuple[int, int]:
+    trees, _, leaves = text.partition("x")
+    return int(trees), int(leaves or 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sims", type=int, default=400, help="simulations per tree, table 1")
     parser.add_argument("--batches", default="1,64,256", help="trees per batch, table 1")
-    parser.add_argument("--array-batches", default="64,256,1024",
-                        help="trees per batch on the connect four array model, table 1")
+    parser.add_argument("--array-batches", default="64,256,1024,512x8",
+                        help="trees per batch on the connect four array model, table 1; "
+                        "NxL gathers L leaves per tree per pass with virtual loss")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--net-sims", type=int, default=64, help="simulations per game, "
                         "table 2")
@@ -148,7 +156,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.skip_rollouts:
         rollout_table(args.sims, [int(n) for n in args.batches.split(",")],
-                      [int(n) for n in args.array_batches.split(",") if n], args.repeats)
+                      [_trees_and_leaves(n) for n in args.array_batches.split(",") if n],
+                      args.repeats)
     if not args.skip_network:
         import torch
 
