@@ -63,7 +63,8 @@ def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add subcommands to the ``gamepit`` command line.
 
     :param subparsers: the argparse sub-parser action; call ``subparsers.add_parser(...)`` and
-        set ``func=callable(args) -> int`` as the parser default.
+        set ``func=callable(args, manager) -> int`` as the parser default (``manager`` is the
+        PluginManager the command line built).
     """
 
 
