@@ -14,11 +14,11 @@ from gamepit.protocols import BaseState, Capabilities, Game
 from gamepit.protocols import game as game_entry
 
 WIDTH, HEIGHT = 7, 6
-_TOP = [col * 7 + HEIGHT for col in range(WIDTH)]  # first bit above each column
-_ALL_CELLS = 42
+COLUMN_TOP = [col * 7 + HEIGHT for col in range(WIDTH)]  # first bit above each column
+ALL_CELLS = 42
 
 
-def _has_four(bits: int) -> bool:
+def has_four(bits: int) -> bool:
     for shift in (1, 7, 6, 8):  # vertical, horizontal, the two diagonals
         pairs = bits & (bits >> shift)
         if pairs & (pairs >> (2 * shift)):
@@ -53,26 +53,27 @@ class ConnectFourState(BaseState):
 
     @property
     def current_player(self) -> int:
-        return -1 if self.winner >= 0 or self.moves == _ALL_CELLS else self.player
+        return -1 if self.winner >= 0 or self.moves == ALL_CELLS else self.player
 
     def legal_mask(self) -> np.ndarray:
         if self.is_terminal():
             return np.zeros(WIDTH, dtype=bool)
-        return np.array([h < t for h, t in zip(self.heights, _TOP)], dtype=bool)
+        return np.array([h < t for h, t in zip(self.heights, COLUMN_TOP)], dtype=bool)
 
     def legal_actions(self) -> list[int]:
         if self.is_terminal():
             return []
-        return [c for c in range(WIDTH) if self.heights[c] < _TOP[c]]
+        return [c for c in range(WIDTH) if self.heights[c] < COLUMN_TOP[c]]
 
     def apply(self, action: int) -> None:
-        if self.is_terminal() or not 0 <= action < WIDTH or self.heights[action] >= _TOP[action]:
+        if (self.is_terminal() or not 0 <= action < WIDTH
+                or self.heights[action] >= COLUMN_TOP[action]):
             raise ValueError(f"illegal connect four action {action}")
         player = self.player
         self.bits[player] |= 1 << self.heights[action]
         self.heights[action] += 1
         self.moves += 1
-        if _has_four(self.bits[player]):
+        if has_four(self.bits[player]):
             self.winner = player
         self.player = 1 - player
 
@@ -86,7 +87,7 @@ class ConnectFourState(BaseState):
         return other
 
     def is_terminal(self) -> bool:
-        return self.winner >= 0 or self.moves == _ALL_CELLS
+        return self.winner >= 0 or self.moves == ALL_CELLS
 
     def returns(self) -> list[float]:
         if self.winner < 0:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gamepit.games.connect_four import _ALL_CELLS, WIDTH, ConnectFourState
+from gamepit.games.connect_four import ALL_CELLS, WIDTH, ConnectFourState
 from gamepit.search.playouts import (
     _BIT,
     _COLUMN_TOPS,
@@ -66,7 +66,7 @@ class ConnectFourArrayModel:
         self.moves[rows] = self.moves[parents] + 1
         mover = self.player[parents]
         self.player[rows] = 1 - mover
-        self.over[rows] = won | (self.moves[rows] == _ALL_CELLS)
+        self.over[rows] = won | (self.moves[rows] == ALL_CELLS)
         rewards = np.where(won, np.where(mover == 0, 1.0, -1.0), 0.0)  # player 0's terms
         return self._describe(rows, rewards)
 

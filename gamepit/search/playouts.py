@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gamepit.games.connect_four import _ALL_CELLS, _TOP, HEIGHT, WIDTH, ConnectFourState
+from gamepit.games.connect_four import ALL_CELLS, COLUMN_TOP, HEIGHT, WIDTH, ConnectFourState
 from gamepit.protocols import State
 
 # state type -> (one game: (state, random.Random) -> value for the player to move,
@@ -68,7 +68,7 @@ def _connect_four_single(state: ConnectFourState, rng: random.Random) -> float:
         return 0.0
     mine, theirs = state.bits[state.player], state.bits[1 - state.player]
     heights = state.heights[:]
-    columns = [col for col in range(WIDTH) if heights[col] < _TOP[col]]
+    columns = [col for col in range(WIDTH) if heights[col] < COLUMN_TOP[col]]
     draw = rng.random
     value = 1.0  # the mover's result if this move wins, seen by the player at the start
     while True:
@@ -76,9 +76,9 @@ def _connect_four_single(state: ConnectFourState, rng: random.Random) -> float:
         height = heights[col]
         mine |= 1 << height
         heights[col] = height + 1
-        if height + 1 == _TOP[col]:
+        if height + 1 == COLUMN_TOP[col]:
             columns.remove(col)
-        # _has_four unrolled: this loop is the whole cost of a rollout
+        # has_four unrolled: this loop is the whole cost of a rollout
         pairs = mine & (mine >> 1)
         if pairs & (pairs >> 2):
             return value
@@ -96,7 +96,7 @@ def _connect_four_single(state: ConnectFourState, rng: random.Random) -> float:
         mine, theirs, value = theirs, mine, -value
 
 
-_COLUMN_TOPS = np.array(_TOP, dtype=np.int64)
+_COLUMN_TOPS = np.array(COLUMN_TOP, dtype=np.int64)
 _BIT = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
 _SHIFTS = np.array([1, 7, 6, 8], dtype=np.uint64)
 _DOUBLE_SHIFTS = _SHIFTS * np.uint64(2)
@@ -143,7 +143,7 @@ def connect_four_array_playouts(mine: np.ndarray, theirs: np.ndarray, heights: n
         mine = mine | _BIT[height]
         won = connect_four_has_four(mine)
         moves += 1
-        over = won | (moves == _ALL_CELLS)
+        over = won | (moves == ALL_CELLS)
         if over.any():
             values[live[won]] = value
             keep = ~over
