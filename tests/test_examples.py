@@ -1,6 +1,7 @@
 """The out-of-tree example plugin package: installed for real, found through its entry point,
 and played from the command line."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,12 @@ EXAMPLE = ROOT / "examples" / "gamepit-nim"
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("site")
+    source = tmp_path_factory.mktemp("source") / EXAMPLE.name
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    # Installed from a copy, so the build leaves nothing behind in the checkout.
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "--no-build-isolation", "--disable-pip-version-check", "--target",
-                    str(target), str(EXAMPLE)], check=True, capture_output=True, timeout=300)
+                    str(target), str(source)], check=True, capture_output=True, timeout=300)
     return target
 
 
