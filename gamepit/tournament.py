@@ -132,24 +132,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
 
 def load_config(path: str | Path) -> dict[str, Any]:
     """Read a YAML tournament file into a dict of checked settings (keys as TournamentConfig)."""
-    import yaml
+    from gamepit.config import load_yaml
 
-    path = Path(path)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GamepitError(f"{path}: no such tournament file") from None
-    except OSError as error:
-        raise GamepitError(f"{path}: cannot read: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise GamepitError(f"{path}: bad YAML{where}: {problem}") from None
-    if document is None:
-        document = {}
-    if not isinstance(document, dict):
-        raise GamepitError(f"{path}: expected a mapping of settings (key: value lines)")
+    document = load_yaml(path)
     unknown = sorted(str(key) for key in document if key not in _TYPES)
     if unknown:
         raise GamepitError(f"{path}: unknown key(s) {', '.join(unknown)}; valid keys: "

@@ -412,7 +412,7 @@ def test_yaml_config_loads_and_rejects_mistakes(tmp_path):
         path.write_text(text)
         with pytest.raises(GamepitError, match=message):
             load_config(path)
-    with pytest.raises(GamepitError, match="no such tournament file"):
+    with pytest.raises(GamepitError, match="no such config file"):
         load_config(tmp_path / "missing.yaml")
 
 
@@ -451,7 +451,7 @@ def test_cli_tournament_with_yaml_flags_override_and_outputs(tmp_path, cli):
 @pytest.mark.parametrize("arguments, message", [
     (["tictactoe", "random", "nobody"], "unknown agent 'nobody'"),
     (["tictactoe", "random", "alphabeta", "--games", "0"], "games_per_pair must be at least 1"),
-    (["--config", "missing.yaml"], "no such tournament file"),
+    (["--config", "missing.yaml"], "no such config file"),
     ([], "no game given"),
     (["nogame", "random", "alphabeta"], "unknown game 'nogame'"),
 ])
