@@ -68,12 +68,12 @@ def cmd_train(args: argparse.Namespace, manager: Any) -> int:
     flags = {key: value for key, value in
              (("game", args.game), ("device", args.device), ("run_dir", args.run))
              if value is not None}
+    if not any(layer.get("game") for layer in (from_file, from_sets, flags)):
+        raise ConfigError("train: name a game with --game SPEC (or game: in the config file)")
     if args_class is not None:
         config = as_plain_dict(merge(args_class, args.learner, from_file, from_sets, flags))
     else:
         config = {**from_file, **from_sets, **flags}
-    if not config.get("game"):
-        raise ConfigError("train: name a game with --game SPEC (or game: in the config file)")
     registry.parse("game", config["game"])  # a bad game spec fails before anything loads
     try:
         spec = learner.train(config)

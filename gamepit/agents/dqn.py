@@ -438,7 +438,7 @@ def _greedy_scores(q_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return q_values, q_values.max(dim=1).values
 
 
-def make_agent(checkpoint: str, device: str = "cpu") -> rl_common.NetworkAgent:
+def make_agent(checkpoint: str = "", device: str = "cpu") -> rl_common.NetworkAgent:
     """``dqn:checkpoint=PATH``: acts greedily on the Q-values among legal actions."""
     if not checkpoint:
         raise ValueError("name a checkpoint: dqn:checkpoint=RUN/checkpoint.pt")

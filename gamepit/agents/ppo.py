@@ -431,7 +431,7 @@ def _policy_scores(output: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Ten
     return output
 
 
-def make_agent(checkpoint: str, device: str = "cpu", sample: bool = False
+def make_agent(checkpoint: str = "", device: str = "cpu", sample: bool = False
                ) -> rl_common.NetworkAgent:
     """``ppo:checkpoint=PATH``: the policy's most likely legal action, or a sample of it."""
     if not checkpoint:

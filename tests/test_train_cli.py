@@ -1,0 +1,162 @@
+"""``gamepit train``: settings merged defaults < YAML < --set, one-line errors, metrics and
+TensorBoard files, atomic checkpoints, and a killed run resumed from its last checkpoint."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gamepit.config import ConfigError, load_yaml, merge, parse_sets
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK_PPO = ["--set", "num_envs=2", "--set", "num_steps=64", "--set", "eval_episodes=2",
+             "--set", "checkpoint_every=128", "--device", "cpu"]
+
+
+def _metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_learner_modules_import_without_torch():
+    code = ("import sys, gamepit.train, gamepit.config, gamepit.agents.learners, "
+            "gamepit.games.gym_bridge\n"
+            "from gamepit.plugins.manager import PluginManager\n"
+            "registry = PluginManager(autoload=False).registry\n"
+            "assert {'dqn', 'ppo'} <= set(registry.names('learner'))\n"
+            "assert {'dqn', 'ppo'} <= set(registry.names('agent'))\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_settings_merge_defaults_yaml_then_set(tmp_path):
+    from gamepit.agents.dqn import DQNArgs
+
+    config = tmp_path / "run.yaml"
+    config.write_text("learning_rate: 0.01\nbatch_size: 16\ndueling: yes\n")
+    args = merge(DQNArgs, "dqn", load_yaml(config), parse_sets(["batch_size=64",
+                                                                "total_steps=1e4"]))
+    assert (args.learning_rate, args.batch_size, args.dueling) == (0.01, 64, True)
+    assert args.total_steps == 10_000 and args.gamma == DQNArgs.gamma
+    with pytest.raises(ConfigError, match="no setting 'batchsize'"):
+        merge(DQNArgs, "dqn", {"batchsize": 3})
+    with pytest.raises(ConfigError, match="n_step: expected int"):
+        merge(DQNArgs, "dqn", {"n_step": "2.5"})
+    with pytest.raises(ConfigError, match="n_step must be at least 1"):
+        merge(DQNArgs, "dqn", {"n_step": 0})
+    with pytest.raises(ConfigError, match="expected key=value"):
+        parse_sets(["lr"])
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["train", "dqn", "--game", "gym:CartPole-v1", "--set", "foo=1"], "no setting 'foo'"),
+    (["train", "ppo", "--game", "gym:CartPole-v1", "--set", "gamma=high"],
+     "gamma: expected float"),
+    (["train", "nope", "--game", "tictactoe"], "unknown learner 'nope'"),
+    (["train", "dqn", "--game", "tictactoe", "--config", "missing.yaml"], "no such config"),
+    (["train", "dqn", "--game", "nosuchgame"], "unknown game 'nosuchgame'"),
+    (["train", "dqn"], "name a game"),
+    (["train", "dqn", "--game", "tictactoe", "--set", "total_steps=10"], "2 players"),
+])
+def test_user_mistakes_are_one_line_errors(cli, tmp_path, arguments, message):
+    result = cli(*arguments, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+
+
+def test_settings_listing(cli):
+    result = cli("train", "ppo", "--settings")
+    assert result.returncode == 0
+    assert "gae_lambda = 0.95" in result.stdout
+    assert "lambda of generalized advantage estimation" in result.stdout
+
+
+def test_train_writes_metrics_checkpoint_replays_and_agent_plays(cli, tmp_path):
+    run = tmp_path / "run"
+    result = cli("train", "ppo", "--game", "gym:CartPole-v1", "--run", str(run),
+                 "--set", "total_steps=512", *QUICK_PPO, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    spec = f"ppo:checkpoint={run / 'checkpoint.pt'}"
+    assert f"trained agent: {spec}" in result.stdout
+    metrics = _metrics(run)
+    names = set().union(*metrics)
+    assert {"episode/return", "episode/length", "speed/steps_per_second", "losses/policy",
+            "losses/value", "losses/entropy", "eval/return", "checkpoint/step"} <= names
+    assert len(list((run / "replays").glob("*.jsonl"))) == 2
+    assert not list(run.glob(".*tmp"))  # no temporary checkpoint left behind
+    if importlib.util.find_spec("tensorboard") is not None:
+        assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+    else:
+        assert "tensorboard is not installed" in result.stderr
+    replay = next((run / "replays").glob("*.jsonl"))
+    verified = cli("replay", "verify", str(replay), cwd=tmp_path)
+    assert verified.returncode == 0, verified.stderr
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "gamepit", "train", "ppo", "--game", "gym:CartPole-v1",
+               "--run", str(run), "--set", "total_steps=6400", *QUICK_PPO]
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(command, cwd=tmp_path, env=environment,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    checkpoint = run / "checkpoint.pt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert checkpoint.exists(), "no checkpoint before the deadline"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = [m["step"] for m in _metrics(run) if "checkpoint/step" in m][-1]
+    assert killed_at < 6400, "the run finished before it could be killed"
+
+    result = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    resumed_at = int(result.stdout.split("from step ")[1].split()[0])
+    assert resumed_at >= killed_at and resumed_at % 128 == 0
+    from gamepit.agents.rl_common import load_checkpoint
+
+    assert load_checkpoint(checkpoint)["step"] == 6400
+    steps = [m["step"] for m in _metrics(run) if "losses/policy" in m]
+    assert steps[-1] == 6400 and all(b > a for a, b in zip(steps, steps[1:]) if a >= resumed_at)
+
+
+def test_dqn_resume_continues_the_step_count(registry, tmp_path):
+    from gamepit.agents.dqn import DQNArgs, train
+    from gamepit.agents.rl_common import load_checkpoint
+
+    settings = dict(game="gym:CartPole-v1", learning_starts=200, buffer_size=2000,
+                    checkpoint_every=500, eval_episodes=0, device="cpu", run_dir=str(tmp_path))
+    train(DQNArgs(total_steps=1000, **settings))
+    before = load_checkpoint(tmp_path / "checkpoint.pt")
+    train(DQNArgs(total_steps=1500, **settings))
+    after = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert (before["step"], after["step"]) == (1000, 1500)
+    agent = registry.make_agent(f"dqn:checkpoint={tmp_path / 'checkpoint.pt'}")
+    from gamepit.checks import check_agent
+
+    check_agent(agent, registry.make_game("gym:CartPole-v1"))
+
+
+def test_agent_specs_reject_bad_checkpoints(registry, tmp_path):
+    from gamepit.errors import GamepitError
+
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
+    for name in ("dqn", "ppo"):
+        with pytest.raises(GamepitError, match="not a readable gamepit checkpoint"):
+            registry.make_agent(f"{name}:checkpoint={broken}")
+        with pytest.raises(GamepitError, match="no such checkpoint"):
+            registry.make_agent(f"{name}:checkpoint={tmp_path / 'missing.pt'}")
+        with pytest.raises(GamepitError, match="name a checkpoint"):
+            registry.make_agent(name)
