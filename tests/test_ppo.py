@@ -112,3 +112,89 @@ def test_ppo_smoke_run_on_real_pong_and_resume(registry, tmp_path):
                for k in first["network"])
     agent = registry.make_agent(spec)
     check_agent(agent, registry.make_game("atari:pong,max_frames=200"), games=1)
+
+
+class Corridor:
+    """A one-player game with only a simulator State (no Gymnasium face): walk right along a
+    corridor of ``length`` cells to score 1; stepping left from the first cell is illegal."""
+
+    class State:
+        def __init__(self, length: int) -> None:
+            self.length, self.position, self.steps = length, 0, 0
+
+        @property
+        def current_player(self) -> int:
+            return -1 if self.is_terminal() else 0
+
+        def legal_mask(self) -> np.ndarray:
+            return np.array([self.position > 0, True]) & (not self.is_terminal())
+
+        def legal_actions(self) -> list[int]:
+            return np.flatnonzero(self.legal_mask()).tolist()
+
+        def apply(self, action: int) -> None:
+            self.position += 1 if action == 1 else -1
+            self.steps += 1
+
+        def clone(self):
+            other = Corridor.State(self.length)
+            other.position, other.steps = self.position, self.steps
+            return other
+
+        def is_terminal(self) -> bool:
+            return self.position == self.length - 1 or self.steps >= 3 * self.length
+
+        def returns(self) -> list[float]:
+            return [1.0 if self.position == self.length - 1 else 0.0]
+
+        def observation(self, player: int) -> np.ndarray:
+            cells = np.zeros(self.length, dtype=np.float32)
+            cells[self.position] = 1.0
+            return cells
+
+        def render(self) -> str:
+            return "".join("@" if i == self.position else "." for i in range(self.length))
+
+        def fingerprint(self) -> bytes:
+            return bytes([self.position, self.steps])
+
+    def __init__(self, length: int = 8) -> None:
+        from gamepit.protocols import Capabilities
+
+        self.name, self.num_players, self.num_actions = "corridor", 1, 2
+        self.observation_shape, self.observation_dtype = (length,), np.float32
+        self.observation_bounds = (0, 1)
+        self.capabilities = Capabilities(aec=False)
+        self.length, self.spec = length, "corridor"
+
+    def new_state(self, seed=None):
+        return Corridor.State(self.length)
+
+    def aec_env(self):
+        raise NotImplementedError
+
+
+class CorridorPlugin:
+    from gamepit.plugins import hookimpl
+
+    @hookimpl
+    def gamepit_add_games(self) -> list:
+        from gamepit.protocols import game
+
+        return [game("corridor", Corridor, "walk right to score")]
+
+
+def test_ppo_trains_on_a_game_with_only_a_simulator_state(tmp_path):
+    from gamepit.plugins.manager import PluginManager
+
+    manager = PluginManager(autoload=False)
+    manager.register(CorridorPlugin(), name="corridor-plugin")
+    spec = train(PPOArgs(game="corridor", total_steps=4096, num_envs=4, num_steps=64,
+                         learning_rate=3e-3, run_dir=str(tmp_path), device="cpu",
+                         eval_episodes=3), manager)
+    metrics = [line for line in (tmp_path / "metrics.jsonl").read_text().splitlines()
+               if "eval/return" in line]
+    assert '"eval/return": 1.0' in metrics[-1]
+    agent = manager.registry.make_agent(spec)
+    result = play_match(manager.registry.make_game("corridor"), [agent], 0, replay_dir=None)
+    assert result.returns == [1.0] and result.steps == 7  # straight to the end
