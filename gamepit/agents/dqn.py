@@ -365,7 +365,7 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
     while global_step < args.total_steps:
         epsilon = linear_schedule(args.start_epsilon, args.end_epsilon, exploration_steps,
                                   global_step)
-        if global_step < learning_starts:
+        if global_step < args.learning_starts:  # a resumed run refills epsilon-greedily
             actions = np.random.randint(0, num_actions, args.num_envs)
         else:
             with torch.no_grad():
