@@ -328,7 +328,7 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
     q_network = build_network(meta).to(device)
     target_network = build_network(meta).to(device)
     target_network.load_state_dict(q_network.state_dict())
-    optimizer = torch.optim.Adam(q_network.parameters(), lr=args.learning_rate)
+    optimizer = rl_common.adam(q_network.parameters(), args.learning_rate)
 
     frame_shape, stack = frame_layout(observation_shape)
     buffer = FrameReplayBuffer(args.buffer_size, args.num_envs, frame_shape, stack,

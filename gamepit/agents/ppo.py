@@ -298,7 +298,7 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     meta = {"algorithm": "ppo", "args": as_plain_dict(args), "game": game.spec,
             "observation_shape": list(observation_shape), "num_actions": num_actions}
     network = build_network(meta).to(device)
-    optimizer = torch.optim.Adam(network.parameters(), lr=args.learning_rate, eps=1e-5)
+    optimizer = rl_common.adam(network.parameters(), args.learning_rate, eps=1e-5)
     pool = OpponentPool(network, args.pool_size, args.latest_opponent) if self_play else None
     global_step, update = 0, 0
     if resumed is not None:

@@ -43,6 +43,16 @@ def select_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def adam(parameters: Any, learning_rate: float, eps: float = 1e-8) -> torch.optim.Adam:
+    """Adam with the fused kernel (one pass over all parameters): on CPU its step is about 7x
+    faster than the default per-tensor loop, which matters for the Nature CNN."""
+    parameters = list(parameters)
+    try:
+        return torch.optim.Adam(parameters, lr=learning_rate, eps=eps, fused=True)
+    except (RuntimeError, TypeError):  # a device or dtype without the fused kernel
+        return torch.optim.Adam(parameters, lr=learning_rate, eps=eps)
+
+
 def seed_everything(seed: int, threads: int) -> None:
     random.seed(seed)
     np.random.seed(seed)

@@ -44,7 +44,8 @@ class NatureCNN(nn.Module):
         self.convs.to(memory_format=torch.channels_last)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        scaled = (frames.float() / 255.0).contiguous(memory_format=torch.channels_last)
+        # Reorder the bytes before widening them: a quarter of the memory traffic.
+        scaled = frames.contiguous(memory_format=torch.channels_last).float() / 255.0
         return self.fc(self.convs(scaled))
 
 
