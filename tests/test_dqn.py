@@ -115,17 +115,19 @@ def test_sum_tree_samples_in_proportion_to_priority():
 
 
 def test_prioritized_replay_prefers_large_errors():
+    np.random.seed(0)
     buffer = FrameReplayBuffer(100, 1, (1,), 1, np.float32, prioritized=True, alpha=1.0)
     buffer.start_episodes(np.array([0]), np.array([[0.0]]))
     for step in range(50):
         buffer.add(np.array([0]), np.array([0.0]), np.array([False]), np.array([False]),
                    np.array([[step + 1.0]]), np.array([[step + 1.0]]))
-    sample = buffer.sample(49)
-    errors = np.where(sample["observations"][:, 0] == 7.0, 100.0, 0.01)
-    buffer.update_priorities(sample["indices"], errors)
-    again = buffer.sample(1000)
-    assert np.mean(again["observations"][:, 0] == 7.0) > 0.5
-    assert again["weights"].max() == pytest.approx(1.0)
+    stored = np.flatnonzero(buffer.valid.reshape(-1))
+    errors = np.where(buffer.frames.reshape(-1)[stored] == 7.0, 100.0, 0.01)
+    buffer.update_priorities(stored, errors)  # one transition with a large TD error
+    sample = buffer.sample(1000)
+    assert 0.8 < np.mean(sample["observations"][:, 0] == 7.0) < 1.0  # 100 / (100 + 49 * 0.01)
+    assert sample["weights"].max() == pytest.approx(1.0)
+    assert sample["weights"].min() < 0.2  # the over-sampled transition is weighted down
 
 
 def test_dqn_learns_cartpole_and_beats_random(registry, tmp_path):

@@ -105,6 +105,12 @@ def masked_logits(logits: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
     return torch.where(legal, logits, torch.full_like(logits, -1e8))
 
 
+def legal_policy(logits: torch.Tensor, legal: torch.Tensor) -> torch.distributions.Categorical:
+    """The policy over legal actions (argument validation off: it costs on every step)."""
+    return torch.distributions.Categorical(logits=masked_logits(logits, legal),
+                                           validate_args=False)
+
+
 class OpponentPool:
     """Snapshots of the learner's network that play the other seat in self-play."""
 
@@ -172,8 +178,7 @@ class SelfPlayEnv:
                 legal = torch.as_tensor(np.stack([s.legal_mask() for s in states]),
                                         device=self.device)
                 logits, _ = self.pool.snapshots[snapshot_index](observations)
-                actions = torch.distributions.Categorical(
-                    logits=masked_logits(logits, legal)).sample().tolist()
+                actions = legal_policy(logits, legal).sample().tolist()
                 for state, action in zip(states, actions):
                     state.apply(int(action))
 
@@ -244,7 +249,7 @@ def ppo_loss(network: torch.nn.Module, batch: dict[str, torch.Tensor], args: PPO
              ) -> tuple[torch.Tensor, dict[str, float]]:
     """Clipped surrogate + (clipped) value loss - entropy bonus, on one minibatch."""
     logits, values = network(batch["observations"])
-    distribution = torch.distributions.Categorical(logits=masked_logits(logits, batch["legal"]))
+    distribution = legal_policy(logits, batch["legal"])
     log_probs = distribution.log_prob(batch["actions"])
     log_ratio = log_probs - batch["log_probs"]
     ratio = log_ratio.exp()
@@ -347,8 +352,7 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
             legal_tensor = torch.as_tensor(legal, device=device)
             with torch.no_grad():
                 logits, values = network(observation_tensor)
-                distribution = torch.distributions.Categorical(
-                    logits=masked_logits(logits, legal_tensor))
+                distribution = legal_policy(logits, legal_tensor)
                 actions = distribution.sample()
             observations_buffer[step] = observation_tensor
             legal_buffer[step] = legal_tensor
