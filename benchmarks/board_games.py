@@ -40,7 +40,7 @@ def aec_playouts(env, seconds: float) -> float:
     started = time.perf_counter()
     while time.perf_counter() < deadline:
         env.reset(seed=rng.randrange(1 << 30))
-        for agent in env.agent_iter():
+        for _agent in env.agent_iter():
             observation, _, termination, truncation, _ = env.last()
             if termination or truncation:
                 action = None
