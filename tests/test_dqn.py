@@ -159,3 +159,19 @@ def test_dqn_smoke_run_on_real_pong_with_every_option(registry, tmp_path):
     assert len(replays) == 1
     agent = registry.make_agent(spec)
     check_agent(agent, registry.make_game("atari:pong,max_frames=200"), games=1)
+
+
+def test_agent_trained_on_single_player_pong_takes_a_seat_in_two_player_pong(registry, tmp_path):
+    """The one-player and two-player Pong games share the observation (4x84x84 frames) and the
+    six actions, so a Pong learner's checkpoint plays either seat of PettingZoo's Pong."""
+    args = DQNArgs(game="atari:pong,max_frames=400", total_steps=120, learning_starts=60,
+                   buffer_size=200, batch_size=8, log_every=100, checkpoint_every=120,
+                   eval_episodes=0, device="cpu", run_dir=str(tmp_path))
+    spec = train(args)
+    game = registry.make_game("atari_mp:pong,max_frames=600")
+    agents = [registry.make_agent(spec), registry.make_agent("random")]
+    for seat in (0, 1):
+        seated = agents if seat == 0 else agents[::-1]
+        result = play_match(game, seated, seed=seat, replay_dir=str(tmp_path / "replays"))
+        assert result.forfeit_seat is None, result.forfeit_reason
+        assert result.steps > 50
