@@ -399,7 +399,7 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
                     torch.nn.utils.clip_grad_norm_(q_network.parameters(), args.max_grad_norm)
                 optimizer.step()
                 buffer.update_priorities(indices, errors.cpu().numpy())
-                losses.append(float(loss))
+                losses.append(float(loss.detach()))
                 q_values.append(float(q_mean))
         if global_step >= next_target:
             next_target += args.target_update_interval
