@@ -400,7 +400,7 @@ def cmd_gtp(args: argparse.Namespace, manager: Any) -> int:
     import sys
 
     from gamepit.errors import GamepitError
-    from gamepit.gtp import GtpEngine
+    from gamepit.games.gtp import GtpEngine
 
     registry = manager.registry
     if not 2 <= args.size <= MAX_SIZE:
