@@ -9,7 +9,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from gamepit.errors import GamepitError
+from gamepit.errors import GamepitError, writable_folder
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import KINDS
 
@@ -157,7 +157,7 @@ def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
         raise GamepitError("match: --move-time must be positive")
     game = manager.registry.make_game(args.game)
     agents = _build_series_agents(manager, [args.agent_a, args.agent_b])
-    replay_dir = None if args.no_replays else args.replays
+    replay_dir = None if args.no_replays else str(writable_folder(args.replays, "replay folder"))
     if game.num_players == 1:
         return _match_single_player(args, manager, game, agents, replay_dir)
     if game.num_players != 2:
@@ -224,8 +224,9 @@ def cmd_play(args: argparse.Namespace, manager: PluginManager) -> int:
 
     game = manager.registry.make_game(args.game)
     agents = _build_series_agents(manager, [args.agent_a, args.agent_b])
-    result = play_match(game, agents, args.seed, [args.agent_a, args.agent_b],
-                        None if args.no_replays else args.replays, args.move_time, manager)
+    replay_dir = None if args.no_replays else str(writable_folder(args.replays, "replay folder"))
+    result = play_match(game, agents, args.seed, [args.agent_a, args.agent_b], replay_dir,
+                        args.move_time, manager)
     if result.forfeit_seat is not None:
         print(f"seat {result.forfeit_seat} ({[args.agent_a, args.agent_b][result.forfeit_seat]}) "
               f"forfeited: {result.forfeit_reason}")
@@ -288,6 +289,9 @@ def cmd_replay_export(args: argparse.Namespace, manager: PluginManager) -> int:
 
     replay = read_replay(args.file)
     output = Path(args.output or Path(args.file).with_suffix("." + args.fmt))
+    writable_folder(output.parent, "replay export: output folder")
+    if output.is_dir():
+        raise GamepitError(f"replay export: {output} is a folder; give a file name with -o")
     if args.fmt in ("html", "mp4", "gif"):
         from gamepit.viewer.export import export_replay  # renders pictures; the viewer's job
 
@@ -320,7 +324,7 @@ def cmd_demo(args: argparse.Namespace, manager: PluginManager) -> int:
         except GamepitError:
             continue  # not available in this installation
         specs.append(spec)
-    Path(args.replays).mkdir(parents=True, exist_ok=True)
+    writable_folder(args.replays, "replay folder")
     ledger = str(Path(args.replays) / "demo_ledger.sqlite")
     name = "demo " + datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     print(f"round robin on connect four: {', '.join(specs)}; {args.games} games per pairing")

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from gamepit.arena import LiveMatch, MatchResult, act_alone, act_together, play_match
-from gamepit.errors import GamepitError
+from gamepit.errors import GamepitError, writable_folder
 from gamepit.ledger import DEFAULT_LEDGER, GameRecord, Ledger, pairing_key
 from gamepit.plugins import hookimpl
 from gamepit.plugins.manager import PluginManager, get_manager
@@ -119,6 +119,12 @@ class TournamentConfig:
             raise GamepitError("tournament: move_time must be positive")
         if self.max_steps is not None and self.max_steps < 1:
             raise GamepitError("tournament: max_steps must be at least 1")
+        # Folders are proven writable now, not after the last game has been played.
+        if self.replays:
+            writable_folder(self.replays, "tournament: replay folder")
+        for what, file in (("ledger", self.ledger), ("csv", self.csv), ("json", self.json)):
+            if file:
+                writable_folder(Path(file).resolve().parent, f"tournament: {what} folder")
 
 
 _TYPES: dict[str, tuple[type, ...]] = {

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gamepit.config import ConfigError, as_plain_dict, describe, load_yaml, merge, parse_sets
+from gamepit.errors import writable_folder
 
 EXAMPLES = """
 gamepit train dqn --game gym:CartPole-v1 --set total_steps=50000
@@ -75,6 +76,8 @@ def cmd_train(args: argparse.Namespace, manager: Any) -> int:
     else:
         config = {**from_file, **from_sets, **flags}
     registry.parse("game", config["game"])  # a bad game spec fails before anything loads
+    if config.get("run_dir"):
+        writable_folder(config["run_dir"], "train: run folder")
     try:
         spec = learner.train(config)
     finally:

@@ -23,7 +23,7 @@ class Cheater(Agent):
 
 class Sleeper(Agent):
     def act(self, state):
-        time.sleep(0.5)
+        time.sleep(3.0)
         return state.legal_actions()[0]
 
 
@@ -35,16 +35,16 @@ class BadReset(Agent):
 @pytest.mark.parametrize("agent, reason", [
     (Crasher(), "act raised RuntimeError: segfault in my head"),
     (Cheater(), "illegal action"),
-    (Sleeper(), "exceeded the move time of 0.1s"),
+    (Sleeper(), "exceeded the move time of 1s"),
     (BadReset(), "reset raised ValueError: cannot load weights"),
 ])
 def test_faulty_agent_forfeits(registry, agent, reason, manager):
     game = registry.make_game("tictactoe")
-    result = play_match(game, [agent, RandomAgent()], seed=0, move_time=0.1, manager=manager)
+    result = play_match(game, [agent, RandomAgent()], seed=0, move_time=1.0, manager=manager)
     assert result.forfeit_seat == 0
     assert reason in result.forfeit_reason
     assert result.returns == [-1.0, 1.0]
-    result = play_match(game, [RandomAgent(), agent], seed=0, move_time=0.1, manager=manager)
+    result = play_match(game, [RandomAgent(), agent], seed=0, move_time=1.0, manager=manager)
     assert result.forfeit_seat == 1 and result.returns == [1.0, -1.0]
 
 

@@ -18,6 +18,11 @@ COMMANDS = ["plugins", "match", "play", "replay", "demo"]
     (["replay", "show", "no/such/file.jsonl"], "no such replay file"),
     (["replay", "list", "no/such/folder"], "no such folder"),
     (["nonsense"], "invalid choice"),
+    # folders that cannot be written are refused before any game is played
+    (["match", "tictactoe", "random", "random", "--replays", "/proc/gamepit"], "replay folder"),
+    (["tournament", "tictactoe", "random", "alphabeta", "--csv", "/proc/gamepit/board.csv"],
+     "csv folder"),
+    (["train", "dqn", "--game", "gym:CartPole-v1", "--run", "/proc/gamepit"], "run folder"),
 ])
 def test_user_mistakes_are_one_line(cli, tmp_path, args, message):
     run = cli(*args, cwd=tmp_path)

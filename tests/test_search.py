@@ -328,6 +328,7 @@ def test_batched_and_one_at_a_time_search_agree(rule, alpha):
 def test_batched_and_alone_agree_when_planning_a_single_player_problem():
     search = MCTS(sims=120, rule="puct", dirichlet_alpha=0.5)
     together = search.search([Corridor(), Corridor()], UniformEvaluator(), [5, 6])
+    assert len(together) == 2
     for seed, batched in zip([5, 6], together):
         alone = search.search([Corridor()], UniformEvaluator(), [seed])[0]
         np.testing.assert_array_equal(alone.visit_counts, batched.visit_counts)
@@ -385,6 +386,7 @@ def test_array_model_builds_the_same_trees_as_states_with_rollouts():
     search = MCTS(sims=40, rule="uct", seed=0)
     on_states = search.search(states, RolloutEvaluator(1, 5), list(range(32)))
     on_arrays, _ = search.run(ConnectFourArrayModel(1, 5), states, list(range(32)))
+    assert len(on_states) == len(on_arrays) == 32
     for a, b in zip(on_states, on_arrays):
         np.testing.assert_array_equal(a.visit_counts, b.visit_counts)
 

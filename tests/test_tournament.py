@@ -325,13 +325,13 @@ def test_batched_agents_play_in_lockstep_with_replays(tmp_path, plugged, plugin_
 
 
 def test_move_time_forfeits_are_recorded(tmp_path, plugged, plugin_file):
-    config = _config(tmp_path, game="tictactoe", agents=["random", "slow:seconds=0.3"],
-                     games_per_pair=2, move_time=0.05, plugins=[plugin_file])
+    config = _config(tmp_path, game="tictactoe", agents=["random", "slow:seconds=3.5"],
+                     games_per_pair=2, move_time=1.0, plugins=[plugin_file])
     outcome = run_tournament(config, plugged)
     assert len(outcome.forfeits) == 2
-    assert all("slow:seconds=0.3 forfeited" in line and "move time" in line
+    assert all("slow:seconds=3.5 forfeited" in line and "move time" in line
                for line in outcome.forfeits)
-    slow = next(row for row in outcome.leaderboard if row.agent == "slow:seconds=0.3")
+    slow = next(row for row in outcome.leaderboard if row.agent == "slow:seconds=3.5")
     assert slow.losses == 2
 
 

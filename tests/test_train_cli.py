@@ -3,7 +3,6 @@ TensorBoard files, atomic checkpoints, and a killed run resumed from its last ch
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -93,10 +92,7 @@ def test_train_writes_metrics_checkpoint_replays_and_agent_plays(cli, tmp_path):
             "losses/value", "losses/entropy", "eval/return", "checkpoint/step"} <= names
     assert len(list((run / "replays").glob("*.jsonl"))) == 2
     assert not list(run.glob(".*tmp"))  # no temporary checkpoint left behind
-    if importlib.util.find_spec("tensorboard") is not None:
-        assert list((run / "tensorboard").glob("events.out.tfevents.*"))
-    else:
-        assert "tensorboard is not installed" in result.stderr
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))  # a declared dependency
     replay = next((run / "replays").glob("*.jsonl"))
     verified = cli("replay", "verify", str(replay), cwd=tmp_path)
     assert verified.returncode == 0, verified.stderr
