@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from gamepit.plugins import hookimpl
 from gamepit.protocols import ActResult, Agent, Game, Option, State
 from gamepit.protocols import agent as agent_entry
@@ -84,11 +82,6 @@ class AlphaBetaAgent(Agent):
             if alpha >= beta:
                 break
         return best
-
-
-def legal_uniform_policy(state: State) -> np.ndarray:
-    mask = state.legal_mask().astype(np.float64)
-    return mask / mask.sum()
 
 
 @hookimpl
