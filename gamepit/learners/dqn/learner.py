@@ -20,8 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gamepit.agents import rl_common
-from gamepit.config import as_plain_dict, merge
+from gamepit.learners import toolkit
+from gamepit.training.settings import as_plain_dict, merge
 from gamepit.nets.atari import NATURE_MIN_SIZE, QNetwork
 from gamepit.plugins.manager import PluginManager, get_manager
 
@@ -314,13 +314,13 @@ def build_network(meta: dict[str, Any]) -> QNetwork:
 def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
     """Train; returns the spec of an agent that plays from the final checkpoint."""
     manager = manager or get_manager()
-    rl_common.seed_everything(args.seed, args.threads)
-    device = rl_common.select_device(args.device)
+    toolkit.seed_everything(args.seed, args.threads)
+    device = toolkit.select_device(args.device)
     game = manager.registry.make_game(args.game)
-    run_dir = Path(args.run_dir) if args.run_dir else rl_common.default_run_dir("dqn", game)
-    resumed = rl_common.resume_point(run_dir, "dqn", args.resume)
+    run_dir = Path(args.run_dir) if args.run_dir else toolkit.default_run_dir("dqn", game)
+    resumed = toolkit.resume_point(run_dir, "dqn", args.resume)
 
-    envs = rl_common.make_vector_env(game, args.num_envs, args.seed)
+    envs = toolkit.make_vector_env(game, args.num_envs, args.seed)
     observation_shape = tuple(envs.single_observation_space.shape)
     num_actions = int(envs.single_action_space.n)
     meta = {"algorithm": "dqn", "args": as_plain_dict(args), "game": game.spec,
@@ -328,7 +328,7 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
     q_network = build_network(meta).to(device)
     target_network = build_network(meta).to(device)
     target_network.load_state_dict(q_network.state_dict())
-    optimizer = rl_common.adam(q_network.parameters(), args.learning_rate)
+    optimizer = toolkit.adam(q_network.parameters(), args.learning_rate)
 
     frame_shape, stack = frame_layout(observation_shape)
     buffer = FrameReplayBuffer(args.buffer_size, args.num_envs, frame_shape, stack,
@@ -339,14 +339,14 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
         q_network.load_state_dict(resumed["network"])
         target_network.load_state_dict(resumed["target_network"])
         optimizer.load_state_dict(resumed["optimizer"])
-        rl_common.restore_rng_states(resumed["rng"])
+        toolkit.restore_rng_states(resumed["rng"])
         global_step = int(resumed["step"])
         # The buffer is not checkpointed (gigabytes on Atari): refill it before learning again.
         learning_starts = global_step + min(args.learning_starts, args.buffer_size // 2)
         print(f"resuming {run_dir} from step {global_step}")
 
-    reporter = rl_common.Reporter(run_dir, manager, args.total_steps, global_step)
-    stats = rl_common.EpisodeStats(args.num_envs)
+    reporter = toolkit.Reporter(run_dir, manager, args.total_steps, global_step)
+    stats = toolkit.EpisodeStats(args.num_envs)
     observations, _ = envs.reset(seed=args.seed + global_step)
     buffer.start_episodes(np.arange(args.num_envs), observations)
     exploration_steps = args.exploration_fraction * args.total_steps
@@ -356,10 +356,10 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
     next_target = global_step + args.target_update_interval
 
     def save() -> None:
-        path = rl_common.save_checkpoint(run_dir / rl_common.CHECKPOINT, {
+        path = toolkit.save_checkpoint(run_dir / toolkit.CHECKPOINT, {
             **meta, "step": global_step, "network": q_network.state_dict(),
             "target_network": target_network.state_dict(), "optimizer": optimizer.state_dict(),
-            "rng": rl_common.rng_states()})
+            "rng": toolkit.rng_states()})
         reporter.checkpoint(path, global_step)
 
     while global_step < args.total_steps:
@@ -376,7 +376,7 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
         next_obs, rewards, terminated, truncated, info = envs.step(actions)
         done = terminated | truncated
         stats.update(rewards, done)
-        real_next = rl_common.final_observations(next_obs, done, info)
+        real_next = toolkit.final_observations(next_obs, done, info)
         train_rewards = np.sign(rewards) if args.clip_rewards else rewards
         buffer.add(actions, train_rewards, terminated, truncated, real_next, next_obs)
         observations = next_obs
@@ -421,14 +421,14 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
     envs.close()
     save()
     if args.eval_episodes > 0 and game.capabilities.state:
-        agent = rl_common.NetworkAgent(q_network.eval(), _greedy_scores, device)
-        agent.spec = f"dqn:checkpoint={run_dir / rl_common.CHECKPOINT}"
+        agent = toolkit.NetworkAgent(q_network.eval(), _greedy_scores, device)
+        agent.spec = f"dqn:checkpoint={run_dir / toolkit.CHECKPOINT}"
         started = time.perf_counter()
-        metrics = rl_common.play_evaluation(game, agent, args.eval_episodes, args.seed + 10_000,
+        metrics = toolkit.play_evaluation(game, agent, args.eval_episodes, args.seed + 10_000,
                                             str(run_dir / "replays"), manager)
         metrics["eval/seconds"] = time.perf_counter() - started
         reporter.metrics(global_step, metrics)
-    return f"dqn:checkpoint={run_dir / rl_common.CHECKPOINT}"
+    return f"dqn:checkpoint={run_dir / toolkit.CHECKPOINT}"
 
 
 # --------------------------------------------------------------------------- playing
@@ -438,20 +438,20 @@ def _greedy_scores(q_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return q_values, q_values.max(dim=1).values
 
 
-def make_agent(checkpoint: str = "", device: str = "cpu") -> rl_common.NetworkAgent:
+def make_agent(checkpoint: str = "", device: str = "cpu") -> toolkit.NetworkAgent:
     """``dqn:checkpoint=PATH``: acts greedily on the Q-values among legal actions."""
     if not checkpoint:
         raise ValueError("name a checkpoint: dqn:checkpoint=RUN/checkpoint.pt")
-    meta = rl_common.load_checkpoint(checkpoint)
+    meta = toolkit.load_checkpoint(checkpoint)
     if meta.get("algorithm") != "dqn":
         raise ValueError(f"{checkpoint} is a {meta.get('algorithm')!r} checkpoint, not dqn")
     network = build_network(meta)
     network.load_state_dict(meta["network"])
-    target = rl_common.select_device(device)
-    return rl_common.NetworkAgent(network.to(target).eval(), _greedy_scores, target)
+    target = toolkit.select_device(device)
+    return toolkit.NetworkAgent(network.to(target).eval(), _greedy_scores, target)
 
 
-class DQNLearner:
+class Learner:
     """The ``dqn`` learner entry: ``train(config)`` with a dict of DQNArgs fields."""
 
     Args = DQNArgs

@@ -1,4 +1,4 @@
-"""What the model-free learners share, one copy of each: device selection, the training
+"""The learner toolkit: what every learner shares, one copy of each: device selection, the training
 environments (a game's vector face, or Gymnasium environments stepped in lock-step), episode
 statistics, metrics, atomic checkpoints, evaluation episodes recorded as replays, and the agent
 that plays from a checkpoint.
@@ -11,7 +11,6 @@ same folder and renamed, so a run killed mid-write keeps its previous checkpoint
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +22,8 @@ import numpy as np
 import torch
 
 from gamepit.errors import GamepitError
+from gamepit.faces import StateGymEnv
+from gamepit.files import atomic_write
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import ActResult, Agent, Game, State
 
@@ -62,36 +63,6 @@ def seed_everything(seed: int, threads: int) -> None:
 
 
 # --------------------------------------------------------------------------- environments
-
-
-class StateGymEnv(gym.Env):
-    """A Gymnasium environment over a one-player game's simulator state, for games that offer
-    no Gymnasium face. An illegal action ends the episode with a reward of -1, so a learner that
-    ignores legality learns to avoid it."""
-
-    def __init__(self, game: Game) -> None:
-        self.game = game
-        low, high = game.observation_bounds
-        self.observation_space = gym.spaces.Box(low, high, game.observation_shape,
-                                                dtype=game.observation_dtype)
-        self.action_space = gym.spaces.Discrete(game.num_actions)
-        self.state: State | None = None
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None
-              ) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        self.state = self.game.new_state(seed)
-        return np.asarray(self.state.observation(0)), {}
-
-    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
-        assert self.state is not None
-        if not self.state.legal_mask()[int(action)]:
-            return np.asarray(self.state.observation(0)), -1.0, True, False, {"illegal": True}
-        before = self.state.returns()[0]
-        self.state.apply(int(action))
-        reward = self.state.returns()[0] - before
-        return (np.asarray(self.state.observation(0)), float(reward), self.state.is_terminal(),
-                False, {})
 
 
 def make_vector_env(game: Game, num_envs: int, seed: int) -> Any:
@@ -215,15 +186,11 @@ def restore_rng_states(states: dict[str, Any]) -> None:
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> Path:
-    """Write atomically: a temporary file in the same folder, flushed, then renamed."""
+    """Write atomically (``gamepit.files.atomic_write``): a crash keeps the previous file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("wb") as handle:
-        torch.save(payload, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    with atomic_write(path) as partial:
+        torch.save(payload, partial)
     return path
 
 

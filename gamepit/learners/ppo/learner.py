@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from gamepit.agents import rl_common
-from gamepit.config import as_plain_dict, merge
+from gamepit.learners import toolkit
+from gamepit.training.settings import as_plain_dict, merge
 from gamepit.errors import GamepitError
 from gamepit.nets.atari import ActorCritic
 from gamepit.plugins.manager import PluginManager, get_manager
@@ -287,29 +287,29 @@ def build_network(meta: dict[str, Any]) -> ActorCritic:
 def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     """Train; returns the spec of an agent that plays from the final checkpoint."""
     manager = manager or get_manager()
-    rl_common.seed_everything(args.seed, args.threads)
-    device = rl_common.select_device(args.device)
+    toolkit.seed_everything(args.seed, args.threads)
+    device = toolkit.select_device(args.device)
     game = manager.registry.make_game(args.game)
-    run_dir = Path(args.run_dir) if args.run_dir else rl_common.default_run_dir("ppo", game)
-    resumed = rl_common.resume_point(run_dir, "ppo", args.resume)
+    run_dir = Path(args.run_dir) if args.run_dir else toolkit.default_run_dir("ppo", game)
+    resumed = toolkit.resume_point(run_dir, "ppo", args.resume)
     self_play = game.num_players == 2
 
     if self_play:
         observation_shape, num_actions = tuple(game.observation_shape), game.num_actions
     else:
-        envs = rl_common.make_vector_env(game, args.num_envs, args.seed)
+        envs = toolkit.make_vector_env(game, args.num_envs, args.seed)
         observation_shape = tuple(envs.single_observation_space.shape)
         num_actions = int(envs.single_action_space.n)
     meta = {"algorithm": "ppo", "args": as_plain_dict(args), "game": game.spec,
             "observation_shape": list(observation_shape), "num_actions": num_actions}
     network = build_network(meta).to(device)
-    optimizer = rl_common.adam(network.parameters(), args.learning_rate, eps=1e-5)
+    optimizer = toolkit.adam(network.parameters(), args.learning_rate, eps=1e-5)
     pool = OpponentPool(network, args.pool_size, args.latest_opponent) if self_play else None
     global_step, update = 0, 0
     if resumed is not None:
         network.load_state_dict(resumed["network"])
         optimizer.load_state_dict(resumed["optimizer"])
-        rl_common.restore_rng_states(resumed["rng"])
+        toolkit.restore_rng_states(resumed["rng"])
         global_step, update = int(resumed["step"]), int(resumed["update"])
         if pool is not None:
             pool.load(network, resumed["pool"])
@@ -331,17 +331,17 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     dones_buffer = torch.zeros(shape, device=device)
     values_buffer = torch.zeros(shape, device=device)
 
-    reporter = rl_common.Reporter(run_dir, manager, args.total_steps, global_step)
-    stats = rl_common.EpisodeStats(args.num_envs)
+    reporter = toolkit.Reporter(run_dir, manager, args.total_steps, global_step)
+    stats = toolkit.EpisodeStats(args.num_envs)
     next_checkpoint = global_step + args.checkpoint_every
 
     def save() -> None:
         payload = {**meta, "step": global_step, "update": update,
                    "network": network.state_dict(), "optimizer": optimizer.state_dict(),
-                   "rng": rl_common.rng_states()}
+                   "rng": toolkit.rng_states()}
         if pool is not None:
             payload["pool"] = pool.state_dicts()
-        path = rl_common.save_checkpoint(run_dir / rl_common.CHECKPOINT, payload)
+        path = toolkit.save_checkpoint(run_dir / toolkit.CHECKPOINT, payload)
         reporter.checkpoint(path, global_step)
 
     while update < num_updates:
@@ -415,12 +415,12 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
             save()
     envs.close()
     save()
-    spec = f"ppo:checkpoint={run_dir / rl_common.CHECKPOINT}"
+    spec = f"ppo:checkpoint={run_dir / toolkit.CHECKPOINT}"
     if args.eval_episodes > 0 and game.capabilities.state:
-        agent = rl_common.NetworkAgent(network.eval(), _policy_scores, device)
+        agent = toolkit.NetworkAgent(network.eval(), _policy_scores, device)
         agent.spec = spec
         started = time.perf_counter()
-        metrics = rl_common.play_evaluation(game, agent, args.eval_episodes, args.seed + 10_000,
+        metrics = toolkit.play_evaluation(game, agent, args.eval_episodes, args.seed + 10_000,
                                             str(run_dir / "replays"), manager)
         metrics["eval/seconds"] = time.perf_counter() - started
         reporter.metrics(global_step, metrics)
@@ -436,20 +436,20 @@ def _policy_scores(output: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Ten
 
 
 def make_agent(checkpoint: str = "", device: str = "cpu", sample: bool = False
-               ) -> rl_common.NetworkAgent:
+               ) -> toolkit.NetworkAgent:
     """``ppo:checkpoint=PATH``: the policy's most likely legal action, or a sample of it."""
     if not checkpoint:
         raise ValueError("name a checkpoint: ppo:checkpoint=RUN/checkpoint.pt")
-    meta = rl_common.load_checkpoint(checkpoint)
+    meta = toolkit.load_checkpoint(checkpoint)
     if meta.get("algorithm") != "ppo":
         raise ValueError(f"{checkpoint} is a {meta.get('algorithm')!r} checkpoint, not ppo")
     network = build_network(meta)
     network.load_state_dict(meta["network"])
-    target = rl_common.select_device(device)
-    return rl_common.NetworkAgent(network.to(target).eval(), _policy_scores, target, sample)
+    target = toolkit.select_device(device)
+    return toolkit.NetworkAgent(network.to(target).eval(), _policy_scores, target, sample)
 
 
-class PPOLearner:
+class Learner:
     """The ``ppo`` learner entry: ``train(config)`` with a dict of PPOArgs fields."""
 
     Args = PPOArgs

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,9 +29,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gamepit.agents import rl_common
-from gamepit.config import as_plain_dict, merge
+from gamepit.learners import toolkit
+from gamepit.training.settings import as_plain_dict, merge
 from gamepit.errors import GamepitError
+from gamepit.files import atomic_write
 from gamepit.nets.residual import PolicyValueNet
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import ActResult, Agent, Game, SearchResult, State
@@ -42,7 +42,7 @@ from gamepit.search.network import NetworkEvaluator
 ALGORITHM = "alphazero"
 BEST = "best.pt"
 BUFFER = "replay_buffer.npz"
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+BUILTIN_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 
 @dataclass
@@ -269,14 +269,10 @@ class ReplayBuffer:
 
     def save(self, path: Path) -> None:
         """Atomically, as plain arrays (``np.load`` with ``allow_pickle=False`` reads it)."""
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-        with temporary.open("wb") as handle:
+        with atomic_write(path) as partial, partial.open("wb") as handle:
             np.savez(handle, observations=self.observations[:self.size],
                      policies=self.policies[:self.size], outcomes=self.outcomes[:self.size],
                      cursor=np.int64(self.cursor))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
 
     def load(self, path: Path) -> None:
         with np.load(path, allow_pickle=False) as data:
@@ -398,12 +394,12 @@ def play_lockstep(game: Game, first: AlphaZeroAgent, second: AlphaZeroAgent, gam
 def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
     """Train; returns the spec of an agent that plays from the best network."""
     manager = manager or get_manager()
-    rl_common.seed_everything(args.seed, args.threads)
-    device = rl_common.select_device(args.device)
+    toolkit.seed_everything(args.seed, args.threads)
+    device = toolkit.select_device(args.device)
     game = manager.registry.make_game(args.game)
     shape = network_shape(game, args)
-    run_dir = Path(args.run_dir) if args.run_dir else rl_common.default_run_dir(ALGORITHM, game)
-    resumed = rl_common.resume_point(run_dir, ALGORITHM, args.resume)
+    run_dir = Path(args.run_dir) if args.run_dir else toolkit.default_run_dir(ALGORITHM, game)
+    resumed = toolkit.resume_point(run_dir, ALGORITHM, args.resume)
     if resumed is not None:
         stored = {key: int(value) for key, value in resumed["shape"].items()}
         if stored != shape:
@@ -423,7 +419,7 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
         network.load_state_dict(resumed["network"])
         best_network.load_state_dict(resumed["best_network"])
         optimizer.load_state_dict(resumed["optimizer"])
-        rl_common.restore_rng_states(resumed["rng"])
+        toolkit.restore_rng_states(resumed["rng"])
         iteration, positions = int(resumed["iteration"]), int(resumed["step"])
         best_generation = int(resumed["best_generation"])
         started_seconds = float(resumed["train_seconds"])
@@ -432,7 +428,7 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
         print(f"resuming {run_dir} from iteration {iteration} ({positions} positions, "
               f"{len(buffer)} in the buffer)", flush=True)
     rng = np.random.default_rng([args.seed, iteration])
-    reporter = rl_common.Reporter(run_dir, manager, 0, positions)
+    reporter = toolkit.Reporter(run_dir, manager, 0, positions)
     selfplay_mcts = MCTS(args.sims, args.c_puct, "puct", args.dirichlet_alpha,
                          args.dirichlet_epsilon)
     clock = time.perf_counter() - started_seconds
@@ -445,18 +441,18 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
         seconds = time.perf_counter() - clock
         if args.save_buffer:
             buffer.save(run_dir / BUFFER)
-        path = rl_common.save_checkpoint(run_dir / rl_common.CHECKPOINT, {
+        path = toolkit.save_checkpoint(run_dir / toolkit.CHECKPOINT, {
             **meta, "step": positions, "iteration": iteration,
             "best_generation": best_generation, "train_seconds": seconds,
             "network": network.state_dict(), "best_network": best_network.state_dict(),
-            "optimizer": optimizer.state_dict(), "rng": rl_common.rng_states()})
+            "optimizer": optimizer.state_dict(), "rng": toolkit.rng_states()})
         save_agent_checkpoint(run_dir / BEST, meta, best_network, iteration, positions, seconds)
         reporter.checkpoint(path, positions)
 
     def evaluate() -> None:
         agent = agent_for(best_network, args.eval_sims)
         agent.spec = f"alphazero:checkpoint={run_dir / BEST},sims={args.eval_sims}"
-        metrics = rl_common.play_evaluation(game, agent, args.eval_games, args.seed + 10_000,
+        metrics = toolkit.play_evaluation(game, agent, args.eval_games, args.seed + 10_000,
                                             str(run_dir / "replays"), manager,
                                             args.eval_opponent)
         reporter.metrics(positions, metrics)
@@ -521,7 +517,7 @@ def save_agent_checkpoint(path: Path, meta: dict[str, Any], network: torch.nn.Mo
                           iteration: int, positions: int, seconds: float) -> Path:
     """What an agent needs and nothing more (no optimizer, no buffer): small enough to ship."""
     weights = {key: value.detach().cpu().clone() for key, value in network.state_dict().items()}
-    return rl_common.save_checkpoint(path, {
+    return toolkit.save_checkpoint(path, {
         "algorithm": ALGORITHM, "game": meta["game"], "shape": meta["shape"],
         "args": meta["args"], "iteration": iteration, "step": positions,
         "train_seconds": seconds, "best_network": weights})
@@ -543,7 +539,7 @@ def resolve_checkpoint(checkpoint: str) -> Path:
 def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
                        ) -> tuple[PolicyValueNet, dict[str, Any]]:
     """The best network of a run's checkpoint or of an agent checkpoint, and its metadata."""
-    data = rl_common.load_checkpoint(resolve_checkpoint(checkpoint), map_location="cpu")
+    data = toolkit.load_checkpoint(resolve_checkpoint(checkpoint), map_location="cpu")
     if data.get("algorithm") != ALGORITHM:
         raise GamepitError(f"{checkpoint} is a {data.get('algorithm')!r} checkpoint, "
                            "not alphazero")
@@ -566,13 +562,13 @@ def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
                            "alphazero:checkpoint=builtin:connect_four")
     if sims < 1:
         raise GamepitError("alphazero: sims must be at least 1")
-    target = rl_common.select_device(device)
+    target = toolkit.select_device(device)
     network, data = load_agent_network(checkpoint, target)
     return AlphaZeroAgent(network, {k: int(v) for k, v in data["shape"].items()},
                           str(data.get("game", "")), sims, c_puct, temperature, leaves, target)
 
 
-class AlphaZeroLearner:
+class Learner:
     """The ``alphazero`` learner entry: ``train(config)`` with a dict of AlphaZeroArgs fields."""
 
     Args = AlphaZeroArgs
