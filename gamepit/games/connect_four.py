@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gamepit.games.tictactoe import board_symmetries
+from gamepit.games.symmetry import board_symmetries
 from gamepit.plugins import hookimpl
 from gamepit.protocols import BaseState, Capabilities, Game
 from gamepit.protocols import game as game_entry

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from gamepit.games.tictactoe import board_symmetries
+from gamepit.games.symmetry import board_symmetries
 from gamepit.plugins import hookimpl
 from gamepit.protocols import BaseState, Capabilities, Game, Option
 from gamepit.protocols import game as game_entry
