@@ -25,10 +25,10 @@ import time
 
 import numpy as np
 import torch
+from gamepit.config import load_yaml, merge
 
 from gamepit.agents import alphazero
 from gamepit.arena import play_series
-from gamepit.config import load_yaml, merge
 from gamepit.plugins.manager import get_manager
 from gamepit.search.mcts import MCTS, choose_action
 from gamepit.search.network import NetworkEvaluator

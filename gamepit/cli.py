@@ -39,13 +39,13 @@ def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParse
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = add_command(subparsers, "plugins", "List every game, agent, search and learner.",
-             "gamepit plugins\ngamepit plugins --kind agent")
+                    "gamepit plugins\ngamepit plugins --kind agent")
     p.add_argument("--kind", choices=KINDS, help="only this kind")
     p.set_defaults(func=cmd_plugins)
 
     p = add_command(subparsers, "match", "Play N games between two agents, seats alternating.",
-             "gamepit match connect_four alphabeta random -n 10\n"
-             "gamepit match tictactoe alphabeta:depth=9 random -n 20 --move-time 1")
+                    "gamepit match connect_four alphabeta random -n 10\n"
+                    "gamepit match tictactoe alphabeta:depth=9 random -n 20 --move-time 1")
     _match_arguments(p)
     p.add_argument("-n", "--games", type=int, default=None,
                    help="number of games (default 2; with --sprt, the most to play: 1000)")
@@ -54,15 +54,16 @@ def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParse
                         "AGENT_A is at most ELO0 or at least ELO1 stronger (alpha=beta=0.05)")
     p.set_defaults(func=cmd_match)
 
-    p = add_command(subparsers, "play", "Play one game yourself: name 'human' as one of the agents.",
-             "gamepit play tictactoe human alphabeta:depth=9\n"
-             "gamepit play connect_four random human")
+    p = add_command(subparsers, "play",
+                    "Play one game yourself: name 'human' as one of the agents.",
+                    "gamepit play tictactoe human alphabeta:depth=9\n"
+                    "gamepit play connect_four random human")
     _match_arguments(p)
     p.set_defaults(func=cmd_play, games=1)
 
     p = add_command(subparsers, "replay", "List, show and verify recorded replays.",
-             "gamepit replay list\ngamepit replay show replays/FILE.jsonl --step 5\n"
-             "gamepit replay verify replays/FILE.jsonl")
+                    "gamepit replay list\ngamepit replay show replays/FILE.jsonl --step 5\n"
+                    "gamepit replay verify replays/FILE.jsonl")
     replay_commands = p.add_subparsers(dest="replay_command", metavar="ACTION",
                                        parser_class=_Parser)
     q = replay_commands.add_parser("list", help="list replays in a folder")

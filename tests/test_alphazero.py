@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from gamepit.config import load_yaml
 
 from gamepit.agents import alphazero
 from gamepit.arena import play_series
-from gamepit.config import load_yaml
 from gamepit.errors import GamepitError
 from gamepit.protocols import split_act_result
 

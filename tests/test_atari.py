@@ -100,7 +100,7 @@ def test_clone_replays_the_same_future_with_sticky_actions(registry):
     for action in actions:  # the emulator moves on; the clone must still restore its own
         state.apply(int(action))
         hashes.append(state_hash(state))
-    for action, expected in zip(actions, hashes):
+    for action, expected in zip(actions, hashes, strict=True):
         branch.apply(int(action))
         assert state_hash(branch) == expected
     assert branch.returns() == state.returns()

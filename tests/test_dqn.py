@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gamepit.agents.dqn import DQNArgs, FrameReplayBuffer, SumTree, frame_layout, train
+from gamepit.config import load_yaml, merge
 
 from gamepit.agents import rl_common
-from gamepit.agents.dqn import DQNArgs, FrameReplayBuffer, SumTree, frame_layout, train
 from gamepit.arena import play_match
 from gamepit.checks import check_agent
-from gamepit.config import load_yaml, merge
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,8 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from gamepit.agents import rl_common
 from gamepit.agents.ppo import (
     OpponentPool,
     PPOArgs,
@@ -18,9 +16,11 @@ from gamepit.agents.ppo import (
     compute_gae,
     train,
 )
+from gamepit.config import load_yaml, merge
+
+from gamepit.agents import rl_common
 from gamepit.arena import play_match, play_series
 from gamepit.checks import check_agent
-from gamepit.config import load_yaml, merge
 
 ROOT = Path(__file__).resolve().parents[1]
 

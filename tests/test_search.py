@@ -131,7 +131,7 @@ def test_exact_evaluator_picks_a_minimax_optimal_move():
     positions = [tictactoe(), tictactoe(4), tictactoe(0), tictactoe(0, 4, 8),
                  tictactoe(4, 0, 8), tictactoe(1, 4, 7)]
     results = MCTS(sims=300, rule="puct", seed=0).search(positions, ExactEvaluator())
-    for state, result in zip(positions, results):
+    for state, result in zip(positions, results, strict=True):
         assert best_move(result) in optimal_moves(state), state.render()
     # Backed-up values are averages over what was explored, not minimax values, so only a
     # forced win shows clearly in the root value after a few hundred simulations.
@@ -146,7 +146,7 @@ def test_exact_evaluator_picks_a_minimax_optimal_move():
 def test_visit_counts_add_up_to_the_simulations(rule, leaves, trees):
     search = MCTS(sims=97, rule=rule, leaves=leaves, dirichlet_alpha=0.3, seed=3)
     states = [connect_four(*range(index)) for index in range(trees)]
-    for state, result in zip(states, search.search(states, RolloutEvaluator(1, 3))):
+    for state, result in zip(states, search.search(states, RolloutEvaluator(1, 3)), strict=True):
         assert result.visit_counts.sum() == 97
         assert result.visit_counts[~state.legal_mask()].sum() == 0
         assert result.policy.sum() == pytest.approx(1.0)
@@ -272,7 +272,7 @@ class ClonedStateModel:
 
     def recurrent(self, hidden, actions):
         children, rewards = [], []
-        for parent, action in zip(hidden, actions.tolist()):
+        for parent, action in zip(hidden, actions.tolist(), strict=True):
             child = parent.clone()
             child.apply(action)
             children.append(child)
@@ -319,7 +319,7 @@ def test_batched_and_one_at_a_time_search_agree(rule, alpha):
     seeds = [11, 12, 13, 14]
     search = MCTS(sims=150, rule=rule, dirichlet_alpha=alpha)
     together = search.search(states, HeuristicEvaluator(), seeds)
-    for state, seed, batched in zip(states, seeds, together):
+    for state, seed, batched in zip(states, seeds, together, strict=True):
         alone = search.search([state], HeuristicEvaluator(), [seed])[0]
         np.testing.assert_array_equal(alone.visit_counts, batched.visit_counts)
         assert alone.value == pytest.approx(batched.value, abs=1e-9)
@@ -329,7 +329,7 @@ def test_batched_and_alone_agree_when_planning_a_single_player_problem():
     search = MCTS(sims=120, rule="puct", dirichlet_alpha=0.5)
     together = search.search([Corridor(), Corridor()], UniformEvaluator(), [5, 6])
     assert len(together) == 2
-    for seed, batched in zip([5, 6], together):
+    for seed, batched in zip([5, 6], together, strict=True):
         alone = search.search([Corridor()], UniformEvaluator(), [seed])[0]
         np.testing.assert_array_equal(alone.visit_counts, batched.visit_counts)
 
@@ -409,7 +409,7 @@ def test_array_model_builds_the_same_trees_as_states_with_rollouts():
     on_states = search.search(states, RolloutEvaluator(1, 5), list(range(32)))
     on_arrays, _ = search.run(array_model_for(states, 1, 5), states, list(range(32)))
     assert len(on_states) == len(on_arrays) == 32
-    for a, b in zip(on_states, on_arrays):
+    for a, b in zip(on_states, on_arrays, strict=True):
         np.testing.assert_array_equal(a.visit_counts, b.visit_counts)
 
 

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from gamepit.config import ConfigError, load_yaml, merge, parse_sets
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -69,7 +69,7 @@ class ConnectFourState(BaseState):
     def legal_mask(self) -> np.ndarray:
         if self.is_terminal():
             return np.zeros(WIDTH, dtype=bool)
-        return np.array([h < t for h, t in zip(self.heights, COLUMN_TOP)], dtype=bool)
+        return np.array([h < t for h, t in zip(self.heights, COLUMN_TOP, strict=True)], dtype=bool)
 
     def legal_actions(self) -> list[int]:
         if self.is_terminal():

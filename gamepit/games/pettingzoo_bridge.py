@@ -123,7 +123,7 @@ def clone_env(env: Any) -> Any:
         shell = object.__new__(type(layer))
         memo[id(layer)] = shell
         shells.append(shell)
-    for layer, shell in zip(layers, shells):
+    for layer, shell in zip(layers, shells, strict=True):
         shell.__dict__.update(copy.deepcopy(layer.__dict__, memo))
     return shells[0]
 

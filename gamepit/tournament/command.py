@@ -59,22 +59,6 @@ def add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_tournament)
 
 
-def config_from_args(args: argparse.Namespace) -> TournamentConfig:
-    """YAML settings (if ``--config``), overridden by every flag given on the command line."""
-    settings = load_config(args.config) if args.config else {}
-    if args.game is not None:
-        settings["game"] = args.game
-    if args.agents:
-        settings["agents"] = list(args.agents)
-    names = {f.name for f in fields(TournamentConfig)} - {"game", "agents", "plugins"}
-    for name in names:
-        value = getattr(args, name, None)
-        if value is not None:
-            settings[name] = value
-    settings["plugins"] = list(settings.get("plugins", [])) + list(args.plugins or [])
-    return TournamentConfig(**settings)
-
-
 def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
     if args.list:
         return _list_tournaments(args.ledger or DEFAULT_LEDGER)

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from gamepit.arena.series import Z95, ScoreLine, expected_score, format_scores
+from gamepit.arena.series import Z95, ScoreLine, format_scores
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from gamepit.tournament.ledger import pairing_key
 
+
 @dataclass
 class Slot:
     """One game of a tournament: which pairing, which game of it, who sits where, which seed."""

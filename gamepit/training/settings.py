@@ -20,6 +20,7 @@ from typing import Any
 from gamepit.errors import GamepitError
 from gamepit.specs import parse_bool
 
+
 class ConfigError(GamepitError):
     """A configuration file or override is wrong; the message names the key."""
 
@@ -104,7 +105,7 @@ def field_docs(args_class: type) -> dict[str, str]:
         return {}
     docs: dict[str, str] = {}
     body = ast.parse(source).body[0].body  # type: ignore[attr-defined]
-    for node, following in zip(body, body[1:]):
+    for node, following in zip(body, body[1:], strict=False):
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
                 and isinstance(following, ast.Expr)
                 and isinstance(following.value, ast.Constant)

@@ -29,15 +29,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gamepit.learners import toolkit
-from gamepit.training.settings import as_plain_dict, merge
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
+from gamepit.learners import toolkit
 from gamepit.nets.residual import PolicyValueNet
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import ActResult, Agent, Game, SearchResult, State
 from gamepit.search.mcts import MCTS, choose_action, describe
 from gamepit.search.network import NetworkEvaluator
+from gamepit.training.settings import as_plain_dict, merge
 
 ALGORITHM = "alphazero"
 BEST = "best.pt"

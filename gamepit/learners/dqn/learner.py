@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from gamepit.learners import toolkit
-from gamepit.training.settings import as_plain_dict, merge
 from gamepit.nets.atari import NATURE_MIN_SIZE, QNetwork
 from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.training.settings import as_plain_dict, merge
 
 
 @dataclass

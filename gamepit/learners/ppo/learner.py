@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from gamepit.learners import toolkit
-from gamepit.training.settings import as_plain_dict, merge
 from gamepit.errors import GamepitError
+from gamepit.learners import toolkit
 from gamepit.nets.atari import ActorCritic
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import Game
+from gamepit.training.settings import as_plain_dict, merge
 
 
 @dataclass
