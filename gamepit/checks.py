@@ -142,11 +142,23 @@ def check_agent(agent: Agent, game: Game, games: int = 2, seed: int = 0,
                 action = int(legal[rng.integers(len(legal))])
             state.apply(action)
         if met and callable(getattr(agent, "act_batch", None)):
-            agent.reset(game, seat, seed + index)
-            first = [split_act_result(agent.act(position.clone()))[0] for position in met]
-            agent.reset(game, seat, seed + index)
-            batch = [split_act_result(result)[0]
-                     for result in agent.act_batch([position.clone() for position in met])]
-            _require(batch == first,
-                     f"agent {label}: act_batch gave {batch} where act gave {first} on the same "
-                     "positions after the same reset; act_batch must act as act does on each")
+            _check_batch(agent, game, seat, seed + index, met, label)
+
+
+def _check_batch(agent: Agent, game: Game, seat: int, seed: int, met: list, label: str) -> None:
+    """Each position alone, after the same reset, through ``act`` and through ``act_batch``:
+    the same move. Then all of them in one ``act_batch`` call: one legal move each. (Agents
+    that share a random stream across a batch, as rollouts do, cannot promise more.)"""
+    for position in met:
+        agent.reset(game, seat, seed)
+        alone = split_act_result(agent.act(position.clone()))[0]
+        agent.reset(game, seat, seed)
+        batched = [split_act_result(r)[0] for r in agent.act_batch([position.clone()])]
+        _require(batched == [alone],
+                 f"agent {label}: act_batch gave {batched} where act gave [{alone}] on the same "
+                 "position after the same reset; act_batch must act as act does on each")
+    agent.reset(game, seat, seed)
+    moves = [split_act_result(r)[0] for r in agent.act_batch([p.clone() for p in met])]
+    _require(len(moves) == len(met) and all(p.legal_mask()[m] for p, m in zip(met, moves,
+                                                                                strict=True)),
+             f"agent {label}: act_batch must return one legal action per position")

@@ -83,10 +83,19 @@ def test_match_prints_summary_and_writes_replays(cli, tmp_path):
 def test_demo_runs_a_round_robin(cli, tmp_path):
     run = cli("demo", "--games", "2", "--replays", str(tmp_path / "r"), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert "round robin on connect four" in run.stdout
+    assert "round robin on connect_four" in run.stdout
     assert "random" in run.stdout and "alphabeta:depth=4" in run.stdout
     assert "replays written to" in run.stdout
     assert list((tmp_path / "r").glob("*.jsonl"))
+
+
+def test_demo_reads_its_line_up_from_yaml(cli, tmp_path):
+    (tmp_path / "lineup.yaml").write_text("game: tictactoe\nagents: [random, alphabeta:depth=9]\n"
+                                          "games_per_pair: 2\n")
+    run = cli("demo", "--config", "lineup.yaml", "--replays", "r", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "round robin on tictactoe: random, alphabeta:depth=9; 2 games" in run.stdout
+    assert len(list((tmp_path / "r").glob("*.jsonl"))) == 2
 
 
 def test_match_with_sprt_stops_early(cli):

@@ -10,8 +10,8 @@ import math
 import numpy as np
 import pytest
 
-from gamepit.arena import Sprt, human_normalised, parse_sprt_bounds, score_table
-from gamepit.arena.series import expected_score
+from gamepit.arena import Sprt, parse_sprt_bounds, score_table
+from gamepit.arena.series import expected_score, human_normalised
 from gamepit.errors import GamepitError
 from gamepit.games.atari import ATARI_REFERENCES
 from gamepit.tournament.ratings import (

@@ -1,19 +1,22 @@
-"""The learner toolkit: what every learner shares, one copy of each: device selection, the training
-environments (a game's vector face, or Gymnasium environments stepped in lock-step), episode
-statistics, metrics, atomic checkpoints, evaluation episodes recorded as replays, and the agent
-that plays from a checkpoint.
+"""The learner toolkit: what every learner shares, one copy of each, as functions a learner
+calls from top to bottom (no base class to inherit): starting a run (``start_run``: the game,
+the device, the run folder, seeding with one explicit numpy Generator, the checkpoint to
+continue from), the training environments, episode statistics and metrics, atomic checkpoints
+and resuming from them (``save``, ``resume``), evaluation through the engine (``evaluate``),
+and the agent that plays a checkpoint with an up-front fit check (``checkpoint_agent``).
 
-Checkpoints are plain ``torch.save`` dictionaries of tensors, numbers and strings, loaded with
-``weights_only=True``: no code is ever unpickled. They are written to a temporary file in the
-same folder and renamed, so a run killed mid-write keeps its previous checkpoint.
+Checkpoints are plain ``torch.save`` dictionaries of tensors, numbers and strings (random
+states included, the numpy Generator's as a JSON string), loaded with ``weights_only=True``: no
+code is ever unpickled. They are written to a temporary file in the same folder and renamed, so
+a run killed mid-write keeps its previous checkpoint.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +29,13 @@ from gamepit.faces import StateGymEnv
 from gamepit.files import atomic_write
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import ActResult, Agent, Game, State
+from gamepit.training.settings import as_plain_dict
 
 CHECKPOINT = "checkpoint.pt"
+EVAL_SEED_OFFSET = 10_000  # evaluation seeds stay clear of the training environments' seeds
 
 
-# --------------------------------------------------------------------------- device
+# --------------------------------------------------------------------------- starting a run
 
 
 def select_device(name: str) -> torch.device:
@@ -54,12 +59,94 @@ def adam(parameters: Any, learning_rate: float, eps: float = 1e-8) -> torch.opti
         return torch.optim.Adam(parameters, lr=learning_rate, eps=eps)
 
 
-def seed_everything(seed: int, threads: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if threads > 0:
-        torch.set_num_threads(threads)
+class Reporter:
+    """Sends metrics and checkpoint events through the hooks (TensorBoard, progress display
+    and the run's ``metrics.jsonl`` are plugins on them) and times steps per second."""
+
+    def __init__(self, run_dir: Path, manager: PluginManager | None, total_steps: int,
+                 start_step: int = 0) -> None:
+        self.run = str(run_dir)
+        self.manager = manager or get_manager()
+        self.total_steps = total_steps
+        self.clock, self.clock_step = time.perf_counter(), start_step
+
+    def metrics(self, step: int, metrics: dict[str, float]) -> None:
+        now = time.perf_counter()
+        if step > self.clock_step and now > self.clock:
+            metrics = {**metrics, "speed/steps_per_second":
+                       (step - self.clock_step) / (now - self.clock)}
+            self.clock, self.clock_step = now, step
+        metrics = {**metrics, "progress/total_steps": float(self.total_steps)}
+        self.manager.notify("gamepit_train_metrics", run=self.run, step=step, metrics=metrics)
+
+    def checkpoint(self, path: Path, step: int) -> None:
+        self.manager.notify("gamepit_checkpoint_saved", run=self.run, path=str(path), step=step)
+
+
+@dataclass
+class Run:
+    """One training run as ``start_run`` sets it up. Every numpy draw of the learner comes from
+    ``rng`` (torch draws from its own generator, seeded alongside); both are checkpointed."""
+
+    algorithm: str
+    game: Game
+    device: torch.device
+    folder: Path
+    seed: int
+    rng: np.random.Generator
+    manager: PluginManager
+    reporter: Reporter
+    resumed: dict[str, Any] | None  # the checkpoint this run continues, None when fresh
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.folder / CHECKPOINT
+
+    @property
+    def step(self) -> int:
+        """The step the run starts from: 0, or where its checkpoint left off."""
+        return int(self.resumed["step"]) if self.resumed is not None else 0
+
+
+def start_run(algorithm: str, args: Any, manager: PluginManager | None = None,
+              total_steps: int = 0) -> Run:
+    """Set up a run from a learner's arguments (it reads ``game``, ``seed``, ``device``,
+    ``threads``, ``run_dir`` and ``resume``): seed torch and a fresh numpy Generator, pick the
+    device, build the game, and find the run folder's checkpoint when the run continues."""
+    manager = manager or get_manager()
+    torch.manual_seed(args.seed)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    device = select_device(args.device)
+    game = manager.registry.make_game(args.game)
+    folder = Path(args.run_dir) if args.run_dir else default_run_dir(algorithm, game)
+    resumed = None
+    if args.resume and (folder / CHECKPOINT).is_file():
+        resumed = load_checkpoint(folder / CHECKPOINT)
+        if resumed.get("algorithm") != algorithm:
+            raise GamepitError(f"{folder / CHECKPOINT} was written by "
+                               f"{resumed.get('algorithm')!r}, not {algorithm!r}; use another "
+                               "--run folder")
+        print(f"resuming {folder} from step {int(resumed['step'])}", flush=True)
+    start = int(resumed["step"]) if resumed is not None else 0
+    return Run(algorithm, game, device, folder, args.seed, np.random.default_rng(args.seed),
+               manager, Reporter(folder, manager, total_steps, start), resumed)
+
+
+def default_run_dir(algorithm: str, game: Game) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in (game.spec or game.name))
+    return Path("runs") / f"{algorithm}_{safe}_{stamp}"
+
+
+def run_meta(run: Run, args: Any, observation_shape: Sequence[int], num_actions: int
+             ) -> dict[str, Any]:
+    """What a checkpoint records besides weights: the algorithm, its settings (plain values),
+    the game, and the shapes its network was built for (``TrainedOn`` reads them back)."""
+    return {"algorithm": run.algorithm, "args": as_plain_dict(args),
+            "game": run.game.spec or run.game.name,
+            "observation_shape": [int(x) for x in observation_shape],
+            "num_actions": int(num_actions)}
 
 
 # --------------------------------------------------------------------------- environments
@@ -138,51 +225,23 @@ class EpisodeStats:
         return metrics
 
 
-# --------------------------------------------------------------------------- metrics
-
-
-class Reporter:
-    """Sends metrics and checkpoint events through the hooks (TensorBoard, progress display
-    and the run's ``metrics.jsonl`` are plugins on them) and times steps per second."""
-
-    def __init__(self, run_dir: Path, manager: PluginManager | None, total_steps: int,
-                 start_step: int = 0) -> None:
-        self.run = str(run_dir)
-        self.manager = manager or get_manager()
-        self.total_steps = total_steps
-        self.clock, self.clock_step = time.perf_counter(), start_step
-
-    def metrics(self, step: int, metrics: dict[str, float]) -> None:
-        now = time.perf_counter()
-        if step > self.clock_step and now > self.clock:
-            metrics = {**metrics, "speed/steps_per_second":
-                       (step - self.clock_step) / (now - self.clock)}
-            self.clock, self.clock_step = now, step
-        metrics = {**metrics, "progress/total_steps": float(self.total_steps)}
-        self.manager.notify("gamepit_train_metrics", run=self.run, step=step, metrics=metrics)
-
-    def checkpoint(self, path: Path, step: int) -> None:
-        self.manager.notify("gamepit_checkpoint_saved", run=self.run, path=str(path), step=step)
-
-
 # --------------------------------------------------------------------------- checkpoints
 
 
-def rng_states() -> dict[str, Any]:
-    """Every random generator a learner draws from, as tensors and strings (weights-only safe)."""
-    numpy_state = np.random.get_state()
-    return {"torch": torch.get_rng_state(), "python": json.dumps(random.getstate()),
-            "numpy": json.dumps([numpy_state[0], numpy_state[1].tolist(),
-                                 *[int(x) if isinstance(x, (int, np.integer)) else float(x)
-                                   for x in numpy_state[2:]]])}
+def random_states(rng: np.random.Generator) -> dict[str, Any]:
+    """The run's random generators as tensors and strings (weights-only safe)."""
+    states: dict[str, Any] = {"torch": torch.get_rng_state(),
+                              "numpy": json.dumps(rng.bit_generator.state)}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
 
 
-def restore_rng_states(states: dict[str, Any]) -> None:
+def restore_random_states(states: Mapping[str, Any], rng: np.random.Generator) -> None:
     torch.set_rng_state(states["torch"])
-    python_state = json.loads(states["python"])
-    random.setstate((python_state[0], tuple(python_state[1]), python_state[2]))
-    name, keys, *rest = json.loads(states["numpy"])
-    np.random.set_state((name, np.array(keys, dtype=np.uint32), *rest))
+    rng.bit_generator.state = json.loads(states["numpy"])
+    if "cuda" in states and torch.cuda.device_count() == len(states["cuda"]):
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> Path:
@@ -207,40 +266,78 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"
                            f"{str(error).splitlines()[0][:120]})") from None
 
 
-def resume_point(run_dir: Path, algorithm: str, resume: bool) -> dict[str, Any] | None:
-    """The run's last checkpoint if it should be continued, else None."""
-    path = run_dir / CHECKPOINT
-    if not resume or not path.is_file():
-        return None
-    checkpoint = load_checkpoint(path)
-    if checkpoint.get("algorithm") != algorithm:
-        raise GamepitError(f"{path} was written by {checkpoint.get('algorithm')!r}, not "
-                           f"{algorithm!r}; use another --run folder")
-    return checkpoint
+def save(run: Run, step: int, payload: Mapping[str, Any]) -> Path:
+    """Checkpoint the run at ``step``: ``payload``'s networks and optimizers as their state
+    dicts, everything else as it is, with the random states; observers hear of it."""
+    plain = {key: value.state_dict() if hasattr(value, "state_dict") else value
+             for key, value in payload.items()}
+    path = save_checkpoint(run.checkpoint, {**plain, "step": step,
+                                            "rng": random_states(run.rng)})
+    run.reporter.checkpoint(path, step)
+    return path
 
 
-def default_run_dir(algorithm: str, game: Game) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in (game.spec or game.name))
-    return Path("runs") / f"{algorithm}_{safe}_{stamp}"
+def resume(run: Run, parts: Mapping[str, Any]) -> int:
+    """Continue a resumed run: load each network or optimizer in ``parts`` from the checkpoint
+    entry of the same name and restore the random states (call it after building them, which
+    draws from torch's generator). Returns the step to continue from (0 for a fresh run)."""
+    if run.resumed is None:
+        return 0
+    for key, part in parts.items():
+        part.load_state_dict(run.resumed[key])
+    restore_random_states(run.resumed["rng"], run.rng)
+    return run.step
 
 
 # --------------------------------------------------------------------------- playing
 
 
+@dataclass(frozen=True)
+class TrainedOn:
+    """What a network was trained on, as its checkpoint records it. The network fits any game
+    with the same observation shape and number of actions (a checkpoint of one-player Pong
+    plays a seat of two-player Pong); the game's name only makes a mismatch clear."""
+
+    label: str  # what the user named, e.g. "dqn checkpoint runs/cartpole/checkpoint.pt"
+    game: str
+    observation_shape: tuple[int, ...]
+    num_actions: int
+
+    @classmethod
+    def from_meta(cls, label: str, meta: Mapping[str, Any]) -> TrainedOn:
+        return cls(label, str(meta.get("game", "another game")),
+                   tuple(int(x) for x in meta["observation_shape"]), int(meta["num_actions"]))
+
+    def check_fit(self, game: Game) -> None:
+        shape = tuple(int(x) for x in getattr(game, "observation_shape", None) or ())
+        if (shape, int(game.num_actions)) != (self.observation_shape, self.num_actions):
+            trained = f"observation {self.observation_shape}, {self.num_actions} actions"
+            offered = f"observation {shape}, {game.num_actions} actions"
+            raise GamepitError(f"{self.label} was trained on {self.game} ({trained}), not "
+                               f"{game.spec or game.name} ({offered})")
+
+
 class NetworkAgent(Agent):
     """Plays from a learner's network: greedily (or by sampling) over legal actions, observing
-    ``state.observation(player)``. Built from a checkpoint for matches, or around a live
-    network during training for evaluation. Acts in batches through one forward pass."""
+    ``state.observation(player)``. Acts in batches through one forward pass."""
 
     batched = True
 
     def __init__(self, network: torch.nn.Module, policy: Callable[[Any], tuple[Any, Any]],
-                 device: torch.device | str = "cpu", sample: bool = False) -> None:
+                 trained_on: TrainedOn, device: torch.device | str = "cpu",
+                 sample: bool = False) -> None:
         self.network = network
         self.policy = policy  # network output -> (scores over actions, value or None)
+        self.trained_on = trained_on
         self.device = torch.device(device)
         self.sample = sample
+
+    def check_fit(self, game: Game) -> None:
+        self.trained_on.check_fit(game)
+
+    def reset(self, game: Game, player: int, seed: int | None = None) -> None:
+        self.check_fit(game)  # a misfit forfeits with this line, not a torch shape error
+        super().reset(game, player, seed)
 
     def act(self, state: State) -> ActResult:
         return self.act_batch([state])[0]
@@ -269,23 +366,58 @@ class NetworkAgent(Agent):
         return results
 
 
-def play_evaluation(game: Game, agent: Agent, episodes: int, seed: int, replay_dir: str | None,
-                    manager: PluginManager | None = None, opponent: str = "random"
-                    ) -> dict[str, float]:
-    """Evaluation episodes through the arena, recorded as replays. One-player games report the
-    mean score over seeds ``seed..seed+episodes-1``; two-player games the score against
-    ``opponent`` with seats alternating."""
-    from gamepit.arena import play_match, play_series
+def load_trained(algorithm: str, checkpoint: str | Path) -> dict[str, Any]:
+    """A checkpoint that ``algorithm`` wrote; anything else is a one-line error."""
+    if not str(checkpoint):
+        raise GamepitError(f"name a checkpoint: {algorithm}:checkpoint=RUN/{CHECKPOINT}")
+    data = load_checkpoint(checkpoint)
+    if data.get("algorithm") != algorithm:
+        raise GamepitError(f"{checkpoint} is a {data.get('algorithm')!r} checkpoint, not "
+                           f"{algorithm}")
+    return data
 
-    manager = manager or get_manager()
-    spec = getattr(agent, "spec", "") or "learner"
+
+def checkpoint_agent(algorithm: str, checkpoint: str, build_network: Callable[[dict], Any],
+                     policy: Callable[[Any], tuple[Any, Any]], device: str = "cpu",
+                     sample: bool = False) -> NetworkAgent:
+    """The agent that plays a checkpoint: the network its metadata describes, with the weights
+    under ``network``, and what it was trained on for the fit check."""
+    meta = load_trained(algorithm, checkpoint)
+    network = build_network(meta)
+    network.load_state_dict(meta["network"])
+    target = select_device(device)
+    return NetworkAgent(network.to(target).eval(), policy,
+                        TrainedOn.from_meta(f"{algorithm} checkpoint {checkpoint}", meta),
+                        target, sample)
+
+
+def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
+             opponent: str = "random") -> dict[str, float]:
+    """Evaluation games through the engine, recorded as replays in RUN/replays and reported as
+    metrics at ``step``. A one-player game: the mean score over seeds ``seed+10000`` onwards
+    (``compare_on_seeds``); a two-player game: the score against ``opponent`` with seats
+    alternating (``play_series``). ``spec`` names the agent in the replays."""
+    from gamepit.arena import compare_on_seeds, play_series
+
+    game, seed, replays = run.game, run.seed + EVAL_SEED_OFFSET, str(run.folder / "replays")
+    if episodes < 1 or not game.capabilities.state:  # the engine plays a simulator state
+        return {}
+    started = time.perf_counter()
     if game.num_players == 1:
-        scores = [play_match(game, [agent], seed + i, [spec], replay_dir, None,
-                             manager).returns[0] for i in range(episodes)]
-        return {"eval/return": float(np.mean(scores)), "eval/return_std": float(np.std(scores))}
-    other = manager.registry.make_agent(opponent)
-    series = play_series(game, [agent, other], episodes, seed, [spec, opponent], replay_dir,
-                         None, manager)
-    mean, _, _ = series.score()
-    return {f"eval/score_vs_{opponent}": mean, "eval/wins": float(series.wins),
-            "eval/draws": float(series.draws), "eval/losses": float(series.losses)}
+        scores = compare_on_seeds(game, {spec: agent}, episodes, seed, replays, None,
+                                  run.manager)[spec]
+        metrics = {"eval/return": float(np.mean(scores)),
+                   "eval/return_std": float(np.std(scores))}
+    else:
+        other = run.manager.registry.make_agent(opponent, game)
+        try:
+            series = play_series(game, [agent, other], episodes, seed, [spec, opponent],
+                                 replays, None, run.manager)
+        finally:
+            other.close()
+        metrics = {f"eval/score_vs_{opponent}": series.score()[0],
+                   "eval/wins": float(series.wins), "eval/draws": float(series.draws),
+                   "eval/losses": float(series.losses)}
+    metrics["eval/seconds"] = time.perf_counter() - started
+    run.reporter.metrics(step, metrics)
+    return metrics
