@@ -139,6 +139,15 @@ class State(Protocol):
 #   frame() -> np.ndarray (H, W, 3) uint8: the screen, for games with pixels (Atari).
 #   heuristic_value(player) -> float in (-0.5, 0.5): a guess at the value, for depth-limited
 #       search at its horizon.
+#   random_playout(rng: random.Random) -> float: one uniformly random playout to the end,
+#       faster than the generic one: what the player to move gains from here (0 if over).
+#   batch_random_playouts(states, rng: np.random.Generator) -> np.ndarray  (staticmethod):
+#       random_playout of many states of this type at once; the search uses it for batches of
+#       at least gamepit.search.playouts.BATCH_KERNEL_FROM states.
+#   batch_observations(states) -> np.ndarray  (staticmethod): observation(current_player) of
+#       many states of this type, stacked [K, *shape], the same values and dtype.
+#   array_model(rollouts=1, seed=None, capacity=4096) -> search Model  (staticmethod): the same
+#       rules on rows of arrays, for batched search (gamepit.search.array_models).
 
 
 class BaseState:

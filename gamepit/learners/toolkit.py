@@ -24,6 +24,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from gamepit.arena import compare_on_seeds, play_series
 from gamepit.errors import GamepitError
 from gamepit.faces import StateGymEnv
 from gamepit.files import atomic_write
@@ -120,6 +121,7 @@ def start_run(algorithm: str, args: Any, manager: PluginManager | None = None,
     device = select_device(args.device)
     game = manager.registry.make_game(args.game)
     folder = Path(args.run_dir) if args.run_dir else default_run_dir(algorithm, game)
+    folder.mkdir(parents=True, exist_ok=True)
     resumed = None
     if args.resume and (folder / CHECKPOINT).is_file():
         resumed = load_checkpoint(folder / CHECKPOINT)
@@ -228,19 +230,21 @@ class EpisodeStats:
 # --------------------------------------------------------------------------- checkpoints
 
 
-def random_states(rng: np.random.Generator) -> dict[str, Any]:
+def random_states(run: Run) -> dict[str, Any]:
     """The run's random generators as tensors and strings (weights-only safe)."""
     states: dict[str, Any] = {"torch": torch.get_rng_state(),
-                              "numpy": json.dumps(rng.bit_generator.state)}
-    if torch.cuda.is_available():
+                              "numpy": json.dumps(run.rng.bit_generator.state)}
+    if run.device.type == "cuda":
         states["cuda"] = torch.cuda.get_rng_state_all()
     return states
 
 
-def restore_random_states(states: Mapping[str, Any], rng: np.random.Generator) -> None:
+def restore_random_states(run: Run, states: Mapping[str, Any]) -> None:
     torch.set_rng_state(states["torch"])
-    rng.bit_generator.state = json.loads(states["numpy"])
-    if "cuda" in states and torch.cuda.device_count() == len(states["cuda"]):
+    numpy_state = json.loads(states["numpy"])
+    if isinstance(numpy_state, dict):  # else the global-RNG list of older checkpoints: reseeded
+        run.rng.bit_generator.state = numpy_state
+    if run.device.type == "cuda" and len(states.get("cuda", ())) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
@@ -272,7 +276,7 @@ def save(run: Run, step: int, payload: Mapping[str, Any]) -> Path:
     plain = {key: value.state_dict() if hasattr(value, "state_dict") else value
              for key, value in payload.items()}
     path = save_checkpoint(run.checkpoint, {**plain, "step": step,
-                                            "rng": random_states(run.rng)})
+                                            "rng": random_states(run)})
     run.reporter.checkpoint(path, step)
     return path
 
@@ -285,7 +289,7 @@ def resume(run: Run, parts: Mapping[str, Any]) -> int:
         return 0
     for key, part in parts.items():
         part.load_state_dict(run.resumed[key])
-    restore_random_states(run.resumed["rng"], run.rng)
+    restore_random_states(run, run.resumed["rng"])
     return run.step
 
 
@@ -397,8 +401,6 @@ def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
     metrics at ``step``. A one-player game: the mean score over seeds ``seed+10000`` onwards
     (``compare_on_seeds``); a two-player game: the score against ``opponent`` with seats
     alternating (``play_series``). ``spec`` names the agent in the replays."""
-    from gamepit.arena import compare_on_seeds, play_series
-
     game, seed, replays = run.game, run.seed + EVAL_SEED_OFFSET, str(run.folder / "replays")
     if episodes < 1 or not game.capabilities.state:  # the engine plays a simulator state
         return {}
