@@ -26,12 +26,14 @@ import time
 import numpy as np
 import torch
 
-from gamepit.agents import alphazero
 from gamepit.arena import play_series
-from gamepit.config import load_yaml, merge
+from gamepit.files import load_yaml
+from gamepit.learners import toolkit
+from gamepit.learners.alphazero import learner as alphazero
 from gamepit.plugins.manager import get_manager
 from gamepit.search.mcts import MCTS, choose_action
 from gamepit.search.network import NetworkEvaluator
+from gamepit.training.settings import merge
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "alphazero_connect_four.yaml")
 
@@ -102,7 +104,7 @@ def speed(options: argparse.Namespace) -> None:
     manager = get_manager()
     args = merge(alphazero.AlphaZeroArgs, "alphazero", load_yaml(CONFIG))
     game = manager.registry.make_game(args.game)
-    device = str(alphazero.rl_common.select_device(options.device))
+    device = str(toolkit.select_device(options.device))
     torch.manual_seed(0)
     network = alphazero.build_network(alphazero.network_shape(game, args)).to(device).eval()
     cpu_network = network if device == "cpu" else alphazero.build_network(

@@ -24,7 +24,7 @@ import pyspiel
 from board_games import aec_playouts, state_playouts  # run as a script: benchmarks/ is on path
 from pettingzoo.classic import go_v5
 
-from gamepit.games.go import Go
+from gamepit.games.go.rules import Go
 from gamepit.games.pettingzoo_bridge import clone_env
 
 

@@ -57,7 +57,7 @@ def run_gamepit(algorithm: str, steps: int, threads: int, seed: int) -> tuple[fl
     try:
         started = time.perf_counter()
         if algorithm == "ppo":
-            from gamepit.agents.ppo import PPOArgs, train
+            from gamepit.learners.ppo.learner import PPOArgs, train
 
             train(PPOArgs(game=game, total_steps=steps, num_envs=8, num_steps=128,
                           learning_rate=2.5e-4, anneal_lr=True, num_minibatches=4,
@@ -66,7 +66,7 @@ def run_gamepit(algorithm: str, steps: int, threads: int, seed: int) -> tuple[fl
                           threads=threads, device="cpu", run_dir=folder, eval_episodes=0,
                           checkpoint_every=10**9), manager)
         else:
-            from gamepit.agents.dqn import DQNArgs, train
+            from gamepit.learners.dqn.learner import DQNArgs, train
 
             train(DQNArgs(game=game, **dqn_settings(steps), double_dqn=False, n_step=1,
                           clip_rewards=True, seed=seed, threads=threads, device="cpu",

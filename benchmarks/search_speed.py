@@ -64,14 +64,14 @@ def gamepit_uct(sims: int, seed: int, trees: int) -> float:
 
 def gamepit_uct_arrays(sims: int, seed: int, trees: int, leaves: int = 1) -> float:
     from gamepit.games.connect_four import ConnectFour
-    from gamepit.search.array_models import ConnectFourArrayModel
+    from gamepit.search.array_models import array_model_for
     from gamepit.search.mcts import MCTS
 
     game = ConnectFour()
     search = MCTS(sims=sims, rule="uct", c_puct=2.0, leaves=leaves, seed=seed)
     states = [game.new_state() for _ in range(trees)]
     started = time.perf_counter()
-    search.run(ConnectFourArrayModel(1, seed, capacity=trees * (sims + 1)), states)
+    search.run(array_model_for(states, 1, seed, capacity=trees * (sims + 1)), states)
     return sims * trees / (time.perf_counter() - started)
 
 

@@ -49,8 +49,8 @@ class OpenSpielMCTS(Agent):
         return action
 
     def _follow(self, state: ConnectFourState) -> None:
-        grown = [col for col, (now, before) in enumerate(zip(state.heights, self.heights))
-                 for _ in range(now - before)]
+        pairs = zip(state.heights, self.heights, strict=True)
+        grown = [col for col, (now, before) in enumerate(pairs) for _ in range(now - before)]
         for col in grown:
             self.mirror.apply_action(col)
         self.heights = state.heights[:]

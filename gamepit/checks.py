@@ -107,8 +107,9 @@ def _check_playout(game: Game, seed: int, rng: np.random.Generator, max_steps: i
 
 def check_agent(agent: Agent, game: Game, games: int = 2, seed: int = 0,
                 max_steps: int = 300) -> None:
-    """Check that an agent resets, acts legally from every seat, and returns a JSON-friendly
-    info dict."""
+    """Check that an agent resets, acts legally from every seat, returns a JSON-friendly info
+    dict, and that ``act_batch`` on the positions it met gives the moves ``act`` gave after the
+    same reset (tournaments play batched agents through ``act_batch``)."""
     from gamepit.arena import plain
 
     label = getattr(agent, "spec", "") or type(agent).__name__
@@ -120,11 +121,14 @@ def check_agent(agent: Agent, game: Game, games: int = 2, seed: int = 0,
         seat = index % game.num_players
         agent.reset(game, seat, seed + index)
         rng = np.random.default_rng(seed + index)
+        met, acted = [], []
         for _ in range(max_steps):
             if state.is_terminal():
                 break
             if state.current_player == seat:
+                met.append(state.clone())
                 action, info = split_act_result(agent.act(state.clone()))
+                acted.append(action)
                 _require(bool(state.legal_mask()[action]) if 0 <= action < game.num_actions
                          else False, f"agent {label}: returned illegal action {action}")
                 _require(isinstance(info, dict), f"agent {label}: info must be a dict")
@@ -137,5 +141,24 @@ def check_agent(agent: Agent, game: Game, games: int = 2, seed: int = 0,
                 legal = state.legal_actions()
                 action = int(legal[rng.integers(len(legal))])
             state.apply(action)
+        if met and callable(getattr(agent, "act_batch", None)):
+            _check_batch(agent, game, seat, seed + index, met, label)
 
 
+def _check_batch(agent: Agent, game: Game, seat: int, seed: int, met: list, label: str) -> None:
+    """Each position alone, after the same reset, through ``act`` and through ``act_batch``:
+    the same move. Then all of them in one ``act_batch`` call: one legal move each. (Agents
+    that share a random stream across a batch, as rollouts do, cannot promise more.)"""
+    for position in met:
+        agent.reset(game, seat, seed)
+        alone = split_act_result(agent.act(position.clone()))[0]
+        agent.reset(game, seat, seed)
+        batched = [split_act_result(r)[0] for r in agent.act_batch([position.clone()])]
+        _require(batched == [alone],
+                 f"agent {label}: act_batch gave {batched} where act gave [{alone}] on the same "
+                 "position after the same reset; act_batch must act as act does on each")
+    agent.reset(game, seat, seed)
+    moves = [split_act_result(r)[0] for r in agent.act_batch([p.clone() for p in met])]
+    _require(len(moves) == len(met) and all(p.legal_mask()[m] for p, m in zip(met, moves,
+                                                                                strict=True)),
+             f"agent {label}: act_batch must return one legal action per position")

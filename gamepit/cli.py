@@ -8,10 +8,12 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from gamepit.errors import GamepitError, writable_folder
+from gamepit.errors import GamepitError
+from gamepit.files import atomic_write, writable_folder
 from gamepit.plugins.manager import PluginManager, get_manager
-from gamepit.protocols import KINDS
+from gamepit.protocols import KINDS, Agent, Game
 
 DEFAULT_REPLAYS = "replays"
 
@@ -21,8 +23,9 @@ class _Parser(argparse.ArgumentParser):
         raise GamepitError(f"{self.prog}: {message} (see --help)")
 
 
-def _add(subparsers: argparse._SubParsersAction, name: str, help_text: str, examples: str
-         ) -> argparse.ArgumentParser:
+def add_command(subparsers: argparse._SubParsersAction, name: str, help_text: str,
+                examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` ends with examples; plugins' commands use it too."""
     return subparsers.add_parser(
         name, help=help_text, description=help_text,
         epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
@@ -35,14 +38,14 @@ def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParse
                         help="extra plugin file or folder (repeatable; also GAMEPIT_PLUGINS)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = _add(subparsers, "plugins", "List every game, agent, search and learner.",
-             "gamepit plugins\ngamepit plugins --kind agent")
+    p = add_command(subparsers, "plugins", "List every game, agent, search and learner.",
+                    "gamepit plugins\ngamepit plugins --kind agent")
     p.add_argument("--kind", choices=KINDS, help="only this kind")
     p.set_defaults(func=cmd_plugins)
 
-    p = _add(subparsers, "match", "Play N games between two agents, seats alternating.",
-             "gamepit match connect_four alphabeta random -n 10\n"
-             "gamepit match tictactoe alphabeta:depth=9 random -n 20 --move-time 1")
+    p = add_command(subparsers, "match", "Play N games between two agents, seats alternating.",
+                    "gamepit match connect_four alphabeta random -n 10\n"
+                    "gamepit match tictactoe alphabeta:depth=9 random -n 20 --move-time 1")
     _match_arguments(p)
     p.add_argument("-n", "--games", type=int, default=None,
                    help="number of games (default 2; with --sprt, the most to play: 1000)")
@@ -51,15 +54,16 @@ def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParse
                         "AGENT_A is at most ELO0 or at least ELO1 stronger (alpha=beta=0.05)")
     p.set_defaults(func=cmd_match)
 
-    p = _add(subparsers, "play", "Play one game yourself: name 'human' as one of the agents.",
-             "gamepit play tictactoe human alphabeta:depth=9\n"
-             "gamepit play connect_four random human")
+    p = add_command(subparsers, "play",
+                    "Play one game yourself: name 'human' as one of the agents.",
+                    "gamepit play tictactoe human alphabeta:depth=9\n"
+                    "gamepit play connect_four random human")
     _match_arguments(p)
     p.set_defaults(func=cmd_play, games=1)
 
-    p = _add(subparsers, "replay", "List, show and verify recorded replays.",
-             "gamepit replay list\ngamepit replay show replays/FILE.jsonl --step 5\n"
-             "gamepit replay verify replays/FILE.jsonl")
+    p = add_command(subparsers, "replay", "List, show and verify recorded replays.",
+                    "gamepit replay list\ngamepit replay show replays/FILE.jsonl --step 5\n"
+                    "gamepit replay verify replays/FILE.jsonl")
     replay_commands = p.add_subparsers(dest="replay_command", metavar="ACTION",
                                        parser_class=_Parser)
     q = replay_commands.add_parser("list", help="list replays in a folder")
@@ -72,25 +76,26 @@ def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParse
     q = replay_commands.add_parser("verify", help="re-simulate a replay and check its hashes")
     q.add_argument("files", nargs="+")
     q.set_defaults(func=cmd_replay_verify)
+    exporters = ["sgf", "pgn"] + sorted(exporters_of(manager) if manager else {})
     q = replay_commands.add_parser(
-        "export", help="export a replay: sgf (go), pgn (chess), html, mp4 or gif (atari)")
+        "export", help=f"export a replay: {', '.join(exporters)} (sgf for go, pgn for chess)")
     q.add_argument("file")
-    q.add_argument("--format", required=True, dest="fmt",
-                   choices=["sgf", "pgn", "html", "mp4", "gif"])
+    q.add_argument("--format", required=True, dest="fmt", choices=exporters)
     q.add_argument("-o", "--output", default=None, help="output file (default: beside the replay)")
     q.set_defaults(func=cmd_replay_export)
     p.set_defaults(func=lambda args: _missing(p))
 
-    p = _add(subparsers, "demo", "A short round robin on connect four, with replays.",
-             "gamepit demo\ngamepit demo --games 4")
-    p.add_argument("--games", type=int, default=4, help="games per pairing (default 4)")
-    p.add_argument("--replays", default=DEFAULT_REPLAYS, help="replay folder")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_demo)
-
     if manager is not None:
-        manager.call_each("gamepit_add_commands", subparsers=subparsers)
+        manager.call("gamepit_add_commands", subparsers=subparsers)
     return parser
+
+
+def exporters_of(manager: PluginManager) -> dict[str, Any]:
+    """Replay export formats contributed by plugins (the viewer's html, mp4, gif)."""
+    found: dict[str, Any] = {}
+    for contributed in manager.call("gamepit_add_exporters"):
+        found.update(contributed or {})
+    return found
 
 
 def _match_arguments(p: argparse.ArgumentParser) -> None:
@@ -126,29 +131,17 @@ def cmd_plugins(args: argparse.Namespace, manager: PluginManager) -> int:
             for option in entry.options:
                 print(f"  {'':<16}   {option.describe()}  {option.help}")
             print(f"  {'':<16}   from {entry.origin}")
-    _print_plugin_errors(manager, always=True)
-    return 0
-
-
-def _print_plugin_errors(manager: PluginManager, always: bool = False) -> None:
     if manager.errors:
         print(f"broken plugins ({len(manager.errors)}):", file=sys.stderr)
         for error in manager.errors:
             print(f"  {error}", file=sys.stderr)
-
-
-def _build_series_agents(manager: PluginManager, specs: Sequence[str]) -> list:
-    return [manager.registry.make_agent(spec) for spec in specs]
+    return 0
 
 
 def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
-    from gamepit.arena import play_series
+    from gamepit.arena import Sprt, parse_sprt_bounds, play_series
 
-    sprt = None
-    if args.sprt is not None:
-        from gamepit.ratings import Sprt, parse_sprt_bounds
-
-        sprt = Sprt(*parse_sprt_bounds(args.sprt))
+    sprt = Sprt(*parse_sprt_bounds(args.sprt)) if args.sprt is not None else None
     if args.games is None:
         args.games = 1000 if sprt else 2
     if args.games < 1:
@@ -156,24 +149,22 @@ def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
     if args.move_time is not None and args.move_time <= 0:
         raise GamepitError("match: --move-time must be positive")
     game = manager.registry.make_game(args.game)
-    agents = _build_series_agents(manager, [args.agent_a, args.agent_b])
+    agents = [manager.registry.make_agent(spec, game) for spec in (args.agent_a, args.agent_b)]
     replay_dir = None if args.no_replays else str(writable_folder(args.replays, "replay folder"))
-    if game.num_players == 1:
-        return _match_single_player(args, manager, game, agents, replay_dir)
-    if game.num_players != 2:
-        raise GamepitError(f"match: {game.name} has {game.num_players} players and a match "
-                           "seats two; use gamepit tournament")
-    with _Progress(args.games, "games") as progress:
-        def heard(index: int, result) -> bool:
-            progress.advance()
-            if sprt is None:
-                return False
-            return sprt.update(result.outcome(1 if index % 2 else 0)) is not None
-
-        series = play_series(game, agents, args.games, args.seed, [args.agent_a, args.agent_b],
-                             replay_dir, args.move_time, manager, on_result=heard)
-    for agent in agents:
-        agent.close()
+    try:
+        if game.num_players == 1:
+            return _match_one_player(args, manager, game, agents, replay_dir)
+        if game.num_players != 2:
+            raise GamepitError(f"match: {game.name} has {game.num_players} players and a "
+                               "match seats two; use gamepit tournament")
+        with Progress(args.games, "games") as progress:
+            series = play_series(game, agents, args.games, args.seed,
+                                 [args.agent_a, args.agent_b], replay_dir, args.move_time,
+                                 manager, on_result=lambda index, result: progress.advance(),
+                                 sprt=sprt)
+    finally:
+        for agent in agents:
+            agent.close()
     print(f"{game.spec}: {series.summary()}")
     if sprt is not None:
         print(sprt.summary())
@@ -184,35 +175,31 @@ def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
     return 0
 
 
-def _match_single_player(args: argparse.Namespace, manager: PluginManager, game, agents,
-                         replay_dir: str | None) -> int:
-    """On a one-player game each agent plays the same seeds; compare their scores."""
-    from gamepit.arena import play_match
-    from gamepit.ratings import format_leaderboard, score_table
+def _match_one_player(args: argparse.Namespace, manager: PluginManager, game: Game,
+                      agents: list[Agent], replay_dir: str | None) -> int:
+    """On a one-player game both agents play the same seeds; compare their scores."""
+    from gamepit.arena import compare_on_seeds, format_scores, score_table
 
-    specs = [args.agent_a, args.agent_b]
-    if specs[0] == specs[1]:
-        specs = [f"{specs[0]} (A)", f"{specs[1]} (B)"]
-    scores: dict[str, list[float]] = {spec: [] for spec in specs}
+    labels = [args.agent_a, args.agent_b]
+    if labels[0] == labels[1]:
+        labels = [f"{labels[0]} (A)", f"{labels[1]} (B)"]
     forfeits = []
-    with _Progress(args.games * 2, "episodes") as progress:
-        for i in range(args.games):
-            for spec, agent in zip(specs, agents):
-                result = play_match(game, [agent], args.seed + i, [spec], replay_dir,
-                                    args.move_time, manager)
-                scores[spec].append(result.returns[0])
-                if result.forfeit_seat is not None:
-                    forfeits.append(f"episode {i}: {spec} forfeited ({result.forfeit_reason})")
-                progress.advance()
-    for agent in agents:
-        agent.close()
-    a, b = (scores[spec] for spec in specs)
-    better = sum(x > y for x, y in zip(a, b))
-    worse = sum(x < y for x, y in zip(a, b))
+
+    def heard(label: str, index: int, result: Any) -> None:
+        progress.advance()
+        if result.forfeit_seat is not None:
+            forfeits.append(f"episode {index}: {label} forfeited ({result.forfeit_reason})")
+
+    with Progress(args.games * 2, "episodes") as progress:
+        scores = compare_on_seeds(game, dict(zip(labels, agents, strict=True)), args.games,
+                                  args.seed, replay_dir, args.move_time, manager, heard)
+    a, b = (scores[label] for label in labels)
+    better = sum(x > y for x, y in zip(a, b, strict=True))
+    worse = sum(x < y for x, y in zip(a, b, strict=True))
     last_seed = args.seed + args.games - 1
     print(f"{game.spec}: {args.games} episodes each on seeds {args.seed}..{last_seed}")
-    print(format_leaderboard(score_table(scores)))
-    print(f"same seeds: {specs[0]} scored higher on {better}, lower on {worse}, "
+    print(format_scores(score_table(scores, game.reference_scores)))
+    print(f"same seeds: {labels[0]} scored higher on {better}, lower on {worse}, "
           f"equal on {args.games - better - worse}")
     for line in forfeits:
         print(f"  forfeit: {line}")
@@ -223,10 +210,14 @@ def cmd_play(args: argparse.Namespace, manager: PluginManager) -> int:
     from gamepit.arena import play_match
 
     game = manager.registry.make_game(args.game)
-    agents = _build_series_agents(manager, [args.agent_a, args.agent_b])
+    agents = [manager.registry.make_agent(spec, game) for spec in (args.agent_a, args.agent_b)]
     replay_dir = None if args.no_replays else str(writable_folder(args.replays, "replay folder"))
-    result = play_match(game, agents, args.seed, [args.agent_a, args.agent_b], replay_dir,
-                        args.move_time, manager)
+    try:
+        result = play_match(game, agents, args.seed, [args.agent_a, args.agent_b], replay_dir,
+                            args.move_time, manager)
+    finally:
+        for agent in agents:
+            agent.close()
     if result.forfeit_seat is not None:
         print(f"seat {result.forfeit_seat} ({[args.agent_a, args.agent_b][result.forfeit_seat]}) "
               f"forfeited: {result.forfeit_reason}")
@@ -287,74 +278,48 @@ def cmd_replay_verify(args: argparse.Namespace, manager: PluginManager) -> int:
 def cmd_replay_export(args: argparse.Namespace, manager: PluginManager) -> int:
     from gamepit.replay import read_replay
 
-    replay = read_replay(args.file)
-    output = Path(args.output or Path(args.file).with_suffix("." + args.fmt))
+    source = Path(args.file)
+    output = Path(args.output or source.with_suffix("." + args.fmt))
+    if output.exists() and source.exists() and output.resolve() == source.resolve():
+        raise GamepitError(f"replay export: {output} is the replay itself; give another -o")
+    replay = read_replay(source)
     writable_folder(output.parent, "replay export: output folder")
     if output.is_dir():
         raise GamepitError(f"replay export: {output} is a folder; give a file name with -o")
-    if args.fmt in ("html", "mp4", "gif"):
-        from gamepit.viewer.export import export_replay  # renders pictures; the viewer's job
-
-        export_replay(replay, manager.registry, args.fmt, output)
+    exporter = exporters_of(manager).get(args.fmt)
+    if exporter is not None:
+        exporter(replay, manager.registry, output)
     else:
         game = manager.registry.make_game(replay.header["game"])
         try:
             text = game.export(replay, args.fmt)
         except NotImplementedError as error:
             raise GamepitError(f"replay export: {error}") from None
-        output.write_text(text, encoding="utf-8")
+        with atomic_write(output) as partial:
+            partial.write_text(text, encoding="utf-8")
     print(f"wrote {output}")
     return 0
 
 
-def cmd_demo(args: argparse.Namespace, manager: PluginManager) -> int:
-    """A round robin of the agents this installation has, through the tournament code."""
-    from datetime import datetime, timezone
-
-    from gamepit.ratings import format_leaderboard
-    from gamepit.tournament import TournamentConfig, run_tournament
-
-    registry = manager.registry
-    wanted = ["random", "alphabeta:depth=2", "alphabeta:depth=4", "mcts:sims=200",
-              "alphazero:checkpoint=builtin:connect_four,sims=100"]
-    specs = []
-    for spec in wanted:
-        try:
-            registry.make_agent(spec).close()
-        except GamepitError:
-            continue  # not available in this installation
-        specs.append(spec)
-    writable_folder(args.replays, "replay folder")
-    ledger = str(Path(args.replays) / "demo_ledger.sqlite")
-    name = "demo " + datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    print(f"round robin on connect four: {', '.join(specs)}; {args.games} games per pairing")
-    config = TournamentConfig(game="connect_four", agents=specs, name=name,
-                              games_per_pair=args.games, seed=args.seed, replays=args.replays,
-                              ledger=ledger)
-    pairs = len(specs) * (len(specs) - 1) // 2
-    with _Progress(pairs * args.games, "games") as progress:
-        outcome = run_tournament(config, manager, on_record=lambda record: progress.advance())
-    print(format_leaderboard(outcome.leaderboard))
-    print(f"Elo from a Bradley-Terry fit, anchored at {outcome.anchor} = 0; results in {ledger}")
-    print(f"\nreplays written to {args.replays}/ (try: gamepit replay list {args.replays}, "
-          f"or gamepit view {args.replays})")
-    return 0
-
-
-class _Progress:
-    """A progress bar on an interactive terminal; silent otherwise."""
+class Progress:
+    """A progress bar on an interactive terminal; silent otherwise. The total may be given
+    when entering, or later through ``start`` (when it is known only once work is planned)."""
 
     def __init__(self, total: int, unit: str) -> None:
         self.total, self.unit, self.bar = total, unit, None
 
-    def __enter__(self) -> _Progress:
-        if sys.stderr.isatty() and self.total > 1:
-            from rich.progress import Progress
-
-            self.bar = Progress(transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task(self.unit, total=self.total)
+    def __enter__(self) -> Progress:
+        self.start(self.total)
         return self
+
+    def start(self, total: int, done: int = 0) -> None:
+        self.total = total
+        if self.bar is None and sys.stderr.isatty() and total > 1:
+            from rich.progress import Progress as Bar
+
+            self.bar = Bar(transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.unit, total=total, completed=done)
 
     def advance(self) -> None:
         if self.bar is not None:
@@ -363,6 +328,10 @@ class _Progress:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def _plural(kind: str) -> str:
+    return "searches" if kind == "search" else kind + "s"
 
 
 # --------------------------------------------------------------------------- entry point
@@ -395,11 +364,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-
-
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def _plural(kind: str) -> str:
-    return "searches" if kind == "search" else kind + "s"

@@ -7,6 +7,7 @@ PettingZoo): faces that need those are built lazily by the games that offer them
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -138,6 +139,15 @@ class State(Protocol):
 #   frame() -> np.ndarray (H, W, 3) uint8: the screen, for games with pixels (Atari).
 #   heuristic_value(player) -> float in (-0.5, 0.5): a guess at the value, for depth-limited
 #       search at its horizon.
+#   random_playout(rng: random.Random) -> float: one uniformly random playout to the end,
+#       faster than the generic one: what the player to move gains from here (0 if over).
+#   batch_random_playouts(states, rng: np.random.Generator) -> np.ndarray  (staticmethod):
+#       random_playout of many states of this type at once; the search uses it for batches of
+#       at least gamepit.search.playouts.BATCH_KERNEL_FROM states.
+#   batch_observations(states) -> np.ndarray  (staticmethod): observation(current_player) of
+#       many states of this type, stacked [K, *shape], the same values and dtype.
+#   array_model(rollouts=1, seed=None, capacity=4096) -> search Model  (staticmethod): the same
+#       rules on rows of arrays, for batched search (gamepit.search.array_models).
 
 
 class BaseState:
@@ -175,6 +185,7 @@ class Game:
     observation_bounds: tuple[float, float] = (0, 1)
     capabilities: Capabilities = Capabilities()
     spec: str = ""
+    reference_scores: tuple[float, float] | None = None  # (random, human) on one-player games
 
     def new_state(self, seed: int | None = None) -> State:
         """A fresh state at the start of the game (``seed`` matters for stochastic games)."""
@@ -182,7 +193,7 @@ class Game:
 
     def aec_env(self, render_mode: str | None = None) -> Any:
         """The PettingZoo AEC face; by default built from the simulator state."""
-        from gamepit.games.aec import StateAECEnv
+        from gamepit.faces import StateAECEnv
 
         return StateAECEnv(self, render_mode=render_mode)
 
@@ -241,6 +252,11 @@ class Agent:
     def act_batch(self, states: Sequence[State]) -> list[ActResult]:
         return [self.act(state) for state in states]
 
+    def check_fit(self, game: Game) -> None:
+        """Raise ``GamepitError`` (one line) if this agent cannot play ``game`` at all, e.g. a
+        checkpoint trained on other observation shapes or action counts. Commands call it
+        once before any game is played; the default fits every game."""
+
     def close(self) -> None:
         """Release resources (processes, files, GPU memory)."""
 
@@ -251,6 +267,59 @@ def split_act_result(result: ActResult) -> tuple[int, dict[str, Any]]:
         action, info = result
         return int(action), dict(info or {})
     return int(result), {}
+
+
+# --------------------------------------------------------------------------- matches
+# What the match hooks hand to observers (replay recording, progress, live viewers).
+
+
+@dataclass
+class MatchInfo:
+    """What observers know about a match when it starts."""
+
+    match_id: str
+    game: Game
+    game_spec: str
+    agent_specs: list[str]  # by seat
+    seed: int
+    replay_dir: str | None = None
+    hash_every: int = 10
+    move_time: float | None = None
+    started: float = field(default_factory=time.time)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StepRecord:
+    """One action of a match, as observers hear it."""
+
+    index: int
+    player: int
+    action: int
+    rewards: list[float]
+    info: dict[str, Any]
+    seconds: float
+    hash: str | None = None  # hash of the state after the action, every hash_every steps
+
+
+@dataclass
+class MatchResult:
+    """How a match ended: returns by seat, and the forfeit if there was one."""
+
+    returns: list[float]  # by seat
+    steps: int
+    forfeit_seat: int | None = None
+    forfeit_reason: str = ""
+    final_hash: str = ""
+    replay_path: str | None = None
+
+    def outcome(self, seat: int) -> float:
+        """1 win, 0.5 draw, 0 loss for ``seat`` in a game of two or more players."""
+        if len(self.returns) < 2:
+            raise ValueError("outcome compares seats; a one-player game has a score")
+        mine = self.returns[seat]
+        others = max(r for i, r in enumerate(self.returns) if i != seat)
+        return 1.0 if mine > others else 0.0 if mine < others else 0.5
 
 
 # --------------------------------------------------------------------------- search

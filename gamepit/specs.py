@@ -15,6 +15,16 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+def parse_bool(text: str) -> bool:
+    """``1/true/yes/on`` and ``0/false/no/off`` in any case; ValueError otherwise."""
+    lowered = str(text).strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
 def split_spec(text: str) -> tuple[str, list[tuple[str | None, str]]]:
     """Split a spec string into its name and its (key, value) parts, keys possibly None."""
     text = text.strip()
@@ -55,16 +65,7 @@ def _split_top_level(text: str) -> list[str]:
 def coerce(option: Option, value: str, where: str) -> Any:
     """Convert a string to the option's type, with an error that names the option."""
     try:
-        if option.type is bool:
-            lowered = value.lower()
-            if lowered in _TRUE:
-                result: Any = True
-            elif lowered in _FALSE:
-                result = False
-            else:
-                raise ValueError
-        else:
-            result = option.type(value)
+        result: Any = parse_bool(value) if option.type is bool else option.type(value)
     except (TypeError, ValueError):
         raise SpecError(
             f"{where}: option {option.name!r} expects {option.type.__name__}, got {value!r}"

@@ -11,16 +11,29 @@ from gamepit.games.tictactoe import TicTacToe, TicTacToeState
 from gamepit.plugins.manager import PluginManager
 
 REGISTRY = PluginManager(autoload=False).registry
-# Agents that need something from outside to act (a person, a checkpoint) and the spec to use.
-SPECS = {"mcts": "mcts:sims=20"}
-NEEDS_OUTSIDE = {"human", "alphazero", "dqn", "ppo"}
+# The spec each agent is checked with ({game} is filled in), and the agents that need something
+# from outside to act: a person, or a checkpoint of a training run (the learners' own tests
+# train one and run check_agent on it).
+SPECS = {"mcts": "mcts:sims=20", "alphazero": "alphazero:checkpoint=builtin:{game},sims=8"}
+NEEDS_OUTSIDE = {"human", "dqn", "ppo"}
 
 
 @pytest.mark.parametrize("name", [n for n in REGISTRY.names("agent") if n not in NEEDS_OUTSIDE])
 @pytest.mark.parametrize("game_name", ["tictactoe", "connect_four"])
 def test_every_registered_agent_conforms(name, game_name):
-    agent = REGISTRY.make_agent(SPECS.get(name, name))
+    agent = REGISTRY.make_agent(SPECS.get(name, name).format(game=game_name))
     check_agent(agent, REGISTRY.make_game(game_name), games=2)
+
+
+def test_check_agent_catches_an_act_batch_that_differs_from_act():
+    class TwoFaced(AlphaBetaAgent):
+        batched = True
+
+        def act_batch(self, states):
+            return [state.legal_actions()[-1] for state in states]
+
+    with pytest.raises(AssertionError, match="act_batch gave"):
+        check_agent(TwoFaced(depth=1), REGISTRY.make_game("tictactoe"), games=1)
 
 
 @cache

@@ -4,6 +4,7 @@ the agent in matches and over GTP, and tic-tac-toe learned from scratch to perfe
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,10 +15,11 @@ import numpy as np
 import pytest
 import torch
 
-from gamepit.agents import alphazero
 from gamepit.arena import play_series
-from gamepit.config import load_yaml
 from gamepit.errors import GamepitError
+from gamepit.files import load_yaml
+from gamepit.learners.alphazero import learner as alphazero
+from gamepit.plugins import hookimpl
 from gamepit.protocols import split_act_result
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +34,7 @@ TINY = {"iterations": 2, "selfplay_games": 2, "sims": 2, "filters": 8, "blocks":
 
 def train_tiny(config: Path, run_dir: Path, **overrides) -> str:
     settings = {**load_yaml(config), **TINY, "run_dir": str(run_dir), **overrides}
-    return alphazero.AlphaZeroLearner().train(settings)
+    return alphazero.Learner().train(settings)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +110,7 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path):
     done, positions = int(saved["iteration"]), int(saved["step"])
     assert done >= 3
 
-    spec = alphazero.AlphaZeroLearner().train(
+    spec = alphazero.Learner().train(
         {**TINY, "game": "tictactoe", "max_moves": 0, "run_dir": str(run_dir),
          "iterations": done + 1})
     resumed = torch.load(checkpoint, weights_only=True)
@@ -118,19 +120,35 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path):
     assert spec.endswith("best.pt")
 
 
+def test_a_resumed_run_is_the_run_that_never_stopped(tmp_path):
+    """Networks, optimizer, buffer and random states (torch's and the run's numpy Generator)
+    are all checkpointed: stopping after each iteration changes nothing."""
+    settings = {**TINY, "game": "tictactoe", "max_moves": 0, "gating": True}
+    alphazero.Learner().train({**settings, "iterations": 3, "run_dir": str(tmp_path / "once")})
+    for iterations in (1, 2, 3):
+        alphazero.Learner().train({**settings, "iterations": iterations,
+                                   "run_dir": str(tmp_path / "stopped")})
+    once, stopped = (torch.load(tmp_path / name / "checkpoint.pt", weights_only=True)
+                     for name in ("once", "stopped"))
+    assert (once["iteration"], once["step"]) == (stopped["iteration"], stopped["step"])
+    assert once["rng"]["numpy"] == stopped["rng"]["numpy"]
+    for key in ("network", "best_network"):
+        assert all(torch.equal(once[key][name], stopped[key][name]) for name in once[key])
+
+
 def test_resume_refuses_a_different_network(tmp_path):
-    alphazero.AlphaZeroLearner().train({**TINY, "game": "tictactoe", "iterations": 1,
-                                        "run_dir": str(tmp_path)})
+    alphazero.Learner().train({**TINY, "game": "tictactoe", "iterations": 1,
+                               "run_dir": str(tmp_path)})
     with pytest.raises(GamepitError, match="another --run folder"):
-        alphazero.AlphaZeroLearner().train({**TINY, "game": "tictactoe", "iterations": 2,
-                                            "filters": 16, "run_dir": str(tmp_path)})
+        alphazero.Learner().train({**TINY, "game": "tictactoe", "iterations": 2,
+                                   "filters": 16, "run_dir": str(tmp_path)})
 
 
 def test_tictactoe_from_scratch_never_loses_to_alphabeta(tmp_path, registry):
     """The tic-tac-toe config, as shipped, learns perfect play: against perfect alpha-beta
     every game from either seat is a draw."""
     config = load_yaml(ROOT / "configs" / "alphazero_tictactoe.yaml")
-    spec = alphazero.AlphaZeroLearner().train(
+    spec = alphazero.Learner().train(
         {**config, "eval_games": 0, "device": "cpu", "run_dir": str(tmp_path)})
     game = registry.make_game("tictactoe")
     trained = registry.make_agent(f"{spec},sims=50")
@@ -152,11 +170,55 @@ def test_agent_is_batched_and_searches_many_positions_at_once(tiny_runs, registr
     assert all(info["visit_counts"].sum() == 8 for _, info in results)
 
 
-def test_agent_refuses_another_game(tiny_runs, registry):
-    agent = registry.make_agent(
-        f"alphazero:checkpoint={tiny_runs['alphazero_tictactoe'] / 'best.pt'}")
-    with pytest.raises(GamepitError, match="trained on tictactoe, not connect_four"):
-        agent.reset(registry.make_game("connect_four"), 0)
+def test_agent_refuses_another_game_before_playing(tiny_runs, registry):
+    checkpoint = tiny_runs["alphazero_tictactoe"] / "best.pt"
+    connect_four = registry.make_game("connect_four")
+    message = re.escape(f"alphazero checkpoint {checkpoint} was trained on tictactoe "
+                        "(observation (2, 3, 3), 9 actions), not connect_four "
+                        "(observation (2, 6, 7), 7 actions)") + "$"
+    with pytest.raises(GamepitError, match=message):
+        registry.make_agent(f"alphazero:checkpoint={checkpoint}", connect_four)
+    agent = registry.make_agent(f"alphazero:checkpoint={checkpoint}")
+    with pytest.raises(GamepitError, match=message):  # reset checks too: a forfeit says why
+        agent.reset(connect_four, 0)
+
+
+
+class MatchLog:
+    """A plugin on the match hooks: each game's seed, seating, moves and result."""
+
+    def __init__(self) -> None:
+        self.games: dict[str, dict] = {}
+
+    @hookimpl
+    def gamepit_match_start(self, match) -> None:
+        self.games[match.match_id] = {"seed": match.seed, "seats": list(match.agent_specs),
+                                      "moves": []}
+
+    @hookimpl
+    def gamepit_match_step(self, match, step) -> None:
+        self.games[match.match_id]["moves"].append((step.action, bool(step.info.get("opening"))))
+
+    @hookimpl
+    def gamepit_match_end(self, match, result) -> None:
+        self.games[match.match_id]["result"] = result
+
+
+def test_gating_plays_each_seed_from_both_seats_after_random_openings(manager, registry):
+    log = MatchLog()
+    manager.register(log, name="match-log")
+    spec = "alphazero:checkpoint=builtin:tictactoe,sims=8"
+    candidate, best = registry.make_agent(spec), registry.make_agent(spec)
+    score = alphazero.gate(registry.make_game("tictactoe"), candidate, best, 6, 40, 2, manager)
+    games = list(log.games.values())
+    assert [game["seed"] for game in games] == [40, 40, 41, 41, 42, 42]
+    assert [game["seats"] for game in games] == [["candidate", "best"], ["best", "candidate"]] * 3
+    for first, second in zip(games[::2], games[1::2], strict=True):
+        assert first["moves"][:2] == second["moves"][:2]  # one opening, played from both seats
+        assert [opening for _, opening in first["moves"]] == [True, True] + [False] * (
+            len(first["moves"]) - 2)
+    outcomes = [game["result"].outcome(game["seats"].index("candidate")) for game in games]
+    assert score == pytest.approx(np.mean(outcomes))
 
 
 def test_bad_checkpoints_are_one_line_errors(cli, tmp_path):

@@ -75,6 +75,14 @@ def test_state_shapes_and_preprocessing(registry):
     assert "pong frame" in state.render()
 
 
+def test_games_carry_the_published_reference_scores(registry):
+    """(random, human) from the Nature DQN and Agent57 tables, for human-normalised scores;
+    the multi-player games have none."""
+    assert registry.make_game("atari:pong").reference_scores == (-20.7, 14.6)
+    assert registry.make_game("atari:Breakout").reference_scores == (1.7, 30.5)
+    assert registry.make_game("atari_mp:pong").reference_scores is None
+
+
 def test_no_op_starts_depend_on_the_seed(registry):
     game = registry.make_game("atari:pong,sticky=0")
     starts = {game.new_state(seed).frames for seed in range(8)}
@@ -92,7 +100,7 @@ def test_clone_replays_the_same_future_with_sticky_actions(registry):
     for action in actions:  # the emulator moves on; the clone must still restore its own
         state.apply(int(action))
         hashes.append(state_hash(state))
-    for action, expected in zip(actions, hashes):
+    for action, expected in zip(actions, hashes, strict=True):
         branch.apply(int(action))
         assert state_hash(branch) == expected
     assert branch.returns() == state.returns()

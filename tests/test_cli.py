@@ -1,8 +1,24 @@
 """The command line: every user mistake is one line on stderr, exit code 2, no traceback."""
 
+import argparse
+
 import pytest
 
-COMMANDS = ["plugins", "match", "play", "replay", "demo"]
+from gamepit.cli import build_parser
+from gamepit.plugins.manager import PluginManager
+
+
+def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """Every command and subcommand of a parser, as (path, parser)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield path + (name,), sub
+                yield from _commands(sub, path + (name,))
+
+
+PARSER = build_parser(PluginManager(autoload=False))
+COMMANDS = sorted(_commands(PARSER))
 
 
 @pytest.mark.parametrize("args, message", [
@@ -32,11 +48,27 @@ def test_user_mistakes_are_one_line(cli, tmp_path, args, message):
     assert message in run.stderr
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help_with_examples(cli, command):
-    run = cli(command, "--help")
-    assert run.returncode == 0
-    assert "examples:" in run.stdout or command == "replay"
+def test_the_help_walk_finds_every_command():
+    top = {path[0] for path, _ in COMMANDS}
+    assert {"plugins", "match", "play", "replay", "demo", "tournament", "train", "view",
+            "gtp"} <= top
+    assert {("replay", action) for action in ("list", "show", "verify", "export")} <= {
+        path for path, _ in COMMANDS}
+
+
+@pytest.mark.parametrize("path, parser", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_every_command_has_help_with_examples(path, parser):
+    """Top-level commands end their help with examples; a subcommand (replay list...) has a
+    usage line and the examples of its command."""
+    text = parser.format_help()
+    assert text.startswith("usage: gamepit " + " ".join(path))
+    if len(path) == 1:
+        assert "examples:\n  gamepit " + path[0] in text, text
+
+
+def test_help_runs_as_a_user_runs_it(cli):
+    run = cli("tournament", "--help")
+    assert run.returncode == 0 and "examples:" in run.stdout
 
 
 def test_match_prints_summary_and_writes_replays(cli, tmp_path):
@@ -51,10 +83,19 @@ def test_match_prints_summary_and_writes_replays(cli, tmp_path):
 def test_demo_runs_a_round_robin(cli, tmp_path):
     run = cli("demo", "--games", "2", "--replays", str(tmp_path / "r"), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert "round robin on connect four" in run.stdout
+    assert "round robin on connect_four" in run.stdout
     assert "random" in run.stdout and "alphabeta:depth=4" in run.stdout
     assert "replays written to" in run.stdout
     assert list((tmp_path / "r").glob("*.jsonl"))
+
+
+def test_demo_reads_its_line_up_from_yaml(cli, tmp_path):
+    (tmp_path / "lineup.yaml").write_text("game: tictactoe\nagents: [random, alphabeta:depth=9]\n"
+                                          "games_per_pair: 2\n")
+    run = cli("demo", "--config", "lineup.yaml", "--replays", "r", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "round robin on tictactoe: random, alphabeta:depth=9; 2 games" in run.stdout
+    assert len(list((tmp_path / "r").glob("*.jsonl"))) == 2
 
 
 def test_match_with_sprt_stops_early(cli):

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gamepit.agents import rl_common
-from gamepit.agents.dqn import DQNArgs, FrameReplayBuffer, SumTree, frame_layout, train
 from gamepit.arena import play_match
 from gamepit.checks import check_agent
-from gamepit.config import load_yaml, merge
+from gamepit.files import load_yaml
+from gamepit.learners import toolkit
+from gamepit.learners.dqn.learner import DQNArgs, FrameReplayBuffer, SumTree, frame_layout, train
+from gamepit.training.settings import merge
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +29,8 @@ def _labelled_stack(episode: int, step: int, stack: int = 4) -> np.ndarray:
 
 
 def test_frame_stacks_are_rebuilt_across_episode_boundaries():
-    buffer = FrameReplayBuffer(64, 1, (2, 2), 4, np.uint8, n_step=1, gamma=0.9)
+    buffer = FrameReplayBuffer(64, 1, (2, 2), 4, np.uint8, np.random.default_rng(0), n_step=1,
+                               gamma=0.9)
     episode_lengths = [3, 5, 2, 4]
     buffer.start_episodes(np.array([0]), _labelled_stack(0, 0)[None])
     expected = {}
@@ -56,20 +58,20 @@ def test_buffer_matches_real_pong_transitions_after_wrapping(registry):
     """Real ALE frames, short episodes (truncated by max_frames), a ring that wraps: every
     sampled transition is one the emulator produced, stacks and all."""
     game = registry.make_game("atari:pong,max_frames=240")
-    envs = rl_common.make_vector_env(game, 2, seed=3)
+    envs = toolkit.make_vector_env(game, 2, seed=3)
     observations, _ = envs.reset(seed=3)
     frame_shape, stack = frame_layout(observations.shape[1:])
     assert (frame_shape, stack) == ((84, 84), 4)
-    buffer = FrameReplayBuffer(160, 2, frame_shape, stack, np.uint8, n_step=1, gamma=0.99)
+    rng = np.random.default_rng(0)
+    buffer = FrameReplayBuffer(160, 2, frame_shape, stack, np.uint8, rng, n_step=1, gamma=0.99)
     buffer.start_episodes(np.arange(2), observations)
     truth, ends = {}, 0
-    rng = np.random.default_rng(0)
     for _ in range(150):
         actions = rng.integers(0, game.num_actions, 2)
         next_obs, rewards, terminated, truncated, info = envs.step(actions)
         done = terminated | truncated
         ends += int(done.sum())
-        real_next = rl_common.final_observations(next_obs, done, info)
+        real_next = toolkit.final_observations(next_obs, done, info)
         for env in range(2):
             truth[(observations[env].tobytes(), int(actions[env]))] = (
                 real_next[env].tobytes(), bool(terminated[env]))
@@ -86,7 +88,8 @@ def test_buffer_matches_real_pong_transitions_after_wrapping(registry):
 
 
 def test_n_step_returns_stop_at_the_end_of_an_episode():
-    buffer = FrameReplayBuffer(40, 1, (1,), 1, np.float32, n_step=3, gamma=0.5)
+    buffer = FrameReplayBuffer(40, 1, (1,), 1, np.float32, np.random.default_rng(0), n_step=3,
+                               gamma=0.5)
     buffer.start_episodes(np.array([0]), np.array([[0.0]]))
     rewards = [1.0, 2.0, 4.0, 8.0]  # one episode of four steps, then the next one starts
     for step, reward in enumerate(rewards):
@@ -99,7 +102,7 @@ def test_n_step_returns_stop_at_the_end_of_an_episode():
     sample = buffer.sample(200)
     by_start = {float(o[0]): (float(r), float(n[0]), float(d)) for o, r, n, d in zip(
         sample["observations"], sample["returns"], sample["next_observations"],
-        sample["discounts"])}
+        sample["discounts"], strict=True)}
     assert by_start[0.0] == (1 + 0.5 * 2 + 0.25 * 4, 3.0, 0.125)
     assert by_start[2.0] == (4 + 0.5 * 8, 4.0, 0.0)  # stops at the terminal step
     assert by_start[3.0] == (8.0, 4.0, 0.0)
@@ -115,8 +118,8 @@ def test_sum_tree_samples_in_proportion_to_priority():
 
 
 def test_prioritized_replay_prefers_large_errors():
-    np.random.seed(0)
-    buffer = FrameReplayBuffer(100, 1, (1,), 1, np.float32, prioritized=True, alpha=1.0)
+    buffer = FrameReplayBuffer(100, 1, (1,), 1, np.float32, np.random.default_rng(0),
+                               prioritized=True, alpha=1.0)
     buffer.start_episodes(np.array([0]), np.array([[0.0]]))
     for step in range(50):
         buffer.add(np.array([0]), np.array([0.0]), np.array([False]), np.array([False]),
@@ -153,7 +156,7 @@ def test_dqn_smoke_run_on_real_pong_with_every_option(registry, tmp_path):
                    log_every=100, checkpoint_every=200, eval_episodes=1, device="cpu",
                    run_dir=str(tmp_path), clip_rewards=True)
     spec = train(args)
-    checkpoint = rl_common.load_checkpoint(tmp_path / "checkpoint.pt")
+    checkpoint = toolkit.load_checkpoint(tmp_path / "checkpoint.pt")
     assert checkpoint["step"] == 300 and checkpoint["observation_shape"] == [4, 84, 84]
     replays = list((tmp_path / "replays").glob("*.jsonl"))
     assert len(replays) == 1

@@ -21,7 +21,7 @@ import pytest
 
 from gamepit.agents.basic import RandomAgent
 from gamepit.arena import play_match
-from gamepit.games.gtp import COMMANDS, GtpEngine
+from gamepit.games.go.gtp import COMMANDS, GtpEngine
 from gamepit.protocols import Agent
 from gamepit.replay import read_replay
 from tests.conftest import run_cli

@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from gamepit.agents import rl_common
-from gamepit.agents.ppo import (
+from gamepit.arena import play_match, play_series
+from gamepit.checks import check_agent
+from gamepit.files import load_yaml
+from gamepit.learners import toolkit
+from gamepit.learners.ppo.learner import (
     OpponentPool,
     PPOArgs,
     SelfPlayEnv,
@@ -18,9 +21,7 @@ from gamepit.agents.ppo import (
     compute_gae,
     train,
 )
-from gamepit.arena import play_match, play_series
-from gamepit.checks import check_agent
-from gamepit.config import load_yaml, merge
+from gamepit.training.settings import merge
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,9 +67,10 @@ def test_self_play_env_plays_both_seats_and_masks_illegal_moves(registry):
     game = registry.make_game("tictactoe")
     network = build_network({"observation_shape": [2, 3, 3], "num_actions": 9,
                              "args": {"hidden": 64}})
-    environment = SelfPlayEnv(game, 8, OpponentPool(network, 4, 0.5), torch.device("cpu"))
-    observations, info = environment.reset(seed=0)
     rng = np.random.default_rng(0)
+    environment = SelfPlayEnv(game, 8, OpponentPool(network, 4, 0.5, rng), torch.device("cpu"),
+                              rng)
+    observations, info = environment.reset(seed=0)
     seats_seen, finished = set(), 0
     for _ in range(60):
         seats_seen |= set(environment.seats.tolist())
@@ -103,10 +105,10 @@ def test_ppo_smoke_run_on_real_pong_and_resume(registry, tmp_path):
                 update_epochs=1, eval_episodes=0, device="cpu", run_dir=str(tmp_path),
                 clip_rewards=True, checkpoint_every=128)
     train(PPOArgs(total_steps=256, **base))
-    first = rl_common.load_checkpoint(tmp_path / "checkpoint.pt")
+    first = toolkit.load_checkpoint(tmp_path / "checkpoint.pt")
     assert first["step"] == 256 and first["update"] == 2
     spec = train(PPOArgs(total_steps=512, **base))  # the same run folder continues
-    second = rl_common.load_checkpoint(tmp_path / "checkpoint.pt")
+    second = toolkit.load_checkpoint(tmp_path / "checkpoint.pt")
     assert second["step"] == 512 and second["update"] == 4
     assert any(not torch.equal(first["network"][k], second["network"][k])
                for k in first["network"])

@@ -10,17 +10,14 @@ import math
 import numpy as np
 import pytest
 
+from gamepit.arena import Sprt, parse_sprt_bounds, score_table
+from gamepit.arena.series import expected_score, human_normalised
 from gamepit.errors import GamepitError
-from gamepit.ratings import (
-    ATARI_REFERENCES,
+from gamepit.games.atari import ATARI_REFERENCES
+from gamepit.tournament.ratings import (
     ELO_PER_NATURAL,
-    Sprt,
-    expected_score,
     fit_ratings,
     format_leaderboard,
-    human_normalised,
-    parse_sprt_bounds,
-    score_table,
     write_csv,
     write_json,
 )

@@ -16,10 +16,10 @@ import pytest
 from gamepit.arena import plain, play_series
 from gamepit.checks import check_agent
 from gamepit.errors import SpecError
-from gamepit.games.connect_four import ConnectFour, ConnectFourState
+from gamepit.games.connect_four import ConnectFour, ConnectFourArrayModel, ConnectFourState
 from gamepit.games.tictactoe import TicTacToe, TicTacToeState
 from gamepit.protocols import BaseState, Game
-from gamepit.search.array_models import ConnectFourArrayModel
+from gamepit.search.array_models import array_model_for
 from gamepit.search.encoders import encode
 from gamepit.search.evaluators import (
     HeuristicEvaluator,
@@ -28,7 +28,7 @@ from gamepit.search.evaluators import (
     UniformEvaluator,
 )
 from gamepit.search.mcts import MCTS, MCTSAgent, choose_action
-from gamepit.search.playouts import _connect_four_batch, _connect_four_single, playout_state
+from gamepit.search.playouts import BATCH_KERNEL_FROM, playout_state, playout_values
 from gamepit.search.tree import VISITS, Expansion
 
 
@@ -131,7 +131,7 @@ def test_exact_evaluator_picks_a_minimax_optimal_move():
     positions = [tictactoe(), tictactoe(4), tictactoe(0), tictactoe(0, 4, 8),
                  tictactoe(4, 0, 8), tictactoe(1, 4, 7)]
     results = MCTS(sims=300, rule="puct", seed=0).search(positions, ExactEvaluator())
-    for state, result in zip(positions, results):
+    for state, result in zip(positions, results, strict=True):
         assert best_move(result) in optimal_moves(state), state.render()
     # Backed-up values are averages over what was explored, not minimax values, so only a
     # forced win shows clearly in the root value after a few hundred simulations.
@@ -146,7 +146,7 @@ def test_exact_evaluator_picks_a_minimax_optimal_move():
 def test_visit_counts_add_up_to_the_simulations(rule, leaves, trees):
     search = MCTS(sims=97, rule=rule, leaves=leaves, dirichlet_alpha=0.3, seed=3)
     states = [connect_four(*range(index)) for index in range(trees)]
-    for state, result in zip(states, search.search(states, RolloutEvaluator(1, 3))):
+    for state, result in zip(states, search.search(states, RolloutEvaluator(1, 3)), strict=True):
         assert result.visit_counts.sum() == 97
         assert result.visit_counts[~state.legal_mask()].sum() == 0
         assert result.policy.sum() == pytest.approx(1.0)
@@ -272,7 +272,7 @@ class ClonedStateModel:
 
     def recurrent(self, hidden, actions):
         children, rewards = [], []
-        for parent, action in zip(hidden, actions.tolist()):
+        for parent, action in zip(hidden, actions.tolist(), strict=True):
             child = parent.clone()
             child.apply(action)
             children.append(child)
@@ -319,7 +319,7 @@ def test_batched_and_one_at_a_time_search_agree(rule, alpha):
     seeds = [11, 12, 13, 14]
     search = MCTS(sims=150, rule=rule, dirichlet_alpha=alpha)
     together = search.search(states, HeuristicEvaluator(), seeds)
-    for state, seed, batched in zip(states, seeds, together):
+    for state, seed, batched in zip(states, seeds, together, strict=True):
         alone = search.search([state], HeuristicEvaluator(), [seed])[0]
         np.testing.assert_array_equal(alone.visit_counts, batched.visit_counts)
         assert alone.value == pytest.approx(batched.value, abs=1e-9)
@@ -329,7 +329,7 @@ def test_batched_and_alone_agree_when_planning_a_single_player_problem():
     search = MCTS(sims=120, rule="puct", dirichlet_alpha=0.5)
     together = search.search([Corridor(), Corridor()], UniformEvaluator(), [5, 6])
     assert len(together) == 2
-    for seed, batched in zip([5, 6], together):
+    for seed, batched in zip([5, 6], together, strict=True):
         alone = search.search([Corridor()], UniformEvaluator(), [seed])[0]
         np.testing.assert_array_equal(alone.visit_counts, batched.visit_counts)
 
@@ -351,14 +351,36 @@ def test_fast_playouts_estimate_what_the_generic_playout_does():
     state = connect_four(3, 3, 2, 4, 2)
     count = 3000
     generic = np.mean([playout_state(state, random.Random(i)) for i in range(count)])
-    single = np.mean([_connect_four_single(state, random.Random(i)) for i in range(count)])
-    batch = _connect_four_batch([state] * count, np.random.default_rng(0)).mean()
+    single = np.mean([state.random_playout(random.Random(i)) for i in range(count)])
+    batch = ConnectFourState.batch_random_playouts([state] * count,
+                                                   np.random.default_rng(0)).mean()
     assert abs(single - generic) < 0.08 and abs(batch - generic) < 0.08
     finished = connect_four(0, 1, 0, 1, 0, 1, 0)
-    values = [_connect_four_single(finished, random.Random(0)),
+    values = [finished.random_playout(random.Random(0)),
               playout_state(finished, random.Random(0)),
-              *_connect_four_batch([finished], np.random.default_rng(0))]
+              *ConnectFourState.batch_random_playouts([finished], np.random.default_rng(0))]
     assert values == [0.0, 0.0, 0.0]  # nothing left to gain once the game is over
+
+
+def test_search_finds_the_fast_paths_a_state_offers():
+    """The search looks the optional State methods up by type: the batch playout from
+    BATCH_KERNEL_FROM states on, the single one below, the generic one for other games and
+    for mixed batches; likewise the batched encoder and the array model."""
+    states = [connect_four(*range(index % 6)) for index in range(BATCH_KERNEL_FROM)]
+    np.testing.assert_array_equal(
+        playout_values(states, random.Random(1), np.random.default_rng(2)),
+        ConnectFourState.batch_random_playouts(states, np.random.default_rng(2)))
+    few = states[:3]
+    draws = random.Random(1)
+    np.testing.assert_array_equal(playout_values(few, random.Random(1), np.random.default_rng(2)),
+                                  [state.random_playout(draws) for state in few])
+    mixed = [*few, tictactoe(0)]
+    draws = random.Random(1)
+    np.testing.assert_array_equal(playout_values(mixed, random.Random(1), np.random.default_rng(2)),
+                                  [playout_state(state, draws) for state in mixed])
+    np.testing.assert_array_equal(encode(states), ConnectFourState.batch_observations(states))
+    assert isinstance(array_model_for(states, seed=0), ConnectFourArrayModel)
+    assert array_model_for([tictactoe()]) is None and array_model_for(mixed) is None
 
 
 def test_array_model_plays_the_rules_of_connect_four():
@@ -385,9 +407,9 @@ def test_array_model_builds_the_same_trees_as_states_with_rollouts():
     states = [connect_four(*range(index % 5)) for index in range(32)]
     search = MCTS(sims=40, rule="uct", seed=0)
     on_states = search.search(states, RolloutEvaluator(1, 5), list(range(32)))
-    on_arrays, _ = search.run(ConnectFourArrayModel(1, 5), states, list(range(32)))
+    on_arrays, _ = search.run(array_model_for(states, 1, 5), states, list(range(32)))
     assert len(on_states) == len(on_arrays) == 32
-    for a, b in zip(on_states, on_arrays):
+    for a, b in zip(on_states, on_arrays, strict=True):
         np.testing.assert_array_equal(a.visit_counts, b.visit_counts)
 
 

@@ -14,28 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from gamepit.arena import play_series
+from gamepit.arena import ScoreLine
 from gamepit.errors import GamepitError
-from gamepit.ledger import Ledger, pairing_key
 from gamepit.plugins.manager import PluginManager
-from gamepit.ratings import ScoreLine, Sprt, Standing
 from gamepit.replay import read_replay, verify
-from gamepit.tournament import (
-    TournamentConfig,
-    load_config,
-    pairings,
-    plan_tasks,
-    run_tournament,
-    slots_of,
-)
+from gamepit.tournament.config import TournamentConfig, load_config
+from gamepit.tournament.ledger import Ledger, pairing_key
+from gamepit.tournament.ratings import Standing
+from gamepit.tournament.run import run_tournament
+from gamepit.tournament.schedule import pairings, plan_tasks, slots_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def run_match_with_sprt(game, agents, specs, sprt, max_games, manager):
-    """A series that stops once the SPRT decides, as ``gamepit match --sprt`` plays it."""
-    return play_series(game, agents, max_games, 0, specs, None, None, manager,
-                       on_result=lambda i, result: sprt.update(result.outcome(i % 2)) is not None)
 
 # A plugin file for these tests: a tiny single-player game and two small, real agents. It is a
 # file (not an object registered in-process) so that worker processes can load it too.
@@ -532,38 +522,3 @@ def test_killed_tournament_loses_only_games_in_flight(tmp_path, workers):
     rows = _rows(ledger, "long")
     assert len(rows) == 90
     assert len({(pairing, index) for pairing, index, *_ in rows}) == 90
-
-
-# --------------------------------------------------------------------------- SPRT matches
-
-
-def test_sprt_match_stops_early_for_a_clearly_stronger_agent(manager):
-    registry = manager.registry
-    game = registry.make_game("tictactoe")
-    agents = [registry.make_agent("alphabeta:depth=9"), registry.make_agent("random")]
-    sprt = Sprt(0, 50)
-    series = run_match_with_sprt(game, agents, ["alphabeta:depth=9", "random"], sprt,
-                                 max_games=200, manager=manager)
-    assert sprt.decision == "H1"
-    assert series.games == sprt.games < 200
-    assert series.losses == 0
-
-
-def test_sprt_match_accepts_h0_for_the_weaker_agent(manager):
-    registry = manager.registry
-    game = registry.make_game("tictactoe")
-    agents = [registry.make_agent("random"), registry.make_agent("alphabeta:depth=9")]
-    sprt = Sprt(-10, 10)
-    series = run_match_with_sprt(game, agents, ["random", "alphabeta:depth=9"], sprt,
-                                 max_games=200, manager=manager)
-    assert sprt.decision == "H0" and series.games < 200 and series.wins == 0
-
-
-def test_sprt_match_plays_to_the_limit_without_a_decision(manager):
-    registry = manager.registry
-    game = registry.make_game("tictactoe")
-    agents = [registry.make_agent("random"), registry.make_agent("random")]
-    sprt = Sprt(0, 1)  # a tiny difference to tell apart: three games cannot decide
-    series = run_match_with_sprt(game, agents, ["random", "random"], sprt, max_games=3,
-                                 manager=manager)
-    assert series.games == 3 and sprt.decision is None

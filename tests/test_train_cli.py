@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gamepit.config import ConfigError, load_yaml, merge, parse_sets
+from gamepit.files import load_yaml
+from gamepit.learners import toolkit
+from gamepit.training.settings import ConfigError, merge, parse_sets
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_PPO = ["--set", "num_envs=2", "--set", "num_steps=64", "--set", "eval_episodes=2",
@@ -25,18 +27,19 @@ def _metrics(run: Path) -> list[dict]:
 
 
 def test_learner_modules_import_without_torch():
-    code = ("import sys, gamepit.train, gamepit.config, gamepit.agents.learners, "
+    code = ("import sys, gamepit.training.command, gamepit.training.settings, "
+            "gamepit.learners.dqn, gamepit.learners.ppo, gamepit.learners.alphazero, "
             "gamepit.games.gym_bridge\n"
             "from gamepit.plugins.manager import PluginManager\n"
             "registry = PluginManager(autoload=False).registry\n"
-            "assert {'dqn', 'ppo'} <= set(registry.names('learner'))\n"
-            "assert {'dqn', 'ppo'} <= set(registry.names('agent'))\n"
+            "assert {'dqn', 'ppo', 'alphazero'} <= set(registry.names('learner'))\n"
+            "assert {'dqn', 'ppo', 'alphazero'} <= set(registry.names('agent'))\n"
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_settings_merge_defaults_yaml_then_set(tmp_path):
-    from gamepit.agents.dqn import DQNArgs
+    from gamepit.learners.dqn.learner import DQNArgs
 
     config = tmp_path / "run.yaml"
     config.write_text("learning_rate: 0.01\nbatch_size: 16\ndueling: yes\n")
@@ -105,38 +108,42 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, cwd=tmp_path, env=environment,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    checkpoint = run / "checkpoint.pt"
+
+    def checkpoint_steps() -> list[int]:  # observers hear of a checkpoint once it is on disk
+        try:
+            return [m["step"] for m in _metrics(run) if "checkpoint/step" in m]
+        except (OSError, ValueError):  # not written yet, or a line being written
+            return []
+
     deadline = time.monotonic() + 120
-    while not checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
+    while not checkpoint_steps() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
-    assert checkpoint.exists(), "no checkpoint before the deadline"
     process.send_signal(signal.SIGKILL)
     process.wait()
-    killed_at = [m["step"] for m in _metrics(run) if "checkpoint/step" in m][-1]
+    assert checkpoint_steps(), "no checkpoint before the deadline"
+    killed_at = checkpoint_steps()[-1]
     assert killed_at < 6400, "the run finished before it could be killed"
+    lines_before = len(_metrics(run))
 
     result = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     resumed_at = int(result.stdout.split("from step ")[1].split()[0])
     assert resumed_at >= killed_at and resumed_at % 128 == 0
-    from gamepit.agents.rl_common import load_checkpoint
-
-    assert load_checkpoint(checkpoint)["step"] == 6400
-    steps = [m["step"] for m in _metrics(run) if "losses/policy" in m]
-    assert steps[-1] == 6400 and all(b > a for a, b in zip(steps, steps[1:]) if a >= resumed_at)
+    assert toolkit.load_checkpoint(run / "checkpoint.pt")["step"] == 6400
+    steps = [m["step"] for m in _metrics(run)[lines_before:] if "losses/policy" in m]
+    assert steps == list(range(resumed_at + 128, 6401, 128))  # every update once, in order
 
 
 def test_dqn_resume_continues_the_step_count(registry, tmp_path):
-    from gamepit.agents.dqn import DQNArgs, train
-    from gamepit.agents.rl_common import load_checkpoint
+    from gamepit.learners.dqn.learner import DQNArgs, train
 
     settings = dict(game="gym:CartPole-v1", learning_starts=200, buffer_size=2000,
                     checkpoint_every=500, eval_episodes=0, device="cpu", run_dir=str(tmp_path))
     train(DQNArgs(total_steps=1000, **settings))
-    before = load_checkpoint(tmp_path / "checkpoint.pt")
+    before = toolkit.load_checkpoint(tmp_path / "checkpoint.pt")
     train(DQNArgs(total_steps=1500, **settings))
-    after = load_checkpoint(tmp_path / "checkpoint.pt")
+    after = toolkit.load_checkpoint(tmp_path / "checkpoint.pt")
     assert (before["step"], after["step"]) == (1000, 1500)
     agent = registry.make_agent(f"dqn:checkpoint={tmp_path / 'checkpoint.pt'}")
     from gamepit.checks import check_agent
@@ -156,3 +163,19 @@ def test_agent_specs_reject_bad_checkpoints(registry, tmp_path):
             registry.make_agent(f"{name}:checkpoint={tmp_path / 'missing.pt'}")
         with pytest.raises(GamepitError, match="name a checkpoint"):
             registry.make_agent(name)
+
+
+def test_a_checkpoint_for_another_game_is_one_line_before_any_game(cli, tmp_path):
+    """A CartPole DQN sat at connect four: exit 2 and one line naming what the checkpoint was
+    trained on and what the game offers, before any game is played (no replay folder)."""
+    from gamepit.learners.dqn.learner import DQNArgs, train
+
+    spec = train(DQNArgs(total_steps=64, learning_starts=32, buffer_size=64, batch_size=8,
+                         eval_episodes=0, device="cpu", run_dir=str(tmp_path / "run")))
+    result = cli("match", "connect_four", spec, "random", cwd=tmp_path)
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        f"gamepit: error: dqn checkpoint {checkpoint} was trained on gym:env_id=CartPole-v1 "
+        "(observation (4,), 2 actions), not connect_four (observation (2, 6, 7), 7 actions)"]
+    assert result.stdout == "" and not (tmp_path / "replays").exists()

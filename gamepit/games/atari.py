@@ -63,6 +63,48 @@ ATARI_MP_OPTIONS = (
     Option("frame_stack", int, 4, "frames stacked in the observation"),
 )
 
+# Random and human reference scores for Atari, keyed by ALE game name, as tabulated in the
+# appendices of the Nature DQN paper (Mnih et al. 2015) and Agent57 (Badia et al. 2020).
+# A single-player game offers its pair as ``reference_scores``, for human-normalised scores.
+ATARI_REFERENCES: dict[str, tuple[float, float]] = {  # name: (random, human)
+    "alien": (227.8, 7127.7),
+    "amidar": (5.8, 1719.5),
+    "assault": (222.4, 742.0),
+    "asterix": (210.0, 8503.3),
+    "asteroids": (719.1, 47388.7),
+    "atlantis": (12850.0, 29028.1),
+    "bank_heist": (14.2, 753.1),
+    "battle_zone": (2360.0, 37187.5),
+    "beam_rider": (363.9, 16926.5),
+    "bowling": (23.1, 160.7),
+    "boxing": (0.1, 12.1),
+    "breakout": (1.7, 30.5),
+    "centipede": (2090.9, 12017.0),
+    "chopper_command": (811.0, 7387.8),
+    "crazy_climber": (10780.5, 35829.4),
+    "demon_attack": (152.1, 1971.0),
+    "enduro": (0.0, 860.5),
+    "fishing_derby": (-91.7, -38.7),
+    "freeway": (0.0, 29.6),
+    "frostbite": (65.2, 4334.7),
+    "gopher": (257.6, 2412.5),
+    "hero": (1027.0, 30826.4),
+    "ice_hockey": (-11.2, 0.9),
+    "kangaroo": (52.0, 3035.0),
+    "montezuma_revenge": (0.0, 4753.3),
+    "ms_pacman": (307.3, 6951.6),
+    "pong": (-20.7, 14.6),
+    "private_eye": (24.9, 69571.3),
+    "qbert": (163.9, 13455.0),
+    "riverraid": (1338.5, 17118.0),
+    "road_runner": (11.5, 7845.0),
+    "seaquest": (68.4, 42054.7),
+    "space_invaders": (148.0, 1668.7),
+    "tennis": (-23.8, -8.3),
+    "venture": (0.0, 1187.5),
+    "zaxxon": (32.5, 9173.3),
+}
+
 
 # --------------------------------------------------------------------------- ROMs
 
@@ -351,6 +393,9 @@ class AtariBase(Game):
     observation_dtype = np.uint8
     observation_bounds = (0, 255)
     rom = ""
+    # (random, human) scores of the published reference players, for human-normalised
+    # scores; None where none were published for this game and number of players.
+    reference_scores: tuple[float, float] | None = None
 
     def _setup(self, emulator: Any, sticky: float, frame_skip: int, noop_max: int,
                max_frames: int, frame_stack: int, fire_reset: bool) -> None:
@@ -524,6 +569,7 @@ class AtariGame(AtariBase):
                  episodic_life: bool = True, clip_rewards: bool = True) -> None:
         self.rom = _choose("atari", game, rom_names())
         self.name = f"atari_{self.rom}"
+        self.reference_scores = ATARI_REFERENCES.get(self.rom)
         self.full_action_space = full_action_space
         self.fire_reset = fire_reset
         self.episodic_life = episodic_life

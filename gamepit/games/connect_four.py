@@ -2,16 +2,27 @@
 
 Actions are columns 0..6. Each column takes 7 bits of a Python int (6 cells and a sentinel),
 so a win test is four shifts and ands.
+
+Search spends most of its time here, so the state offers the search's optional fast paths
+(documented where the search looks them up): a random playout on plain ints
+(``gamepit.search.playouts``), many playouts and many observations at once in numpy arrays
+(``playouts``, ``gamepit.search.encoders``), and ``ConnectFourArrayModel``, these same rules
+on rows of arrays behind the search tree's ``Model`` seam (``gamepit.search.array_models``).
+Each must agree with the plain rules; the search tests check them side by side.
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
+
 import numpy as np
 
-from gamepit.games.tictactoe import board_symmetries
+from gamepit.games.symmetry import board_symmetries
 from gamepit.plugins import hookimpl
 from gamepit.protocols import BaseState, Capabilities, Game
 from gamepit.protocols import game as game_entry
+from gamepit.search.tree import Expansion
 
 WIDTH, HEIGHT = 7, 6
 COLUMN_TOP = [col * 7 + HEIGHT for col in range(WIDTH)]  # first bit above each column
@@ -58,7 +69,7 @@ class ConnectFourState(BaseState):
     def legal_mask(self) -> np.ndarray:
         if self.is_terminal():
             return np.zeros(WIDTH, dtype=bool)
-        return np.array([h < t for h, t in zip(self.heights, COLUMN_TOP)], dtype=bool)
+        return np.array([h < t for h, t in zip(self.heights, COLUMN_TOP, strict=True)], dtype=bool)
 
     def legal_actions(self) -> list[int]:
         if self.is_terminal():
@@ -136,6 +147,69 @@ class ConnectFourState(BaseState):
     def fingerprint(self) -> bytes:
         return b"%d|%d|%d" % (self.bits[0], self.bits[1], self.player)
 
+    # ------------------------------------------------------------------ fast paths for search
+
+    def random_playout(self, rng: random.Random) -> float:
+        """One uniformly random playout on plain ints: what the player to move gains from
+        here to the end (+1, 0, -1; 0 if the game is already over)."""
+        if self.is_terminal():  # nothing left to gain; returns are 0 until the end here
+            return 0.0
+        mine, theirs = self.bits[self.player], self.bits[1 - self.player]
+        heights = self.heights[:]
+        columns = [col for col in range(WIDTH) if heights[col] < COLUMN_TOP[col]]
+        draw = rng.random
+        value = 1.0  # the mover's result if this move wins, seen by the player at the start
+        while True:
+            col = columns[int(draw() * len(columns))]
+            height = heights[col]
+            mine |= 1 << height
+            heights[col] = height + 1
+            if height + 1 == COLUMN_TOP[col]:
+                columns.remove(col)
+            # has_four unrolled: this loop is the whole cost of a rollout
+            pairs = mine & (mine >> 1)
+            if pairs & (pairs >> 2):
+                return value
+            pairs = mine & (mine >> 7)
+            if pairs & (pairs >> 14):
+                return value
+            pairs = mine & (mine >> 6)
+            if pairs & (pairs >> 12):
+                return value
+            pairs = mine & (mine >> 8)
+            if pairs & (pairs >> 16):
+                return value
+            if not columns:
+                return 0.0
+            mine, theirs, value = theirs, mine, -value
+
+    @staticmethod
+    def batch_random_playouts(states: Sequence[ConnectFourState], rng: np.random.Generator
+                              ) -> np.ndarray:
+        """``random_playout`` of many states at once, in numpy arrays."""
+        values = np.zeros(len(states))  # finished games have nothing left to gain
+        rows = [index for index, state in enumerate(states) if not state.is_terminal()]
+        picked = [states[i] for i in rows]
+        values[rows] = array_playouts(
+            np.array([s.bits[s.player] for s in picked], dtype=np.uint64),
+            np.array([s.bits[1 - s.player] for s in picked], dtype=np.uint64),
+            np.array([s.heights for s in picked], dtype=np.int64).reshape(-1, WIDTH),
+            np.array([s.moves for s in picked], dtype=np.int64), rng)
+        return values
+
+    @staticmethod
+    def batch_observations(states: Sequence[ConnectFourState]) -> np.ndarray:
+        """``observation(current_player)`` of many states, stacked [K, 2, 6, 7] int8."""
+        bits = np.array([(s.bits[s.player], s.bits[1 - s.player]) for s in states],
+                        dtype=np.uint64)  # [K, 2]: the player to move, then the opponent
+        return ((bits[:, :, None, None] >> _CELL_BITS) & np.uint64(1)).astype(np.int8)
+
+    @staticmethod
+    def array_model(rollouts: int = 1, seed: int | None = None, capacity: int = 4096
+                    ) -> ConnectFourArrayModel:
+        """These rules on rows of arrays, for searching many trees at once."""
+        return ConnectFourArrayModel(rollouts, seed, capacity)
+
 
 class ConnectFour(Game):
     name = "connect_four"
@@ -156,6 +230,137 @@ class ConnectFour(Game):
     def symmetries(self, observation: np.ndarray, policy: np.ndarray
                    ) -> list[tuple[np.ndarray, np.ndarray]]:
         return board_symmetries(observation, policy.reshape(1, WIDTH), square=False)
+
+
+# --------------------------------------------------------------------------- the rules on arrays
+# Many positions as rows of numpy arrays, for search at rates where a Python State per position
+# is the bottleneck: the bitboard of the player to move and of the other [K] uint64, the next
+# free bit of each column [K, 7] and the move count [K].
+
+assert HEIGHT == 6  # the shifts below assume 7 bits per column of 6 cells
+_COLUMN_TOPS = np.array(COLUMN_TOP, dtype=np.int64)
+_BIT = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
+_SHIFTS = np.array([1, 7, 6, 8], dtype=np.uint64)
+_DOUBLE_SHIFTS = _SHIFTS * np.uint64(2)
+# Bit number of each cell of the observation planes (rows, columns), row 0 at the top.
+_CELL_BITS = np.array([[col * 7 + (HEIGHT - 1 - row) for col in range(WIDTH)]
+                       for row in range(HEIGHT)], dtype=np.uint64)
+
+
+def array_has_four(bits: np.ndarray) -> np.ndarray:
+    """Which of many bitboards [K] hold four in a row."""
+    pairs = bits[:, None] & (bits[:, None] >> _SHIFTS)
+    return (pairs & (pairs >> _DOUBLE_SHIFTS)).any(1)
+
+
+def array_playouts(mine: np.ndarray, theirs: np.ndarray, heights: np.ndarray,
+                   moves: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Uniformly random playouts of unfinished positions held as arrays (the layout above).
+    Returns each mover's result (+1, 0, -1).
+
+    All playouts advance in lockstep, so whose turn it is, relative to each game's start,
+    is one number per step; finished games drop out of the arrays.
+    """
+    values = np.zeros(len(mine))
+    live = np.arange(len(mine))
+    heights, moves = heights.copy(), moves.copy()
+    value = 1.0
+    rows = np.arange(live.size)
+    while live.size:
+        keys = np.where(heights < _COLUMN_TOPS, rng.random(heights.shape), -1.0)
+        cells = rows, keys.argmax(1)
+        height = heights[cells]
+        heights[cells] = height + 1
+        mine = mine | _BIT[height]
+        won = array_has_four(mine)
+        moves += 1
+        over = won | (moves == ALL_CELLS)
+        if over.any():
+            values[live[won]] = value
+            keep = ~over
+            live, mine, theirs = live[keep], mine[keep], theirs[keep]
+            heights, moves = heights[keep], moves[keep]
+            rows = rows[:live.size]
+        mine, theirs, value = theirs, mine, -value
+    return values
+
+
+class ConnectFourArrayModel:
+    """Connect four behind the search tree's ``Model`` seam: a handle is a row number into
+    the arrays, ``recurrent`` plays one move in every row at once, and leaves are valued by
+    ``rollouts`` random playouts run on the same arrays."""
+
+    num_actions = WIDTH
+
+    def __init__(self, rollouts: int = 1, seed: int | None = None, capacity: int = 4096
+                 ) -> None:
+        if rollouts < 1:
+            raise ValueError("rollouts must be at least 1")
+        self.rollouts = rollouts
+        self.rng = np.random.default_rng(seed)
+        self.count = 0
+        self.mine = np.zeros(capacity, dtype=np.uint64)  # bits of the player to move
+        self.theirs = np.zeros(capacity, dtype=np.uint64)
+        self.heights = np.zeros((capacity, WIDTH), dtype=np.int64)  # next free bit per column
+        self.moves = np.zeros(capacity, dtype=np.int64)
+        self.player = np.zeros(capacity, dtype=np.int64)  # who is to move (0 or 1)
+        self.over = np.zeros(capacity, dtype=bool)
+
+    def initial(self, roots: Sequence[ConnectFourState]) -> Expansion:
+        rows = self._allocate(len(roots))
+        self.mine[rows] = [root.bits[root.player] for root in roots]
+        self.theirs[rows] = [root.bits[1 - root.player] for root in roots]
+        self.heights[rows] = [root.heights for root in roots]
+        self.moves[rows] = [root.moves for root in roots]
+        self.player[rows] = [root.player for root in roots]
+        self.over[rows] = [root.is_terminal() for root in roots]
+        return self._describe(rows, np.zeros(len(roots)))
+
+    def recurrent(self, handles: Sequence[int], actions: np.ndarray) -> Expansion:
+        parents = np.asarray(handles, dtype=np.int64)
+        cells = self.heights[parents, actions]
+        if (cells >= _COLUMN_TOPS[actions]).any() or self.over[parents].any():
+            raise ValueError("illegal connect four action in the search")
+        rows = self._allocate(len(parents))
+        moved = self.mine[parents] | _BIT[cells]
+        won = array_has_four(moved)
+        self.mine[rows], self.theirs[rows] = self.theirs[parents], moved
+        self.heights[rows] = self.heights[parents]
+        self.heights[rows, actions] = cells + 1
+        self.moves[rows] = self.moves[parents] + 1
+        mover = self.player[parents]
+        self.player[rows] = 1 - mover
+        self.over[rows] = won | (self.moves[rows] == ALL_CELLS)
+        rewards = np.where(won, np.where(mover == 0, 1.0, -1.0), 0.0)  # player 0's terms
+        return self._describe(rows, rewards)
+
+    def _describe(self, rows: np.ndarray, rewards: np.ndarray) -> Expansion:
+        over = self.over[rows]
+        legal = (self.heights[rows] < _COLUMN_TOPS) & ~over[:, None]
+        values = np.zeros(len(rows))
+        live = rows[~over]
+        if live.size:
+            total = np.zeros(live.size)
+            for _ in range(self.rollouts):
+                total += array_playouts(self.mine[live], self.theirs[live], self.heights[live],
+                                        self.moves[live], self.rng)
+            values[~over] = total / self.rollouts
+        to_play = np.where(over, -1, self.player[rows])
+        return Expansion(rows.tolist(), np.ones((len(rows), 1)), values, legal, to_play,
+                         rewards)
+
+    def _allocate(self, count: int) -> np.ndarray:
+        needed = self.count + count
+        if needed > len(self.mine):
+            size = max(needed, 2 * len(self.mine))
+            for name in ("mine", "theirs", "heights", "moves", "player", "over"):
+                old = getattr(self, name)
+                grown = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
+                grown[:len(old)] = old
+                setattr(self, name, grown)
+        rows = np.arange(self.count, needed)
+        self.count = needed
+        return rows
 
 
 @hookimpl

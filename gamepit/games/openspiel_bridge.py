@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from gamepit.errors import SpecError
+from gamepit.games.chess_notation import chess_pgn, fen_board_view, replayed_state
 from gamepit.plugins import hookimpl
 from gamepit.protocols import BaseState, Capabilities, Game, Option
 from gamepit.protocols import game as game_entry
@@ -188,15 +189,6 @@ class ChessState(OpenSpielState):
         return [move.to_lan() for move in self.native.moves_history()]
 
 
-def fen_board_view(fen: str) -> dict[str, Any]:
-    """The viewer's chess board from a FEN: piece letters row-major from rank 8."""
-    cells: list[str] = []
-    for rank in fen.split()[0].split("/"):
-        for char in rank:
-            cells.extend([""] * int(char) if char.isdigit() else [char])
-    return {"style": "chess", "rows": 8, "cols": 8, "cells": cells}
-
-
 _STATE_CLASSES: dict[str, type[OpenSpielState]] = {"othello": OthelloState,
                                                    "chess": ChessState}
 
@@ -258,8 +250,6 @@ class OpenSpielGame(Game):
     def export(self, replay: Any, fmt: str) -> str:
         if fmt != "pgn" or self.short_name != "chess":
             return super().export(replay, fmt)
-        from gamepit.games.pettingzoo_bridge import chess_pgn, replayed_state
-
         state = replayed_state(self, replay)
         # OpenSpiel seats Black at 0 and White at 1.
         return chess_pgn(state.uci_moves(), replay, white_seat=1)

@@ -3,9 +3,9 @@
 ``'pettingzoo:classic.go_v5(board_size=9)'``) as a gamepit game.
 
 Its AEC face is the PettingZoo environment itself. Its simulator State wraps a live environment
-and clones it with ``copy.deepcopy``, since AEC environments have no clone of their own. This
-module also holds the one piece of code that writes chess PGN, for both chess bridges.
-PettingZoo and python-chess are imported only when a game is built or exported.
+and clones it with ``copy.deepcopy``, since AEC environments have no clone of their own. Chess
+board views and PGN come from ``gamepit.games.chess_notation``, shared with the OpenSpiel
+bridge. PettingZoo and python-chess are imported only when a game is built or exported.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ import copy
 import functools
 import importlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from gamepit.errors import SpecError
+from gamepit.games.chess_notation import chess_pgn, fen_board_view, replayed_state
 from gamepit.plugins import hookimpl
-from gamepit.protocols import BaseState, Capabilities, Game, Option, State
+from gamepit.protocols import BaseState, Capabilities, Game, Option
 from gamepit.protocols import game as game_entry
 
 # Modules (without their version suffix) known to be deterministic with perfect information,
@@ -122,7 +123,7 @@ def clone_env(env: Any) -> Any:
         shell = object.__new__(type(layer))
         memo[id(layer)] = shell
         shells.append(shell)
-    for layer, shell in zip(layers, shells):
+    for layer, shell in zip(layers, shells, strict=True):
         shell.__dict__.update(copy.deepcopy(layer.__dict__, memo))
     return shells[0]
 
@@ -264,8 +265,6 @@ class PettingZooChessState(PettingZooState):
     __slots__ = ()
 
     def board_view(self) -> dict[str, Any]:
-        from gamepit.games.openspiel_bridge import fen_board_view
-
         return fen_board_view(self.raw.board.fen())
 
     def fingerprint(self) -> bytes:
@@ -404,62 +403,6 @@ class PettingZooGame(Game):
             return super().export(replay, fmt)
         state = replayed_state(self, replay)
         return chess_pgn(state.uci_moves(), replay, white_seat=0)
-
-
-# --------------------------------------------------------------------------- replays and PGN
-
-
-def replayed_state(game: Game, replay: Any) -> Any:
-    """The state at the end of a replay, re-simulated from its seed and actions."""
-    from gamepit.errors import ReplayError
-
-    state: State = game.new_state(replay.header.get("seed"))
-    for step in replay.steps:
-        if state.is_terminal() or not state.legal_mask()[step["action"]]:
-            raise ReplayError(f"{replay.path}: step {step['i']}: action {step['action']} is "
-                              "illegal on re-simulation")
-        state.apply(step["action"])
-    return state
-
-
-def chess_pgn(uci_moves: Sequence[str], replay: Any, white_seat: int) -> str:
-    """A PGN of a recorded chess game, from its moves in UCI notation.
-
-    python-chess writes the SAN and checks every move is legal; the result comes from the final
-    position, or from the replay when an agent forfeited, and is ``*`` when the game was cut off
-    (``max_moves``) before its rules ended it.
-    """
-    import chess
-    import chess.pgn
-
-    board = chess.Board()
-    for uci in uci_moves:
-        move = chess.Move.from_uci(uci)
-        if move not in board.legal_moves:
-            raise ValueError(f"chess move {uci} is illegal in {board.fen()}")
-        board.push(move)
-    pgn = chess.pgn.Game.from_board(board)
-    header = replay.header
-    agents = list(header.get("agents", ["?", "?"]))
-    pgn.headers["Event"] = f"gamepit match {header.get('match_id', '')}".strip()
-    pgn.headers["Site"] = "gamepit"
-    pgn.headers["Date"] = str(header.get("created", "????.??.??"))[:10].replace("-", ".")
-    pgn.headers["Round"] = str(header.get("seed", "-"))
-    pgn.headers["White"] = agents[white_seat]
-    pgn.headers["Black"] = agents[1 - white_seat]
-    end = replay.end or {}
-    outcome = board.outcome(claim_draw=True)
-    if end.get("forfeit_seat") is not None:
-        loser_is_white = end["forfeit_seat"] == white_seat
-        pgn.headers["Result"] = "0-1" if loser_is_white else "1-0"
-        pgn.headers["Termination"] = f"forfeit: {end.get('forfeit_reason', '')}"
-    elif outcome is not None:
-        pgn.headers["Result"] = outcome.result()
-        pgn.headers["Termination"] = outcome.termination.name.lower()
-    else:
-        pgn.headers["Result"] = "*"
-        pgn.headers["Termination"] = "unterminated"
-    return str(pgn) + "\n"
 
 
 @hookimpl

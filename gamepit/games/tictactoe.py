@@ -1,4 +1,5 @@
-"""Tic-tac-toe: a native simulator, its PettingZoo face, and the 8 board symmetries.
+"""Tic-tac-toe: a native simulator, its PettingZoo face, and the 8 board symmetries
+(``gamepit.games.symmetry``).
 
 Actions are cells 0..8, row by row. Player 0 plays X and moves first.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gamepit.games.symmetry import board_symmetries
 from gamepit.plugins import hookimpl
 from gamepit.protocols import BaseState, Capabilities, Game
 from gamepit.protocols import game as game_entry
@@ -111,20 +113,6 @@ class TicTacToe(Game):
     def symmetries(self, observation: np.ndarray, policy: np.ndarray
                    ) -> list[tuple[np.ndarray, np.ndarray]]:
         return board_symmetries(observation, policy.reshape(3, 3), square=True)
-
-
-def board_symmetries(observation: np.ndarray, policy_board: np.ndarray, square: bool
-                     ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The dihedral transforms (8 on a square board, 2 mirror images otherwise) of planes
-    shaped (C, H, W) and a policy shaped (H, W); policies come back flattened."""
-    pairs = []
-    for flip in (False, True):
-        obs, pol = (observation[..., ::-1], policy_board[..., ::-1]) if flip else (
-            observation, policy_board)
-        for turns in range(4 if square else 1):
-            pairs.append((np.ascontiguousarray(np.rot90(obs, turns, axes=(-2, -1))),
-                          np.ascontiguousarray(np.rot90(pol, turns)).reshape(-1)))
-    return pairs
 
 
 @hookimpl

@@ -1,10 +1,6 @@
-"""The plugin system: hook specifications, discovery, and the registry of named entries."""
+"""The plugin system: hook markers, hook specifications, discovery, and the registry."""
 
-import pluggy
-
-hookimpl = pluggy.HookimplMarker("gamepit")
-hookspec = pluggy.HookspecMarker("gamepit")
-
-from gamepit.plugins.manager import PluginManager, Registry, get_manager  # noqa: E402
+from gamepit.plugins.manager import PluginManager, Registry, get_manager
+from gamepit.plugins.markers import hookimpl, hookspec
 
 __all__ = ["PluginManager", "Registry", "get_manager", "hookimpl", "hookspec"]

@@ -1,7 +1,7 @@
 """The built-in plugins: module names registered exactly like third-party plugins."""
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
-    "gamepit.replay",
+    "gamepit.replay.recorder",
     "gamepit.games.tictactoe",
     "gamepit.games.connect_four",
     "gamepit.games.atari",
@@ -11,9 +11,14 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.games.gym_bridge",
     "gamepit.agents.basic",
     "gamepit.agents.human",
-    "gamepit.agents.learners",
-    "gamepit.agents.alphazero_plugin",
     "gamepit.search.mcts",
+    "gamepit.learners.dqn",
+    "gamepit.learners.ppo",
+    "gamepit.learners.alphazero",
     "gamepit.tournament",
+    "gamepit.training",
+    "gamepit.training.metrics_file",
+    "gamepit.training.tensorboard",
+    "gamepit.training.progress",
     "gamepit.viewer.plugin",
 )

@@ -2,21 +2,24 @@
 
 A plugin is any module or object with functions named like these, marked with
 ``gamepit.plugins.hookimpl``. Implementations take keyword arguments and may declare only the
-ones they use. No hook here stops at the first result (none is ``firstresult``): every
-implementation is called, each in isolation, so one failing plugin never takes the others down.
+ones they use. Calls keep pluggy's meaning: the most recently registered plugin runs first,
+``tryfirst``/``trylast`` move an implementation to the front or back, and ``wrapper=True``
+implementations wrap the others. No hook here stops at the first result (none is
+``firstresult``). One addition: an implementation that raises is reported in one line and the
+others still run, so one failing plugin never takes the others down.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gamepit.plugins import hookspec
+from gamepit.plugins.markers import hookspec
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
 
-    from gamepit.arena import MatchInfo, MatchResult, StepRecord
-    from gamepit.protocols import PluginEntry
+    from gamepit.protocols import MatchInfo, MatchResult, PluginEntry, StepRecord
 
 
 # --------------------------------------------------------------------------- registration
@@ -65,6 +68,18 @@ def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
     :param subparsers: the argparse sub-parser action; call ``subparsers.add_parser(...)`` and
         set ``func=callable(args, manager) -> int`` as the parser default (``manager`` is the
         PluginManager the command line built).
+    """
+
+
+@hookspec
+def gamepit_add_exporters() -> dict[str, Callable[..., None]]:
+    """Contribute replay export formats, beyond the ones a game writes itself
+    (``Game.export``: SGF for Go, PGN for chess).
+
+    :return: format name -> ``export(replay, registry, output)``, which writes the
+        ``gamepit.replay.Replay`` to the ``pathlib.Path`` ``output`` (atomically) and raises
+        ``GamepitError`` for a replay it cannot draw. ``gamepit replay export --format NAME``
+        offers every name.
     """
 
 

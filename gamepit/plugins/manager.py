@@ -1,21 +1,28 @@
-"""Plugin discovery and the registry of named games, agents, searches and learners.
+"""Plugin discovery, hook calls, and the registry of named games, agents, searches and learners.
 
 Plugins come from three places: the built-ins, installed distributions declaring the
 ``gamepit`` entry-point group (skipped when ``GAMEPIT_DISABLE_PLUGIN_AUTOLOAD=1``), and files or
 folders named with ``--plugins PATH`` or ``GAMEPIT_PLUGINS`` (paths joined by ``os.pathsep``).
-A plugin that fails to import, registers a name twice or breaks a protocol becomes one
-``PluginError`` line; the others keep working.
+Built-ins are registered by module name through the same code as the others.
+
+Hooks are called by pluggy, so its ordering (the last registered first, ``tryfirst`` and
+``trylast``) and its wrappers (``wrapper=True``) hold. One addition: every implementation is
+guarded when it is registered, so one that raises becomes a ``PluginError`` line and the others
+still run. A plugin that fails to import, implements an unknown hook, asks for an option pluggy
+would run differently (old-style ``hookwrapper=True``), returns a bad entry or registers a name
+twice is one ``PluginError`` line too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.metadata
 import importlib.util
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +31,13 @@ import pluggy
 from gamepit.errors import PluginError, SpecError
 from gamepit.plugins import hookspecs
 from gamepit.plugins.builtin import BUILTIN_PLUGINS
-from gamepit.protocols import KINDS, Option, PluginEntry
+from gamepit.protocols import KINDS, Agent, Game, Option, PluginEntry
 from gamepit.specs import bind_options, format_spec, split_spec
 
 ENTRY_POINT_GROUP = "gamepit"
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
-_REGISTER_HOOKS = {
-    "game": "gamepit_add_games",
-    "agent": "gamepit_add_agents",
-    "search": "gamepit_add_searches",
-    "learner": "gamepit_add_learners",
-}
+REGISTER_HOOKS = {"gamepit_add_games": "game", "gamepit_add_agents": "agent",
+                  "gamepit_add_searches": "search", "gamepit_add_learners": "learner"}
 # What a built object must have, per kind, to keep its protocol.
 _REQUIRED = {
     "game": ("name", "num_players", "num_actions", "new_state", "aec_env"),
@@ -53,6 +56,7 @@ class PluginManager:
         self.errors: list[PluginError] = []
         self.origins: dict[str, str] = {}  # plugin name -> where it came from
         self._registry: Registry | None = None
+        self._warned: set[tuple[str, str]] = set()
         for name in BUILTIN_PLUGINS:
             self._register_module(name, origin="builtin")
         if autoload is None:
@@ -60,8 +64,7 @@ class PluginManager:
         if autoload:
             self._load_entry_points()
         paths = list(plugin_paths)
-        env_paths = os.environ.get("GAMEPIT_PLUGINS", "")
-        paths += [p for p in env_paths.split(os.pathsep) if p]
+        paths += [p for p in os.environ.get("GAMEPIT_PLUGINS", "").split(os.pathsep) if p]
         for path in paths:
             self._load_path(path)
 
@@ -87,6 +90,17 @@ class PluginManager:
                 self.errors.append(PluginError(
                     name, f"implements unknown hook {caller.name!r}",
                     "use a hook name from gamepit/plugins/hookspecs.py"))
+            for impl in caller.get_hookimpls():
+                if impl.plugin is not plugin:
+                    continue
+                if impl.hookwrapper:
+                    self.pm.unregister(plugin)
+                    self.errors.append(PluginError(
+                        name, f"{caller.name} uses the old-style hookwrapper=True",
+                        "use @hookimpl(wrapper=True), which gamepit supports"))
+                    return
+                guard = _guard_wrapper if impl.wrapper else _guard
+                impl.function = guard(self, impl.function, name, caller.name)
 
     def _register_module(self, module_name: str, origin: str) -> None:
         try:
@@ -116,14 +130,13 @@ class PluginManager:
                                            "check the --plugins / GAMEPIT_PLUGINS path"))
             return
         if path.is_dir() and (path / "__init__.py").exists():
-            files = [path / "__init__.py"]
-            module_names = [path.name]
+            files, module_names = [path / "__init__.py"], [path.name]
         elif path.is_dir():
             files = sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
             module_names = [f"gamepit_user_plugin_{p.stem}" for p in files]
         else:
             files, module_names = [path], [f"gamepit_user_plugin_{path.stem}"]
-        for file, module_name in zip(files, module_names):
+        for file, module_name in zip(files, module_names, strict=True):
             try:
                 spec = importlib.util.spec_from_file_location(
                     module_name, file,
@@ -141,30 +154,24 @@ class PluginManager:
 
     # ------------------------------------------------------------------ calling
 
-    def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call every implementation of a hook separately; returns (plugin name, result) pairs.
-        A failing implementation becomes a PluginError and the rest still run."""
-        caller = getattr(self.pm.hook, hook_name)
-        results = []
-        for impl in caller.get_hookimpls():  # registration order: built-ins first
-            arguments = {name: kwargs[name] for name in impl.argnames if name in kwargs}
-            try:
-                results.append((impl.plugin_name, impl.function(**arguments)))
-            except Exception as error:
-                self.errors.append(PluginError(
-                    impl.plugin_name, f"{hook_name} raised {type(error).__name__}: {error}",
-                    "fix the hook implementation or remove the plugin"))
-        return results
+    def call(self, hook_name: str, **kwargs: Any) -> list[Any]:
+        """Call a hook through pluggy; the results of the implementations that did not fail."""
+        return getattr(self.pm.hook, hook_name)(**kwargs)
 
     def notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call an observer hook; failures are reported on stderr once per plugin and hook."""
         before = len(self.errors)
-        self.call_each(hook_name, **kwargs)
+        self.call(hook_name, **kwargs)
         for error in self.errors[before:]:
             key = (error.plugin, hook_name)
-            if key not in _WARNED:
-                _WARNED.add(key)
+            if key not in self._warned:
+                self._warned.add(key)
                 print(f"gamepit: warning: {error}", file=sys.stderr)
+
+    def failed(self, plugin: str, hook_name: str, error: BaseException) -> None:
+        self.errors.append(PluginError(
+            plugin, f"{hook_name} raised {type(error).__name__}: {error}",
+            "fix the hook implementation or remove the plugin"))
 
     @property
     def registry(self) -> Registry:
@@ -173,7 +180,59 @@ class PluginManager:
         return self._registry
 
 
-_WARNED: set[tuple[str, str]] = set()
+def _guard(manager: PluginManager, function: Callable[..., Any], plugin: str, hook_name: str
+           ) -> Callable[..., Any]:
+    """``function`` made safe to call: a failure is recorded and the call returns None (which
+    pluggy leaves out of the results). Entries from registration hooks are checked and stamped
+    with the plugin they came from."""
+    kind = REGISTER_HOOKS.get(hook_name)
+
+    def guarded(*args: Any) -> Any:
+        try:
+            result = function(*args)
+        except Exception as error:
+            manager.failed(plugin, hook_name, error)
+            return None
+        if kind is None:
+            return result
+        entries = []
+        for entry in result or []:
+            problem = _entry_problem(kind, entry)
+            if problem:
+                manager.errors.append(PluginError(
+                    plugin, problem, "return gamepit.protocols.PluginEntry objects"))
+                continue
+            origin = f"{plugin} ({manager.origins.get(plugin, '?')})"
+            entries.append(dataclasses.replace(entry, origin=origin))
+        return entries
+
+    return guarded
+
+
+def _guard_wrapper(manager: PluginManager, function: Callable[..., Any], plugin: str,
+                   hook_name: str) -> Callable[..., Any]:
+    """A ``wrapper=True`` implementation made safe: if it raises before or after its ``yield``
+    it is recorded and the inner result passes through unchanged."""
+
+    def guarded(*args: Any) -> Generator[None, Any, Any]:
+        try:
+            wrapper = function(*args)
+            next(wrapper)
+        except Exception as error:
+            manager.failed(plugin, hook_name, error)
+            return (yield)
+        result = yield
+        try:
+            wrapper.send(result)
+        except StopIteration as stop:
+            return stop.value
+        except Exception as error:
+            manager.failed(plugin, hook_name, error)
+            return result
+        manager.failed(plugin, hook_name, RuntimeError("the wrapper yielded twice"))
+        return result
+
+    return guarded
 
 
 def _import_error(name: str, error: BaseException) -> PluginError:
@@ -190,27 +249,16 @@ class Registry:
     def __init__(self, manager: PluginManager) -> None:
         self.manager = manager
         self.entries: dict[str, dict[str, PluginEntry]] = {kind: {} for kind in KINDS}
-        for kind, hook_name in _REGISTER_HOOKS.items():
-            for plugin_name, result in manager.call_each(hook_name):
-                for entry in result or []:
-                    self._add(kind, plugin_name, entry)
-
-    def _add(self, kind: str, plugin_name: str, entry: Any) -> None:
-        errors = self.manager.errors
-        origin = f"{plugin_name} ({self.manager.origins.get(plugin_name, '?')})"
-        problem = _entry_problem(kind, entry)
-        if problem:
-            errors.append(PluginError(plugin_name, problem,
-                                      "return gamepit.protocols.PluginEntry objects"))
-            return
-        existing = self.entries[kind].get(entry.name)
-        if existing is not None:
-            errors.append(PluginError(
-                plugin_name, f"{kind} {entry.name!r} is already registered by {existing.origin}",
-                "rename the entry or remove one of the two plugins"))
-            return
-        self.entries[kind][entry.name] = PluginEntry(
-            kind, entry.name, entry.target, entry.description, entry.options, origin)
+        for hook_name, kind in REGISTER_HOOKS.items():
+            # pluggy calls the last registered plugin first; the first registered keeps a name
+            for entries in reversed(manager.call(hook_name)):
+                for entry in entries:
+                    existing = self.entries[kind].setdefault(entry.name, entry)
+                    if existing is not entry:
+                        manager.errors.append(PluginError(
+                            entry.origin.partition(" (")[0],
+                            f"{kind} {entry.name!r} is already registered by {existing.origin}",
+                            "rename the entry or remove one of the two plugins"))
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.entries[kind])
@@ -227,6 +275,11 @@ class Registry:
         name, parts = split_spec(spec)
         entry = self.entry(kind, name)
         return entry, bind_options(entry, parts)
+
+    def canonical(self, kind: str, spec: str) -> str:
+        """The spec string as the registry writes it, so equal specs compare equal."""
+        entry, options = self.parse(kind, spec)
+        return format_spec(entry.name, options)
 
     def build(self, kind: str, spec: str, **extra: Any) -> Any:
         """Build the object a spec string names; ``extra`` keyword arguments pass through."""
@@ -248,11 +301,21 @@ class Registry:
             pass
         return built
 
-    def make_game(self, spec: str) -> Any:
+    def make_game(self, spec: str) -> Game:
         return self.build("game", spec)
 
-    def make_agent(self, spec: str, **extra: Any) -> Any:
-        return self.build("agent", spec, **extra)
+    def make_agent(self, spec: str, game: Game | None = None, **extra: Any) -> Agent:
+        """Build an agent; with ``game``, also check that it can play it (``check_fit``), so a
+        checkpoint for another game is one line before any game, not a forfeit in each."""
+        built = self.build("agent", spec, **extra)
+        check_fit = getattr(built, "check_fit", None) if game is not None else None
+        if check_fit is not None:
+            try:
+                check_fit(game)
+            except Exception:
+                built.close()
+                raise
+        return built
 
 
 def _entry_problem(kind: str, entry: Any) -> str:

@@ -1,42 +1,30 @@
-"""Batched observation encoders: many states to one array in a few numpy operations, for
-network evaluators. A state type without an encoder is encoded one state at a time through
-``observation(current_player)``; an encoder must give exactly the same planes (tests check).
+"""Batched observation encoders: many states to one array, for network evaluators.
+
+A state type may offer a batched encoder as an optional method (below), which turns many
+states into one array in a few numpy operations; any other state is encoded one at a time
+through ``observation(current_player)``. This module names no game: it finds the encoder with
+getattr on the state's type.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
-from gamepit.games.connect_four import HEIGHT, WIDTH, ConnectFourState
+from gamepit.protocols import State
 
-Encoder = Callable[[Sequence[Any]], np.ndarray]
-ENCODERS: dict[type, Encoder] = {}
+# Optional State method, looked up with getattr on the state's type by ``encode``:
+#   batch_observations(states) -> np.ndarray   (staticmethod)
+#       the observations of many states of this type for their players to move, stacked
+#       [K, *observation_shape]: exactly ``state.observation(state.current_player)`` of each,
+#       same values and dtype (tests check), only faster.
 
 
-def register_encoder(state_type: type, encoder: Encoder) -> None:
-    ENCODERS[state_type] = encoder
-
-
-def encode(states: Sequence[Any]) -> np.ndarray:
+def encode(states: Sequence[State]) -> np.ndarray:
     """Observations of ``states`` for their players to move, stacked [K, *shape]."""
-    encoder = ENCODERS.get(type(states[0]))
-    if encoder and all(type(state) is type(states[0]) for state in states):
-        return encoder(states)
+    kind = type(states[0])
+    batch = getattr(kind, "batch_observations", None)
+    if batch is not None and all(type(state) is kind for state in states):
+        return batch(states)
     return np.stack([state.observation(state.current_player) for state in states])
-
-
-# Bit number of each cell of connect four's (rows, columns) planes, row 0 at the top.
-_CELL_BITS = np.array([[col * 7 + (HEIGHT - 1 - row) for col in range(WIDTH)]
-                       for row in range(HEIGHT)], dtype=np.uint64)
-
-
-def _connect_four(states: Sequence[ConnectFourState]) -> np.ndarray:
-    bits = np.array([(s.bits[s.player], s.bits[1 - s.player]) for s in states],
-                    dtype=np.uint64)  # [K, 2]: the player to move, then the opponent
-    return ((bits[:, :, None, None] >> _CELL_BITS) & np.uint64(1)).astype(np.int8)
-
-
-register_encoder(ConnectFourState, _connect_four)

@@ -73,7 +73,7 @@ class SimulatorModel:
 
     def recurrent(self, handles: Sequence[State], actions: np.ndarray) -> Expansion:
         children, rewards = [], []
-        for parent, action in zip(handles, actions.tolist()):
+        for parent, action in zip(handles, actions.tolist(), strict=True):
             child = parent.clone()
             child.apply(action)
             children.append(child)

@@ -112,7 +112,8 @@ class Tree:
         self.edges[trees, nodes, PRIOR] = priors  # -1 marks an illegal action
         self.info[trees, nodes] = info
         handles = self.handles
-        for index, handle in zip((trees * self.capacity + nodes).tolist(), expansion.handles):
+        rows = (trees * self.capacity + nodes).tolist()
+        for index, handle in zip(rows, expansion.handles, strict=True):
             handles[index] = handle
 
     def _write_one(self, tree: int, node: int, expansion: Expansion) -> None:
@@ -320,7 +321,7 @@ class Tree:
                    track_bounds: bool) -> None:
         edges, info = self.edges[0], self.info[0]
         value, below = float(info[leaf, NODE_VALUE]), leaf
-        for node, action in zip(reversed(nodes), reversed(actions)):
+        for node, action in zip(reversed(nodes), reversed(actions), strict=True):
             value = float(info[below, REWARD]) + discount * value
             edges[node, VISITS, action] += 1
             edges[node, VALUE, action] += value
@@ -395,7 +396,8 @@ def _expand(tree: Tree, model: Model, paths: list[tuple[np.ndarray, ...]]) -> No
         waiting = np.flatnonzero(tree.info[trees, leaves, EXPANDED] == 0)
         last = depth[waiting] - 1
         found.append((waiting, leaves[waiting], nodes[waiting, last], actions[waiting, last]))
-    waiting, leaves, parents, actions = (np.concatenate(column) for column in zip(*found))
+    waiting, leaves, parents, actions = (np.concatenate(column)
+                                         for column in zip(*found, strict=True))
     if len(paths) > 1:  # two paths of one pass may have reached the same pending leaf
         _, first = np.unique(waiting * tree.capacity + leaves, return_index=True)
         waiting, leaves, parents, actions = (waiting[first], leaves[first], parents[first],

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from gamepit.errors import GamepitError
+from gamepit.files import atomic_write
 from gamepit.replay import Replay
 from gamepit.viewer.render import render_board
 from gamepit.viewer.session import ReplaySession
@@ -62,12 +62,8 @@ def export_replay(replay: Replay, registry: Any, fmt: str, output_path: str | Pa
 def _atomic_write(output: Path, write: Any) -> None:
     if output.parent and not output.parent.is_dir():
         raise GamepitError(f"replay export: {output.parent}: no such folder")
-    partial = output.with_name(f".{output.stem}.partial{output.suffix}")
-    try:
+    with atomic_write(output) as partial:
         write(partial)
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- html

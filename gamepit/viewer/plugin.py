@@ -1,7 +1,9 @@
-"""The viewer's plugin: adds ``gamepit view [DIR]``, a local web page for watching replays.
+"""The viewer's plugin: adds ``gamepit view [DIR]``, a local web page for watching replays, and
+the replay export formats html, mp4 and gif.
 
-Registered through ``gamepit_add_commands`` like any third-party command. The server and the
-re-simulation code are imported only when the command runs, so ``gamepit --help`` stays fast.
+Registered through ``gamepit_add_commands`` and ``gamepit_add_exporters`` like any third-party
+plugin. The server, the re-simulation and the drawing code are imported only when used, so
+``gamepit --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -38,6 +40,20 @@ def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-browser", action="store_true",
                         help="only print the address; do not open a browser")
     parser.set_defaults(func=cmd_view)
+
+
+@hookimpl
+def gamepit_add_exporters() -> dict[str, Any]:
+    return {fmt: _exporter(fmt) for fmt in ("html", "mp4", "gif")}
+
+
+def _exporter(fmt: str) -> Any:
+    def export(replay: Any, registry: Any, output: Any) -> None:
+        from gamepit.viewer.export import export_replay
+
+        export_replay(replay, registry, fmt, output)
+
+    return export
 
 
 def cmd_view(args: argparse.Namespace, manager: Any = None) -> int:

@@ -201,7 +201,7 @@ class ReplaySession:
             data["frame_url"] = frame_url
         elif self.has_board:
             data["boards"] = self.boards()
-            for step, names in zip(steps, self._move_names):
+            for step, names in zip(steps, self._move_names, strict=False):
                 if names:
                     step["labels"] = names
         else:

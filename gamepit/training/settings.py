@@ -1,4 +1,4 @@
-"""Training configuration: a learner's dataclass of arguments, overridden by a YAML file, then by
+"""Training settings: a learner's dataclass of arguments, overridden by a YAML file, then by
 ``--set key=value`` pairs from the command line (defaults < YAML < --set).
 
 Every mistake (an unknown key, a value of the wrong type, a YAML file that is not a mapping) is
@@ -15,40 +15,14 @@ import textwrap
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from gamepit.errors import GamepitError
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+from gamepit.specs import parse_bool
 
 
 class ConfigError(GamepitError):
     """A configuration file or override is wrong; the message names the key."""
-
-
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping of argument names to values."""
-    import yaml
-
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{path}: bad YAML{where}: {problem}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of key: value, got {type(data).__name__}")
-    return {str(key): value for key, value in data.items()}
 
 
 def parse_sets(pairs: Iterable[str]) -> dict[str, str]:
@@ -78,14 +52,7 @@ def coerce_value(key: str, value: Any, kind: Any) -> Any:
         kind = options[0]
     try:
         if kind is bool:
-            if isinstance(value, bool):
-                return value
-            text = str(value).lower()
-            if text in _TRUE:
-                return True
-            if text in _FALSE:
-                return False
-            raise ValueError
+            return value if isinstance(value, bool) else parse_bool(value)
         if kind is int:
             if isinstance(value, bool):
                 raise ValueError
@@ -138,7 +105,7 @@ def field_docs(args_class: type) -> dict[str, str]:
         return {}
     docs: dict[str, str] = {}
     body = ast.parse(source).body[0].body  # type: ignore[attr-defined]
-    for node, following in zip(body, body[1:]):
+    for node, following in zip(body, body[1:], strict=False):
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
                 and isinstance(following, ast.Expr)
                 and isinstance(following.value, ast.Constant)

@@ -1,6 +1,6 @@
-"""Go on 9x9, 13x13 or 19x19 (any size 2..19 works): OpenSpiel's C++ engine behind a gamepit
-state, AlphaGo Zero style observation planes, the 8 board symmetries, SGF export, and the
-``gamepit gtp`` command that makes any agent a GTP engine.
+"""The rules of Go on 9x9, 13x13 or 19x19 (any size 2..19 works): OpenSpiel's C++ engine
+behind a gamepit state, AlphaGo Zero style observation planes, the 8 board symmetries, and SGF
+export. The GTP engine (``gtp``) builds on this module; this module must not import it.
 
 Why OpenSpiel's engine and not our own: it plays about 200,000 random moves a second and clones
 in a few microseconds on one core, far beyond what Python can do (``benchmarks/go_speed.py``
@@ -20,16 +20,13 @@ GTP's ``genmove`` answers ``resign`` when the agent's info dict says ``"resign":
 
 from __future__ import annotations
 
-import argparse
 import threading
 from typing import Any
 
 import numpy as np
 
-from gamepit.games.tictactoe import board_symmetries
-from gamepit.plugins import hookimpl
-from gamepit.protocols import BaseState, Capabilities, Game, Option
-from gamepit.protocols import game as game_entry
+from gamepit.games.symmetry import board_symmetries
+from gamepit.protocols import BaseState, Capabilities, Game
 
 COLUMNS = "ABCDEFGHJKLMNOPQRST"  # GTP and board-diagram letters: no I
 MAX_SIZE = 19
@@ -362,60 +359,3 @@ def replay_to_sgf(game: Go, replay: Any) -> str:
     for start in range(0, len(nodes), 10):
         lines.append("".join(nodes[start:start + 10]))
     return "\n".join(lines) + ")\n"
-
-
-# --------------------------------------------------------------------------- plugin hooks
-
-
-@hookimpl
-def gamepit_add_games() -> list:
-    return [game_entry(
-        "go", Go, "Go with area scoring (OpenSpiel's engine), AlphaGo Zero planes, SGF export.",
-        [Option("size", int, 9, "board size: 9, 13 or 19 (any of 2..19 works)"),
-         Option("komi", float, 7.5, "points given to White"),
-         Option("history", int, 8, "boards per player in the observation (planes = 2H+1)"),
-         Option("max_moves", int, 0, "move cap where the board is scored (0: 2 x size^2)")])]
-
-
-@hookimpl
-def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "gtp", help="Run an agent as a Go engine speaking GTP v2 on stdin/stdout.",
-        description="Run an agent as a Go engine speaking GTP version 2 on stdin and stdout,\n"
-                    "for GUIs (Sabaki, GoGui), servers and other engines (GnuGo).",
-        epilog="examples:\n  gamepit gtp --agent random\n"
-               "  gamepit gtp --agent alphabeta:depth=2 --size 13 --komi 6.5\n"
-               "  gogui-twogtp -black 'gamepit gtp --agent random' "
-               "-white 'gnugo --mode gtp' -size 9",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--agent", default="random", help="agent spec (default random)")
-    parser.add_argument("--size", type=int, default=9, help="board size until boardsize (9)")
-    parser.add_argument("--komi", type=float, default=7.5, help="komi until komi (7.5)")
-    parser.add_argument("--seed", type=int, default=0, help="seed handed to the agent (0)")
-    parser.set_defaults(func=cmd_gtp)
-
-
-def cmd_gtp(args: argparse.Namespace, manager: Any) -> int:
-    """Serve GTP until ``quit`` or the end of input."""
-    import sys
-
-    from gamepit.errors import GamepitError
-    from gamepit.games.gtp import GtpEngine
-
-    registry = manager.registry
-    if not 2 <= args.size <= MAX_SIZE:
-        raise GamepitError(f"gtp: --size must be between 2 and {MAX_SIZE}")
-
-    def make_game(size: int, komi: float) -> Go:
-        # A controller ends GTP games with passes; the cap only keeps a runaway game finite.
-        return registry.make_game(f"go:size={size},komi={komi},max_moves={10 * size * size}")
-
-    agent = registry.make_agent(args.agent)  # a bad spec fails here, before any GTP is spoken
-    engine = GtpEngine(make_game, agent, size=args.size, komi=args.komi, seed=args.seed)
-    protocol_out = sys.stdout
-    sys.stdout = sys.stderr  # whatever an agent prints must not corrupt the protocol stream
-    try:
-        return engine.serve(sys.stdin, protocol_out)
-    finally:
-        sys.stdout = protocol_out
-        agent.close()

@@ -1,18 +1,22 @@
-"""The PettingZoo AEC face of any game that has a simulator state.
+"""The faces every game with a simulator state gets for free: a PettingZoo AEC environment
+(any number of players) and a Gymnasium environment (one-player games).
 
-One class serves every native game, so each game file only writes its rules. Observations
-follow PettingZoo's classic games: ``{"observation": planes, "action_mask": int8 mask}``.
+One class of each serves every native game, so a game file only writes its rules. AEC
+observations follow PettingZoo's classic games: ``{"observation": planes, "action_mask": int8
+mask}``. Part of the contract; imports gymnasium and PettingZoo, never torch.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv
 
-from gamepit.protocols import Game
+if TYPE_CHECKING:
+    from gamepit.protocols import Game, State
 
 
 class StateAECEnv(AECEnv):
@@ -93,3 +97,33 @@ class StateAECEnv(AECEnv):
 
     def close(self) -> None:
         pass
+
+
+class StateGymEnv(gym.Env):
+    """A Gymnasium environment over a one-player game's simulator state, for games that offer
+    no Gymnasium face. An illegal action ends the episode with a reward of -1, so a learner that
+    ignores legality learns to avoid it."""
+
+    def __init__(self, game: Game) -> None:
+        self.game = game
+        low, high = game.observation_bounds
+        self.observation_space = spaces.Box(low, high, game.observation_shape,
+                                            dtype=game.observation_dtype)
+        self.action_space = spaces.Discrete(game.num_actions)
+        self.state: State | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None
+              ) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.state = self.game.new_state(seed)
+        return np.asarray(self.state.observation(0)), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        assert self.state is not None
+        if not self.state.legal_mask()[int(action)]:
+            return np.asarray(self.state.observation(0)), -1.0, True, False, {"illegal": True}
+        before = self.state.returns()[0]
+        self.state.apply(int(action))
+        reward = self.state.returns()[0] - before
+        return (np.asarray(self.state.observation(0)), float(reward), self.state.is_terminal(),
+                False, {})

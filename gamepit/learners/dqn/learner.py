@@ -11,19 +11,17 @@ Observations that are not stacked frames (CartPole's vector, board planes) are o
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gamepit.agents import rl_common
-from gamepit.config import as_plain_dict, merge
+from gamepit.learners import toolkit
 from gamepit.nets.atari import NATURE_MIN_SIZE, QNetwork
-from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.plugins.manager import PluginManager
+from gamepit.training.settings import merge
 
 
 @dataclass
@@ -144,13 +142,14 @@ class FrameReplayBuffer:
     Slot ``i`` of an environment's ring holds the newest frame of an observation and, once the
     step from it is taken, the action, reward and end flags of that step (``valid``). The
     observation at slot ``i`` is frames ``i-stack+1 .. i``; its successor after ``k`` steps is
-    the observation at slot ``i+k``.
+    the observation at slot ``i+k``. Transitions are drawn with ``rng``.
     """
 
     def __init__(self, capacity: int, num_envs: int, frame_shape: tuple[int, ...], stack: int,
-                 dtype: Any, n_step: int = 1, gamma: float = 0.99, prioritized: bool = False,
-                 alpha: float = 0.6) -> None:
+                 dtype: Any, rng: np.random.Generator, n_step: int = 1, gamma: float = 0.99,
+                 prioritized: bool = False, alpha: float = 0.6) -> None:
         self.num_envs, self.stack, self.n_step, self.gamma = num_envs, stack, n_step, gamma
+        self.rng = rng
         self.ring = capacity // num_envs
         shape = (num_envs, self.ring)
         self.frames = np.empty(shape + tuple(frame_shape), dtype=dtype)
@@ -218,11 +217,11 @@ class FrameReplayBuffer:
     def _draw(self, count: int, beta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.tree is None:
             filled = np.minimum(self.written, self.ring)
-            envs = np.random.randint(0, self.num_envs, count)
-            slots = (np.random.random(count) * filled[envs]).astype(np.int64)
+            envs = self.rng.integers(0, self.num_envs, count)
+            slots = (self.rng.random(count) * filled[envs]).astype(np.int64)
             return envs, slots, np.ones(count, dtype=np.float32)
         total = self.tree.total
-        masses = (np.arange(count) + np.random.random(count)) * (total / count)
+        masses = (np.arange(count) + self.rng.random(count)) * (total / count)
         leaves = np.minimum(self.tree.find(np.minimum(masses, total * (1 - 1e-9))),
                             self.num_envs * self.ring - 1)
         probabilities = self.tree.get(leaves) / total
@@ -313,40 +312,28 @@ def build_network(meta: dict[str, Any]) -> QNetwork:
 
 def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
     """Train; returns the spec of an agent that plays from the final checkpoint."""
-    manager = manager or get_manager()
-    rl_common.seed_everything(args.seed, args.threads)
-    device = rl_common.select_device(args.device)
-    game = manager.registry.make_game(args.game)
-    run_dir = Path(args.run_dir) if args.run_dir else rl_common.default_run_dir("dqn", game)
-    resumed = rl_common.resume_point(run_dir, "dqn", args.resume)
-
-    envs = rl_common.make_vector_env(game, args.num_envs, args.seed)
+    run = toolkit.start_run("dqn", args, manager, total_steps=args.total_steps)
+    device, rng = run.device, run.rng
+    envs = toolkit.make_vector_env(run.game, args.num_envs, args.seed)
     observation_shape = tuple(envs.single_observation_space.shape)
     num_actions = int(envs.single_action_space.n)
-    meta = {"algorithm": "dqn", "args": as_plain_dict(args), "game": game.spec,
-            "observation_shape": list(observation_shape), "num_actions": num_actions}
+    meta = toolkit.run_meta(run, args, observation_shape, num_actions)
     q_network = build_network(meta).to(device)
     target_network = build_network(meta).to(device)
     target_network.load_state_dict(q_network.state_dict())
-    optimizer = rl_common.adam(q_network.parameters(), args.learning_rate)
-
+    optimizer = toolkit.adam(q_network.parameters(), args.learning_rate)
     frame_shape, stack = frame_layout(observation_shape)
     buffer = FrameReplayBuffer(args.buffer_size, args.num_envs, frame_shape, stack,
-                               envs.single_observation_space.dtype, args.n_step, args.gamma,
-                               args.prioritized, args.priority_alpha)
-    global_step, learning_starts = 0, args.learning_starts
-    if resumed is not None:
-        q_network.load_state_dict(resumed["network"])
-        target_network.load_state_dict(resumed["target_network"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        rl_common.restore_rng_states(resumed["rng"])
-        global_step = int(resumed["step"])
+                               envs.single_observation_space.dtype, rng, args.n_step,
+                               args.gamma, args.prioritized, args.priority_alpha)
+    global_step = toolkit.resume(run, {"network": q_network, "target_network": target_network,
+                                       "optimizer": optimizer})
+    learning_starts = args.learning_starts
+    if run.resumed is not None:
         # The buffer is not checkpointed (gigabytes on Atari): refill it before learning again.
         learning_starts = global_step + min(args.learning_starts, args.buffer_size // 2)
-        print(f"resuming {run_dir} from step {global_step}")
 
-    reporter = rl_common.Reporter(run_dir, manager, args.total_steps, global_step)
-    stats = rl_common.EpisodeStats(args.num_envs)
+    stats = toolkit.EpisodeStats(args.num_envs)
     observations, _ = envs.reset(seed=args.seed + global_step)
     buffer.start_episodes(np.arange(args.num_envs), observations)
     exploration_steps = args.exploration_fraction * args.total_steps
@@ -356,27 +343,25 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
     next_target = global_step + args.target_update_interval
 
     def save() -> None:
-        path = rl_common.save_checkpoint(run_dir / rl_common.CHECKPOINT, {
-            **meta, "step": global_step, "network": q_network.state_dict(),
-            "target_network": target_network.state_dict(), "optimizer": optimizer.state_dict(),
-            "rng": rl_common.rng_states()})
-        reporter.checkpoint(path, global_step)
+        toolkit.save(run, global_step, {**meta, "network": q_network,
+                                        "target_network": target_network,
+                                        "optimizer": optimizer})
 
     while global_step < args.total_steps:
         epsilon = linear_schedule(args.start_epsilon, args.end_epsilon, exploration_steps,
                                   global_step)
         if global_step < args.learning_starts:  # a resumed run refills epsilon-greedily
-            actions = np.random.randint(0, num_actions, args.num_envs)
+            actions = rng.integers(0, num_actions, args.num_envs)
         else:
             with torch.no_grad():
                 values = q_network(torch.as_tensor(observations, device=device))
             actions = values.argmax(dim=1).cpu().numpy()
-            explore = np.random.random(args.num_envs) < epsilon
-            actions[explore] = np.random.randint(0, num_actions, int(explore.sum()))
+            explore = rng.random(args.num_envs) < epsilon
+            actions[explore] = rng.integers(0, num_actions, int(explore.sum()))
         next_obs, rewards, terminated, truncated, info = envs.step(actions)
         done = terminated | truncated
         stats.update(rewards, done)
-        real_next = rl_common.final_observations(next_obs, done, info)
+        real_next = toolkit.final_observations(next_obs, done, info)
         train_rewards = np.sign(rewards) if args.clip_rewards else rewards
         buffer.add(actions, train_rewards, terminated, truncated, real_next, next_obs)
         observations = next_obs
@@ -404,7 +389,8 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
         if global_step >= next_target:
             next_target += args.target_update_interval
             with torch.no_grad():
-                for target, online in zip(target_network.parameters(), q_network.parameters()):
+                for target, online in zip(target_network.parameters(), q_network.parameters(),
+                                          strict=True):
                     target.mul_(1.0 - args.tau).add_(online, alpha=args.tau)
         if global_step >= next_log:
             next_log += args.log_every
@@ -414,44 +400,33 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
                                 "losses/q_values": float(np.mean(q_values))})
                 losses.clear()
                 q_values.clear()
-            reporter.metrics(global_step, metrics)
+            run.reporter.metrics(global_step, metrics)
         if global_step >= next_checkpoint:
             next_checkpoint += args.checkpoint_every
             save()
     envs.close()
     save()
-    if args.eval_episodes > 0 and game.capabilities.state:
-        agent = rl_common.NetworkAgent(q_network.eval(), _greedy_scores, device)
-        agent.spec = f"dqn:checkpoint={run_dir / rl_common.CHECKPOINT}"
-        started = time.perf_counter()
-        metrics = rl_common.play_evaluation(game, agent, args.eval_episodes, args.seed + 10_000,
-                                            str(run_dir / "replays"), manager)
-        metrics["eval/seconds"] = time.perf_counter() - started
-        reporter.metrics(global_step, metrics)
-    return f"dqn:checkpoint={run_dir / rl_common.CHECKPOINT}"
+    spec = f"dqn:checkpoint={run.checkpoint}"
+    if args.eval_episodes:
+        toolkit.evaluate(run, make_agent(str(run.checkpoint), str(device)), spec,
+                         args.eval_episodes, global_step)
+    return spec
 
 
 # --------------------------------------------------------------------------- playing
 
 
-def _greedy_scores(q_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def greedy_scores(q_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Q-values as the action scores, the best of them as the value."""
     return q_values, q_values.max(dim=1).values
 
 
-def make_agent(checkpoint: str = "", device: str = "cpu") -> rl_common.NetworkAgent:
+def make_agent(checkpoint: str = "", device: str = "cpu") -> toolkit.NetworkAgent:
     """``dqn:checkpoint=PATH``: acts greedily on the Q-values among legal actions."""
-    if not checkpoint:
-        raise ValueError("name a checkpoint: dqn:checkpoint=RUN/checkpoint.pt")
-    meta = rl_common.load_checkpoint(checkpoint)
-    if meta.get("algorithm") != "dqn":
-        raise ValueError(f"{checkpoint} is a {meta.get('algorithm')!r} checkpoint, not dqn")
-    network = build_network(meta)
-    network.load_state_dict(meta["network"])
-    target = rl_common.select_device(device)
-    return rl_common.NetworkAgent(network.to(target).eval(), _greedy_scores, target)
+    return toolkit.checkpoint_agent("dqn", checkpoint, build_network, greedy_scores, device)
 
 
-class DQNLearner:
+class Learner:
     """The ``dqn`` learner entry: ``train(config)`` with a dict of DQNArgs fields."""
 
     Args = DQNArgs

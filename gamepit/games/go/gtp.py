@@ -6,9 +6,10 @@ drive it without processes; ``serve`` is the thin loop over stdin and stdout tha
 ``gamepit gtp`` runs. A malformed command, an illegal move or a failing agent becomes a GTP error
 response (``? message``); the engine never stops on one.
 
-The engine works with the ``go`` game plugin's interface (``size``, ``komi``, ``pass_action``,
-vertex strings, ``state.area_score()``), built through a factory so the registry stays the only
-place games are made.
+The engine imports the Go rules (``gamepit.games.go.rules``), which never import it back. It
+works with the ``go`` game plugin's interface (``size``, ``komi``, ``pass_action``, vertex
+strings, ``state.area_score()``), built through a factory so the registry stays the only place
+games are made.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import IO, Any
 
-from gamepit.games.go import COLUMNS, MAX_SIZE, format_score
+from gamepit.games.go.rules import COLUMNS, MAX_SIZE, format_score
 from gamepit.protocols import Agent, split_act_result
 
 PROTOCOL_VERSION = "2"

@@ -1,13 +1,13 @@
 """AlphaZero (Silver et al. 2017/2018): self-play with batched PUCT search guided by a residual
 policy/value network, a replay buffer of (observation, search policy, outcome), training, and
 optional AlphaGo Zero gating. Reads top to bottom like a CleanRL script: arguments, network,
-self-play, replay buffer, training, gating, the loop, the agent.
+self-play, replay buffer, training, the agent and gating, the loop, checkpoints.
 
 Self-play runs many games at once through one ``MCTS.search`` call per move, so every model call
 carries the new leaves of all games and the network sees them in one forward pass. With gating
 on, self-play uses the best network so far and a candidate replaces it only when it scores at
-least ``gate_threshold`` against it (AlphaGo Zero); with gating off, self-play always uses the
-latest network (AlphaZero).
+least ``gate_threshold`` against it (AlphaGo Zero) in games the engine plays side by side;
+with gating off, self-play always uses the latest network (AlphaZero).
 
 The run folder holds ``checkpoint.pt`` (everything needed to resume: both networks, optimizer,
 counters, random states), ``replay_buffer.npz`` (the buffer, so a resumed run does not start from
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,19 +29,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gamepit.agents import rl_common
-from gamepit.config import as_plain_dict, merge
+from gamepit.arena import play_lockstep
 from gamepit.errors import GamepitError
+from gamepit.files import atomic_write
+from gamepit.learners import toolkit
 from gamepit.nets.residual import PolicyValueNet
-from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import ActResult, Agent, Game, SearchResult, State
 from gamepit.search.mcts import MCTS, choose_action, describe
 from gamepit.search.network import NetworkEvaluator
+from gamepit.training.settings import as_plain_dict, merge
 
 ALGORITHM = "alphazero"
 BEST = "best.pt"
 BUFFER = "replay_buffer.npz"
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+BUILTIN_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 
 @dataclass
@@ -100,7 +101,8 @@ class AlphaZeroArgs:
     gate_threshold: float = 0.55
     """score (win 1, draw 1/2) a candidate needs against the best network to replace it"""
     gate_random_moves: int = 2
-    """opening moves of each gating game sampled from visit counts, so games differ"""
+    """opening moves of each gating game played uniformly at random before the networks take
+    over, so deterministic searches meet in different games (each opening from both seats)"""
     eval_every: int = 0
     """iterations between evaluation series against eval_opponent (0: only at the end)"""
     eval_games: int = 0
@@ -203,7 +205,7 @@ def self_play(game: Game, evaluator: Any, mcts: MCTS, games: int, args: AlphaZer
         results = mcts.search([states[i] for i in active], evaluator, seeds)
         temperature = 1.0 if move < args.temperature_moves else 0.0
         still = []
-        for index, result in zip(active, results):
+        for index, result in zip(active, results, strict=True):
             state = states[index]
             player = state.current_player
             history[index].append((np.asarray(state.observation(player)),
@@ -269,14 +271,10 @@ class ReplayBuffer:
 
     def save(self, path: Path) -> None:
         """Atomically, as plain arrays (``np.load`` with ``allow_pickle=False`` reads it)."""
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-        with temporary.open("wb") as handle:
+        with atomic_write(path) as partial, partial.open("wb") as handle:
             np.savez(handle, observations=self.observations[:self.size],
                      policies=self.policies[:self.size], outcomes=self.outcomes[:self.size],
                      cursor=np.int64(self.cursor))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
 
     def load(self, path: Path) -> None:
         with np.load(path, allow_pickle=False) as data:
@@ -291,7 +289,8 @@ class ReplayBuffer:
 def augment(game: Game, batch: SelfPlayBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every position with each of the game's symmetries (identity included)."""
     observations, policies, outcomes = [], [], []
-    for observation, policy, outcome in zip(batch.observations, batch.policies, batch.outcomes):
+    for observation, policy, outcome in zip(batch.observations, batch.policies,
+                                            batch.outcomes, strict=True):
         for sym_observation, sym_policy in game.symmetries(observation, policy):
             observations.append(sym_observation)
             policies.append(np.asarray(sym_policy, dtype=np.float32).reshape(-1))
@@ -328,11 +327,10 @@ class AlphaZeroAgent(Agent):
 
     batched = True
 
-    def __init__(self, network: torch.nn.Module, shape: dict[str, Any], game_spec: str = "",
-                 sims: int = 100, c_puct: float = 1.25, temperature: float = 0.0,
-                 leaves: int = 1, device: torch.device | str = "cpu", amp: bool = True) -> None:
-        self.shape = shape
-        self.game_spec = game_spec
+    def __init__(self, network: torch.nn.Module, trained_on: toolkit.TrainedOn, sims: int = 100,
+                 c_puct: float = 1.25, temperature: float = 0.0, leaves: int = 1,
+                 device: torch.device | str = "cpu", amp: bool = True) -> None:
+        self.trained_on = trained_on
         self.device = torch.device(device)
         self.evaluator = NetworkEvaluator(network, self.device)
         self.mcts = MCTS(sims, c_puct, "puct", leaves=leaves)
@@ -340,12 +338,11 @@ class AlphaZeroAgent(Agent):
         self.amp = amp
         self.rng = np.random.default_rng()
 
+    def check_fit(self, game: Game) -> None:
+        self.trained_on.check_fit(game)
+
     def reset(self, game: Game, player: int, seed: int | None = None) -> None:
-        expected = (self.shape["channels"], self.shape["height"], self.shape["width"])
-        if (tuple(game.observation_shape) != expected
-                or game.num_actions != self.shape["num_actions"]):
-            raise GamepitError(f"this alphazero checkpoint was trained on "
-                               f"{self.game_spec or 'another game'}, not {game.spec or game.name}")
+        self.check_fit(game)
         super().reset(game, player, seed)
         self.mcts.rng = np.random.default_rng(self.rng.integers(2**63))
 
@@ -362,34 +359,27 @@ class AlphaZeroAgent(Agent):
                 for result in self.search(states)]
 
 
-def play_lockstep(game: Game, first: AlphaZeroAgent, second: AlphaZeroAgent, games: int,
-                  seed: int, random_moves: int = 0) -> float:
-    """Score of ``first`` against ``second`` (win 1, draw 1/2) over ``games`` games played at
-    once, seats alternating; each agent searches all positions where it is to move together.
-    The first ``random_moves`` moves of each game are sampled from visit counts."""
-    rng = np.random.default_rng(seed)
-    for agent in (first, second):
-        agent.rng = np.random.default_rng(rng.integers(2**63))
-    states = [game.new_state(seed + index) for index in range(games)]
-    seat_of_first = [index % 2 for index in range(games)]
-    move = 0
-    while True:
-        active = [i for i, state in enumerate(states) if not state.is_terminal()]
-        if not active:
-            break
-        temperature = 1.0 if move < random_moves else 0.0
-        first_to_move = [i for i in active if states[i].current_player == seat_of_first[i]]
-        second_to_move = [i for i in active if states[i].current_player != seat_of_first[i]]
-        for agent, mine in ((first, first_to_move), (second, second_to_move)):
-            if not mine:
-                continue
-            for index, result in zip(mine, agent.search([states[i] for i in mine])):
-                states[index].apply(choose_action(result.visit_counts, temperature, rng))
-        move += 1
-    score = 0.0
-    for state, seat in zip(states, seat_of_first):
-        score += (1.0 + np.sign(state.returns()[seat])) / 2
-    return score / games
+def trained_on(label: str, game: str, shape: dict[str, Any]) -> toolkit.TrainedOn:
+    """What a network of this shape fits: games with its planes and number of actions."""
+    return toolkit.TrainedOn(label, game, shape_of(shape), int(shape["num_actions"]))
+
+
+def shape_of(shape: dict[str, Any]) -> tuple[int, int, int]:
+    return int(shape["channels"]), int(shape["height"]), int(shape["width"])
+
+
+def gate(game: Game, candidate: Agent, best: Agent, games: int, seed: int, opening_moves: int,
+         manager: PluginManager) -> float:
+    """Score of ``candidate`` against ``best`` (win 1, draw 1/2) over ``games`` games that the
+    engine plays side by side, each agent searching all its positions at once. Game ``i`` is
+    on seed ``seed + i // 2`` with the candidate in seat ``i % 2``, so each seed is played from
+    both seats; its first ``opening_moves`` moves are uniformly random."""
+    seatings = [[candidate, best] if i % 2 == 0 else [best, candidate] for i in range(games)]
+    names = [["candidate", "best"] if i % 2 == 0 else ["best", "candidate"]
+             for i in range(games)]
+    results = play_lockstep(game, seatings, [seed + i // 2 for i in range(games)], names,
+                            manager=manager, opening_moves=opening_moves)
+    return float(np.mean([result.outcome(i % 2) for i, result in enumerate(results)]))
 
 
 # --------------------------------------------------------------------------- the loop
@@ -397,18 +387,14 @@ def play_lockstep(game: Game, first: AlphaZeroAgent, second: AlphaZeroAgent, gam
 
 def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
     """Train; returns the spec of an agent that plays from the best network."""
-    manager = manager or get_manager()
-    rl_common.seed_everything(args.seed, args.threads)
-    device = rl_common.select_device(args.device)
-    game = manager.registry.make_game(args.game)
+    run = toolkit.start_run(ALGORITHM, args, manager)
+    game, device, rng = run.game, run.device, run.rng
     shape = network_shape(game, args)
-    run_dir = Path(args.run_dir) if args.run_dir else rl_common.default_run_dir(ALGORITHM, game)
-    resumed = rl_common.resume_point(run_dir, ALGORITHM, args.resume)
-    if resumed is not None:
-        stored = {key: int(value) for key, value in resumed["shape"].items()}
+    if run.resumed is not None:
+        stored = {key: int(value) for key, value in run.resumed["shape"].items()}
         if stored != shape:
-            raise GamepitError(f"{run_dir}: its checkpoint has network {stored}, the settings "
-                               f"ask for {shape}; use another --run folder")
+            raise GamepitError(f"{run.folder}: its checkpoint has network {stored}, the "
+                               f"settings ask for {shape}; use another --run folder")
     meta = {"algorithm": ALGORITHM, "game": game.spec or args.game, "shape": shape,
             "args": as_plain_dict(args)}
 
@@ -418,48 +404,40 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
                                   weight_decay=args.weight_decay)
     buffer = ReplayBuffer(args.buffer_size, shape_of(shape), shape["num_actions"],
                           game.observation_dtype)
-    iteration, positions, best_generation, started_seconds = 0, 0, 0, 0.0
-    if resumed is not None:
-        network.load_state_dict(resumed["network"])
-        best_network.load_state_dict(resumed["best_network"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        rl_common.restore_rng_states(resumed["rng"])
-        iteration, positions = int(resumed["iteration"]), int(resumed["step"])
-        best_generation = int(resumed["best_generation"])
-        started_seconds = float(resumed["train_seconds"])
-        if (run_dir / BUFFER).is_file():
-            buffer.load(run_dir / BUFFER)
-        print(f"resuming {run_dir} from iteration {iteration} ({positions} positions, "
-              f"{len(buffer)} in the buffer)", flush=True)
-    rng = np.random.default_rng([args.seed, iteration])
-    reporter = rl_common.Reporter(run_dir, manager, 0, positions)
+    positions = toolkit.resume(run, {"network": network, "best_network": best_network,
+                                     "optimizer": optimizer})
+    iteration, best_generation, started_seconds = 0, 0, 0.0
+    if run.resumed is not None:
+        iteration = int(run.resumed["iteration"])
+        best_generation = int(run.resumed["best_generation"])
+        started_seconds = float(run.resumed["train_seconds"])
+        if (run.folder / BUFFER).is_file():
+            buffer.load(run.folder / BUFFER)
+        print(f"  at iteration {iteration}, {len(buffer)} positions in the replay buffer",
+              flush=True)
     selfplay_mcts = MCTS(args.sims, args.c_puct, "puct", args.dirichlet_alpha,
                          args.dirichlet_epsilon)
+    fits = trained_on(f"alphazero run {run.folder}", meta["game"], shape)
     clock = time.perf_counter() - started_seconds
 
     def agent_for(net: torch.nn.Module, sims: int) -> AlphaZeroAgent:
-        return AlphaZeroAgent(net, shape, meta["game"], sims, args.c_puct, device=device,
-                              amp=args.amp)
+        return AlphaZeroAgent(net, fits, sims, args.c_puct, device=device, amp=args.amp)
 
     def save() -> None:
         seconds = time.perf_counter() - clock
         if args.save_buffer:
-            buffer.save(run_dir / BUFFER)
-        path = rl_common.save_checkpoint(run_dir / rl_common.CHECKPOINT, {
-            **meta, "step": positions, "iteration": iteration,
-            "best_generation": best_generation, "train_seconds": seconds,
-            "network": network.state_dict(), "best_network": best_network.state_dict(),
-            "optimizer": optimizer.state_dict(), "rng": rl_common.rng_states()})
-        save_agent_checkpoint(run_dir / BEST, meta, best_network, iteration, positions, seconds)
-        reporter.checkpoint(path, positions)
+            buffer.save(run.folder / BUFFER)
+        save_agent_checkpoint(run.folder / BEST, meta, best_network, iteration, positions,
+                              seconds)
+        toolkit.save(run, positions, {
+            **meta, "iteration": iteration, "best_generation": best_generation,
+            "train_seconds": seconds, "network": network, "best_network": best_network,
+            "optimizer": optimizer})
 
     def evaluate() -> None:
-        agent = agent_for(best_network, args.eval_sims)
-        agent.spec = f"alphazero:checkpoint={run_dir / BEST},sims={args.eval_sims}"
-        metrics = rl_common.play_evaluation(game, agent, args.eval_games, args.seed + 10_000,
-                                            str(run_dir / "replays"), manager,
-                                            args.eval_opponent)
-        reporter.metrics(positions, metrics)
+        spec = f"alphazero:checkpoint={run.folder / BEST},sims={args.eval_sims}"
+        toolkit.evaluate(run, agent_for(best_network, args.eval_sims), spec, args.eval_games,
+                         positions, args.eval_opponent)
 
     while iteration < args.iterations:
         playing = best_network if args.gating else network
@@ -489,29 +467,25 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
             metrics["losses/policy"] = float(np.mean([p for p, _ in losses]))
             metrics["losses/value"] = float(np.mean([v for _, v in losses]))
         if args.gating and losses and iteration % args.gate_every == 0:
-            score = play_lockstep(game, agent_for(network, args.gate_sims),
-                                  agent_for(best_network, args.gate_sims), args.gate_games,
-                                  int(rng.integers(2**31)), args.gate_random_moves)
+            score = gate(game, agent_for(network, args.gate_sims),
+                         agent_for(best_network, args.gate_sims), args.gate_games,
+                         int(rng.integers(2**31)), args.gate_random_moves, run.manager)
             accepted = score >= args.gate_threshold
             if accepted:
                 best_network.load_state_dict(network.state_dict())
                 best_generation += 1
             metrics.update({"gate/score": score, "gate/accepted": float(accepted),
                             "gate/best_generation": float(best_generation)})
-        reporter.metrics(positions, metrics)
+        run.reporter.metrics(positions, metrics)
         if iteration % args.checkpoint_every == 0 or iteration == args.iterations:
             save()
         if args.eval_games and args.eval_every and iteration % args.eval_every == 0:
             evaluate()
-    if not (run_dir / BEST).is_file():
+    if not (run.folder / BEST).is_file():
         save()
     if args.eval_games and not (args.eval_every and iteration % args.eval_every == 0):
         evaluate()
-    return f"alphazero:checkpoint={run_dir / BEST}"
-
-
-def shape_of(shape: dict[str, int]) -> tuple[int, int, int]:
-    return shape["channels"], shape["height"], shape["width"]
+    return f"alphazero:checkpoint={run.folder / BEST}"
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -521,7 +495,7 @@ def save_agent_checkpoint(path: Path, meta: dict[str, Any], network: torch.nn.Mo
                           iteration: int, positions: int, seconds: float) -> Path:
     """What an agent needs and nothing more (no optimizer, no buffer): small enough to ship."""
     weights = {key: value.detach().cpu().clone() for key, value in network.state_dict().items()}
-    return rl_common.save_checkpoint(path, {
+    return toolkit.save_checkpoint(path, {
         "algorithm": ALGORITHM, "game": meta["game"], "shape": meta["shape"],
         "args": meta["args"], "iteration": iteration, "step": positions,
         "train_seconds": seconds, "best_network": weights})
@@ -543,10 +517,7 @@ def resolve_checkpoint(checkpoint: str) -> Path:
 def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
                        ) -> tuple[PolicyValueNet, dict[str, Any]]:
     """The best network of a run's checkpoint or of an agent checkpoint, and its metadata."""
-    data = rl_common.load_checkpoint(resolve_checkpoint(checkpoint), map_location="cpu")
-    if data.get("algorithm") != ALGORITHM:
-        raise GamepitError(f"{checkpoint} is a {data.get('algorithm')!r} checkpoint, "
-                           "not alphazero")
+    data = toolkit.load_trained(ALGORITHM, resolve_checkpoint(checkpoint))
     network = build_network(data["shape"])
     network.load_state_dict(data["best_network"])
     return network.to(device).eval(), data
@@ -566,13 +537,14 @@ def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
                            "alphazero:checkpoint=builtin:connect_four")
     if sims < 1:
         raise GamepitError("alphazero: sims must be at least 1")
-    target = rl_common.select_device(device)
+    target = toolkit.select_device(device)
     network, data = load_agent_network(checkpoint, target)
-    return AlphaZeroAgent(network, {k: int(v) for k, v in data["shape"].items()},
-                          str(data.get("game", "")), sims, c_puct, temperature, leaves, target)
+    fits = trained_on(f"alphazero checkpoint {checkpoint}", str(data.get("game", "")),
+                      data["shape"])
+    return AlphaZeroAgent(network, fits, sims, c_puct, temperature, leaves, target)
 
 
-class AlphaZeroLearner:
+class Learner:
     """The ``alphazero`` learner entry: ``train(config)`` with a dict of AlphaZeroArgs fields."""
 
     Args = AlphaZeroArgs

@@ -12,20 +12,18 @@ so the policy keeps beating who it used to be. Illegal actions are masked out of
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from gamepit.agents import rl_common
-from gamepit.config import as_plain_dict, merge
 from gamepit.errors import GamepitError
+from gamepit.learners import toolkit
 from gamepit.nets.atari import ActorCritic
-from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Game
+from gamepit.training.settings import merge
 
 
 @dataclass
@@ -112,10 +110,12 @@ def legal_policy(logits: torch.Tensor, legal: torch.Tensor) -> torch.distributio
 
 
 class OpponentPool:
-    """Snapshots of the learner's network that play the other seat in self-play."""
+    """Snapshots of the learner's network that play the other seat in self-play, drawn with
+    ``rng``."""
 
-    def __init__(self, network: torch.nn.Module, size: int, latest: float) -> None:
-        self.size, self.latest = size, latest
+    def __init__(self, network: torch.nn.Module, size: int, latest: float,
+                 rng: np.random.Generator) -> None:
+        self.size, self.latest, self.rng = size, latest, rng
         self.snapshots: list[torch.nn.Module] = []
         self.add(network)
 
@@ -126,8 +126,8 @@ class OpponentPool:
 
     def draw(self, count: int) -> np.ndarray:
         newest = len(self.snapshots) - 1
-        older = np.random.randint(0, len(self.snapshots), count)
-        return np.where(np.random.random(count) < self.latest, newest, older)
+        older = self.rng.integers(0, len(self.snapshots), count)
+        return np.where(self.rng.random(count) < self.latest, newest, older)
 
     def state_dicts(self) -> list[dict[str, torch.Tensor]]:
         return [snapshot.state_dict() for snapshot in self.snapshots]
@@ -144,13 +144,14 @@ class SelfPlayEnv:
     """``num_envs`` games of a two-player game, seen from the learner's seat, with the same
     step/reset face as a Gymnasium vector env (autoreset in the same step). The legal mask of
     each observation is in ``info["legal_mask"]``; the reward is the learner's return at the
-    end of a game."""
+    end of a game. The learner's seat in each new game is drawn with ``rng``."""
 
-    def __init__(self, game: Game, num_envs: int, pool: OpponentPool, device: torch.device
-                 ) -> None:
+    def __init__(self, game: Game, num_envs: int, pool: OpponentPool, device: torch.device,
+                 rng: np.random.Generator) -> None:
         if game.num_players != 2 or not game.capabilities.state:
             raise GamepitError(f"{game.name}: self-play needs a two-player game with a state")
         self.game, self.num_envs, self.pool, self.device = game, num_envs, pool, device
+        self.rng = rng
         self.seed = 0
         self.states: list[Any] = [None] * num_envs
         self.seats = np.zeros(num_envs, dtype=np.int64)
@@ -159,7 +160,7 @@ class SelfPlayEnv:
     def _new_game(self, index: int) -> None:
         self.states[index] = self.game.new_state(self.seed)
         self.seed += 1
-        self.seats[index] = np.random.randint(2)
+        self.seats[index] = self.rng.integers(2)
         self.opponents[index] = self.pool.draw(1)[0]
 
     @torch.no_grad()
@@ -179,12 +180,12 @@ class SelfPlayEnv:
                                         device=self.device)
                 logits, _ = self.pool.snapshots[snapshot_index](observations)
                 actions = legal_policy(logits, legal).sample().tolist()
-                for state, action in zip(states, actions):
+                for state, action in zip(states, actions, strict=True):
                     state.apply(int(action))
 
     def _observe(self) -> tuple[np.ndarray, np.ndarray]:
         observations = np.stack([s.observation(int(seat))
-                                 for s, seat in zip(self.states, self.seats)])
+                                 for s, seat in zip(self.states, self.seats, strict=True)])
         return observations, np.stack([s.legal_mask() for s in self.states])
 
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, dict]:
@@ -197,7 +198,7 @@ class SelfPlayEnv:
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                  np.ndarray, dict]:
-        for state, action in zip(self.states, actions):
+        for state, action in zip(self.states, actions, strict=True):
             state.apply(int(action))
         self._opponents_move(list(range(self.num_envs)))
         rewards = np.zeros(self.num_envs, dtype=np.float32)
@@ -271,9 +272,9 @@ def ppo_loss(network: torch.nn.Module, batch: dict[str, torch.Tensor], args: PPO
     with torch.no_grad():
         approx_kl = ((ratio - 1) - log_ratio).mean()
         clip_fraction = ((ratio - 1.0).abs() > args.clip_coef).float().mean()
-    return loss, {"losses/policy": float(policy_loss), "losses/value": float(value_loss),
-                  "losses/entropy": float(entropy), "losses/approx_kl": float(approx_kl),
-                  "losses/clip_fraction": float(clip_fraction)}
+    parts = {"losses/policy": policy_loss, "losses/value": value_loss, "losses/entropy": entropy,
+             "losses/approx_kl": approx_kl, "losses/clip_fraction": clip_fraction}
+    return loss, {key: float(value.detach()) for key, value in parts.items()}
 
 
 def build_network(meta: dict[str, Any]) -> ActorCritic:
@@ -286,36 +287,26 @@ def build_network(meta: dict[str, Any]) -> ActorCritic:
 
 def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     """Train; returns the spec of an agent that plays from the final checkpoint."""
-    manager = manager or get_manager()
-    rl_common.seed_everything(args.seed, args.threads)
-    device = rl_common.select_device(args.device)
-    game = manager.registry.make_game(args.game)
-    run_dir = Path(args.run_dir) if args.run_dir else rl_common.default_run_dir("ppo", game)
-    resumed = rl_common.resume_point(run_dir, "ppo", args.resume)
+    run = toolkit.start_run("ppo", args, manager, total_steps=args.total_steps)
+    game, device = run.game, run.device
     self_play = game.num_players == 2
-
     if self_play:
         observation_shape, num_actions = tuple(game.observation_shape), game.num_actions
     else:
-        envs = rl_common.make_vector_env(game, args.num_envs, args.seed)
+        envs = toolkit.make_vector_env(game, args.num_envs, args.seed)
         observation_shape = tuple(envs.single_observation_space.shape)
         num_actions = int(envs.single_action_space.n)
-    meta = {"algorithm": "ppo", "args": as_plain_dict(args), "game": game.spec,
-            "observation_shape": list(observation_shape), "num_actions": num_actions}
+    meta = toolkit.run_meta(run, args, observation_shape, num_actions)
     network = build_network(meta).to(device)
-    optimizer = rl_common.adam(network.parameters(), args.learning_rate, eps=1e-5)
-    pool = OpponentPool(network, args.pool_size, args.latest_opponent) if self_play else None
-    global_step, update = 0, 0
-    if resumed is not None:
-        network.load_state_dict(resumed["network"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        rl_common.restore_rng_states(resumed["rng"])
-        global_step, update = int(resumed["step"]), int(resumed["update"])
-        if pool is not None:
-            pool.load(network, resumed["pool"])
-        print(f"resuming {run_dir} from step {global_step}")
-    if self_play:
-        envs = SelfPlayEnv(game, args.num_envs, pool, device)
+    optimizer = toolkit.adam(network.parameters(), args.learning_rate, eps=1e-5)
+    pool = (OpponentPool(network, args.pool_size, args.latest_opponent, run.rng)
+            if self_play else None)
+    global_step = toolkit.resume(run, {"network": network, "optimizer": optimizer})
+    update = int(run.resumed["update"]) if run.resumed is not None else 0
+    if pool is not None:
+        if run.resumed is not None:
+            pool.load(network, run.resumed["pool"])
+        envs = SelfPlayEnv(game, args.num_envs, pool, device, run.rng)
 
     batch_size = args.num_envs * args.num_steps
     num_updates = max(1, args.total_steps // batch_size)
@@ -331,18 +322,13 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     dones_buffer = torch.zeros(shape, device=device)
     values_buffer = torch.zeros(shape, device=device)
 
-    reporter = rl_common.Reporter(run_dir, manager, args.total_steps, global_step)
-    stats = rl_common.EpisodeStats(args.num_envs)
+    stats = toolkit.EpisodeStats(args.num_envs)
     next_checkpoint = global_step + args.checkpoint_every
 
     def save() -> None:
-        payload = {**meta, "step": global_step, "update": update,
-                   "network": network.state_dict(), "optimizer": optimizer.state_dict(),
-                   "rng": rl_common.rng_states()}
-        if pool is not None:
-            payload["pool"] = pool.state_dicts()
-        path = rl_common.save_checkpoint(run_dir / rl_common.CHECKPOINT, payload)
-        reporter.checkpoint(path, global_step)
+        pool_part = {"pool": pool.state_dicts()} if pool is not None else {}
+        toolkit.save(run, global_step, {**meta, "update": update, "network": network,
+                                        "optimizer": optimizer, **pool_part})
 
     while update < num_updates:
         if args.anneal_lr:
@@ -406,7 +392,7 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
         variance = float(returns.var())
         explained = np.nan if variance == 0 else 1 - float((returns - values_buffer).var()) \
             / variance
-        reporter.metrics(global_step, {
+        run.reporter.metrics(global_step, {
             **stats.drain(), **{k: float(np.mean(v)) for k, v in losses.items()},
             "losses/explained_variance": explained,
             "train/learning_rate": optimizer.param_groups[0]["lr"]})
@@ -415,41 +401,30 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
             save()
     envs.close()
     save()
-    spec = f"ppo:checkpoint={run_dir / rl_common.CHECKPOINT}"
-    if args.eval_episodes > 0 and game.capabilities.state:
-        agent = rl_common.NetworkAgent(network.eval(), _policy_scores, device)
-        agent.spec = spec
-        started = time.perf_counter()
-        metrics = rl_common.play_evaluation(game, agent, args.eval_episodes, args.seed + 10_000,
-                                            str(run_dir / "replays"), manager)
-        metrics["eval/seconds"] = time.perf_counter() - started
-        reporter.metrics(global_step, metrics)
+    spec = f"ppo:checkpoint={run.checkpoint}"
+    if args.eval_episodes:
+        toolkit.evaluate(run, make_agent(str(run.checkpoint), str(device)), spec,
+                         args.eval_episodes, global_step)
     return spec
 
 
 # --------------------------------------------------------------------------- playing
 
 
-def _policy_scores(output: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor,
-                                                                       torch.Tensor]:
+def policy_scores(output: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor,
+                                                                      torch.Tensor]:
+    """The actor-critic's logits as the action scores, its value as the value."""
     return output
 
 
 def make_agent(checkpoint: str = "", device: str = "cpu", sample: bool = False
-               ) -> rl_common.NetworkAgent:
+               ) -> toolkit.NetworkAgent:
     """``ppo:checkpoint=PATH``: the policy's most likely legal action, or a sample of it."""
-    if not checkpoint:
-        raise ValueError("name a checkpoint: ppo:checkpoint=RUN/checkpoint.pt")
-    meta = rl_common.load_checkpoint(checkpoint)
-    if meta.get("algorithm") != "ppo":
-        raise ValueError(f"{checkpoint} is a {meta.get('algorithm')!r} checkpoint, not ppo")
-    network = build_network(meta)
-    network.load_state_dict(meta["network"])
-    target = rl_common.select_device(device)
-    return rl_common.NetworkAgent(network.to(target).eval(), _policy_scores, target, sample)
+    return toolkit.checkpoint_agent("ppo", checkpoint, build_network, policy_scores, device,
+                                    sample)
 
 
-class PPOLearner:
+class Learner:
     """The ``ppo`` learner entry: ``train(config)`` with a dict of PPOArgs fields."""
 
     Args = PPOArgs

@@ -1,0 +1,22 @@
+"""The engine: one match (``match``), many side by side (``lockstep``), series and same-seed
+comparisons (``series``). Observers hear every match through the lifecycle hooks."""
+
+from gamepit.arena.lockstep import play_lockstep, play_match
+from gamepit.arena.match import LiveMatch, MoveTimeout, act_alone, act_together, plain
+from gamepit.arena.series import (
+    ScoreLine,
+    SeriesResult,
+    Sprt,
+    compare_on_seeds,
+    format_scores,
+    parse_sprt_bounds,
+    play_series,
+    score_table,
+)
+from gamepit.protocols import MatchInfo, MatchResult, StepRecord
+
+__all__ = [
+    "LiveMatch", "MatchInfo", "MatchResult", "MoveTimeout", "ScoreLine", "SeriesResult", "Sprt",
+    "StepRecord", "act_alone", "act_together", "compare_on_seeds", "format_scores",
+    "parse_sprt_bounds", "plain", "play_lockstep", "play_match", "play_series", "score_table",
+]

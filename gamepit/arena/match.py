@@ -1,0 +1,179 @@
+"""One match in progress: its state, its forfeit if any, the time limit on a move, and what
+the match hooks tell observers. An agent that raises, runs past its move time, or returns an
+illegal action forfeits that game with the reason recorded; it never raises to the caller."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.protocols import (
+    Agent,
+    Game,
+    MatchInfo,
+    MatchResult,
+    StepRecord,
+    split_act_result,
+    state_hash,
+)
+
+
+class MoveTimeout(Exception):
+    """An agent thought past its move time."""
+
+
+def call_with_time_limit(function: Callable[[], Any], seconds: float | None) -> Any:
+    """Run ``function``; past ``seconds`` give up on it (the thread is abandoned, not killed)."""
+    if seconds is None:
+        return function()
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = function()
+        except BaseException as error:  # noqa: BLE001 - handed back to the caller's thread
+            box["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise MoveTimeout(f"exceeded the move time of {seconds:g}s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+class LiveMatch:
+    """One game in progress. The lockstep driver advances many of these side by side, so that
+    a batched agent answers all of them in one call; observers hear the same events either way.
+
+    ``opening_moves`` plays that many uniformly random legal actions (drawn from the match's
+    seed) before the agents take over, so that deterministic agents meet in different games;
+    the replay marks them ``{"opening": true}``.
+    """
+
+    def __init__(self, game: Game, seed: int, agent_specs: Sequence[str],
+                 replay_dir: str | None = None, move_time: float | None = None,
+                 manager: PluginManager | None = None, max_steps: int | None = None,
+                 opening_moves: int = 0) -> None:
+        self.game, self.manager = game, manager or get_manager()
+        self.max_steps, self.move_time = max_steps, move_time
+        self.match = MatchInfo(uuid.uuid4().hex[:12], game, game.spec or game.name,
+                               list(agent_specs), seed, replay_dir, move_time=move_time)
+        self.manager.notify("gamepit_match_start", match=self.match)
+        self.state = game.new_state(seed)
+        self.steps = 0
+        self.forfeit_seat: int | None = None
+        self.forfeit_reason = ""
+        opening = np.random.default_rng([seed, 7])
+        while self.steps < opening_moves and not self.over:
+            legal = self.state.legal_actions()
+            action = int(legal[opening.integers(len(legal))])
+            self.play(self.state.current_player, action, {"opening": True}, 0.0)
+
+    @property
+    def over(self) -> bool:
+        return (self.forfeit_seat is not None or self.state.is_terminal()
+                or (self.max_steps is not None and self.steps >= self.max_steps))
+
+    def reset(self, seat: int, agent: Agent) -> None:
+        """Seat an agent; one that fails to reset forfeits."""
+        try:
+            agent.reset(self.game, seat, self.match.seed * 1000 + seat)
+        except Exception as error:
+            self.forfeit(seat, f"reset raised {type(error).__name__}: {error}")
+
+    def forfeit(self, seat: int, reason: str) -> None:
+        if self.forfeit_seat is None:
+            self.forfeit_seat, self.forfeit_reason = seat, reason
+
+    def play(self, seat: int, action: int, info: dict[str, Any], seconds: float) -> None:
+        """Apply an agent's action, or forfeit it if illegal or late."""
+        if self.move_time is not None and seconds > self.move_time:
+            self.forfeit(seat, f"exceeded the move time of {self.move_time:g}s")
+            return
+        if not (0 <= action < self.game.num_actions) or not self.state.legal_mask()[action]:
+            self.forfeit(seat, f"illegal action {action}")
+            return
+        before = self.state.returns()
+        self.state.apply(action)
+        after = self.state.returns()
+        self.steps += 1
+        step = StepRecord(self.steps - 1, seat, action,
+                          [a - b for a, b in zip(after, before, strict=True)], plain(info),
+                          round(seconds, 6))
+        if self.steps % self.match.hash_every == 0:
+            step.hash = state_hash(self.state)
+        self.manager.notify("gamepit_match_step", match=self.match, step=step)
+
+    def finish(self) -> MatchResult:
+        players = self.game.num_players
+        returns = [float(r) for r in self.state.returns()]
+        if self.forfeit_seat is not None and players > 1:
+            returns = [-1.0 if seat == self.forfeit_seat else 1.0 for seat in range(players)]
+        result = MatchResult(returns, self.steps, self.forfeit_seat, self.forfeit_reason,
+                             state_hash(self.state))
+        self.manager.notify("gamepit_match_end", match=self.match, result=result)
+        result.replay_path = self.match.extra.get("replay_path")
+        return result
+
+
+def act_alone(agent: Agent, match: LiveMatch, seat: int) -> None:
+    """Ask one agent for one move in one game (a clone of the state: it may change it)."""
+    view = match.state.clone()
+    started = time.perf_counter()
+    try:
+        action, info = split_act_result(
+            call_with_time_limit(lambda: agent.act(view), match.move_time))
+    except MoveTimeout as error:
+        match.forfeit(seat, str(error))
+        return
+    except Exception as error:
+        match.forfeit(seat, f"act raised {type(error).__name__}: {error}")
+        return
+    match.play(seat, action, info, time.perf_counter() - started)
+
+
+def act_together(agent: Agent, matches: Sequence[LiveMatch], seat: int) -> None:
+    """Ask a batched agent for its moves in many games with one ``act_batch`` call; the move
+    time bounds the whole call."""
+    views = [match.state.clone() for match in matches]
+    move_time = matches[0].move_time
+    started = time.perf_counter()
+    try:
+        results = call_with_time_limit(lambda: agent.act_batch(views), move_time)
+        if len(results) != len(views):
+            raise ValueError(f"act_batch returned {len(results)} actions for {len(views)} "
+                             "states")
+        moves = [split_act_result(result) for result in results]
+    except Exception as error:
+        reason = (str(error) if isinstance(error, MoveTimeout)
+                  else f"act_batch raised {type(error).__name__}: {error}")
+        for match in matches:
+            match.forfeit(seat, reason)
+        return
+    seconds = time.perf_counter() - started
+    if move_time is not None and seconds > move_time:
+        for match in matches:
+            match.forfeit(seat, f"exceeded the move time of {move_time:g}s")
+        return
+    for match, (action, info) in zip(matches, moves, strict=True):
+        match.play(seat, action, info, seconds / len(matches))
+
+
+def plain(value: Any) -> Any:
+    """Agent info made JSON-friendly (numpy arrays and scalars become lists and numbers)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value

@@ -1,0 +1,268 @@
+"""Series of games, the results people read: two agents with seats alternating (stopped early
+by an SPRT when asked), and agents on the same seeds of a one-player game with their mean
+scores compared. The command line, the learners' evaluation and the tournament's one-player
+table all come through here."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gamepit.arena.lockstep import play_match
+from gamepit.errors import GamepitError
+from gamepit.plugins.manager import PluginManager
+from gamepit.protocols import Agent, Game, MatchResult
+
+Z95 = 1.959963984540054
+
+
+def expected_score(elo_difference: float) -> float:
+    """The logistic Elo curve: expected score of a player rated ``elo_difference`` higher."""
+    return 1.0 / (1.0 + 10.0 ** (-elo_difference / 400.0))
+
+
+# --------------------------------------------------------------------------- SPRT
+
+
+def parse_sprt_bounds(text: str) -> tuple[float, float]:
+    """Parse ``ELO0,ELO1`` as given to ``--sprt``; a one-line error for anything else."""
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        elo0, elo1 = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise GamepitError(f"--sprt expects ELO0,ELO1 (e.g. 0,10), got {text!r}") from None
+    if not elo0 < elo1:
+        raise GamepitError(f"--sprt: ELO0 must be below ELO1, got {text!r}")
+    return elo0, elo1
+
+
+class Sprt:
+    """Sequential probability ratio test of H0: elo = elo0 against H1: elo = elo1, for the
+    first agent of a match, in the logistic Elo model, as fishtest and cutechess run it.
+
+    The log-likelihood ratio is the generalised SPRT approximation on trinomial results
+    (win/draw/loss, not game pairs):
+    ``LLR = N (s1 - s0) (2 s - s0 - s1) / (2 var)``, where ``s`` is the mean score, ``var``
+    the per-game variance of the score, and ``s0``, ``s1`` the expected scores at elo0 and
+    elo1. The test stops with H1 when LLR reaches ``log((1 - beta) / alpha)``, with H0 when it
+    falls to ``log(beta / (1 - alpha))``.
+
+    Prior: each result class starts with a third of a virtual game (one game in all), so the
+    variance is never zero and a single early win cannot decide the test on a degenerate
+    variance; an agent that wins every game still passes after about fifteen games with the
+    default bounds. (fishtest regularises empty classes with 0.001 of a game and needs no more
+    because it tests only after batches of games.) The prior's weight vanishes as games add up.
+    """
+
+    PRIOR_GAMES = 1.0
+
+    def __init__(self, elo0: float, elo1: float, alpha: float = 0.05, beta: float = 0.05) -> None:
+        if not elo0 < elo1:
+            raise GamepitError("sprt: elo0 must be below elo1")
+        if not (0 < alpha < 1 and 0 < beta < 1):
+            raise GamepitError("sprt: alpha and beta must be between 0 and 1")
+        self.elo0, self.elo1, self.alpha, self.beta = elo0, elo1, alpha, beta
+        self.lower = math.log(beta / (1 - alpha))
+        self.upper = math.log((1 - beta) / alpha)
+        self.wins = self.draws = self.losses = 0
+        self.decision: str | None = None
+
+    @property
+    def games(self) -> int:
+        return self.wins + self.draws + self.losses
+
+    def llr(self) -> float:
+        """The log-likelihood ratio of H1 against H0 for the results so far."""
+        if self.games == 0:
+            return 0.0
+        counts = np.array([self.wins, self.draws, self.losses]) + self.PRIOR_GAMES / 3
+        total = counts.sum()
+        shares = counts / total
+        values = np.array([1.0, 0.5, 0.0])
+        score = float(shares @ values)
+        variance = float(shares @ (values - score) ** 2)
+        s0, s1 = expected_score(self.elo0), expected_score(self.elo1)
+        return total * (s1 - s0) * (2 * score - s0 - s1) / (2 * variance)
+
+    def update(self, outcome: float) -> str | None:
+        """Add one game's score for the tested agent (1, 0.5 or 0); returns "H1" (it is at
+        least elo1 stronger), "H0" (at most elo0), or None to keep playing. Once decided, the
+        decision stays."""
+        if outcome == 1.0:
+            self.wins += 1
+        elif outcome == 0.5:
+            self.draws += 1
+        elif outcome == 0.0:
+            self.losses += 1
+        else:
+            raise GamepitError(f"sprt: outcome must be 1, 0.5 or 0, not {outcome!r}")
+        if self.decision is None:
+            llr = self.llr()
+            if llr >= self.upper:
+                self.decision = "H1"
+            elif llr <= self.lower:
+                self.decision = "H0"
+        return self.decision
+
+    def summary(self) -> str:
+        verdict = {"H1": f"H1 accepted (elo >= {self.elo1:g})",
+                   "H0": f"H0 accepted (elo <= {self.elo0:g})",
+                   None: "no decision yet"}[self.decision]
+        return (f"SPRT elo0={self.elo0:g} elo1={self.elo1:g} alpha={self.alpha:g} "
+                f"beta={self.beta:g}: LLR {self.llr():.2f} in [{self.lower:.2f}, "
+                f"{self.upper:.2f}] after {self.games} games "
+                f"(+{self.wins} ={self.draws} -{self.losses}): {verdict}")
+
+
+# --------------------------------------------------------------------------- two agents
+
+
+@dataclass
+class SeriesResult:
+    """Results of a series between two agents, from the first agent's point of view."""
+
+    agent_specs: tuple[str, str]
+    wins: int = 0
+    draws: int = 0
+    losses: int = 0
+    forfeits: list[str] = field(default_factory=list)
+    replays: list[str] = field(default_factory=list)
+
+    @property
+    def games(self) -> int:
+        return self.wins + self.draws + self.losses
+
+    def score(self) -> tuple[float, float, float]:
+        """Mean score (win 1, draw 0.5) with a 95% interval from the per-game spread."""
+        n = self.games
+        if n == 0:
+            return 0.0, 0.0, 1.0
+        mean = (self.wins + 0.5 * self.draws) / n
+        variance = (self.wins * (1 - mean) ** 2 + self.draws * (0.5 - mean) ** 2
+                    + self.losses * mean ** 2) / max(n - 1, 1)
+        half = Z95 * math.sqrt(variance / n)
+        return mean, max(0.0, mean - half), min(1.0, mean + half)
+
+    def summary(self) -> str:
+        mean, low, high = self.score()
+        a, b = self.agent_specs
+        return (f"{a} vs {b}: {self.games} games, +{self.wins} ={self.draws} -{self.losses}, "
+                f"score {mean:.3f} (95% {low:.3f}..{high:.3f})")
+
+
+def play_series(game: Game, agents: Sequence[Agent], games: int, seed: int = 0,
+                agent_specs: Sequence[str] | None = None, replay_dir: str | None = None,
+                move_time: float | None = None, manager: PluginManager | None = None,
+                on_result: Callable[[int, MatchResult], None] | None = None,
+                sprt: Sprt | None = None) -> SeriesResult:
+    """``games`` games between two agents with seats alternating; game ``i`` uses seed
+    ``seed + i``. ``on_result(i, result)`` hears each game; with ``sprt`` the series stops as
+    soon as the test decides (the first agent is the one tested)."""
+    specs = list(agent_specs or [getattr(a, "spec", type(a).__name__) for a in agents])
+    series = SeriesResult((specs[0], specs[1]))
+    for i in range(games):
+        swap = i % 2 == 1
+        seated = [agents[1], agents[0]] if swap else [agents[0], agents[1]]
+        seated_specs = [specs[1], specs[0]] if swap else [specs[0], specs[1]]
+        result = play_match(game, seated, seed + i, seated_specs, replay_dir, move_time, manager)
+        outcome = result.outcome(1 if swap else 0)
+        if outcome == 1.0:
+            series.wins += 1
+        elif outcome == 0.0:
+            series.losses += 1
+        else:
+            series.draws += 1
+        if result.forfeit_seat is not None:
+            who = seated_specs[result.forfeit_seat]
+            series.forfeits.append(f"game {i}: {who} forfeited ({result.forfeit_reason})")
+        if result.replay_path:
+            series.replays.append(result.replay_path)
+        if on_result is not None:
+            on_result(i, result)
+        if sprt is not None and sprt.update(outcome) is not None:
+            break
+    return series
+
+
+# --------------------------------------------------------------------------- same seeds
+
+
+@dataclass
+class ScoreLine:
+    """One agent's line of a one-player leaderboard."""
+
+    rank: int
+    agent: str
+    episodes: int
+    mean: float
+    low: float  # 95% interval of the mean score
+    high: float
+    normalised: float | None  # human-normalised mean score in percent, where references exist
+
+
+def human_normalised(score: float, reference: tuple[float, float] | None) -> float | None:
+    """``100 * (score - random) / (human - random)``: 0 plays like random, 100 like a human."""
+    if reference is None:
+        return None
+    random_score, human_score = reference
+    return 100.0 * (score - random_score) / (human_score - random_score)
+
+
+def score_table(scores: dict[str, Sequence[float]],
+                reference: tuple[float, float] | None = None) -> list[ScoreLine]:
+    """Mean episode score per agent with a 95% interval (normal approximation from the sample
+    spread; zero width with one episode), best first."""
+    lines = []
+    for agent, values in scores.items():
+        values = np.asarray(values, dtype=float)
+        if len(values) == 0:
+            lines.append(ScoreLine(0, agent, 0, math.nan, math.nan, math.nan, None))
+            continue
+        mean = float(values.mean())
+        half = (Z95 * float(values.std(ddof=1)) / math.sqrt(len(values))
+                if len(values) > 1 else 0.0)
+        lines.append(ScoreLine(0, agent, len(values), mean, mean - half, mean + half,
+                               human_normalised(mean, reference)))
+    lines.sort(key=lambda line: (-(line.mean if line.episodes else -math.inf), line.agent))
+    for rank, line in enumerate(lines, 1):
+        line.rank = rank
+    return lines
+
+
+def format_scores(rows: Sequence[ScoreLine]) -> str:
+    """A one-player leaderboard as a plain-text table."""
+    width = max([5] + [len(row.agent) for row in rows])
+    lines = [f"{'rank':>4}  {'agent':<{width}}  {'episodes':>8}  {'mean':>10}  "
+             f"{'95% interval':>23}  {'human-norm':>10}"]
+    for row in rows:
+        normalised = "" if row.normalised is None else f"{row.normalised:.1f}%"
+        lines.append(f"{row.rank:>4}  {row.agent:<{width}}  {row.episodes:>8}  "
+                     f"{row.mean:>10.2f}  {row.low:>10.2f} .. {row.high:>10.2f}  "
+                     f"{normalised:>10}")
+    return "\n".join(lines)
+
+
+def compare_on_seeds(game: Game, agents: dict[str, Agent], episodes: int, seed: int = 0,
+                     replay_dir: str | None = None, move_time: float | None = None,
+                     manager: PluginManager | None = None,
+                     on_result: Callable[[str, int, MatchResult], None] | None = None
+                     ) -> dict[str, list[float]]:
+    """Every agent (by label) plays episodes ``seed .. seed + episodes - 1`` of a one-player
+    game; the same seeds, so differences come from the agents. Returns the scores by label,
+    in seed order (``score_table`` turns them into a leaderboard)."""
+    if game.num_players != 1:
+        raise GamepitError(f"{game.spec or game.name} has {game.num_players} players; "
+                           "same-seed comparison is for one-player games")
+    scores: dict[str, list[float]] = {label: [] for label in agents}
+    for i in range(episodes):
+        for label, agent in agents.items():
+            result = play_match(game, [agent], seed + i, [label], replay_dir, move_time, manager)
+            scores[label].append(result.returns[0])
+            if on_result is not None:
+                on_result(label, i, result)
+    return scores

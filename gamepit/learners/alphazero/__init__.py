@@ -1,0 +1,31 @@
+"""AlphaZero: registers the ``alphazero`` learner and the ``alphazero`` agent that searches with
+its networks (the algorithm: ``learner``; shipped checkpoints: ``checkpoints/``)."""
+
+from gamepit.learners import learner_entries
+from gamepit.plugins.markers import hookimpl
+from gamepit.protocols import Option
+
+LEARNER, AGENT = learner_entries(
+    "alphazero", "AlphaZero: self-play with batched PUCT search and a residual policy/value "
+    "network, optional AlphaGo Zero gating (two-player board games).",
+    "PUCT search guided by a trained AlphaZero network "
+    "(alphazero:checkpoint=RUN/best.pt or checkpoint=builtin:connect_four).", (
+        Option("checkpoint", str, None,
+               "checkpoint file, or builtin:NAME for one shipped with gamepit"),
+        Option("sims", int, 100, "search simulations per move"),
+        Option("c_puct", float, 1.25, "PUCT exploration constant"),
+        Option("temperature", float, 0.0, "0: most visited move; else sample visits^(1/T)"),
+        Option("leaves", int, 1, "leaves per tree per network call (virtual loss)"),
+        Option("device", str, "cpu", "cpu, cuda or auto"),
+        Option("threads", int, 1, "torch CPU threads for the process (0: torch's default)"),
+    ))
+
+
+@hookimpl
+def gamepit_add_learners() -> list:
+    return [LEARNER]
+
+
+@hookimpl
+def gamepit_add_agents() -> list:
+    return [AGENT]

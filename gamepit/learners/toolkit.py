@@ -1,0 +1,425 @@
+"""The learner toolkit: what every learner shares, one copy of each, as functions a learner
+calls from top to bottom (no base class to inherit): starting a run (``start_run``: the game,
+the device, the run folder, seeding with one explicit numpy Generator, the checkpoint to
+continue from), the training environments, episode statistics and metrics, atomic checkpoints
+and resuming from them (``save``, ``resume``), evaluation through the engine (``evaluate``),
+and the agent that plays a checkpoint with an up-front fit check (``checkpoint_agent``).
+
+Checkpoints are plain ``torch.save`` dictionaries of tensors, numbers and strings (random
+states included, the numpy Generator's as a JSON string), loaded with ``weights_only=True``: no
+code is ever unpickled. They are written to a temporary file in the same folder and renamed, so
+a run killed mid-write keeps its previous checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from gamepit.arena import compare_on_seeds, play_series
+from gamepit.errors import GamepitError
+from gamepit.faces import StateGymEnv
+from gamepit.files import atomic_write
+from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.protocols import ActResult, Agent, Game, State
+from gamepit.training.settings import as_plain_dict
+
+CHECKPOINT = "checkpoint.pt"
+EVAL_SEED_OFFSET = 10_000  # evaluation seeds stay clear of the training environments' seeds
+
+
+# --------------------------------------------------------------------------- starting a run
+
+
+def select_device(name: str) -> torch.device:
+    """``auto`` is CUDA when there is a GPU, else the CPU; asking for a missing GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise GamepitError("--device cuda: no CUDA GPU is available here (use auto or cpu)")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise GamepitError(f"--device {name}: expected auto, cpu or cuda")
+    return torch.device(name)
+
+
+def adam(parameters: Any, learning_rate: float, eps: float = 1e-8) -> torch.optim.Adam:
+    """Adam with the fused kernel (one pass over all parameters): on CPU its step is about 7x
+    faster than the default per-tensor loop, which matters for the Nature CNN."""
+    parameters = list(parameters)
+    try:
+        return torch.optim.Adam(parameters, lr=learning_rate, eps=eps, fused=True)
+    except (RuntimeError, TypeError):  # a device or dtype without the fused kernel
+        return torch.optim.Adam(parameters, lr=learning_rate, eps=eps)
+
+
+class Reporter:
+    """Sends metrics and checkpoint events through the hooks (TensorBoard, progress display
+    and the run's ``metrics.jsonl`` are plugins on them) and times steps per second."""
+
+    def __init__(self, run_dir: Path, manager: PluginManager | None, total_steps: int,
+                 start_step: int = 0) -> None:
+        self.run = str(run_dir)
+        self.manager = manager or get_manager()
+        self.total_steps = total_steps
+        self.clock, self.clock_step = time.perf_counter(), start_step
+
+    def metrics(self, step: int, metrics: dict[str, float]) -> None:
+        now = time.perf_counter()
+        if step > self.clock_step and now > self.clock:
+            metrics = {**metrics, "speed/steps_per_second":
+                       (step - self.clock_step) / (now - self.clock)}
+            self.clock, self.clock_step = now, step
+        metrics = {**metrics, "progress/total_steps": float(self.total_steps)}
+        self.manager.notify("gamepit_train_metrics", run=self.run, step=step, metrics=metrics)
+
+    def checkpoint(self, path: Path, step: int) -> None:
+        self.manager.notify("gamepit_checkpoint_saved", run=self.run, path=str(path), step=step)
+
+
+@dataclass
+class Run:
+    """One training run as ``start_run`` sets it up. Every numpy draw of the learner comes from
+    ``rng`` (torch draws from its own generator, seeded alongside); both are checkpointed."""
+
+    algorithm: str
+    game: Game
+    device: torch.device
+    folder: Path
+    seed: int
+    rng: np.random.Generator
+    manager: PluginManager
+    reporter: Reporter
+    resumed: dict[str, Any] | None  # the checkpoint this run continues, None when fresh
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.folder / CHECKPOINT
+
+    @property
+    def step(self) -> int:
+        """The step the run starts from: 0, or where its checkpoint left off."""
+        return int(self.resumed["step"]) if self.resumed is not None else 0
+
+
+def start_run(algorithm: str, args: Any, manager: PluginManager | None = None,
+              total_steps: int = 0) -> Run:
+    """Set up a run from a learner's arguments (it reads ``game``, ``seed``, ``device``,
+    ``threads``, ``run_dir`` and ``resume``): seed torch and a fresh numpy Generator, pick the
+    device, build the game, and find the run folder's checkpoint when the run continues."""
+    manager = manager or get_manager()
+    torch.manual_seed(args.seed)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    device = select_device(args.device)
+    game = manager.registry.make_game(args.game)
+    folder = Path(args.run_dir) if args.run_dir else default_run_dir(algorithm, game)
+    folder.mkdir(parents=True, exist_ok=True)
+    resumed = None
+    if args.resume and (folder / CHECKPOINT).is_file():
+        resumed = load_checkpoint(folder / CHECKPOINT)
+        if resumed.get("algorithm") != algorithm:
+            raise GamepitError(f"{folder / CHECKPOINT} was written by "
+                               f"{resumed.get('algorithm')!r}, not {algorithm!r}; use another "
+                               "--run folder")
+        print(f"resuming {folder} from step {int(resumed['step'])}", flush=True)
+    start = int(resumed["step"]) if resumed is not None else 0
+    return Run(algorithm, game, device, folder, args.seed, np.random.default_rng(args.seed),
+               manager, Reporter(folder, manager, total_steps, start), resumed)
+
+
+def default_run_dir(algorithm: str, game: Game) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in (game.spec or game.name))
+    return Path("runs") / f"{algorithm}_{safe}_{stamp}"
+
+
+def run_meta(run: Run, args: Any, observation_shape: Sequence[int], num_actions: int
+             ) -> dict[str, Any]:
+    """What a checkpoint records besides weights: the algorithm, its settings (plain values),
+    the game, and the shapes its network was built for (``TrainedOn`` reads them back)."""
+    return {"algorithm": run.algorithm, "args": as_plain_dict(args),
+            "game": run.game.spec or run.game.name,
+            "observation_shape": [int(x) for x in observation_shape],
+            "num_actions": int(num_actions)}
+
+
+# --------------------------------------------------------------------------- environments
+
+
+def make_vector_env(game: Game, num_envs: int, seed: int) -> Any:
+    """Training environments for a one-player game, auto-resetting in the same step (the
+    final observation of an episode is in ``info["final_obs"]``).
+
+    A game with a vector face (Atari's ``AtariVectorEnv``) provides its own; otherwise its
+    Gymnasium environments (or its simulator state) are stepped in lock-step."""
+    if game.num_players != 1:
+        raise GamepitError(f"{game.spec or game.name} has {game.num_players} players; this "
+                           "learner trains on one-player games (PPO has self-play for two)")
+    if game.capabilities.vector:
+        try:
+            env = game.vector_env(num_envs, seed=seed, autoreset_mode="SameStep",
+                                  reward_clipping=False)
+        except TypeError:
+            env = game.vector_env(num_envs, seed=seed)
+        mode = str(getattr(env, "metadata", {}).get("autoreset_mode", "SameStep"))
+        if "same" not in mode.lower():
+            raise GamepitError(f"{game.name}: its vector face must support "
+                               "autoreset_mode='SameStep' for training")
+        return env
+    if game.capabilities.gymnasium:
+        factory: Callable[[], gym.Env] = game.gym_env
+    elif game.capabilities.state:
+        def factory() -> gym.Env:
+            return StateGymEnv(game)
+    else:
+        raise GamepitError(f"{game.name} offers neither a vector, Gymnasium nor state face")
+    return gym.vector.SyncVectorEnv([factory for _ in range(num_envs)],
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+def final_observations(next_obs: np.ndarray, done: np.ndarray, info: dict) -> np.ndarray:
+    """The true next observations: where an episode ended, its last observation rather than
+    the first one of the next episode (which SAME_STEP autoreset returned)."""
+    if not done.any():
+        return next_obs
+    real = next_obs.copy()
+    finals = info["final_obs"]
+    for index in np.flatnonzero(done):
+        real[index] = np.asarray(finals[index])
+    return real
+
+
+class EpisodeStats:
+    """Undiscounted returns and lengths of the episodes that finish in a batch of envs."""
+
+    def __init__(self, num_envs: int) -> None:
+        self.returns = np.zeros(num_envs)
+        self.lengths = np.zeros(num_envs, dtype=np.int64)
+        self.finished_returns: list[float] = []
+        self.finished_lengths: list[int] = []
+
+    def update(self, rewards: np.ndarray, done: np.ndarray) -> None:
+        self.returns += rewards
+        self.lengths += 1
+        for index in np.flatnonzero(done):
+            self.finished_returns.append(float(self.returns[index]))
+            self.finished_lengths.append(int(self.lengths[index]))
+        self.returns[done] = 0.0
+        self.lengths[done] = 0
+
+    def drain(self) -> dict[str, float]:
+        """Mean return and length of the episodes finished since the last call."""
+        if not self.finished_returns:
+            return {}
+        metrics = {"episode/return": float(np.mean(self.finished_returns)),
+                   "episode/length": float(np.mean(self.finished_lengths)),
+                   "episode/count": float(len(self.finished_returns))}
+        self.finished_returns.clear()
+        self.finished_lengths.clear()
+        return metrics
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def random_states(run: Run) -> dict[str, Any]:
+    """The run's random generators as tensors and strings (weights-only safe)."""
+    states: dict[str, Any] = {"torch": torch.get_rng_state(),
+                              "numpy": json.dumps(run.rng.bit_generator.state)}
+    if run.device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_random_states(run: Run, states: Mapping[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    numpy_state = json.loads(states["numpy"])
+    if isinstance(numpy_state, dict):  # else the global-RNG list of older checkpoints: reseeded
+        run.rng.bit_generator.state = numpy_state
+    if run.device.type == "cuda" and len(states.get("cuda", ())) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> Path:
+    """Write atomically (``gamepit.files.atomic_write``): a crash keeps the previous file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as partial:
+        torch.save(payload, partial)
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"
+                    ) -> dict[str, Any]:
+    """Load a checkpoint with weights only; a missing or damaged file is a one-line error."""
+    path = Path(path)
+    if not path.is_file():
+        raise GamepitError(f"{path}: no such checkpoint")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:
+        raise GamepitError(f"{path}: not a readable gamepit checkpoint ({type(error).__name__}: "
+                           f"{str(error).splitlines()[0][:120]})") from None
+
+
+def save(run: Run, step: int, payload: Mapping[str, Any]) -> Path:
+    """Checkpoint the run at ``step``: ``payload``'s networks and optimizers as their state
+    dicts, everything else as it is, with the random states; observers hear of it."""
+    plain = {key: value.state_dict() if hasattr(value, "state_dict") else value
+             for key, value in payload.items()}
+    path = save_checkpoint(run.checkpoint, {**plain, "step": step,
+                                            "rng": random_states(run)})
+    run.reporter.checkpoint(path, step)
+    return path
+
+
+def resume(run: Run, parts: Mapping[str, Any]) -> int:
+    """Continue a resumed run: load each network or optimizer in ``parts`` from the checkpoint
+    entry of the same name and restore the random states (call it after building them, which
+    draws from torch's generator). Returns the step to continue from (0 for a fresh run)."""
+    if run.resumed is None:
+        return 0
+    for key, part in parts.items():
+        part.load_state_dict(run.resumed[key])
+    restore_random_states(run, run.resumed["rng"])
+    return run.step
+
+
+# --------------------------------------------------------------------------- playing
+
+
+@dataclass(frozen=True)
+class TrainedOn:
+    """What a network was trained on, as its checkpoint records it. The network fits any game
+    with the same observation shape and number of actions (a checkpoint of one-player Pong
+    plays a seat of two-player Pong); the game's name only makes a mismatch clear."""
+
+    label: str  # what the user named, e.g. "dqn checkpoint runs/cartpole/checkpoint.pt"
+    game: str
+    observation_shape: tuple[int, ...]
+    num_actions: int
+
+    @classmethod
+    def from_meta(cls, label: str, meta: Mapping[str, Any]) -> TrainedOn:
+        return cls(label, str(meta.get("game", "another game")),
+                   tuple(int(x) for x in meta["observation_shape"]), int(meta["num_actions"]))
+
+    def check_fit(self, game: Game) -> None:
+        shape = tuple(int(x) for x in getattr(game, "observation_shape", None) or ())
+        if (shape, int(game.num_actions)) != (self.observation_shape, self.num_actions):
+            trained = f"observation {self.observation_shape}, {self.num_actions} actions"
+            offered = f"observation {shape}, {game.num_actions} actions"
+            raise GamepitError(f"{self.label} was trained on {self.game} ({trained}), not "
+                               f"{game.spec or game.name} ({offered})")
+
+
+class NetworkAgent(Agent):
+    """Plays from a learner's network: greedily (or by sampling) over legal actions, observing
+    ``state.observation(player)``. Acts in batches through one forward pass."""
+
+    batched = True
+
+    def __init__(self, network: torch.nn.Module, policy: Callable[[Any], tuple[Any, Any]],
+                 trained_on: TrainedOn, device: torch.device | str = "cpu",
+                 sample: bool = False) -> None:
+        self.network = network
+        self.policy = policy  # network output -> (scores over actions, value or None)
+        self.trained_on = trained_on
+        self.device = torch.device(device)
+        self.sample = sample
+
+    def check_fit(self, game: Game) -> None:
+        self.trained_on.check_fit(game)
+
+    def reset(self, game: Game, player: int, seed: int | None = None) -> None:
+        self.check_fit(game)  # a misfit forfeits with this line, not a torch shape error
+        super().reset(game, player, seed)
+
+    def act(self, state: State) -> ActResult:
+        return self.act_batch([state])[0]
+
+    @torch.no_grad()
+    def act_batch(self, states: Sequence[State]) -> list[ActResult]:
+        player = getattr(self, "player", 0)
+        observations = np.stack([np.asarray(s.observation(
+            s.current_player if s.current_player >= 0 else player)) for s in states])
+        masks = torch.as_tensor(np.stack([s.legal_mask() for s in states]), device=self.device)
+        scores, values = self.policy(self.network(torch.as_tensor(observations,
+                                                                   device=self.device)))
+        scores = scores.masked_fill(~masks, -1e9)
+        if self.sample:
+            generator = getattr(self, "rng", np.random.default_rng())
+            probabilities = torch.softmax(scores, dim=1).cpu().numpy().astype(np.float64)
+            actions = [int(generator.choice(len(p), p=p / p.sum())) for p in probabilities]
+        else:
+            actions = scores.argmax(dim=1).tolist()
+        results: list[ActResult] = []
+        for index, action in enumerate(actions):
+            info: dict[str, Any] = {}
+            if values is not None:
+                info["value"] = round(float(values[index]), 4)
+            results.append((int(action), info))
+        return results
+
+
+def load_trained(algorithm: str, checkpoint: str | Path) -> dict[str, Any]:
+    """A checkpoint that ``algorithm`` wrote; anything else is a one-line error."""
+    if not str(checkpoint):
+        raise GamepitError(f"name a checkpoint: {algorithm}:checkpoint=RUN/{CHECKPOINT}")
+    data = load_checkpoint(checkpoint)
+    if data.get("algorithm") != algorithm:
+        raise GamepitError(f"{checkpoint} is a {data.get('algorithm')!r} checkpoint, not "
+                           f"{algorithm}")
+    return data
+
+
+def checkpoint_agent(algorithm: str, checkpoint: str, build_network: Callable[[dict], Any],
+                     policy: Callable[[Any], tuple[Any, Any]], device: str = "cpu",
+                     sample: bool = False) -> NetworkAgent:
+    """The agent that plays a checkpoint: the network its metadata describes, with the weights
+    under ``network``, and what it was trained on for the fit check."""
+    meta = load_trained(algorithm, checkpoint)
+    network = build_network(meta)
+    network.load_state_dict(meta["network"])
+    target = select_device(device)
+    return NetworkAgent(network.to(target).eval(), policy,
+                        TrainedOn.from_meta(f"{algorithm} checkpoint {checkpoint}", meta),
+                        target, sample)
+
+
+def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
+             opponent: str = "random") -> dict[str, float]:
+    """Evaluation games through the engine, recorded as replays in RUN/replays and reported as
+    metrics at ``step``. A one-player game: the mean score over seeds ``seed+10000`` onwards
+    (``compare_on_seeds``); a two-player game: the score against ``opponent`` with seats
+    alternating (``play_series``). ``spec`` names the agent in the replays."""
+    game, seed, replays = run.game, run.seed + EVAL_SEED_OFFSET, str(run.folder / "replays")
+    if episodes < 1 or not game.capabilities.state:  # the engine plays a simulator state
+        return {}
+    started = time.perf_counter()
+    if game.num_players == 1:
+        scores = compare_on_seeds(game, {spec: agent}, episodes, seed, replays, None,
+                                  run.manager)[spec]
+        metrics = {"eval/return": float(np.mean(scores)),
+                   "eval/return_std": float(np.std(scores))}
+    else:
+        other = run.manager.registry.make_agent(opponent, game)
+        try:
+            series = play_series(game, [agent, other], episodes, seed, [spec, opponent],
+                                 replays, None, run.manager)
+        finally:
+            other.close()
+        metrics = {f"eval/score_vs_{opponent}": series.score()[0],
+                   "eval/wins": float(series.wins), "eval/draws": float(series.draws),
+                   "eval/losses": float(series.losses)}
+    metrics["eval/seconds"] = time.perf_counter() - started
+    run.reporter.metrics(step, metrics)
+    return metrics

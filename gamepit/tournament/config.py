@@ -1,0 +1,132 @@
+"""A tournament's settings, as given on the command line or in a YAML file (same names), each
+mistake one line before any game is played."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from gamepit.errors import GamepitError
+from gamepit.files import load_yaml, writable_folder
+from gamepit.tournament.ledger import DEFAULT_LEDGER
+
+FORMATS = ("round_robin", "gauntlet")
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass
+class TournamentConfig:
+    """A tournament, as given on the command line or in a YAML file (same names)."""
+
+    game: str = ""
+    """Game spec string, e.g. ``connect_four`` or ``atari:game=pong,max_frames=20000``."""
+    agents: list[str] = field(default_factory=list)
+    """Agent spec strings; each must be different."""
+    name: str | None = None
+    """Name in the ledger; re-running the same name resumes it. Default: the game spec."""
+    format: str = "round_robin"
+    """``round_robin`` (every pair) or ``gauntlet`` (the gauntlet agent against each other)."""
+    gauntlet_agent: str | None = None
+    """The challenger of a gauntlet (default: the first agent)."""
+    games_per_pair: int = 2
+    """Games per pairing, seats alternating; episodes per agent on a single-player game."""
+    seed: int = 0
+    """Base seed; fixed for a tournament's life (a re-run with another seed is refused)."""
+    workers: int = 0
+    """Worker processes; 0 plays in this process."""
+    move_time: float | None = None
+    """Seconds an agent may think on one move before it forfeits the game."""
+    max_steps: int | None = None
+    """Stop a game after this many actions (on top of the game's own episode cap)."""
+    batch_size: int = 32
+    """Games run in lockstep for a pairing with a batched agent; 0 plays them one by one."""
+    replays: str | None = None
+    """Folder to record replays in (default: none, a tournament can be thousands of games)."""
+    ledger: str = DEFAULT_LEDGER
+    """SQLite results ledger file."""
+    anchor: str | None = None
+    """Agent whose rating is fixed at ``anchor_elo`` (default: the first agent)."""
+    anchor_elo: float = 0.0
+    """Rating of the anchor agent."""
+    csv: str | None = None
+    """Write the leaderboard as CSV to this file."""
+    json: str | None = None
+    """Write the leaderboard as JSON to this file."""
+    plugins: list[str] = field(default_factory=list)
+    """Extra plugin files or folders, loaded by every worker process too."""
+
+    def check(self) -> None:
+        """One-line errors for settings that cannot work, before any game is played."""
+        if not self.game:
+            raise GamepitError("tournament: no game given (a GAME argument or 'game:' in YAML)")
+        if not self.agents:
+            raise GamepitError("tournament: no agents given")
+        if len(set(self.agents)) != len(self.agents):
+            raise GamepitError("tournament: an agent is listed twice")
+        if self.format not in FORMATS:
+            raise GamepitError(f"tournament: format must be one of {', '.join(FORMATS)}, "
+                               f"not {self.format!r}")
+        if self.games_per_pair < 1:
+            raise GamepitError("tournament: games_per_pair must be at least 1")
+        if self.batch_size < 0:
+            raise GamepitError("tournament: batch_size must be 0 (no lockstep) or more")
+        if self.workers < 0:
+            raise GamepitError("tournament: workers must be 0 or more")
+        if self.move_time is not None and self.move_time <= 0:
+            raise GamepitError("tournament: move_time must be positive")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise GamepitError("tournament: max_steps must be at least 1")
+        # Folders are proven writable now, not after the last game has been played.
+        if self.replays:
+            writable_folder(self.replays, "tournament: replay folder")
+        for what, file in (("ledger", self.ledger), ("csv", self.csv), ("json", self.json)):
+            if file:
+                writable_folder(Path(file).resolve().parent, f"tournament: {what} folder")
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "game": (str,), "agents": (list,), "name": (str,), "format": (str,),
+    "gauntlet_agent": (str,), "games_per_pair": (int,), "seed": (int,), "workers": (int,),
+    "move_time": (int, float), "max_steps": (int,), "batch_size": (int,), "replays": (str,),
+    "ledger": (str,), "anchor": (str,), "anchor_elo": (int, float), "csv": (str,),
+    "json": (str,), "plugins": (list,),
+}
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML tournament file into a dict of checked settings (keys as TournamentConfig)."""
+    document = load_yaml(path)
+    unknown = sorted(str(key) for key in document if key not in _TYPES)
+    if unknown:
+        raise GamepitError(f"{path}: unknown key(s) {', '.join(unknown)}; valid keys: "
+                           f"{', '.join(_TYPES)}")
+    for key, value in document.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, _TYPES[key]):
+            kind = " or ".join(t.__name__ for t in _TYPES[key])
+            raise GamepitError(f"{path}: {key} must be {kind}, not {value!r}")
+        if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+            raise GamepitError(f"{path}: {key} must be a list of strings (spec strings)")
+    return {key: value for key, value in document.items() if value is not None}
+
+
+
+def config_from_args(args: argparse.Namespace) -> TournamentConfig:
+    """YAML settings (if ``--config``), overridden by every flag given on the command line."""
+    settings = load_config(args.config) if args.config else {}
+    if args.game is not None:
+        settings["game"] = args.game
+    if args.agents:
+        settings["agents"] = list(args.agents)
+    names = {f.name for f in fields(TournamentConfig)} - {"game", "agents", "plugins"}
+    for name in names:
+        value = getattr(args, name, None)
+        if value is not None:
+            settings[name] = value
+    settings["plugins"] = list(settings.get("plugins", [])) + list(args.plugins or [])
+    return TournamentConfig(**settings)

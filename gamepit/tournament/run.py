@@ -1,0 +1,101 @@
+"""Running a tournament: play what the ledger lacks, then rate everything the ledger holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gamepit.arena import ScoreLine, score_table
+from gamepit.errors import GamepitError
+from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.tournament.config import TournamentConfig
+from gamepit.tournament.ledger import GameRecord, Ledger, pairing_key
+from gamepit.tournament.ratings import Standing, fit_ratings
+from gamepit.tournament.schedule import pairings, plan_tasks
+from gamepit.tournament.workers import PlaySettings, run_tasks
+
+
+@dataclass
+class TournamentOutcome:
+    """What a tournament run did and where it stands."""
+
+    name: str
+    game: str
+    anchor: str
+    played_now: int
+    already: int
+    leaderboard: list[Standing] | list[ScoreLine]
+    forfeits: list[str]
+
+
+def run_tournament(config: TournamentConfig, manager: PluginManager | None = None,
+                   on_record: Callable[[GameRecord], None] | None = None,
+                   on_plan: Callable[[int, int], None] | None = None) -> TournamentOutcome:
+    """Play what the ledger lacks of a tournament, then rate everything the ledger holds.
+    ``on_plan(games in the schedule, games already in the ledger)`` hears the plan before the
+    first game; ``on_record`` hears each game as it ends."""
+    manager = manager or get_manager(config.plugins)
+    config.check()
+    game = manager.registry.make_game(config.game)
+    game_spec = game.spec or game.name
+    agents = [manager.registry.canonical("agent", spec) for spec in config.agents]
+    if len(set(agents)) != len(agents):
+        raise GamepitError("tournament: two agent specs name the same agent")
+    anchor = manager.registry.canonical("agent", config.anchor) if config.anchor else agents[0]
+    challenger = (manager.registry.canonical("agent", config.gauntlet_agent)
+                  if config.gauntlet_agent else agents[0])
+    for role, spec in (("anchor", anchor), ("gauntlet agent", challenger)):
+        if spec not in agents:
+            raise GamepitError(f"tournament: the {role} {spec!r} is not one of the agents")
+    if game.num_players > 2:
+        raise GamepitError(f"tournament: {game_spec} has {game.num_players} players; "
+                           "tournaments take one- and two-player games")
+    if game.num_players == 2 and len(agents) < 2:
+        raise GamepitError("tournament: a two-player game needs at least two agents")
+    batched = {}
+    for spec in agents:  # built once here too: a bad spec fails before any game starts
+        agent = manager.registry.make_agent(spec, game)
+        batched[spec] = bool(getattr(agent, "batched", False))
+        agent.close()
+    name = config.name or game_spec
+    all_pairings = pairings(agents, config.format, challenger, game.num_players)
+    settings = PlaySettings(game_spec, config.replays, config.move_time, config.max_steps)
+    with Ledger(config.ledger) as ledger:
+        ledger.open_tournament(name, game_spec, config.seed, _settings_record(config))
+        done = ledger.done(name)
+        wanted = {(pairing_key(p), i) for p in all_pairings
+                  for i in range(config.games_per_pair)}
+        already = len(wanted & done)
+        if on_plan is not None:
+            on_plan(len(wanted), already)
+        tasks = plan_tasks(all_pairings, config.games_per_pair, config.seed, done,
+                           batched.__getitem__, config.batch_size, config.workers)
+        played = 0
+
+        def record(result: GameRecord) -> None:
+            nonlocal played
+            if ledger.record(name, game_spec, result):
+                played += 1
+            if on_record:
+                on_record(result)
+
+        run_tasks(tasks, settings, config.workers, manager, config.plugins, record)
+        results = [r for r in ledger.results(name)
+                   if (pairing_key(r.pairing), r.game_index) in wanted]
+    forfeits = [f"{r.agents[r.forfeit_seat]} forfeited game {r.game_index} of "
+                f"{' vs '.join(r.pairing)}: {r.forfeit_reason}"
+                for r in results if r.forfeit_seat is not None]
+    if game.num_players == 1:
+        scores: dict[str, list[float]] = {agent: [] for agent in agents}
+        for r in results:
+            scores[r.agents[0]].append(r.returns[0])
+        board: list[Standing] | list[ScoreLine] = score_table(scores, game.reference_scores)
+    else:
+        board = fit_ratings(agents, [(r.pairing[0], r.pairing[1], r.score_of(r.pairing[0]))
+                                     for r in results], anchor, config.anchor_elo)
+    return TournamentOutcome(name, game_spec, anchor, played, already, board, forfeits)
+
+
+def _settings_record(config: TournamentConfig) -> dict[str, Any]:
+    return {key: value for key, value in asdict(config).items() if key not in ("csv", "json")}

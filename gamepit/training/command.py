@@ -1,0 +1,75 @@
+"""``gamepit train LEARNER --game SPEC``: build a learner from the registry, merge its settings
+(defaults < ``--config FILE.yaml`` < ``--set key=value``), train, print the agent spec. Works
+for any registered learner; imports no torch (the learner does, when it is built)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gamepit.cli import add_command as add_subcommand
+from gamepit.files import load_yaml, writable_folder
+from gamepit.training.progress import PROGRESS
+from gamepit.training.settings import ConfigError, as_plain_dict, describe, merge, parse_sets
+
+EXAMPLES = """
+gamepit train dqn --game gym:CartPole-v1 --set total_steps=50000
+gamepit train ppo --game atari:pong --config configs/ppo_atari.yaml --device auto
+gamepit train ppo --game tictactoe --config configs/ppo_selfplay_tictactoe.yaml --run runs/ttt
+gamepit train dqn --settings          (every setting with its default and meaning)
+"""
+
+
+def add_command(subparsers: argparse._SubParsersAction) -> None:
+    parser = add_subcommand(
+        subparsers, "train", "Train a learner on a game and save checkpoints (settings: the "
+        "learner's defaults < --config < --set; a run folder with a checkpoint resumes).",
+        EXAMPLES)
+    parser.add_argument("learner", help="learner name, e.g. dqn or ppo")
+    parser.add_argument("--game", default=None, help="game spec, e.g. gym:CartPole-v1, "
+                        "atari:pong, tictactoe (or 'game:' in the config file)")
+    parser.add_argument("--config", default=None, metavar="FILE.yaml",
+                        help="YAML mapping of settings")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        dest="sets", help="override one setting (repeatable)")
+    parser.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"],
+                        help="where the networks run (default auto: cuda if available)")
+    parser.add_argument("--run", default=None, metavar="DIR",
+                        help="run folder for checkpoints, metrics and replays; re-running with "
+                             "the same folder resumes from its last checkpoint")
+    parser.add_argument("--settings", action="store_true",
+                        help="list the learner's settings and exit")
+    parser.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace, manager: Any) -> int:
+    registry = manager.registry
+    registry.entry("learner", args.learner)  # unknown learner: one line listing the known ones
+    learner = registry.build("learner", args.learner)
+    args_class = getattr(learner, "Args", None)
+    if args.settings:
+        if args_class is None:
+            print(f"{args.learner} does not declare its settings")
+        else:
+            print(f"settings of {args.learner}:\n{describe(args_class)}")
+        return 0
+    from_file = load_yaml(args.config) if args.config else {}
+    from_sets = parse_sets(args.sets)
+    flags = {key: value for key, value in
+             (("game", args.game), ("device", args.device), ("run_dir", args.run))
+             if value is not None}
+    if not any(layer.get("game") for layer in (from_file, from_sets, flags)):
+        raise ConfigError("train: name a game with --game SPEC (or game: in the config file)")
+    if args_class is not None:
+        config = as_plain_dict(merge(args_class, args.learner, from_file, from_sets, flags))
+    else:
+        config = {**from_file, **from_sets, **flags}
+    registry.parse("game", config["game"])  # a bad game spec fails before anything loads
+    if config.get("run_dir"):
+        writable_folder(config["run_dir"], "train: run folder")
+    try:
+        spec = learner.train(config)
+    finally:
+        PROGRESS.stop()
+    print(f"trained agent: {spec}")
+    return 0

@@ -1,0 +1,70 @@
+"""Training progress on the terminal, a plugin on the training hooks: a rich progress bar on an
+interactive terminal, a plain line every 30 seconds elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from gamepit.plugins.markers import hookimpl
+
+
+class ProgressDisplay:
+    """A rich progress bar on a terminal; elsewhere a plain line every ``every`` seconds."""
+
+    def __init__(self, every: float = 30.0) -> None:
+        self.every = every
+        self.bar: Any = None
+        self.task: Any = None
+        self.last_line = 0.0
+        self.latest: dict[str, float] = {}
+
+    def update(self, run: str, step: int, metrics: dict[str, Any]) -> None:
+        self.latest.update({k: float(v) for k, v in metrics.items()})
+        total = int(self.latest.get("progress/total_steps", 0)) or None
+        summary = self._summary()
+        if sys.stderr.isatty():
+            if self.bar is None:
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
+
+                self.bar = Progress(TextColumn("[bold]training"), BarColumn(),
+                                    MofNCompleteColumn(), TimeRemainingColumn(),
+                                    TextColumn("{task.description}"), transient=False)
+                self.bar.start()
+                self.task = self.bar.add_task(summary, total=total)
+            self.bar.update(self.task, completed=step, total=total, description=summary)
+            return
+        now = time.monotonic()
+        if now - self.last_line >= self.every:
+            self.last_line = now
+            of = f"/{total}" if total else ""
+            print(f"step {step}{of}  {summary}", file=sys.stderr, flush=True)
+
+    def _summary(self) -> str:
+        parts = []
+        for key, label in (("episode/return", "return"), ("eval/return", "eval"),
+                           ("speed/steps_per_second", "steps/s")):
+            if key in self.latest:
+                parts.append(f"{label} {self.latest[key]:.1f}")
+        return "  ".join(parts)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+        self.latest.clear()
+
+
+PROGRESS = ProgressDisplay()
+
+
+@hookimpl
+def gamepit_train_metrics(run: str, step: int, metrics: dict[str, Any]) -> None:
+    PROGRESS.update(run, step, metrics)
