@@ -223,3 +223,55 @@ def test_cli_lists_plugins_and_reports_broken_ones(cli, tmp_path):
                 "--no-replays")
     assert match.returncode == 0, match.stderr
     assert "warning" in match.stderr and "1 games" in match.stdout
+
+
+# --------------------------------------------------------------------------- pluggy's meaning
+
+
+def test_hook_calls_keep_pluggy_ordering_wrappers_and_isolate_failures(tmp_path):
+    from gamepit.plugins import hookimpl
+
+    heard: list[str] = []
+
+    class First:
+        @hookimpl(tryfirst=True)
+        def gamepit_train_metrics(self, run, step, metrics):
+            heard.append("first")
+
+    class Broken:
+        @hookimpl
+        def gamepit_train_metrics(self, run, step, metrics):
+            raise RuntimeError("boom")
+
+    class Last:
+        @hookimpl(trylast=True)
+        def gamepit_train_metrics(self, run, step, metrics):
+            heard.append("last")
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def gamepit_train_metrics(self, run, step, metrics):
+            heard.append("before")
+            result = yield
+            heard.append("after")
+            return result
+
+    manager = PluginManager(autoload=False)
+    for plugin in (Last(), First(), Broken(), Wrapper()):
+        manager.register(plugin, name=type(plugin).__name__)
+    manager.call("gamepit_train_metrics", run=str(tmp_path), step=0, metrics={})
+    assert heard == ["before", "first", "last", "after"]
+    assert any(error.plugin == "Broken" and "boom" in str(error) for error in manager.errors)
+
+
+def test_old_style_hookwrappers_are_refused_in_one_line():
+    from gamepit.plugins import hookimpl
+
+    class Old:
+        @hookimpl(hookwrapper=True)
+        def gamepit_train_metrics(self, run, step, metrics):
+            yield
+
+    manager = PluginManager(autoload=False)
+    manager.register(Old(), name="old")
+    assert any("hookwrapper=True" in str(error) for error in manager.errors)
