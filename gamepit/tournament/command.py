@@ -131,10 +131,11 @@ def add_demo_command(subparsers: argparse._SubParsersAction) -> None:
 def cmd_demo(args: argparse.Namespace, manager: PluginManager) -> int:
     """A round robin of the line-up's agents that this installation can build."""
     settings = load_config(args.config)
+    game = manager.registry.make_game(settings.get("game", ""))
     specs = []
     for spec in settings.get("agents", []):
         try:
-            manager.registry.make_agent(spec, manager.registry.make_game(settings['game'])).close()
+            manager.registry.make_agent(spec, game).close()
         except GamepitError as error:
             print(f"demo: leaving out {spec}: {error}")
             continue
