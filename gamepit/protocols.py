@@ -29,11 +29,17 @@ class Option:
     default: Any = None
     help: str = ""
     choices: tuple[Any, ...] | None = None
+    low: float | None = None  # inclusive bounds for int and float options
+    high: float | None = None
 
     def describe(self) -> str:
         text = f"{self.name}: {self.type.__name__}"
         if self.choices:
             text += " in {" + "|".join(str(c) for c in self.choices) + "}"
+        if self.low is not None or self.high is not None:
+            low = "" if self.low is None else f"{self.low:g}"
+            high = "" if self.high is None else f"{self.high:g}"
+            text += f" in [{low}..{high}]"
         text += f" = {self.default!r}"
         return text
 

@@ -6,6 +6,10 @@ part may leave out its key; it then sets the entry's first option (``atari:pong`
 
 from __future__ import annotations
 
+import argparse
+import math
+import os
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from gamepit.errors import SpecError
@@ -13,6 +17,8 @@ from gamepit.protocols import Option, PluginEntry
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+INT_LIMIT = 2**63 - 1  # what SQLite and numpy hold; larger integers are refused everywhere
+SEED_MAX = 2**63 - 1
 
 
 def parse_bool(text: str) -> bool:
@@ -62,18 +68,58 @@ def _split_top_level(text: str) -> list[str]:
     return [piece for piece in pieces if piece.strip()]
 
 
+def number_problem(value: float, low: float | None = None, high: float | None = None) -> str:
+    """Why a parsed number is not acceptable ('' if it is): NaN, an infinity, a magnitude
+    beyond 64-bit integers, or outside the inclusive bounds ``low``..``high``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    if isinstance(value, int) and abs(value) > INT_LIMIT:
+        return "is too large"
+    if low is not None and value < low:
+        return f"must be at least {low:g}"
+    if high is not None and value > high:
+        return f"must be at most {high:g}"
+    return ""
+
+
 def coerce(option: Option, value: str, where: str) -> Any:
     """Convert a string to the option's type, with an error that names the option."""
     try:
         result: Any = parse_bool(value) if option.type is bool else option.type(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise SpecError(
             f"{where}: option {option.name!r} expects {option.type.__name__}, got {value!r}"
         ) from None
     if option.choices and result not in option.choices:
         choices = ", ".join(str(c) for c in option.choices)
         raise SpecError(f"{where}: option {option.name}={value} is not one of: {choices}")
+    if option.type in (int, float):
+        problem = number_problem(result, option.low, option.high)
+        if problem:
+            raise SpecError(f"{where}: option {option.name}={value} {problem}")
     return result
+
+
+def number_arg(kind: type = int, low: float | None = None, high: float | None = None
+               ) -> Callable[[str], Any]:
+    """An argparse ``type=`` for a finite int or float within ``low``..``high``, so
+    ``--seed -1`` or ``--move-time nan`` is one line from argparse, not a forfeit per game."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except (TypeError, ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"expected {kind.__name__}, got {text!r}") from None
+        problem = number_problem(value, low, high)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{text} {problem}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+seed_arg = number_arg(int, 0, SEED_MAX)
 
 
 def bind_options(entry: PluginEntry, parts: list[tuple[str | None, str]]) -> dict[str, Any]:
@@ -108,3 +154,24 @@ def _format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# Modules a spec may import (``gym:module:Env-v0``), granted only on the command line with
+# ``--allow-import MODULE`` (or ``GAMEPIT_ALLOW_IMPORT``): a name read from a replay header or a
+# YAML file is never imported because of that file.
+_ALLOWED_IMPORTS: set[str] = set()
+
+
+def allow_imports(modules: Iterable[str]) -> None:
+    """Grant spec strings the right to import these modules (top-level names or dotted)."""
+    _ALLOWED_IMPORTS.update(name.strip() for name in modules if name.strip())
+
+
+def check_import_allowed(module: str, where: str) -> None:
+    """Raise SpecError unless ``module`` (or a package above it) was granted."""
+    parts = module.split(".")
+    granted = _ALLOWED_IMPORTS | {
+        name for name in os.environ.get("GAMEPIT_ALLOW_IMPORT", "").split(",") if name}
+    if not any(".".join(parts[:i]) in granted for i in range(1, len(parts) + 1)):
+        raise SpecError(f"{where}: importing module {module!r} needs the command-line option "
+                        f"--allow-import {parts[0]}")
