@@ -324,7 +324,8 @@ def cmd_replay_show(args: argparse.Namespace, manager: PluginManager) -> int:
         moves = "  ".join(f"{i + 1}. {name}" for i, name in enumerate(names[first:], first))
         print(f"moves: {'... ' if first else ''}{moves}")
         last = replay.steps[step - 1]
-        print(f"last: player {last['player']} played {names[-1]} (action {last['action']})  "
+        number = "" if names[-1] == str(last["action"]) else f" (action {last['action']})"
+        print(f"last: player {last['player']} played {names[-1]}{number}  "
               f"info: {last.get('info', {})}")
     print(state.render())
     return 0

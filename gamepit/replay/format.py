@@ -297,7 +297,7 @@ def list_replays(folder: str | Path) -> list[Path]:
     """The regular ``*.jsonl`` files under ``folder`` (FIFOs and other oddities are skipped)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ReplayError(f"{folder}: no such folder")
+        raise ReplayError(f"{folder}: {'not a' if folder.exists() else 'no such'} folder")
     return sorted(path for path in folder.rglob(f"*{SUFFIX}") if path.is_file())
 
 
