@@ -4,9 +4,11 @@ files get a clear error naming the problem."""
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gamepit.arena import play_match
-from gamepit.errors import ReplayError
+from gamepit.errors import GamepitError, ReplayError
 from gamepit.protocols import Agent
 from gamepit.replay import read_replay, simulate, verify
 
@@ -359,3 +361,39 @@ def test_show_prints_moves_in_the_games_notation(cli, registry, manager, tmp_pat
         run = cli("replay", "show", result.replay_path, "--step", "6")
         assert run.returncode == 0, run.stderr
         assert __import__("re").search(pattern, run.stdout), run.stdout
+
+
+ORIGINALS: dict[str, bytes] = {}  # the recorded file, before Hypothesis's edits
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_fuzzed_replays_are_ok_or_one_line(registry, recorded, data):
+    """Any edit of any record (a field set to any JSON value, a field removed, a line replaced
+    by bytes) verifies or fails with one line; never another exception."""
+    _, path = recorded
+    lines = ORIGINALS.setdefault(path, open(path, "rb").read()).split(b"\n")[:-1]
+    index = data.draw(st.integers(0, len(lines) - 1))
+    kind = data.draw(st.sampled_from(["set", "drop", "bytes"]))
+    if kind == "bytes":
+        lines[index] = data.draw(st.binary(max_size=40))
+    else:
+        record = json.loads(lines[index])
+        key = data.draw(st.sampled_from(sorted(record)))
+        if kind == "drop":
+            del record[key]
+        else:
+            record[key] = data.draw(st.integers(-2, 100) | JSON_VALUES)
+        lines[index] = json.dumps(record).encode()
+    open(path, "wb").write(b"\n".join(lines) + b"\n")
+    try:
+        report = verify(path, registry)
+    except GamepitError as error:
+        assert "\n" not in str(error) and str(error)
+    else:
+        assert report.startswith("ok:")
