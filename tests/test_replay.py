@@ -397,3 +397,10 @@ def test_fuzzed_replays_are_ok_or_one_line(registry, recorded, data):
         assert "\n" not in str(error) and str(error)
     else:
         assert report.startswith("ok:")
+
+
+def test_header_game_name_must_be_the_specs(registry, recorded):
+    _, path = recorded
+    rewrite(path, lambda records: records[0].update(game_name="chess"))
+    with pytest.raises(ReplayError, match='line 1: header says game_name "chess"'):
+        verify(path, registry)

@@ -314,8 +314,11 @@ def simulate(replay: Replay, registry: Any, upto: int | None = None, check: bool
     game = game or registry.make_game(replay.header["game"])
     where = replay.path
     if game.num_players != replay.header["num_players"]:
-        raise ReplayError(f"{where}: header says {replay.header['num_players']} players, "
-                          f"{game.spec or game.name} has {game.num_players}")
+        raise ReplayError(f"{where}: line 1: header says {replay.header['num_players']} "
+                          f"players, {game.spec or game.name} has {game.num_players}")
+    if check and game.name != replay.header["game_name"]:
+        raise ReplayError(f"{where}: line 1: header says game_name "
+                          f"{_short(replay.header['game_name'])}, the spec builds {game.name!r}")
     state = game.new_state(replay.header["seed"])
     every = replay.header["hash_every"]
     checked = 0
