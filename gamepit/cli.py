@@ -4,6 +4,7 @@ through ``gamepit_add_commands``. A user's mistake is one line on stderr and exi
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -20,22 +21,54 @@ DEFAULT_REPLAYS = "replays"
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every other user error
-        raise GamepitError(f"{self.prog}: {message} (see --help)")
+        command = self.prog.removeprefix("gamepit").strip()  # main adds "gamepit: error: "
+        where = f"{command}: " if command else ""
+        raise GamepitError(f"{where}{message} (see {self.prog} --help)")
 
 
 def add_command(subparsers: argparse._SubParsersAction, name: str, help_text: str,
                 examples: str) -> argparse.ArgumentParser:
-    """A subcommand whose ``--help`` ends with examples; plugins' commands use it too."""
-    return subparsers.add_parser(
+    """A subcommand whose ``--help`` ends with examples; plugins' commands use it too. It
+    takes ``--allow-import`` after the command as well as before it."""
+    parser = subparsers.add_parser(
         name, help=help_text, description=help_text,
         epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    _allow_import_argument(parser, "allow_import_here")
+    return parser
+
+
+def _allow_import_argument(parser: argparse.ArgumentParser, dest: str) -> None:
+    parser.add_argument("--allow-import", action="append", default=argparse.SUPPRESS,
+                        dest=dest, metavar="MODULE",
+                        help="let a spec import this module, e.g. gym:MODULE:Env-v0 "
+                             "(repeatable; also GAMEPIT_ALLOW_IMPORT=a,b); a replay file never "
+                             "grants this")
+
+
+def grant_imports(args: argparse.Namespace) -> list[str]:
+    """Grant the modules named with ``--allow-import`` (before or after the command), for this
+    process and its worker processes (through ``GAMEPIT_ALLOW_IMPORT``)."""
+    from gamepit.specs import allow_imports
+
+    modules = [*getattr(args, "allow_import", []), *getattr(args, "allow_import_here", [])]
+    modules = [name.strip() for item in modules for name in item.split(",") if name.strip()]
+    if modules:
+        allow_imports(modules)
+        inherited = [name for name in os.environ.get("GAMEPIT_ALLOW_IMPORT", "").split(",")
+                     if name]
+        os.environ["GAMEPIT_ALLOW_IMPORT"] = ",".join(dict.fromkeys(inherited + modules))
+    return modules
 
 
 def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParser:
+    from gamepit import __version__
+
     parser = _Parser(prog="gamepit", description="Pit game-playing agents against each other.")
+    parser.add_argument("--version", action="version", version=f"gamepit {__version__}")
     parser.add_argument("--plugins", action="append", default=[], metavar="PATH",
                         help="extra plugin file or folder (repeatable; also GAMEPIT_PLUGINS)")
+    _allow_import_argument(parser, "allow_import")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = add_command(subparsers, "plugins", "List every game, agent, search and learner.",
@@ -61,29 +94,45 @@ def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParse
     _match_arguments(p)
     p.set_defaults(func=cmd_play, games=1)
 
-    p = add_command(subparsers, "replay", "List, show and verify recorded replays.",
+    p = add_command(subparsers, "replay", "List, show, verify and export recorded replays.",
                     "gamepit replay list\ngamepit replay show replays/FILE.jsonl --step 5\n"
-                    "gamepit replay verify replays/FILE.jsonl")
+                    "gamepit replay verify replays/FILE.jsonl\n"
+                    "gamepit replay export replays/FILE.jsonl --format html")
     replay_commands = p.add_subparsers(dest="replay_command", metavar="ACTION",
                                        parser_class=_Parser)
-    q = replay_commands.add_parser("list", help="list replays in a folder")
-    q.add_argument("folder", nargs="?", default=DEFAULT_REPLAYS)
+    q = add_command(replay_commands, "list",
+                    "List the replays in a folder (and its subfolders): game, agents, steps, "
+                    "result; a damaged file is marked, not fatal.",
+                    "gamepit replay list\ngamepit replay list runs/tournament/replays")
+    q.add_argument("folder", nargs="?", default=DEFAULT_REPLAYS,
+                   help=f"folder to search (default {DEFAULT_REPLAYS}/)")
     q.set_defaults(func=cmd_replay_list)
-    q = replay_commands.add_parser("show", help="show a replay's board at a step")
-    q.add_argument("file")
+    q = add_command(replay_commands, "show",
+                    "Show a replay's board after a number of moves, with the moves in the "
+                    "game's notation (chess SAN, Go vertices).",
+                    "gamepit replay show replays/FILE.jsonl\n"
+                    "gamepit replay show replays/FILE.jsonl --step 5")
+    q.add_argument("file", help="a replay file (.jsonl)")
     q.add_argument("--step", type=int, default=None, help="after this many actions (default all)")
     q.set_defaults(func=cmd_replay_show)
-    q = replay_commands.add_parser("verify", help="re-simulate a replay and check its hashes")
-    q.add_argument("files", nargs="+")
+    q = add_command(replay_commands, "verify",
+                    "Re-simulate replays and check every record against the simulation: "
+                    "players, actions, rewards, state hashes, the result and any forfeit.",
+                    "gamepit replay verify replays/FILE.jsonl\n"
+                    "gamepit replay verify replays/*.jsonl")
+    q.add_argument("files", nargs="+", metavar="FILE", help="replay files (.jsonl)")
     q.set_defaults(func=cmd_replay_verify)
     exporters = ["sgf", "pgn"] + sorted(exporters_of(manager) if manager else {})
-    q = replay_commands.add_parser(
-        "export", help=f"export a replay: {', '.join(exporters)} (sgf for go, pgn for chess)")
-    q.add_argument("file")
+    q = add_command(replay_commands, "export",
+                    f"Export a replay: {', '.join(exporters)} (sgf for go, pgn for chess). "
+                    "The output never replaces the replay itself.",
+                    "gamepit replay export replays/FILE.jsonl --format html\n"
+                    "gamepit replay export replays/FILE.jsonl --format sgf -o game.sgf")
+    q.add_argument("file", help="a replay file (.jsonl)")
     q.add_argument("--format", required=True, dest="fmt", choices=exporters)
     q.add_argument("-o", "--output", default=None, help="output file (default: beside the replay)")
     q.set_defaults(func=cmd_replay_export)
-    p.set_defaults(func=lambda args: _missing(p))
+    p.set_defaults(func=_missing_action(p, replay_commands))
 
     if manager is not None:
         manager.call("gamepit_add_commands", subparsers=subparsers)
@@ -110,9 +159,16 @@ def _match_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-replays", action="store_true", help="do not record replays")
 
 
-def _missing(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
+def _missing_action(parser: argparse.ArgumentParser,
+                    actions: argparse._SubParsersAction) -> Any:
+    """The ``func`` of a command that needs an action (``gamepit replay``): one line, exit 2."""
+
+    def missing(args: argparse.Namespace, manager: PluginManager) -> int:
+        names = ", ".join(actions.choices)
+        raise GamepitError(f"{parser.prog.removeprefix('gamepit ')}: name an action: {names} "
+                           f"(see {parser.prog} --help)")
+
+    return missing
 
 
 # --------------------------------------------------------------------------- commands
@@ -239,7 +295,7 @@ def cmd_replay_list(args: argparse.Namespace, manager: PluginManager) -> int:
         try:
             replay = read_replay(path, allow_truncated=True)
         except ReplayError as error:
-            print(f"{path}  (unreadable: {error})")
+            print(f"{path}  bad replay: {str(error).removeprefix(f'{path}: ')}")
             continue
         header = replay.header
         print(f"{path}  {header['game']}  {' vs '.join(header['agents'])}  "
@@ -247,22 +303,30 @@ def cmd_replay_list(args: argparse.Namespace, manager: PluginManager) -> int:
     return 0
 
 
+SHOWN_MOVES = 40  # the moves ``replay show`` lists: the last ones, up to this many
+
+
 def cmd_replay_show(args: argparse.Namespace, manager: PluginManager) -> int:
-    from gamepit.replay import read_replay, simulate
+    from gamepit.replay import move_names, read_replay
 
     replay = read_replay(args.file, allow_truncated=True)
     total = len(replay.steps)
     step = total if args.step is None else args.step
     if not 0 <= step <= total:
         raise GamepitError(f"replay show: --step must be between 0 and {total}")
-    state, _ = simulate(replay, manager.registry, upto=step, check=False)
+    state, names = move_names(replay, manager.registry, upto=step)
     header = replay.header
     print(f"{header['game']}: {' vs '.join(header['agents'])}  (seed {header['seed']}, "
-          f"{header['created']})")
+          f"{header.get('created', 'no date')})")
     print(f"after {step} of {total} actions; result: {replay.describe_result()}")
     if step > 0:
+        first = max(0, step - SHOWN_MOVES)
+        moves = "  ".join(f"{i + 1}. {name}" for i, name in enumerate(names[first:], first))
+        print(f"moves: {'... ' if first else ''}{moves}")
         last = replay.steps[step - 1]
-        print(f"last: player {last['player']} played {last['action']}  info: {last['info']}")
+        number = "" if names[-1] == str(last["action"]) else f" (action {last['action']})"
+        print(f"last: player {last['player']} played {names[-1]}{number}  "
+              f"info: {last.get('info', {})}")
     print(state.render())
     return 0
 
@@ -280,7 +344,7 @@ def cmd_replay_export(args: argparse.Namespace, manager: PluginManager) -> int:
 
     source = Path(args.file)
     output = Path(args.output or source.with_suffix("." + args.fmt))
-    if output.exists() and source.exists() and output.resolve() == source.resolve():
+    if source.exists() and output.exists() and os.path.samefile(source, output):
         raise GamepitError(f"replay export: {output} is the replay itself; give another -o")
     replay = read_replay(source)
     writable_folder(output.parent, "replay export: output folder")
@@ -347,6 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         manager = get_manager(known.plugins, refresh=True)
         parser = build_parser(manager)
         args = parser.parse_args(argv)
+        grant_imports(args)  # only the command line grants imports, never a file it reads
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

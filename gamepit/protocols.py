@@ -143,6 +143,9 @@ class State(Protocol):
 #       code ("X"/"O" tic-tac-toe and connect four, "B"/"W" go and othello, FEN letters for
 #       chess); style is one of "grid", "discs", "go", "othello", "chess".
 #   frame() -> np.ndarray (H, W, 3) uint8: the screen, for games with pixels (Atari).
+#   action_to_string(action) -> str: the move's name in this position, for games whose
+#       notation depends on it (chess SAN); replays, the viewer and ``human`` prefer it to
+#       ``Game.action_to_string``.
 #   heuristic_value(player) -> float in (-0.5, 0.5): a guess at the value, for depth-limited
 #       search at its horizon.
 #   random_playout(rng: random.Random) -> float: one uniformly random playout to the end,

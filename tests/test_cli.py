@@ -6,6 +6,7 @@ import pytest
 
 from gamepit.cli import build_parser
 from gamepit.plugins.manager import PluginManager
+from tests.conftest import ROOT, run_cli
 
 
 def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
@@ -51,7 +52,7 @@ def test_user_mistakes_are_one_line(cli, tmp_path, args, message):
 def test_the_help_walk_finds_every_command():
     top = {path[0] for path, _ in COMMANDS}
     assert {"plugins", "match", "play", "replay", "demo", "tournament", "train", "view",
-            "gtp"} <= top
+            "gtp", "bench"} <= top
     assert {("replay", action) for action in ("list", "show", "verify", "export")} <= {
         path for path, _ in COMMANDS}
 
@@ -114,3 +115,126 @@ def test_single_player_match_compares_scores_on_the_same_seeds(cli):
     assert "3 episodes each on seeds 0..2" in run.stdout
     assert "random (A)" in run.stdout and "random (B)" in run.stdout
     assert "same seeds:" in run.stdout
+
+
+# --------------------------------------------------------------------------- issue 11
+
+
+def test_replay_without_an_action_is_one_line(cli):
+    run = cli("replay")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr == ("gamepit: error: replay: name an action: list, show, verify, export "
+                          "(see gamepit replay --help)\n")
+
+
+def test_version():
+    from gamepit import __version__
+
+    run = run_cli("--version")
+    assert run.returncode == 0 and run.stdout == f"gamepit {__version__}\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--nonsense"], "gamepit: error: unrecognized arguments: --nonsense (see gamepit --help)"),
+    (["match", "tictactoe"], "gamepit: error: match: the following arguments are required"),
+    (["replay", "show"], "gamepit: error: replay show: the following arguments are required"),
+    (["replay", "frobnicate"], "gamepit: error: replay: argument ACTION: invalid choice"),
+    (["replay", "export", "x.jsonl", "--format", "doc"], "argument --format: invalid choice"),
+    (["replay", "show", "x.jsonl", "--step", "many"], "argument --step: invalid int value"),
+    (["bench", "no_such_benchmark"], "bench: no benchmark 'no_such_benchmark'"),
+])
+def test_argument_errors_have_one_prefix(cli, tmp_path, args, message):
+    run = cli(*args, cwd=tmp_path)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert message in run.stderr and "gamepit: error: gamepit" not in run.stderr
+
+
+@pytest.mark.parametrize("path, parser", [(p, q) for p, q in COMMANDS if p[0] == "replay"],
+                         ids=lambda value: " ".join(value) if isinstance(value, tuple) else "")
+def test_replay_actions_have_descriptions_and_examples(path, parser):
+    text = parser.format_help()
+    assert parser.description and "examples:\n  gamepit " + " ".join(path) in text, text
+
+
+def test_every_help_and_some_wrong_invocations_run_without_a_traceback(cli, tmp_path):
+    for path, _ in [((), None), *COMMANDS]:
+        run = cli(*path, "--help", cwd=tmp_path)
+        assert run.returncode == 0 and run.stdout.startswith("usage: gamepit"), (path, run.stderr)
+    for args in (["replay", "list", str(tmp_path)], ["replay", "verify"],
+                 ["replay", "show", str(tmp_path)], ["replay", "export", str(tmp_path),
+                                                      "--format", "sgf"],
+                 ["--allow-import"], ["bench", ""]):
+        run = cli(*args, cwd=tmp_path)
+        assert "Traceback" not in run.stderr, (args, run.stderr)
+        assert run.returncode in (0, 2) and run.stderr.count("\n") <= 1, (args, run.stderr)
+
+
+IMPORTING_GAME = '''
+import importlib
+from gamepit.plugins import hookimpl
+from gamepit.protocols import Option, game
+from gamepit.specs import check_import_allowed
+
+def make(module=""):
+    check_import_allowed(module, "needs")
+    importlib.import_module(module)
+    from gamepit.games.tictactoe import TicTacToe
+    return TicTacToe()
+
+@hookimpl
+def gamepit_add_games():
+    return [game("needs", make, "tic-tac-toe, once a module is imported",
+                 [Option("module", str, "", "module to import")])]
+'''
+
+
+def test_importing_a_module_named_in_a_spec_needs_allow_import(cli, tmp_path):
+    plugin = tmp_path / "needs.py"
+    plugin.write_text(IMPORTING_GAME)
+    common = ["--plugins", str(plugin)]
+    match = ["match", "needs:module=this", "random", "random", "-n", "1",
+             "--replays", str(tmp_path / "r")]
+    refused = cli(*common, *match, cwd=tmp_path)
+    assert refused.returncode == 2 and "--allow-import this" in refused.stderr
+    assert "Zen of Python" not in refused.stdout
+    before = cli(*common, "--allow-import", "this", *match, cwd=tmp_path)
+    assert before.returncode == 0 and "Zen of Python" in before.stdout, before.stderr
+    after = cli(*common, *match, "--allow-import", "this", cwd=tmp_path)
+    assert after.returncode == 0, after.stderr
+    env = cli(*common, *match, cwd=tmp_path, env={"GAMEPIT_ALLOW_IMPORT": "json,this"})
+    assert env.returncode == 0, env.stderr
+    # A replay naming the spec grants nothing: listing never builds the game, showing or
+    # verifying it needs the same explicit grant on the command line.
+    replay = str(next((tmp_path / "r").glob("*.jsonl")))
+    listed = cli(*common, "replay", "list", str(tmp_path / "r"), cwd=tmp_path)
+    assert listed.returncode == 0 and "Zen of Python" not in listed.stdout
+    for action in ("show", "verify"):
+        run = cli(*common, "replay", action, replay, cwd=tmp_path)
+        assert run.returncode == 2 and "--allow-import this" in run.stderr
+        assert "Zen of Python" not in run.stdout and run.stderr.count("\n") == 1
+    allowed = cli(*common, "replay", "verify", replay, "--allow-import", "this", cwd=tmp_path)
+    assert allowed.returncode == 0 and "ok:" in allowed.stdout, allowed.stderr
+
+
+def test_bench_lists_and_runs_the_benchmark_scripts(cli, tmp_path):
+    listed = cli("bench", cwd=ROOT)
+    assert listed.returncode == 0, listed.stderr
+    assert "board_games" in listed.stdout and "Random-playout moves per second" in listed.stdout
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    (folder / "echo_args.py").write_text('"""Prints its arguments. More text."""\n'
+                                         "import sys\nprint('args:', sys.argv[1:])\n"
+                                         "sys.exit(3)\n")
+    mine = cli("bench", cwd=tmp_path)
+    assert "echo_args" in mine.stdout and "Prints its arguments." in mine.stdout
+    assert "More text" not in mine.stdout and "board_games" not in mine.stdout
+    run = cli("bench", "echo_args", "--seconds", "1", "x", cwd=tmp_path)
+    assert run.returncode == 3 and "args: ['--seconds', '1', 'x']" in run.stdout
+
+
+def test_bench_says_plainly_when_there_are_no_benchmarks(tmp_path):
+    from gamepit.bench import find_benchmarks
+
+    assert find_benchmarks(tmp_path, tmp_path / "site-packages" / "gamepit") is None
+    assert find_benchmarks(ROOT / "docs", ROOT / "gamepit") == ROOT / "benchmarks"
+    assert find_benchmarks(ROOT, tmp_path / "gamepit") == ROOT / "benchmarks"

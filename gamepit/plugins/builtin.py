@@ -21,4 +21,5 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.training.tensorboard",
     "gamepit.training.progress",
     "gamepit.viewer.plugin",
+    "gamepit.bench",
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gamepit.plugins.markers import hookimpl
-from gamepit.replay.format import FORMAT, SUFFIX, VERSION
+from gamepit.replay.format import FORMAT, SUFFIX, VERSION, to_json
 
 
 def _versions() -> dict[str, str]:
@@ -30,7 +30,9 @@ _open: dict[str, IO[str]] = {}
 
 
 def _write(handle: IO[str], record: dict[str, Any]) -> None:
-    handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+    # The one place records become JSON: an agent's info holding a set, a numpy array or any
+    # object is converted (lists, numbers, strings), so no step is ever dropped.
+    handle.write(json.dumps(to_json(record), separators=(",", ":")) + "\n")
     handle.flush()  # a crash mid-match leaves every finished step on disk
 
 
