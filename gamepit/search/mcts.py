@@ -79,8 +79,6 @@ class MCTS:
         already expanded) continues an earlier search instead of starting afresh."""
         config = self.config
         config.normalize = single_player if self.normalize is None else self.normalize
-        if seeds is not None and hasattr(model, "seed_trees"):
-            model.seed_trees(list(seeds))  # each tree's rollouts from its own seed
         if tree is None:
             expansion = model.initial(roots)
             num_actions = expansion.legal.shape[1]
@@ -178,6 +176,7 @@ class MCTSAgent(Agent):
     def act(self, state: State) -> ActResult:
         tree = self._reusable_tree(state)
         key = position_key(self.seed, state)
+        self.model.seed_trees([key])  # each tree's rollouts from its own stream
         results, tree = self.mcts.run(self.model, [state], [key], tree, self.single_player)
         action = choose_action(results[0].visit_counts, self.temperature,
                                np.random.default_rng([key, 1]))
@@ -192,6 +191,7 @@ class MCTSAgent(Agent):
         ``act_batch(states)`` equals ``act`` on each state after the same reset."""
         keys = [position_key(self.seed if seeds is None else int(seeds[i]), state)
                 for i, state in enumerate(states)]
+        self.model.seed_trees(keys)
         results, _ = self.mcts.run(self.model, states, keys, None, self.single_player)
         return [(choose_action(result.visit_counts, self.temperature,
                                np.random.default_rng([key, 1])), describe(result))
