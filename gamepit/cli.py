@@ -101,12 +101,17 @@ def exporters_of(manager: PluginManager) -> dict[str, Any]:
 def _match_arguments(p: argparse.ArgumentParser) -> None:
     from gamepit.specs import number_arg, seed_arg
 
+    def seconds(text: str) -> float:
+        value = number_arg(float, None, 10**6)(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be positive")
+        return value
+
     p.add_argument("game", help="game spec, e.g. connect_four or go:size=9")
     p.add_argument("agent_a", help="agent spec, e.g. alphabeta:depth=4")
     p.add_argument("agent_b", help="agent spec")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the first game (default 0)")
-    p.add_argument("--move-time", type=number_arg(float, 1e-6, 10**6), default=None,
-                   metavar="SECONDS",
+    p.add_argument("--move-time", type=seconds, default=None, metavar="SECONDS",
                    help="forfeit an agent that thinks longer than this on a move")
     p.add_argument("--isolate", action="store_true",
                    help="run each agent in a process of its own: a crash or a hang costs it the "
@@ -222,6 +227,8 @@ def _match_agents(args: argparse.Namespace, manager: PluginManager, game: Game) 
 
     for agent in agents:
         agent.close()
+    if any(spec.split(":")[0] == "human" for spec in (args.agent_a, args.agent_b)):
+        raise GamepitError("--isolate cannot seat 'human': it reads this terminal")
     return [IsolatedAgent(spec, args.plugins or [], args.move_time)
             for spec in (args.agent_a, args.agent_b)]
 

@@ -46,7 +46,7 @@ def add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
                    help="worker processes; 0 plays in this process (default 0)")
     p.add_argument("--batch-size", type=number_arg(int, 0, 10**5),
                    help="games played in lockstep for batched agents (default 32; 0: none)")
-    p.add_argument("--move-time", type=number_arg(float, 1e-6, 10**6), metavar="SECONDS",
+    p.add_argument("--move-time", type=_seconds, metavar="SECONDS",
                    help="forfeit an agent that thinks longer than this on a move")
     p.add_argument("--isolate", action="store_true", default=None,
                    help="run each agent in a process of its own: a crash or a hang costs it "
@@ -63,6 +63,14 @@ def add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", metavar="FILE", help="also write the leaderboard as CSV")
     p.add_argument("--json", metavar="FILE", help="also write the leaderboard as JSON")
     p.set_defaults(func=cmd_tournament)
+
+
+def _seconds(text: str) -> float:
+    """A move time: a positive, finite number of seconds."""
+    value = number_arg(float, None, 10**6)(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
 
 
 def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
