@@ -28,7 +28,9 @@ def mp_context() -> Any:
 
 def watch_parent(parent: int) -> None:
     """Start a thread that ends this process when ``parent`` dies: a killed parent never tells
-    its children, which would otherwise wait for work forever."""
+    its children, which would otherwise wait for work forever. Ctrl-C is left to the parent,
+    which stops its children itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while _alive(parent):
