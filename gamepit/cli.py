@@ -148,12 +148,23 @@ def exporters_of(manager: PluginManager) -> dict[str, Any]:
 
 
 def _match_arguments(p: argparse.ArgumentParser) -> None:
+    from gamepit.specs import number_arg, seed_arg
+
+    def seconds(text: str) -> float:
+        value = number_arg(float, None, 10**6)(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be positive")
+        return value
+
     p.add_argument("game", help="game spec, e.g. connect_four or go:size=9")
     p.add_argument("agent_a", help="agent spec, e.g. alphabeta:depth=4")
     p.add_argument("agent_b", help="agent spec")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first game (default 0)")
-    p.add_argument("--move-time", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the first game (default 0)")
+    p.add_argument("--move-time", type=seconds, default=None, metavar="SECONDS",
                    help="forfeit an agent that thinks longer than this on a move")
+    p.add_argument("--isolate", action="store_true",
+                   help="run each agent in a process of its own: a crash or a hang costs it the "
+                        "game (the process is killed and replaced)")
     p.add_argument("--replays", default=DEFAULT_REPLAYS, metavar="DIR",
                    help=f"where replays go (default {DEFAULT_REPLAYS}/)")
     p.add_argument("--no-replays", action="store_true", help="do not record replays")
@@ -202,11 +213,11 @@ def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
         args.games = 1000 if sprt else 2
     if args.games < 1:
         raise GamepitError("match: -n must be at least 1")
-    if args.move_time is not None and args.move_time <= 0:
-        raise GamepitError("match: --move-time must be positive")
+    if args.games > 10**7:
+        raise GamepitError("match: -n must be at most 10000000")
     game = manager.registry.make_game(args.game)
-    agents = [manager.registry.make_agent(spec, game) for spec in (args.agent_a, args.agent_b)]
     replay_dir = None if args.no_replays else str(writable_folder(args.replays, "replay folder"))
+    agents = _match_agents(args, manager, game)
     try:
         if game.num_players == 1:
             return _match_one_player(args, manager, game, agents, replay_dir)
@@ -262,12 +273,28 @@ def _match_one_player(args: argparse.Namespace, manager: PluginManager, game: Ga
     return 0
 
 
+def _match_agents(args: argparse.Namespace, manager: PluginManager, game: Game) -> list[Agent]:
+    """The two agents, built here, or (``--isolate``) each in a process of its own after a
+    check here that its spec builds and fits the game."""
+    agents = [manager.registry.make_agent(spec, game) for spec in (args.agent_a, args.agent_b)]
+    if not args.isolate:
+        return agents
+    from gamepit.arena.isolate import IsolatedAgent
+
+    for agent in agents:
+        agent.close()
+    if any(spec.split(":")[0] == "human" for spec in (args.agent_a, args.agent_b)):
+        raise GamepitError("--isolate cannot seat 'human': it reads this terminal")
+    return [IsolatedAgent(spec, args.plugins or [], args.move_time)
+            for spec in (args.agent_a, args.agent_b)]
+
+
 def cmd_play(args: argparse.Namespace, manager: PluginManager) -> int:
     from gamepit.arena import play_match
 
     game = manager.registry.make_game(args.game)
-    agents = [manager.registry.make_agent(spec, game) for spec in (args.agent_a, args.agent_b)]
     replay_dir = None if args.no_replays else str(writable_folder(args.replays, "replay folder"))
+    agents = _match_agents(args, manager, game)
     try:
         result = play_match(game, agents, args.seed, [args.agent_a, args.agent_b], replay_dir,
                             args.move_time, manager)

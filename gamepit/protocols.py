@@ -271,11 +271,16 @@ class Agent:
 
 
 def split_act_result(result: ActResult) -> tuple[int, dict[str, Any]]:
-    """Normalise what ``act`` returned to (action, info)."""
-    if isinstance(result, tuple):
-        action, info = result
-        return int(action), dict(info or {})
-    return int(result), {}
+    """Normalise what ``act`` returned to (action, info); the one place that checks it.
+    Raises ``TypeError`` ("illegal action ...") for anything but an integer action (a Python
+    or numpy int; not a bool, float, string or bytes) with an optional dict of info."""
+    action, info = result if isinstance(result, tuple) and len(result) == 2 else (result, None)
+    if not isinstance(action, (int, np.integer)) or isinstance(action, bool):
+        raise TypeError(f"illegal action {action!r}: an action is an int, not a "
+                        f"{type(action).__name__}")
+    if info is not None and not isinstance(info, dict):
+        raise TypeError(f"illegal action info {type(info).__name__}: info is a dict")
+    return int(action), dict(info or {})
 
 
 # --------------------------------------------------------------------------- matches

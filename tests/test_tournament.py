@@ -440,7 +440,7 @@ def test_cli_tournament_with_yaml_flags_override_and_outputs(tmp_path, cli):
 
 @pytest.mark.parametrize("arguments, message", [
     (["tictactoe", "random", "nobody"], "unknown agent 'nobody'"),
-    (["tictactoe", "random", "alphabeta", "--games", "0"], "games_per_pair must be at least 1"),
+    (["tictactoe", "random", "alphabeta", "--games", "0"], "--games/-n: 0 must be at least 1"),
     (["--config", "missing.yaml"], "no such config file"),
     ([], "no game given"),
     (["nogame", "random", "alphabeta"], "unknown game 'nogame'"),
@@ -452,15 +452,21 @@ def test_cli_mistakes_are_one_line(tmp_path, cli, arguments, message):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_a_crashed_worker_is_a_one_line_error_and_keeps_finished_games(tmp_path, cli,
-                                                                      plugin_file):
+def test_a_crashed_worker_costs_the_game_in_flight_and_the_tournament_completes(tmp_path, cli,
+                                                                              plugin_file):
     done = cli("--plugins", plugin_file, "tournament", "tictactoe", "random", "alphabeta:depth=1",
                "crashing", "--games", "2", "--workers", "1", cwd=tmp_path)
-    assert done.returncode == 2
-    assert "a worker process died" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
     with sqlite3.connect(str(tmp_path / "gamepit_ledger.sqlite")) as connection:
-        kept = connection.execute("SELECT agents FROM results").fetchall()
-    assert all("crashing" not in agents for (agents,) in kept)
+        rows = connection.execute("SELECT agents, forfeit_seat, forfeit_reason FROM results"
+                                  ).fetchall()
+    assert len(rows) == 6
+    crashed = [(json.loads(agents), seat, reason) for agents, seat, reason in rows
+               if "crashing" in agents]
+    assert len(crashed) == 4
+    for agents, seat, reason in crashed:
+        assert agents[seat] == "crashing" and reason == "crashed (exit code 3)"
 
 
 def _processes_with(marker: str) -> list[int]:

@@ -17,15 +17,21 @@ def play_lockstep(game: Game, seatings: Sequence[Sequence[Agent]], seeds: Sequen
                   specs: Sequence[Sequence[str]] | None = None, replay_dir: str | None = None,
                   move_time: float | None = None, manager: PluginManager | None = None,
                   max_steps: int | None = None, opening_moves: int = 0,
-                  on_result: Callable[[int, MatchResult, float], None] | None = None
+                  on_result: Callable[[int, MatchResult, float], None] | None = None,
+                  on_turn: Callable[[int, list[tuple[int, int]]], None] | None = None
                   ) -> list[MatchResult]:
     """Play game ``i`` with ``seatings[i]`` (agents by seat) on ``seeds[i]``; returns the
     results in that order, and calls ``on_result(i, result, seconds)`` as each game ends.
+    ``on_turn(seat, [(game, steps so far), ...])`` hears which games wait on the agent in
+    ``seat`` before it is reset or asked to act (a worker process reports it, so that the
+    game in flight when an agent kills the process is known).
 
     An agent instance that sits in several games is reset once, with the seed of the first of
     them, and a failed reset forfeits all of them; such an instance must be batched (an
-    unbatched agent keeps per-game state, so give each game its own). ``move_time`` bounds
-    each call, one ``act_batch`` included. Never raises for an agent's fault.
+    unbatched agent keeps per-game state, so give each game its own). A batched agent whose
+    ``act_batch`` takes ``seeds=`` gets each state's own game seed with it, so its moves need
+    not depend on which games share a batch. ``move_time`` bounds each call, one
+    ``act_batch`` included. Never raises for an agent's fault.
     """
     started = time.perf_counter()
     specs = specs or [[getattr(a, "spec", "") or type(a).__name__ for a in seated]
@@ -34,10 +40,12 @@ def play_lockstep(game: Game, seatings: Sequence[Sequence[Agent]], seeds: Sequen
                       opening_moves)
             for seed, seated_specs in zip(seeds, specs, strict=True)]
     first_game: dict[tuple[int, int], LiveMatch] = {}
-    for match, seated in zip(live, seatings, strict=True):
+    for index, (match, seated) in enumerate(zip(live, seatings, strict=True)):
         for seat, agent in enumerate(seated):
             first = first_game.setdefault((id(agent), seat), match)
             if first is match:
+                if on_turn is not None:
+                    on_turn(seat, [(index, 0)])
                 match.reset(seat, agent)
             elif first.forfeit_seat == seat:
                 match.forfeit(seat, first.forfeit_reason)
@@ -58,6 +66,8 @@ def play_lockstep(game: Game, seatings: Sequence[Sequence[Agent]], seeds: Sequen
             return results  # type: ignore[return-value]
         for (_, seat), indexes in waiting.items():
             agent = seatings[indexes[0]][seat]
+            if on_turn is not None:
+                on_turn(seat, [(i, live[i].steps) for i in indexes])
             if agent.batched:
                 act_together(agent, [live[i] for i in indexes], seat)
             else:

@@ -4,6 +4,8 @@ illegal action forfeits that game with the reason recorded; it never raises to t
 
 from __future__ import annotations
 
+import inspect
+import sys
 import threading
 import time
 import uuid
@@ -28,8 +30,18 @@ class MoveTimeout(Exception):
     """An agent thought past its move time."""
 
 
+class AgentCrashed(Exception):
+    """The process an agent ran in died (a segfault, ``os._exit``); the text says how."""
+
+
+# Threads of timed-out agents, abandoned (Python cannot kill a thread). Worker processes read
+# it to retire themselves after a task; a lone process warns once.
+ABANDONED = {"threads": 0, "warn": True}
+
+
 def call_with_time_limit(function: Callable[[], Any], seconds: float | None) -> Any:
-    """Run ``function``; past ``seconds`` give up on it (the thread is abandoned, not killed)."""
+    """Run ``function``; past ``seconds`` give up on it (the thread is abandoned, not killed,
+    and the first abandoned thread of a process prints one warning)."""
     if seconds is None:
         return function()
     box: dict[str, Any] = {}
@@ -44,10 +56,35 @@ def call_with_time_limit(function: Callable[[], Any], seconds: float | None) -> 
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
+        ABANDONED["threads"] += 1
+        if ABANDONED["warn"] and ABANDONED["threads"] == 1:
+            print("gamepit: warning: an agent ran past its move time; its thread cannot be "
+                  "killed and keeps running in this process (run agents with --isolate, or a "
+                  "tournament with --workers, to have hung agents killed)", file=sys.stderr)
         raise MoveTimeout(f"exceeded the move time of {seconds:g}s")
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+def fault_reason(call: str, error: BaseException) -> str:
+    """The forfeit reason for what an agent's call raised. Anything but Ctrl-C is the
+    agent's fault, ``SystemExit`` included: ``sys.exit`` in an agent costs it the game."""
+    if isinstance(error, KeyboardInterrupt):
+        raise error
+    if isinstance(error, (MoveTimeout, AgentCrashed)):
+        return str(error)
+    return f"{call} raised {type(error).__name__}: {error}"
+
+
+def takes_seeds(agent: Agent) -> bool:
+    """Whether the agent's ``act_batch`` takes ``seeds=`` (one per state: the seed its game
+    reset the agent with), so that a batched agent shared by many games can draw each game's
+    randomness from that game's seed however the games are grouped."""
+    try:
+        return "seeds" in inspect.signature(agent.act_batch).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 class LiveMatch:
@@ -86,9 +123,13 @@ class LiveMatch:
     def reset(self, seat: int, agent: Agent) -> None:
         """Seat an agent; one that fails to reset forfeits."""
         try:
-            agent.reset(self.game, seat, self.match.seed * 1000 + seat)
-        except Exception as error:
-            self.forfeit(seat, f"reset raised {type(error).__name__}: {error}")
+            agent.reset(self.game, seat, self.agent_seed(seat))
+        except BaseException as error:  # noqa: BLE001 - Ctrl-C re-raised by fault_reason
+            self.forfeit(seat, fault_reason("reset", error))
+
+    def agent_seed(self, seat: int) -> int:
+        """The seed the agent in ``seat`` is reset with in this game."""
+        return self.match.seed * 1000 + seat
 
     def forfeit(self, seat: int, reason: str) -> None:
         if self.forfeit_seat is None:
@@ -130,15 +171,26 @@ def act_alone(agent: Agent, match: LiveMatch, seat: int) -> None:
     view = match.state.clone()
     started = time.perf_counter()
     try:
-        action, info = split_act_result(
-            call_with_time_limit(lambda: agent.act(view), match.move_time))
-    except MoveTimeout as error:
+        result = call_with_time_limit(lambda: agent.act(view), _limit(agent, match.move_time))
+    except BaseException as error:  # noqa: BLE001 - Ctrl-C re-raised by fault_reason
+        match.forfeit(seat, fault_reason("act", error))
+        return
+    try:
+        action, info = split_act_result(result)
+    except TypeError as error:
         match.forfeit(seat, str(error))
         return
-    except Exception as error:
-        match.forfeit(seat, f"act raised {type(error).__name__}: {error}")
-        return
     match.play(seat, action, info, time.perf_counter() - started)
+
+
+def _length(results: Any) -> str:
+    return f"of {len(results)}" if hasattr(results, "__len__") else ""
+
+
+def _limit(agent: Agent, move_time: float | None) -> float | None:
+    """No watcher thread for an agent that enforces the move time itself (an isolated agent
+    kills its process instead)."""
+    return None if getattr(agent, "kills_on_timeout", False) else move_time
 
 
 def act_together(agent: Agent, matches: Sequence[LiveMatch], seat: int) -> None:
@@ -146,16 +198,24 @@ def act_together(agent: Agent, matches: Sequence[LiveMatch], seat: int) -> None:
     time bounds the whole call."""
     views = [match.state.clone() for match in matches]
     move_time = matches[0].move_time
+    seeds = [match.agent_seed(seat) for match in matches]
     started = time.perf_counter()
     try:
-        results = call_with_time_limit(lambda: agent.act_batch(views), move_time)
-        if len(results) != len(views):
-            raise ValueError(f"act_batch returned {len(results)} actions for {len(views)} "
-                             "states")
-        moves = [split_act_result(result) for result in results]
-    except Exception as error:
-        reason = (str(error) if isinstance(error, MoveTimeout)
-                  else f"act_batch raised {type(error).__name__}: {error}")
+        results = call_with_time_limit(
+            (lambda: agent.act_batch(views, seeds=seeds)) if takes_seeds(agent)
+            else (lambda: agent.act_batch(views)), _limit(agent, move_time))
+        reason = ""
+    except BaseException as error:  # noqa: BLE001 - Ctrl-C re-raised by fault_reason
+        reason = fault_reason("act_batch", error)
+    if not reason:
+        try:
+            if not isinstance(results, (list, tuple)) or len(results) != len(views):
+                raise TypeError(f"act_batch returned {type(results).__name__} "
+                                f"{_length(results)} for {len(views)} states")
+            moves = [split_act_result(result) for result in results]
+        except TypeError as error:
+            reason = str(error)
+    if reason:
         for match in matches:
             match.forfeit(seat, reason)
         return

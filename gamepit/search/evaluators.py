@@ -40,11 +40,33 @@ class RolloutEvaluator:
         self.rollouts = rollouts
         self.rng = random.Random(seed)
         self.np_rng = np.random.default_rng(seed)
+        self.streams: list[tuple[random.Random, np.random.Generator | None]] = []
 
-    def evaluate(self, states: Sequence[State]) -> tuple[np.ndarray, np.ndarray]:
+    def seed_trees(self, seeds: Sequence[int]) -> None:
+        """Give tree ``i`` of the next search its own playout stream from ``seeds[i]``, so a
+        tree's values do not depend on the other trees searched with it."""
+        self.streams = [(random.Random(seed), None) for seed in seeds]
+
+    def evaluate(self, states: Sequence[State], trees: Sequence[int] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Values of ``states``; with ``trees`` (the tree of each state, after
+        ``seed_trees``) each tree's playouts draw from that tree's stream alone."""
         values = np.zeros(len(states))
-        for _ in range(self.rollouts):
-            values += playout_values(states, self.rng, self.np_rng)
+        if trees is None or not self.streams:
+            for _ in range(self.rollouts):
+                values += playout_values(states, self.rng, self.np_rng)
+        else:
+            groups: dict[int, list[int]] = {}
+            for row, tree in enumerate(trees):
+                groups.setdefault(tree, []).append(row)
+            for tree, rows in groups.items():
+                rng, np_rng = self.streams[tree]
+                if np_rng is None:
+                    np_rng = np.random.default_rng(rng.getrandbits(64))
+                    self.streams[tree] = (rng, np_rng)
+                group = [states[row] for row in rows]
+                for _ in range(self.rollouts):
+                    values[rows] += playout_values(group, rng, np_rng)
         return np.ones((len(states), 1)), values / self.rollouts
 
 
@@ -66,19 +88,40 @@ class SimulatorModel:
     def __init__(self, evaluator: Evaluator, num_actions: int) -> None:
         self.evaluator = evaluator
         self.num_actions = num_actions
+        # After seed_trees: the tree of every state handed out, by id (the tree holds the
+        # states for the whole search, so ids are not reused meanwhile).
+        self.tree_of: dict[int, int] | None = None
+
+    def seed_trees(self, seeds: Sequence[int]) -> None:
+        """One random stream per root of the next search, if the evaluator draws any."""
+        seed = getattr(self.evaluator, "seed_trees", None)
+        self.tree_of = {} if seed is not None else None
+        if seed is not None:
+            seed(seeds)
 
     def initial(self, roots: Sequence[State]) -> Expansion:
         states = [root.clone() for root in roots]
+        if self.tree_of is not None:
+            self.tree_of = {id(state): tree for tree, state in enumerate(states)}
         return self._describe(states, np.zeros(len(states)))
 
     def recurrent(self, handles: Sequence[State], actions: np.ndarray) -> Expansion:
         children, rewards = [], []
+        tree_of = self.tree_of
         for parent, action in zip(handles, actions.tolist(), strict=True):
             child = parent.clone()
             child.apply(action)
             children.append(child)
             rewards.append(child.returns()[0] - parent.returns()[0])
+            if tree_of is not None:
+                tree_of[id(child)] = tree_of.get(id(parent), 0)
         return self._describe(children, np.array(rewards, dtype=float))
+
+    def _evaluate(self, states: list[State]) -> tuple[np.ndarray, np.ndarray]:
+        if self.tree_of is None:
+            return self.evaluator.evaluate(states)
+        trees = [self.tree_of.get(id(state), 0) for state in states]
+        return self.evaluator.evaluate(states, trees)  # type: ignore[call-arg]
 
     def _describe(self, states: list[State], rewards: np.ndarray) -> Expansion:
         if len(states) == 1:
@@ -95,7 +138,7 @@ class SimulatorModel:
             moves = [state.legal_actions() for state in open_states]
             rows = np.repeat(open_rows, [len(m) for m in moves])
             legal[rows, np.concatenate(moves).astype(np.int64)] = True
-            open_priors, open_values = self.evaluator.evaluate(open_states)
+            open_priors, open_values = self._evaluate(open_states)
             priors[open_rows] = open_priors
             values[open_rows] = open_values
         return Expansion(states, priors, values, legal, to_play, rewards)
@@ -108,5 +151,5 @@ class SimulatorModel:
             return Expansion([state], np.zeros((1, 1)), np.zeros(1), legal,
                              np.array([player]), rewards)
         legal[0, state.legal_actions()] = True
-        priors, values = self.evaluator.evaluate([state])
+        priors, values = self._evaluate([state])
         return Expansion([state], priors, values, legal, np.array([player]), rewards)

@@ -8,6 +8,7 @@ leaves of all of them. Importing this module must stay cheap: numpy only, never 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,8 +43,11 @@ class MCTS:
             raise ValueError(f"rule must be one of {', '.join(RULES)}")
         if leaves < 1:
             raise ValueError("leaves must be at least 1")
-        if not 0.0 <= dirichlet_epsilon <= 1.0 or dirichlet_alpha < 0:
-            raise ValueError("dirichlet_alpha must be >= 0 and dirichlet_epsilon in [0, 1]")
+        if not 0.0 <= dirichlet_epsilon <= 1.0 or not 0 <= dirichlet_alpha < np.inf:
+            raise ValueError("dirichlet_alpha must be finite and >= 0, dirichlet_epsilon in "
+                             "[0, 1]")
+        if c_puct is not None and not 0 <= c_puct < np.inf:
+            raise ValueError("c_puct must be finite and >= 0")
         self.sims = sims
         self.normalize = normalize
         self.config = SearchConfig(
@@ -134,6 +138,8 @@ class MCTSAgent(Agent):
                  reuse: bool = True, evaluator: Evaluator | None = None) -> None:
         if rollouts < 0:
             raise ValueError("rollouts must be 0 (no rollouts) or more")
+        if not 0 <= temperature < np.inf:
+            raise ValueError("temperature must be finite and >= 0")
         if rule == "auto":
             rule = "uct" if rollouts > 0 and evaluator is None else "puct"
         self.mcts = MCTS(sims, c_puct, rule, dirichlet_alpha, dirichlet_epsilon, leaves)
@@ -143,6 +149,7 @@ class MCTSAgent(Agent):
         self.given_evaluator = evaluator
         self._tree: Tree | None = None
         self._node = -1
+        self.seed = 0
 
     def reset(self, game: Game, player: int, seed: int | None = None) -> None:
         super().reset(game, player, seed)
@@ -150,6 +157,7 @@ class MCTSAgent(Agent):
             raise ValueError(f"mcts plays one- and two-player zero-sum games; {game.name} "
                              f"has {game.num_players} players")
         self.mcts.rng = np.random.default_rng(self.rng.integers(2**63))
+        self.seed = int(seed) if seed is not None else int(self.rng.integers(2**63))
         if self.given_evaluator is not None:
             evaluator = self.given_evaluator
         elif self.rollouts > 0:
@@ -160,20 +168,34 @@ class MCTSAgent(Agent):
         self.single_player = game.num_players == 1
         self._tree, self._node = None, -1
 
+    # Randomness (root noise, rollouts, ties, sampling) is drawn per position from a stream
+    # keyed by the game's seed and the position, never from a stream shared across games: so
+    # a game plays the same whether searched alone or in a batch with any other games, in
+    # any order, resumed or in another process.
+
     def act(self, state: State) -> ActResult:
         tree = self._reusable_tree(state)
-        seed = int(self.rng.integers(2**31))
-        results, tree = self.mcts.run(self.model, [state], [seed], tree, self.single_player)
-        action = choose_action(results[0].visit_counts, self.temperature, self.rng)
+        key = position_key(self.seed, state)
+        self.model.seed_trees([key])  # each tree's rollouts from its own stream
+        results, tree = self.mcts.run(self.model, [state], [key], tree, self.single_player)
+        action = choose_action(results[0].visit_counts, self.temperature,
+                               np.random.default_rng([key, 1]))
         self._tree, self._node = tree, int(tree.children[0, 0, action])
         return action, describe(results[0])
 
-    def act_batch(self, states: Sequence[State]) -> list[ActResult]:
-        """Search all states in one batched search (no subtree reuse across calls)."""
-        seeds = self.rng.integers(2**31, size=len(states)).tolist()
-        results, _ = self.mcts.run(self.model, states, seeds, None, self.single_player)
-        return [(choose_action(result.visit_counts, self.temperature, self.rng),
-                 describe(result)) for result in results]
+    def act_batch(self, states: Sequence[State], seeds: Sequence[int] | None = None
+                  ) -> list[ActResult]:
+        """Search all states in one batched search (no subtree reuse across calls).
+        ``seeds[i]``, if given, is the seed the game of ``states[i]`` reset this agent with;
+        each state's search and choice depend on it and the state alone, so
+        ``act_batch(states)`` equals ``act`` on each state after the same reset."""
+        keys = [position_key(self.seed if seeds is None else int(seeds[i]), state)
+                for i, state in enumerate(states)]
+        self.model.seed_trees(keys)
+        results, _ = self.mcts.run(self.model, states, keys, None, self.single_player)
+        return [(choose_action(result.visit_counts, self.temperature,
+                               np.random.default_rng([key, 1])), describe(result))
+                for key, result in zip(keys, results, strict=True)]
 
     def _reusable_tree(self, state: State) -> Tree | None:
         """The subtree of the earlier search whose root is this position, if it was reached;
@@ -192,6 +214,12 @@ class MCTSAgent(Agent):
         return None
 
 
+def position_key(seed: int, state: State) -> int:
+    """A 63-bit seed for one position of one game: the game's seed mixed with the position."""
+    digest = hashlib.sha256(str(seed).encode() + b"|" + state.fingerprint()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
 def describe(result: SearchResult, top: int = 3) -> dict[str, Any]:
     """The info an agent hands to replays and the viewer for one search."""
     counts = result.visit_counts
@@ -204,11 +232,15 @@ def describe(result: SearchResult, top: int = 3) -> dict[str, Any]:
 # --------------------------------------------------------------------------- registration
 
 _SEARCH_OPTIONS = (
-    Option("sims", int, 200, "simulations per root"),
-    Option("c_puct", float, None, "exploration constant (default 1.25 puct, 2.0 uct)"),
-    Option("dirichlet_alpha", float, 0.0, "root noise concentration (0: no noise)"),
-    Option("dirichlet_epsilon", float, 0.25, "share of root noise in the priors"),
-    Option("leaves", int, 1, "leaves per tree per evaluator call, with virtual loss"),
+    Option("sims", int, 200, "simulations per root", low=1, high=10**7),
+    Option("c_puct", float, None, "exploration constant (default 1.25 puct, 2.0 uct)",
+           low=0, high=1e6),
+    Option("dirichlet_alpha", float, 0.0, "root noise concentration (0: no noise)", low=0,
+           high=1e6),
+    Option("dirichlet_epsilon", float, 0.25, "share of root noise in the priors", low=0,
+           high=1),
+    Option("leaves", int, 1, "leaves per tree per evaluator call, with virtual loss", low=1,
+           high=10**4),
 )
 
 
@@ -231,20 +263,25 @@ def gamepit_add_searches() -> list:
 def gamepit_add_agents() -> list:
     return [agent_entry("mcts", MCTSAgent,
                         "Monte Carlo tree search: UCT with random rollouts, or PUCT.", (
-                            Option("sims", int, 200, "simulations per move"),
+                            Option("sims", int, 200, "simulations per move", low=1,
+                                   high=10**7),
                             Option("c_puct", float, None,
-                                   "exploration constant (default 1.25 puct, 2.0 uct)"),
+                                   "exploration constant (default 1.25 puct, 2.0 uct)",
+                                   low=0, high=1e6),
                             Option("rollouts", int, 1,
-                                   "random playouts per leaf (0: uniform priors, value 0)"),
+                                   "random playouts per leaf (0: uniform priors, value 0)",
+                                   low=0, high=10**4),
                             Option("rule", str, "auto", "puct, uct, or auto (uct with "
                                    "rollouts)", ("auto", *RULES)),
                             Option("dirichlet_alpha", float, 0.0,
-                                   "root noise concentration (0: no noise)"),
-                            Option("dirichlet_epsilon", float, 0.25, "share of root noise"),
+                                   "root noise concentration (0: no noise)", low=0, high=1e6),
+                            Option("dirichlet_epsilon", float, 0.25, "share of root noise",
+                                   low=0, high=1),
                             Option("temperature", float, 0.0,
-                                   "0: most visited move; else sample visits^(1/T)"),
+                                   "0: most visited move; else sample visits^(1/T)", low=0,
+                                   high=100),
                             Option("leaves", int, 1, "leaves per evaluator call (virtual "
-                                   "loss)"),
+                                   "loss)", low=1, high=10**4),
                             Option("reuse", bool, True, "keep the subtree between moves"),
                         ))]
 

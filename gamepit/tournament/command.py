@@ -10,7 +10,8 @@ from typing import Any
 from gamepit.cli import Progress, add_command
 from gamepit.errors import GamepitError
 from gamepit.files import writable_folder
-from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.plugins.manager import PluginManager
+from gamepit.specs import number_arg, seed_arg
 from gamepit.tournament.config import FORMATS, TournamentConfig, config_from_args, load_config
 from gamepit.tournament.ledger import DEFAULT_LEDGER, Ledger
 from gamepit.tournament.ratings import Standing, format_leaderboard, write_csv, write_json
@@ -38,20 +39,25 @@ def add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, help="round_robin (default) or gauntlet")
     p.add_argument("--gauntlet-agent", "--challenger", dest="gauntlet_agent", metavar="SPEC",
                    help="the agent that meets every other in a gauntlet (default: the first)")
-    p.add_argument("--games", "-n", dest="games_per_pair", type=int,
+    p.add_argument("--games", "-n", dest="games_per_pair", type=number_arg(int, 1, 10**7),
                    help="games per pairing, seats alternating (default 2)")
-    p.add_argument("--seed", type=int, help="base seed (default 0)")
-    p.add_argument("--workers", "-w", type=int,
+    p.add_argument("--seed", type=seed_arg, help="base seed (default 0)")
+    p.add_argument("--workers", "-w", type=number_arg(int, 0, 1024),
                    help="worker processes; 0 plays in this process (default 0)")
-    p.add_argument("--batch-size", type=int,
+    p.add_argument("--batch-size", type=number_arg(int, 0, 10**5),
                    help="games played in lockstep for batched agents (default 32; 0: none)")
-    p.add_argument("--move-time", type=float, metavar="SECONDS",
+    p.add_argument("--move-time", type=_seconds, metavar="SECONDS",
                    help="forfeit an agent that thinks longer than this on a move")
-    p.add_argument("--max-steps", type=int, help="cut each game off after this many actions")
+    p.add_argument("--isolate", action="store_true", default=None,
+                   help="run each agent in a process of its own: a crash or a hang costs it "
+                        "one game (the process is killed and replaced); games one at a time")
+    p.add_argument("--max-steps", type=number_arg(int, 1, 10**9),
+                   help="cut each game off after this many actions")
     p.add_argument("--ledger", metavar="PATH", help=f"SQLite ledger (default {DEFAULT_LEDGER})")
     p.add_argument("--replays", metavar="DIR", help="record replays in this folder (default off)")
     p.add_argument("--anchor", metavar="SPEC", help="agent fixed at --anchor-elo (default first)")
-    p.add_argument("--anchor-elo", type=float, help="the anchor's rating (default 0)")
+    p.add_argument("--anchor-elo", type=number_arg(float, -10**5, 10**5),
+                   help="the anchor's rating (default 0)")
     p.add_argument("--list", action="store_true",
                    help="list the tournaments in the ledger and how many games each holds")
     p.add_argument("--csv", metavar="FILE", help="also write the leaderboard as CSV")
@@ -59,12 +65,18 @@ def add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_tournament)
 
 
+def _seconds(text: str) -> float:
+    """A move time: a positive, finite number of seconds."""
+    value = number_arg(float, None, 10**6)(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
 def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
     if args.list:
         return _list_tournaments(args.ledger or DEFAULT_LEDGER)
     config = config_from_args(args)
-    if config.plugins != list(args.plugins or []):
-        manager = get_manager(config.plugins, refresh=True)  # the YAML named more plugins
     config.check()
     with Progress(0, "games") as progress:
         outcome = run_tournament(config, manager, on_record=lambda record: progress.advance(),
@@ -121,10 +133,10 @@ def add_demo_command(subparsers: argparse._SubParsersAction) -> None:
                     "gamepit demo\ngamepit demo --games 4\ngamepit demo --config my_lineup.yaml")
     p.add_argument("--config", default=str(DEMO_CONFIG), metavar="FILE.yaml",
                    help="the line-up (default: configs/demo.yaml of this checkout)")
-    p.add_argument("--games", type=int, default=None,
+    p.add_argument("--games", type=number_arg(int, 1, 10**7), default=None,
                    help="games per pairing (default: the line-up's, 4)")
     p.add_argument("--replays", default="replays", help="replay folder (default replays/)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_arg, default=0)
     p.set_defaults(func=cmd_demo)
 
 

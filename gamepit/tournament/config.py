@@ -4,12 +4,14 @@ mistake one line before any game is played."""
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from gamepit.errors import GamepitError
 from gamepit.files import load_yaml, writable_folder
+from gamepit.specs import INT_LIMIT, number_problem
 from gamepit.tournament.ledger import DEFAULT_LEDGER
 
 FORMATS = ("round_robin", "gauntlet")
@@ -56,8 +58,11 @@ class TournamentConfig:
     """Write the leaderboard as CSV to this file."""
     json: str | None = None
     """Write the leaderboard as JSON to this file."""
+    isolate: bool = False
+    """Run each agent in a process of its own, so a crash or hang costs it one game."""
     plugins: list[str] = field(default_factory=list)
-    """Extra plugin files or folders, loaded by every worker process too."""
+    """Extra plugin files or folders (``--plugins`` on the command line only), loaded by every
+    worker process too."""
 
     def check(self) -> None:
         """One-line errors for settings that cannot work, before any game is played."""
@@ -70,22 +75,39 @@ class TournamentConfig:
         if self.format not in FORMATS:
             raise GamepitError(f"tournament: format must be one of {', '.join(FORMATS)}, "
                                f"not {self.format!r}")
-        if self.games_per_pair < 1:
-            raise GamepitError("tournament: games_per_pair must be at least 1")
-        if self.batch_size < 0:
-            raise GamepitError("tournament: batch_size must be 0 (no lockstep) or more")
-        if self.workers < 0:
-            raise GamepitError("tournament: workers must be 0 or more")
+        for name, (low, high) in _RANGES.items():
+            value = getattr(self, name)
+            problem = "" if value is None else number_problem(value, low, high)
+            if problem:
+                raise GamepitError(f"tournament: {name} {value!r} {problem}")
         if self.move_time is not None and self.move_time <= 0:
             raise GamepitError("tournament: move_time must be positive")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise GamepitError("tournament: max_steps must be at least 1")
+        if self.seed + self.games_per_pair > INT_LIMIT:
+            raise GamepitError("tournament: seed is too large for its games' seeds")
         # Folders are proven writable now, not after the last game has been played.
         if self.replays:
             writable_folder(self.replays, "tournament: replay folder")
         for what, file in (("ledger", self.ledger), ("csv", self.csv), ("json", self.json)):
             if file:
-                writable_folder(Path(file).resolve().parent, f"tournament: {what} folder")
+                writable_file(file, f"tournament: {what}")
+
+
+def writable_file(path: str, what: str) -> None:
+    """Refuse an output file that is a folder, or whose folder cannot be written, now."""
+    target = Path(path)
+    if target.is_dir():
+        raise GamepitError(f"{what} {path} is a folder, not a file")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise GamepitError(f"{what} {path} cannot be written")
+    writable_folder(target.resolve().parent, f"{what} folder")
+
+
+# Inclusive ranges of the numeric settings, checked for YAML and flags alike.
+_RANGES: dict[str, tuple[float, float]] = {
+    "games_per_pair": (1, 10**7), "seed": (0, INT_LIMIT), "workers": (0, 1024),
+    "move_time": (0, 10**6), "max_steps": (1, 10**9), "batch_size": (0, 10**5),
+    "anchor_elo": (-10**5, 10**5),
+}
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -93,7 +115,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "gauntlet_agent": (str,), "games_per_pair": (int,), "seed": (int,), "workers": (int,),
     "move_time": (int, float), "max_steps": (int,), "batch_size": (int,), "replays": (str,),
     "ledger": (str,), "anchor": (str,), "anchor_elo": (int, float), "csv": (str,),
-    "json": (str,), "plugins": (list,),
+    "json": (str,), "isolate": (bool,), "plugins": (list,),
 }
 
 
@@ -104,14 +126,21 @@ def load_config(path: str | Path) -> dict[str, Any]:
     if unknown:
         raise GamepitError(f"{path}: unknown key(s) {', '.join(unknown)}; valid keys: "
                            f"{', '.join(_TYPES)}")
+    if "plugins" in document:
+        raise GamepitError(f"{path}: a YAML file may not load code: remove 'plugins:' and pass "
+                           "each plugin on the command line with --plugins PATH")
     for key, value in document.items():
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, _TYPES[key]):
+        if isinstance(value, bool) is not (_TYPES[key] == (bool,)) or not isinstance(
+                value, _TYPES[key]):
             kind = " or ".join(t.__name__ for t in _TYPES[key])
             raise GamepitError(f"{path}: {key} must be {kind}, not {value!r}")
         if isinstance(value, list) and not all(isinstance(item, str) for item in value):
             raise GamepitError(f"{path}: {key} must be a list of strings (spec strings)")
+        if key in _RANGES and number_problem(value, *_RANGES[key]):
+            raise GamepitError(f"{path}: {key}: {value!r} "
+                               f"{number_problem(value, *_RANGES[key])}")
     return {key: value for key, value in document.items() if value is not None}
 
 
@@ -128,5 +157,5 @@ def config_from_args(args: argparse.Namespace) -> TournamentConfig:
         value = getattr(args, name, None)
         if value is not None:
             settings[name] = value
-    settings["plugins"] = list(settings.get("plugins", [])) + list(args.plugins or [])
+    settings["plugins"] = list(args.plugins or [])
     return TournamentConfig(**settings)

@@ -60,7 +60,8 @@ def run_tournament(config: TournamentConfig, manager: PluginManager | None = Non
         agent.close()
     name = config.name or game_spec
     all_pairings = pairings(agents, config.format, challenger, game.num_players)
-    settings = PlaySettings(game_spec, config.replays, config.move_time, config.max_steps)
+    settings = PlaySettings(game_spec, config.replays, config.move_time, config.max_steps,
+                            config.isolate, list(config.plugins))
     with Ledger(config.ledger) as ledger:
         ledger.open_tournament(name, game_spec, config.seed, _settings_record(config))
         done = ledger.done(name)
@@ -70,7 +71,8 @@ def run_tournament(config: TournamentConfig, manager: PluginManager | None = Non
         if on_plan is not None:
             on_plan(len(wanted), already)
         tasks = plan_tasks(all_pairings, config.games_per_pair, config.seed, done,
-                           batched.__getitem__, config.batch_size, config.workers)
+                           batched.__getitem__, 0 if config.isolate else config.batch_size,
+                           config.workers)
         played = 0
 
         def record(result: GameRecord) -> None:

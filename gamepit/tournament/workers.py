@@ -1,22 +1,28 @@
 """Where a tournament's games run: in this process (``workers=0``) or in worker processes
 (forkserver, or spawn where there is none), each building its own plugin manager from the same
-``--plugins`` paths and its own game and agents from spec strings. Workers return results; only
-the parent writes the ledger."""
+``--plugins`` paths and its own game and agents from spec strings. Workers send each result as
+its game ends; only the parent writes the ledger.
+
+A worker that dies (a segfault, ``os._exit``) costs only the game in flight: the worker tells
+the parent which games wait on which seat before every call to an agent, so the parent records
+that game as a forfeit of that seat ("crashed (killed by SIGSEGV)"), replays the other unfinished
+games of the task one by one (a game's randomness depends on its own seed only, so they come out
+the same), and starts a new worker. A worker in which an agent timed out (its thread cannot be
+killed) is replaced after its task, so hung threads do not pile up."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from typing import Any
 
 from gamepit.arena import play_lockstep
+from gamepit.arena.isolate import IsolatedAgent, how_it_ended, mp_context, watch_parent
+from gamepit.arena.match import ABANDONED
 from gamepit.errors import GamepitError
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import Agent, Game, MatchResult
@@ -32,6 +38,8 @@ class PlaySettings:
     replays: str | None
     move_time: float | None
     max_steps: int | None
+    isolate: bool = False
+    plugins: list[str] = field(default_factory=list)
 
 
 class Table:
@@ -45,14 +53,20 @@ class Table:
 
     def agent(self, spec: str, seat: int) -> Agent:
         if (spec, seat) not in self.agents:
-            self.agents[(spec, seat)] = self.manager.registry.make_agent(spec)
+            self.agents[(spec, seat)] = self.make(spec)
         return self.agents[(spec, seat)]
+
+    def make(self, spec: str) -> Agent:
+        if self.settings.isolate:
+            return IsolatedAgent(spec, self.settings.plugins, self.settings.move_time)
+        return self.manager.registry.make_agent(spec)
 
     def close(self) -> None:
         for agent in self.agents.values():
             agent.close()
 
-    def play(self, task: Task, on_record: Callable[[GameRecord], None]) -> None:
+    def play(self, task: Task, on_record: Callable[[GameRecord], None],
+             on_turn: Callable[[int, list[tuple[int, int]]], None] | None = None) -> None:
         """Play a task's games through the engine's lockstep: a batched agent (one instance
         per seat, kept across tasks) answers all its games in one call; an unbatched agent is
         kept across the games of a one-game task and built afresh for each game of a lockstep
@@ -65,7 +79,7 @@ class Table:
             for seat, spec in enumerate(slot.seated):
                 agent = self.agent(spec, seat)
                 if task.lockstep and not agent.batched:
-                    agent = self.manager.registry.make_agent(spec)
+                    agent = self.make(spec)
                     fresh.append(agent)
                 seated.append(agent)
             seatings.append(seated)
@@ -77,7 +91,7 @@ class Table:
         try:
             play_lockstep(self.game, seatings, [slot.seed for slot in slots],
                           [slot.seated for slot in slots], settings.replays, settings.move_time,
-                          self.manager, settings.max_steps, on_result=record)
+                          self.manager, settings.max_steps, on_result=record, on_turn=on_turn)
         finally:
             for agent in fresh:
                 agent.close()
@@ -91,49 +105,71 @@ def _game_record(slot: Slot, result: MatchResult, seconds: float) -> GameRecord:
 
 # --------------------------------------------------------------------------- worker processes
 
-_WORKER: dict[str, Any] = {}
 
-
-def _worker_start(plugin_paths: list[str], settings: PlaySettings, parent: int) -> None:
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    manager = get_manager(plugin_paths, refresh=True)
-    _WORKER["table"] = Table(manager, settings)
-
-
-def _watch_parent(parent: int) -> None:
-    """Leave when the tournament process dies. A killed parent never tells its pool, and the
-    workers would otherwise wait for work forever (they hold their queue's pipe open)."""
-    while _alive(parent):
-        time.sleep(0.5)
-    os._exit(1)
-
-
-def _alive(pid: int) -> bool:
+def _worker_main(conn: Any, plugin_paths: list[str], settings: PlaySettings, parent: int) -> None:
+    """A worker: play each task it is sent, reporting turns and results as they happen."""
+    watch_parent(parent)
+    ABANDONED["warn"] = False  # the parent retires this worker instead
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed parent not yet reaped is a zombie: as good as dead
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[0] != "Z"
+        table = Table(get_manager(plugin_paths, refresh=True), settings)
+    except Exception as error:  # noqa: BLE001 - shown by the parent as one line
+        conn.send(("fatal", str(error)))
+        return
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            break
+        if task is None:
+            break
+        try:
+            table.play(task, lambda record: conn.send(("record", record)),
+                       lambda seat, games: conn.send(("turn", seat, games)))
+        except GamepitError as error:  # some subclasses do not survive pickling; the text does
+            conn.send(("fatal", str(error)))
+            break
+        conn.send(("done", ABANDONED["threads"] > 0))
+    table.close()
 
 
-def _worker_play(task: Task) -> list[GameRecord]:
-    records: list[GameRecord] = []
-    try:
-        _WORKER["table"].play(task, records.append)
-    except GamepitError as error:  # some subclasses do not survive pickling; the text does
-        raise GamepitError(str(error)) from None
-    return records
+class _Worker:
+    """A worker process, the task it plays, and what it has said about it."""
+
+    def __init__(self, plugin_paths: Sequence[str], settings: PlaySettings) -> None:
+        context = mp_context()
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker_main, name="gamepit worker",
+                                       args=(child, list(plugin_paths), settings, os.getpid()))
+        self.process.start()
+        child.close()
+        self.task: Task | None = None
+        self.started = 0.0
+        self.recorded: set[int] = set()  # game indexes in the pairing, finished
+        self.turn: tuple[int, list[tuple[int, int]]] | None = None
+
+    def give(self, task: Task) -> None:
+        self.task, self.started, self.recorded, self.turn = task, time.perf_counter(), set(), None
+        self.conn.send(task)
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
 
 
-def _mp_context() -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+def crash_record(slot: Slot, seat: int, steps: int, seconds: float, how: str,
+                 players: int) -> GameRecord:
+    """The ledger row of a game whose process died while ``seat`` was to move."""
+    returns = [-1.0 if other == seat else 1.0 for other in range(players)] if players > 1 \
+        else [0.0]
+    return GameRecord(slot.pairing, slot.game_index, slot.seated, slot.seed, returns, steps,
+                      round(seconds, 6), seat, f"crashed ({how})", None)
 
 
 def run_tasks(tasks: list[Task], settings: PlaySettings, workers: int, manager: PluginManager,
@@ -148,25 +184,71 @@ def run_tasks(tasks: list[Task], settings: PlaySettings, workers: int, manager: 
         finally:
             table.close()
         return
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
-                                   initializer=_worker_start,
-                                   initargs=(list(plugin_paths), settings, os.getpid()))
-    pending: set[Future] = set()
-    queue = list(reversed(tasks))
+    queue = deque(tasks)
+    pool = [_Worker(plugin_paths, settings) for _ in range(min(workers, len(tasks)))]
+    silent_deaths = 0  # workers that died before saying anything: a broken setup, not a game
     try:
-        while queue or pending:
-            while queue and len(pending) < 2 * workers:  # a few queued, so no worker idles
-                pending.add(executor.submit(_worker_play, queue.pop()))
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                try:
-                    records = future.result()
-                except BrokenProcessPool:
-                    raise GamepitError("a worker process died (killed, or a game or agent "
-                                       "crashed it); finished games are in the ledger: run "
-                                       "the same command again to continue") from None
-                for record in records:
-                    on_record(record)
+        while queue or any(worker.task is not None for worker in pool):
+            for worker in pool:
+                if worker.task is None and queue:
+                    worker.give(queue.popleft())
+            busy = [worker for worker in pool if worker.task is not None]
+            wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            for index, worker in enumerate(pool):
+                if worker.task is None:
+                    continue
+                alive, retire = _listen(worker, on_record)
+                if alive and not retire:
+                    continue
+                if not alive:
+                    silent_deaths = 0 if worker.turn is not None else silent_deaths + 1
+                    if silent_deaths >= 3:
+                        raise GamepitError(f"worker processes die before playing "
+                                           f"({how_it_ended(worker.process.exitcode)})")
+                    _bury(worker, queue, on_record, manager.registry.make_game(
+                        settings.game).num_players)
+                worker.stop()
+                pool[index] = _Worker(plugin_paths, settings)
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        for worker in pool:
+            worker.stop()
 
+
+def _listen(worker: _Worker, on_record: Callable[[GameRecord], None]) -> tuple[bool, bool]:
+    """Read what a busy worker said; returns (alive, retire it now)."""
+    try:
+        while worker.conn.poll():
+            message = worker.conn.recv()
+            if message[0] == "record":
+                worker.recorded.add(message[1].game_index)
+                on_record(message[1])
+            elif message[0] == "turn":
+                worker.turn = (message[1], message[2])
+            elif message[0] == "done":
+                worker.task = None
+                return True, bool(message[1])
+            else:
+                raise GamepitError(message[1])
+    except (EOFError, OSError):
+        return False, False
+    if worker.process.is_alive():
+        return True, False
+    return False, False
+
+
+def _bury(worker: _Worker, queue: deque, on_record: Callable[[GameRecord], None],
+          players: int) -> None:
+    """A worker died in a task: record its game in flight as a crash of the seat to move, and
+    queue the task's other unfinished games one by one."""
+    worker.process.join(5)
+    how = how_it_ended(worker.process.exitcode)
+    task, worker.task = worker.task, None
+    assert task is not None
+    unfinished = [slot for slot in task.slots if slot.game_index not in worker.recorded]
+    if len(unfinished) == 1 and worker.turn is not None:
+        seat, games = worker.turn
+        steps = dict(games).get(task.slots.index(unfinished[0]), 0)
+        on_record(crash_record(unfinished[0], seat, steps,
+                               time.perf_counter() - worker.started, how, players))
+        return
+    queue.extendleft(Task([slot]) for slot in reversed(unfinished))

@@ -1,0 +1,340 @@
+"""Agents that fail in every way a process can: each costs the agent the game, with the reason
+recorded, and never the run. Real processes, real signals, a real SQLite ledger; the faulty
+agents come from a plugin file loaded with --plugins (benchmarks/fault_agents.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gamepit.arena import play_lockstep, play_match
+from gamepit.errors import GamepitError, SpecError
+from gamepit.protocols import Agent
+from gamepit.tournament.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+FAULTS = str(ROOT / "benchmarks" / "fault_agents.py")
+
+
+def ledger_rows(path: Path) -> list[tuple]:
+    """Every game of a ledger, in a fixed order: pairing, index, seats, seed, returns, steps,
+    forfeit seat and reason."""
+    with sqlite3.connect(str(path)) as connection:
+        return sorted(connection.execute(
+            "SELECT pairing, game_index, agents, seed, returns, steps, forfeit_seat, "
+            "forfeit_reason FROM results").fetchall())
+
+
+# --------------------------------------------------------------------------- in-process faults
+
+
+class Exits(Agent):
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def reset(self, game, player, seed=None):
+        super().reset(game, player, seed)
+        if self.where == "reset":
+            sys.exit(0)
+
+    def act(self, state):
+        if self.where == "act":
+            sys.exit(3)
+        return int(state.legal_actions()[0])
+
+
+class BatchExits(Exits):
+    batched = True
+
+    def act_batch(self, states):
+        raise SystemExit("bye")
+
+
+class Returns(Agent):
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def act(self, state):
+        return self.value
+
+
+class Interrupts(Agent):
+    def act(self, state):
+        raise KeyboardInterrupt
+
+
+class Plays(Agent):
+    def act(self, state):
+        return int(state.legal_actions()[0])
+
+
+@pytest.mark.parametrize("agent, reason", [
+    (Exits("reset"), "reset raised SystemExit: 0"),
+    (Exits("act"), "act raised SystemExit: 3"),
+    (BatchExits("none"), "act_batch raised SystemExit: bye"),
+])
+def test_sys_exit_in_an_agent_is_a_forfeit(registry, manager, agent, reason):
+    game = registry.make_game("tictactoe")
+    result = play_match(game, [agent, Plays()], 0, manager=manager)
+    assert result.forfeit_seat == 0 and result.forfeit_reason == reason
+
+
+def test_ctrl_c_still_stops_the_run(registry, manager):
+    with pytest.raises(KeyboardInterrupt):
+        play_match(registry.make_game("tictactoe"), [Interrupts(), Plays()], 0, manager=manager)
+
+
+@pytest.mark.parametrize("value", ["3", 3.7, True, b"3", np.float64(3.0), None, [3], (3, 4, 5)])
+def test_an_act_result_that_is_not_an_integer_is_an_illegal_action(registry, manager, value):
+    result = play_match(registry.make_game("tictactoe"), [Returns(value), Plays()], 0,
+                        manager=manager)
+    assert result.forfeit_seat == 0 and result.steps == 0
+    assert result.forfeit_reason.startswith("illegal action")
+
+
+@pytest.mark.parametrize("value", [np.int64(4), np.int8(4), 4, (np.int32(4), {"why": "x"})])
+def test_numpy_integers_are_actions(registry, manager, value):
+    result = play_match(registry.make_game("tictactoe"), [Returns(value), Plays()], 0,
+                        manager=manager, max_steps=1)
+    assert result.forfeit_seat is None and result.steps == 1
+
+
+def test_act_batch_results_are_checked_like_act(registry, manager):
+    class Floats(Agent):
+        batched = True
+
+        def act_batch(self, states):
+            return [1.0 for _ in states]
+
+    game = registry.make_game("tictactoe")
+    agent = Floats()
+    results = play_lockstep(game, [[agent, Plays()], [agent, Plays()]], [0, 1], manager=manager)
+    assert all(r.forfeit_reason.startswith("illegal action 1.0") for r in results)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "gamepit", "--plugins", FAULTS, *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def reasons(rows: list[tuple]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for row in rows:
+        found[row[7]] = found.get(row[7], 0) + 1
+    return found
+
+
+@pytest.mark.parametrize("extra", [["--workers", "2"], ["--isolate"]])
+def test_crashing_agents_cost_one_game_each_and_the_tournament_completes(tmp_path, extra):
+    """A segfault (SIGSEGV) and os._exit in an agent, with worker processes or with each agent
+    in its own process: every game is recorded; the crash is a forfeit of the crashing seat."""
+    done = run("tournament", "connect_four", "random", "crasher:at=1", "quitter:at=2",
+               "--games", "4", "--ledger", "l.sqlite", *extra, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    rows = ledger_rows(tmp_path / "l.sqlite")
+    assert len(rows) == 12
+    for _, _, agents, _, _, _, seat, reason in rows:
+        if reason:
+            faulty = json.loads(agents)[seat]
+            expected = {"crasher:at=1": "crashed (killed by SIGSEGV)",
+                        "quitter:at=2": "crashed (exit code 7)"}[faulty]
+            assert reason == expected
+    assert reasons(rows).get("crashed (killed by SIGSEGV)", 0) >= 4
+    assert reasons(rows).get("crashed (exit code 7)", 0) >= 2
+
+
+def test_a_dead_worker_replays_the_rest_of_its_lockstep_group_the_same(tmp_path):
+    """A batched pairing in lockstep groups of 4, where one agent crashes on some games: the
+    other games of a dead worker's group are replayed and come out as in a run without
+    crashes (checked against the same games played in one process)."""
+    common = ["connect_four", "mcts:sims=8", "crasher:p=0.4,at=1", "--games", "8",
+              "--batch-size", "4"]
+    assert run("tournament", *common, "--isolate", "--ledger", "a.sqlite",
+               cwd=tmp_path).returncode == 0
+    done = run("tournament", *common, "--workers", "2", "--ledger", "b.sqlite", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    isolated, workers = ledger_rows(tmp_path / "a.sqlite"), ledger_rows(tmp_path / "b.sqlite")
+    assert 0 < reasons(workers).get("crashed (killed by SIGSEGV)", 0) < 8
+    assert [row[:3] + row[4:] for row in workers] == [row[:3] + row[4:] for row in isolated]
+
+
+def test_isolate_kills_a_hung_agent_and_match_goes_on(tmp_path):
+    started = time.perf_counter()
+    done = run("match", "connect_four", "hanger:at=1", "random", "-n", "3", "--isolate",
+               "--move-time", "0.3", "--no-replays", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("exceeded the move time of 0.3s (its process was killed)") == 3
+    assert "thread" not in done.stderr
+    assert time.perf_counter() - started < 60
+
+
+def test_isolated_match_and_play_survive_a_segfault(tmp_path):
+    done = run("match", "connect_four", "random", "crasher", "-n", "2", "--isolate",
+               "--no-replays", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("crashed (killed by SIGSEGV)") == 2
+    done = run("play", "connect_four", "crasher", "random", "--isolate", "--no-replays",
+               cwd=tmp_path)
+    assert done.returncode == 0 and "crashed (killed by SIGSEGV)" in done.stdout
+
+
+def test_in_process_hangs_warn_once_and_point_to_isolate(tmp_path):
+    done = run("tournament", "connect_four", "random", "hanger", "--games", "3",
+               "--move-time", "0.1", "--ledger", "l.sqlite", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("warning") == 1 and "--isolate" in done.stderr
+    assert reasons(ledger_rows(tmp_path / "l.sqlite")) == {
+        "exceeded the move time of 0.1s": 3}
+
+
+def test_workers_retire_after_a_hang(tmp_path):
+    """With workers no warning: a worker whose agent hung is replaced after its task."""
+    done = run("tournament", "connect_four", "random", "hanger", "alphabeta:depth=1",
+               "--games", "4", "--move-time", "0.1", "--workers", "2", "--ledger", "l.sqlite",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr
+    rows = ledger_rows(tmp_path / "l.sqlite")
+    assert len(rows) == 12 and reasons(rows)["exceeded the move time of 0.1s"] == 8
+
+
+# --------------------------------------------------------------------------- bad numbers
+
+
+@pytest.mark.parametrize("command", [
+    ["match", "tictactoe", "random", "random"],
+    ["play", "tictactoe", "random", "random"],
+    ["tournament", "tictactoe", "random", "alphabeta"],
+])
+@pytest.mark.parametrize("flag", [
+    ["--seed", "-1"], ["--seed", "99999999999999999999"], ["--move-time", "nan"],
+    ["--move-time", "inf"], ["--move-time", "0"], ["--move-time", "-1"],
+])
+def test_bad_numbers_on_the_command_line_are_one_line(tmp_path, command, flag):
+    done = run(*command, *flag, "--ledger" if command[0] == "tournament" else "--no-replays",
+               *(["l.sqlite"] if command[0] == "tournament" else []), cwd=tmp_path)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and flag[0] in done.stderr
+    assert not (tmp_path / "l.sqlite").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("seed: -1", "seed: -1 must be at least 0"),
+    ("move_time: .nan", "move_time: nan must be a finite number"),
+    ("games_per_pair: 99999999999999999999", "games_per_pair"),
+    ("plugins: [/nonexistent.py]", "pass each plugin on the command line with --plugins"),
+    ("isolate: 1", "isolate must be bool"),
+])
+def test_bad_yaml_settings_are_one_line(tmp_path, text, message):
+    path = tmp_path / "t.yaml"
+    path.write_text(f"game: tictactoe\nagents: [random, alphabeta]\n{text}\n")
+    with pytest.raises(GamepitError, match=message.replace(".", r"\.").replace("[", r"\[")):
+        load_config(path)
+    done = run("tournament", "--config", str(path), cwd=tmp_path)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("output", [["--csv", "."], ["--json", "."], ["--csv", "/proc/x.csv"]])
+def test_unwritable_outputs_fail_before_any_game(tmp_path, output):
+    done = run("tournament", "tictactoe", "random", "alphabeta", "--ledger", "l.sqlite",
+               *output, cwd=tmp_path)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "l.sqlite").exists()
+
+
+@pytest.mark.parametrize("spec", ["mcts:temperature=inf", "mcts:c_puct=nan",
+                                  "mcts:dirichlet_alpha=nan", "mcts:sims=0",
+                                  "mcts:dirichlet_epsilon=2", "mcts:temperature=-1"])
+def test_mcts_options_out_of_range_are_refused(registry, spec):
+    with pytest.raises(SpecError):
+        registry.make_agent(spec)
+
+
+# --------------------------------------------------------------------------- exact resume
+
+
+def test_mcts_act_batch_equals_act_on_each_state(registry):
+    game = registry.make_game("connect_four")
+    rng = np.random.default_rng(3)
+    state, states = game.new_state(0), []
+    for _ in range(8):
+        states.append(state.clone())
+        state.apply(int(rng.choice(state.legal_actions())))
+    batched = registry.make_agent("mcts:sims=40,temperature=1")
+    batched.reset(game, 0, 11)
+    together = [action for action, _ in batched.act_batch([s.clone() for s in states])]
+    alone = []
+    for position in states:
+        agent = registry.make_agent("mcts:sims=40,temperature=1,reuse=false")
+        agent.reset(game, 0, 11)
+        alone.append(agent.act(position.clone())[0])
+    assert together == alone
+    with_seeds = batched.act_batch([s.clone() for s in states], seeds=[11] * len(states))
+    assert [action for action, _ in with_seeds] == together
+
+
+def test_lockstep_grouping_does_not_change_a_game(registry, manager):
+    game = registry.make_game("connect_four")
+
+    def play(groups: list[list[int]]) -> list[tuple]:
+        out = []
+        for seeds in groups:
+            shared = registry.make_agent("mcts:sims=20")
+            seatings = [[shared, registry.make_agent("random")] for _ in seeds]
+            for seed, result in zip(seeds, play_lockstep(game, seatings, seeds,
+                                                         manager=manager), strict=True):
+                out.append((seed, result.returns, result.steps))
+        return sorted(out)
+
+    assert play([list(range(8))]) == play([[5, 1], [0, 7, 2], [3, 4, 6]]) == play(
+        [[i] for i in range(8)])
+
+
+def _kill_midway(arguments: list[str], cwd: Path, ledger: Path, at_least: int) -> None:
+    env = {**os.environ, "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "gamepit", *arguments], cwd=cwd, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    count = 0
+    while time.time() < deadline and process.poll() is None and count < at_least:
+        if ledger.exists():
+            try:
+                with sqlite3.connect(str(ledger), timeout=5) as connection:
+                    count = connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+            except sqlite3.OperationalError:
+                count = 0
+        time.sleep(0.02)
+    assert process.poll() is None, "the tournament ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_killed_and_resumed_batched_tournament_equals_an_uninterrupted_one(tmp_path, workers):
+    arguments = ["tournament", "connect_four", "random", "mcts:sims=16", "mcts:sims=32",
+                 "--games", "16", "--batch-size", "6", "--workers", workers]
+    whole = run(*arguments, "--ledger", "whole.sqlite", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    ledger = tmp_path / "killed.sqlite"
+    _kill_midway([*arguments, "--ledger", str(ledger)], tmp_path, ledger, 10)
+    _kill_midway([*arguments, "--ledger", str(ledger)], tmp_path, ledger, 25)
+    resumed = run(*arguments, "--ledger", str(ledger), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "already in" in resumed.stdout
+    killed_rows = ledger_rows(ledger)
+    assert len(killed_rows) == 48
+    assert killed_rows == ledger_rows(tmp_path / "whole.sqlite")
