@@ -116,8 +116,7 @@ def start_run(algorithm: str, args: Any, manager: PluginManager | None = None,
     device, build the game, and find the run folder's checkpoint when the run continues."""
     manager = manager or get_manager()
     torch.manual_seed(args.seed)
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     device = select_device(args.device)
     game = manager.registry.make_game(args.game)
     folder = Path(args.run_dir) if args.run_dir else default_run_dir(algorithm, game)

@@ -23,77 +23,83 @@ from gamepit.learners import toolkit
 from gamepit.nets.atari import ActorCritic
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Game
-from gamepit.training.settings import merge
+from gamepit.training.settings import SEED_MAX, THREADS_MAX, merge, setting
 
 
 @dataclass
 class PPOArgs:
-    game: str = "gym:CartPole-v1"
-    """game spec: a one-player game, or a two-player game for self-play"""
-    seed: int = 1
+    game: str = setting("", spec="game", required=True)
+    """game spec: a one-player game, or a two-player game for self-play (--game, or game: in
+    the config)"""
+    seed: int = setting(1, low=0, high=SEED_MAX)
     """seed of the environments, the network and the sampling"""
-    total_steps: int = 10_000_000
-    """environment steps to train for, summed over all environments"""
-    num_envs: int = 8
+    total_steps: int = setting(10_000_000, low=1)
+    """environment steps to train for, summed over all environments: whole rollouts of
+    num_envs * num_steps, so at least one and rounded down to a multiple"""
+    num_envs: int = setting(8, low=1, high=1024)
     """environments stepped together"""
-    num_steps: int = 128
+    num_steps: int = setting(128, low=1, high=1_000_000)
     """steps per environment in each rollout"""
-    learning_rate: float = 2.5e-4
+    learning_rate: float = setting(2.5e-4, above=0)
     """Adam step size at the start"""
     anneal_lr: bool = True
     """decay the learning rate linearly to zero over the run"""
-    gamma: float = 0.99
+    gamma: float = setting(0.99, low=0, high=1)
     """discount factor"""
-    gae_lambda: float = 0.95
+    gae_lambda: float = setting(0.95, low=0, high=1)
     """lambda of generalized advantage estimation"""
-    num_minibatches: int = 4
+    num_minibatches: int = setting(4, low=1)
     """minibatches each rollout is split into"""
-    update_epochs: int = 4
+    update_epochs: int = setting(4, low=1)
     """passes over each rollout"""
     norm_adv: bool = True
     """normalise advantages within each minibatch"""
-    clip_coef: float = 0.1
+    clip_coef: float = setting(0.1, above=0)
     """surrogate clipping range"""
     clip_vloss: bool = True
     """clip the value loss around the rollout's values"""
-    ent_coef: float = 0.01
+    ent_coef: float = setting(0.01, low=0)
     """entropy bonus coefficient"""
-    vf_coef: float = 0.5
+    vf_coef: float = setting(0.5, low=0)
     """value loss coefficient"""
-    max_grad_norm: float = 0.5
+    max_grad_norm: float = setting(0.5, above=0)
     """gradient norm clip"""
-    target_kl: float = 0.0
+    target_kl: float = setting(0.0, low=0)
     """stop the epochs of an update early past this approximate KL (0: never)"""
     clip_rewards: bool = False
     """train on the sign of the rewards (Atari); episodic returns stay unclipped"""
-    hidden: int = 64
+    hidden: int = setting(64, low=1, high=65_536)
     """units per hidden layer of the MLP torso (vector observations)"""
-    pool_size: int = 8
+    pool_size: int = setting(8, low=1, high=1000)
     """self-play: past selves kept as opponents"""
-    snapshot_every: int = 5
+    snapshot_every: int = setting(5, low=1)
     """self-play: updates between snapshots added to the pool"""
-    latest_opponent: float = 0.5
+    latest_opponent: float = setting(0.5, low=0, high=1)
     """self-play: probability of facing the newest snapshot rather than a random older one"""
     device: str = "auto"
     """auto, cpu or cuda"""
-    threads: int = 1
-    """torch CPU threads (0: torch's default); one avoids spin-waiting on a shared CPU"""
+    threads: int = setting(1, low=1, high=THREADS_MAX)
+    """torch CPU threads; one avoids spin-waiting on a shared CPU"""
     run_dir: str = ""
     """folder of checkpoints, metrics and replays (default runs/ppo_GAME_TIME)"""
     resume: bool = True
     """continue from RUN/checkpoint.pt when it exists"""
-    checkpoint_every: int = 100_000
+    checkpoint_every: int = setting(100_000, low=1)
     """environment steps between checkpoints"""
-    eval_episodes: int = 5
+    eval_episodes: int = setting(5, low=0, high=100_000)
     """evaluation episodes (games against random on two-player games) at the end, as replays"""
+    eval_max_steps: int = setting(5_000, low=0)
+    """actions after which a one-player evaluation episode is cut and said so (0: only the
+    game's own limit; Atari's is 27,000 actions, which an agent that never presses FIRE plays
+    out)"""
 
     def validate(self) -> None:
-        for name in ("total_steps", "num_envs", "num_steps", "num_minibatches",
-                     "update_epochs", "pool_size", "snapshot_every", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-        if (self.num_envs * self.num_steps) % self.num_minibatches:
+        rollout = self.num_envs * self.num_steps
+        if rollout % self.num_minibatches:
             raise ValueError("num_envs * num_steps must divide into num_minibatches")
+        if self.total_steps < rollout:
+            raise ValueError(f"total_steps={self.total_steps} is less than one rollout "
+                             f"(num_envs * num_steps = {rollout}); lower num_steps or num_envs")
 
 
 # --------------------------------------------------------------------------- self-play
