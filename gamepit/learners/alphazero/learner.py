@@ -268,13 +268,20 @@ class ReplayBuffer:
                      cursor=np.int64(self.cursor))
 
     def load(self, path: Path) -> None:
-        with np.load(path, allow_pickle=False) as data:
-            count = min(len(data["outcomes"]), self.capacity)
-            self.observations[:count] = data["observations"][:count]
-            self.policies[:count] = data["policies"][:count]
-            self.outcomes[:count] = data["outcomes"][:count]
-            self.size = count
-            self.cursor = int(data["cursor"]) % self.capacity if count == self.capacity else count
+        """A damaged or foreign file is one line (zip CRCs catch flipped bits)."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                count = min(len(data["outcomes"]), self.capacity)
+                self.observations[:count] = data["observations"][:count]
+                self.policies[:count] = data["policies"][:count]
+                self.outcomes[:count] = data["outcomes"][:count]
+                cursor = int(data["cursor"])
+        except Exception as error:
+            raise GamepitError(f"replay buffer {path} is damaged or does not fit this run "
+                               f"({type(error).__name__}: {toolkit.one_line(error)}); delete "
+                               "it to resume with an empty buffer") from None
+        self.size = count
+        self.cursor = cursor % self.capacity if count == self.capacity else count
 
 
 def augment(game: Game, batch: SelfPlayBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -381,8 +388,11 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
     run = toolkit.start_run(ALGORITHM, args, manager)
     game, device, rng = run.game, run.device, run.rng
     shape = network_shape(game, args)
+    if args.eval_games:  # an opponent that cannot play fails now, not after training
+        run.manager.registry.make_agent(args.eval_opponent, game).close()
     if run.resumed is not None:
-        stored = {key: int(value) for key, value in run.resumed["shape"].items()}
+        with toolkit.checkpoint_contents(run.checkpoint):
+            stored = {key: int(value) for key, value in run.resumed["shape"].items()}
         if stored != shape:
             raise GamepitError(f"{run.folder}: its checkpoint has network {stored}, the "
                                f"settings ask for {shape}; use another --run folder")
@@ -399,9 +409,10 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
                                      "optimizer": optimizer})
     iteration, best_generation, started_seconds = 0, 0, 0.0
     if run.resumed is not None:
-        iteration = int(run.resumed["iteration"])
-        best_generation = int(run.resumed["best_generation"])
-        started_seconds = float(run.resumed["train_seconds"])
+        with toolkit.checkpoint_contents(run.checkpoint):
+            iteration = int(run.resumed["iteration"])
+            best_generation = int(run.resumed["best_generation"])
+            started_seconds = float(run.resumed["train_seconds"])
         if (run.folder / BUFFER).is_file():
             buffer.load(run.folder / BUFFER)
         print(f"  at iteration {iteration}, {len(buffer)} positions in the replay buffer",
@@ -508,9 +519,12 @@ def resolve_checkpoint(checkpoint: str) -> Path:
 def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
                        ) -> tuple[PolicyValueNet, dict[str, Any]]:
     """The best network of a run's checkpoint or of an agent checkpoint, and its metadata."""
-    data = toolkit.load_trained(ALGORITHM, resolve_checkpoint(checkpoint))
-    network = build_network(data["shape"])
-    network.load_state_dict(data["best_network"])
+    path = resolve_checkpoint(checkpoint)
+    data = toolkit.load_trained(ALGORITHM, path)
+    with toolkit.checkpoint_contents(path):
+        network = build_network(data["shape"])
+        toolkit.load_state(network, data["best_network"], f"checkpoint {path}: best_network")
+        shape_of(data["shape"])
     return network.to(device).eval(), data
 
 

@@ -142,7 +142,7 @@ class OpponentPool:
         self.snapshots = []
         for state_dict in state_dicts:
             snapshot = copy.deepcopy(network).eval()
-            snapshot.load_state_dict(state_dict)
+            toolkit.load_state(snapshot, state_dict, "a self-play snapshot")
             self.snapshots.append(snapshot)
 
 
@@ -308,10 +308,13 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     pool = (OpponentPool(network, args.pool_size, args.latest_opponent, run.rng)
             if self_play else None)
     global_step = toolkit.resume(run, {"network": network, "optimizer": optimizer})
-    update = int(run.resumed["update"]) if run.resumed is not None else 0
-    if pool is not None:
+    update = 0
+    with toolkit.checkpoint_contents(run.checkpoint):
         if run.resumed is not None:
+            update = int(run.resumed["update"])
+        if pool is not None and run.resumed is not None:
             pool.load(network, run.resumed["pool"])
+    if pool is not None:
         envs = SelfPlayEnv(game, args.num_envs, pool, device, run.rng)
 
     batch_size = args.num_envs * args.num_steps
