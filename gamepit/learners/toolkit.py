@@ -31,7 +31,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from gamepit.arena import compare_on_seeds, play_series
+from gamepit.arena import play_lockstep, play_series
 from gamepit.errors import GamepitError
 from gamepit.faces import StateGymEnv
 from gamepit.files import atomic_write
@@ -495,20 +495,32 @@ def checkpoint_agent(algorithm: str, checkpoint: str, build_network: Callable[[d
 
 
 def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
-             opponent: str = "random") -> dict[str, float]:
-    """Evaluation games through the engine, recorded as replays in RUN/replays and reported as
-    metrics at ``step``. A one-player game: the mean score over seeds ``seed+10000`` onwards
-    (``compare_on_seeds``); a two-player game: the score against ``opponent`` with seats
+             opponent: str = "random", max_steps: int = 0) -> dict[str, float]:
+    """Evaluation games through the engine, recorded as replays in RUN/replays, reported as
+    metrics at ``step`` and printed in one line. A one-player game: the mean score over seeds
+    ``seed+10000`` onwards, the episodes played side by side (a batched agent answers all in
+    one pass), each cut after ``max_steps`` actions (0: no cap but the game's own) and the cut
+    ones counted and said; a two-player game: the score against ``opponent`` with seats
     alternating (``play_series``). ``spec`` names the agent in the replays."""
     game, seed, replays = run.game, run.seed + EVAL_SEED_OFFSET, str(run.folder / "replays")
     if episodes < 1 or not game.capabilities.state:  # the engine plays a simulator state
         return {}
     started = time.perf_counter()
     if game.num_players == 1:
-        scores = compare_on_seeds(game, {spec: agent}, episodes, seed, replays, None,
-                                  run.manager)[spec]
+        cap = max_steps if max_steps > 0 else None
+        results = play_lockstep(game, [[agent] for _ in range(episodes)],
+                                [seed + i for i in range(episodes)],
+                                [[spec] for _ in range(episodes)], replays, None, run.manager,
+                                cap)
+        scores = [result.returns[0] for result in results]
+        cut = sum(1 for result in results if cap is not None and result.steps >= cap)
         metrics = {"eval/return": float(np.mean(scores)),
-                   "eval/return_std": float(np.std(scores))}
+                   "eval/return_std": float(np.std(scores)), "eval/cut_episodes": float(cut)}
+        said = (f"evaluation: mean return {np.mean(scores):.1f} (std {np.std(scores):.1f}) over "
+                f"{episodes} episodes, seeds {seed}..{seed + episodes - 1}")
+        if cut:
+            said += (f"; {cut} cut at eval_max_steps={cap} actions (their returns so far count; "
+                     "an Atari agent that never presses FIRE plays until the cap)")
     else:
         other = run.manager.registry.make_agent(opponent, game)
         try:
@@ -519,6 +531,9 @@ def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
         metrics = {f"eval/score_vs_{opponent}": series.score()[0],
                    "eval/wins": float(series.wins), "eval/draws": float(series.draws),
                    "eval/losses": float(series.losses)}
+        said = (f"evaluation against {opponent}: score {series.score()[0]:.3f} "
+                f"(+{series.wins} ={series.draws} -{series.losses}) over {episodes} games")
     metrics["eval/seconds"] = time.perf_counter() - started
     run.reporter.metrics(step, metrics)
+    print(said, flush=True)
     return metrics

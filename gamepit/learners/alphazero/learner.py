@@ -464,7 +464,8 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
         metrics = {"selfplay/positions_per_second": batch.moves / max(selfplay_seconds, 1e-9),
                    "selfplay/game_length": batch.moves / batch.games,
                    "selfplay/first_player_score": batch.first_player_score,
-                   "buffer/size": float(len(buffer)), "progress/iteration": float(iteration)}
+                   "buffer/size": float(len(buffer)), "progress/iteration": float(iteration),
+                   "progress/total_iterations": float(args.iterations)}
         if losses:
             metrics["losses/policy"] = float(np.mean([p for p, _ in losses]))
             metrics["losses/value"] = float(np.mean([v for _, v in losses]))

@@ -409,7 +409,8 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
     spec = f"dqn:checkpoint={run.checkpoint}"
     if args.eval_episodes:
         toolkit.evaluate(run, make_agent(str(run.checkpoint), str(device)), spec,
-                         args.eval_episodes, global_step)
+                         args.eval_episodes, global_step,
+                         max_steps=args.eval_max_steps)
     return spec
 
 

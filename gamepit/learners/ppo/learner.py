@@ -293,7 +293,12 @@ def build_network(meta: dict[str, Any]) -> ActorCritic:
 
 def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     """Train; returns the spec of an agent that plays from the final checkpoint."""
-    run = toolkit.start_run("ppo", args, manager, total_steps=args.total_steps)
+    batch_size = args.num_envs * args.num_steps
+    num_updates = args.total_steps // batch_size  # whole rollouts; validate() ensures one
+    if num_updates * batch_size != args.total_steps:
+        print(f"ppo: total_steps={args.total_steps} is not a whole number of rollouts of "
+              f"{batch_size} steps; training {num_updates * batch_size}", flush=True)
+    run = toolkit.start_run("ppo", args, manager, total_steps=num_updates * batch_size)
     game, device = run.game, run.device
     self_play = game.num_players == 2
     if self_play:
@@ -317,8 +322,6 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     if pool is not None:
         envs = SelfPlayEnv(game, args.num_envs, pool, device, run.rng)
 
-    batch_size = args.num_envs * args.num_steps
-    num_updates = max(1, args.total_steps // batch_size)
     observations, info = envs.reset(seed=args.seed + global_step)
     legal = legal_masks(info, args.num_envs, num_actions)
     shape = (args.num_steps, args.num_envs)
@@ -413,7 +416,8 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     spec = f"ppo:checkpoint={run.checkpoint}"
     if args.eval_episodes:
         toolkit.evaluate(run, make_agent(str(run.checkpoint), str(device)), spec,
-                         args.eval_episodes, global_step)
+                         args.eval_episodes, global_step,
+                         max_steps=args.eval_max_steps)
     return spec
 
 
