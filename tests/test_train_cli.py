@@ -175,7 +175,8 @@ def test_a_checkpoint_for_another_game_is_one_line_before_any_game(cli, tmp_path
     from gamepit.learners.dqn.learner import DQNArgs, train
 
     spec = train(DQNArgs(game="gym:CartPole-v1", total_steps=64, learning_starts=32,
-                         buffer_size=64, batch_size=8, eval_episodes=0, device="cpu", run_dir=str(tmp_path / "run")))
+                         buffer_size=64, batch_size=8, eval_episodes=0, device="cpu",
+                         run_dir=str(tmp_path / "run")))
     result = cli("match", "connect_four", spec, "random", cwd=tmp_path)
     checkpoint = tmp_path / "run" / "checkpoint.pt"
     assert result.returncode == 2, result.stdout + result.stderr
