@@ -161,7 +161,7 @@ def test_agent_specs_reject_bad_checkpoints(registry, tmp_path):
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")
     for name in ("dqn", "ppo"):
-        with pytest.raises(GamepitError, match="not a readable gamepit checkpoint"):
+        with pytest.raises(GamepitError, match="is not a gamepit checkpoint"):
             registry.make_agent(f"{name}:checkpoint={broken}")
         with pytest.raises(GamepitError, match="no such checkpoint"):
             registry.make_agent(f"{name}:checkpoint={tmp_path / 'missing.pt'}")
