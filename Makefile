@@ -4,13 +4,23 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX   ?= https://download.pytorch.org/whl/cpu
+# Exits 0 when .venv has a torch 2.x at least 2.3 (what pyproject.toml asks for).
+export TORCH_OK := import sys, torch; v = torch.__version__.split("+")[0].split("."); \
+  sys.exit(not (int(v[0]) == 2 and int(v[1]) >= 3))
 
 .PHONY: demo test install system-deps lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# CPU torch first, pinned: a bare `torch` would pull a multi-GB CUDA build.
-	$(BIN)/python -m pip install -q --disable-pip-version-check torch==2.13.0
+	# torch: an installed torch 2.3 or later (CPU or CUDA) is kept. Otherwise the CPU build
+	# comes from PyTorch's own index: torch from plain PyPI is the CUDA build on Linux, with
+	# about 29 NVIDIA packages (gigabytes). By hand, on a CPU-only machine:
+	#   pip install torch --index-url https://download.pytorch.org/whl/cpu
+	# For a GPU, install the torch you want into .venv first; make keeps it.
+	$(BIN)/python -c "$$TORCH_OK" 2>/dev/null || $(BIN)/python -m pip install -q \
+	  --disable-pip-version-check --index-url $(TORCH_INDEX) torch==$(TORCH_VERSION)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev]"
 	touch $(STAMP)
 

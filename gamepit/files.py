@@ -43,22 +43,57 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
+YAML_MAX_BYTES = 1_000_000  # settings and line-ups are a few kilobytes
+YAML_MAX_DEPTH = 50  # nesting; far past any config, far short of Python's recursion limit
+
+
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a YAML mapping (``safe_load``: no tags, nothing becomes code); a missing file, bad
-    YAML or anything but a mapping is one ``GamepitError`` line."""
+    """Read a YAML mapping with a safe loader that also refuses aliases (no alias bombs), files
+    over ``YAML_MAX_BYTES`` and nesting past ``YAML_MAX_DEPTH``; a missing file, bad YAML, a
+    bad tagged value (``!!int 'x'``) or anything but a mapping is one ``GamepitError`` line
+    naming the file and, where known, the line."""
     import yaml
+
+    class Loader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.composer.ComposerError(
+                    None, None, "aliases (*name) are not allowed", self.peek_event().start_mark)
+            self.depth += 1
+            try:
+                if self.depth > YAML_MAX_DEPTH:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"nested deeper than {YAML_MAX_DEPTH} levels",
+                        self.peek_event().start_mark)
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            try:
+                return super().construct_object(node, deep)
+            except (ValueError, TypeError, OverflowError) as error:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"bad value {node.value!r} for {node.tag}: {error}",
+                    node.start_mark) from None
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > YAML_MAX_BYTES:
+            raise GamepitError(f"{path}: larger than {YAML_MAX_BYTES:,} bytes; not a config")
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506
     except FileNotFoundError:
         raise GamepitError(f"{path}: no such config file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise GamepitError(f"{path}: cannot read: {error}") from None
+    except RecursionError:
+        raise GamepitError(f"{path}: bad YAML: nested too deeply") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "not valid YAML"
+        problem = " ".join(str(getattr(error, "problem", None) or "not valid YAML").split())
         raise GamepitError(f"{path}: bad YAML{where}: {problem}") from None
     if data is None:
         return {}

@@ -229,7 +229,7 @@ def test_bad_checkpoints_are_one_line_errors(cli, tmp_path):
     assert builtin.returncode == 2 and "no built-in alphazero checkpoint 'nope'" in builtin.stderr
     setting = cli("train", "alphazero", "--game", "tictactoe", "--set", "sims=0",
                   "--run", str(tmp_path / "r"))
-    assert setting.returncode == 2 and "sims must be at least 1" in setting.stderr
+    assert setting.returncode == 2 and "sims=0 must be at least 1" in setting.stderr
 
 
 def test_plays_go_over_gtp(tiny_runs, cli):

@@ -7,15 +7,22 @@ and the agent that plays a checkpoint with an up-front fit check (``checkpoint_a
 
 Checkpoints are plain ``torch.save`` dictionaries of tensors, numbers and strings (random
 states included, the numpy Generator's as a JSON string), loaded with ``weights_only=True``: no
-code is ever unpickled. They are written to a temporary file in the same folder and renamed, so
-a run killed mid-write keeps its previous checkpoint.
+code is ever unpickled. They carry a sha256 ``digest`` of everything else in them (each tensor's
+name, dtype, shape and bytes, each value's name and text, in a fixed order), written at save and
+checked at load, so a damaged file is one line, not a network that plays with flipped bits. They
+are written to a temporary file in the same folder and renamed, so a run killed mid-write keeps
+its previous checkpoint. Everything that reads a checkpoint goes through ``load_checkpoint``,
+``load_state`` and ``checkpoint_contents`` here: a misfit is one ``GamepitError`` line.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +31,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from gamepit.arena import compare_on_seeds, play_series
+from gamepit.arena import play_lockstep, play_series
 from gamepit.errors import GamepitError
 from gamepit.faces import StateGymEnv
 from gamepit.files import atomic_write
@@ -33,6 +40,7 @@ from gamepit.protocols import ActResult, Agent, Game, State
 from gamepit.training.settings import as_plain_dict
 
 CHECKPOINT = "checkpoint.pt"
+DIGEST = "digest"  # the checkpoint entry holding the sha256 of all the others
 EVAL_SEED_OFFSET = 10_000  # evaluation seeds stay clear of the training environments' seeds
 
 
@@ -116,8 +124,7 @@ def start_run(algorithm: str, args: Any, manager: PluginManager | None = None,
     device, build the game, and find the run folder's checkpoint when the run continues."""
     manager = manager or get_manager()
     torch.manual_seed(args.seed)
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     device = select_device(args.device)
     game = manager.registry.make_game(args.game)
     folder = Path(args.run_dir) if args.run_dir else default_run_dir(algorithm, game)
@@ -129,7 +136,8 @@ def start_run(algorithm: str, args: Any, manager: PluginManager | None = None,
             raise GamepitError(f"{folder / CHECKPOINT} was written by "
                                f"{resumed.get('algorithm')!r}, not {algorithm!r}; use another "
                                "--run folder")
-        print(f"resuming {folder} from step {int(resumed['step'])}", flush=True)
+        with checkpoint_contents(folder / CHECKPOINT):
+            print(f"resuming {folder} from step {int(resumed['step'])}", flush=True)
     start = int(resumed["step"]) if resumed is not None else 0
     return Run(algorithm, game, device, folder, args.seed, np.random.default_rng(args.seed),
                manager, Reporter(folder, manager, total_steps, start), resumed)
@@ -248,26 +256,116 @@ def restore_random_states(run: Run, states: Mapping[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
+def one_line(error: BaseException, limit: int = 100) -> str:
+    """An exception as one short line, cut at a word, never an IndexError of its own."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else type(error).__name__
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + " ..."
+    return text
+
+
+def digest(payload: Mapping[str, Any]) -> str:
+    """sha256 over a checkpoint's entries (the digest entry itself left out), in sorted key
+    order: each tensor's name, dtype, shape and bytes; each other value's name, type and text."""
+    hasher = hashlib.sha256()
+
+    def walk(name: str, value: Any) -> None:
+        if isinstance(value, torch.Tensor):
+            tensor = value.detach().cpu().contiguous()
+            hasher.update(f"{name}|tensor|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+            hasher.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+        elif isinstance(value, Mapping):
+            hasher.update(f"{name}|mapping|{len(value)}|".encode())
+            for key in sorted(value, key=str):
+                walk(f"{name}/{key}", value[key])
+        elif isinstance(value, (list, tuple)):
+            hasher.update(f"{name}|{type(value).__name__}|{len(value)}|".encode())
+            for index, item in enumerate(value):
+                walk(f"{name}/{index}", item)
+        else:
+            hasher.update(f"{name}|{type(value).__name__}|{value!r}|".encode())
+
+    walk("", {key: value for key, value in payload.items() if key != DIGEST})
+    return hasher.hexdigest()
+
+
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> Path:
-    """Write atomically (``gamepit.files.atomic_write``): a crash keeps the previous file."""
+    """Write with its digest, atomically (``gamepit.files.atomic_write``): a crash keeps the
+    previous file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as partial:
-        torch.save(payload, partial)
+        torch.save({**payload, DIGEST: digest(payload)}, partial)
     return path
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"
                     ) -> dict[str, Any]:
-    """Load a checkpoint with weights only; a missing or damaged file is a one-line error."""
+    """Load a checkpoint with weights only and check its digest; a missing, empty, damaged or
+    foreign file is a one-line error."""
     path = Path(path)
     if not path.is_file():
         raise GamepitError(f"{path}: no such checkpoint")
+    if path.stat().st_size == 0:
+        raise GamepitError(f"checkpoint {path} is damaged: the file is empty")
+    if not zipfile.is_zipfile(path):
+        raise GamepitError(f"{path} is not a gamepit checkpoint (not a file torch.save wrote)")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:
-        raise GamepitError(f"{path}: not a readable gamepit checkpoint ({type(error).__name__}: "
-                           f"{str(error).splitlines()[0][:120]})") from None
+        raise GamepitError(f"checkpoint {path} is damaged or not a gamepit checkpoint "
+                           f"({type(error).__name__}: {one_line(error)})") from None
+    if not isinstance(data, dict):
+        raise GamepitError(f"{path} is not a gamepit checkpoint (it holds a "
+                           f"{type(data).__name__}, not a dictionary)")
+    if DIGEST not in data:
+        raise GamepitError(f"checkpoint {path} has no checksum: not written by gamepit, or by "
+                           "a version before checkpoints carried one; train it again")
+    if data[DIGEST] != digest(data):
+        raise GamepitError(f"checkpoint {path} is damaged: checksum mismatch")
+    return data
+
+
+@contextmanager
+def checkpoint_contents(path: str | Path) -> Iterator[None]:
+    """Read entries of a loaded checkpoint inside this block: a missing entry or a value of the
+    wrong kind is one line naming the file (a checkpoint's digest proves it undamaged, not that
+    this version of gamepit wrote it)."""
+    try:
+        yield
+    except GamepitError:
+        raise
+    except KeyError as error:
+        raise GamepitError(f"checkpoint {path} lacks the entry {one_line(error)}; it was not "
+                           "written by this version of gamepit") from None
+    except (TypeError, ValueError, AttributeError, IndexError, RuntimeError) as error:
+        raise GamepitError(f"checkpoint {path} does not fit: {one_line(error)}") from None
+
+
+def load_state(part: Any, state: Any, what: str) -> None:
+    """Load a state dict into a network or an optimizer; missing or extra weights, a wrong
+    shape or an optimizer of another size are one line naming ``what``."""
+    if not isinstance(state, Mapping):
+        raise GamepitError(f"{what} is not a state dictionary")
+    if isinstance(part, torch.nn.Module):
+        own = part.state_dict()
+        missing = [key for key in own if key not in state]
+        extra = [key for key in state if key not in own]
+        if missing or extra:
+            names = ", ".join(missing[:3] or extra[:3])
+            raise GamepitError(f"{what} does not fit the network: "
+                               f"{'missing' if missing else 'unexpected'} weights {names}")
+        for key, tensor in own.items():
+            given = state[key]
+            if not isinstance(given, torch.Tensor) or given.shape != tensor.shape:
+                shape = tuple(given.shape) if isinstance(given, torch.Tensor) else type(given)
+                raise GamepitError(f"{what} does not fit the network: {key} has shape "
+                                   f"{shape}, the network {tuple(tensor.shape)}")
+    try:
+        part.load_state_dict(state)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as error:
+        raise GamepitError(f"{what} does not fit: {one_line(error)}") from None
 
 
 def save(run: Run, step: int, payload: Mapping[str, Any]) -> Path:
@@ -287,10 +385,11 @@ def resume(run: Run, parts: Mapping[str, Any]) -> int:
     draws from torch's generator). Returns the step to continue from (0 for a fresh run)."""
     if run.resumed is None:
         return 0
-    for key, part in parts.items():
-        part.load_state_dict(run.resumed[key])
-    restore_random_states(run, run.resumed["rng"])
-    return run.step
+    with checkpoint_contents(run.checkpoint):
+        for key, part in parts.items():
+            load_state(part, run.resumed[key], f"checkpoint {run.checkpoint}: {key}")
+        restore_random_states(run, run.resumed["rng"])
+        return run.step
 
 
 # --------------------------------------------------------------------------- playing
@@ -387,29 +486,41 @@ def checkpoint_agent(algorithm: str, checkpoint: str, build_network: Callable[[d
     """The agent that plays a checkpoint: the network its metadata describes, with the weights
     under ``network``, and what it was trained on for the fit check."""
     meta = load_trained(algorithm, checkpoint)
-    network = build_network(meta)
-    network.load_state_dict(meta["network"])
+    with checkpoint_contents(checkpoint):
+        network = build_network(meta)
+        load_state(network, meta["network"], f"checkpoint {checkpoint}: network")
+        trained_on = TrainedOn.from_meta(f"{algorithm} checkpoint {checkpoint}", meta)
     target = select_device(device)
-    return NetworkAgent(network.to(target).eval(), policy,
-                        TrainedOn.from_meta(f"{algorithm} checkpoint {checkpoint}", meta),
-                        target, sample)
+    return NetworkAgent(network.to(target).eval(), policy, trained_on, target, sample)
 
 
 def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
-             opponent: str = "random") -> dict[str, float]:
-    """Evaluation games through the engine, recorded as replays in RUN/replays and reported as
-    metrics at ``step``. A one-player game: the mean score over seeds ``seed+10000`` onwards
-    (``compare_on_seeds``); a two-player game: the score against ``opponent`` with seats
+             opponent: str = "random", max_steps: int = 0) -> dict[str, float]:
+    """Evaluation games through the engine, recorded as replays in RUN/replays, reported as
+    metrics at ``step`` and printed in one line. A one-player game: the mean score over seeds
+    ``seed+10000`` onwards, the episodes played side by side (a batched agent answers all in
+    one pass), each cut after ``max_steps`` actions (0: no cap but the game's own) and the cut
+    ones counted and said; a two-player game: the score against ``opponent`` with seats
     alternating (``play_series``). ``spec`` names the agent in the replays."""
     game, seed, replays = run.game, run.seed + EVAL_SEED_OFFSET, str(run.folder / "replays")
     if episodes < 1 or not game.capabilities.state:  # the engine plays a simulator state
         return {}
     started = time.perf_counter()
     if game.num_players == 1:
-        scores = compare_on_seeds(game, {spec: agent}, episodes, seed, replays, None,
-                                  run.manager)[spec]
+        cap = max_steps if max_steps > 0 else None
+        results = play_lockstep(game, [[agent] for _ in range(episodes)],
+                                [seed + i for i in range(episodes)],
+                                [[spec] for _ in range(episodes)], replays, None, run.manager,
+                                cap)
+        scores = [result.returns[0] for result in results]
+        cut = sum(1 for result in results if cap is not None and result.steps >= cap)
         metrics = {"eval/return": float(np.mean(scores)),
-                   "eval/return_std": float(np.std(scores))}
+                   "eval/return_std": float(np.std(scores)), "eval/cut_episodes": float(cut)}
+        said = (f"evaluation: mean return {np.mean(scores):.1f} (std {np.std(scores):.1f}) over "
+                f"{episodes} episodes, seeds {seed}..{seed + episodes - 1}")
+        if cut:
+            said += (f"; {cut} cut at eval_max_steps={cap} actions (their returns so far count; "
+                     "an Atari agent that never presses FIRE plays until the cap)")
     else:
         other = run.manager.registry.make_agent(opponent, game)
         try:
@@ -420,6 +531,9 @@ def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
         metrics = {f"eval/score_vs_{opponent}": series.score()[0],
                    "eval/wins": float(series.wins), "eval/draws": float(series.draws),
                    "eval/losses": float(series.losses)}
+        said = (f"evaluation against {opponent}: score {series.score()[0]:.3f} "
+                f"(+{series.wins} ={series.draws} -{series.losses}) over {episodes} games")
     metrics["eval/seconds"] = time.perf_counter() - started
     run.reporter.metrics(step, metrics)
+    print(said, flush=True)
     return metrics

@@ -8,9 +8,17 @@ import argparse
 from typing import Any
 
 from gamepit.cli import add_command as add_subcommand
+from gamepit.errors import GamepitError
 from gamepit.files import load_yaml, writable_folder
 from gamepit.training.progress import PROGRESS
-from gamepit.training.settings import ConfigError, as_plain_dict, describe, merge, parse_sets
+from gamepit.training.settings import (
+    ConfigError,
+    as_plain_dict,
+    describe,
+    merge,
+    parse_sets,
+    spec_fields,
+)
 
 EXAMPLES = """
 gamepit train dqn --game gym:CartPole-v1 --set total_steps=50000
@@ -61,10 +69,16 @@ def cmd_train(args: argparse.Namespace, manager: Any) -> int:
     if not any(layer.get("game") for layer in (from_file, from_sets, flags)):
         raise ConfigError("train: name a game with --game SPEC (or game: in the config file)")
     if args_class is not None:
-        config = as_plain_dict(merge(args_class, args.learner, from_file, from_sets, flags))
+        merged = merge(args_class, args.learner, from_file, from_sets, flags)
+        config, specs = as_plain_dict(merged), spec_fields(merged)
     else:
         config = {**from_file, **from_sets, **flags}
-    registry.parse("game", config["game"])  # a bad game spec fails before anything loads
+        specs = {"game": ("game", config["game"])}
+    for key, (kind, spec) in specs.items():  # a bad spec fails before anything loads
+        try:
+            registry.parse(kind, spec)
+        except GamepitError as error:
+            raise ConfigError(f"{key}: {error}") from None
     if config.get("run_dir"):
         writable_folder(config["run_dir"], "train: run folder")
     try:

@@ -1,5 +1,7 @@
 """Training progress on the terminal, a plugin on the training hooks: a rich progress bar on an
-interactive terminal, a plain line every 30 seconds elsewhere."""
+interactive terminal, a plain line every 30 seconds elsewhere. It counts environment steps out
+of ``progress/total_steps``, or iterations out of ``progress/total_iterations`` where a learner
+reports them (AlphaZero, whose steps are positions and have no total)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,11 @@ class ProgressDisplay:
 
     def update(self, run: str, step: int, metrics: dict[str, Any]) -> None:
         self.latest.update({k: float(v) for k, v in metrics.items()})
+        unit = "step"
         total = int(self.latest.get("progress/total_steps", 0)) or None
+        if "progress/total_iterations" in self.latest:  # AlphaZero counts iterations
+            unit, step = "iteration", int(self.latest.get("progress/iteration", 0))
+            total = int(self.latest["progress/total_iterations"]) or None
         summary = self._summary()
         if sys.stderr.isatty():
             if self.bar is None:
@@ -34,7 +40,7 @@ class ProgressDisplay:
                     TimeRemainingColumn,
                 )
 
-                self.bar = Progress(TextColumn("[bold]training"), BarColumn(),
+                self.bar = Progress(TextColumn(f"[bold]training ({unit}s)"), BarColumn(),
                                     MofNCompleteColumn(), TimeRemainingColumn(),
                                     TextColumn("{task.description}"), transient=False)
                 self.bar.start()
@@ -45,7 +51,7 @@ class ProgressDisplay:
         if now - self.last_line >= self.every:
             self.last_line = now
             of = f"/{total}" if total else ""
-            print(f"step {step}{of}  {summary}", file=sys.stderr, flush=True)
+            print(f"{unit} {step}{of}  {summary}", file=sys.stderr, flush=True)
 
     def _summary(self) -> str:
         parts = []

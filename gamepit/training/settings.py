@@ -1,9 +1,11 @@
 """Training settings: a learner's dataclass of arguments, overridden by a YAML file, then by
 ``--set key=value`` pairs from the command line (defaults < YAML < --set).
 
-Every mistake (an unknown key, a value of the wrong type, a YAML file that is not a mapping) is
-one ``ConfigError`` line naming the key and what was expected. This module imports no torch: the
-train command validates a configuration before anything heavy is loaded.
+Every mistake (an unknown key, a value of the wrong type or out of its range, NaN or an
+infinity, a YAML file that is not a mapping) is one ``ConfigError`` line naming the key and what
+was expected. Ranges are declared once, on the dataclass field (``setting(default, low=...)``),
+and checked here for every learner. This module imports no torch: the train command validates a
+configuration before anything heavy is loaded.
 """
 
 from __future__ import annotations
@@ -18,11 +20,60 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gamepit.errors import GamepitError
-from gamepit.specs import parse_bool
+from gamepit.specs import number_problem, parse_bool
+
+SEED_MAX = 2**31 - 1  # seeds reach gymnasium, numpy and replay headers; plenty of room
+THREADS_MAX = 256  # torch CPU threads; libgomp runs out of memory long before 100,000
 
 
 class ConfigError(GamepitError):
     """A configuration file or override is wrong; the message names the key."""
+
+
+def setting(default: Any, *, low: float | None = None, high: float | None = None,
+            above: float | None = None, spec: str | None = None, required: bool = False
+            ) -> Any:
+    """A dataclass field for a learner's arguments with what ``merge`` checks: an inclusive
+    range ``low``..``high``, an exclusive lower bound ``above`` (a learning rate is above 0),
+    ``spec`` for a spec string of that kind (``"agent"``, ``"game"``) that the train command
+    parses before training, ``required`` for a value that may not be left empty."""
+    metadata = {"low": low, "high": high, "above": above, "spec": spec, "required": required}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def range_text(field: dataclasses.Field) -> str:
+    """The declared range of a field as text, e.g. ``[0..1]`` or ``(0..]``; '' if none."""
+    low, high, above = (field.metadata.get(k) for k in ("low", "high", "above"))
+    if low is None and high is None and above is None:
+        return ""
+    def text(number: float | None) -> str:
+        return "" if number is None else f"{number:,}" if float(number).is_integer() \
+            else f"{number:g}"
+
+    start = f"({text(above)}" if above is not None else f"[{text(low)}"
+    return f"{start}..{text(high)}]"
+
+
+def check_field(field: dataclasses.Field, value: Any) -> None:
+    """Raise ConfigError when a value breaks its field's declared range; NaN, infinities and
+    integers past 64 bits are refused for every number."""
+    if field.metadata.get("required") and value in ("", None):
+        raise ConfigError(f"{field.name}: a value is required")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    problem = number_problem(value, field.metadata.get("low"), field.metadata.get("high"))
+    above = field.metadata.get("above")
+    if not problem and above is not None and not value > above:
+        problem = f"must be above {above:g}"
+    if problem:
+        raise ConfigError(f"{field.name}={value!r} {problem}")
+
+
+def spec_fields(args: Any) -> dict[str, tuple[str, str]]:
+    """Settings that name a spec: field name -> (kind, value), for parsing before training."""
+    return {f.name: (f.metadata["spec"], getattr(args, f.name))
+            for f in dataclasses.fields(args) if f.metadata.get("spec")
+            and getattr(args, f.name)}
 
 
 def parse_sets(pairs: Iterable[str]) -> dict[str, str]:
@@ -56,6 +107,8 @@ def coerce_value(key: str, value: Any, kind: Any) -> Any:
         if kind is int:
             if isinstance(value, bool):
                 raise ValueError
+            if isinstance(value, int):
+                return value
             number = float(value)  # accepts "1e6" for step counts
             if not number.is_integer():
                 raise ValueError
@@ -88,6 +141,8 @@ def merge(args_class: type, learner: str, *layers: Mapping[str, Any]) -> Any:
         args = args_class(**values)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{learner}: {error}") from None
+    for field in dataclasses.fields(args_class):
+        check_field(field, getattr(args, field.name))
     check = getattr(args, "validate", None)
     if check is not None:
         try:
@@ -119,8 +174,13 @@ def describe(args_class: type) -> str:
     docs = field_docs(args_class)
     lines = []
     for f in dataclasses.fields(args_class):
-        default = f.default if f.default is not dataclasses.MISSING else "(required)"
-        lines.append(f"  {f.name} = {default!r}\n      {docs.get(f.name, '')}")
+        if f.metadata.get("required") or f.default is dataclasses.MISSING:
+            shown = "(required)"
+        else:
+            shown = repr(f.default)
+        limits = range_text(f)
+        limits = f"  in {limits}" if limits else ""
+        lines.append(f"  {f.name} = {shown}{limits}\n      {docs.get(f.name, '')}")
     return "\n".join(lines)
 
 

@@ -38,7 +38,7 @@ from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import ActResult, Agent, Game, SearchResult, State
 from gamepit.search.mcts import MCTS, choose_action, describe
 from gamepit.search.network import NetworkEvaluator
-from gamepit.training.settings import as_plain_dict, merge
+from gamepit.training.settings import SEED_MAX, THREADS_MAX, as_plain_dict, merge, setting
 
 ALGORITHM = "alphazero"
 BEST = "best.pt"
@@ -48,97 +48,88 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 @dataclass
 class AlphaZeroArgs:
-    game: str = "tictactoe"
-    """game spec to train on (two-player board games with observation planes [C, H, W])"""
-    seed: int = 1
+    game: str = setting("", spec="game", required=True)
+    """game spec to train on (two-player board games with observation planes [C, H, W]):
+    --game, or game: in the config"""
+    seed: int = setting(1, low=0, high=SEED_MAX)
     """seed of self-play, root noise, the network and sampling"""
-    iterations: int = 100
+    iterations: int = setting(100, low=1)
     """rounds of self-play, training and gating to run (a resumed run counts from where it was)"""
-    selfplay_games: int = 64
+    selfplay_games: int = setting(64, low=1, high=100_000)
     """self-play games played at once each iteration; their leaves share one forward pass"""
-    sims: int = 50
+    sims: int = setting(50, low=1, high=1_000_000)
     """search simulations per self-play move"""
-    c_puct: float = 1.25
+    c_puct: float = setting(1.25, above=0)
     """PUCT exploration constant"""
-    dirichlet_alpha: float = 0.3
+    dirichlet_alpha: float = setting(0.3, above=0)
     """Dirichlet noise concentration at self-play roots (about 10 / typical legal moves)"""
-    dirichlet_epsilon: float = 0.25
+    dirichlet_epsilon: float = setting(0.25, low=0, high=1)
     """share of root noise in the priors during self-play"""
-    temperature_moves: int = 8
+    temperature_moves: int = setting(8, low=0)
     """self-play moves sampled in proportion to visit counts; the most visited move afterwards"""
-    max_moves: int = 0
+    max_moves: int = setting(0, low=0)
     """self-play moves after which a game is stopped and scored as a draw (0: play to the end)"""
-    buffer_size: int = 50_000
+    buffer_size: int = setting(50_000, low=1, high=100_000_000)
     """training positions the replay buffer holds (symmetric copies count separately)"""
     augment: bool = True
     """add the game's board symmetries of every position to the buffer"""
-    train_steps: int = 50
+    train_steps: int = setting(50, low=0)
     """gradient steps after each round of self-play"""
-    min_buffer: int = 256
+    min_buffer: int = setting(256, low=0)
     """positions the buffer needs before training starts"""
-    batch_size: int = 128
+    batch_size: int = setting(128, low=1, high=1_000_000)
     """positions per gradient step"""
-    learning_rate: float = 2e-3
+    learning_rate: float = setting(2e-3, above=0)
     """Adam step size"""
-    weight_decay: float = 1e-4
+    weight_decay: float = setting(1e-4, low=0)
     """L2 penalty on the weights (AdamW)"""
-    value_weight: float = 1.0
+    value_weight: float = setting(1.0, low=0)
     """weight of the value loss against the policy loss"""
-    filters: int = 32
+    filters: int = setting(32, low=1, high=4096)
     """convolution filters of the residual tower"""
-    blocks: int = 2
+    blocks: int = setting(2, low=0, high=1000)
     """residual blocks of the tower"""
-    value_hidden: int = 64
+    value_hidden: int = setting(64, low=1, high=65_536)
     """hidden units of the value head"""
     gating: bool = False
     """keep a best network that self-play uses; a candidate must beat it to replace it"""
-    gate_every: int = 5
+    gate_every: int = setting(5, low=1)
     """iterations between gating matches"""
-    gate_games: int = 20
+    gate_games: int = setting(20, low=0, high=100_000)
     """games of each gating match, seats alternating"""
-    gate_sims: int = 25
+    gate_sims: int = setting(25, low=1, high=1_000_000)
     """search simulations per move in gating matches"""
-    gate_threshold: float = 0.55
+    gate_threshold: float = setting(0.55, low=0, high=1)
     """score (win 1, draw 1/2) a candidate needs against the best network to replace it"""
-    gate_random_moves: int = 2
+    gate_random_moves: int = setting(2, low=0)
     """opening moves of each gating game played uniformly at random before the networks take
     over, so deterministic searches meet in different games (each opening from both seats)"""
-    eval_every: int = 0
+    eval_every: int = setting(0, low=0)
     """iterations between evaluation series against eval_opponent (0: only at the end)"""
-    eval_games: int = 0
+    eval_games: int = setting(0, low=0, high=100_000)
     """games per evaluation series, recorded as replays (0: no evaluation)"""
-    eval_opponent: str = "random"
+    eval_opponent: str = setting("random", spec="agent")
     """agent spec the evaluation plays against, e.g. alphabeta:depth=4 or mcts:sims=200"""
-    eval_sims: int = 50
+    eval_sims: int = setting(50, low=1, high=1_000_000)
     """search simulations per move of the trained agent in evaluations"""
     device: str = "auto"
     """auto, cpu or cuda (mixed precision on CUDA)"""
     amp: bool = True
     """bfloat16 autocast for search and training when the device is CUDA"""
-    threads: int = 1
+    threads: int = setting(1, low=1, high=THREADS_MAX)
     """torch CPU threads (small networks gain little from more, and self-play is Python-bound)"""
     run_dir: str = ""
     """folder of checkpoints, metrics and replays (default runs/alphazero_GAME_TIME)"""
     resume: bool = True
     """continue from RUN/checkpoint.pt when it exists"""
-    checkpoint_every: int = 1
+    checkpoint_every: int = setting(1, low=1)
     """iterations between checkpoints"""
     save_buffer: bool = True
     """write the replay buffer next to the checkpoint, so a resumed run keeps its data"""
 
     def validate(self) -> None:
-        for name in ("iterations", "selfplay_games", "sims", "buffer_size", "batch_size",
-                     "filters", "gate_every", "gate_sims", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-        for name in ("train_steps", "blocks", "max_moves", "eval_games", "eval_every",
-                     "temperature_moves", "gate_random_moves", "min_buffer"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be 0 or more")
         if self.gating and self.gate_games < 2:
             raise ValueError("gate_games must be at least 2 (one game from each seat)")
-        if not 0.0 <= self.gate_threshold <= 1.0:
-            raise ValueError("gate_threshold must be between 0 and 1")
         if self.min_buffer > self.buffer_size:
             raise ValueError("min_buffer cannot exceed buffer_size")
 
@@ -277,13 +268,20 @@ class ReplayBuffer:
                      cursor=np.int64(self.cursor))
 
     def load(self, path: Path) -> None:
-        with np.load(path, allow_pickle=False) as data:
-            count = min(len(data["outcomes"]), self.capacity)
-            self.observations[:count] = data["observations"][:count]
-            self.policies[:count] = data["policies"][:count]
-            self.outcomes[:count] = data["outcomes"][:count]
-            self.size = count
-            self.cursor = int(data["cursor"]) % self.capacity if count == self.capacity else count
+        """A damaged or foreign file is one line (zip CRCs catch flipped bits)."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                count = min(len(data["outcomes"]), self.capacity)
+                self.observations[:count] = data["observations"][:count]
+                self.policies[:count] = data["policies"][:count]
+                self.outcomes[:count] = data["outcomes"][:count]
+                cursor = int(data["cursor"])
+        except Exception as error:
+            raise GamepitError(f"replay buffer {path} is damaged or does not fit this run "
+                               f"({type(error).__name__}: {toolkit.one_line(error)}); delete "
+                               "it to resume with an empty buffer") from None
+        self.size = count
+        self.cursor = cursor % self.capacity if count == self.capacity else count
 
 
 def augment(game: Game, batch: SelfPlayBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -390,8 +388,11 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
     run = toolkit.start_run(ALGORITHM, args, manager)
     game, device, rng = run.game, run.device, run.rng
     shape = network_shape(game, args)
+    if args.eval_games:  # an opponent that cannot play fails now, not after training
+        run.manager.registry.make_agent(args.eval_opponent, game).close()
     if run.resumed is not None:
-        stored = {key: int(value) for key, value in run.resumed["shape"].items()}
+        with toolkit.checkpoint_contents(run.checkpoint):
+            stored = {key: int(value) for key, value in run.resumed["shape"].items()}
         if stored != shape:
             raise GamepitError(f"{run.folder}: its checkpoint has network {stored}, the "
                                f"settings ask for {shape}; use another --run folder")
@@ -408,9 +409,10 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
                                      "optimizer": optimizer})
     iteration, best_generation, started_seconds = 0, 0, 0.0
     if run.resumed is not None:
-        iteration = int(run.resumed["iteration"])
-        best_generation = int(run.resumed["best_generation"])
-        started_seconds = float(run.resumed["train_seconds"])
+        with toolkit.checkpoint_contents(run.checkpoint):
+            iteration = int(run.resumed["iteration"])
+            best_generation = int(run.resumed["best_generation"])
+            started_seconds = float(run.resumed["train_seconds"])
         if (run.folder / BUFFER).is_file():
             buffer.load(run.folder / BUFFER)
         print(f"  at iteration {iteration}, {len(buffer)} positions in the replay buffer",
@@ -462,7 +464,8 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
         metrics = {"selfplay/positions_per_second": batch.moves / max(selfplay_seconds, 1e-9),
                    "selfplay/game_length": batch.moves / batch.games,
                    "selfplay/first_player_score": batch.first_player_score,
-                   "buffer/size": float(len(buffer)), "progress/iteration": float(iteration)}
+                   "buffer/size": float(len(buffer)), "progress/iteration": float(iteration),
+                   "progress/total_iterations": float(args.iterations)}
         if losses:
             metrics["losses/policy"] = float(np.mean([p for p, _ in losses]))
             metrics["losses/value"] = float(np.mean([v for _, v in losses]))
@@ -517,9 +520,12 @@ def resolve_checkpoint(checkpoint: str) -> Path:
 def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
                        ) -> tuple[PolicyValueNet, dict[str, Any]]:
     """The best network of a run's checkpoint or of an agent checkpoint, and its metadata."""
-    data = toolkit.load_trained(ALGORITHM, resolve_checkpoint(checkpoint))
-    network = build_network(data["shape"])
-    network.load_state_dict(data["best_network"])
+    path = resolve_checkpoint(checkpoint)
+    data = toolkit.load_trained(ALGORITHM, path)
+    with toolkit.checkpoint_contents(path):
+        network = build_network(data["shape"])
+        toolkit.load_state(network, data["best_network"], f"checkpoint {path}: best_network")
+        shape_of(data["shape"])
     return network.to(device).eval(), data
 
 

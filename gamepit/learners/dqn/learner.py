@@ -21,81 +21,81 @@ import torch.nn.functional as F
 from gamepit.learners import toolkit
 from gamepit.nets.atari import NATURE_MIN_SIZE, QNetwork
 from gamepit.plugins.manager import PluginManager
-from gamepit.training.settings import merge
+from gamepit.training.settings import SEED_MAX, THREADS_MAX, merge, setting
 
 
 @dataclass
 class DQNArgs:
-    game: str = "gym:CartPole-v1"
-    """game spec to train on (any one-player game)"""
-    seed: int = 1
+    game: str = setting("", spec="game", required=True)
+    """game spec to train on (any one-player game): --game, or game: in the config"""
+    seed: int = setting(1, low=0, high=SEED_MAX)
     """seed of the environments, the network and exploration"""
-    total_steps: int = 500_000
+    total_steps: int = setting(500_000, low=1)
     """environment steps to train for, summed over all environments"""
-    num_envs: int = 1
+    num_envs: int = setting(1, low=1, high=1024)
     """environments stepped together"""
-    buffer_size: int = 100_000
+    buffer_size: int = setting(100_000, low=1, high=100_000_000)
     """transitions the replay buffer holds"""
-    learning_rate: float = 1e-4
+    learning_rate: float = setting(1e-4, above=0)
     """Adam step size"""
-    gamma: float = 0.99
+    gamma: float = setting(0.99, low=0, high=1)
     """discount factor"""
-    target_update_interval: int = 1000
+    target_update_interval: int = setting(1000, low=1)
     """environment steps between copies of the online network into the target network"""
-    tau: float = 1.0
+    tau: float = setting(1.0, above=0, high=1)
     """fraction of the online weights blended into the target at each update (1: copy)"""
-    batch_size: int = 32
+    batch_size: int = setting(32, low=1, high=1_000_000)
     """transitions per gradient step"""
-    start_epsilon: float = 1.0
+    start_epsilon: float = setting(1.0, low=0, high=1)
     """exploration rate at the start"""
-    end_epsilon: float = 0.01
+    end_epsilon: float = setting(0.01, low=0, high=1)
     """exploration rate after the schedule"""
-    exploration_fraction: float = 0.1
+    exploration_fraction: float = setting(0.1, low=0, high=1)
     """fraction of total_steps over which epsilon falls linearly"""
-    learning_starts: int = 80_000
+    learning_starts: int = setting(80_000, low=0)
     """environment steps of random play before learning starts"""
-    train_frequency: int = 4
+    train_frequency: int = setting(4, low=1)
     """environment steps between gradient steps"""
-    gradient_steps: int = 1
+    gradient_steps: int = setting(1, low=1)
     """gradient steps each time the network trains"""
     double_dqn: bool = True
     """choose the next action with the online network, value it with the target (van Hasselt)"""
-    n_step: int = 1
+    n_step: int = setting(1, low=1, high=1000)
     """rewards summed before bootstrapping (n-step returns)"""
     dueling: bool = False
     """dueling value and advantage heads"""
     prioritized: bool = False
     """prioritized replay (proportional, Schaul et al. 2016)"""
-    priority_alpha: float = 0.6
+    priority_alpha: float = setting(0.6, low=0)
     """how strongly priorities skew sampling (0: uniform)"""
-    priority_beta: float = 0.4
+    priority_beta: float = setting(0.4, low=0, high=1)
     """importance-sampling correction at the start, annealed to 1 at the end"""
     clip_rewards: bool = False
     """train on the sign of the rewards (Atari); episodic returns stay unclipped"""
-    max_grad_norm: float = 10.0
+    max_grad_norm: float = setting(10.0, low=0)
     """gradient norm clip (0: none)"""
-    hidden: int = 120
+    hidden: int = setting(120, low=1, high=65_536)
     """units per hidden layer of the MLP torso (vector observations)"""
     device: str = "auto"
     """auto, cpu or cuda"""
-    threads: int = 1
-    """torch CPU threads (0: torch's default); one avoids spin-waiting on a shared CPU"""
+    threads: int = setting(1, low=1, high=THREADS_MAX)
+    """torch CPU threads; one avoids spin-waiting on a shared CPU (torch's own default, all
+    cores, ran a DQN on Atari 10x slower on a shared 2-core machine)"""
     run_dir: str = ""
     """folder of checkpoints, metrics and replays (default runs/dqn_GAME_TIME)"""
     resume: bool = True
     """continue from RUN/checkpoint.pt when it exists"""
-    checkpoint_every: int = 50_000
+    checkpoint_every: int = setting(50_000, low=1)
     """environment steps between checkpoints"""
-    log_every: int = 1000
+    log_every: int = setting(1000, low=1)
     """environment steps between metric reports"""
-    eval_episodes: int = 5
+    eval_episodes: int = setting(5, low=0, high=100_000)
     """evaluation episodes at the end, recorded as replays (0: none)"""
+    eval_max_steps: int = setting(5_000, low=0)
+    """actions after which an evaluation episode is cut and said so (0: only the game's own
+    limit; Atari's is 27,000 actions, which an agent that never presses FIRE plays out)"""
 
     def validate(self) -> None:
-        for name in ("total_steps", "num_envs", "buffer_size", "batch_size", "n_step",
-                     "train_frequency", "target_update_interval", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
         if self.buffer_size < 2 * self.num_envs * (self.n_step + 8):
             raise ValueError("buffer_size is too small for num_envs and n_step")
 
@@ -409,7 +409,8 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
     spec = f"dqn:checkpoint={run.checkpoint}"
     if args.eval_episodes:
         toolkit.evaluate(run, make_agent(str(run.checkpoint), str(device)), spec,
-                         args.eval_episodes, global_step)
+                         args.eval_episodes, global_step,
+                         max_steps=args.eval_max_steps)
     return spec
 
 

@@ -23,77 +23,83 @@ from gamepit.learners import toolkit
 from gamepit.nets.atari import ActorCritic
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Game
-from gamepit.training.settings import merge
+from gamepit.training.settings import SEED_MAX, THREADS_MAX, merge, setting
 
 
 @dataclass
 class PPOArgs:
-    game: str = "gym:CartPole-v1"
-    """game spec: a one-player game, or a two-player game for self-play"""
-    seed: int = 1
+    game: str = setting("", spec="game", required=True)
+    """game spec: a one-player game, or a two-player game for self-play (--game, or game: in
+    the config)"""
+    seed: int = setting(1, low=0, high=SEED_MAX)
     """seed of the environments, the network and the sampling"""
-    total_steps: int = 10_000_000
-    """environment steps to train for, summed over all environments"""
-    num_envs: int = 8
+    total_steps: int = setting(10_000_000, low=1)
+    """environment steps to train for, summed over all environments: whole rollouts of
+    num_envs * num_steps, so at least one and rounded down to a multiple"""
+    num_envs: int = setting(8, low=1, high=1024)
     """environments stepped together"""
-    num_steps: int = 128
+    num_steps: int = setting(128, low=1, high=1_000_000)
     """steps per environment in each rollout"""
-    learning_rate: float = 2.5e-4
+    learning_rate: float = setting(2.5e-4, above=0)
     """Adam step size at the start"""
     anneal_lr: bool = True
     """decay the learning rate linearly to zero over the run"""
-    gamma: float = 0.99
+    gamma: float = setting(0.99, low=0, high=1)
     """discount factor"""
-    gae_lambda: float = 0.95
+    gae_lambda: float = setting(0.95, low=0, high=1)
     """lambda of generalized advantage estimation"""
-    num_minibatches: int = 4
+    num_minibatches: int = setting(4, low=1)
     """minibatches each rollout is split into"""
-    update_epochs: int = 4
+    update_epochs: int = setting(4, low=1)
     """passes over each rollout"""
     norm_adv: bool = True
     """normalise advantages within each minibatch"""
-    clip_coef: float = 0.1
+    clip_coef: float = setting(0.1, above=0)
     """surrogate clipping range"""
     clip_vloss: bool = True
     """clip the value loss around the rollout's values"""
-    ent_coef: float = 0.01
+    ent_coef: float = setting(0.01, low=0)
     """entropy bonus coefficient"""
-    vf_coef: float = 0.5
+    vf_coef: float = setting(0.5, low=0)
     """value loss coefficient"""
-    max_grad_norm: float = 0.5
+    max_grad_norm: float = setting(0.5, above=0)
     """gradient norm clip"""
-    target_kl: float = 0.0
+    target_kl: float = setting(0.0, low=0)
     """stop the epochs of an update early past this approximate KL (0: never)"""
     clip_rewards: bool = False
     """train on the sign of the rewards (Atari); episodic returns stay unclipped"""
-    hidden: int = 64
+    hidden: int = setting(64, low=1, high=65_536)
     """units per hidden layer of the MLP torso (vector observations)"""
-    pool_size: int = 8
+    pool_size: int = setting(8, low=1, high=1000)
     """self-play: past selves kept as opponents"""
-    snapshot_every: int = 5
+    snapshot_every: int = setting(5, low=1)
     """self-play: updates between snapshots added to the pool"""
-    latest_opponent: float = 0.5
+    latest_opponent: float = setting(0.5, low=0, high=1)
     """self-play: probability of facing the newest snapshot rather than a random older one"""
     device: str = "auto"
     """auto, cpu or cuda"""
-    threads: int = 1
-    """torch CPU threads (0: torch's default); one avoids spin-waiting on a shared CPU"""
+    threads: int = setting(1, low=1, high=THREADS_MAX)
+    """torch CPU threads; one avoids spin-waiting on a shared CPU"""
     run_dir: str = ""
     """folder of checkpoints, metrics and replays (default runs/ppo_GAME_TIME)"""
     resume: bool = True
     """continue from RUN/checkpoint.pt when it exists"""
-    checkpoint_every: int = 100_000
+    checkpoint_every: int = setting(100_000, low=1)
     """environment steps between checkpoints"""
-    eval_episodes: int = 5
+    eval_episodes: int = setting(5, low=0, high=100_000)
     """evaluation episodes (games against random on two-player games) at the end, as replays"""
+    eval_max_steps: int = setting(5_000, low=0)
+    """actions after which a one-player evaluation episode is cut and said so (0: only the
+    game's own limit; Atari's is 27,000 actions, which an agent that never presses FIRE plays
+    out)"""
 
     def validate(self) -> None:
-        for name in ("total_steps", "num_envs", "num_steps", "num_minibatches",
-                     "update_epochs", "pool_size", "snapshot_every", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-        if (self.num_envs * self.num_steps) % self.num_minibatches:
+        rollout = self.num_envs * self.num_steps
+        if rollout % self.num_minibatches:
             raise ValueError("num_envs * num_steps must divide into num_minibatches")
+        if self.total_steps < rollout:
+            raise ValueError(f"total_steps={self.total_steps} is less than one rollout "
+                             f"(num_envs * num_steps = {rollout}); lower num_steps or num_envs")
 
 
 # --------------------------------------------------------------------------- self-play
@@ -136,7 +142,7 @@ class OpponentPool:
         self.snapshots = []
         for state_dict in state_dicts:
             snapshot = copy.deepcopy(network).eval()
-            snapshot.load_state_dict(state_dict)
+            toolkit.load_state(snapshot, state_dict, "a self-play snapshot")
             self.snapshots.append(snapshot)
 
 
@@ -287,7 +293,12 @@ def build_network(meta: dict[str, Any]) -> ActorCritic:
 
 def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     """Train; returns the spec of an agent that plays from the final checkpoint."""
-    run = toolkit.start_run("ppo", args, manager, total_steps=args.total_steps)
+    batch_size = args.num_envs * args.num_steps
+    num_updates = args.total_steps // batch_size  # whole rollouts; validate() ensures one
+    if num_updates * batch_size != args.total_steps:
+        print(f"ppo: total_steps={args.total_steps} is not a whole number of rollouts of "
+              f"{batch_size} steps; training {num_updates * batch_size}", flush=True)
+    run = toolkit.start_run("ppo", args, manager, total_steps=num_updates * batch_size)
     game, device = run.game, run.device
     self_play = game.num_players == 2
     if self_play:
@@ -302,14 +313,15 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     pool = (OpponentPool(network, args.pool_size, args.latest_opponent, run.rng)
             if self_play else None)
     global_step = toolkit.resume(run, {"network": network, "optimizer": optimizer})
-    update = int(run.resumed["update"]) if run.resumed is not None else 0
-    if pool is not None:
+    update = 0
+    with toolkit.checkpoint_contents(run.checkpoint):
         if run.resumed is not None:
+            update = int(run.resumed["update"])
+        if pool is not None and run.resumed is not None:
             pool.load(network, run.resumed["pool"])
+    if pool is not None:
         envs = SelfPlayEnv(game, args.num_envs, pool, device, run.rng)
 
-    batch_size = args.num_envs * args.num_steps
-    num_updates = max(1, args.total_steps // batch_size)
     observations, info = envs.reset(seed=args.seed + global_step)
     legal = legal_masks(info, args.num_envs, num_actions)
     shape = (args.num_steps, args.num_envs)
@@ -404,7 +416,8 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     spec = f"ppo:checkpoint={run.checkpoint}"
     if args.eval_episodes:
         toolkit.evaluate(run, make_agent(str(run.checkpoint), str(device)), spec,
-                         args.eval_episodes, global_step)
+                         args.eval_episodes, global_step,
+                         max_steps=args.eval_max_steps)
     return spec
 
 
