@@ -216,9 +216,10 @@ def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
     if args.games > 10**7:
         raise GamepitError("match: -n must be at most 10000000")
     game = manager.registry.make_game(args.game)
-    replay_dir = None if args.no_replays else str(writable_folder(args.replays, "replay folder"))
-    agents = _match_agents(args, manager, game)
+    agents = _match_agents(args, manager, game)  # a checkpoint that does not fit: no folder
     try:
+        replay_dir = None if args.no_replays else str(writable_folder(args.replays,
+                                                                      "replay folder"))
         if game.num_players == 1:
             return _match_one_player(args, manager, game, agents, replay_dir)
         if game.num_players != 2:
@@ -293,9 +294,10 @@ def cmd_play(args: argparse.Namespace, manager: PluginManager) -> int:
     from gamepit.arena import play_match
 
     game = manager.registry.make_game(args.game)
-    replay_dir = None if args.no_replays else str(writable_folder(args.replays, "replay folder"))
-    agents = _match_agents(args, manager, game)
+    agents = _match_agents(args, manager, game)  # a checkpoint that does not fit: no folder
     try:
+        replay_dir = None if args.no_replays else str(writable_folder(args.replays,
+                                                                      "replay folder"))
         result = play_match(game, agents, args.seed, [args.agent_a, args.agent_b], replay_dir,
                             args.move_time, manager)
     finally:
