@@ -22,6 +22,8 @@ from gamepit.plugins import hookimpl
 from gamepit.protocols import BaseState, Capabilities, Game, Option
 from gamepit.protocols import game as game_entry
 
+MAX_STEPS = 100_000_000  # the highest episode cap a spec may set
+
 
 class GymState(BaseState):
     """One episode of a Gymnasium environment, driven action by action."""
@@ -174,5 +176,6 @@ def gamepit_add_games() -> list:
         "gym", GymGame,
         "Any Gymnasium environment with discrete actions as a one-player game (gym:CartPole-v1).",
         [Option("env_id", str, "CartPole-v1", "Gymnasium id, e.g. CartPole-v1 or Acrobot-v1"),
-         Option("max_episode_steps", int, 0, "cut episodes after this many steps (0: the env's)")],
+         Option("max_episode_steps", int, 0, "cut episodes after this many steps (0: the env's)",
+                low=0, high=MAX_STEPS)],
     )]

@@ -24,6 +24,8 @@ from gamepit.plugins import hookimpl
 from gamepit.protocols import BaseState, Capabilities, Game, Option
 from gamepit.protocols import game as game_entry
 
+MAX_MOVES = 1_000_000  # the highest move cap a spec may set
+
 # Observation tensors of most OpenSpiel games are one-hot planes in [0, 1] (every bridgeable
 # game was played out to check); these few hold counts instead: game short name -> function of
 # the loaded game -> the highest value its observation can take.
@@ -271,4 +273,5 @@ def gamepit_add_games() -> list:
         "(openspiel:othello, 'openspiel:hex(board_size=7)', openspiel:chess).",
         [Option("game", str, "", "OpenSpiel game string, parameters in brackets"),
          Option("max_moves", int, 0, "end the game after this many moves, scored as it "
-                                     "stands (a draw in board games); 0 = no cap")])]
+                                     "stands (a draw in board games); 0 = no cap",
+                low=0, high=MAX_MOVES)])]

@@ -26,6 +26,8 @@ from gamepit.plugins import hookimpl
 from gamepit.protocols import BaseState, Capabilities, Game, Option
 from gamepit.protocols import game as game_entry
 
+MAX_MOVES = 1_000_000  # the highest move cap a spec may set
+
 # Modules (without their version suffix) known to be deterministic with perfect information,
 # so search may trust a deepcopy as the simulator. Others are flagged as neither.
 _PERFECT_INFORMATION = {"classic.chess", "classic.go", "classic.tictactoe",
@@ -413,6 +415,6 @@ def gamepit_add_games() -> list:
         "'pettingzoo:classic.go_v5(board_size=9)'); simulated by deep copies.",
         [Option("module", str, "", "module under pettingzoo, env() arguments in brackets"),
          Option("max_moves", int, 0, "end the game after this many moves, scored as it "
-                                     "stands; 0 = no cap"),
+                                     "stands; 0 = no cap", low=0, high=MAX_MOVES),
          Option("channels_first", bool, True, "move the channel axis of (H, W, C) board "
                                               "observations first, as gamepit's games do")])]

@@ -15,7 +15,7 @@ from typing import Any
 
 from gamepit.errors import GamepitError
 from gamepit.games.go.gtp import GtpEngine
-from gamepit.games.go.rules import MAX_SIZE, Go
+from gamepit.games.go.rules import MAX_HISTORY, MAX_KOMI, MAX_MOVES, MAX_SIZE, Go
 from gamepit.plugins import hookimpl
 from gamepit.protocols import Option
 from gamepit.protocols import game as game_entry
@@ -25,10 +25,13 @@ from gamepit.protocols import game as game_entry
 def gamepit_add_games() -> list:
     return [game_entry(
         "go", Go, "Go with area scoring (OpenSpiel's engine), AlphaGo Zero planes, SGF export.",
-        [Option("size", int, 9, "board size: 9, 13 or 19 (any of 2..19 works)"),
-         Option("komi", float, 7.5, "points given to White"),
-         Option("history", int, 8, "boards per player in the observation (planes = 2H+1)"),
-         Option("max_moves", int, 0, "move cap where the board is scored (0: 2 x size^2)")])]
+        [Option("size", int, 9, "board size: 9, 13 or 19 (any of 2..19 works)",
+                low=2, high=MAX_SIZE),
+         Option("komi", float, 7.5, "points given to White", low=-MAX_KOMI, high=MAX_KOMI),
+         Option("history", int, 8, "boards per player in the observation (planes = 2H+1)",
+                low=1, high=MAX_HISTORY),
+         Option("max_moves", int, 0, "move cap where the board is scored (0: 2 x size^2)",
+                low=0, high=MAX_MOVES)])]
 
 
 @hookimpl

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import IO, Any
 
-from gamepit.games.go.rules import COLUMNS, MAX_SIZE, format_score
+from gamepit.games.go.rules import COLUMNS, MAX_KOMI, MAX_SIZE, format_score
 from gamepit.protocols import Agent, split_act_result
 
 PROTOCOL_VERSION = "2"
@@ -144,7 +144,7 @@ class GtpEngine:
             komi = float(arguments[0])
         except ValueError:
             raise GtpFailure("syntax error (komi not a float)") from None
-        if komi != komi or abs(komi) > 1000:
+        if not abs(komi) <= MAX_KOMI:  # NaN fails this too
             raise GtpFailure("syntax error (komi out of range)")
         self._set_game(self.game.size, komi)
         return ""

@@ -30,6 +30,9 @@ from gamepit.protocols import BaseState, Capabilities, Game
 
 COLUMNS = "ABCDEFGHJKLMNOPQRST"  # GTP and board-diagram letters: no I
 MAX_SIZE = 19
+MAX_KOMI = 1000.0  # |komi| above this is refused, by the spec parser and by GTP's komi
+MAX_HISTORY = 64  # boards per player in the observation
+MAX_MOVES = 1_000_000  # the highest move cap a spec may set
 _OBSERVERS = threading.local()  # OpenSpiel observation buffers by board size (layout per size)
 
 
