@@ -18,6 +18,7 @@ from gamepit.protocols import (
     Game,
     MatchInfo,
     MatchResult,
+    Resign,
     StepRecord,
     split_act_result,
     state_hash,
@@ -132,7 +133,7 @@ def act_alone(agent: Agent, match: LiveMatch, seat: int) -> None:
     try:
         action, info = split_act_result(
             call_with_time_limit(lambda: agent.act(view), match.move_time))
-    except MoveTimeout as error:
+    except (MoveTimeout, Resign) as error:
         match.forfeit(seat, str(error))
         return
     except Exception as error:
@@ -154,7 +155,7 @@ def act_together(agent: Agent, matches: Sequence[LiveMatch], seat: int) -> None:
                              "states")
         moves = [split_act_result(result) for result in results]
     except Exception as error:
-        reason = (str(error) if isinstance(error, MoveTimeout)
+        reason = (str(error) if isinstance(error, (MoveTimeout, Resign))
                   else f"act_batch raised {type(error).__name__}: {error}")
         for match in matches:
             match.forfeit(seat, reason)

@@ -191,6 +191,11 @@ class ChessState(OpenSpielState):
         return [move.to_lan() for move in self.native.moves_history()]
 
 
+# Seats in the game's words, by OpenSpiel's player numbers (Black moves first but is seat 1 in
+# chess, seat 0 in othello and go).
+_PLAYER_NAMES = {"chess": ("black", "white"), "othello": ("black", "white"),
+                 "go": ("black", "white"), "tic_tac_toe": ("X", "O")}
+
 _STATE_CLASSES: dict[str, type[OpenSpielState]] = {"othello": OthelloState,
                                                    "chess": ChessState}
 
@@ -224,6 +229,7 @@ class OpenSpielGame(Game):
         self.observation_bounds = (0.0, high(self.native_game) if high else 1.0)
         self.capabilities = Capabilities()
         self._state_class = _STATE_CLASSES.get(self.short_name, OpenSpielState)
+        self.player_names = _PLAYER_NAMES.get(self.short_name, ())
         self._namer = self.native_game.new_initial_state()
 
     def new_state(self, seed: int | None = None) -> OpenSpielState:

@@ -32,6 +32,8 @@ MAX_MOVES = 1_000_000  # the highest move cap a spec may set
 # so search may trust a deepcopy as the simulator. Others are flagged as neither.
 _PERFECT_INFORMATION = {"classic.chess", "classic.go", "classic.tictactoe",
                         "classic.connect_four"}
+# Seats in the game's words, by PettingZoo's agent order.
+_PLAYER_NAMES = {"classic.chess": ("white", "black"), "classic.go": ("black", "white")}
 # Boards the replay viewer can draw from two observation planes: module -> (style, transposed).
 _TWO_PLANE_BOARDS = {"classic.tictactoe": ("grid", True), "classic.connect_four": ("discs", False)}
 # Attributes an environment never changes during a game; clones share them.
@@ -321,6 +323,7 @@ class PettingZooGame(Game):
         self.ansi = "ansi" in probe.metadata.get("render_modes", [])
         self.family = re.sub(r"[_-]v\d+$", "", self.module_name).replace("/", ".")
         known = self.family in _PERFECT_INFORMATION
+        self.player_names = _PLAYER_NAMES.get(self.family, ())
         self.capabilities = Capabilities(deterministic=known, perfect_information=known)
         self._state_class: type[PettingZooState] = PettingZooState
         if self.family == "classic.chess":

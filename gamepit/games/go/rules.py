@@ -229,6 +229,7 @@ class Go(Game):
 
     name = "go"
     num_players = 2
+    player_names = ("black", "white")
     capabilities = Capabilities(symmetries=True)
 
     def __init__(self, size: int = 9, komi: float = 7.5, history: int = 8,
