@@ -368,3 +368,25 @@ def test_gym_clones_of_ale_environments_keep_the_episode(registry):
         copy.apply((step * 5) % game.num_actions)
     assert state.fingerprint() == copy.fingerprint()
     assert not (state.observation(0) == game.new_state(seed=3).observation(0)).all()
+
+
+@pytest.mark.parametrize(("spec", "words"), [
+    ("openspiel:hex(board_size=0)", "cannot play"),
+    ("openspiel:hex(board_size=-1)", "no legal move"),
+    ("openspiel:hex(board_size=1000)", "distinct actions"),
+    ("openspiel:connect_four(rows=0)", "crashed"),  # a segmentation fault inside OpenSpiel
+    ("openspiel:breakthrough(rows=0)", "rows"),
+    ("openspiel:clobber(rows=1,columns=1)", "no legal move"),
+    ("openspiel:go(board_size=100)", "19"),
+])
+def test_bad_openspiel_parameters_are_one_line_when_the_spec_is_built(registry, spec, words):
+    """Refused while the game is built (before any game is played), not at the end of a
+    match (hex(board_size=0)) or by a crash of the whole process (connect_four(rows=0))."""
+    with pytest.raises(SpecError, match=words):
+        registry.make_game(spec)
+
+
+def test_good_openspiel_parameters_still_play(registry):
+    game = registry.make_game("openspiel:hex(board_size=5)")
+    assert game.num_actions == 25
+    check_game(game, episodes=1, max_steps=100)
