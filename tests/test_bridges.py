@@ -390,3 +390,26 @@ def test_good_openspiel_parameters_still_play(registry):
     game = registry.make_game("openspiel:hex(board_size=5)")
     assert game.num_actions == 25
     check_game(game, episodes=1, max_steps=100)
+
+
+@pytest.mark.parametrize(("spec", "words"), [
+    ("pettingzoo:classic.tictactoe_v3(render_mode='human')", "render_mode"),
+    ("pettingzoo:mpe.simple_v3", "cannot import"),
+    ("pettingzoo:classic.go_v5(board_size=-1)", "cannot build"),
+    ("pettingzoo:classic..go_v5", "module name"),
+    ("pettingzoo:.classic.go_v5", "module name"),
+    ("pettingzoo:classic.go_v5(board_size=" + "(" * 500 + "1" + ")" * 500 + ")", ""),
+])
+def test_bad_pettingzoo_specs_are_one_line(cli, spec, words):
+    line = one_error_line(cli("match", spec, "random", "random", "-n", "1", "--no-replays"))
+    assert words in line
+
+
+def test_pettingzoo_module_names_stay_under_pettingzoo(registry):
+    """A module spec is imported as pettingzoo.<family>.<name>: no dots at either end, no
+    '..', no path; ``os`` is looked for as pettingzoo.os, which does not exist."""
+    for bad in ("..", "../etc", "classic/../../os", "os.path..x", "", " "):
+        with pytest.raises(SpecError):
+            registry.make_game(f"pettingzoo:module={bad}")
+    with pytest.raises(SpecError, match="pettingzoo.os"):
+        registry.make_game("pettingzoo:os")

@@ -27,6 +27,7 @@ from gamepit.protocols import BaseState, Capabilities, Game, Option
 from gamepit.protocols import game as game_entry
 
 MAX_MOVES = 1_000_000  # the highest move cap a spec may set
+MAX_ACTIONS = 100_000  # more actions than this (go_v5(board_size=1000)) are refused
 
 # Modules (without their version suffix) known to be deterministic with perfect information,
 # so search may trust a deepcopy as the simulator. Others are flagged as neither.
@@ -59,9 +60,12 @@ def parse_module_spec(text: str) -> tuple[str, dict[str, Any]]:
         assert isinstance(call, ast.Call) and not call.args
         arguments = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
         assert None not in arguments
-    except (SyntaxError, ValueError, AssertionError):
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError, AssertionError):
         raise SpecError(f"pettingzoo: cannot read the arguments in {text!r}; write them as "
                         "MODULE(key=value,...) with Python literal values") from None
+    if "render_mode" in arguments:
+        raise SpecError("pettingzoo: render_mode is chosen by gamepit (the viewer and the "
+                        "terminal ask for what they draw), not by the spec")
     return module, arguments
 
 
@@ -89,6 +93,9 @@ def env_factory(module: str) -> Callable[..., Any]:
                             "classic.chess_v6, classic.connect_four_v3, classic.go_v5)") from None
         raise SpecError(f"pettingzoo: {full_name} needs the missing package {error.name!r}; "
                         "pip install it") from None
+    except ImportError as error:  # e.g. MPE, moved out of PettingZoo into its own package
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise SpecError(f"pettingzoo: cannot import {full_name}: {first_line}") from None
     factory = getattr(env_module, "env", None)
     if not callable(factory):
         raise SpecError(f"pettingzoo: {full_name} has no env() factory")
@@ -320,6 +327,10 @@ class PettingZooGame(Game):
         self.agents: list[str] = list(probe.possible_agents)
         self.num_players = len(self.agents)
         self._read_spaces(probe)
+        if self.num_actions > MAX_ACTIONS:
+            probe.close()
+            raise SpecError(f"pettingzoo: {module.strip()!r} has {self.num_actions} actions, "
+                            f"more than the bridge's {MAX_ACTIONS}")
         self.ansi = "ansi" in probe.metadata.get("render_modes", [])
         self.family = re.sub(r"[_-]v\d+$", "", self.module_name).replace("/", ".")
         known = self.family in _PERFECT_INFORMATION
