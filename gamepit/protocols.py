@@ -195,6 +195,7 @@ class Game:
     capabilities: Capabilities = Capabilities()
     spec: str = ""
     reference_scores: tuple[float, float] | None = None  # (random, human) on one-player games
+    player_names: tuple[str, ...] = ()  # seats in the game's words ("X", "O"), where it has them
 
     def new_state(self, seed: int | None = None) -> State:
         """A fresh state at the start of the game (``seed`` matters for stochastic games)."""
@@ -236,6 +237,11 @@ class Game:
 
 
 ActResult = int | tuple[int, dict[str, Any]]
+
+
+class Resign(Exception):
+    """Raised by ``act`` to give up the game: the arena records a forfeit whose reason is the
+    message itself ("resigned", "input ended"), not "act raised ..."."""
 
 
 class Agent:

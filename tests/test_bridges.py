@@ -5,6 +5,9 @@ back by python-chess, the refusals, and agreement with our native tic-tac-toe.""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import chess
 import chess.pgn
@@ -294,3 +297,119 @@ def test_clones_carry_the_whole_game_even_with_chance_inside(registry, module):
         assert clone.is_terminal() and clone.returns() == state.returns()
         longest = max(longest, steps)
     assert longest >= 3
+
+
+# ------------------------------------------------------------------- gym: names are not code
+
+
+def one_error_line(done) -> str:
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("gamepit: warning")]
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("gamepit: error: "), done.stderr
+    return lines[0]
+
+
+def test_gym_spec_naming_a_module_is_refused_without_a_grant(cli):
+    done = cli("match", "gym:this:CartPole-v1", "random", "random", "-n", "1", "--no-replays",
+               env={"GAMEPIT_ALLOW_IMPORT": ""})
+    assert "--allow-import this" in one_error_line(done)
+    assert "Zen of Python" not in done.stdout + done.stderr
+
+
+def test_a_refused_module_is_not_imported():
+    """The check comes before any import: ``this`` never reaches sys.modules."""
+    code = ("import sys\nfrom gamepit.errors import SpecError\n"
+            "from gamepit.plugins.manager import PluginManager\n"
+            "registry = PluginManager(autoload=False).registry\n"
+            "try:\n    registry.make_game('gym:this:CartPole-v1')\nexcept SpecError as e:\n"
+            "    print('refused', e)\nprint('imported' if 'this' in sys.modules else 'clean')\n")
+    env = {**os.environ, "GAMEPIT_ALLOW_IMPORT": ""}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.stdout.splitlines()[-1] == "clean", done.stdout + done.stderr
+    assert "refused" in done.stdout and "Zen" not in done.stdout
+
+
+def test_granted_modules_are_imported_and_gymnasium_ids_need_no_grant(cli):
+    granted = {"GAMEPIT_ALLOW_IMPORT": "json,nonexistent_module_xyz"}
+    # json registers no environment: the error is then that the id is not registered
+    done = cli("match", "gym:json:NoSuchEnv-v0", "random", "random", "-n", "1",
+               "--no-replays", env=granted)
+    assert "NoSuchEnv" in one_error_line(done)
+    done = cli("match", "gym:nonexistent_module_xyz:Foo-v0", "random", "random", "-n", "1",
+               "--no-replays", env=granted)
+    assert "nonexistent_module_xyz" in one_error_line(done)
+    done = cli("match", "gym:json:CartPole-v1", "random", "random", "-n", "1",
+               "--no-replays", env=granted)
+    assert done.returncode == 0, done.stderr
+    done = cli("match", "gym:CartPole-v1", "random", "random", "-n", "1", "--no-replays",
+               env={"GAMEPIT_ALLOW_IMPORT": ""})
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("spec", ["gym:..:x-v0", "gym:.json:x-v0", "gym:a:b:c-v0",
+                                  "gym:nonexistent_module:Foo-v0", "gym:Foo-v0",
+                                  "gym:os:x-v0"])
+def test_bad_gym_ids_are_one_line(cli, spec):
+    one_error_line(cli("match", spec, "random", "random", "-n", "1", "--no-replays",
+                       env={"GAMEPIT_ALLOW_IMPORT": ""}))
+
+
+def test_gym_clones_of_ale_environments_keep_the_episode(registry):
+    """ALE's environments are EzPickle: deepcopy gives a fresh environment at the start, so a
+    clone must be re-simulated from the seed, and stepping it must match the original."""
+    game = registry.make_game("gym:ALE/Pong-v5,max_episode_steps=400")
+    state = game.new_state(seed=3)
+    for step in range(60):
+        state.apply(step % game.num_actions)
+    copy = state.clone()
+    for step in range(30):
+        state.apply((step * 5) % game.num_actions)
+        copy.apply((step * 5) % game.num_actions)
+    assert state.fingerprint() == copy.fingerprint()
+    assert not (state.observation(0) == game.new_state(seed=3).observation(0)).all()
+
+
+@pytest.mark.parametrize(("spec", "words"), [
+    ("openspiel:hex(board_size=0)", "cannot play"),
+    ("openspiel:hex(board_size=-1)", "no legal move"),
+    ("openspiel:hex(board_size=1000)", "distinct actions"),
+    ("openspiel:connect_four(rows=0)", "crashed"),  # a segmentation fault inside OpenSpiel
+    ("openspiel:breakthrough(rows=0)", "rows"),
+    ("openspiel:clobber(rows=1,columns=1)", "no legal move"),
+    ("openspiel:go(board_size=100)", "19"),
+])
+def test_bad_openspiel_parameters_are_one_line_when_the_spec_is_built(registry, spec, words):
+    """Refused while the game is built (before any game is played), not at the end of a
+    match (hex(board_size=0)) or by a crash of the whole process (connect_four(rows=0))."""
+    with pytest.raises(SpecError, match=words):
+        registry.make_game(spec)
+
+
+def test_good_openspiel_parameters_still_play(registry):
+    game = registry.make_game("openspiel:hex(board_size=5)")
+    assert game.num_actions == 25
+    check_game(game, episodes=1, max_steps=100)
+
+
+@pytest.mark.parametrize(("spec", "words"), [
+    ("pettingzoo:classic.tictactoe_v3(render_mode='human')", "render_mode"),
+    ("pettingzoo:mpe.simple_v3", "cannot import"),
+    ("pettingzoo:classic.go_v5(board_size=-1)", "cannot build"),
+    ("pettingzoo:classic..go_v5", "module name"),
+    ("pettingzoo:.classic.go_v5", "module name"),
+    ("pettingzoo:classic.go_v5(board_size=" + "(" * 500 + "1" + ")" * 500 + ")", ""),
+])
+def test_bad_pettingzoo_specs_are_one_line(cli, spec, words):
+    line = one_error_line(cli("match", spec, "random", "random", "-n", "1", "--no-replays"))
+    assert words in line
+
+
+def test_pettingzoo_module_names_stay_under_pettingzoo(registry):
+    """A module spec is imported as pettingzoo.<family>.<name>: no dots at either end, no
+    '..', no path; ``os`` is looked for as pettingzoo.os, which does not exist."""
+    for bad in ("..", "../etc", "classic/../../os", "os.path..x", "", " "):
+        with pytest.raises(SpecError):
+            registry.make_game(f"pettingzoo:module={bad}")
+    with pytest.raises(SpecError, match="pettingzoo.os"):
+        registry.make_game("pettingzoo:os")

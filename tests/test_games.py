@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 from gamepit.checks import check_game
+from gamepit.errors import SpecError
 from gamepit.games.connect_four import ConnectFourState
 from gamepit.games.tictactoe import TicTacToeState
 from gamepit.plugins.manager import PluginManager
+from gamepit.specs import bind_options, split_spec
 
 # Games whose entry needs an argument, and a small instance of each for the conformance run.
 SPECS = {"openspiel": "openspiel:tic_tac_toe", "pettingzoo": "pettingzoo:classic.tictactoe_v3",
@@ -104,3 +106,44 @@ def test_symmetries_map_policies_with_boards():
         assert mapped[corner[0]] == 0.0  # the policy entry moved with the cell
     assert len(REGISTRY.make_game("connect_four").symmetries(
         ConnectFourState().observation(0), np.arange(7.0))) == 2
+
+
+# --------------------------------------------------------------------------- option ranges
+
+
+@pytest.mark.parametrize("name", REGISTRY.names("game"))
+def test_every_number_option_declares_its_range(name):
+    """A range is declared once, on the Option, so the spec parser refuses values outside it
+    (and `gamepit plugins` shows it) before the game is built."""
+    entry = REGISTRY.entry("game", name)
+    for option in entry.options:
+        if option.type in (int, float) and not option.choices:
+            assert option.low is not None and option.high is not None, (name, option.name)
+            assert option.low <= option.default <= option.high, (name, option.name)
+
+
+@pytest.mark.parametrize(("spec", "words"), [
+    ("go:komi=nan", "finite"),
+    ("go:komi=1e308", "at most 1000"),
+    ("go:komi=-2000", "at least -1000"),
+    ("go:size=1", "at least 2"),
+    ("go:size=1000", "at most 19"),
+    ("go:history=100000", "at most"),
+    ("go:max_moves=-1", "at least 0"),
+    ("go:max_moves=99999999999999999999", "too large"),
+    ("go:max_moves=10**30", "expects int"),
+    ("gym:CartPole-v1,max_episode_steps=-1", "at least 0"),
+    ("openspiel:othello,max_moves=-5", "at least 0"),
+    ("pettingzoo:classic.tictactoe_v3,max_moves=-5", "at least 0"),
+    ("atari:pong,frame_skip=0", "at least 1"),
+    ("atari:pong,frame_stack=100000", "at most"),
+    ("atari:pong,sticky=1.5", "at most 1"),
+    ("atari:pong,noop_max=10000000", "at most"),
+    ("atari_mp:pong,frame_stack=100000", "at most"),
+])
+def test_out_of_range_options_are_refused_by_the_parser(spec, words):
+    """Refused while the spec is parsed, so no emulator or OpenSpiel game is ever built."""
+    name, _, _ = spec.partition(":")
+    entry = REGISTRY.entry("game", name)
+    with pytest.raises(SpecError, match=words):
+        bind_options(entry, split_spec(spec)[1])

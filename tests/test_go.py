@@ -44,7 +44,7 @@ def test_spec_options_and_bad_sizes(registry):
     assert (game.size, game.komi, game.num_actions) == (13, 6.5, 170)
     assert game.observation_shape == (5, 13, 13)
     assert game.max_moves == 2 * 13 * 13
-    with pytest.raises(SpecError, match="size must be between 2 and 19"):
+    with pytest.raises(SpecError, match="size=21 must be at most 19"):
         registry.make_game("go:size=21")
     with pytest.raises(SpecError, match="history"):
         registry.make_game("go:history=0")

@@ -301,8 +301,13 @@ def test_gtp_command_rejects_bad_options_in_one_line():
     assert finished.returncode == 2 and finished.stdout == ""
     assert finished.stderr.strip().startswith("gamepit: error: unknown agent 'no_such_agent'")
     assert "Traceback" not in finished.stderr
-    finished = run_cli("gtp", "--size", "40", input="")
-    assert finished.returncode == 2 and "between 2 and 19" in finished.stderr
+    for option, value, words in [("--size", "40", "at most 19"), ("--size", "1", "at least 2"),
+                                 ("--komi", "nan", "finite"), ("--komi", "1e9", "at most"),
+                                 ("--seed", "-1", "at least 0"),
+                                 ("--seed", "99999999999999999999", "too large")]:
+        finished = run_cli("gtp", option, value, input="")
+        assert finished.returncode == 2 and words in finished.stderr, (option, value)
+        assert len(finished.stderr.strip().splitlines()) == 1, finished.stderr
 
 
 def test_gnugo_loads_our_sgf_export(registry, manager, tmp_path):
@@ -325,3 +330,39 @@ def test_gnugo_loads_our_sgf_export(registry, manager, tmp_path):
             assert stones(gnugo, colour) == expected[colour]
     finally:
         gnugo.close()
+
+
+def test_undecodable_bytes_get_an_error_response_and_the_engine_goes_on():
+    """Strict UTF-8 decoding of stdin ended the engine on ``play b \\xe91`` before any answer."""
+    script = (b"1 name\n2 play b \xe91\n\xff\xfe\n3 play b D4\n# a comment \xe9\n"
+              b"4 list_stones b\nkomi \x807.5\n\x00\x01\x02\n5 name\r\n6 quit\n")
+    done = subprocess.run([sys.executable, "-m", "gamepit", "gtp"], input=script,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
+    responses = done.stdout.decode("ascii").split("\n\n")
+    assert responses[-1] == ""
+    assert responses[:-1] == ["=1 gamepit", "?2 invalid UTF-8 in the command",
+                              "? invalid UTF-8 in the command", "=3 ", "=4 D4",
+                              "? invalid UTF-8 in the command",  # control bytes: ignored
+                              "=5 gamepit", "=6 "]
+
+
+@pytest.mark.parametrize("line", [
+    "boardsize 0", "boardsize 1000", "boardsize -1", "boardsize 99999999999999999999999999",
+    "boardsize 1e3", "komi nan", "komi inf", "komi -inf", "komi 1e400", "komi 1e308",
+    "komi 99999999999999999999999999", "komi 0x10", "time_settings 1 2 99999999999999999999999",
+    "time_left b -5 99999999999999999999999", "play b T99999999999999999999",
+    "play b A99", "play b Z1", "play b A0", "play x D4", "play b", "genmove", "genmove z",
+    "known_command", "list_stones", "list_stones q", "undo 5",
+    "99999999999999999999999999999 name", "-1 name", "1.5 name", "\x1b[31m name", "\x7f",
+    "\u00e9t\u00e9", "name \u2028 x", "\u0085name", "name\x0bx", " " * 10000, "a" * 100000,
+])
+def test_nasty_lines_get_responses_not_internal_errors(registry, line):
+    engine = make_engine(registry)
+    response = engine.handle(line)
+    if response is not None:
+        assert response[0] in "=?" and response.endswith("\n\n"), (line, response)
+        assert "\n\n" not in response[:-2]
+        assert "internal error" not in response, (line, response)
+    assert answer(engine, "name") == "= gamepit"
+    assert answer(engine, "play b D4") == "= "

@@ -20,6 +20,7 @@ from gamepit.protocols import (
     Game,
     MatchInfo,
     MatchResult,
+    Resign,
     StepRecord,
     split_act_result,
     state_hash,
@@ -72,7 +73,7 @@ def fault_reason(call: str, error: BaseException) -> str:
     agent's fault, ``SystemExit`` included: ``sys.exit`` in an agent costs it the game."""
     if isinstance(error, KeyboardInterrupt):
         raise error
-    if isinstance(error, (MoveTimeout, AgentCrashed)):
+    if isinstance(error, (MoveTimeout, AgentCrashed, Resign)):
         return str(error)
     return f"{call} raised {type(error).__name__}: {error}"
 

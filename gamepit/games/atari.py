@@ -39,28 +39,43 @@ from gamepit.protocols import BaseState, Capabilities, Game, Option
 from gamepit.protocols import game as game_entry
 
 SCREEN_SIZE = 84
+# Option ranges, declared once on the Options below so the spec parser checks them.
+MAX_FRAME_SKIP = 100
+MAX_NOOPS = 10_000
+MAX_FRAMES = 100_000_000
+MAX_FRAME_STACK = 64
 
 ATARI_OPTIONS = (
     Option("game", str, "pong", "ROM name as ale-py ships it, snake_case (pong, ms_pacman...)"),
-    Option("sticky", float, 0.25, "probability of repeating the previous action (ALE v5)"),
+    Option("sticky", float, 0.25, "probability of repeating the previous action (ALE v5)",
+           low=0.0, high=1.0),
     Option("full_action_space", bool, False, "all 18 joystick actions, not the game's minimal set"),
-    Option("frame_skip", int, 4, "emulator frames per action; screen max of the last two"),
-    Option("noop_max", int, 30, "up to this many no-op frames at the start (seeded)"),
-    Option("max_frames", int, 108000, "episode cap in emulator frames (108000 = 30 minutes)"),
+    Option("frame_skip", int, 4, "emulator frames per action; screen max of the last two",
+           low=1, high=MAX_FRAME_SKIP),
+    Option("noop_max", int, 30, "up to this many no-op frames at the start (seeded)",
+           low=0, high=MAX_NOOPS),
+    Option("max_frames", int, 108000, "episode cap in emulator frames (108000 = 30 minutes)",
+           low=1, high=MAX_FRAMES),
     Option("fire_reset", bool, True, "press FIRE at the start in games that need it"),
-    Option("frame_stack", int, 4, "frames stacked in the observation"),
+    Option("frame_stack", int, 4, "frames stacked in the observation",
+           low=1, high=MAX_FRAME_STACK),
     Option("episodic_life", bool, True, "training faces only: a lost life ends the episode"),
     Option("clip_rewards", bool, True, "training faces only: rewards clipped to their sign"),
 )
 
 ATARI_MP_OPTIONS = (
     Option("game", str, "pong", "PettingZoo Atari game without version (pong, boxing, tennis...)"),
-    Option("sticky", float, 0.0, "probability of repeating a player's previous action"),
+    Option("sticky", float, 0.0, "probability of repeating a player's previous action",
+           low=0.0, high=1.0),
     Option("full_action_space", bool, False, "all 18 joystick actions, not the game's minimal set"),
-    Option("frame_skip", int, 4, "emulator frames per joint action; screen max of the last two"),
-    Option("noop_max", int, 30, "up to this many no-op frames at the start (seeded)"),
-    Option("max_frames", int, 108000, "episode cap in emulator frames"),
-    Option("frame_stack", int, 4, "frames stacked in the observation"),
+    Option("frame_skip", int, 4, "emulator frames per joint action; screen max of the last two",
+           low=1, high=MAX_FRAME_SKIP),
+    Option("noop_max", int, 30, "up to this many no-op frames at the start (seeded)",
+           low=0, high=MAX_NOOPS),
+    Option("max_frames", int, 108000, "episode cap in emulator frames",
+           low=1, high=MAX_FRAMES),
+    Option("frame_stack", int, 4, "frames stacked in the observation",
+           low=1, high=MAX_FRAME_STACK),
 )
 
 # Random and human reference scores for Atari, keyed by ALE game name, as tabulated in the

@@ -214,6 +214,7 @@ class ConnectFourState(BaseState):
 class ConnectFour(Game):
     name = "connect_four"
     num_players = 2
+    player_names = ("X", "O")
     num_actions = WIDTH
     observation_shape = (2, HEIGHT, WIDTH)
     capabilities = Capabilities(symmetries=True)

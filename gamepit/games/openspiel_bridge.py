@@ -9,7 +9,11 @@ game is built, so listing plugins never pays for it.
 
 from __future__ import annotations
 
+import functools
+import math
 import os
+import random
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -23,6 +27,11 @@ from gamepit.games.chess_notation import chess_pgn, fen_board_view, replayed_sta
 from gamepit.plugins import hookimpl
 from gamepit.protocols import BaseState, Capabilities, Game, Option
 from gamepit.protocols import game as game_entry
+
+MAX_MOVES = 1_000_000  # the highest move cap a spec may set
+MAX_ACTIONS = 100_000  # more distinct actions than this (hex(board_size=1000)) are refused
+PROBE_MOVES = 100_000  # moves of the random game a parameterised game string is checked by
+PROBE_SECONDS = 60
 
 # Observation tensors of most OpenSpiel games are one-hot planes in [0, 1] (every bridgeable
 # game was played out to check); these few hold counts instead: game short name -> function of
@@ -57,14 +66,79 @@ def _quiet_stderr() -> Iterator[list[str]]:
             captured.append(sink.read().decode("utf-8", "replace"))
 
 
+def probe_game(game_string: str) -> str:
+    """Play one seeded random game of ``game_string`` and say what is wrong with it ('' if
+    nothing): too many actions, a position that is not over yet has no legal move, a board
+    that cannot be printed or observed, returns that are not numbers, or OpenSpiel's error.
+    Run in a child process (``python -m gamepit.games.openspiel_bridge GAME``), since some
+    parameters crash OpenSpiel itself (``connect_four(rows=0)`` is a segmentation fault)."""
+    import pyspiel
+
+    try:
+        loaded = pyspiel.load_game(game_string)
+        kinds, game_type = pyspiel.GameType, loaded.get_type()
+        if (game_type.dynamics != kinds.Dynamics.SEQUENTIAL
+                or game_type.chance_mode != kinds.ChanceMode.DETERMINISTIC
+                or game_type.information != kinds.Information.PERFECT_INFORMATION):
+            return ""  # refused in the parent, with the reason
+        if loaded.num_distinct_actions() > MAX_ACTIONS:
+            return (f"{loaded.num_distinct_actions()} distinct actions, more than the bridge's "
+                    f"{MAX_ACTIONS}")
+        tensor = (_observation_tensor if game_type.provides_observation_tensor
+                  else _information_state_tensor)
+        state, rng = loaded.new_initial_state(), random.Random(0)
+        for _ in range(PROBE_MOVES):
+            str(state)
+            for player in range(loaded.num_players()):
+                tensor(state, player)
+            if state.is_terminal():
+                break
+            legal = state.legal_actions()
+            if not legal:
+                return "a position that is not over has no legal move"
+            state.apply_action(rng.choice(legal))
+        if not all(math.isfinite(value) for value in state.returns()):
+            return f"returns {state.returns()} are not finite numbers"
+    except Exception as error:  # SpielError, or a bare C++ error such as basic_string
+        return (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return ""
+
+
+@functools.lru_cache(maxsize=64)
+def _probe_in_child(game_string: str) -> str:
+    """``probe_game`` in a child process, so a crash or a runaway game costs one line."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "gamepit.games.openspiel_bridge",
+                               game_string], capture_output=True, text=True,
+                              timeout=PROBE_SECONDS)
+    except subprocess.TimeoutExpired:
+        return f"a random game did not finish within {PROBE_SECONDS} s (is it too large?)"
+    lines = done.stdout.strip().splitlines()
+    if done.returncode < 0:
+        return f"OpenSpiel crashed on it (signal {-done.returncode}); check its parameters"
+    if done.returncode != 0 or not lines:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"the probe failed: {last}"
+    return "" if lines[-1] == "ok" else lines[-1].removeprefix("problem: ")
+
+
 def load_perfect_information_game(game_string: str) -> Any:
-    """Load an OpenSpiel game, refusing with a SpecError any game the bridge cannot simulate."""
+    """Load an OpenSpiel game, refusing with a SpecError any game the bridge cannot simulate.
+
+    A game string with parameters is first played once in a child process (``probe_game``),
+    so a bad parameter (``hex(board_size=0)``) is one line when the spec is built, not a
+    forfeit or a crash in the middle of a match."""
     import pyspiel
 
     short_name = game_string.partition("(")[0].strip()
     if short_name not in pyspiel.registered_names():
         raise SpecError(f"openspiel: unknown game {short_name!r} (pyspiel.registered_names() "
                         "lists the games, e.g. othello, hex, chess, breakthrough)")
+    if "(" in game_string:
+        problem = _probe_in_child(game_string)
+        if problem:
+            raise SpecError(f"openspiel: cannot play {game_string!r}: "
+                            + " ".join(problem.split()))
     with _quiet_stderr() as printed:
         try:
             loaded = pyspiel.load_game(game_string)
@@ -189,6 +263,11 @@ class ChessState(OpenSpielState):
         return [move.to_lan() for move in self.native.moves_history()]
 
 
+# Seats in the game's words, by OpenSpiel's player numbers (Black moves first but is seat 1 in
+# chess, seat 0 in othello and go).
+_PLAYER_NAMES = {"chess": ("black", "white"), "othello": ("black", "white"),
+                 "go": ("black", "white"), "tic_tac_toe": ("X", "O")}
+
 _STATE_CLASSES: dict[str, type[OpenSpielState]] = {"othello": OthelloState,
                                                    "chess": ChessState}
 
@@ -222,6 +301,7 @@ class OpenSpielGame(Game):
         self.observation_bounds = (0.0, high(self.native_game) if high else 1.0)
         self.capabilities = Capabilities()
         self._state_class = _STATE_CLASSES.get(self.short_name, OpenSpielState)
+        self.player_names = _PLAYER_NAMES.get(self.short_name, ())
         self._namer = self.native_game.new_initial_state()
 
     def new_state(self, seed: int | None = None) -> OpenSpielState:
@@ -271,4 +351,10 @@ def gamepit_add_games() -> list:
         "(openspiel:othello, 'openspiel:hex(board_size=7)', openspiel:chess).",
         [Option("game", str, "", "OpenSpiel game string, parameters in brackets"),
          Option("max_moves", int, 0, "end the game after this many moves, scored as it "
-                                     "stands (a draw in board games); 0 = no cap")])]
+                                     "stands (a draw in board games); 0 = no cap",
+                low=0, high=MAX_MOVES)])]
+
+
+if __name__ == "__main__":  # the child process of _probe_in_child
+    found = probe_game(sys.argv[1])
+    print(f"problem: {' '.join(found.split())}" if found else "ok")

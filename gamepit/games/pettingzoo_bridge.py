@@ -26,10 +26,15 @@ from gamepit.plugins import hookimpl
 from gamepit.protocols import BaseState, Capabilities, Game, Option
 from gamepit.protocols import game as game_entry
 
+MAX_MOVES = 1_000_000  # the highest move cap a spec may set
+MAX_ACTIONS = 100_000  # more actions than this (go_v5(board_size=1000)) are refused
+
 # Modules (without their version suffix) known to be deterministic with perfect information,
 # so search may trust a deepcopy as the simulator. Others are flagged as neither.
 _PERFECT_INFORMATION = {"classic.chess", "classic.go", "classic.tictactoe",
                         "classic.connect_four"}
+# Seats in the game's words, by PettingZoo's agent order.
+_PLAYER_NAMES = {"classic.chess": ("white", "black"), "classic.go": ("black", "white")}
 # Boards the replay viewer can draw from two observation planes: module -> (style, transposed).
 _TWO_PLANE_BOARDS = {"classic.tictactoe": ("grid", True), "classic.connect_four": ("discs", False)}
 # Attributes an environment never changes during a game; clones share them.
@@ -55,9 +60,12 @@ def parse_module_spec(text: str) -> tuple[str, dict[str, Any]]:
         assert isinstance(call, ast.Call) and not call.args
         arguments = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
         assert None not in arguments
-    except (SyntaxError, ValueError, AssertionError):
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError, AssertionError):
         raise SpecError(f"pettingzoo: cannot read the arguments in {text!r}; write them as "
                         "MODULE(key=value,...) with Python literal values") from None
+    if "render_mode" in arguments:
+        raise SpecError("pettingzoo: render_mode is chosen by gamepit (the viewer and the "
+                        "terminal ask for what they draw), not by the spec")
     return module, arguments
 
 
@@ -85,6 +93,9 @@ def env_factory(module: str) -> Callable[..., Any]:
                             "classic.chess_v6, classic.connect_four_v3, classic.go_v5)") from None
         raise SpecError(f"pettingzoo: {full_name} needs the missing package {error.name!r}; "
                         "pip install it") from None
+    except ImportError as error:  # e.g. MPE, moved out of PettingZoo into its own package
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise SpecError(f"pettingzoo: cannot import {full_name}: {first_line}") from None
     factory = getattr(env_module, "env", None)
     if not callable(factory):
         raise SpecError(f"pettingzoo: {full_name} has no env() factory")
@@ -316,9 +327,14 @@ class PettingZooGame(Game):
         self.agents: list[str] = list(probe.possible_agents)
         self.num_players = len(self.agents)
         self._read_spaces(probe)
+        if self.num_actions > MAX_ACTIONS:
+            probe.close()
+            raise SpecError(f"pettingzoo: {module.strip()!r} has {self.num_actions} actions, "
+                            f"more than the bridge's {MAX_ACTIONS}")
         self.ansi = "ansi" in probe.metadata.get("render_modes", [])
         self.family = re.sub(r"[_-]v\d+$", "", self.module_name).replace("/", ".")
         known = self.family in _PERFECT_INFORMATION
+        self.player_names = _PLAYER_NAMES.get(self.family, ())
         self.capabilities = Capabilities(deterministic=known, perfect_information=known)
         self._state_class: type[PettingZooState] = PettingZooState
         if self.family == "classic.chess":
@@ -413,6 +429,6 @@ def gamepit_add_games() -> list:
         "'pettingzoo:classic.go_v5(board_size=9)'); simulated by deep copies.",
         [Option("module", str, "", "module under pettingzoo, env() arguments in brackets"),
          Option("max_moves", int, 0, "end the game after this many moves, scored as it "
-                                     "stands; 0 = no cap"),
+                                     "stands; 0 = no cap", low=0, high=MAX_MOVES),
          Option("channels_first", bool, True, "move the channel axis of (H, W, C) board "
                                               "observations first, as gamepit's games do")])]

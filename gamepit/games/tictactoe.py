@@ -92,6 +92,7 @@ class TicTacToeState(BaseState):
 class TicTacToe(Game):
     name = "tictactoe"
     num_players = 2
+    player_names = ("X", "O")
     num_actions = 9
     observation_shape = (2, 3, 3)
     capabilities = Capabilities(symmetries=True)

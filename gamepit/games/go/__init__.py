@@ -13,22 +13,25 @@ import argparse
 import sys
 from typing import Any
 
-from gamepit.errors import GamepitError
 from gamepit.games.go.gtp import GtpEngine
-from gamepit.games.go.rules import MAX_SIZE, Go
+from gamepit.games.go.rules import MAX_HISTORY, MAX_KOMI, MAX_MOVES, MAX_SIZE, Go
 from gamepit.plugins import hookimpl
 from gamepit.protocols import Option
 from gamepit.protocols import game as game_entry
+from gamepit.specs import number_arg, seed_arg
 
 
 @hookimpl
 def gamepit_add_games() -> list:
     return [game_entry(
         "go", Go, "Go with area scoring (OpenSpiel's engine), AlphaGo Zero planes, SGF export.",
-        [Option("size", int, 9, "board size: 9, 13 or 19 (any of 2..19 works)"),
-         Option("komi", float, 7.5, "points given to White"),
-         Option("history", int, 8, "boards per player in the observation (planes = 2H+1)"),
-         Option("max_moves", int, 0, "move cap where the board is scored (0: 2 x size^2)")])]
+        [Option("size", int, 9, "board size: 9, 13 or 19 (any of 2..19 works)",
+                low=2, high=MAX_SIZE),
+         Option("komi", float, 7.5, "points given to White", low=-MAX_KOMI, high=MAX_KOMI),
+         Option("history", int, 8, "boards per player in the observation (planes = 2H+1)",
+                low=1, high=MAX_HISTORY),
+         Option("max_moves", int, 0, "move cap where the board is scored (0: 2 x size^2)",
+                low=0, high=MAX_MOVES)])]
 
 
 @hookimpl
@@ -43,17 +46,17 @@ def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
                "-white 'gnugo --mode gtp' -size 9",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agent", default="random", help="agent spec (default random)")
-    parser.add_argument("--size", type=int, default=9, help="board size until boardsize (9)")
-    parser.add_argument("--komi", type=float, default=7.5, help="komi until komi (7.5)")
-    parser.add_argument("--seed", type=int, default=0, help="seed handed to the agent (0)")
+    parser.add_argument("--size", type=number_arg(int, 2, MAX_SIZE), default=9,
+                        help="board size until boardsize (9)")
+    parser.add_argument("--komi", type=number_arg(float, -MAX_KOMI, MAX_KOMI), default=7.5,
+                        help="komi until komi (7.5)")
+    parser.add_argument("--seed", type=seed_arg, default=0, help="seed handed to the agent (0)")
     parser.set_defaults(func=cmd_gtp)
 
 
 def cmd_gtp(args: argparse.Namespace, manager: Any) -> int:
     """Serve GTP until ``quit`` or the end of input."""
     registry = manager.registry
-    if not 2 <= args.size <= MAX_SIZE:
-        raise GamepitError(f"gtp: --size must be between 2 and {MAX_SIZE}")
 
     def make_game(size: int, komi: float) -> Go:
         # A controller ends GTP games with passes; the cap only keeps a runaway game finite.
@@ -64,7 +67,7 @@ def cmd_gtp(args: argparse.Namespace, manager: Any) -> int:
     protocol_out = sys.stdout
     sys.stdout = sys.stderr  # whatever an agent prints must not corrupt the protocol stream
     try:
-        return engine.serve(sys.stdin, protocol_out)
+        return engine.serve(sys.stdin.buffer, protocol_out)  # bytes: bad UTF-8 gets a '?'
     finally:
         sys.stdout = protocol_out
         agent.close()

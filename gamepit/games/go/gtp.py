@@ -19,7 +19,7 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import IO, Any
 
-from gamepit.games.go.rules import COLUMNS, MAX_SIZE, format_score
+from gamepit.games.go.rules import COLUMNS, MAX_KOMI, MAX_SIZE, format_score
 from gamepit.protocols import Agent, split_act_result
 
 PROTOCOL_VERSION = "2"
@@ -83,10 +83,24 @@ class GtpEngine:
             return f"?{command_id} internal error: {message}\n\n"
         return f"={command_id} {text}\n\n"
 
-    def serve(self, stdin: IO[str], stdout: IO[str]) -> int:
-        """Answer commands from ``stdin`` until ``quit`` or the end of input."""
-        for line in iter(stdin.readline, ""):
-            response = self.handle(line)
+    def handle_bytes(self, raw: bytes) -> str | None:
+        """Answer one command line as read from a byte stream: input that is not UTF-8 gets
+        a ``?`` response (with the command's id where one can be read), never an exception."""
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+            if _CONTROL.sub("", text).split("#", 1)[0].strip() == "":
+                return None  # a blank line or a comment: no response, whatever its bytes
+            words = text.split()
+            command_id = words[0] if words and words[0].isdigit() else ""
+            return f"?{command_id} invalid UTF-8 in the command\n\n"
+        return self.handle(line)
+
+    def serve(self, stdin: IO[bytes], stdout: IO[str]) -> int:
+        """Answer commands from the byte stream ``stdin`` until ``quit`` or the end of input."""
+        for raw in iter(stdin.readline, b""):
+            response = self.handle_bytes(raw)
             if response is None:
                 continue
             stdout.write(response)
@@ -144,7 +158,7 @@ class GtpEngine:
             komi = float(arguments[0])
         except ValueError:
             raise GtpFailure("syntax error (komi not a float)") from None
-        if komi != komi or abs(komi) > 1000:
+        if not abs(komi) <= MAX_KOMI:  # NaN fails this too
             raise GtpFailure("syntax error (komi out of range)")
         self._set_game(self.game.size, komi)
         return ""

@@ -30,6 +30,9 @@ from gamepit.protocols import BaseState, Capabilities, Game
 
 COLUMNS = "ABCDEFGHJKLMNOPQRST"  # GTP and board-diagram letters: no I
 MAX_SIZE = 19
+MAX_KOMI = 1000.0  # |komi| above this is refused, by the spec parser and by GTP's komi
+MAX_HISTORY = 64  # boards per player in the observation
+MAX_MOVES = 1_000_000  # the highest move cap a spec may set
 _OBSERVERS = threading.local()  # OpenSpiel observation buffers by board size (layout per size)
 
 
@@ -226,6 +229,7 @@ class Go(Game):
 
     name = "go"
     num_players = 2
+    player_names = ("black", "white")
     capabilities = Capabilities(symmetries=True)
 
     def __init__(self, size: int = 9, komi: float = 7.5, history: int = 8,
