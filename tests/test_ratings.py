@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gamepit.arena import Sprt, parse_sprt_bounds, score_table
-from gamepit.arena.series import expected_score, human_normalised
+from gamepit.arena.series import SeriesResult, expected_score, human_normalised, wilson_interval
 from gamepit.errors import GamepitError
 from gamepit.games.atari import ATARI_REFERENCES
 from gamepit.tournament.ratings import (
@@ -230,3 +230,27 @@ def test_leaderboard_table_csv_and_json(tmp_path):
     write_json(scores, str(tmp_path / "empty.json"))  # NaN becomes null, still valid JSON
     assert json.loads((tmp_path / "empty.json").read_text())["leaderboard"][0]["mean"] is None
     assert "episodes" in format_leaderboard(score_table({"solo": [1.0, 2.0]}))
+
+
+# --------------------------------------------------------------------------- score intervals
+
+
+def test_wilson_interval_known_values():
+    # Wilson score interval at 95%, checked against published tables (e.g. 10 of 10: 0.7225).
+    assert wilson_interval(1.0, 10) == pytest.approx((0.72247, 1.0), abs=1e-5)
+    assert wilson_interval(0.5, 10) == pytest.approx((0.23659, 0.76341), abs=1e-5)
+    assert wilson_interval(0.0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
+    assert wilson_interval(0.7, 100) == pytest.approx((0.60415, 0.78106), abs=1e-5)
+    assert wilson_interval(0.5, 0) == (0.0, 1.0)
+
+
+def test_one_sided_series_keep_a_real_interval():
+    # 10-0 used to print "1.000 (95% 1.000..1.000)": no more certainty than ten games give.
+    won = SeriesResult(("a", "b"), wins=10)
+    mean, low, high = won.score()
+    assert mean == 1.0 and low < 0.75 and high == 1.0
+    assert "(95% 0.722..1.000)" in won.summary()
+    lost = SeriesResult(("a", "b"), losses=10)
+    assert lost.score()[1] == 0.0 and lost.score()[2] > 0.25
+    drawn = SeriesResult(("a", "b"), draws=10)  # draws count as half a point
+    assert drawn.score() == pytest.approx((0.5, 0.23659, 0.76341), abs=1e-5)
