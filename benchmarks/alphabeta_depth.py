@@ -9,6 +9,11 @@ with its 95% Wilson interval; the last column is a Bradley-Terry Elo over all th
 
     python benchmarks/alphabeta_depth.py                       # depths 1..5, 40 games a pair
     python benchmarks/alphabeta_depth.py --depths 2,4,6 --games 100 --workers 2
+
+Measured with ``--games 60 --workers 2`` (2 cores, about 2 minutes), Elo of depths 1..5:
+before the horizon check 0, +279, +249, +312, +373 (depth 4 scored 0.46 against depth 2,
+depth 3 0.34 against depth 4); with it 0, +106, +134, +188, +238, every deeper depth scoring
+0.55..0.81 against every shallower one.
 """
 
 from __future__ import annotations
