@@ -113,3 +113,76 @@ def test_human_agent_validates_input_through_the_cli(cli, tmp_path):
     assert played.returncode == 0, played.stderr
     assert "not a move" in played.stderr and "illegal move '4'" in played.stderr
     assert "returns by seat" in played.stdout
+
+
+# --------------------------------------------------------------------------- alphabeta at depth
+# Solved connect four positions: what alphabeta must do at every depth that sees far enough.
+# Columns are the actions; X (seat 0) moves first.
+
+
+def _connect_four(registry, moves):
+    game = registry.make_game("connect_four")
+    state = game.new_state()
+    for action in moves:
+        state.apply(action)
+    return game, state
+
+
+def _choose(registry, game, state, depth, seed=0):
+    agent = registry.make_agent(f"alphabeta:depth={depth}")
+    agent.reset(game, state.current_player, seed=seed)
+    return agent.act(state.clone())
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4, 5])
+def test_alphabeta_takes_an_immediate_win_at_every_depth(registry, depth):
+    # X has 0, 1, 2 on the bottom row; O stacked on 6. X wins at 3.
+    game, state = _connect_four(registry, [0, 6, 1, 6, 2, 6])
+    action, info = _choose(registry, game, state, depth)
+    assert action == 3 and info["value"] > 0.9
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4, 5])
+def test_alphabeta_blocks_an_immediate_loss_at_every_depth_from_two(registry, depth):
+    # O has 0, 1, 2 on the bottom row and threatens 3; X to move must block there.
+    game, state = _connect_four(registry, [6, 0, 6, 1, 5, 2])
+    for seed in range(3):
+        action, _ = _choose(registry, game, state, depth, seed)
+        assert action == 3
+
+
+@pytest.mark.parametrize("depth", [3, 4, 5])
+def test_alphabeta_finds_a_forced_win_in_three(registry, depth):
+    # X on 2 and 3 of the bottom row, O on top of them: X at 1 or 4 makes an open three
+    # with both ends playable, which O cannot block twice.
+    game, state = _connect_four(registry, [2, 2, 3, 3])
+    for seed in range(3):
+        action, info = _choose(registry, game, state, depth, seed)
+        assert action in (1, 4) and info["value"] > 0.9
+
+
+@pytest.mark.parametrize("depth", [4, 5])
+def test_alphabeta_defends_against_a_win_in_three(registry, depth):
+    # The same idea one move earlier: O to move must take 1 or 4 itself, or X makes the
+    # open three next move.
+    game, state = _connect_four(registry, [2, 2, 3])
+    for seed in range(3):
+        action, info = _choose(registry, game, state, depth, seed)
+        assert action in (1, 4) and info["value"] > -0.9
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+def test_alphabeta_sees_a_win_waiting_at_its_horizon(registry, depth):
+    # X has made the open three: whatever O does, X wins next move. Even at depth 1 (O's
+    # move, then the horizon with X to move and a winning move) O must see the loss, not a
+    # heuristic score that counts X's three as one asset among others.
+    game, state = _connect_four(registry, [2, 2, 3, 3, 1])  # X made the open three
+    _, info = _choose(registry, game, state, depth)  # O to move
+    assert info["value"] < -0.9
+
+
+def test_alphabeta_depth_has_a_range(registry):
+    from gamepit.errors import SpecError
+    for bad in ("alphabeta:depth=0", "alphabeta:depth=-1", "alphabeta:depth=1000"):
+        with pytest.raises(SpecError, match="depth"):
+            registry.make_agent(bad)

@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 
 from gamepit.arena import Sprt, parse_sprt_bounds, score_table
-from gamepit.arena.series import expected_score, human_normalised
+from gamepit.arena.series import SeriesResult, expected_score, human_normalised, wilson_interval
 from gamepit.errors import GamepitError
 from gamepit.games.atari import ATARI_REFERENCES
 from gamepit.tournament.ratings import (
     ELO_PER_NATURAL,
     fit_ratings,
     format_leaderboard,
+    rate_games,
     write_csv,
     write_json,
 )
@@ -230,3 +231,81 @@ def test_leaderboard_table_csv_and_json(tmp_path):
     write_json(scores, str(tmp_path / "empty.json"))  # NaN becomes null, still valid JSON
     assert json.loads((tmp_path / "empty.json").read_text())["leaderboard"][0]["mean"] is None
     assert "episodes" in format_leaderboard(score_table({"solo": [1.0, 2.0]}))
+
+
+# --------------------------------------------------------------------------- score intervals
+
+
+def test_wilson_interval_known_values():
+    # Wilson score interval at 95%, checked against published tables (e.g. 10 of 10: 0.7225).
+    assert wilson_interval(1.0, 10) == pytest.approx((0.72247, 1.0), abs=1e-5)
+    assert wilson_interval(0.5, 10) == pytest.approx((0.23659, 0.76341), abs=1e-5)
+    assert wilson_interval(0.0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
+    assert wilson_interval(0.7, 100) == pytest.approx((0.60415, 0.78106), abs=1e-5)
+    assert wilson_interval(0.5, 0) == (0.0, 1.0)
+
+
+def test_one_sided_series_keep_a_real_interval():
+    # 10-0 used to print "1.000 (95% 1.000..1.000)": no more certainty than ten games give.
+    won = SeriesResult(("a", "b"), wins=10)
+    mean, low, high = won.score()
+    assert mean == 1.0 and low < 0.75 and high == 1.0
+    assert "(95% 0.722..1.000)" in won.summary()
+    lost = SeriesResult(("a", "b"), losses=10)
+    assert lost.score()[1] == 0.0 and lost.score()[2] > 0.25
+    drawn = SeriesResult(("a", "b"), draws=10)  # draws count as half a point
+    assert drawn.score() == pytest.approx((0.5, 0.23659, 0.76341), abs=1e-5)
+
+
+# --------------------------------------------------------------------------- the whole ledger
+
+
+def test_ratings_count_every_game_recorded_under_the_tournament_name(tmp_path, manager):
+    from gamepit.tournament.config import TournamentConfig
+    from gamepit.tournament.run import run_tournament
+
+    ledger = str(tmp_path / "ledger.sqlite")
+    first = TournamentConfig(game="tictactoe", name="league", ledger=ledger, games_per_pair=4,
+                             agents=["random", "alphabeta:depth=1", "alphabeta:depth=2"])
+    assert run_tournament(first, manager).played_now == 12
+    # A gauntlet under the same name: one new agent against two of the old ones.
+    second = TournamentConfig(game="tictactoe", name="league", ledger=ledger, games_per_pair=2,
+                              format="gauntlet", gauntlet_agent="alphabeta:depth=9",
+                              agents=["random", "alphabeta:depth=1", "alphabeta:depth=9"])
+    outcome = run_tournament(second, manager)
+    assert outcome.played_now == 4
+    board = _by_agent(outcome.leaderboard)
+    assert set(board) == {"random", "alphabeta:depth=1", "alphabeta:depth=2",
+                          "alphabeta:depth=9"}
+    assert sum(row.games for row in board.values()) == 2 * (12 + 4)
+    assert board["random"].games == 8 + 2 and board["alphabeta:depth=2"].games == 8
+    assert board["alphabeta:depth=9"].games == 4 and board["random"].elo == 0.0
+    # Another tournament name in the same file is not mixed in.
+    third = TournamentConfig(game="tictactoe", name="other", ledger=ledger, games_per_pair=2,
+                             agents=["random", "alphabeta:depth=9"])
+    assert sum(row.games for row in run_tournament(third, manager).leaderboard) == 4
+
+
+def test_agents_with_no_games_linking_them_to_the_anchor_are_listed_unrated(tmp_path, manager):
+    from gamepit.tournament.config import TournamentConfig
+    from gamepit.tournament.run import run_tournament
+
+    ledger = str(tmp_path / "ledger.sqlite")
+    run_tournament(TournamentConfig(game="tictactoe", name="t", ledger=ledger, games_per_pair=2,
+                                    agents=["random", "alphabeta:depth=1"]), manager)
+    outcome = run_tournament(TournamentConfig(
+        game="tictactoe", name="t", ledger=ledger, games_per_pair=2,
+        agents=["alphabeta:depth=2", "alphabeta:depth=3"]), manager)
+    board = _by_agent(outcome.leaderboard)
+    assert len(board) == 4
+    for name in ("random", "alphabeta:depth=1"):
+        assert math.isnan(board[name].elo) and board[name].games == 2 and board[name].rank == 0
+    assert board["alphabeta:depth=2"].elo == 0.0
+    assert "unrated" in format_leaderboard(outcome.leaderboard)
+
+
+def test_rate_games_takes_agents_from_the_games():
+    games = [("a", "b", 1.0), ("b", "c", 0.5), ("d", "e", 0.0)]
+    board = _by_agent(rate_games(["b"], games))
+    assert board["b"].elo == 0.0 and not math.isnan(board["a"].elo)
+    assert math.isnan(board["d"].elo) and board["e"].wins == 1

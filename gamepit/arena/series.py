@@ -24,6 +24,19 @@ def expected_score(elo_difference: float) -> float:
     return 1.0 / (1.0 + 10.0 ** (-elo_difference / 400.0))
 
 
+def wilson_interval(score: float, games: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a mean score (draws counted as half a win) over ``games``
+    games: unlike mean +- z standard errors it never collapses to a point, so 10 wins out of
+    10 give 0.72..1 rather than 1..1. No games: 0..1."""
+    if games <= 0:
+        return 0.0, 1.0
+    spread = z * z / games
+    centre = (score + spread / 2) / (1 + spread)
+    half = z * math.sqrt(score * (1 - score) / games + spread / (4 * games)) / (1 + spread)
+    low = 0.0 if score <= 0 else max(0.0, centre - half)
+    return low, 1.0 if score >= 1 else min(1.0, centre + half)
+
+
 # --------------------------------------------------------------------------- SPRT
 
 
@@ -138,15 +151,10 @@ class SeriesResult:
         return self.wins + self.draws + self.losses
 
     def score(self) -> tuple[float, float, float]:
-        """Mean score (win 1, draw 0.5) with a 95% interval from the per-game spread."""
+        """Mean score (win 1, draw 0.5) with its 95% Wilson score interval."""
         n = self.games
-        if n == 0:
-            return 0.0, 0.0, 1.0
-        mean = (self.wins + 0.5 * self.draws) / n
-        variance = (self.wins * (1 - mean) ** 2 + self.draws * (0.5 - mean) ** 2
-                    + self.losses * mean ** 2) / max(n - 1, 1)
-        half = Z95 * math.sqrt(variance / n)
-        return mean, max(0.0, mean - half), min(1.0, mean + half)
+        mean = (self.wins + 0.5 * self.draws) / n if n else 0.0
+        return (mean, *wilson_interval(mean, n))
 
     def summary(self) -> str:
         mean, low, high = self.score()

@@ -13,6 +13,12 @@ pair of agents that met gets ``prior_draws`` virtual drawn games (default 1), as
 which pulls ratings towards each other a little and keeps every fit finite; with hundreds of
 real games the pull is negligible.
 
+Which games. A tournament's table is rated over every game recorded under its name in the
+ledger (``rate_games``), not only the pairings of the command that printed it: a gauntlet run
+later under the same name adds to the league. An agent with no chain of games to the anchor
+cannot be put on the anchor's scale; it is listed after the rated agents, unrated (elo NaN,
+rank 0), with its results.
+
 Intervals. 95% intervals come from the observed Fisher information (the Hessian of the
 log-likelihood at the fit, with the prior included) and are relative to the anchor agent, whose
 rating is fixed and whose interval is therefore zero. Since a draw is scored like half a win
@@ -114,6 +120,49 @@ def fit_ratings(agents: Sequence[str], games: Iterable[tuple[str, str, float]],
     return standings
 
 
+def rate_games(agents: Sequence[str], games: Iterable[tuple[str, str, float]],
+               anchor: str | None = None, anchor_elo: float = 0.0,
+               prior_draws: float = 1.0) -> list[Standing]:
+    """Ratings over every game in ``games`` (each ``(agent_a, agent_b, score of agent_a)``),
+    for ``agents`` and every other agent the games name. ``anchor`` (default: the first of
+    ``agents``) is fixed at ``anchor_elo``; agents that no games connect to it are appended
+    unrated: elo, minus and plus NaN, rank 0."""
+    games = list(games)
+    names = list(dict.fromkeys([*agents, *(name for a, b, _ in games for name in (a, b))]))
+    if not names:
+        raise GamepitError("ratings: no agents")
+    anchor = names[0] if anchor is None else anchor
+    if anchor not in names:
+        raise GamepitError(f"ratings: anchor {anchor!r} is not one of the agents")
+    linked, frontier = {anchor}, [anchor]
+    while frontier:
+        name = frontier.pop()
+        for a, b, _ in games:
+            if name in (a, b) and a != b:
+                other = b if name == a else a
+                if other not in linked:
+                    linked.add(other)
+                    frontier.append(other)
+    rated = [name for name in names if name in linked]
+    standings = fit_ratings(rated, [g for g in games if g[0] in linked], anchor, anchor_elo,
+                            prior_draws)
+    for name in names:
+        if name in linked:
+            continue
+        wins = draws = losses = 0
+        for a, b, score in games:
+            if name in (a, b) and a != b:
+                mine = score if name == a else 1.0 - score
+                wins += mine == 1.0
+                draws += mine == 0.5
+                losses += mine == 0.0
+        played = wins + draws + losses
+        standings.append(Standing(0, name, math.nan, math.nan, math.nan, played,
+                                  (wins + 0.5 * draws) / played if played else 0.0,
+                                  wins, draws, losses))
+    return standings
+
+
 def _check_connected(agents: Sequence[str], played: np.ndarray, anchor: int) -> None:
     reached, frontier = {anchor}, [anchor]
     while frontier:
@@ -182,6 +231,11 @@ def format_leaderboard(rows: Sequence[Standing] | Sequence[ScoreLine]) -> str:
     lines = [f"{'rank':>4}  {'agent':<{width}}  {'elo':>7}  {'-/+ 95%':>9}  {'games':>6}  "
              f"{'score':>6}  {'W':>5}  {'D':>5}  {'L':>5}"]
     for row in rows:
+        if math.isnan(row.elo):  # no games link it to the anchor
+            lines.append(f"{'-':>4}  {row.agent:<{width}}  {'unrated':>7}  {'':>9}  "
+                         f"{row.games:>6}  {row.score:>6.3f}  {row.wins:>5}  {row.draws:>5}  "
+                         f"{row.losses:>5}")
+            continue
         interval = f"{row.minus:.0f}/{row.plus:.0f}"
         lines.append(f"{row.rank:>4}  {row.agent:<{width}}  {row.elo:>7.1f}  {interval:>9}  "
                      f"{row.games:>6}  {row.score:>6.3f}  {row.wins:>5}  {row.draws:>5}  "

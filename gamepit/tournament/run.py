@@ -11,7 +11,7 @@ from gamepit.errors import GamepitError
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.tournament.config import TournamentConfig
 from gamepit.tournament.ledger import GameRecord, Ledger, pairing_key
-from gamepit.tournament.ratings import Standing, fit_ratings
+from gamepit.tournament.ratings import Standing, rate_games
 from gamepit.tournament.schedule import pairings, plan_tasks
 from gamepit.tournament.workers import PlaySettings, run_tasks
 
@@ -83,19 +83,19 @@ def run_tournament(config: TournamentConfig, manager: PluginManager | None = Non
                 on_record(result)
 
         run_tasks(tasks, settings, config.workers, manager, config.plugins, record)
-        results = [r for r in ledger.results(name)
-                   if (pairing_key(r.pairing), r.game_index) in wanted]
+        recorded = ledger.results(name)  # every game under this name: the table rates them all
+        results = [r for r in recorded if (pairing_key(r.pairing), r.game_index) in wanted]
     forfeits = [f"{r.agents[r.forfeit_seat]} forfeited game {r.game_index} of "
                 f"{' vs '.join(r.pairing)}: {r.forfeit_reason}"
                 for r in results if r.forfeit_seat is not None]
     if game.num_players == 1:
         scores: dict[str, list[float]] = {agent: [] for agent in agents}
-        for r in results:
-            scores[r.agents[0]].append(r.returns[0])
+        for r in recorded:
+            scores.setdefault(r.agents[0], []).append(r.returns[0])
         board: list[Standing] | list[ScoreLine] = score_table(scores, game.reference_scores)
     else:
-        board = fit_ratings(agents, [(r.pairing[0], r.pairing[1], r.score_of(r.pairing[0]))
-                                     for r in results], anchor, config.anchor_elo)
+        board = rate_games(agents, [(r.pairing[0], r.pairing[1], r.score_of(r.pairing[0]))
+                                    for r in recorded], anchor, config.anchor_elo)
     return TournamentOutcome(name, game_spec, anchor, played, already, board, forfeits)
 
 
