@@ -108,6 +108,7 @@ class Server:
     """``gamepit view`` in a process of its own, its stderr kept in a file."""
 
     folder: Path
+    idle_timeout: float = 10.0
     process: subprocess.Popen = field(init=False)
     url: str = field(init=False)
     stderr_path: Path = field(init=False)
@@ -117,7 +118,8 @@ class Server:
         self._stderr = self.stderr_path.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gamepit", "view", str(self.folder), "--port", "0",
-             "--no-browser"], stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+             "--no-browser", "--idle-timeout", str(self.idle_timeout)],
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True)
         line = self.process.stdout.readline()
         if " at " not in line:
             self.stop()
@@ -405,10 +407,12 @@ class Row:
 
 
 def run_all(folder: Path, concurrent: int, idle_count: int, hold: float,
-            verbose: bool = False) -> tuple[list[Row], Server]:
-    """Every phase against one server; the rows of the table (the server is stopped)."""
+            idle_timeout: float = 10.0, verbose: bool = False
+            ) -> tuple[list[Row], Server, dict[str, Any]]:
+    """Every phase against one server: the rows of the table, the (stopped) server, and the
+    idle phase's facts."""
     good = make_folder(folder)
-    server = Server(folder)
+    server = Server(folder, idle_timeout)
     rows = []
     try:
         seen = server.tracebacks()
@@ -450,7 +454,7 @@ def run_all(folder: Path, concurrent: int, idle_count: int, hold: float,
         row("FIFO named *.jsonl", [outcome], watch, f"marked bad: {', '.join(marked) or '-'}")
     finally:
         server.stop()
-    return rows, server
+    return rows, server, {**facts, "marked_bad": marked}
 
 
 def print_table(rows: list[Row]) -> None:
@@ -470,13 +474,15 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=500)
     parser.add_argument("--hold", type=float, default=12.0,
                         help="seconds the idle connections are held (default 12)")
+    parser.add_argument("--idle-timeout", type=float, default=10.0,
+                        help="the server's --idle-timeout (default 10, as `gamepit view`)")
     parser.add_argument("--verbose", action="store_true", help="print each hostile request")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="viewer-abuse-"))
     try:
         (work / "replays").mkdir()
-        rows, server = run_all(work / "replays", args.concurrent, args.idle, args.hold,
-                               args.verbose)
+        rows, server, _ = run_all(work / "replays", args.concurrent, args.idle, args.hold,
+                                  args.idle_timeout, args.verbose)
         print_table(rows)
         stderr = server.stderr()
         if TRACEBACK in stderr or args.verbose:
