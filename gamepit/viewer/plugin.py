@@ -69,6 +69,7 @@ def cmd_view(args: argparse.Namespace, manager: Any = None) -> int:
     if not 0 <= args.port <= 65535:
         raise GamepitError("view: --port must be between 0 and 65535")
     registry = (manager or get_manager()).registry
+    _more_files()
     server = ViewerServer(args.folder, registry, args.host, args.port, args.idle_timeout)
     print(f"gamepit viewer: serving {server.root} at {server.url}  (Ctrl-C stops)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -85,3 +86,19 @@ def cmd_view(args: argparse.Namespace, manager: Any = None) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _more_files(wanted: int = 4096) -> None:
+    """Raise this process's open-file limit toward ``wanted`` (within the hard limit): each
+    waiting connection is a file, and 1024, a common default, is less than a burst."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+        except (ValueError, OSError):
+            pass
