@@ -6,6 +6,7 @@ line, and the page itself in a real headless Chromium (Debian's ``chromium`` and
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import json
 import math
 import os
@@ -30,7 +31,7 @@ from gamepit.protocols import Agent, State
 from gamepit.replay import read_replay, simulate
 from gamepit.viewer.catalog import summarize
 from gamepit.viewer.export import export_replay
-from gamepit.viewer.server import ViewerServer
+from gamepit.viewer.server import WORKERS, ViewerServer
 from gamepit.viewer.session import SCREEN_LOCK
 
 CHROMIUM = "/usr/bin/chromium"
@@ -291,6 +292,17 @@ def test_video_exports_hold_every_position(folder, registry, tmp_path, cli):
         for fmt, output in (("mp4", mp4), ("gif", gif)):
             done = cli("replay", "export", str(source), "--format", fmt, "-o", str(output))
             assert done.returncode == 0, done.stderr
+            if fmt == "mp4":
+                done_mp4 = done
+        # H.264 where this OpenCV can write it (probed here on its own), else mp4v and one
+        # line saying so, without OpenCV's own lines about the encoders it tried
+        assert (b"avc1" in mp4.read_bytes()) == h264_writable(tmp_path)
+        if not h264_writable(tmp_path):
+            assert b"mp4v" in mp4.read_bytes()
+            notes = [line for line in done_mp4.stderr.splitlines() if "H.264" in line]
+            assert len(notes) == 1 and "Chromium" in notes[0], done_mp4.stderr
+        assert "[ERROR" not in done_mp4.stderr and "FFMPEG" not in done_mp4.stderr, \
+            done_mp4.stderr
         capture = cv2.VideoCapture(str(mp4))
         frames = []
         while True:
@@ -301,6 +313,119 @@ def test_video_exports_hold_every_position(folder, registry, tmp_path, cli):
         assert len(frames) == positions and frames[0].shape[:2] == size
         ok, animation = cv2.imreadmulti(str(gif))
         assert ok and len(animation) == positions
+
+
+def h264_writable(folder: Path) -> bool:
+    """Whether this OpenCV opens an H.264 writer (the pip wheels have no encoder for it)."""
+    for fourcc in ("avc1", "H264"):
+        writer = cv2.VideoWriter(str(folder / "probe.mp4"), cv2.VideoWriter_fourcc(*fourcc),
+                                 30.0, (64, 48))
+        opened = writer.isOpened()
+        writer.release()
+        if opened:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- bad files, abuse
+
+
+@pytest.fixture(scope="module")
+def abuse():
+    """benchmarks/viewer_abuse.py: the same client the benchmark uses, at a smaller size."""
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "viewer_abuse.py"
+    spec = importlib.util.spec_from_file_location("viewer_abuse", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # (its dataclasses look their module up by name)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bad_replay_files_are_listed_as_bad_and_the_rest_normally(manager, registry,
+                                                                    tmp_path, browser):
+    """Malformed JSON, wrong types, a FIFO (which would block a reader forever), a dangling
+    link: each is listed with a one-line reason, the good replays as usual; opening one is a
+    one-line 4xx."""
+    play_match(registry.make_game("tictactoe"), [registry.make_agent("random")] * 2, 0,
+               ["random", "random"], str(tmp_path), None, manager)
+    good = next(tmp_path.glob("*.jsonl"))
+    lines = good.read_text(encoding="utf-8").splitlines()
+    header, end = json.loads(lines[0]), json.loads(lines[-1])
+
+    def write(name: str, first: dict, last: dict | None = None) -> None:
+        body = [json.dumps(first), *lines[1:-1], json.dumps(last or end)]
+        (tmp_path / name).write_text("\n".join(body) + "\n", encoding="utf-8")
+
+    (tmp_path / "malformed.jsonl").write_text('{"format": \n', encoding="utf-8")
+    (tmp_path / "deep.jsonl").write_text("[" * 100_000 + "\n", encoding="utf-8")
+    write("agents_number.jsonl", {**header, "agents": 7})
+    write("game_number.jsonl", {**header, "game": 5})
+    write("agents_numbers.jsonl", {**header, "agents": [1, 2]})
+    write("returns_text.jsonl", header, {**end, "returns": ["a", "b"]})
+    write("returns_short.jsonl", header, {**end, "returns": [1]})
+    write("steps_text.jsonl", header, {**end, "steps": "many"})
+    write("forfeit_seat.jsonl", header, {**end, "forfeit_seat": 9})
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    (tmp_path / "dangling.jsonl").symlink_to(tmp_path / "missing")
+    (tmp_path / "folder.jsonl").mkdir()  # a folder named like a replay: not a file, not listed
+    bad = {"malformed", "deep", "agents_number", "game_number", "agents_numbers",
+           "returns_text", "returns_short", "steps_text", "forfeit_seat", "fifo", "dangling"}
+    viewer = ViewerServer(tmp_path, registry, port=0)
+    viewer.start_in_thread()
+    try:
+        for _ in range(2):  # the second time from the cache
+            status, data = get_json(viewer, "/api/replays")
+            assert status == 200
+            assert [row["path"] for row in data["replays"]] == [good.name]
+            reasons = {Path(entry["path"]).stem: entry["error"] for entry in data["unreadable"]}
+            assert set(reasons) == bad
+            for name, reason in reasons.items():
+                assert reason and "\n" not in reason and len(reason) <= 300, (name, reason)
+            assert "FIFO" in reasons["fifo"] and "not a regular file" in reasons["fifo"]
+            assert "'agents'" in reasons["agents_number"] and "'game'" in reasons["game_number"]
+            assert "returns" in reasons["returns_short"]
+        for name in bad - {"fifo", "dangling"}:  # opened: shown, or refused in one line
+            status, data = get_json(viewer, f"/api/replay?path={name}.jsonl")
+            assert status in (200, 422), (name, data)
+            assert status == 200 or "\n" not in data["error"], (name, data)
+            assert status == 422 or name not in ("malformed", "deep", "game_number"), data
+        for name in ("fifo", "dangling", "folder"):
+            status, data = get_json(viewer, f"/api/replay?path={name}.jsonl")
+            assert status == 404, (name, data)
+        # the page lists them too, marked
+        browser.get(viewer.url)
+        wait_for(browser, lambda: f"({len(bad)} unreadable)" in text_of(browser, "list-count"),
+                 "the count of unreadable replays")
+        marked = browser.find_elements("css selector", "#replay-list li.bad")
+        assert len(marked) == len(bad)
+        assert any("not a regular file" in item.text for item in marked)
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
+
+
+def test_viewer_answers_every_request_under_abuse(abuse, tmp_path):
+    """A smaller run of benchmarks/viewer_abuse.py against a real ``gamepit view``: a burst of
+    concurrent requests, idle connections past the idle timeout, hostile requests and
+    hang-ups, a FIFO named like a replay. Every request answered, no traceback on the
+    server's stderr, idle connections closed by the server, threads bounded."""
+    folder = tmp_path / "replays"
+    folder.mkdir()
+    rows, server, facts = abuse.run_all(folder, concurrent=150, idle_count=100, hold=3.5,
+                                        idle_timeout=2.0)
+    table = "\n".join(f"{r.phase}: {r.answered}/{r.sent} {dict(r.statuses)} tracebacks "
+                      f"{r.tracebacks} threads {r.peak_threads}/{r.threads_after} {r.note}"
+                      for r in rows)
+    assert server.tracebacks() == 0, server.stderr()
+    for row in rows:
+        assert row.answered == row.sent, table
+        assert row.peak_threads <= WORKERS + 8, table
+    hostile = rows[2]
+    assert all(status.isdigit() and int(status) < 600 for status in hostile.statuses), table
+    assert facts["opened"] == 100 and facts["closed_by_server"] == 100, table
+    assert facts["while_held"] == "200" and facts["seconds"] < 2.0, table
+    assert "fifo.jsonl" in facts["marked_bad"], table
+    assert server.process.returncode == 0, server.stderr()
 
 
 # --------------------------------------------------------------------------- command line

@@ -4,12 +4,17 @@ filters by game, agent and result.
 A folder may hold thousands of long replays, so a summary reads only the header (first line)
 and the end record (last line); the full file is read only when a replay is opened. Summaries
 are cached by modification time and size, so refreshing the page re-reads only what changed.
+
+Replay files are untrusted: a file that is not a regular file (a FIFO would block the reader
+forever, a device would never end), is not JSON, or holds the wrong types is listed under
+``unreadable`` with a one-line reason, and the others are listed as usual.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,15 +23,43 @@ from gamepit.errors import ReplayError
 from gamepit.replay import FORMAT, SUFFIX, Replay
 
 _TAIL = 1 << 16  # bytes read from the end of a file to find its end record
+_MAX_HEADER = 1 << 20  # a header line longer than this is not a gamepit replay's
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFDIR: "a folder"}
 
 
 def within(root: Path, relative: str) -> Path | None:
     """The file ``relative`` names under ``root``, or None if it would leave ``root``: '..',
-    an absolute path, or a symlink that points out. ``root`` must already be resolved."""
+    an absolute path, or a symlink that points out (or round in a loop). ``root`` must
+    already be resolved."""
     if not relative or "\x00" in relative or os.path.isabs(relative):
         return None
-    candidate = (root / relative).resolve()
+    try:
+        candidate = (root / relative).resolve()
+    except (OSError, RuntimeError, ValueError):  # RuntimeError: a symlink loop (Python 3.11)
+        return None
     return candidate if candidate.is_relative_to(root) else None
+
+
+def is_regular_file(path: Path) -> bool:
+    """Whether ``path`` (symlinks followed) is a regular file; never raises."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def not_regular(mode: int) -> str:
+    """'' for a regular file, else a one-line reason."""
+    if stat.S_ISREG(mode):
+        return ""
+    return f"not a regular file ({_KINDS.get(stat.S_IFMT(mode), 'a special file')})"
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line, cut to ``limit`` characters: errors may quote whole inputs."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _last_line(handle: Any, size: int) -> bytes:
@@ -36,23 +69,37 @@ def _last_line(handle: Any, size: int) -> bytes:
 
 
 def summarize(path: Path) -> dict[str, Any]:
-    """Header facts and the result of one replay file, without reading its steps."""
-    with path.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
+    """Header facts and the result of one replay file, without reading its steps. Raises
+    ReplayError (one line) for anything that is not a readable replay."""
+    # O_NONBLOCK: opening a FIFO that appeared since it was checked must not wait for a writer
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(descriptor)
+        if reason := not_regular(info.st_mode):
+            raise ReplayError(f"{path}: {reason}")
         try:
-            header = json.loads(handle.readline())
-        except ValueError:
-            raise ReplayError(f"{path}: not a gamepit replay") from None
+            header = json.loads(handle.readline(_MAX_HEADER))
+        except (ValueError, RecursionError):
+            raise ReplayError(f"{path}: line 1 is not a gamepit replay header (not JSON)") from None
         if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise ReplayError(f"{path}: not a gamepit replay")
+            raise ReplayError(f"{path}: not a gamepit replay (no '{FORMAT}' header)")
         try:
-            end = json.loads(_last_line(handle, size))
-        except ValueError:
+            end = json.loads(_last_line(handle, info.st_size))
+        except (ValueError, RecursionError):
             end = None  # cut off mid-line
         if not isinstance(end, dict) or end.get("type") != "end":
             end = None
+    for key, kind, default in (("game", str, "?"), ("game_name", str, "?"), ("agents", list, []),
+                               ("created", str, "")):
+        if not isinstance(header.get(key, default), kind):
+            raise ReplayError(f"{path}: line 1: header field {key!r} should be "
+                              f"{'text' if kind is str else 'a list'}, not "
+                              f"{type(header[key]).__name__}")
+    if not all(isinstance(spec, str) for spec in header.get("agents", [])):
+        raise ReplayError(f"{path}: line 1: header field 'agents' should list specs (text)")
     if end is not None:
-        steps = int(end.get("steps", 0))
+        _check_end(path, end, len(header.get("agents", [])))
+        steps = end.get("steps", 0)
     else:
         with path.open("rb") as handle:
             steps = sum(1 for line in handle if line.startswith(b'{"type":"step"'))
@@ -65,6 +112,24 @@ def summarize(path: Path) -> dict[str, Any]:
         "forfeit_seat": end.get("forfeit_seat") if end else None,
         "finished": end is not None,
     }
+
+
+def _check_end(path: Path, end: dict[str, Any], seats: int) -> None:
+    """The end record's fields the list uses have the types it needs."""
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    steps, returns, forfeit = end.get("steps", 0), end.get("returns"), end.get("forfeit_seat")
+    if not (isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0):
+        raise ReplayError(f"{path}: end record: 'steps' should be a whole number, "
+                          f"not {steps!r:.40}")
+    if returns is not None and not (isinstance(returns, list) and all(map(number, returns))):
+        raise ReplayError(f"{path}: end record: 'returns' should be a list of numbers")
+    if returns is not None and seats > 1 and len(returns) != seats:
+        raise ReplayError(f"{path}: end record: {len(returns)} returns for {seats} agents")
+    if forfeit is not None and not (isinstance(forfeit, int) and not isinstance(forfeit, bool)
+                                    and 0 <= forfeit < max(seats, 1)):
+        raise ReplayError(f"{path}: end record: 'forfeit_seat' {forfeit!r:.40} is not a seat")
 
 
 def outcome_for(summary: dict[str, Any], seat: int) -> str:
@@ -122,20 +187,38 @@ class Catalog:
                 relative = path.relative_to(self.root).as_posix()
                 if within(self.root, relative) is None:
                     continue  # a symlink out of the folder: never listed, never served
-                try:
-                    stat = path.stat()
-                    key = (stat.st_mtime, stat.st_size)
-                    cached = self._cache.get(path)
-                    if cached is None or cached[0] != key:
-                        cached = (key, summarize(path))
-                        self._cache[path] = cached
-                except (OSError, ReplayError) as error:
-                    problems.append({"path": relative, "error": str(error)})
-                    continue
-                rows.append({"path": relative, **cached[1]})
+                summary, problem = self._summary(path)
+                if problem:
+                    problems.append({"path": relative, "error": problem})
+                else:
+                    rows.append({"path": relative, **summary})
         games = sorted({row["game_name"] for row in rows})
         agents = sorted({spec for row in rows for spec in row["agents"]})
         shown = [row for row in rows if matches(row, game, agent, result)]
         shown.sort(key=lambda row: row["created"], reverse=True)
         return {"root": str(self.root), "total": len(rows), "replays": shown,
                 "games": games, "agents": agents, "unreadable": problems}
+
+    def _summary(self, path: Path) -> tuple[dict[str, Any], str]:
+        """(summary, '') or ({}, the one-line reason it is not listed); cached either way
+        by modification time and size. Caller holds the lock."""
+        try:
+            info = os.stat(path)  # follows a symlink: what it points at must be a file
+        except OSError as error:
+            return {}, f"cannot read: {one_line(error.strerror or str(error))}"
+        if reason := not_regular(info.st_mode):
+            return {}, reason  # never opened: a FIFO would block the list forever
+        key = (info.st_mtime, info.st_size)
+        cached = self._cache.get(path)
+        if cached is None or cached[0] != key:
+            try:
+                cached = (key, (summarize(path), ""))
+            except ReplayError as error:
+                cached = (key, ({}, one_line(str(error))))
+            except OSError as error:
+                cached = (key, ({}, f"cannot read: {one_line(error.strerror or str(error))}"))
+            except Exception as error:  # noqa: BLE001 - a file's content must not stop the list
+                cached = (key, ({}, f"{path}: not a replay the viewer can list "
+                                    f"({type(error).__name__}: {one_line(str(error))})"))
+            self._cache[path] = cached
+        return cached[1]

@@ -5,8 +5,11 @@
   info as ``gamepit view``. Pixel games (Atari) embed their screens as PNG data URIs; a long
   replay would make a huge file, so at most ``MAX_EMBEDDED_FRAMES`` screens are kept, evenly
   spaced (one every k steps, the page says so), while moves and agent info stay complete.
-- ``mp4`` (OpenCV ``VideoWriter``, mp4v): every screen of a pixel game, shown at twice its
-  size; board games one position per half second. Frames are streamed, so any length works.
+- ``mp4`` (OpenCV ``VideoWriter``): every screen of a pixel game, shown at twice its size;
+  board games one position per half second. Frames are streamed, so any length works. H.264
+  (fourcc ``avc1``, then ``H264``) where the installed OpenCV can encode it; else MPEG-4 Part 2
+  (``mp4v``), which Chromium does not play, and one line on stderr says so. The pip wheels of
+  opencv-python carry no H.264 encoder (x264 is GPL), so there it is mp4v.
 - ``gif`` (OpenCV ``imwriteanimation``): the encoder needs every frame in memory, so at most
   ``MAX_GIF_FRAMES`` are kept, evenly spaced, each shown as long as the steps it stands for.
 
@@ -16,8 +19,11 @@ Files are written beside their final name and renamed when complete.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,8 +56,10 @@ def export_replay(replay: Replay, registry: Any, fmt: str, output_path: str | Pa
         if not (session.has_frames or session.has_board):
             raise GamepitError(f"replay export: {session.game.name} has neither screens nor a "
                                "board_view() to draw; try --format html")
-        writer = _write_mp4 if fmt == "mp4" else _write_gif
-        _atomic_write(output, lambda partial: writer(session, partial))
+        if fmt == "mp4":
+            _atomic_write(output, lambda partial: _write_mp4(session, partial, str(output)))
+        else:
+            _atomic_write(output, lambda partial: _write_gif(session, partial))
     else:
         raise GamepitError(f"replay export: unknown picture format {fmt!r} "
                            "(expected html, mp4 or gif)")
@@ -113,7 +121,46 @@ def _fps(session: ReplaySession) -> float:
     return SCREEN_FPS if session.has_frames else BOARD_FPS
 
 
-def _write_mp4(session: ReplaySession, path: Path) -> None:
+H264_FOURCCS = ("avc1", "H264")  # the same codec; OpenCV builds differ in which tag they take
+MP4V_NOTE = ("this OpenCV ({version}) has no H.264 encoder, so {name} is MPEG-4 Part 2 (mp4v): "
+             "Firefox, VLC and mpv play it, Chromium does not (convert it with "
+             "`ffmpeg -i {name} -c:v libx264 -pix_fmt yuv420p OUT.mp4`, or export a gif)")
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 for a moment: OpenCV's FFmpeg prints several lines of its own
+    for each encoder it fails to open, and a failed H.264 probe is expected, not news."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def open_video(path: Path, fps: float, size: tuple[int, int]) -> tuple[Any, str]:
+    """An opened ``cv2.VideoWriter`` for an mp4 at ``path`` and the codec it writes, 'h264'
+    or 'mp4v' (saying so on stderr). ``size`` is (width, height), both even."""
+    import cv2
+
+    with _quiet_stderr():
+        for fourcc in H264_FOURCCS:
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+            if writer.isOpened():
+                return writer, "h264"
+            writer.release()
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    if not writer.isOpened():
+        raise GamepitError("replay export: OpenCV cannot write mp4 here (its FFmpeg "
+                           "backend is missing); try --format gif")
+    return writer, "mp4v"
+
+
+def _write_mp4(session: ReplaySession, path: Path, name: str) -> None:
     import cv2
 
     writer = None
@@ -123,11 +170,12 @@ def _write_mp4(session: ReplaySession, path: Path) -> None:
                 picture = cv2.resize(picture, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
             height, width = picture.shape[:2]
             if writer is None:
-                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"),
-                                         _fps(session), (width - width % 2, height - height % 2))
-                if not writer.isOpened():
-                    raise GamepitError("replay export: OpenCV cannot write mp4 here (its FFmpeg "
-                                       "backend is missing); try --format gif")
+                writer, codec = open_video(path, _fps(session),
+                                           (width - width % 2, height - height % 2))
+                if codec == "mp4v":
+                    print("gamepit: note: " + MP4V_NOTE.format(version=cv2.__version__,
+                                                              name=name),
+                          file=sys.stderr, flush=True)
             writer.write(np.ascontiguousarray(picture[:height - height % 2,
                                                       :width - width % 2, ::-1]))
     finally:

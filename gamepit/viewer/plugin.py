@@ -14,6 +14,7 @@ import textwrap
 from typing import Any
 
 from gamepit.plugins import hookimpl
+from gamepit.specs import number_arg
 
 DEFAULT_FOLDER = "replays"
 DEFAULT_PORT = 8765
@@ -37,6 +38,9 @@ def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port (default {DEFAULT_PORT}; 0 picks any free port)")
+    parser.add_argument("--idle-timeout", type=number_arg(float, 0.1, 3600), default=10.0,
+                        metavar="SECONDS", help="close a connection that sends no request (or "
+                        "stalls mid-request) for this long (default 10)")
     parser.add_argument("--no-browser", action="store_true",
                         help="only print the address; do not open a browser")
     parser.set_defaults(func=cmd_view)
@@ -65,7 +69,8 @@ def cmd_view(args: argparse.Namespace, manager: Any = None) -> int:
     if not 0 <= args.port <= 65535:
         raise GamepitError("view: --port must be between 0 and 65535")
     registry = (manager or get_manager()).registry
-    server = ViewerServer(args.folder, registry, args.host, args.port)
+    _more_files()
+    server = ViewerServer(args.folder, registry, args.host, args.port, args.idle_timeout)
     print(f"gamepit viewer: serving {server.root} at {server.url}  (Ctrl-C stops)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print("gamepit viewer: warning: listening beyond this machine; anyone who can reach "
@@ -81,3 +86,19 @@ def cmd_view(args: argparse.Namespace, manager: Any = None) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _more_files(wanted: int = 4096) -> None:
+    """Raise this process's open-file limit toward ``wanted`` (within the hard limit): each
+    waiting connection is a file, and 1024, a common default, is less than a burst."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+        except (ValueError, OSError):
+            pass

@@ -10,29 +10,47 @@ Standard library only (``http.server``), so watching replays needs no web framew
 Every path a request names is relative to the served folder and is resolved before use; one
 that leaves the folder ('..', absolute, or a symlink pointing out) is refused with 403. The
 server binds 127.0.0.1 unless told otherwise: it serves files, so it is not for open networks.
+
+Under load and abuse (``benchmarks/viewer_abuse.py`` measures it): every request gets a status
+line, 200 or a 4xx/5xx with a short JSON body, and a bug is one line on stderr, not a
+traceback. Threads are bounded: a connection waits in one selector (no thread of its own)
+until it has sent something, and only then goes to one of ``WORKERS`` threads; one that stays
+silent ``IDLE_TIMEOUT`` seconds is closed, as is one that stalls that long mid-request or
+mid-answer. The listen backlog holds ``BACKLOG`` connections, so a burst of hundreds waits its
+turn instead of being dropped. Clients that hang up are not reported.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import queue
+import selectors
 import socket
+import sys
 import threading
+import time
 from collections import OrderedDict
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from gamepit.errors import GamepitError, ReplayError
 from gamepit.replay import SUFFIX, read_replay
-from gamepit.viewer.catalog import Catalog, within
-from gamepit.viewer.session import ReplaySession
+from gamepit.viewer.catalog import Catalog, is_regular_file, one_line, within
+from gamepit.viewer.session import ReplaySession, json_safe
 
 STATIC = Path(__file__).resolve().parent / "static"
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
           ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
 OPEN_SESSIONS = 6  # replays kept re-simulated at once (each may hold an emulator)
+WORKERS = 16  # threads answering requests
+IDLE_TIMEOUT = 10.0  # seconds a connection may stay silent (before or during its request)
+BACKLOG = 1024  # connections the kernel queues before accepting (the kernel may cap it)
+MAX_WAITING = 1000  # silent connections kept; past this the oldest are closed
 
 
 class _Refused(Exception):
@@ -41,18 +59,154 @@ class _Refused(Exception):
         self.status = status
 
 
-class ViewerServer(ThreadingHTTPServer):
-    """Serves one folder of replays. ``port=0`` takes any free port; see ``url``."""
+_HEAD_ENDS = (b"\r\n\r\n", b"\n\n")
+_HEAD_READ = 1 << 17  # bytes read in the waiting room; a longer head goes to a worker as is
+_TIMED_OUT = (b"HTTP/1.0 408 Request Timeout\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 43\r\nConnection: close\r\n\r\n"
+              b'{"error":"408 the request did not arrive"}\n')
 
-    daemon_threads = True
+
+class _Prefixed(io.RawIOBase):
+    """A socket read as a stream, with the bytes the waiting room already read first."""
+
+    def __init__(self, prefix: bytes, connection: socket.socket) -> None:
+        self._prefix, self._connection = memoryview(prefix), connection
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._prefix:
+            count = min(len(buffer), len(self._prefix))
+            buffer[:count] = self._prefix[:count]
+            self._prefix = self._prefix[count:]
+            return count
+        return self._connection.recv_into(buffer)
+
+
+class _WaitingRoom:
+    """Accepted connections whose request has not fully arrived: one selector and one thread,
+    however many there are. The room reads what each sends until the request's head (request
+    line and headers) is complete, then hands the connection and those bytes to ``ready``, so a
+    worker never waits on a slow or silent client. A connection that has not sent its head
+    ``timeout`` seconds after it was accepted is closed (with a 408 if it sent part of one);
+    past ``MAX_WAITING`` the oldest go."""
+
+    def __init__(self, ready: Any, close: Any, timeout: float) -> None:
+        self._ready, self._close, self._timeout = ready, close, timeout
+        self._selector = selectors.DefaultSelector()
+        self._wake_in, self._wake_out = socket.socketpair()
+        for end in (self._wake_in, self._wake_out):
+            end.setblocking(False)
+        self._selector.register(self._wake_in, selectors.EVENT_READ, None)
+        self._arrivals: queue.SimpleQueue[tuple[socket.socket, Any]] = queue.SimpleQueue()
+        # connection -> (deadline, address, bytes so far); oldest first, so deadlines in order
+        self._waiting: dict[socket.socket, tuple[float, Any, bytearray]] = {}
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gamepit-viewer-waiting",
+                                        daemon=True)
+        self._thread.start()
+
+    def add(self, connection: socket.socket, address: Any) -> None:
+        self._arrivals.put((connection, address))
+        self._wake()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake()
+        self._thread.join(timeout=5)
+
+    def _wake(self) -> None:
+        try:
+            self._wake_out.send(b"\0")
+        except OSError:  # full (a wake-up is pending anyway) or already closed
+            pass
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped.is_set():
+                wait = (next(iter(self._waiting.values()))[0] - time.monotonic()
+                        if self._waiting else 1.0)
+                for key, _ in self._selector.select(min(1.0, max(0.0, wait))):
+                    if key.data is None:
+                        self._drain_wake()
+                    else:
+                        self._read(key.fileobj)
+                self._admit()
+                now = time.monotonic()
+                while self._waiting and (len(self._waiting) > MAX_WAITING
+                                         or next(iter(self._waiting.values()))[0] <= now):
+                    late = next(iter(self._waiting))
+                    got = self._leave(late)[2]
+                    if got:  # part of a request came: say why there is no answer
+                        with contextlib.suppress(OSError):
+                            late.send(_TIMED_OUT, getattr(socket, "MSG_DONTWAIT", 0))
+                    self._close(late)
+        finally:
+            self._admit()
+            for connection in list(self._waiting):
+                self._leave(connection)
+                self._close(connection)
+            self._selector.close()
+            self._wake_in.close()
+            self._wake_out.close()
+
+    def _read(self, connection: Any) -> None:
+        """Take what ``connection`` sent (the selector says it will not block)."""
+        got = self._waiting[connection][2]
+        try:
+            data = connection.recv(_HEAD_READ)
+        except OSError:  # reset by the client
+            self._leave(connection)
+            self._close(connection)
+            return
+        got += data
+        if not data and not got:  # hung up without a word
+            self._leave(connection)
+            self._close(connection)
+        elif not data or len(got) >= _HEAD_READ or any(end in got for end in _HEAD_ENDS):
+            _, address, _ = self._leave(connection)
+            self._ready(connection, address, bytes(got))
+
+    def _leave(self, connection: Any) -> tuple[float, Any, bytearray]:
+        self._selector.unregister(connection)
+        return self._waiting.pop(connection)
+
+    def _admit(self) -> None:
+        while True:
+            try:
+                connection, address = self._arrivals.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._selector.register(connection, selectors.EVENT_READ, address)
+            except (ValueError, OSError):  # closed already
+                self._close(connection)
+                continue
+            self._waiting[connection] = (time.monotonic() + self._timeout, address, bytearray())
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_in.recv(4096):
+                pass
+        except OSError:
+            pass
+
+
+class ViewerServer(HTTPServer):
+    """Serves one folder of replays. ``port=0`` takes any free port; see ``url``.
+    ``idle_timeout``: seconds a connection may stay silent before it is closed."""
+
+    request_queue_size = BACKLOG
 
     def __init__(self, folder: str | Path, registry: Any, host: str = "127.0.0.1",
-                 port: int = 8765) -> None:
+                 port: int = 8765, idle_timeout: float = IDLE_TIMEOUT) -> None:
         root = Path(folder).expanduser()
         if not root.is_dir():
             raise GamepitError(f"view: {folder}: no such folder")
         self.root = root.resolve()
         self.registry = registry
+        self.idle_timeout = idle_timeout
         self.catalog = Catalog(self.root)
         self._sessions: OrderedDict[Path, tuple[tuple[float, int], ReplaySession]] = OrderedDict()
         self._sessions_lock = threading.Lock()
@@ -62,6 +216,38 @@ class ViewerServer(ThreadingHTTPServer):
             super().__init__((host, port), _Handler)
         except OSError as error:
             raise GamepitError(f"view: cannot listen on {host}:{port}: {error.strerror}") from None
+        except OverflowError:
+            raise GamepitError(f"view: port {port} is out of range") from None
+        self._jobs: queue.SimpleQueue[tuple[socket.socket, Any, bytes] | None] = \
+            queue.SimpleQueue()
+        self._workers = [threading.Thread(target=self._work, name=f"gamepit-viewer-{i}",
+                                          daemon=True) for i in range(WORKERS)]
+        for worker in self._workers:
+            worker.start()
+        self._room = _WaitingRoom(lambda connection, address, head: self._jobs.put(
+            (connection, address, head)), self.shutdown_request, idle_timeout)
+
+    # socketserver calls process_request for each accepted connection, in the serving thread
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._room.add(request, client_address)
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            request, address, head = job
+            try:
+                _Handler(request, address, self, head)
+            except Exception:  # noqa: BLE001 - reported by handle_error; the worker goes on
+                self.handle_error(request, address)
+            finally:
+                self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up or stall are not news; anything else is one line."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)) or error is None:
+            return
+        print(f"gamepit viewer: error answering {client_address[0]}: "
+              f"{type(error).__name__}: {one_line(str(error))}", file=sys.stderr, flush=True)
 
     def host_allowed(self, host_header: str) -> bool:
         """On a loopback address, only requests naming this machine: a web page elsewhere
@@ -85,6 +271,10 @@ class ViewerServer(ThreadingHTTPServer):
         return thread
 
     def server_close(self) -> None:
+        if hasattr(self, "_room"):
+            self._room.stop()
+            for _ in self._workers:
+                self._jobs.put(None)
         with self._sessions_lock:
             for _, session in self._sessions.values():
                 session.close()
@@ -95,7 +285,7 @@ class ViewerServer(ThreadingHTTPServer):
         path = within(self.root, relative)
         if path is None:
             raise _Refused(HTTPStatus.FORBIDDEN, f"{relative!r} is outside the served folder")
-        if path.suffix != SUFFIX or not path.is_file():
+        if path.suffix != SUFFIX or not is_regular_file(path):
             raise _Refused(HTTPStatus.NOT_FOUND, f"{relative!r}: no such replay")
         return path
 
@@ -112,7 +302,13 @@ class ViewerServer(ThreadingHTTPServer):
                 return cached[1]
             if cached is not None:  # the file changed: start again from the new one
                 cached[1].close()
-            session = ReplaySession(read_replay(path, allow_truncated=True), self.registry)
+            try:
+                session = from_replay(relative, lambda: ReplaySession(
+                    read_replay(path, allow_truncated=True), self.registry))
+            except ReplayError:
+                raise
+            except GamepitError as error:  # a spec in its header the registry refuses
+                raise ReplayError(f"{relative}: {error}") from None
             self._sessions[path] = (key, session)
             while len(self._sessions) > OPEN_SESSIONS:
                 self._sessions.popitem(last=False)[1][1].close()
@@ -121,70 +317,152 @@ class ViewerServer(ThreadingHTTPServer):
         return session
 
 
+def from_replay(relative: str, work: Any) -> Any:
+    """``work()``, with any failure that is not already a gamepit error reported as the
+    replay's fault: a replay file is untrusted input, and whatever it holds (wrong types,
+    missing fields, absurd numbers) must come back as one line, not a dropped connection."""
+    try:
+        return work()
+    except (GamepitError, ConnectionError, TimeoutError):
+        raise
+    except Exception as error:  # noqa: BLE001 - see above
+        raise ReplayError(f"{relative}: cannot be shown: {type(error).__name__}: "
+                          f"{one_line(str(error))}") from None
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: ViewerServer
     server_version = "gamepit-viewer"
+    default_request_version = "HTTP/1.0"  # never HTTP/0.9's answers without a status line
+    _answered = False
+
+    def __init__(self, request: Any, client_address: Any, server: ViewerServer,
+                 head: bytes = b"") -> None:
+        self._head = head  # what the waiting room read: the request's first bytes
+        super().__init__(request, client_address, server)
+
+    def setup(self) -> None:
+        self.timeout = self.server.idle_timeout  # a stalled read or write ends the connection
+        super().setup()
+        if self._head:
+            self.rfile.close()  # (an open file would keep the socket from closing)
+            self.rfile = io.BufferedReader(_Prefixed(self._head, self.connection))
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         pass  # quiet: the terminal shows the URL and errors, not every frame request
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+    def parse_request(self) -> bool:
+        if not self.raw_requestline.strip():  # the base closes silently on an empty line
+            self.command, self.requestline = None, ""
+            self.request_version = self.default_request_version
+            self.send_error(HTTPStatus.BAD_REQUEST, "empty request line")
+            return False
+        return super().parse_request()
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """The base's errors (bad request lines, unknown methods, oversized headers) as a short
+        JSON body like every other error here, instead of an HTML page."""
+        self.close_connection = True
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "error"
+        self._reply(code, "application/json", self._encode(
+            {"error": f"{int(code)} {one_line(message or phrase)}"}), cache="no-store")
+
     def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        try:
+            self._route()
+        except _Refused as refusal:
+            self._error(refusal.status, str(refusal))
+        except ReplayError as error:
+            self._error(HTTPStatus.UNPROCESSABLE_ENTITY, str(error))
+        except GamepitError as error:
+            self._error(HTTPStatus.BAD_REQUEST, str(error))
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True  # the page went away mid-answer (seeking cancels)
+        except Exception as error:  # noqa: BLE001 - a bug still gets an answer and one line
+            print(f"gamepit viewer: error answering GET {one_line(self.path)}: "
+                  f"{type(error).__name__}: {one_line(str(error))}", file=sys.stderr, flush=True)
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR,
+                        f"internal error: {type(error).__name__}: {one_line(str(error))}")
+
+    def _route(self) -> None:
         parts = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        try:
-            if not self.server.host_allowed(self.headers.get("Host", "")):
-                raise _Refused(HTTPStatus.FORBIDDEN, "this viewer answers only to its own "
-                                                     "address (127.0.0.1 or localhost)")
-            if parts.path in ("/", "/index.html"):
-                self._static("index.html")
-            elif parts.path.startswith("/static/"):
-                self._static(parts.path[len("/static/"):])
-            elif parts.path == "/api/replays":
-                self._json(self.server.catalog.list(query.get("game", ""),
-                                                    query.get("agent", ""),
-                                                    query.get("result", "")))
-            elif parts.path == "/api/replay":
-                relative = query.get("path", "")
-                session = self.server.session(relative)
-                template = f"/api/frame?path={quote(relative)}&step={{step}}"
-                self._json(session.describe(frame_url=template))
-            elif parts.path == "/api/frame":
-                session = self.server.session(query.get("path", ""))
-                try:
-                    step = int(query.get("step", "0"))
-                except ValueError:
-                    raise _Refused(HTTPStatus.BAD_REQUEST, "step must be a whole number") from None
-                self._send(HTTPStatus.OK, "image/png", session.frame_png(step),
-                           cache="max-age=3600")
-            else:
-                raise _Refused(HTTPStatus.NOT_FOUND, f"no such page: {parts.path}")
-        except _Refused as refusal:
-            self._json({"error": str(refusal)}, refusal.status)
-        except ReplayError as error:
-            self._json({"error": str(error)}, HTTPStatus.UNPROCESSABLE_ENTITY)
-        except GamepitError as error:
-            self._json({"error": str(error)}, HTTPStatus.BAD_REQUEST)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the page went away mid-answer (seeking fast cancels frame requests)
+        if not self.server.host_allowed(self.headers.get("Host", "")):
+            raise _Refused(HTTPStatus.FORBIDDEN, "this viewer answers only to its own "
+                                                 "address (127.0.0.1 or localhost)")
+        if parts.path in ("/", "/index.html"):
+            self._static("index.html")
+        elif parts.path.startswith("/static/"):
+            self._static(parts.path[len("/static/"):])
+        elif parts.path == "/api/replays":
+            self._json(self.server.catalog.list(query.get("game", ""), query.get("agent", ""),
+                                                query.get("result", "")))
+        elif parts.path == "/api/replay":
+            relative = query.get("path", "")
+            session = self.server.session(relative)
+            template = f"/api/frame?path={quote(relative)}&step={{step}}"
+            self._json(from_replay(relative, lambda: session.describe(frame_url=template)))
+        elif parts.path == "/api/frame":
+            relative = query.get("path", "")
+            session = self.server.session(relative)
+            try:
+                step = int(query.get("step", "0"))
+            except ValueError:
+                raise _Refused(HTTPStatus.BAD_REQUEST, "step must be a whole number") from None
+            png = from_replay(relative, lambda: session.frame_png(step))
+            self._send(HTTPStatus.OK, "image/png", png, cache="max-age=3600")
+        else:
+            raise _Refused(HTTPStatus.NOT_FOUND, f"no such page: {parts.path}")
 
     def _static(self, name: str) -> None:
         path = within(STATIC, name)
-        if path is None or not path.is_file():
+        if path is None or not is_regular_file(path):
             raise _Refused(HTTPStatus.NOT_FOUND if path else HTTPStatus.FORBIDDEN,
                            f"no such file: {name}")
         kind = _TYPES.get(path.suffix, "application/octet-stream")
         self._send(HTTPStatus.OK, kind, path.read_bytes(), cache="no-cache")
 
+    @staticmethod
+    def _encode(data: Any) -> bytes:
+        try:
+            text = json.dumps(data, separators=(",", ":"), allow_nan=False, default=str)
+        except ValueError:  # NaN or infinity somewhere in a replay: as strings
+            text = json.dumps(json_safe(data), separators=(",", ":"), allow_nan=False,
+                              default=str)
+        return text.encode("utf-8")
+
     def _json(self, data: Any, status: HTTPStatus = HTTPStatus.OK) -> None:
-        body = json.dumps(data, separators=(",", ":"), allow_nan=False,
-                          default=str).encode("utf-8")
-        self._send(status, "application/json", body, cache="no-store")
+        self._send(status, "application/json", self._encode(data), cache="no-store")
+
+    def _error(self, status: HTTPStatus, message: str) -> None:
+        """A short JSON error, unless an answer has begun (then the connection just ends)."""
+        self.close_connection = True
+        if self._answered:
+            return
+        try:
+            self._json({"error": one_line(message)}, status)
+        except (ConnectionError, TimeoutError):
+            pass
 
     def _send(self, status: HTTPStatus, kind: str, body: bytes, cache: str) -> None:
+        self._answered = True
+        self._reply(status, kind, body, cache)
+
+    def _reply(self, status: int, kind: str, body: bytes, cache: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", cache)
         self.send_header("X-Content-Type-Options", "nosniff")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        if getattr(self, "command", None) != "HEAD" and status >= 200 and status not in (204, 304):
+            self.wfile.write(body)

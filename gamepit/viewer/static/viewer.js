@@ -88,7 +88,9 @@
         element("div", { class: "meta" },
           `${row.result} · ${row.steps} steps · ${row.created.replace("T", " ").slice(0, 16)}`));
       return element("li", {}, link);
-    }));
+    }), ...data.unreadable.map((bad) => element("li", { class: "bad", title: bad.error },
+      element("div", { class: "game" }, bad.path),
+      element("div", { class: "meta" }, "cannot list: " + bad.error))));
     markCurrent();
   }
 
