@@ -458,7 +458,7 @@ def fuzz_http(budget: int) -> Tally:
         st.text(max_size=40).map(lambda t: "/" + t.replace(" ", "%20").replace("\r", "")
                                  .replace("\n", "")))
     methods = st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "BREW", "", "GET GET"])
-    headers = st.sampled_from([b"Host: 127.0.0.1\r\n", b"Host: evil.example\r\n", b"",
+    headers = st.sampled_from([b"Host: 127.0.0.1:PORT\r\n", b"Host: evil.example\r\n", b"",
                                b"Content-Length: -1\r\n", b"Content-Length: 99999999999\r\n",
                                b"X: " + b"y" * 70000 + b"\r\n", b"\xff\xfe: \x00\r\n"])
     with timed(tally), tempfile.TemporaryDirectory() as folder:
@@ -479,7 +479,8 @@ def fuzz_http(budget: int) -> Tally:
                 method, path, header, version = args
                 proto = b"HTTP/1.1" if version else b"HTTP/1.0"
                 raw = (f"{method} ".encode() + path.encode("utf-8", "surrogatepass") + b" "
-                       + proto + b"\r\n" + header + b"Connection: close\r\n\r\n")
+                       + proto + b"\r\n" + header.replace(b"PORT", str(port).encode())
+                       + b"Connection: close\r\n\r\n")
                 tally.cases += 1
                 try:
                     answer = _http(port, raw)
@@ -496,7 +497,7 @@ def fuzz_http(budget: int) -> Tally:
 
             _run(st.tuples(methods, paths, headers, st.booleans()), case, budget)
             burst = [threading.Thread(target=lambda: case(("GET", "/api/replays", b"Host: "
-                                                            b"127.0.0.1\r\n", True)))
+                                                            b"127.0.0.1:PORT\r\n", True)))
                      for _ in range(min(budget, 200))]
             for thread in burst:
                 thread.start()
