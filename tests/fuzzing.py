@@ -65,7 +65,7 @@ def run_main(argv: list[str], stdin: str = "") -> tuple[int, str, str, str]:
     out, err = io.StringIO(), io.StringIO()
     escaped = ""
     old_stdin = sys.stdin
-    sys.stdin = io.StringIO(stdin)
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode()), encoding="utf-8")
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
