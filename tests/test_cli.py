@@ -27,7 +27,7 @@ COMMANDS = sorted(_commands(PARSER))
     (["match", "tictactoe", "randon", "random"], "unknown agent 'randon'; available:"),
     (["match", "tictactoe", "alphabeta:deep=3", "random"], "valid options: depth"),
     (["match", "tictactoe", "alphabeta:depth=three", "random"], "expects int"),
-    (["match", "tictactoe", "alphabeta:depth=0", "random"], "depth must be at least 1"),
+    (["match", "tictactoe", "alphabeta:depth=0", "random"], "option depth=0 must be at least 1"),
     (["match", "tictactoe", "random", "random", "-n", "0"], "-n must be at least 1"),
     (["match", "tictactoe", "random", "random", "-n", "x"], "invalid int value"),
     (["match", "tictactoe", "random", "random", "--move-time", "-1"], "must be positive"),

@@ -215,7 +215,7 @@ def test_cli_lists_plugins_and_reports_broken_ones(cli, tmp_path):
     listing = cli("--plugins", str(broken), "plugins")
     assert listing.returncode == 0
     assert "tictactoe" in listing.stdout and "alphabeta" in listing.stdout
-    assert "depth: int = 4" in listing.stdout
+    assert "depth: int in [1..32] = 4" in listing.stdout
     assert "broken.py" in listing.stderr and "needs libfoo" in listing.stderr
     assert "Traceback" not in listing.stderr
     # the broken plugin does not stop a match
