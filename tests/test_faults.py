@@ -267,19 +267,23 @@ def test_mcts_options_out_of_range_are_refused(registry, spec):
 # --------------------------------------------------------------------------- exact resume
 
 
-def test_mcts_act_batch_equals_act_on_each_state(registry):
+@pytest.mark.parametrize("spec,alone_spec", [
+    ("mcts:sims=40,temperature=1", "mcts:sims=40,temperature=1,reuse=false"),
+    ("alphazero:checkpoint=builtin:connect_four,sims=16,temperature=1",) * 2,
+])
+def test_batched_search_act_batch_equals_act_on_each_state(registry, spec, alone_spec):
     game = registry.make_game("connect_four")
     rng = np.random.default_rng(3)
     state, states = game.new_state(0), []
     for _ in range(8):
         states.append(state.clone())
         state.apply(int(rng.choice(state.legal_actions())))
-    batched = registry.make_agent("mcts:sims=40,temperature=1")
+    batched = registry.make_agent(spec)
     batched.reset(game, 0, 11)
     together = [action for action, _ in batched.act_batch([s.clone() for s in states])]
     alone = []
     for position in states:
-        agent = registry.make_agent("mcts:sims=40,temperature=1,reuse=false")
+        agent = registry.make_agent(alone_spec)
         agent.reset(game, 0, 11)
         alone.append(agent.act(position.clone())[0])
     assert together == alone

@@ -441,12 +441,16 @@ class NetworkAgent(Agent):
     def reset(self, game: Game, player: int, seed: int | None = None) -> None:
         self.check_fit(game)  # a misfit forfeits with this line, not a torch shape error
         super().reset(game, player, seed)
+        self.seed = int(seed) if seed is not None else int(self.rng.integers(2**63))
 
     def act(self, state: State) -> ActResult:
         return self.act_batch([state])[0]
 
     @torch.no_grad()
-    def act_batch(self, states: Sequence[State]) -> list[ActResult]:
+    def act_batch(self, states: Sequence[State], seeds: Sequence[int] | None = None
+                  ) -> list[ActResult]:
+        """Greedy, or sampled (``sample``) from a stream keyed by each game's seed and position,
+        so a game plays the same whatever other games share the batch."""
         player = getattr(self, "player", 0)
         observations = np.stack([np.asarray(s.observation(
             s.current_player if s.current_player >= 0 else player)) for s in states])
@@ -455,9 +459,12 @@ class NetworkAgent(Agent):
                                                                    device=self.device)))
         scores = scores.masked_fill(~masks, -1e9)
         if self.sample:
-            generator = getattr(self, "rng", np.random.default_rng())
+            from gamepit.search.mcts import position_key
             probabilities = torch.softmax(scores, dim=1).cpu().numpy().astype(np.float64)
-            actions = [int(generator.choice(len(p), p=p / p.sum())) for p in probabilities]
+            game_seeds = seeds or [getattr(self, "seed", 0)] * len(states)
+            actions = [int(np.random.default_rng(position_key(int(seed), state)).choice(
+                len(p), p=p / p.sum())) for p, seed, state in zip(probabilities, game_seeds,
+                                                                  states, strict=True)]
         else:
             actions = scores.argmax(dim=1).tolist()
         results: list[ActResult] = []

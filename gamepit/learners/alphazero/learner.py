@@ -36,7 +36,7 @@ from gamepit.learners import toolkit
 from gamepit.nets.residual import PolicyValueNet
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import ActResult, Agent, Game, SearchResult, State
-from gamepit.search.mcts import MCTS, choose_action, describe
+from gamepit.search.mcts import MCTS, choose_action, describe, position_key
 from gamepit.search.network import NetworkEvaluator
 from gamepit.training.settings import SEED_MAX, THREADS_MAX, as_plain_dict, merge, setting
 
@@ -342,19 +342,25 @@ class AlphaZeroAgent(Agent):
     def reset(self, game: Game, player: int, seed: int | None = None) -> None:
         self.check_fit(game)
         super().reset(game, player, seed)
-        self.mcts.rng = np.random.default_rng(self.rng.integers(2**63))
+        self.seed = int(seed) if seed is not None else int(self.rng.integers(2**63))
 
-    def search(self, states: Sequence[State]) -> list[SearchResult]:
-        seeds = self.rng.integers(2**31, size=len(states)).tolist()
+    # As for mcts: root noise, ties and sampling come from a stream keyed by the game's seed and
+    # the position, so a game plays the same alone, in any batch, resumed or in another process.
+
+    def search(self, states: Sequence[State], keys: Sequence[int]) -> list[SearchResult]:
         with autocast(self.device, self.amp):
-            return self.mcts.search(list(states), self.evaluator, seeds)
+            return self.mcts.search(list(states), self.evaluator, keys)
 
     def act(self, state: State) -> ActResult:
         return self.act_batch([state])[0]
 
-    def act_batch(self, states: Sequence[State]) -> list[ActResult]:
-        return [(choose_action(result.visit_counts, self.temperature, self.rng), describe(result))
-                for result in self.search(states)]
+    def act_batch(self, states: Sequence[State], seeds: Sequence[int] | None = None
+                  ) -> list[ActResult]:
+        keys = [position_key(getattr(self, "seed", 0) if seeds is None else int(seeds[i]), state)
+                for i, state in enumerate(states)]
+        return [(choose_action(result.visit_counts, self.temperature,
+                               np.random.default_rng([key, 1])), describe(result))
+                for key, result in zip(keys, self.search(states, keys), strict=True)]
 
 
 def trained_on(label: str, game: str, shape: dict[str, Any]) -> toolkit.TrainedOn:
