@@ -22,4 +22,5 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.training.progress",
     "gamepit.viewer.plugin",
     "gamepit.bench",
+    "gamepit.matches",
 )

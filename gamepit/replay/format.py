@@ -35,6 +35,7 @@ from gamepit.protocols import Game, State, state_hash
 FORMAT = "gamepit-replay"
 VERSION = 1
 SUFFIX = ".jsonl"
+DEFAULT_FOLDER = "replays"  # where the commands record replays and look for them
 MAX_HEADER_BYTES = 1 << 20  # a header is a few hundred bytes; a bigger first line is not one
 INT_LIMIT = 2**63 - 1
 
