@@ -64,7 +64,8 @@ def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParse
     parser.add_argument("--plugins", action="append", default=[], metavar="PATH",
                         help="extra plugin file or folder (repeatable; also GAMEPIT_PLUGINS)")
     _allow_import_argument(parser, "allow_import")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # Sub-parsers take the parent's class, _Parser, so their errors are one line too.
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = add_command(subparsers, "plugins", "List every game, agent, search and learner.",
                     "gamepit plugins\ngamepit plugins --kind agent")
@@ -85,7 +86,7 @@ def cmd_plugins(args: argparse.Namespace, manager: PluginManager) -> int:
         if args.kind and kind != args.kind:
             continue
         names = registry.names(kind)
-        print(f"{_plural(kind)} ({len(names)}):")
+        print(f"{'searches' if kind == 'search' else kind + 's'} ({len(names)}):")
         for name in names:
             entry = registry.entries[kind][name]
             print(f"  {name:<16} {entry.description}")
@@ -126,10 +127,6 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
-
-
-def _plural(kind: str) -> str:
-    return "searches" if kind == "search" else kind + "s"
 
 
 # --------------------------------------------------------------------------- entry point

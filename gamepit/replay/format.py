@@ -31,13 +31,13 @@ from typing import Any
 
 from gamepit.errors import ReplayError
 from gamepit.protocols import Game, State, state_hash
+from gamepit.specs import INT_LIMIT
 
 FORMAT = "gamepit-replay"
 VERSION = 1
 SUFFIX = ".jsonl"
 DEFAULT_FOLDER = "replays"  # where the commands record replays and look for them
 MAX_HEADER_BYTES = 1 << 20  # a header is a few hundred bytes; a bigger first line is not one
-INT_LIMIT = 2**63 - 1
 
 
 # --------------------------------------------------------------------------- JSON out
