@@ -8,15 +8,10 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from gamepit.errors import GamepitError
-from gamepit.files import atomic_write, writable_folder
 from gamepit.plugins.manager import PluginManager, get_manager
-from gamepit.protocols import KINDS, Agent, Game
-
-DEFAULT_REPLAYS = "replays"
+from gamepit.protocols import KINDS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,117 +64,17 @@ def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParse
     parser.add_argument("--plugins", action="append", default=[], metavar="PATH",
                         help="extra plugin file or folder (repeatable; also GAMEPIT_PLUGINS)")
     _allow_import_argument(parser, "allow_import")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # Sub-parsers take the parent's class, _Parser, so their errors are one line too.
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = add_command(subparsers, "plugins", "List every game, agent, search and learner.",
                     "gamepit plugins\ngamepit plugins --kind agent")
     p.add_argument("--kind", choices=KINDS, help="only this kind")
     p.set_defaults(func=cmd_plugins)
 
-    p = add_command(subparsers, "match", "Play N games between two agents, seats alternating.",
-                    "gamepit match connect_four alphabeta random -n 10\n"
-                    "gamepit match tictactoe alphabeta:depth=9 random -n 20 --move-time 1")
-    _match_arguments(p)
-    p.add_argument("-n", "--games", type=int, default=None,
-                   help="number of games (default 2; with --sprt, the most to play: 1000)")
-    p.add_argument("--sprt", metavar="ELO0,ELO1", default=None,
-                   help="stop early once a sequential probability ratio test decides whether "
-                        "AGENT_A is at most ELO0 or at least ELO1 stronger (alpha=beta=0.05)")
-    p.set_defaults(func=cmd_match)
-
-    p = add_command(subparsers, "play",
-                    "Play one game yourself: name 'human' as one of the agents.",
-                    "gamepit play tictactoe human alphabeta:depth=9\n"
-                    "gamepit play connect_four random human")
-    _match_arguments(p)
-    p.set_defaults(func=cmd_play, games=1)
-
-    p = add_command(subparsers, "replay", "List, show, verify and export recorded replays.",
-                    "gamepit replay list\ngamepit replay show replays/FILE.jsonl --step 5\n"
-                    "gamepit replay verify replays/FILE.jsonl\n"
-                    "gamepit replay export replays/FILE.jsonl --format html")
-    replay_commands = p.add_subparsers(dest="replay_command", metavar="ACTION",
-                                       parser_class=_Parser)
-    q = add_command(replay_commands, "list",
-                    "List the replays in a folder (and its subfolders): game, agents, steps, "
-                    "result; a damaged file is marked, not fatal.",
-                    "gamepit replay list\ngamepit replay list runs/tournament/replays")
-    q.add_argument("folder", nargs="?", default=DEFAULT_REPLAYS,
-                   help=f"folder to search (default {DEFAULT_REPLAYS}/)")
-    q.set_defaults(func=cmd_replay_list)
-    q = add_command(replay_commands, "show",
-                    "Show a replay's board after a number of moves, with the moves in the "
-                    "game's notation (chess SAN, Go vertices).",
-                    "gamepit replay show replays/FILE.jsonl\n"
-                    "gamepit replay show replays/FILE.jsonl --step 5")
-    q.add_argument("file", help="a replay file (.jsonl)")
-    q.add_argument("--step", type=int, default=None, help="after this many actions (default all)")
-    q.set_defaults(func=cmd_replay_show)
-    q = add_command(replay_commands, "verify",
-                    "Re-simulate replays and check every record against the simulation: "
-                    "players, actions, rewards, state hashes, the result and any forfeit.",
-                    "gamepit replay verify replays/FILE.jsonl\n"
-                    "gamepit replay verify replays/*.jsonl")
-    q.add_argument("files", nargs="+", metavar="FILE", help="replay files (.jsonl)")
-    q.set_defaults(func=cmd_replay_verify)
-    exporters = ["sgf", "pgn"] + sorted(exporters_of(manager) if manager else {})
-    q = add_command(replay_commands, "export",
-                    f"Export a replay: {', '.join(exporters)} (sgf for go, pgn for chess). "
-                    "The output never replaces the replay itself.",
-                    "gamepit replay export replays/FILE.jsonl --format html\n"
-                    "gamepit replay export replays/FILE.jsonl --format sgf -o game.sgf")
-    q.add_argument("file", help="a replay file (.jsonl)")
-    q.add_argument("--format", required=True, dest="fmt", choices=exporters)
-    q.add_argument("-o", "--output", default=None, help="output file (default: beside the replay)")
-    q.set_defaults(func=cmd_replay_export)
-    p.set_defaults(func=_missing_action(p, replay_commands))
-
     if manager is not None:
-        manager.call("gamepit_add_commands", subparsers=subparsers)
+        manager.call("gamepit_add_commands", subparsers=subparsers, manager=manager)
     return parser
-
-
-def exporters_of(manager: PluginManager) -> dict[str, Any]:
-    """Replay export formats contributed by plugins (the viewer's html, mp4, gif)."""
-    found: dict[str, Any] = {}
-    for contributed in manager.call("gamepit_add_exporters"):
-        found.update(contributed or {})
-    return found
-
-
-def _match_arguments(p: argparse.ArgumentParser) -> None:
-    from gamepit.specs import number_arg, seed_arg
-
-    def seconds(text: str) -> float:
-        value = number_arg(float, None, 10**6)(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be positive")
-        return value
-
-    p.add_argument("game", help="game spec, e.g. connect_four or go:size=9")
-    p.add_argument("agent_a", help="agent spec, e.g. alphabeta:depth=4")
-    p.add_argument("agent_b", help="agent spec")
-    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the first game (default 0)")
-    p.add_argument("--move-time", type=seconds, default=None, metavar="SECONDS",
-                   help="forfeit an agent that thinks longer than this on a move")
-    p.add_argument("--isolate", action="store_true",
-                   help="run each agent in a process of its own: a crash or a hang costs it the "
-                        "game (the process is killed and replaced)")
-    p.add_argument("--replays", default=DEFAULT_REPLAYS, metavar="DIR",
-                   help=f"where replays go (default {DEFAULT_REPLAYS}/)")
-    p.add_argument("--no-replays", action="store_true", help="do not record replays")
-
-
-def _missing_action(parser: argparse.ArgumentParser,
-                    actions: argparse._SubParsersAction) -> Any:
-    """The ``func`` of a command that needs an action (``gamepit replay``): one line, exit 2."""
-
-    def missing(args: argparse.Namespace, manager: PluginManager) -> int:
-        names = ", ".join(actions.choices)
-        raise GamepitError(f"{parser.prog.removeprefix('gamepit ')}: name an action: {names} "
-                           f"(see {parser.prog} --help)")
-
-    return missing
 
 
 # --------------------------------------------------------------------------- commands
@@ -191,7 +86,7 @@ def cmd_plugins(args: argparse.Namespace, manager: PluginManager) -> int:
         if args.kind and kind != args.kind:
             continue
         names = registry.names(kind)
-        print(f"{_plural(kind)} ({len(names)}):")
+        print(f"{'searches' if kind == 'search' else kind + 's'} ({len(names)}):")
         for name in names:
             entry = registry.entries[kind][name]
             print(f"  {name:<16} {entry.description}")
@@ -202,195 +97,6 @@ def cmd_plugins(args: argparse.Namespace, manager: PluginManager) -> int:
         print(f"broken plugins ({len(manager.errors)}):", file=sys.stderr)
         for error in manager.errors:
             print(f"  {error}", file=sys.stderr)
-    return 0
-
-
-def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
-    from gamepit.arena import Sprt, parse_sprt_bounds, play_series
-
-    sprt = Sprt(*parse_sprt_bounds(args.sprt)) if args.sprt is not None else None
-    if args.games is None:
-        args.games = 1000 if sprt else 2
-    if args.games < 1:
-        raise GamepitError("match: -n must be at least 1")
-    if args.games > 10**7:
-        raise GamepitError("match: -n must be at most 10000000")
-    game = manager.registry.make_game(args.game)
-    agents = _match_agents(args, manager, game)  # a checkpoint that does not fit: no folder
-    try:
-        replay_dir = None if args.no_replays else str(writable_folder(args.replays,
-                                                                      "replay folder"))
-        if game.num_players == 1:
-            return _match_one_player(args, manager, game, agents, replay_dir)
-        if game.num_players != 2:
-            raise GamepitError(f"match: {game.name} has {game.num_players} players and a "
-                               "match seats two; use gamepit tournament")
-        with Progress(args.games, "games") as progress:
-            series = play_series(game, agents, args.games, args.seed,
-                                 [args.agent_a, args.agent_b], replay_dir, args.move_time,
-                                 manager, on_result=lambda index, result: progress.advance(),
-                                 sprt=sprt)
-    finally:
-        for agent in agents:
-            agent.close()
-    print(f"{game.spec}: {series.summary()}")
-    if sprt is not None:
-        print(sprt.summary())
-    for line in series.forfeits:
-        print(f"  forfeit: {line}")
-    if series.replays:
-        print(f"replays: {len(series.replays)} in {replay_dir}/")
-    return 0
-
-
-def _match_one_player(args: argparse.Namespace, manager: PluginManager, game: Game,
-                      agents: list[Agent], replay_dir: str | None) -> int:
-    """On a one-player game both agents play the same seeds; compare their scores."""
-    from gamepit.arena import compare_on_seeds, format_scores, score_table
-
-    labels = [args.agent_a, args.agent_b]
-    if labels[0] == labels[1]:
-        labels = [f"{labels[0]} (A)", f"{labels[1]} (B)"]
-    forfeits = []
-
-    def heard(label: str, index: int, result: Any) -> None:
-        progress.advance()
-        if result.forfeit_seat is not None:
-            forfeits.append(f"episode {index}: {label} forfeited ({result.forfeit_reason})")
-
-    with Progress(args.games * 2, "episodes") as progress:
-        scores = compare_on_seeds(game, dict(zip(labels, agents, strict=True)), args.games,
-                                  args.seed, replay_dir, args.move_time, manager, heard)
-    a, b = (scores[label] for label in labels)
-    better = sum(x > y for x, y in zip(a, b, strict=True))
-    worse = sum(x < y for x, y in zip(a, b, strict=True))
-    last_seed = args.seed + args.games - 1
-    print(f"{game.spec}: {args.games} episodes each on seeds {args.seed}..{last_seed}")
-    print(format_scores(score_table(scores, game.reference_scores)))
-    print(f"same seeds: {labels[0]} scored higher on {better}, lower on {worse}, "
-          f"equal on {args.games - better - worse}")
-    for line in forfeits:
-        print(f"  forfeit: {line}")
-    return 0
-
-
-def _match_agents(args: argparse.Namespace, manager: PluginManager, game: Game) -> list[Agent]:
-    """The two agents, built here, or (``--isolate``) each in a process of its own after a
-    check here that its spec builds and fits the game."""
-    agents = [manager.registry.make_agent(spec, game) for spec in (args.agent_a, args.agent_b)]
-    if not args.isolate:
-        return agents
-    from gamepit.arena.isolate import IsolatedAgent
-
-    for agent in agents:
-        agent.close()
-    if any(spec.split(":")[0] == "human" for spec in (args.agent_a, args.agent_b)):
-        raise GamepitError("--isolate cannot seat 'human': it reads this terminal")
-    return [IsolatedAgent(spec, args.plugins or [], args.move_time)
-            for spec in (args.agent_a, args.agent_b)]
-
-
-def cmd_play(args: argparse.Namespace, manager: PluginManager) -> int:
-    from gamepit.arena import play_match
-
-    game = manager.registry.make_game(args.game)
-    agents = _match_agents(args, manager, game)  # a checkpoint that does not fit: no folder
-    try:
-        replay_dir = None if args.no_replays else str(writable_folder(args.replays,
-                                                                      "replay folder"))
-        result = play_match(game, agents, args.seed, [args.agent_a, args.agent_b], replay_dir,
-                            args.move_time, manager)
-    finally:
-        for agent in agents:
-            agent.close()
-    if result.forfeit_seat is not None:
-        print(f"seat {result.forfeit_seat} ({[args.agent_a, args.agent_b][result.forfeit_seat]}) "
-              f"forfeited: {result.forfeit_reason}")
-    print(f"returns by seat: {result.returns}")
-    if result.replay_path:
-        print(f"replay: {result.replay_path}")
-    return 0
-
-
-def cmd_replay_list(args: argparse.Namespace, manager: PluginManager) -> int:
-    from gamepit.errors import ReplayError
-    from gamepit.replay import list_replays, read_replay
-
-    paths = list_replays(args.folder)
-    if not paths:
-        print(f"no replays in {args.folder}/")
-        return 0
-    for path in paths:
-        try:
-            replay = read_replay(path, allow_truncated=True)
-        except ReplayError as error:
-            print(f"{path}  bad replay: {str(error).removeprefix(f'{path}: ')}")
-            continue
-        header = replay.header
-        print(f"{path}  {header['game']}  {' vs '.join(header['agents'])}  "
-              f"{len(replay.steps)} steps  {replay.describe_result()}")
-    return 0
-
-
-SHOWN_MOVES = 40  # the moves ``replay show`` lists: the last ones, up to this many
-
-
-def cmd_replay_show(args: argparse.Namespace, manager: PluginManager) -> int:
-    from gamepit.replay import move_names, read_replay
-
-    replay = read_replay(args.file, allow_truncated=True)
-    total = len(replay.steps)
-    step = total if args.step is None else args.step
-    if not 0 <= step <= total:
-        raise GamepitError(f"replay show: --step must be between 0 and {total}")
-    state, names = move_names(replay, manager.registry, upto=step)
-    header = replay.header
-    print(f"{header['game']}: {' vs '.join(header['agents'])}  (seed {header['seed']}, "
-          f"{header.get('created', 'no date')})")
-    print(f"after {step} of {total} actions; result: {replay.describe_result()}")
-    if step > 0:
-        first = max(0, step - SHOWN_MOVES)
-        moves = "  ".join(f"{i + 1}. {name}" for i, name in enumerate(names[first:], first))
-        print(f"moves: {'... ' if first else ''}{moves}")
-        last = replay.steps[step - 1]
-        number = "" if names[-1] == str(last["action"]) else f" (action {last['action']})"
-        print(f"last: player {last['player']} played {names[-1]}{number}  "
-              f"info: {last.get('info', {})}")
-    print(state.render())
-    return 0
-
-
-def cmd_replay_verify(args: argparse.Namespace, manager: PluginManager) -> int:
-    from gamepit.replay import verify
-
-    for file in args.files:
-        print(verify(file, manager.registry))
-    return 0
-
-
-def cmd_replay_export(args: argparse.Namespace, manager: PluginManager) -> int:
-    from gamepit.replay import read_replay
-
-    source = Path(args.file)
-    output = Path(args.output or source.with_suffix("." + args.fmt))
-    if source.exists() and output.exists() and os.path.samefile(source, output):
-        raise GamepitError(f"replay export: {output} is the replay itself; give another -o")
-    replay = read_replay(source)
-    writable_folder(output.parent, "replay export: output folder")
-    if output.is_dir():
-        raise GamepitError(f"replay export: {output} is a folder; give a file name with -o")
-    exporter = exporters_of(manager).get(args.fmt)
-    if exporter is not None:
-        exporter(replay, manager.registry, output)
-    else:
-        game = manager.registry.make_game(replay.header["game"])
-        try:
-            text = game.export(replay, args.fmt)
-        except NotImplementedError as error:
-            raise GamepitError(f"replay export: {error}") from None
-        with atomic_write(output) as partial:
-            partial.write_text(text, encoding="utf-8")
-    print(f"wrote {output}")
     return 0
 
 
@@ -421,10 +127,6 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
-
-
-def _plural(kind: str) -> str:
-    return "searches" if kind == "search" else kind + "s"
 
 
 # --------------------------------------------------------------------------- entry point

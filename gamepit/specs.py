@@ -18,7 +18,7 @@ from gamepit.protocols import Option, PluginEntry
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 INT_LIMIT = 2**63 - 1  # what SQLite and numpy hold; larger integers are refused everywhere
-SEED_MAX = 2**63 - 1
+SEED_MAX = INT_LIMIT
 
 
 def parse_bool(text: str) -> bool:

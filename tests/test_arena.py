@@ -6,7 +6,8 @@ import time
 import pytest
 
 from gamepit.agents.basic import RandomAgent
-from gamepit.arena import SeriesResult, Sprt, play_match, play_series
+from gamepit.arena import SeriesResult, play_match, play_series
+from gamepit.matches.sprt import Sprt
 from gamepit.protocols import Agent
 
 
@@ -111,7 +112,7 @@ def test_cli_match_reports_forfeits_and_keeps_going(cli, tmp_path):
 
 
 # --------------------------------------------------------------------------- SPRT series
-# The engine's wiring of the SPRT into a series, as `gamepit match --sprt` uses it.
+# The engine's early stop of a series, driven by the SPRT as `gamepit match --sprt` drives it.
 
 
 def test_sprt_match_stops_early_for_a_clearly_stronger_agent(manager):
@@ -120,7 +121,7 @@ def test_sprt_match_stops_early_for_a_clearly_stronger_agent(manager):
     agents = [registry.make_agent("alphabeta:depth=9"), registry.make_agent("random")]
     sprt = Sprt(0, 50)
     series = play_series(game, agents, 200, 0, ["alphabeta:depth=9", "random"],
-                         manager=manager, sprt=sprt)
+                         manager=manager, stop=sprt.update)
     assert sprt.decision == "H1"
     assert series.games == sprt.games < 200
     assert series.losses == 0
@@ -132,7 +133,7 @@ def test_sprt_match_accepts_h0_for_the_weaker_agent(manager):
     agents = [registry.make_agent("random"), registry.make_agent("alphabeta:depth=9")]
     sprt = Sprt(-10, 10)
     series = play_series(game, agents, 200, 0, ["random", "alphabeta:depth=9"],
-                         manager=manager, sprt=sprt)
+                         manager=manager, stop=sprt.update)
     assert sprt.decision == "H0" and series.games < 200 and series.wins == 0
 
 
@@ -141,5 +142,6 @@ def test_sprt_match_plays_to_the_limit_without_a_decision(manager):
     game = registry.make_game("tictactoe")
     agents = [registry.make_agent("random"), registry.make_agent("random")]
     sprt = Sprt(0, 1)  # a tiny difference to tell apart: three games cannot decide
-    series = play_series(game, agents, 3, 0, ["random", "random"], manager=manager, sprt=sprt)
+    series = play_series(game, agents, 3, 0, ["random", "random"], manager=manager,
+                         stop=sprt.update)
     assert series.games == 3 and sprt.decision is None

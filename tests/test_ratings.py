@@ -10,10 +10,11 @@ import math
 import numpy as np
 import pytest
 
-from gamepit.arena import Sprt, parse_sprt_bounds, score_table
-from gamepit.arena.series import SeriesResult, expected_score, human_normalised, wilson_interval
+from gamepit.arena import score_table
+from gamepit.arena.series import SeriesResult, human_normalised, wilson_interval
 from gamepit.errors import GamepitError
 from gamepit.games.atari import ATARI_REFERENCES
+from gamepit.matches.sprt import Sprt, expected_score, parse_sprt_bounds
 from gamepit.tournament.ratings import (
     ELO_PER_NATURAL,
     fit_ratings,

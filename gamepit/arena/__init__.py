@@ -6,17 +6,15 @@ from gamepit.arena.match import LiveMatch, MoveTimeout, act_alone, act_together,
 from gamepit.arena.series import (
     ScoreLine,
     SeriesResult,
-    Sprt,
     compare_on_seeds,
     format_scores,
-    parse_sprt_bounds,
     play_series,
     score_table,
 )
 from gamepit.protocols import MatchInfo, MatchResult, StepRecord
 
 __all__ = [
-    "LiveMatch", "MatchInfo", "MatchResult", "MoveTimeout", "ScoreLine", "SeriesResult", "Sprt",
-    "StepRecord", "act_alone", "act_together", "compare_on_seeds", "format_scores",
-    "parse_sprt_bounds", "plain", "play_lockstep", "play_match", "play_series", "score_table",
+    "LiveMatch", "MatchInfo", "MatchResult", "MoveTimeout", "ScoreLine", "SeriesResult",
+    "StepRecord", "act_alone", "act_together", "compare_on_seeds", "format_scores", "plain",
+    "play_lockstep", "play_match", "play_series", "score_table",
 ]

@@ -22,4 +22,6 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.training.progress",
     "gamepit.viewer.plugin",
     "gamepit.bench",
+    "gamepit.replay_commands",
+    "gamepit.matches",
 )

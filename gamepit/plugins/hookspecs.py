@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
+    from gamepit.plugins.manager import PluginManager
     from gamepit.protocols import MatchInfo, MatchResult, PluginEntry, StepRecord
 
 
@@ -62,12 +63,14 @@ def gamepit_add_learners() -> list[PluginEntry]:
 
 
 @hookspec
-def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
+def gamepit_add_commands(subparsers: argparse._SubParsersAction, manager: PluginManager
+                         ) -> None:
     """Add subcommands to the ``gamepit`` command line.
 
     :param subparsers: the argparse sub-parser action; call ``subparsers.add_parser(...)`` and
-        set ``func=callable(args, manager) -> int`` as the parser default (``manager`` is the
-        PluginManager the command line built).
+        set ``func=callable(args, manager) -> int`` as the parser default.
+    :param manager: the PluginManager the command line built (the one ``func`` gets), for a
+        command whose options depend on what other plugins contribute.
     """
 
 

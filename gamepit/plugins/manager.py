@@ -70,10 +70,6 @@ class PluginManager:
 
     # ------------------------------------------------------------------ loading
 
-    @property
-    def hook(self) -> Any:
-        return self.pm.hook
-
     def register(self, plugin: object, name: str | None = None, origin: str = "code") -> None:
         """Register a plugin object (module, class instance) directly."""
         name = name or getattr(plugin, "__name__", None) or repr(plugin)

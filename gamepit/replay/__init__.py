@@ -8,8 +8,6 @@ from gamepit.replay.format import (
     Replay,
     check_end,
     check_header,
-    list_replays,
-    move_names,
     read_header,
     read_replay,
     simulate,
@@ -17,5 +15,5 @@ from gamepit.replay.format import (
     verify,
 )
 
-__all__ = ["FORMAT", "SUFFIX", "VERSION", "Replay", "check_end", "check_header", "list_replays",
-           "move_names", "read_header", "read_replay", "simulate", "to_json", "verify"]
+__all__ = ["FORMAT", "SUFFIX", "VERSION", "Replay", "check_end", "check_header", "read_header",
+           "read_replay", "simulate", "to_json", "verify"]

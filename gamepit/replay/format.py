@@ -31,12 +31,13 @@ from typing import Any
 
 from gamepit.errors import ReplayError
 from gamepit.protocols import Game, State, state_hash
+from gamepit.specs import INT_LIMIT
 
 FORMAT = "gamepit-replay"
 VERSION = 1
 SUFFIX = ".jsonl"
+DEFAULT_FOLDER = "replays"  # where the commands record replays and look for them
 MAX_HEADER_BYTES = 1 << 20  # a header is a few hundred bytes; a bigger first line is not one
-INT_LIMIT = 2**63 - 1
 
 
 # --------------------------------------------------------------------------- JSON out
@@ -293,14 +294,6 @@ def read_replay(path: str | Path, allow_truncated: bool = False) -> Replay:
     return Replay(str(path), header, steps, end, cut_line)
 
 
-def list_replays(folder: str | Path) -> list[Path]:
-    """The regular ``*.jsonl`` files under ``folder`` (FIFOs and other oddities are skipped)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ReplayError(f"{folder}: {'not a' if folder.exists() else 'no such'} folder")
-    return sorted(path for path in folder.rglob(f"*{SUFFIX}") if path.is_file())
-
-
 # --------------------------------------------------------------------------- re-simulating
 
 
@@ -410,20 +403,3 @@ def verify(path: str | Path, registry: Any) -> str:
     return (f"ok: {path}: {steps} steps re-simulated, {checked} state hashes match, result: "
             f"{replay.describe_result()}{note}")
 
-
-def move_names(replay: Replay, registry: Any, upto: int | None = None
-               ) -> tuple[State, list[str]]:
-    """Re-simulate (unchecked) and name each move in the game's notation, in its position where
-    the state can (chess SAN from ``State.action_to_string``), else by the game (Go ``D4``)."""
-    game = registry.make_game(replay.header["game"])
-    names: list[str] = []
-
-    def name(state: State, step: dict[str, Any]) -> None:
-        namer = getattr(state, "action_to_string", None) or game.action_to_string
-        try:
-            names.append(str(namer(step["action"])))
-        except Exception:  # noqa: BLE001 - a name is a nicety; the number still shows
-            names.append(str(step["action"]))
-
-    state, _ = simulate(replay, registry, upto, check=False, before=name, game=game)
-    return state, names

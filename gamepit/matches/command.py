@@ -1,0 +1,170 @@
+"""``gamepit match`` and ``gamepit play``: build a game and two agents from spec strings, have
+the engine play them, print the score."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gamepit.cli import Progress, add_command
+from gamepit.errors import GamepitError
+from gamepit.files import writable_folder
+from gamepit.plugins.manager import PluginManager
+from gamepit.protocols import Agent, Game
+from gamepit.replay.format import DEFAULT_FOLDER
+
+
+def add_match_command(subparsers: argparse._SubParsersAction) -> None:
+    p = add_command(subparsers, "match", "Play N games between two agents, seats alternating.",
+                    "gamepit match connect_four alphabeta random -n 10\n"
+                    "gamepit match tictactoe alphabeta:depth=9 random -n 20 --move-time 1")
+    _match_arguments(p)
+    p.add_argument("-n", "--games", type=int, default=None,
+                   help="number of games (default 2; with --sprt, the most to play: 1000)")
+    p.add_argument("--sprt", metavar="ELO0,ELO1", default=None,
+                   help="stop early once a sequential probability ratio test decides whether "
+                        "AGENT_A is at most ELO0 or at least ELO1 stronger (alpha=beta=0.05)")
+    p.set_defaults(func=cmd_match)
+
+
+def add_play_command(subparsers: argparse._SubParsersAction) -> None:
+    p = add_command(subparsers, "play",
+                    "Play one game yourself: name 'human' as one of the agents.",
+                    "gamepit play tictactoe human alphabeta:depth=9\n"
+                    "gamepit play connect_four random human")
+    _match_arguments(p)
+    p.set_defaults(func=cmd_play, games=1)
+
+
+def _match_arguments(p: argparse.ArgumentParser) -> None:
+    from gamepit.specs import number_arg, seed_arg
+
+    def seconds(text: str) -> float:
+        value = number_arg(float, None, 10**6)(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be positive")
+        return value
+
+    p.add_argument("game", help="game spec, e.g. connect_four or go:size=9")
+    p.add_argument("agent_a", help="agent spec, e.g. alphabeta:depth=4")
+    p.add_argument("agent_b", help="agent spec")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the first game (default 0)")
+    p.add_argument("--move-time", type=seconds, default=None, metavar="SECONDS",
+                   help="forfeit an agent that thinks longer than this on a move")
+    p.add_argument("--isolate", action="store_true",
+                   help="run each agent in a process of its own: a crash or a hang costs it the "
+                        "game (the process is killed and replaced)")
+    p.add_argument("--replays", default=DEFAULT_FOLDER, metavar="DIR",
+                   help=f"where replays go (default {DEFAULT_FOLDER}/)")
+    p.add_argument("--no-replays", action="store_true", help="do not record replays")
+
+
+def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
+    from gamepit.arena import play_series
+    from gamepit.matches.sprt import Sprt, parse_sprt_bounds
+
+    sprt = Sprt(*parse_sprt_bounds(args.sprt)) if args.sprt is not None else None
+    if args.games is None:
+        args.games = 1000 if sprt else 2
+    if args.games < 1:
+        raise GamepitError("match: -n must be at least 1")
+    if args.games > 10**7:
+        raise GamepitError("match: -n must be at most 10000000")
+    game = manager.registry.make_game(args.game)
+    agents = _match_agents(args, manager, game)  # a checkpoint that does not fit: no folder
+    try:
+        replay_dir = _replay_dir(args)
+        if game.num_players == 1:
+            return _match_one_player(args, manager, game, agents, replay_dir)
+        if game.num_players != 2:
+            raise GamepitError(f"match: {game.name} has {game.num_players} players and a "
+                               "match seats two; use gamepit tournament")
+        with Progress(args.games, "games") as progress:
+            series = play_series(game, agents, args.games, args.seed,
+                                 [args.agent_a, args.agent_b], replay_dir, args.move_time,
+                                 manager, on_result=lambda index, result: progress.advance(),
+                                 stop=sprt.update if sprt else None)
+    finally:
+        for agent in agents:
+            agent.close()
+    print(f"{game.spec}: {series.summary()}")
+    if sprt is not None:
+        print(sprt.summary())
+    for line in series.forfeits:
+        print(f"  forfeit: {line}")
+    if series.replays:
+        print(f"replays: {len(series.replays)} in {replay_dir}/")
+    return 0
+
+
+def _replay_dir(args: argparse.Namespace) -> str | None:
+    return None if args.no_replays else str(writable_folder(args.replays, "replay folder"))
+
+
+def _match_one_player(args: argparse.Namespace, manager: PluginManager, game: Game,
+                      agents: list[Agent], replay_dir: str | None) -> int:
+    """On a one-player game both agents play the same seeds; compare their scores."""
+    from gamepit.arena import compare_on_seeds, format_scores, score_table
+
+    labels = [args.agent_a, args.agent_b]
+    if labels[0] == labels[1]:
+        labels = [f"{labels[0]} (A)", f"{labels[1]} (B)"]
+    forfeits = []
+
+    def heard(label: str, index: int, result: Any) -> None:
+        progress.advance()
+        if result.forfeit_seat is not None:
+            forfeits.append(f"episode {index}: {label} forfeited ({result.forfeit_reason})")
+
+    with Progress(args.games * 2, "episodes") as progress:
+        scores = compare_on_seeds(game, dict(zip(labels, agents, strict=True)), args.games,
+                                  args.seed, replay_dir, args.move_time, manager, heard)
+    a, b = (scores[label] for label in labels)
+    better = sum(x > y for x, y in zip(a, b, strict=True))
+    worse = sum(x < y for x, y in zip(a, b, strict=True))
+    last_seed = args.seed + args.games - 1
+    print(f"{game.spec}: {args.games} episodes each on seeds {args.seed}..{last_seed}")
+    print(format_scores(score_table(scores, game.reference_scores)))
+    print(f"same seeds: {labels[0]} scored higher on {better}, lower on {worse}, "
+          f"equal on {args.games - better - worse}")
+    for line in forfeits:
+        print(f"  forfeit: {line}")
+    return 0
+
+
+def _match_agents(args: argparse.Namespace, manager: PluginManager, game: Game) -> list[Agent]:
+    """The two agents, built here, or (``--isolate``) each in a process of its own after a
+    check here that its spec builds and fits the game."""
+    agents = [manager.registry.make_agent(spec, game) for spec in (args.agent_a, args.agent_b)]
+    if not args.isolate:
+        return agents
+    from gamepit.arena.isolate import IsolatedAgent
+
+    for agent in agents:
+        agent.close()
+    if any(spec.split(":")[0] == "human" for spec in (args.agent_a, args.agent_b)):
+        raise GamepitError("--isolate cannot seat 'human': it reads this terminal")
+    return [IsolatedAgent(spec, args.plugins or [], args.move_time)
+            for spec in (args.agent_a, args.agent_b)]
+
+
+def cmd_play(args: argparse.Namespace, manager: PluginManager) -> int:
+    from gamepit.arena import play_match
+
+    game = manager.registry.make_game(args.game)
+    agents = _match_agents(args, manager, game)  # a checkpoint that does not fit: no folder
+    try:
+        replay_dir = _replay_dir(args)
+        result = play_match(game, agents, args.seed, [args.agent_a, args.agent_b], replay_dir,
+                            args.move_time, manager)
+    finally:
+        for agent in agents:
+            agent.close()
+    if result.forfeit_seat is not None:
+        print(f"seat {result.forfeit_seat} ({[args.agent_a, args.agent_b][result.forfeit_seat]}) "
+              f"forfeited: {result.forfeit_reason}")
+    print(f"returns by seat: {result.returns}")
+    if result.replay_path:
+        print(f"replay: {result.replay_path}")
+    return 0
+
