@@ -58,8 +58,16 @@ from gamepit.protocols import agent as agent_entry
 from gamepit.search.iw import choose, iw1
 from gamepit.search.mcts import position_key
 from gamepit.search.playouts import discounted_rollout
-from gamepit.search.tree import (EXPANDED, REWARD, TERMINAL, VALUE, VISITS, Expansion,
-                                 SearchConfig, Tree)
+from gamepit.search.tree import (
+    EXPANDED,
+    REWARD,
+    TERMINAL,
+    VALUE,
+    VISITS,
+    Expansion,
+    SearchConfig,
+    Tree,
+)
 
 ALGOS = ("uct", "iw")
 CHANCES = ("sample", "known")
