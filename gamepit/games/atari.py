@@ -360,6 +360,12 @@ class AtariState(BaseState):
         other.score = self.score[:]
         return other
 
+    def reseed(self, seed: int) -> None:
+        """Draw the future sticky actions from a new stream started by ``seed``: the same
+        position with another future, for planners that sample chance (``planner``)."""
+        seed = int(seed) & (2 ** 63 - 1)
+        self.sticky_rng = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
+
     def returns(self) -> list[float]:
         """The game's own score per player, summed since the start (never clipped)."""
         return self.score[:]

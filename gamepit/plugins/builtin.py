@@ -12,6 +12,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.agents.basic",
     "gamepit.agents.human",
     "gamepit.search.mcts",
+    "gamepit.search.planner",
     "gamepit.learners.dqn",
     "gamepit.learners.ppo",
     "gamepit.learners.alphazero",

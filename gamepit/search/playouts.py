@@ -58,3 +58,24 @@ def playout_values(states: Sequence[State], rng: random.Random,
         if single is not None:
             return np.array([single(state, rng) for state in states])
     return np.array([playout_state(state, rng) for state in states])
+
+
+def discounted_rollout(state: State, depth: int, discount: float, rng: random.Random) -> float:
+    """Play a copy of ``state`` at random for at most ``depth`` moves; the discounted sum of
+    the rewards player 0 earns on the way, sum_t discount**t * r_(t+1) (0 if already over).
+    The value estimate of a planner on games with rewards along the way (Atari, MinAtar),
+    where a playout to the end would be thousands of moves."""
+    if depth <= 0 or state.is_terminal():
+        return 0.0
+    state = state.clone()
+    total, scale = 0.0, 1.0
+    earned = state.returns()[0]
+    for _ in range(depth):
+        legal = state.legal_actions()
+        state.apply(legal[int(rng.random() * len(legal))])
+        now = state.returns()[0]
+        total += scale * (now - earned)
+        earned, scale = now, scale * discount
+        if state.is_terminal():
+            break
+    return float(total)

@@ -194,6 +194,25 @@ class Tree:
         new.low[0], new.high[0] = self.low[tree], self.high[tree]
         return new
 
+    def enlarge(self, capacity: int) -> None:
+        """Make room for ``capacity`` nodes per tree, keeping every node where it is; lets a
+        search with a time budget start small and grow as it goes."""
+        extra = capacity - self.capacity
+        if extra <= 0:
+            return
+
+        def pad(array: np.ndarray, fill: float) -> np.ndarray:
+            tail = np.full((self.batch, extra, *array.shape[2:]), fill, dtype=array.dtype)
+            return np.concatenate([array, tail], 1)
+
+        self.edges, self.info = pad(self.edges, 0.0), pad(self.info, 0.0)
+        self.children = pad(self.children, -1)
+        handles: list[Any] = [None] * (self.batch * capacity)
+        for tree in range(self.batch):
+            handles[tree * capacity:tree * capacity + self.capacity] = \
+                self.handles[tree * self.capacity:(tree + 1) * self.capacity]
+        self.handles, self.capacity = handles, capacity
+
     # ------------------------------------------------------------------ many trees at once
 
     def select(self, config: SearchConfig, root_prior: np.ndarray | None
