@@ -157,6 +157,10 @@ class State(Protocol):
 #       many states of this type, stacked [K, *shape], the same values and dtype.
 #   array_model(rollouts=1, seed=None, capacity=4096) -> search Model  (staticmethod): the same
 #       rules on rows of arrays, for batched search (gamepit.search.array_models).
+#   reseed(seed: int) -> None: draw the state's future chance (sticky actions, spawns) from a
+#       new stream, so a planner samples futures instead of reading the real one (``planner``).
+#   novelty_atoms() -> iterable of hashables: the atoms IW(1) tracks for novelty (default: the
+#       RAM bytes where the state has them, else the observation's non-zero cells).
 
 
 class BaseState:
