@@ -282,24 +282,6 @@ def test_action_out_of_range_and_bad_bytes(cli, registry, recorded):
         read_replay(path)
 
 
-def test_read_header_for_lists(tmp_path, recorded):
-    from gamepit.replay import read_header
-
-    _, path = recorded
-    assert read_header(path)["agents"] == ["alphabeta:depth=2", "random"]
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"format":"gamepit-replay","version":1,"game":5}\n')
-    with pytest.raises(ReplayError, match=r"bad.jsonl: line 1: 'game' must be"):
-        read_header(bad)
-    bad.write_bytes(b"\xff\xfe\n")
-    with pytest.raises(ReplayError, match="line 1: not UTF-8"):
-        read_header(bad)
-    with pytest.raises(ReplayError, match="no such replay file"):
-        read_header(tmp_path / "missing.jsonl")
-    with pytest.raises(ReplayError, match="not a regular file"):
-        read_header(tmp_path)
-
-
 def test_one_bad_file_does_not_stop_the_list(cli, recorded, tmp_path):
     _, path = recorded
     (tmp_path / "deep.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")

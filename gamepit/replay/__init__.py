@@ -8,12 +8,11 @@ from gamepit.replay.format import (
     Replay,
     check_end,
     check_header,
-    read_header,
     read_replay,
     simulate,
     to_json,
     verify,
 )
 
-__all__ = ["FORMAT", "SUFFIX", "VERSION", "Replay", "check_end", "check_header", "read_header",
+__all__ = ["FORMAT", "SUFFIX", "VERSION", "Replay", "check_end", "check_header",
            "read_replay", "simulate", "to_json", "verify"]

@@ -15,7 +15,7 @@ Format (version 1): a JSON Lines file, UTF-8, one object a line, no pickle.
 The game spec and seed rebuild the start state; applying the actions re-simulates the match,
 and the hashes prove the re-simulation is the same game. A file without an end line is
 truncated (its match was cut off). Every record is checked against the schema below in one
-place, ``read_replay`` (and ``read_header`` for lists), so a damaged or hostile file is one
+place, ``read_replay``, so a damaged or hostile file is one
 line naming the file and the line. Recording is ``gamepit.replay.recorder``, a plugin on the
 match hooks; this module reads, re-simulates and verifies.
 """
@@ -232,19 +232,6 @@ def _open_bytes(path: Path, limit: int | None = None) -> bytes:
         raise ReplayError(f"{path}: no such replay file") from None
     except OSError as error:
         raise ReplayError(f"{path}: cannot read: {error.strerror or error}") from None
-
-
-def read_header(path: str | Path) -> dict[str, Any]:
-    """The checked header of a replay file, reading its first line only; raises ReplayError
-    with one line naming the file (and the line) if it is not a readable replay. For lists of
-    replays: one bad file is one marked row, never the end of the list."""
-    path = Path(path)
-    raw = _open_bytes(path, MAX_HEADER_BYTES)
-    if not raw.endswith(b"\n") and len(raw) >= MAX_HEADER_BYTES:
-        raise ReplayError(f"{path}: line 1 is too long for a replay header")
-    header = _parse_line(raw, f"{path}: line 1")
-    check_header(header, f"{path}: line 1")
-    return header
 
 
 def read_replay(path: str | Path, allow_truncated: bool = False) -> Replay:

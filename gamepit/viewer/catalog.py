@@ -21,6 +21,7 @@ from typing import Any
 
 from gamepit.errors import ReplayError
 from gamepit.replay import FORMAT, SUFFIX, Replay
+from gamepit.replay.format import check_end, check_header
 
 _TAIL = 1 << 16  # bytes read from the end of a file to find its end record
 _MAX_HEADER = 1 << 20  # a header line longer than this is not a gamepit replay's
@@ -81,24 +82,17 @@ def summarize(path: Path) -> dict[str, Any]:
             header = json.loads(handle.readline(_MAX_HEADER))
         except (ValueError, RecursionError):
             raise ReplayError(f"{path}: line 1 is not a gamepit replay header (not JSON)") from None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
+        if not isinstance(header, dict):
             raise ReplayError(f"{path}: not a gamepit replay (no '{FORMAT}' header)")
+        check_header(header, f"{path}: line 1")
         try:
             end = json.loads(_last_line(handle, info.st_size))
         except (ValueError, RecursionError):
             end = None  # cut off mid-line
         if not isinstance(end, dict) or end.get("type") != "end":
             end = None
-    for key, kind, default in (("game", str, "?"), ("game_name", str, "?"), ("agents", list, []),
-                               ("created", str, "")):
-        if not isinstance(header.get(key, default), kind):
-            raise ReplayError(f"{path}: line 1: header field {key!r} should be "
-                              f"{'text' if kind is str else 'a list'}, not "
-                              f"{type(header[key]).__name__}")
-    if not all(isinstance(spec, str) for spec in header.get("agents", [])):
-        raise ReplayError(f"{path}: line 1: header field 'agents' should list specs (text)")
     if end is not None:
-        _check_end(path, end, len(header.get("agents", [])))
+        check_end(end, header["num_players"], f"{path}: end record")
         steps = end.get("steps", 0)
     else:
         with path.open("rb") as handle:
@@ -112,24 +106,6 @@ def summarize(path: Path) -> dict[str, Any]:
         "forfeit_seat": end.get("forfeit_seat") if end else None,
         "finished": end is not None,
     }
-
-
-def _check_end(path: Path, end: dict[str, Any], seats: int) -> None:
-    """The end record's fields the list uses have the types it needs."""
-    def number(value: Any) -> bool:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-    steps, returns, forfeit = end.get("steps", 0), end.get("returns"), end.get("forfeit_seat")
-    if not (isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0):
-        raise ReplayError(f"{path}: end record: 'steps' should be a whole number, "
-                          f"not {steps!r:.40}")
-    if returns is not None and not (isinstance(returns, list) and all(map(number, returns))):
-        raise ReplayError(f"{path}: end record: 'returns' should be a list of numbers")
-    if returns is not None and seats > 1 and len(returns) != seats:
-        raise ReplayError(f"{path}: end record: {len(returns)} returns for {seats} agents")
-    if forfeit is not None and not (isinstance(forfeit, int) and not isinstance(forfeit, bool)
-                                    and 0 <= forfeit < max(seats, 1)):
-        raise ReplayError(f"{path}: end record: 'forfeit_seat' {forfeit!r:.40} is not a seat")
 
 
 def outcome_for(summary: dict[str, Any], seat: int) -> str:
