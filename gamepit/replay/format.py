@@ -37,7 +37,6 @@ FORMAT = "gamepit-replay"
 VERSION = 1
 SUFFIX = ".jsonl"
 DEFAULT_FOLDER = "replays"  # where the commands record replays and look for them
-MAX_HEADER_BYTES = 1 << 20  # a header is a few hundred bytes; a bigger first line is not one
 
 
 # --------------------------------------------------------------------------- JSON out
@@ -222,12 +221,12 @@ def _parse_line(raw: bytes, where: str) -> dict[str, Any]:
     return record
 
 
-def _open_bytes(path: Path, limit: int | None = None) -> bytes:
+def _open_bytes(path: Path) -> bytes:
     if path.exists() and not path.is_file():
         raise ReplayError(f"{path}: not a regular file")
     try:
         with path.open("rb") as handle:
-            return handle.read() if limit is None else handle.readline(limit)
+            return handle.read()
     except FileNotFoundError:
         raise ReplayError(f"{path}: no such replay file") from None
     except OSError as error:
