@@ -294,6 +294,22 @@ def test_recorded_match_verifies_and_a_wrong_seed_does_not(registry, manager, tm
         verify(tampered, registry)
 
 
+def test_viewer_draws_the_grid_and_exports_a_gif(registry, manager, tmp_path):
+    from gamepit.replay import read_replay
+    from gamepit.viewer.export import export_replay
+    from gamepit.viewer.session import ReplaySession
+
+    game = registry.make_game("minatar:breakout")
+    result = play_match(game, [registry.make_agent("random")], seed=3, replay_dir=str(tmp_path),
+                        manager=manager, max_steps=40)
+    replay = read_replay(result.replay_path)
+    session = ReplaySession(replay, registry)
+    assert session.has_frames and session.frame(result.steps).shape == (160, 160, 3)
+    assert session.frame_png(0).startswith(b"\x89PNG")
+    export_replay(replay, registry, "gif", tmp_path / "game.gif")
+    assert (tmp_path / "game.gif").read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+
+
 # --------------------------------------------------------------------------- learners
 
 
