@@ -329,6 +329,19 @@ def test_tiny_dqn_run_on_breakout_writes_a_checkpoint(registry, tmp_path):
     assert result.forfeit_seat is None
 
 
+def test_tiny_ppo_run_on_space_invaders_writes_a_checkpoint(registry, tmp_path):
+    from gamepit.learners import toolkit
+    from gamepit.learners.ppo.learner import PPOArgs, train
+
+    args = PPOArgs(game="minatar:space_invaders", total_steps=256, num_envs=2, num_steps=64,
+                   num_minibatches=2, update_epochs=1, eval_episodes=1, eval_max_steps=100,
+                   device="cpu", run_dir=str(tmp_path))
+    spec = train(args)
+    checkpoint = toolkit.load_checkpoint(tmp_path / "checkpoint.pt")
+    assert checkpoint["step"] == 256 and checkpoint["observation_shape"] == [6, 10, 10]
+    assert registry.make_agent(spec) is not None
+
+
 def test_minatar_torso_is_the_papers_small_cnn():
     import torch
 
