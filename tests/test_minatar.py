@@ -176,6 +176,20 @@ def test_clone_is_independent_and_continues_identically(registry, name):
     assert twin.returns() == state.returns()
 
 
+def test_states_pickle_and_agents_play_from_other_processes(registry, cli, tmp_path):
+    import pickle
+
+    game = registry.make_game("minatar:seaquest,sticky=0.3")
+    state = play(game.new_state(2), np.random.default_rng(0).integers(6, size=40))
+    copy = pickle.loads(pickle.dumps(state))
+    assert state_hash(copy) == state_hash(state) and copy.game.spec == game.spec
+    actions = np.random.default_rng(1).integers(6, size=100)
+    assert state_hash(play(copy, actions)) == state_hash(play(state, actions))
+    done = cli("match", "minatar:breakout", "random", "random", "-n", "1", "--isolate",
+               "--no-replays")
+    assert done.returncode == 0 and "forfeit" not in done.stdout + done.stderr, done.stdout
+
+
 def test_reseed_changes_the_future_not_the_present(registry):
     game = registry.make_game("minatar:asterix")
     state = play(game.new_state(0), [0] * 5)

@@ -240,6 +240,13 @@ class MinAtarState(BaseState):
         other._planes = self._planes  # read-only, replaced on apply
         return other
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickles by value (for agents in other processes, ``--isolate``): the game by its
+        options, the package's Env object by its fields."""
+        fields = {name: value for name, value in self.env.__dict__.items() if name != "random"}
+        return (_restore_state, (self.game, fields, self.rng.state, self.last_action,
+                                 self.steps, self.score, self.reward))
+
     def reseed(self, seed: int) -> None:
         """Draw from a fresh stream from now on (for planners that must not see the draws the
         real game will make); the position is unchanged."""
@@ -302,6 +309,20 @@ class MinAtarState(BaseState):
         return image
 
 
+def _restore_state(game: MinAtarGame, fields: dict[str, Any], rng: int, last_action: int,
+                   steps: int, score: float, reward: float) -> MinAtarState:
+    state = MinAtarState.__new__(MinAtarState)
+    state.game = game
+    state.rng = SplitMix(rng)
+    env = game._module.Env.__new__(game._module.Env)
+    env.__dict__.update(fields)
+    env.random = state.rng
+    state.env = env
+    state.last_action, state.steps, state.score, state.reward = last_action, steps, score, reward
+    state._planes = None
+    return state
+
+
 # --------------------------------------------------------------------------- the game
 
 
@@ -338,6 +359,11 @@ class MinAtarGame(Game):
         self.channel_names = sorted(probe.channels, key=probe.channels.get)
         self.observation_shape = (len(self.channel_names), 10, 10)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickles as its options (the package's module is loaded again on the other side)."""
+        return (_restore_game, (self.game, self.sticky, self.ramping, self.minimal_actions,
+                                self.max_steps, self.spec))
+
     def new_state(self, seed: int | None = None) -> MinAtarState:
         """The start of an episode; the seed starts every draw of the game (spawns, sticky
         actions), so a seed and an action list always give the same game."""
@@ -367,6 +393,13 @@ class MinAtarGame(Game):
         episode's last observation in ``info["final_obs"]``); ``reward_clipping`` gives the
         sign of the rewards. ``autoreset_mode`` may only be "SameStep"."""
         return _faces()[1](self, num_envs, seed, **kwargs)
+
+
+def _restore_game(name: str, sticky: float, ramping: bool, minimal_actions: bool,
+                  max_steps: int, spec: str) -> MinAtarGame:
+    game = MinAtarGame(name, sticky, ramping, minimal_actions, max_steps)
+    game.spec = spec
+    return game
 
 
 # --------------------------------------------------------------------------- training faces
