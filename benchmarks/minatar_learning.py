@@ -49,6 +49,7 @@ RUNS = [
     ("ppo", "breakout", 500_736, []),  # whole rollouts of 8 x 128
     ("dqn", "space_invaders", 250_000, ["exploration_fraction=0.4"]),
     ("ppo", "space_invaders", 1_000_448, []),
+    ("dqn", "freeway", 500_000, []),
 ]
 
 # Read off the MinAtar learning-curve figure: game -> {agent: (at 0.5M steps, at 5M steps)}.
