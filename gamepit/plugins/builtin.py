@@ -15,6 +15,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.learners.dqn",
     "gamepit.learners.ppo",
     "gamepit.learners.alphazero",
+    "gamepit.learners.muzero",
     "gamepit.tournament",
     "gamepit.training",
     "gamepit.training.metrics_file",
