@@ -546,7 +546,7 @@ def train_step(network: MuZeroNet, optimizer: torch.optim.Optimizer, batch: dict
     """One gradient step with clipped gradients; a loss that is not finite stops the run."""
     loss, parts, errors = unroll_loss(network, batch, args, device)
     if not torch.isfinite(loss):
-        raise GamepitError(f"muzero: the loss is {float(loss)} at gradient step {step} "
+        raise GamepitError(f"muzero: the loss is {float(loss.detach())} at gradient step {step} "
                            f"(value {parts['losses/value']:.3g}, reward "
                            f"{parts['losses/reward']:.3g}, policy {parts['losses/policy']:.3g});"
                            " lower learning_rate or grad_clip and resume from the checkpoint")
