@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml Makefile
 	# For a GPU, install the torch you want into .venv first; make keeps it.
 	$(BIN)/python -c "$$TORCH_OK" 2>/dev/null || $(BIN)/python -m pip install -q \
 	  --disable-pip-version-check --index-url $(TORCH_INDEX) torch==$(TORCH_VERSION)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+	# minatar (GPL-3.0) is an optional extra; the tests and the demo use it.
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev,minatar]"
 	touch $(STAMP)
 
 install: $(STAMP)

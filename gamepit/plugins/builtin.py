@@ -5,6 +5,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.games.tictactoe",
     "gamepit.games.connect_four",
     "gamepit.games.atari",
+    "gamepit.games.minatar",
     "gamepit.games.go",
     "gamepit.games.openspiel_bridge",
     "gamepit.games.pettingzoo_bridge",
