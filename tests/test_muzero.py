@@ -265,3 +265,28 @@ def test_the_agent_refuses_a_game_it_was_not_trained_on(registry, tiny_model):
         agent.reset(registry.make_game("connect_four"), 0, seed=1)
     with pytest.raises(GamepitError, match="no built-in muzero checkpoint"):
         registry.make_agent("muzero:checkpoint=builtin:nonesuch")
+
+
+def test_symmetric_games_map_observations_actions_and_policies_together(registry):
+    game = registry.make_game("tictactoe")
+    args = args_for(sims=4, hidden=8, width=8)
+    network = muzero.build_network(muzero.network_shape(game, args)).eval()
+    trajectory = muzero.SelfPlay(game, args, 1, muzero.seeds_from([0])).play(
+        network, torch.device("cpu"), 9)[0][0]
+    copies = muzero.symmetric_games(game, trajectory)
+    assert len(copies) == 8
+    np.testing.assert_array_equal(copies[0].actions, trajectory.actions)
+    for copy_ in copies:
+        state = game.new_state()
+        for t, action in enumerate(copy_.actions):  # a legal game whose boards are the copy's
+            np.testing.assert_array_equal(state.observation(state.current_player),
+                                          copy_.observations[t])
+            state.apply(int(action))
+        assert state.returns() == game_returns(game, trajectory)
+
+
+def game_returns(game, trajectory):
+    state = game.new_state()
+    for action in trajectory.actions:
+        state.apply(int(action))
+    return state.returns()

@@ -90,6 +90,9 @@ class MuZeroArgs:
     """units of the networks' hidden layers"""
     layers: int = setting(2, low=1, high=100)
     """hidden layers of the representation network (the others have one fewer)"""
+    augment: bool = False
+    """add each self-play game under every board symmetry of the game (the same symmetry for
+    all its positions, its actions mapped with it): 8 games for one on a square board"""
     buffer_size: int = setting(100_000, low=1, high=100_000_000)
     """positions the replay buffer holds (each observation stored once)"""
     min_buffer: int = setting(256, low=0)
@@ -352,6 +355,28 @@ class SelfPlay:
                           np.asarray(record["values"], dtype=np.float32),
                           np.stack(record["policies"]),
                           np.asarray(record["to_play"], dtype=np.int64), terminal)
+
+
+def symmetric_games(game: Game, trajectory: Trajectory) -> list[Trajectory]:
+    """The game under each of ``game.symmetries`` (identity first), one symmetry for all of its
+    positions; an action's image is where the symmetry sends a one-hot policy on it."""
+    count, actions = len(trajectory), game.num_actions
+    per_position = [game.symmetries(observation, policy) for observation, policy
+                    in zip(trajectory.observations, trajectory.policies, strict=True)]
+    moved = [game.symmetries(observation, np.eye(actions, dtype=np.float32)[action])
+             for observation, action in zip(trajectory.observations, trajectory.actions,
+                                            strict=True)]
+    games = []
+    for index in range(len(per_position[0])):
+        games.append(Trajectory(
+            np.stack([per_position[t][index][0] for t in range(count)]),
+            np.array([int(np.argmax(np.asarray(moved[t][index][1]).reshape(-1)))
+                      for t in range(count)], dtype=np.int64),
+            trajectory.rewards, trajectory.values,
+            np.stack([np.asarray(per_position[t][index][1], dtype=np.float32).reshape(-1)
+                      for t in range(count)]),
+            trajectory.to_play, trajectory.terminal))
+    return games
 
 
 # --------------------------------------------------------------------------- targets
@@ -683,8 +708,10 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
         finished, moves = selfplay.play(network, device, args.moves_per_iteration)
         selfplay_seconds = time.perf_counter() - began
         positions += moves
+        symmetric = args.augment and game.capabilities.symmetries
         for trajectory in finished:
-            buffer.add(trajectory)
+            for copy_ in symmetric_games(game, trajectory) if symmetric else [trajectory]:
+                buffer.add(copy_)
         losses: list[dict[str, float]] = []
         if len(buffer) >= max(1, args.min_buffer) and args.train_steps:
             network.train()
