@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
