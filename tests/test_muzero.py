@@ -259,6 +259,12 @@ def test_the_agent_plays_in_the_arena_batched(registry, tiny_model):
     assert int(np.sum(info["visit_counts"])) == 8 and game.new_state().legal_mask()[action]
 
 
+def test_the_agent_conforms(registry, tiny_model):
+    from gamepit.checks import check_agent
+    check_agent(registry.make_agent(f"muzero:checkpoint={tiny_model},sims=6"),
+                registry.make_game("tictactoe"), games=2)
+
+
 def test_the_agent_refuses_a_game_it_was_not_trained_on(registry, tiny_model):
     agent = registry.make_agent(f"muzero:checkpoint={tiny_model}")
     with pytest.raises(GamepitError, match="trained on tictactoe"):
