@@ -25,6 +25,9 @@ def main() -> None:
     parser.add_argument("--games", type=int, default=100)
     parser.add_argument("--sims", type=int, default=50)
     parser.add_argument("--opponent", default="alphabeta:depth=9")
+    parser.add_argument("--opening-moves", type=int, default=0,
+                        help="uniformly random moves at the start of each game (1 keeps every "
+                        "game a draw with perfect play from both seats)")
     options = parser.parse_args()
     registry = get_manager().registry
     game = registry.make_game("tictactoe")
@@ -34,11 +37,13 @@ def main() -> None:
     seatings = [[agent, other] if i % 2 == 0 else [other, agent] for i in range(options.games)]
     names = [[spec, options.opponent] if i % 2 == 0 else [options.opponent, spec]
              for i in range(options.games)]
-    results = play_lockstep(game, seatings, list(range(options.games)), names)
+    results = play_lockstep(game, seatings, list(range(options.games)), names,
+                            opening_moves=options.opening_moves)
     data = toolkit.load_checkpoint(muzero.resolve_checkpoint(options.checkpoint))
     print(f"{spec} against {options.opponent}, {options.games} games, seats alternating; "
           f"trained {int(data['step']):,} positions of self-play in "
-          f"{float(data['train_seconds']):.0f} s wall")
+          f"{float(data['train_seconds']):.0f} s wall; {options.opening_moves} random opening "
+          f"moves; {len({r.final_hash for r in results})} distinct final positions")
     print("| MuZero seat | games | wins | draws | losses |")
     print("|---|---:|---:|---:|---:|")
     for seat in (0, 1):

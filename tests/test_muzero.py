@@ -296,3 +296,16 @@ def game_returns(game, trajectory):
     for action in trajectory.actions:
         state.apply(int(action))
     return state.returns()
+
+
+def test_the_shipped_tictactoe_model_never_loses_to_perfect_play(registry):
+    """``builtin:tictactoe`` (benchmarks/RESULTS.md: how it was trained) from both seats, with
+    one random opening move so the games differ."""
+    game = registry.make_game("tictactoe")
+    agent = registry.make_agent("muzero:checkpoint=builtin:tictactoe,sims=50")
+    other = registry.make_agent("alphabeta:depth=9")
+    seatings = [[agent, other] if i % 2 == 0 else [other, agent] for i in range(8)]
+    results = play_lockstep(game, seatings, list(range(8)),
+                            [["muzero", "alphabeta"], ["alphabeta", "muzero"]] * 4,
+                            opening_moves=1)
+    assert [r.outcome(i % 2) for i, r in enumerate(results)] == [0.5] * 8
