@@ -244,15 +244,21 @@ def tiny_model(tmp_path_factory):
     return run_dir / "model.pt"
 
 
-def test_the_agent_plays_in_the_arena_batched(registry, tiny_model):
+def test_the_agent_plays_in_the_arena_batched(registry, tiny_model, tmp_path):
     game = registry.make_game("tictactoe")
     agent = registry.make_agent(f"muzero:checkpoint={tiny_model},sims=8")
     assert agent.batched
     other = registry.make_agent("random")
     seatings = [[agent, other] if i % 2 == 0 else [other, agent] for i in range(6)]
     results = play_lockstep(game, seatings, list(range(6)),
-                            [["muzero", "random"], ["random", "muzero"]] * 3)
+                            [["muzero", "random"], ["random", "muzero"]] * 3, str(tmp_path))
     assert len(results) == 6 and all(r.steps >= 5 for r in results)
+    import json
+    steps = [json.loads(line) for path in tmp_path.glob("*.jsonl")
+             for line in path.read_text().splitlines() if '"type":"step"' in line]
+    recorded = [step["info"] for step in steps if step["info"]]
+    assert len(recorded) >= 15  # muzero's moves of six games carry their info
+    assert all({"value", "policy", "visit_counts", "reward"} <= set(info) for info in recorded)
     agent.reset(game, 0, seed=1)
     action, info = split_act_result(agent.act(game.new_state()))
     assert {"value", "policy", "visit_counts", "reward"} <= set(info)
