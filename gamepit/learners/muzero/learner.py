@@ -438,6 +438,7 @@ class ReplayBuffer:
         self.priorities = np.zeros(capacity, dtype=np.float64)
         self.total = 0  # positions ever added
         self.size = 0
+        self.max_priority = 1.0
 
     def __len__(self) -> int:
         return self.size
@@ -457,7 +458,7 @@ class ReplayBuffer:
         self.end[slots] = start + count
         self.terminal[slots] = trajectory.terminal
         self.position[slots] = positions
-        self.priorities[slots] = self.priorities[:self.size].max() if self.size else 1.0
+        self.priorities[slots] = self.max_priority  # new positions are sampled soon
         self.total += count
         self.size = min(self.capacity, self.size + len(positions))
 
@@ -497,6 +498,7 @@ class ReplayBuffer:
 
     def update_priorities(self, slots: np.ndarray, errors: np.ndarray) -> None:
         self.priorities[slots] = np.abs(errors) + 1e-6
+        self.max_priority = max(self.max_priority, float(self.priorities[slots].max()))
 
     def save(self, path: Path) -> None:
         """Atomically, as plain arrays (``np.load`` with ``allow_pickle=False`` reads it)."""
@@ -519,6 +521,7 @@ class ReplayBuffer:
                                f"({type(error).__name__}: {toolkit.one_line(error)}); delete "
                                "it to resume with an empty buffer") from None
         self.size, self.total = count, total
+        self.max_priority = float(self.priorities[:count].max()) if count else 1.0
 
 
 # --------------------------------------------------------------------------- training
