@@ -17,6 +17,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.learners.dqn",
     "gamepit.learners.ppo",
     "gamepit.learners.alphazero",
+    "gamepit.learners.muzero",
     "gamepit.tournament",
     "gamepit.training",
     "gamepit.training.metrics_file",

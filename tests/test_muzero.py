@@ -1,0 +1,317 @@
+"""MuZero: the value transform and supports, n-step targets with absorbing states, the unroll's
+loss on a tiny batch, batched self-play against one game at a time, a tiny run of the command
+that writes a checksummed checkpoint and resumes, and the agent in the arena."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from gamepit.arena import play_lockstep
+from gamepit.errors import GamepitError
+from gamepit.learners import toolkit
+from gamepit.learners.muzero import learner as muzero
+from gamepit.nets.muzero import (
+    inverse_transform,
+    scalar_to_support,
+    support_to_scalar,
+    transform,
+)
+from gamepit.protocols import split_act_result
+from gamepit.training.settings import merge
+from tests.conftest import ROOT
+
+TINY = ["--set", "iterations=2", "--set", "selfplay_games=4", "--set", "sims=4",
+        "--set", "min_buffer=1", "--set", "batch_size=8", "--set", "train_steps=2",
+        "--set", "hidden=8", "--set", "width=16", "--set", "device=cpu",
+        "--set", "checkpoint_every=1"]
+
+
+def args_for(**overrides) -> muzero.MuZeroArgs:
+    return merge(muzero.MuZeroArgs, "muzero", {"game": "tictactoe", **overrides})
+
+
+# --------------------------------------------------------------------------- transform, support
+
+
+def test_h_and_its_inverse_invert_each_other():
+    x = torch.tensor([-1e5, -300.0, -1.0, -0.25, 0.0, 1e-3, 0.5, 1.0, 7.0, 1234.5, 1e5],
+                     dtype=torch.float64)
+    np.testing.assert_allclose(inverse_transform(transform(x)), x, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(transform(inverse_transform(x)), x, rtol=1e-9, atol=1e-9)
+    assert float(transform(torch.tensor(1.0))) == pytest.approx(np.sqrt(2) - 1 + 1e-3)
+    assert (transform(x).abs() < x.abs() + 1e-12).all()  # it squashes
+
+
+@pytest.mark.parametrize("support", [1, 10, 300])
+def test_scalar_to_support_and_back_round_trips(support):
+    limit = float(inverse_transform(torch.tensor(float(support))))
+    x = torch.tensor([-limit, -3.7, -1.0, 0.0, 0.3, 1.0, 2.5, limit * 0.99])
+    x = x[x.abs() <= limit]
+    distribution = scalar_to_support(x, support)
+    assert distribution.shape == (len(x), 2 * support + 1)
+    np.testing.assert_allclose(distribution.sum(-1), 1.0, atol=1e-6)
+    assert ((distribution > 0).sum(-1) <= 2).all()  # two-hot
+    # the logits of a two-hot distribution (log of it) give back the scalar
+    back = support_to_scalar(torch.log(distribution + 1e-30), support)
+    np.testing.assert_allclose(back, x, rtol=1e-3, atol=1e-3)
+
+
+def test_values_beyond_the_support_are_clipped_to_its_ends():
+    distribution = scalar_to_support(torch.tensor([1e6, -1e6]), 2)
+    np.testing.assert_array_equal(distribution[0], [0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(distribution[1], [1, 0, 0, 0, 0])
+
+
+# --------------------------------------------------------------------------- n-step targets
+
+
+def test_nstep_targets_on_a_hand_made_trajectory():
+    """Five positions, rewards 1, 0, 2, 0, 3 (of the action at each), search values
+    10, 20, 30, 40, 50, discount 0.5, n = 2."""
+    rewards = np.array([1, 0, 2, 0, 3], dtype=float)
+    values = np.array([10, 20, 30, 40, 50], dtype=float)
+    index = np.arange(7)  # two positions past the end
+    ended = muzero.nstep_values(rewards, values, index, 5, True, 2, 0.5)
+    # z_t = r_t + 0.5 r_(t+1) + 0.25 v_(t+2); past the end nothing (absorbing states)
+    expected = [1 + 0 + 0.25 * 30, 0 + 1 + 0.25 * 40, 2 + 0 + 0.25 * 50, 0 + 1.5, 3, 0, 0]
+    np.testing.assert_allclose(ended, expected)
+    # a game cut at its fifth position bootstraps from its last value instead
+    cut = muzero.nstep_values(rewards, values, index, 5, False, 2, 0.5)
+    np.testing.assert_allclose(cut, [*expected[:3], 0 + 0.5 * 50, 50, 0, 0])
+    # n past the game's length: the discounted sum of all that follows (Monte Carlo)
+    whole = muzero.nstep_values(rewards, values, np.array([0]), 5, True, 10, 0.5)
+    assert whole[0] == pytest.approx(1 + 0 + 0.25 * 2 + 0 + 0.0625 * 3)
+    # reanalyse replaces the stored bootstrap values
+    fresh = muzero.nstep_values(rewards, values, np.array([0]), 5, True, 2, 0.5,
+                                value_at=lambda positions: -np.ones(len(positions)))
+    assert fresh[0] == pytest.approx(1 - 0.25)
+
+
+def test_buffer_targets_are_for_the_mover_with_absorbing_states():
+    """A won tic-tac-toe game as the buffer sees it: X (player 0) wins with its third move."""
+    moves = [4, 0, 2, 6, 3, 5, 1, 8, 7]  # any legal line; only the recorded arrays matter
+    length = 5
+    trajectory = muzero.Trajectory(
+        np.zeros((length, 2, 3, 3), dtype=np.int8), np.array(moves[:length]),
+        np.array([0, 0, 0, 0, 1], dtype=np.float32),  # X's last move wins: +1 for player 0
+        np.zeros(length, dtype=np.float32), np.full((length, 9), 1 / 9, dtype=np.float32),
+        np.array([0, 1, 0, 1, 0]), True)
+    buffer = muzero.ReplayBuffer(100, (2, 3, 3), 9, np.int8)
+    buffer.add(trajectory)
+    args = args_for(td_steps=9, unroll_steps=5)
+    batch = buffer.sample(64, args, np.random.default_rng(0))
+    for row, slot in enumerate(batch["slots"]):
+        start = int(slot)
+        for k in range(6):
+            position = start + k
+            inside = position < length
+            assert batch["mask"][row, k] == float(inside)
+            # the winner (X) to move: +1; O to move: -1; past the end: 0
+            want = (1.0 if position % 2 == 0 else -1.0) if inside else 0.0
+            assert batch["values"][row, k] == pytest.approx(want)
+            if not inside:
+                assert not batch["policies"][row, k].any()
+        for k in range(5):
+            position = start + k
+            assert batch["rewards"][row, k] == (1.0 if position == length - 1 else 0.0)
+            if position < length:
+                assert batch["actions"][row, k] == moves[position]
+
+
+def test_the_ring_keeps_the_newest_positions():
+    buffer = muzero.ReplayBuffer(8, (1,), 2, np.float32)
+    for game in range(3):
+        buffer.add(muzero.Trajectory(np.full((5, 1), game, dtype=np.float32),
+                                     np.zeros(5, dtype=np.int64), np.zeros(5, np.float32),
+                                     np.zeros(5, np.float32), np.full((5, 2), 0.5, np.float32),
+                                     np.zeros(5, dtype=np.int64), True))
+    assert len(buffer) == 8 and buffer.total == 15
+    assert sorted(buffer.position.tolist()) == list(range(7, 15))
+
+
+# --------------------------------------------------------------------------- the unroll
+
+
+def test_the_unroll_loss_is_finite_and_falls_on_a_tiny_batch():
+    torch.manual_seed(0)
+    game_args = args_for(hidden=16, width=32, support=3, unroll_steps=5, td_steps=9)
+    from gamepit.games.tictactoe import TicTacToe
+    game = TicTacToe()
+    network = muzero.build_network(muzero.network_shape(game, game_args))
+    counter = iter(range(100))
+    selfplay = muzero.SelfPlay(game, args_for(sims=4), 8, lambda: next(counter, None))
+    trajectories, _ = selfplay.play(network, torch.device("cpu"), 9)
+    buffer = muzero.ReplayBuffer(1000, (2, 3, 3), 9, np.int8)
+    for trajectory in trajectories:
+        buffer.add(trajectory)
+    batch = buffer.sample(32, game_args, np.random.default_rng(0))
+    optimizer = torch.optim.Adam(network.parameters(), lr=3e-3)
+    losses = []
+    for step in range(60):
+        parts, _ = muzero.train_step(network, optimizer, batch, game_args, torch.device("cpu"),
+                                     step)
+        losses.append(parts["losses/total"])
+    assert all(np.isfinite(losses))
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_a_loss_that_is_not_finite_stops_with_one_line():
+    from gamepit.games.tictactoe import TicTacToe
+    game_args = args_for(hidden=8, width=8, support=1)
+    network = muzero.build_network(muzero.network_shape(TicTacToe(), game_args))
+    buffer = muzero.ReplayBuffer(100, (2, 3, 3), 9, np.int8)
+    buffer.add(muzero.Trajectory(np.zeros((3, 2, 3, 3), np.int8), np.array([0, 1, 2]),
+                                 np.zeros(3, np.float32), np.zeros(3, np.float32),
+                                 np.full((3, 9), 1 / 9, np.float32), np.array([0, 1, 0]), True))
+    batch = buffer.sample(4, game_args, np.random.default_rng(0))
+    batch["weights"] = np.full(4, np.nan, dtype=np.float32)
+    optimizer = torch.optim.Adam(network.parameters())
+    with pytest.raises(GamepitError) as caught:
+        muzero.train_step(network, optimizer, batch, game_args, torch.device("cpu"), 7)
+    assert "\n" not in str(caught.value) and "gradient step 7" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- self-play
+
+
+@pytest.mark.parametrize("game_name", ["tictactoe", "connect_four"])
+def test_batched_self_play_plays_the_games_of_one_at_a_time(registry, game_name):
+    game = registry.make_game(game_name)
+    args = args_for(game=game_name, sims=6, hidden=16, width=32, max_moves=12)
+    torch.manual_seed(0)
+    network = muzero.build_network(muzero.network_shape(game, args)).eval()
+    seeds = [3, 4, 5, 6, 7, 8]
+    together = muzero.SelfPlay(game, args, len(seeds), muzero.seeds_from(seeds))
+    batched, moves = together.play(network, torch.device("cpu"), 50)
+    alone = []
+    for seed in seeds:
+        single = muzero.SelfPlay(game, args, 1, muzero.seeds_from([seed]))
+        alone.extend(single.play(network, torch.device("cpu"), 50)[0])
+    assert len(batched) == len(alone) == len(seeds)
+    assert moves == sum(len(t) for t in batched)
+    by_first = sorted(batched, key=lambda t: t.actions.tolist())
+    alone = sorted(alone, key=lambda t: t.actions.tolist())
+    for a, b in zip(by_first, alone, strict=True):
+        np.testing.assert_array_equal(a.actions, b.actions)
+        np.testing.assert_allclose(a.policies, b.policies, atol=1e-6)
+        assert a.observations.shape == (len(a), *game.observation_shape)
+        assert a.policies.shape == (len(a), game.num_actions)
+        np.testing.assert_allclose(a.policies.sum(1), 1.0, atol=1e-5)
+        state = game.new_state()
+        for action in a.actions:  # the recorded moves are a legal game
+            assert state.legal_mask()[action]
+            state.apply(int(action))
+        assert state.is_terminal() == a.terminal
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_a_tiny_run_writes_a_checksummed_checkpoint_and_resumes(tmp_path, cli):
+    run_dir = tmp_path / "run"
+    first = cli("train", "muzero", "--game", "tictactoe", "--run", str(run_dir), *TINY,
+                cwd=ROOT, timeout=120)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert f"muzero:checkpoint={run_dir / 'model.pt'}" in first.stdout
+    data = toolkit.load_checkpoint(run_dir / "checkpoint.pt")  # checks the digest
+    assert data["algorithm"] == "muzero" and int(data["iteration"]) == 2
+    assert toolkit.load_checkpoint(run_dir / "model.pt")["game"] == "tictactoe"
+    again = cli("train", "muzero", "--game", "tictactoe", "--run", str(run_dir), *TINY,
+                "--set", "iterations=3", cwd=ROOT, timeout=120)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resuming" in again.stdout and "at iteration 2" in again.stdout
+    assert int(toolkit.load_checkpoint(run_dir / "checkpoint.pt")["iteration"]) == 3
+    # a damaged checkpoint is one line
+    damaged = bytearray((run_dir / "model.pt").read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    (run_dir / "model.pt").write_bytes(bytes(damaged))
+    refused = cli("match", "tictactoe", f"muzero:checkpoint={run_dir / 'model.pt'}", "random",
+                  "-n", "1", cwd=ROOT, timeout=120)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- the agent
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("muzero")
+    muzero.Learner().train({"game": "tictactoe", "run_dir": str(run_dir), "iterations": 1,
+                            "selfplay_games": 4, "sims": 4, "min_buffer": 1, "batch_size": 8,
+                            "train_steps": 2, "hidden": 8, "width": 16, "device": "cpu"})
+    return run_dir / "model.pt"
+
+
+def test_the_agent_plays_in_the_arena_batched(registry, tiny_model, tmp_path):
+    game = registry.make_game("tictactoe")
+    agent = registry.make_agent(f"muzero:checkpoint={tiny_model},sims=8")
+    assert agent.batched
+    other = registry.make_agent("random")
+    seatings = [[agent, other] if i % 2 == 0 else [other, agent] for i in range(6)]
+    results = play_lockstep(game, seatings, list(range(6)),
+                            [["muzero", "random"], ["random", "muzero"]] * 3, str(tmp_path))
+    assert len(results) == 6 and all(r.steps >= 5 for r in results)
+    import json
+    steps = [json.loads(line) for path in tmp_path.glob("*.jsonl")
+             for line in path.read_text().splitlines() if '"type":"step"' in line]
+    recorded = [step["info"] for step in steps if step["info"]]
+    assert len(recorded) >= 15  # muzero's moves of six games carry their info
+    assert all({"value", "policy", "visit_counts", "reward"} <= set(info) for info in recorded)
+    agent.reset(game, 0, seed=1)
+    action, info = split_act_result(agent.act(game.new_state()))
+    assert {"value", "policy", "visit_counts", "reward"} <= set(info)
+    assert int(np.sum(info["visit_counts"])) == 8 and game.new_state().legal_mask()[action]
+
+
+def test_the_agent_conforms(registry, tiny_model):
+    from gamepit.checks import check_agent
+    check_agent(registry.make_agent(f"muzero:checkpoint={tiny_model},sims=6"),
+                registry.make_game("tictactoe"), games=2)
+
+
+def test_the_agent_refuses_a_game_it_was_not_trained_on(registry, tiny_model):
+    agent = registry.make_agent(f"muzero:checkpoint={tiny_model}")
+    with pytest.raises(GamepitError, match="trained on tictactoe"):
+        agent.reset(registry.make_game("connect_four"), 0, seed=1)
+    with pytest.raises(GamepitError, match="no built-in muzero checkpoint"):
+        registry.make_agent("muzero:checkpoint=builtin:nonesuch")
+
+
+def test_symmetric_games_map_observations_actions_and_policies_together(registry):
+    game = registry.make_game("tictactoe")
+    args = args_for(sims=4, hidden=8, width=8)
+    network = muzero.build_network(muzero.network_shape(game, args)).eval()
+    trajectory = muzero.SelfPlay(game, args, 1, muzero.seeds_from([0])).play(
+        network, torch.device("cpu"), 9)[0][0]
+    copies = muzero.symmetric_games(game, trajectory)
+    assert len(copies) == 8
+    np.testing.assert_array_equal(copies[0].actions, trajectory.actions)
+    for copy_ in copies:
+        state = game.new_state()
+        for t, action in enumerate(copy_.actions):  # a legal game whose boards are the copy's
+            np.testing.assert_array_equal(state.observation(state.current_player),
+                                          copy_.observations[t])
+            state.apply(int(action))
+        assert state.returns() == game_returns(game, trajectory)
+
+
+def game_returns(game, trajectory):
+    state = game.new_state()
+    for action in trajectory.actions:
+        state.apply(int(action))
+    return state.returns()
+
+
+def test_the_shipped_tictactoe_model_never_loses_to_perfect_play(registry):
+    """``builtin:tictactoe`` (benchmarks/RESULTS.md: how it was trained) from both seats, with
+    one random opening move so the games differ."""
+    game = registry.make_game("tictactoe")
+    agent = registry.make_agent("muzero:checkpoint=builtin:tictactoe,sims=50")
+    other = registry.make_agent("alphabeta:depth=9")
+    seatings = [[agent, other] if i % 2 == 0 else [other, agent] for i in range(8)]
+    results = play_lockstep(game, seatings, list(range(8)),
+                            [["muzero", "alphabeta"], ["alphabeta", "muzero"]] * 4,
+                            opening_moves=1)
+    assert [r.outcome(i % 2) for i, r in enumerate(results)] == [0.5] * 8
