@@ -83,7 +83,7 @@ def main() -> None:
         for item in args.versus:
             name, _, path = item.partition("=")
             where, _, name = name.rpartition(":") if name.count(":") else ("", "", name)
-            if not where or where == game_spec.split(":", 1)[-1]:
+            if not where or where in (game_spec, game_spec.split(":", 1)[-1]):
                 rows.append((name, f"{name}:checkpoint={path}"))
         for label, spec in rows:
             agent = registry.make_agent(spec, game=game)
