@@ -138,6 +138,30 @@ def test_tiny_bc_run_writes_a_checkpoint_whose_student_plays(cli, registry, tmp_
     match = cli("match", "tictactoe", f"student:checkpoint={run / 'checkpoint.pt'}", "random",
                 "-n", "2", cwd=tmp_path)
     assert match.returncode == 0, match.stderr
+    other = cli("match", "connect_four", f"student:checkpoint={run / 'checkpoint.pt'}",
+                "random", "-n", "2", cwd=tmp_path)
+    assert other.returncode == 2 and "was trained on tictactoe" in other.stderr
+    assert other.stderr.strip().count("\n") == 0, other.stderr
+
+
+def test_bc_from_a_folder_of_replays_learns_the_named_seats(cli, registry, tmp_path):
+    replays = tmp_path / "recorded"
+    match = cli("match", "tictactoe", "mcts:sims=20", "alphabeta:depth=9", "-n", "4",
+                "--replays", str(replays), cwd=tmp_path)
+    assert match.returncode == 0, match.stderr
+    files = sorted(replays.rglob("*.jsonl"))
+    expected, _ = rows_from_replays(files, registry.make_game("tictactoe"), registry,
+                                    "alphabeta", soft=True)
+    run = tmp_path / "bc"
+    result = cli("train", "bc", "--game", "tictactoe", "--run", str(run), "--set",
+                 f"replays={replays}", "--set", "learn_from=alphabeta", "--set", "rounds=2",
+                 "--set", "board_channels=8", "--set", "board_features=16", *QUICK,
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = Dataset(run / "dataset").load()
+    assert len(Dataset(run / "dataset")) == 2
+    assert data["actions"].tolist() == expected.actions
+    assert make_agent(str(run / "checkpoint.pt")).network.torso.fc[0].out_features == 16
 
 
 def test_tiny_dagger_run_learns_from_its_own_states(cli, registry, tmp_path):

@@ -29,7 +29,7 @@ from gamepit.arena.match import takes_seeds
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
 from gamepit.learners import toolkit
-from gamepit.nets.atari import make_torso
+from gamepit.nets.atari import BoardTorso, make_torso
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Agent, Game, State, split_act_result
 from gamepit.replay.format import ReplayError, read_replay, simulate
@@ -82,6 +82,10 @@ class ImitationArgs:
     """entropy bonus of the student's policy"""
     hidden: int = setting(128, low=1, high=65_536)
     """units per hidden layer of the MLP torso (vector observations)"""
+    board_channels: int = setting(64, low=1, high=4096)
+    """channels of the board torso's 3x3 convolutions (board planes such as connect four's)"""
+    board_features: int = setting(256, low=1, high=65_536)
+    """units of the board torso's last layer"""
     seed: int = setting(1, low=0, high=SEED_MAX)
     """seed of the games, the student and its training"""
     device: str = "auto"
@@ -381,9 +385,13 @@ class StudentNet(nn.Module):
     vectors) and a linear policy head."""
 
     def __init__(self, observation_shape: tuple[int, ...], num_actions: int,
-                 hidden: int = 128) -> None:
+                 hidden: int = 128, board_channels: int = 64, board_features: int = 256
+                 ) -> None:
         super().__init__()
         self.torso = make_torso(observation_shape, hidden, nn.ReLU)
+        if isinstance(self.torso, BoardTorso):  # its size is a setting: a student is small
+            self.torso = BoardTorso(*observation_shape, channels=board_channels,
+                                    features=board_features)
         self.policy = nn.Linear(self.torso.features, num_actions)
 
     def forward(self, observation: torch.Tensor) -> torch.Tensor:
@@ -391,8 +399,10 @@ class StudentNet(nn.Module):
 
 
 def build_network(meta: dict[str, Any]) -> StudentNet:
+    args = meta["args"]
     return StudentNet(tuple(int(x) for x in meta["observation_shape"]),
-                      int(meta["num_actions"]), int(meta["args"]["hidden"]))
+                      int(meta["num_actions"]), int(args["hidden"]),
+                      int(args.get("board_channels", 64)), int(args.get("board_features", 256)))
 
 
 def logits_only(logits: torch.Tensor) -> tuple[torch.Tensor, None]:
