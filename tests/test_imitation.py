@@ -182,6 +182,19 @@ def test_tiny_dagger_run_learns_from_its_own_states(cli, registry, tmp_path):
     assert _students_score(registry, run / "checkpoint.pt", "random", games=8) >= 0.6
 
 
+def test_a_human_expert_at_the_terminal_labels_and_resigns(cli, tmp_path):
+    run = tmp_path / "human"
+    result = cli("train", "bc", "--game", "tictactoe", "--run", str(run), "--set",
+                 "expert=human", "--set", "episodes=1", "--set", "opening_moves=0",
+                 "--set", "eval_episodes=0", "--device", "cpu", cwd=tmp_path,
+                 input="b2\nzz\na3\nc1\nresign\n")
+    assert result.returncode == 0, result.stderr
+    assert "not a move" in result.stderr  # a bad move asked again
+    data = Dataset(run / "dataset").load()
+    assert data["actions"].tolist() == [4, 8]  # X's moves b2 and c1; O resigned
+    assert "round 1/1: 2 labelled states" in result.stdout
+
+
 def _metrics(run: Path) -> list[dict]:
     import json
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]

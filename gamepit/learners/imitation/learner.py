@@ -31,7 +31,7 @@ from gamepit.files import atomic_write
 from gamepit.learners import toolkit
 from gamepit.nets.atari import BoardTorso, make_torso
 from gamepit.plugins.manager import PluginManager
-from gamepit.protocols import Agent, Game, State, split_act_result
+from gamepit.protocols import Agent, Game, Resign, State, split_act_result
 from gamepit.replay.format import ReplayError, read_replay, simulate
 from gamepit.training.settings import SEED_MAX, THREADS_MAX, merge, setting
 
@@ -293,16 +293,25 @@ def rows_from_replays(files: Sequence[Path], game: Game, registry: Any, learn_fr
 
 
 def batch_act(agent: Agent, states: Sequence[State], seeds: Sequence[int]
-              ) -> list[tuple[int, dict[str, Any]]]:
+              ) -> list[tuple[int, dict[str, Any]] | None]:
     """One ``act_batch`` call for a batched agent (with each game's seed where it takes them),
-    one ``act`` per state otherwise; on clones, so the agent may change them."""
+    one ``act`` per state otherwise; on clones, so the agent may change them. ``None`` where
+    the agent resigned (a human who typed ``resign`` or closed the input): that game ends."""
     views = [state.clone() for state in states]
     if agent.batched:
-        results = (agent.act_batch(views, seeds=list(seeds)) if takes_seeds(agent)
-                   else agent.act_batch(views))
-    else:
-        results = [agent.act(view) for view in views]
-    return [split_act_result(result) for result in results]
+        try:
+            results = (agent.act_batch(views, seeds=list(seeds)) if takes_seeds(agent)
+                       else agent.act_batch(views))
+        except Resign:
+            return [None] * len(views)
+        return [split_act_result(result) for result in results]
+    answers: list[tuple[int, dict[str, Any]] | None] = []
+    for view in views:
+        try:
+            answers.append(split_act_result(agent.act(view)))
+        except Resign:
+            answers.append(None)
+    return answers
 
 
 @dataclass
@@ -336,10 +345,12 @@ def gather(game: Game, experts: Sequence[Agent], opponents: Sequence[Agent],
                 break
             state.apply(int(rng.choice(np.flatnonzero(state.legal_mask()))))
     steps = [0] * episodes
+    resigned = [False] * episodes
     rows = Rows(game.num_actions)
     queries, seconds, student_moves = 0, 0.0, 0
     while True:
-        live = [i for i, s in enumerate(states) if not s.is_terminal() and steps[i] < max_steps]
+        live = [i for i, s in enumerate(states)
+                if not s.is_terminal() and steps[i] < max_steps and not resigned[i]]
         if not live:
             break
         for seat in range(players):
@@ -351,14 +362,19 @@ def gather(game: Game, experts: Sequence[Agent], opponents: Sequence[Agent],
                                    [seed + i for i in mine])
                 seconds += time.perf_counter() - started
                 queries += len(mine)
+                for i, answer in zip(mine, labels, strict=True):
+                    resigned[i] = resigned[i] or answer is None
+                kept = [(i, answer) for i, answer in zip(mine, labels, strict=True) if answer]
+                mine = [i for i, _ in kept]
+                labels = [answer for _, answer in kept]
                 use_expert = rng.random(len(mine)) < beta
                 student_actions: dict[int, int] = {}
                 if student is not None and not use_expert.all():
                     asked = [i for i, e in zip(mine, use_expert, strict=True) if not e]
                     moves = batch_act(student, [states[i] for i in asked],
                                       [seed + i for i in asked])
-                    student_actions = {i: move for i, (move, _) in
-                                       zip(asked, moves, strict=True)}
+                    student_actions = {i: answer[0] for i, answer in
+                                       zip(asked, moves, strict=True) if answer}
                 for i, (action, info) in zip(mine, labels, strict=True):
                     state = states[i]
                     rows.add(state.observation(seat), state.legal_mask(), action, info, soft)
@@ -369,8 +385,11 @@ def gather(game: Game, experts: Sequence[Agent], opponents: Sequence[Agent],
             if theirs:
                 moves = batch_act(opponents[seat], [states[i] for i in theirs],
                                   [seed + i for i in theirs])
-                for i, (move, _) in zip(theirs, moves, strict=True):
-                    states[i].apply(int(move))
+                for i, answer in zip(theirs, moves, strict=True):
+                    if answer is None:
+                        resigned[i] = True
+                        continue
+                    states[i].apply(int(answer[0]))
                     steps[i] += 1
     returns = [float(states[i].returns()[seats[i]]) for i in range(episodes)]
     return Gathered(rows, queries, seconds, student_moves, episodes, returns)
