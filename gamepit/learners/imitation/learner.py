@@ -33,7 +33,7 @@ from gamepit.nets.atari import BoardTorso, make_torso
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Agent, Game, Resign, State, split_act_result
 from gamepit.replay.format import ReplayError, read_replay, simulate
-from gamepit.training.settings import SEED_MAX, THREADS_MAX, merge, setting
+from gamepit.training.settings import SEED_MAX, THREADS_MAX, ConfigError, merge, setting
 
 ALGORITHMS = ("bc", "dagger")
 SCHEDULES = ("linear", "exponential", "fixed")
@@ -53,7 +53,8 @@ class ImitationArgs:
     opponent: str = setting("", spec="agent")
     """two-player games: the agent across the board ('' the expert itself)"""
     rounds: int = setting(5, low=1, high=100_000)
-    """rounds; each adds one shard to the dataset and retrains the student on all shards"""
+    """rounds; each adds one shard to the dataset (an expert's games, or bc's next slice of
+    the replays) and retrains the student on all shards"""
     episodes: int = setting(20, low=1, high=1_000_000)
     """games played each round (side by side; the expert labels them in batches)"""
     opening_moves: int = setting(2, low=0, high=1000)
@@ -106,24 +107,15 @@ class ImitationArgs:
             raise ValueError(f"beta_schedule: expected one of {', '.join(SCHEDULES)}")
 
 
-@dataclass
-class BCArgs(ImitationArgs):
-    rounds: int = setting(1, low=1, high=100_000)
-    """rounds of expert games (or slices of the replays), one shard each"""
-
-    def validate(self) -> None:
-        super().validate()
-        if bool(self.expert) == bool(self.replays):
-            raise ValueError("bc learns from an expert or from replays: set exactly one of "
-                             "expert and replays")
-
-
-@dataclass
-class DAggerArgs(ImitationArgs):
-    def validate(self) -> None:
-        super().validate()
-        if not self.expert:
-            raise ValueError("expert: dagger needs an expert agent spec to label states")
+def check_sources(algorithm: str, args: ImitationArgs) -> None:
+    """bc learns from an expert or from replays, dagger from an expert: one line otherwise."""
+    if algorithm == "bc" and bool(args.expert) == bool(args.replays):
+        raise ConfigError("bc learns from an expert or from replays: set exactly one of "
+                          "expert and replays")
+    if algorithm == "dagger" and not args.expert:
+        raise ConfigError("expert: dagger needs an expert agent spec to label states")
+    if algorithm == "dagger" and args.replays:
+        raise ConfigError("replays: dagger asks a live expert; learn replays with bc")
 
 
 def beta_for(round_index: int, args: ImitationArgs) -> float:
@@ -605,19 +597,23 @@ def make_agent(checkpoint: str = "", device: str = "cpu") -> toolkit.NetworkAgen
 
 
 class BCLearner:
-    """The ``bc`` learner entry: ``train(config)`` with a dict of BCArgs fields."""
+    """The ``bc`` learner entry: ``train(config)`` with a dict of ImitationArgs fields."""
 
-    Args = BCArgs
+    Args = ImitationArgs
 
     def train(self, config: dict[str, Any]) -> str:
-        return train("bc", merge(BCArgs, "bc", config))
+        args = merge(ImitationArgs, "bc", config)
+        check_sources("bc", args)
+        return train("bc", args)
 
 
 class DAggerLearner:
-    """The ``dagger`` learner entry: ``train(config)`` with a dict of DAggerArgs fields."""
+    """The ``dagger`` learner entry: ``train(config)`` with a dict of ImitationArgs fields."""
 
-    Args = DAggerArgs
+    Args = ImitationArgs
 
     def train(self, config: dict[str, Any]) -> str:
-        return train("dagger", merge(DAggerArgs, "dagger", config))
+        args = merge(ImitationArgs, "dagger", config)
+        check_sources("dagger", args)
+        return train("dagger", args)
 
