@@ -196,6 +196,18 @@ def test_a_human_expert_at_the_terminal_labels_and_resigns(cli, tmp_path):
     assert "round 1/1: 2 labelled states" in result.stdout
 
 
+def test_labels_per_round_caps_each_shard(cli, tmp_path):
+    run = tmp_path / "cap"
+    result = cli("train", "dagger", "--game", "tictactoe", "--run", str(run), "--set",
+                 "expert=alphabeta:depth=2", "--set", "episodes=6", "--set", "rounds=2",
+                 "--set", "labels_per_round=7", "--set", "eval_episodes=0", "--device", "cpu",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    dataset = Dataset(run / "dataset")
+    sizes = [len(np.load(path)["actions"]) for path in dataset.shards()]
+    assert sizes == [7, 7]
+
+
 def _metrics(run: Path) -> list[dict]:
     import json
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]

@@ -60,6 +60,9 @@ class ImitationArgs:
     opening_moves: int = setting(2, low=0, high=1000)
     """random legal moves at the start of each game, so deterministic players meet in
     different positions (not labelled)"""
+    labels_per_round: int = setting(0, low=0)
+    """stop a round's games once this many states are labelled (0: play them out), so two
+    runs compare at equal numbers of expert labels"""
     max_steps: int = setting(1000, low=1)
     """moves after which a game is cut (one-player games without an end of their own)"""
     soft_labels: bool = True
@@ -318,12 +321,13 @@ class Gathered:
 
 def gather(game: Game, experts: Sequence[Agent], opponents: Sequence[Agent],
            student: Agent | None, beta: float, episodes: int, seed: int,
-           rng: np.random.Generator, opening_moves: int, max_steps: int, soft: bool
-           ) -> Gathered:
+           rng: np.random.Generator, opening_moves: int, max_steps: int, soft: bool,
+           label_cap: int = 0) -> Gathered:
     """Play ``episodes`` games side by side. In game ``i`` the student's seat is
     ``i % players``; every state of that seat is labelled by the expert of the seat (all the
     waiting states in one batch), and the move played is the expert's with probability
-    ``beta``, else the student's. The other seats play ``opponents``."""
+    ``beta``, else the student's. The other seats play ``opponents``. With ``label_cap``, the
+    games stop once that many states are labelled (the last batch is cut to fit)."""
     players = game.num_players
     states = [game.new_state(seed + i) for i in range(episodes)]
     seats = [i % players for i in range(episodes)]
@@ -343,7 +347,7 @@ def gather(game: Game, experts: Sequence[Agent], opponents: Sequence[Agent],
     while True:
         live = [i for i, s in enumerate(states)
                 if not s.is_terminal() and steps[i] < max_steps and not resigned[i]]
-        if not live:
+        if not live or (label_cap and len(rows) >= label_cap):
             break
         for seat in range(players):
             mine = [i for i in live if states[i].current_player == seat and seats[i] == seat]
@@ -368,6 +372,8 @@ def gather(game: Game, experts: Sequence[Agent], opponents: Sequence[Agent],
                     student_actions = {i: answer[0] for i, answer in
                                        zip(asked, moves, strict=True) if answer}
                 for i, (action, info) in zip(mine, labels, strict=True):
+                    if label_cap and len(rows) >= label_cap:
+                        break
                     state = states[i]
                     rows.add(state.observation(seat), state.legal_mask(), action, info, soft)
                     move = student_actions.get(i, action)
@@ -533,7 +539,8 @@ def train(algorithm: str, args: ImitationArgs, manager: PluginManager | None = N
                 beta = 1.0 if algorithm == "bc" else beta_for(done, args)
                 gathered = gather(game, experts, opponents, None if beta >= 1 else student,
                                   beta, args.episodes, args.seed + done * args.episodes, rng,
-                                  args.opening_moves, args.max_steps, args.soft_labels)
+                                  args.opening_moves, args.max_steps, args.soft_labels,
+                                  args.labels_per_round)
                 rows = gathered.rows
                 totals["expert_queries"] += gathered.expert_queries
                 totals["expert_seconds"] += gathered.expert_seconds
