@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from gamepit.arena import play_lockstep
+from gamepit.checks import check_agent
 from gamepit.learners import toolkit
 from gamepit.learners.imitation.learner import (
     Dataset,
@@ -135,6 +136,8 @@ def test_tiny_bc_run_writes_a_checkpoint_whose_student_plays(cli, registry, tmp_
     assert toolkit.load_checkpoint(run / "checkpoint.pt")["algorithm"] == "bc"
     assert list((run / "replays").rglob("*.jsonl"))  # evaluation games recorded
     assert 0.0 <= _students_score(registry, run / "checkpoint.pt", "random") <= 1.0
+    check_agent(make_agent(str(run / "checkpoint.pt")), registry.make_game("tictactoe"),
+                games=2)  # the conformance checks, act_batch against act included
     match = cli("match", "tictactoe", f"student:checkpoint={run / 'checkpoint.pt'}", "random",
                 "-n", "2", cwd=tmp_path)
     assert match.returncode == 0, match.stderr
