@@ -349,9 +349,11 @@ def gather(game: Game, experts: Sequence[Agent], opponents: Sequence[Agent],
                 if not s.is_terminal() and steps[i] < max_steps and not resigned[i]]
         if not live or (label_cap and len(rows) >= label_cap):
             break
-        for seat in range(players):
-            mine = [i for i in live if states[i].current_player == seat and seats[i] == seat]
-            theirs = [i for i in live if states[i].current_player == seat and seats[i] != seat]
+        for seat in range(players):  # a game may have moved (or ended) on the seat before
+            waiting = [i for i in live if not states[i].is_terminal()
+                       and states[i].current_player == seat]
+            mine = [i for i in waiting if seats[i] == seat]
+            theirs = [i for i in waiting if seats[i] != seat]
             if mine:
                 started = time.perf_counter()
                 labels = batch_act(experts[seat], [states[i] for i in mine],
