@@ -270,3 +270,14 @@ def test_student_refuses_other_checkpoints_in_one_line(registry, tmp_path):
     toolkit.save_checkpoint(tmp_path / "dqn.pt", {"algorithm": "dqn"})
     with pytest.raises(toolkit.GamepitError, match="not a bc or dagger student"):
         registry.make_agent(f"student:checkpoint={tmp_path / 'dqn.pt'}")
+
+
+def test_registering_imitation_imports_no_torch():
+    code = ("import sys, gamepit.learners.imitation\n"
+            "from gamepit.plugins.manager import PluginManager\n"
+            "registry = PluginManager(autoload=False).registry\n"
+            "assert {'bc', 'dagger'} <= set(registry.names('learner'))\n"
+            "assert 'student' in registry.names('agent')\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   cwd=Path(__file__).resolve().parents[1])
