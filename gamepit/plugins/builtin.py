@@ -18,6 +18,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.learners.ppo",
     "gamepit.learners.alphazero",
     "gamepit.learners.muzero",
+    "gamepit.learners.imitation",
     "gamepit.tournament",
     "gamepit.training",
     "gamepit.training.metrics_file",

@@ -1,0 +1,628 @@
+"""Behaviour cloning and DAgger: a plain policy network (no search) learns to play like an
+expert, which can be any agent in the registry (alpha-beta, MCTS, AlphaZero, a DQN checkpoint)
+or the moves recorded in a folder of replays. Reads top to bottom: arguments, the on-disk
+dataset, labels (from replays, from an expert), the student network and its loss, the rounds,
+the agent.
+
+The dataset is one ``.npz`` shard per round in ``RUN/dataset``: observations, legal masks,
+target policies (a one-hot of the move for a hard label, the expert's policy or visit counts for
+a soft one), the moves and per-row weights. Shards are written atomically and never changed, so
+a run killed at any point (SIGKILL included) resumes from the shards that exist: their number is
+the number of rounds done; a round whose shard exists but whose training was cut short is
+trained again from the aggregate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gamepit.arena.match import takes_seeds
+from gamepit.errors import GamepitError
+from gamepit.files import atomic_write
+from gamepit.learners import toolkit
+from gamepit.nets.atari import BoardTorso, make_torso
+from gamepit.plugins.manager import PluginManager
+from gamepit.protocols import Agent, Game, Resign, State, split_act_result
+from gamepit.replay.format import ReplayError, read_replay, simulate
+from gamepit.training.settings import SEED_MAX, THREADS_MAX, ConfigError, merge, setting
+
+ALGORITHMS = ("bc", "dagger")
+SCHEDULES = ("linear", "exponential", "fixed")
+SHARD_FIELDS = ("observations", "masks", "targets", "actions", "weights")
+
+
+@dataclass
+class ImitationArgs:
+    game: str = setting("", spec="game", required=True)
+    """game spec to learn (one or two players): --game, or game: in the config"""
+    expert: str = setting("", spec="agent")
+    """agent spec of the expert that plays (bc) or labels (dagger), e.g. alphabeta:depth=9"""
+    replays: str = ""
+    """bc only: a folder of replays to learn from instead of an expert's live games"""
+    learn_from: str = ""
+    """with replays: learn the moves of seats whose agent spec contains this text ('' all)"""
+    opponent: str = setting("", spec="agent")
+    """two-player games: the agent across the board ('' the expert itself)"""
+    rounds: int = setting(5, low=1, high=100_000)
+    """rounds; each adds one shard to the dataset (an expert's games, or bc's next slice of
+    the replays) and retrains the student on all shards"""
+    episodes: int = setting(20, low=1, high=1_000_000)
+    """games played each round (side by side; the expert labels them in batches)"""
+    opening_moves: int = setting(2, low=0, high=1000)
+    """random legal moves at the start of each game, so deterministic players meet in
+    different positions (not labelled)"""
+    labels_per_round: int = setting(0, low=0)
+    """stop a round's games once this many states are labelled (0: play them out), so two
+    runs compare at equal numbers of expert labels"""
+    max_steps: int = setting(1000, low=1)
+    """moves after which a game is cut (one-player games without an end of their own)"""
+    soft_labels: bool = True
+    """learn the expert's policy or visit counts where its info has them (else its move)"""
+    beta_schedule: str = "linear"
+    """dagger: chance the expert's move is played, by round: linear (1 down to 0 over
+    beta_rounds), exponential (beta_decay ** round), fixed (beta)"""
+    beta: float = setting(0.5, low=0, high=1)
+    """the fixed schedule's beta"""
+    beta_decay: float = setting(0.5, low=0, high=1)
+    """the exponential schedule's factor per round"""
+    beta_rounds: int = setting(0, low=0, high=100_000)
+    """rounds over which the linear schedule falls to 0 (0: all the rounds)"""
+    epochs: int = setting(4, low=1, high=100_000)
+    """passes over the aggregate dataset after each round"""
+    batch_size: int = setting(256, low=1, high=1_000_000)
+    """rows per gradient step"""
+    learning_rate: float = setting(1e-3, above=0)
+    """Adam step size"""
+    entropy_coef: float = setting(0.0, low=0)
+    """entropy bonus of the student's policy"""
+    hidden: int = setting(128, low=1, high=65_536)
+    """units per hidden layer of the MLP torso (vector observations)"""
+    board_channels: int = setting(64, low=1, high=4096)
+    """channels of the board torso's 3x3 convolutions (board planes such as connect four's)"""
+    board_features: int = setting(256, low=1, high=65_536)
+    """units of the board torso's last layer"""
+    seed: int = setting(1, low=0, high=SEED_MAX)
+    """seed of the games, the student and its training"""
+    device: str = "auto"
+    """auto, cpu or cuda"""
+    threads: int = setting(1, low=1, high=THREADS_MAX)
+    """torch CPU threads"""
+    run_dir: str = ""
+    """folder of the dataset, checkpoints, metrics and replays (default runs/ALGO_GAME_TIME)"""
+    resume: bool = True
+    """continue from RUN/checkpoint.pt and RUN/dataset when they exist"""
+    eval_episodes: int = setting(10, low=0, high=100_000)
+    """evaluation games at the end, recorded as replays (0: none)"""
+    eval_opponent: str = setting("random", spec="agent")
+    """two-player games: the evaluation opponent"""
+
+    def validate(self) -> None:
+        if self.beta_schedule not in SCHEDULES:
+            raise ValueError(f"beta_schedule: expected one of {', '.join(SCHEDULES)}")
+
+
+def check_sources(algorithm: str, args: ImitationArgs) -> None:
+    """bc learns from an expert or from replays, dagger from an expert: one line otherwise."""
+    if algorithm == "bc" and bool(args.expert) == bool(args.replays):
+        raise ConfigError("bc learns from an expert or from replays: set exactly one of "
+                          "expert and replays")
+    if algorithm == "dagger" and not args.expert:
+        raise ConfigError("expert: dagger needs an expert agent spec to label states")
+    if algorithm == "dagger" and args.replays:
+        raise ConfigError("replays: dagger asks a live expert; learn replays with bc")
+
+
+def beta_for(round_index: int, args: ImitationArgs) -> float:
+    """The chance that the expert's move is played in round ``round_index`` (0-based)."""
+    if args.beta_schedule == "fixed":
+        return float(args.beta)
+    if args.beta_schedule == "exponential":
+        return float(args.beta_decay ** round_index)
+    span = args.beta_rounds or args.rounds
+    return float(max(0.0, 1.0 - round_index / span))
+
+
+# --------------------------------------------------------------------------- the dataset
+
+
+class Dataset:
+    """Shards ``shard_00000.npz``, ``shard_00001.npz``... in a folder, append-only."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def shards(self) -> list[Path]:
+        return sorted(self.folder.glob("shard_[0-9][0-9][0-9][0-9][0-9].npz"))
+
+    def __len__(self) -> int:
+        return len(self.shards())
+
+    def append(self, rows: dict[str, np.ndarray]) -> Path:
+        """Write the next shard atomically (a temporary file renamed into place)."""
+        missing = [name for name in SHARD_FIELDS if name not in rows]
+        if missing:
+            raise ValueError(f"a shard needs {', '.join(missing)}")
+        path = self.folder / f"shard_{len(self):05d}.npz"
+        with atomic_write(path) as partial, partial.open("wb") as handle:
+            np.savez(handle, **{name: rows[name] for name in SHARD_FIELDS})
+        return path
+
+    def load(self) -> dict[str, np.ndarray]:
+        """All shards concatenated; a damaged shard is one line naming it."""
+        parts: list[dict[str, np.ndarray]] = []
+        for path in self.shards():
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    parts.append({name: data[name] for name in SHARD_FIELDS})
+            except Exception as error:  # noqa: BLE001 - any damage is one line
+                raise GamepitError(f"dataset shard {path} is damaged "
+                                   f"({toolkit.one_line(error)}); delete it to redo its round"
+                                   ) from None
+        parts = [part for part in parts if len(part["actions"])]
+        if not parts:
+            return {}
+        return {name: np.concatenate([part[name] for part in parts]) for name in SHARD_FIELDS}
+
+
+class Rows:
+    """Labelled rows as they are gathered: observation, legal mask, target policy, move."""
+
+    def __init__(self, num_actions: int) -> None:
+        self.num_actions = num_actions
+        self.observations: list[np.ndarray] = []
+        self.masks: list[np.ndarray] = []
+        self.targets: list[np.ndarray] = []
+        self.actions: list[int] = []
+
+    def add(self, observation: Any, mask: Any, action: int, info: dict[str, Any] | None,
+            soft: bool) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        self.observations.append(np.asarray(observation))
+        self.masks.append(mask)
+        self.targets.append(label(action, info if soft else None, mask, self.num_actions))
+        self.actions.append(int(action))
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def arrays(self, observation_shape: Sequence[int], dtype: Any) -> dict[str, np.ndarray]:
+        count = len(self.actions)
+        shape = (count, *observation_shape)
+        return {
+            "observations": (np.stack(self.observations) if count
+                             else np.zeros(shape, dtype=dtype)),
+            "masks": (np.stack(self.masks) if count
+                      else np.zeros((0, self.num_actions), dtype=bool)),
+            "targets": (np.stack(self.targets).astype(np.float32) if count
+                        else np.zeros((0, self.num_actions), dtype=np.float32)),
+            "actions": np.asarray(self.actions, dtype=np.int64),
+            "weights": np.ones(count, dtype=np.float32),
+        }
+
+
+def label(action: int, info: dict[str, Any] | None, mask: np.ndarray, num_actions: int
+          ) -> np.ndarray:
+    """The target policy of one labelled state: the expert's ``policy`` (or its
+    ``visit_counts``, normalised) over the legal actions when its info has one that fits, a
+    one-hot of its move otherwise."""
+    for key in ("policy", "visit_counts"):
+        values = (info or {}).get(key)
+        if values is None:
+            continue
+        try:
+            target = np.asarray(values, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            continue
+        if target.shape != (num_actions,) or not np.all(np.isfinite(target)):
+            continue
+        target = np.where(mask, np.maximum(target, 0.0), 0.0)
+        if target.sum() > 0:
+            return (target / target.sum()).astype(np.float32)
+    target = np.zeros(num_actions, dtype=np.float32)
+    target[action] = 1.0
+    return target
+
+
+# --------------------------------------------------------------------------- labels from replays
+
+
+def replay_files(folder: str | Path) -> list[Path]:
+    path = Path(folder)
+    if not path.is_dir():
+        raise GamepitError(f"replays: {folder} is not a folder")
+    files = sorted(p for p in path.rglob("*") if p.is_file()
+                   and (p.name.endswith(".jsonl") or p.name.endswith(".jsonl.gz")))
+    if not files:
+        raise GamepitError(f"replays: no replay files (*.jsonl) in {folder}")
+    return files
+
+
+def rows_from_replays(files: Sequence[Path], game: Game, registry: Any, learn_from: str,
+                      soft: bool) -> tuple[Rows, int]:
+    """Re-simulate replays of ``game`` and label each move of the seats to learn from (those
+    whose agent spec contains ``learn_from``). Returns the rows and the number of files
+    skipped (damaged, or of another game)."""
+    rows, skipped = Rows(game.num_actions), 0
+    wanted = game.spec or game.name
+    for path in files:
+        try:
+            replay = read_replay(path)
+        except ReplayError:
+            skipped += 1
+            continue
+        if replay.header["game"] != wanted and replay.header["game_name"] != game.name:
+            skipped += 1
+            continue
+        seats = {seat for seat, spec in enumerate(replay.header["agents"])
+                 if learn_from in spec}
+        gathered = Rows(game.num_actions)
+
+        def before(state: State, step: dict[str, Any], seats: set[int] = seats,
+                   gathered: Rows = gathered) -> None:
+            info = step.get("info") or {}
+            if step["player"] in seats and not info.get("opening"):
+                gathered.add(state.observation(step["player"]), state.legal_mask(),
+                             step["action"], info, soft)
+
+        try:
+            simulate(replay, registry, before=before, game=game)
+        except ReplayError:
+            skipped += 1
+            continue
+        for name in ("observations", "masks", "targets", "actions"):
+            getattr(rows, name).extend(getattr(gathered, name))
+    return rows, skipped
+
+
+# --------------------------------------------------------------------------- labels from an expert
+
+
+def batch_act(agent: Agent, states: Sequence[State], seeds: Sequence[int]
+              ) -> list[tuple[int, dict[str, Any]] | None]:
+    """One ``act_batch`` call for a batched agent (with each game's seed where it takes them),
+    one ``act`` per state otherwise; on clones, so the agent may change them. ``None`` where
+    the agent resigned (a human who typed ``resign`` or closed the input): that game ends."""
+    views = [state.clone() for state in states]
+    if agent.batched:
+        try:
+            results = (agent.act_batch(views, seeds=list(seeds)) if takes_seeds(agent)
+                       else agent.act_batch(views))
+        except Resign:
+            return [None] * len(views)
+        return [split_act_result(result) for result in results]
+    answers: list[tuple[int, dict[str, Any]] | None] = []
+    for view in views:
+        try:
+            answers.append(split_act_result(agent.act(view)))
+        except Resign:
+            answers.append(None)
+    return answers
+
+
+@dataclass
+class Gathered:
+    rows: Rows
+    expert_queries: int
+    expert_seconds: float
+    student_moves: int
+    games: int
+    returns: list[float]  # the student's seat's returns
+
+
+def gather(game: Game, experts: Sequence[Agent], opponents: Sequence[Agent],
+           student: Agent | None, beta: float, episodes: int, seed: int,
+           rng: np.random.Generator, opening_moves: int, max_steps: int, soft: bool,
+           label_cap: int = 0) -> Gathered:
+    """Play ``episodes`` games side by side. In game ``i`` the student's seat is
+    ``i % players``; every state of that seat is labelled by the expert of the seat (all the
+    waiting states in one batch), and the move played is the expert's with probability
+    ``beta``, else the student's. The other seats play ``opponents``. With ``label_cap``, the
+    games stop once that many states are labelled (the last batch is cut to fit)."""
+    players = game.num_players
+    states = [game.new_state(seed + i) for i in range(episodes)]
+    seats = [i % players for i in range(episodes)]
+    for seat in range(players):
+        for agent in {id(a): a for a in (experts[seat], opponents[seat],
+                                         *([student] if student is not None else []))}.values():
+            agent.reset(game, seat, seed)
+    for state in states:
+        for _ in range(opening_moves):
+            if state.is_terminal():
+                break
+            state.apply(int(rng.choice(np.flatnonzero(state.legal_mask()))))
+    steps = [0] * episodes
+    resigned = [False] * episodes
+    rows = Rows(game.num_actions)
+    queries, seconds, student_moves = 0, 0.0, 0
+    while True:
+        live = [i for i, s in enumerate(states)
+                if not s.is_terminal() and steps[i] < max_steps and not resigned[i]]
+        if not live or (label_cap and len(rows) >= label_cap):
+            break
+        for seat in range(players):  # a game may have moved (or ended) on the seat before
+            waiting = [i for i in live if not states[i].is_terminal()
+                       and states[i].current_player == seat]
+            mine = [i for i in waiting if seats[i] == seat]
+            theirs = [i for i in waiting if seats[i] != seat]
+            if mine:
+                started = time.perf_counter()
+                labels = batch_act(experts[seat], [states[i] for i in mine],
+                                   [seed + i for i in mine])
+                seconds += time.perf_counter() - started
+                queries += len(mine)
+                for i, answer in zip(mine, labels, strict=True):
+                    resigned[i] = resigned[i] or answer is None
+                kept = [(i, answer) for i, answer in zip(mine, labels, strict=True) if answer]
+                mine = [i for i, _ in kept]
+                labels = [answer for _, answer in kept]
+                use_expert = rng.random(len(mine)) < beta
+                student_actions: dict[int, int] = {}
+                if student is not None and not use_expert.all():
+                    asked = [i for i, e in zip(mine, use_expert, strict=True) if not e]
+                    moves = batch_act(student, [states[i] for i in asked],
+                                      [seed + i for i in asked])
+                    student_actions = {i: answer[0] for i, answer in
+                                       zip(asked, moves, strict=True) if answer}
+                for i, (action, info) in zip(mine, labels, strict=True):
+                    if label_cap and len(rows) >= label_cap:
+                        break
+                    state = states[i]
+                    rows.add(state.observation(seat), state.legal_mask(), action, info, soft)
+                    move = student_actions.get(i, action)
+                    student_moves += i in student_actions
+                    state.apply(int(move))
+                    steps[i] += 1
+            if theirs:
+                moves = batch_act(opponents[seat], [states[i] for i in theirs],
+                                  [seed + i for i in theirs])
+                for i, answer in zip(theirs, moves, strict=True):
+                    if answer is None:
+                        resigned[i] = True
+                        continue
+                    states[i].apply(int(answer[0]))
+                    steps[i] += 1
+    returns = [float(states[i].returns()[seats[i]]) for i in range(episodes)]
+    return Gathered(rows, queries, seconds, student_moves, episodes, returns)
+
+
+# --------------------------------------------------------------------------- the student
+
+
+class StudentNet(nn.Module):
+    """A torso picked by observation shape (``nets.atari.make_torso``: the Nature CNN for
+    frames, MinAtar's CNN for 10x10 planes, the board torso for other planes, an MLP for
+    vectors) and a linear policy head."""
+
+    def __init__(self, observation_shape: tuple[int, ...], num_actions: int,
+                 hidden: int = 128, board_channels: int = 64, board_features: int = 256
+                 ) -> None:
+        super().__init__()
+        self.torso = make_torso(observation_shape, hidden, nn.ReLU)
+        if isinstance(self.torso, BoardTorso):  # its size is a setting: a student is small
+            self.torso = BoardTorso(*observation_shape, channels=board_channels,
+                                    features=board_features)
+        self.policy = nn.Linear(self.torso.features, num_actions)
+
+    def forward(self, observation: torch.Tensor) -> torch.Tensor:
+        return self.policy(self.torso(observation))
+
+
+def build_network(meta: dict[str, Any]) -> StudentNet:
+    args = meta["args"]
+    return StudentNet(tuple(int(x) for x in meta["observation_shape"]),
+                      int(meta["num_actions"]), int(args["hidden"]),
+                      int(args.get("board_channels", 64)), int(args.get("board_features", 256)))
+
+
+def logits_only(logits: torch.Tensor) -> tuple[torch.Tensor, None]:
+    return logits, None
+
+
+def imitation_loss(logits: torch.Tensor, masks: torch.Tensor, targets: torch.Tensor,
+                   weights: torch.Tensor, entropy_coef: float
+                   ) -> tuple[torch.Tensor, dict[str, float]]:
+    """Cross-entropy against the target policies over legal actions (a hard label's one-hot
+    makes it the usual cross-entropy, a soft target's makes it the KL divergence plus the
+    target's entropy, a constant), minus the entropy bonus. Metrics: the loss, the KL, the
+    student's entropy and how often its best move is the target's."""
+    logits = logits.masked_fill(~masks, -1e9)
+    log_probs = F.log_softmax(logits, dim=1)
+    cross = -(targets * log_probs).sum(dim=1)
+    probs = log_probs.exp()
+    entropy = -(probs * log_probs.masked_fill(~masks, 0.0)).sum(dim=1)
+    target_entropy = -(targets * torch.log(targets.clamp_min(1e-12))).sum(dim=1)
+    total = weights.sum().clamp_min(1e-8)
+    loss = ((cross - entropy_coef * entropy) * weights).sum() / total
+    with torch.no_grad():
+        metrics = {"losses/loss": float(loss),
+                   "losses/kl": float(((cross - target_entropy) * weights).sum() / total),
+                   "losses/entropy": float((entropy * weights).sum() / total),
+                   "losses/accuracy": float((logits.argmax(1) == targets.argmax(1)).float()
+                                            .mean())}
+    return loss, metrics
+
+
+def fit(network: StudentNet, optimizer: torch.optim.Optimizer, data: dict[str, np.ndarray],
+        args: ImitationArgs, rng: np.random.Generator, device: torch.device
+        ) -> dict[str, float]:
+    """``args.epochs`` passes over the dataset in shuffled batches; mean metrics."""
+    count = len(data["actions"])
+    tensors = {name: torch.as_tensor(data[name], device=device) for name in SHARD_FIELDS}
+    collected: dict[str, list[float]] = {}
+    network.train()
+    for _ in range(args.epochs):
+        order = torch.as_tensor(rng.permutation(count), device=device)
+        for start in range(0, count, args.batch_size):
+            index = order[start:start + args.batch_size]
+            loss, metrics = imitation_loss(network(tensors["observations"][index]),
+                                           tensors["masks"][index], tensors["targets"][index],
+                                           tensors["weights"][index], args.entropy_coef)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            for key, value in metrics.items():
+                collected.setdefault(key, []).append(value)
+    network.eval()
+    return {key: float(np.mean(values)) for key, values in collected.items()}
+
+
+# --------------------------------------------------------------------------- the rounds
+
+
+def train(algorithm: str, args: ImitationArgs, manager: PluginManager | None = None) -> str:
+    """Run the rounds; returns the spec of the student that plays the final checkpoint."""
+    run = toolkit.start_run(algorithm, args, manager, total_steps=args.rounds)
+    game, device, rng, registry = run.game, run.device, run.rng, run.manager.registry
+    if not game.capabilities.state:
+        raise GamepitError(f"{game.spec or game.name}: imitation needs a simulator state")
+    if game.num_players > 2:
+        raise GamepitError(f"{game.spec or game.name} has {game.num_players} players; "
+                           "imitation plays one- and two-player games")
+    observation_shape = tuple(int(x) for x in game.observation_shape)
+    probe = np.asarray(game.new_state(args.seed).observation(0))
+    meta = toolkit.run_meta(run, args, observation_shape, game.num_actions)
+    network = build_network(meta).to(device)
+    optimizer = toolkit.adam(network.parameters(), args.learning_rate)
+    trained_rounds = toolkit.resume(run, {"network": network, "optimizer": optimizer})
+    dataset = Dataset(run.folder / "dataset")
+    if not args.resume and len(dataset):
+        raise GamepitError(f"{dataset.folder} already holds {len(dataset)} shards and resume "
+                           "is off; use another --run folder")
+    totals = {"expert_queries": 0.0, "expert_seconds": 0.0}
+    if run.resumed is not None:
+        for key in totals:
+            totals[key] = float(run.resumed.get(f"total_{key}", 0.0))
+    files = replay_files(args.replays) if args.replays else []
+    experts: list[Agent] = []
+    opponents: list[Agent] = []
+    if args.expert:
+        experts = [registry.make_agent(args.expert, game) for _ in range(game.num_players)]
+        opponents = [registry.make_agent(args.opponent, game) if args.opponent else expert
+                     for expert in experts]
+    student = toolkit.NetworkAgent(network, logits_only,
+                                   toolkit.TrainedOn("student", meta["game"], observation_shape,
+                                                     game.num_actions), device)
+    if len(dataset) > trained_rounds:
+        print(f"{dataset.folder}: {len(dataset)} shards, the student trained on "
+              f"{trained_rounds}; retraining on all of them", flush=True)
+
+    def save(rounds_done: int) -> None:
+        toolkit.save(run, rounds_done, {**meta, "network": network, "optimizer": optimizer,
+                                        **{f"total_{k}": v for k, v in totals.items()}})
+
+    try:
+        while True:
+            done = len(dataset)
+            if trained_rounds < done:
+                train_round(network, optimizer, dataset, args, rng, device, run, done, totals)
+                trained_rounds = done
+                save(done)
+            if done >= args.rounds:
+                break
+            started = time.perf_counter()
+            metrics: dict[str, float] = {"train/round": float(done)}
+            if files:
+                share = files[done * len(files) // args.rounds:
+                              (done + 1) * len(files) // args.rounds]
+                rows, skipped = rows_from_replays(share, game, registry, args.learn_from,
+                                                  args.soft_labels)
+                metrics["data/replays_skipped"] = float(skipped)
+            else:
+                beta = 1.0 if algorithm == "bc" else beta_for(done, args)
+                gathered = gather(game, experts, opponents, None if beta >= 1 else student,
+                                  beta, args.episodes, args.seed + done * args.episodes, rng,
+                                  args.opening_moves, args.max_steps, args.soft_labels,
+                                  args.labels_per_round)
+                rows = gathered.rows
+                totals["expert_queries"] += gathered.expert_queries
+                totals["expert_seconds"] += gathered.expert_seconds
+                metrics.update({
+                    "dagger/beta": beta, "dagger/expert_queries": totals["expert_queries"],
+                    "dagger/expert_seconds": totals["expert_seconds"],
+                    "dagger/round_expert_queries": float(gathered.expert_queries),
+                    "dagger/student_moves": float(gathered.student_moves),
+                    "episode/return": float(np.mean(gathered.returns))})
+            dataset.append(rows.arrays(observation_shape, probe.dtype))
+            metrics["data/round_rows"] = float(len(rows))
+            metrics["data/round_seconds"] = time.perf_counter() - started
+            run.reporter.metrics(done + 1, metrics)
+            print(f"round {done + 1}/{args.rounds}: {len(rows)} labelled states "
+                  f"({metrics['data/round_seconds']:.1f} s)", flush=True)
+    finally:
+        for agent in {id(a): a for a in experts + opponents}.values():
+            agent.close()
+    spec = f"student:checkpoint={run.checkpoint}"
+    if args.eval_episodes:
+        evaluation = make_agent(str(run.checkpoint), str(device))
+        toolkit.evaluate(run, evaluation, spec, args.eval_episodes, args.rounds,
+                         args.eval_opponent, args.max_steps)
+    return spec
+
+
+def train_round(network: StudentNet, optimizer: torch.optim.Optimizer, dataset: Dataset,
+                args: ImitationArgs, rng: np.random.Generator, device: torch.device,
+                run: toolkit.Run, rounds_done: int, totals: dict[str, float]) -> None:
+    data = dataset.load()
+    if not data:
+        print("the dataset is empty so far; nothing to train on", flush=True)
+        return
+    started = time.perf_counter()
+    metrics = fit(network, optimizer, data, args, rng, device)
+    metrics.update({"data/size": float(len(data["actions"])),
+                    "data/shards": float(len(dataset)),
+                    "train/fit_seconds": time.perf_counter() - started})
+    run.reporter.metrics(rounds_done, metrics)
+    print(f"trained on {len(data['actions'])} states: loss {metrics['losses/loss']:.3f}, "
+          f"accuracy {metrics['losses/accuracy']:.2f}", flush=True)
+
+
+# --------------------------------------------------------------------------- playing
+
+
+def make_agent(checkpoint: str = "", device: str = "cpu") -> toolkit.NetworkAgent:
+    """``student:checkpoint=PATH``: a bc or dagger student, greedy over legal actions."""
+    if not str(checkpoint):
+        raise GamepitError(f"name a checkpoint: student:checkpoint=RUN/{toolkit.CHECKPOINT}")
+    meta = toolkit.load_checkpoint(checkpoint)
+    if meta.get("algorithm") not in ALGORITHMS:
+        raise GamepitError(f"{checkpoint} is a {meta.get('algorithm')!r} checkpoint, not a bc "
+                           "or dagger student")
+    with toolkit.checkpoint_contents(checkpoint):
+        network = build_network(meta)
+        toolkit.load_state(network, meta["network"], f"checkpoint {checkpoint}: network")
+        trained_on = toolkit.TrainedOn.from_meta(f"student checkpoint {checkpoint}", meta)
+    target = toolkit.select_device(device)
+    return toolkit.NetworkAgent(network.to(target).eval(), logits_only, trained_on, target)
+
+
+class BCLearner:
+    """The ``bc`` learner entry: ``train(config)`` with a dict of ImitationArgs fields."""
+
+    Args = ImitationArgs
+
+    def train(self, config: dict[str, Any]) -> str:
+        args = merge(ImitationArgs, "bc", config)
+        check_sources("bc", args)
+        return train("bc", args)
+
+
+class DAggerLearner:
+    """The ``dagger`` learner entry: ``train(config)`` with a dict of ImitationArgs fields."""
+
+    Args = ImitationArgs
+
+    def train(self, config: dict[str, Any]) -> str:
+        args = merge(ImitationArgs, "dagger", config)
+        check_sources("dagger", args)
+        return train("dagger", args)
+
