@@ -52,8 +52,10 @@ def figure(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def row_for(game: str, muzero: Path, dqn: Path) -> str:
+def row_for(game: str, muzero: Path, dqn: Path, steps: int = 0) -> str:
     mz = records(muzero)
+    if steps:
+        mz = [row for row in mz if int(row["step"]) <= steps]
     evaluation = last_with(mz, "eval/return")
     if evaluation is None:
         return f"| {game} | no MuZero evaluation in {muzero} | | | | | | |"
@@ -80,6 +82,9 @@ def main() -> None:
                         help="MuZero run folder, {game} replaced")
     parser.add_argument("--dqn", default="runs/minatar/dqn_{game}",
                         help="DQN run folder, {game} replaced")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="use MuZero's last evaluation at or before this many steps "
+                             "(0: its last one)")
     args = parser.parse_args()
     print("| game | steps N | MuZero greedy eval at N | MuZero self-play return near N | "
           "DQN training return at N | DQN greedy eval (its final step) | random | "
@@ -87,7 +92,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for game in args.games:
         print(row_for(game, Path(args.muzero.format(game=game)),
-                      Path(args.dqn.format(game=game))))
+                      Path(args.dqn.format(game=game)), args.steps))
 
 
 if __name__ == "__main__":
