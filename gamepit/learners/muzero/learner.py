@@ -89,6 +89,13 @@ class MuZeroArgs:
     """units of the networks' hidden layers"""
     layers: int = setting(2, low=1, high=100)
     """hidden layers of the representation network (the others have one fewer)"""
+    representation: str = "auto"
+    """auto: a residual convolutional torso for observations of planes [C, H, W], an MLP on
+    the flattened observation otherwise; conv or mlp to choose"""
+    channels: int = setting(32, low=1, high=1024)
+    """channels of the convolutional representation"""
+    blocks: int = setting(2, low=0, high=40)
+    """residual blocks of the convolutional representation"""
     augment: bool = False
     """add each self-play game under every board symmetry of the game (the same symmetry for
     all its positions, its actions mapped with it): 8 games for one on a square board"""
@@ -147,6 +154,9 @@ class MuZeroArgs:
     def validate(self) -> None:
         if self.min_buffer > self.buffer_size:
             raise ValueError("min_buffer cannot exceed buffer_size")
+        if self.representation not in ("auto", "conv", "mlp"):
+            raise ValueError(f"representation must be auto, conv or mlp, "
+                             f"not {self.representation!r}")
 
 
 # --------------------------------------------------------------------------- network
@@ -162,15 +172,34 @@ def network_shape(game: Game, args: MuZeroArgs) -> dict[str, Any]:
     shape = [int(x) for x in getattr(game, "observation_shape", None) or ()]
     if not shape:
         raise GamepitError(f"{game.spec or game.name} declares no observation shape")
-    return {"observation_shape": shape, "num_actions": int(game.num_actions),
-            "players": int(game.num_players), "hidden": args.hidden, "width": args.width,
-            "layers": args.layers, "support": args.support}
+    kind = args.representation
+    if kind == "auto":
+        kind = "conv" if len(shape) == 3 else "mlp"
+    if kind == "conv" and len(shape) != 3:
+        raise GamepitError(f"representation=conv needs observations of planes [C, H, W]; "
+                           f"{game.spec or game.name} has shape {shape}")
+    out = {"observation_shape": shape, "num_actions": int(game.num_actions),
+           "players": int(game.num_players), "hidden": args.hidden, "width": args.width,
+           "layers": args.layers, "support": args.support, "representation": kind}
+    if kind == "conv":
+        out.update(channels=args.channels, blocks=args.blocks)
+    return out
+
+
+def stored_shape(shape: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's shape with the defaults of older checkpoints filled in (those written
+    before the convolutional representation, like builtin:tictactoe, are MLPs)."""
+    return {"representation": "mlp", **shape}
 
 
 def build_network(shape: dict[str, Any]) -> MuZeroNet:
+    shape = stored_shape(shape)
+    conv = shape["representation"] == "conv"
     return MuZeroNet(int(np.prod(shape["observation_shape"])), int(shape["num_actions"]),
                      int(shape["hidden"]), int(shape["width"]), int(shape["layers"]),
-                     int(shape["support"]))
+                     int(shape["support"]), tuple(int(x) for x in shape["observation_shape"]),
+                     int(shape["channels"]) if conv else 0,
+                     int(shape["blocks"]) if conv else 0)
 
 
 # --------------------------------------------------------------------------- the learned model
@@ -658,7 +687,7 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
         run.manager.registry.make_agent(args.eval_opponent, game).close()
     if run.resumed is not None:
         with toolkit.checkpoint_contents(run.checkpoint):
-            stored = dict(run.resumed["shape"])
+            stored = stored_shape(dict(run.resumed["shape"]))
         if stored != shape:
             raise GamepitError(f"{run.folder}: its checkpoint has network {stored}, the "
                                f"settings ask for {shape}; use another --run folder")
