@@ -19,8 +19,12 @@ $(STAMP): pyproject.toml Makefile
 	# about 29 NVIDIA packages (gigabytes). By hand, on a CPU-only machine:
 	#   pip install torch --index-url https://download.pytorch.org/whl/cpu
 	# For a GPU, install the torch you want into .venv first; make keeps it.
+	# Where that index cannot be reached (a mirror of PyPI only, as on our CI), the plain
+	# requirement is used: such mirrors serve the CPU build under torch==$(TORCH_VERSION).
 	$(BIN)/python -c "$$TORCH_OK" 2>/dev/null || $(BIN)/python -m pip install -q \
-	  --disable-pip-version-check --index-url $(TORCH_INDEX) torch==$(TORCH_VERSION)
+	  --disable-pip-version-check --retries 0 --timeout 15 --index-url $(TORCH_INDEX) \
+	  torch==$(TORCH_VERSION) 2>/dev/null || $(BIN)/python -m pip install -q \
+	  --disable-pip-version-check torch==$(TORCH_VERSION)
 	# minatar (GPL-3.0) is an optional extra; the tests and the demo use it.
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev,minatar]"
 	touch $(STAMP)
