@@ -6,8 +6,9 @@ checkpoint as an agent that fits the game)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from gamepit.plugins.markers import hookimpl
 from gamepit.protocols import Option, PluginEntry, agent, learner
 
 CHECKPOINT_OPTIONS = (
@@ -24,3 +25,19 @@ def learner_entries(name: str, learner_description: str, agent_description: str,
     module = f"gamepit.learners.{name}.learner"
     return (learner(name, f"{module}:Learner", learner_description),
             agent(name, f"{module}:make_agent", agent_description, agent_options))
+
+
+def registration(learners: Sequence[PluginEntry], agents: Sequence[PluginEntry]
+                 ) -> tuple[Callable[[], list], Callable[[], list]]:
+    """The two hook implementations a learner folder's ``__init__`` binds to the names
+    ``gamepit_add_learners`` and ``gamepit_add_agents`` (pluggy finds them by those names)."""
+
+    @hookimpl
+    def add_learners() -> list:
+        return list(learners)
+
+    @hookimpl
+    def add_agents() -> list:
+        return list(agents)
+
+    return add_learners, add_agents

@@ -476,6 +476,25 @@ class NetworkAgent(Agent):
         return results
 
 
+def resolve_checkpoint(checkpoint: str, algorithm: str, builtin_dir: Path) -> Path:
+    """``builtin:NAME`` is a checkpoint shipped with gamepit in ``builtin_dir``; anything else
+    is a path."""
+    if not checkpoint.startswith("builtin:"):
+        return Path(checkpoint)
+    name = checkpoint.split(":", 1)[1]
+    path = builtin_dir / f"{name}.pt"
+    if not path.is_file():
+        known = sorted(p.stem for p in builtin_dir.glob("*.pt"))
+        raise GamepitError(f"no built-in {algorithm} checkpoint {name!r}; shipped: "
+                           f"{', '.join(known) or 'none'}")
+    return path
+
+
+def cpu_weights(network: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A CPU copy of a network's weights, for a checkpoint that must not alias live tensors."""
+    return {key: value.detach().cpu().clone() for key, value in network.state_dict().items()}
+
+
 def load_trained(algorithm: str, checkpoint: str | Path) -> dict[str, Any]:
     """A checkpoint that ``algorithm`` wrote; anything else is a one-line error."""
     if not str(checkpoint):

@@ -1,8 +1,7 @@
 """AlphaZero: registers the ``alphazero`` learner and the ``alphazero`` agent that searches with
 its networks (the algorithm: ``learner``; shipped checkpoints: ``checkpoints/``)."""
 
-from gamepit.learners import learner_entries
-from gamepit.plugins.markers import hookimpl
+from gamepit.learners import learner_entries, registration
 from gamepit.protocols import Option
 
 LEARNER, AGENT = learner_entries(
@@ -23,12 +22,4 @@ LEARNER, AGENT = learner_entries(
                low=0, high=256),
     ))
 
-
-@hookimpl
-def gamepit_add_learners() -> list:
-    return [LEARNER]
-
-
-@hookimpl
-def gamepit_add_agents() -> list:
-    return [AGENT]
+gamepit_add_learners, gamepit_add_agents = registration([LEARNER], [AGENT])

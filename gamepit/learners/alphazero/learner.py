@@ -503,7 +503,7 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
 def save_agent_checkpoint(path: Path, meta: dict[str, Any], network: torch.nn.Module,
                           iteration: int, positions: int, seconds: float) -> Path:
     """What an agent needs and nothing more (no optimizer, no buffer): small enough to ship."""
-    weights = {key: value.detach().cpu().clone() for key, value in network.state_dict().items()}
+    weights = toolkit.cpu_weights(network)
     return toolkit.save_checkpoint(path, {
         "algorithm": ALGORITHM, "game": meta["game"], "shape": meta["shape"],
         "args": meta["args"], "iteration": iteration, "step": positions,
@@ -512,15 +512,7 @@ def save_agent_checkpoint(path: Path, meta: dict[str, Any], network: torch.nn.Mo
 
 def resolve_checkpoint(checkpoint: str) -> Path:
     """``builtin:NAME`` is a checkpoint shipped with gamepit; anything else is a path."""
-    if checkpoint.startswith("builtin:"):
-        name = checkpoint.split(":", 1)[1]
-        path = BUILTIN_DIR / f"{name}.pt"
-        if not path.is_file():
-            known = sorted(p.stem for p in BUILTIN_DIR.glob("*.pt"))
-            raise GamepitError(f"no built-in alphazero checkpoint {name!r}; shipped: "
-                               f"{', '.join(known) or 'none'}")
-        return path
-    return Path(checkpoint)
+    return toolkit.resolve_checkpoint(checkpoint, ALGORITHM, BUILTIN_DIR)
 
 
 def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"

@@ -1,19 +1,10 @@
 """DQN: registers the ``dqn`` learner and the ``dqn`` agent (the algorithm: ``learner``)."""
 
-from gamepit.learners import learner_entries
-from gamepit.plugins.markers import hookimpl
+from gamepit.learners import learner_entries, registration
 
 LEARNER, AGENT = learner_entries(
     "dqn", "DQN with Double DQN, n-step returns, prioritized replay and dueling heads "
     "(one-player games: Atari, gym:...).",
     "Greedy on a trained DQN's Q-values (dqn:checkpoint=RUN/checkpoint.pt).")
 
-
-@hookimpl
-def gamepit_add_learners() -> list:
-    return [LEARNER]
-
-
-@hookimpl
-def gamepit_add_agents() -> list:
-    return [AGENT]
+gamepit_add_learners, gamepit_add_agents = registration([LEARNER], [AGENT])

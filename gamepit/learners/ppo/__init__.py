@@ -1,7 +1,6 @@
 """PPO: registers the ``ppo`` learner and the ``ppo`` agent (the algorithm: ``learner``)."""
 
-from gamepit.learners import CHECKPOINT_OPTIONS, learner_entries
-from gamepit.plugins.markers import hookimpl
+from gamepit.learners import CHECKPOINT_OPTIONS, learner_entries, registration
 from gamepit.protocols import Option
 
 LEARNER, AGENT = learner_entries(
@@ -11,12 +10,4 @@ LEARNER, AGENT = learner_entries(
     CHECKPOINT_OPTIONS + (Option("sample", bool, False,
                                  "sample from the policy instead of its best move"),))
 
-
-@hookimpl
-def gamepit_add_learners() -> list:
-    return [LEARNER]
-
-
-@hookimpl
-def gamepit_add_agents() -> list:
-    return [AGENT]
+gamepit_add_learners, gamepit_add_agents = registration([LEARNER], [AGENT])
