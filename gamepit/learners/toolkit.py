@@ -309,7 +309,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"
         raise GamepitError(f"{path}: no such checkpoint")
     if path.stat().st_size == 0:
         raise GamepitError(f"checkpoint {path} is damaged: the file is empty")
-    if not zipfile.is_zipfile(path):
+    try:
+        is_zip = zipfile.is_zipfile(path)  # a damaged directory can raise instead of saying no
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise GamepitError(f"checkpoint {path} is damaged ({one_line(error)})") from None
+    if not is_zip:
         raise GamepitError(f"{path} is not a gamepit checkpoint (not a file torch.save wrote)")
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
