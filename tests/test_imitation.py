@@ -113,8 +113,9 @@ def test_labels_from_replays_soft_and_hard_and_by_seat(registry, tmp_path):
     assert np.array_equal(searched.observations[0], first)  # mcts played seat 0 first
 
 
-def _students_score(registry, checkpoint: Path, opponent: str, games: int = 4) -> float:
-    game = registry.make_game("tictactoe")
+def _students_score(registry, checkpoint: Path | str, opponent: str, games: int = 4,
+                    game_spec: str = "tictactoe") -> float:
+    game = registry.make_game(game_spec)
     student = make_agent(str(checkpoint))
     other = registry.make_agent(opponent)
     seatings = [[student, other] if i % 2 == 0 else [other, student] for i in range(games)]
@@ -134,6 +135,14 @@ def test_tiny_bc_run_writes_a_checkpoint_whose_student_plays(cli, registry, tmp_
     assert f"trained agent: student:checkpoint={run / 'checkpoint.pt'}" in result.stdout
     assert len(Dataset(run / "dataset")) == 2
     assert toolkit.load_checkpoint(run / "checkpoint.pt")["algorithm"] == "bc"
+    # student.pt: the same network without the optimizer, so it is smaller and plays the same
+    slim = run / "student.pt"
+    assert "optimizer" not in toolkit.load_checkpoint(slim)
+    assert slim.stat().st_size < (run / "checkpoint.pt").stat().st_size
+    game = registry.make_game("tictactoe")
+    states = [game.new_state(seed) for seed in range(3)]
+    assert ([make_agent(str(slim)).act(state)[0] for state in states]
+            == [make_agent(str(run / "checkpoint.pt")).act(state)[0] for state in states])
     assert list((run / "replays").rglob("*.jsonl"))  # evaluation games recorded
     assert 0.0 <= _students_score(registry, run / "checkpoint.pt", "random") <= 1.0
     check_agent(make_agent(str(run / "checkpoint.pt")), registry.make_game("tictactoe"),
@@ -270,6 +279,13 @@ def test_student_refuses_other_checkpoints_in_one_line(registry, tmp_path):
     toolkit.save_checkpoint(tmp_path / "dqn.pt", {"algorithm": "dqn"})
     with pytest.raises(toolkit.GamepitError, match="not a bc or dagger student"):
         registry.make_agent(f"student:checkpoint={tmp_path / 'dqn.pt'}")
+
+
+def test_the_shipped_connect_four_student_beats_random(registry):
+    assert _students_score(registry, "builtin:connect_four", "random", 4, "connect_four") >= 0.75
+    with pytest.raises(toolkit.GamepitError, match="no built-in student checkpoint 'go'; "
+                       "shipped: connect_four"):
+        registry.make_agent("student:checkpoint=builtin:go")
 
 
 def test_registering_imitation_imports_no_torch():

@@ -38,6 +38,8 @@ from gamepit.training.settings import SEED_MAX, THREADS_MAX, ConfigError, merge,
 ALGORITHMS = ("bc", "dagger")
 SCHEDULES = ("linear", "exponential", "fixed")
 SHARD_FIELDS = ("observations", "masks", "targets", "actions", "weights")
+STUDENT = "student.pt"  # the network and what the agent needs, no optimizer: small enough to ship
+BUILTIN_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 
 @dataclass
@@ -561,6 +563,8 @@ def train(algorithm: str, args: ImitationArgs, manager: PluginManager | None = N
     finally:
         for agent in {id(a): a for a in experts + opponents}.values():
             agent.close()
+    toolkit.save_checkpoint(run.folder / STUDENT, {
+        **meta, "step": args.rounds, "network": toolkit.cpu_weights(network)})
     spec = f"student:checkpoint={run.checkpoint}"
     if args.eval_episodes:
         evaluation = make_agent(str(run.checkpoint), str(device))
@@ -590,9 +594,11 @@ def train_round(network: StudentNet, optimizer: torch.optim.Optimizer, dataset: 
 
 
 def make_agent(checkpoint: str = "", device: str = "cpu") -> toolkit.NetworkAgent:
-    """``student:checkpoint=PATH``: a bc or dagger student, greedy over legal actions."""
+    """``student:checkpoint=PATH|builtin:NAME``: a bc or dagger student (its run's
+    ``checkpoint.pt`` or the smaller ``student.pt``), greedy over legal actions."""
     if not str(checkpoint):
         raise GamepitError(f"name a checkpoint: student:checkpoint=RUN/{toolkit.CHECKPOINT}")
+    checkpoint = str(toolkit.resolve_checkpoint(str(checkpoint), "student", BUILTIN_DIR))
     meta = toolkit.load_checkpoint(checkpoint)
     if meta.get("algorithm") not in ALGORITHMS:
         raise GamepitError(f"{checkpoint} is a {meta.get('algorithm')!r} checkpoint, not a bc "
