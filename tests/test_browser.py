@@ -374,6 +374,7 @@ def test_replay_plots_values_and_cumulative_reward(browser, server, folders, art
             f"the replay's plot ({title})")
         assert chart["series"] == series and chart["lines"] == series
         assert chart["points"] > 3
+        browser.execute_script("document.getElementById('replay-plot').scrollIntoView()")
         shoot(browser, artifacts, "plot-replay-" + pattern.split("/")[0])
 
 

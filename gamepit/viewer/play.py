@@ -36,6 +36,7 @@ from gamepit.viewer.live import Hub, Source
 from gamepit.viewer.session import SCREEN_LOCK, encode_png, json_safe, names_in_position
 
 MAX_GAMES = 4  # games played at once per server: each holds an agent (maybe a network)
+UNCLAIMED = 30.0  # seconds a new game waits for its page before it is dropped
 FPS = 15.0  # steps a second of a screen game (Atari at frameskip 4 runs 15 a second)
 HUMAN = "human"
 # The directions and the button a screen game's action names are made of, in ALE's order.
@@ -136,6 +137,7 @@ class PlayGame(Source):
         # (player, action, info, seconds, name) per step; names of moves need the position
         self.history: list[tuple[int, int, dict[str, Any], float, dict[str, str]]] = []
         self.status = "ready"
+        self.created = time.monotonic()
         self.result = ""
         self.replay_path: str | None = None
         self.forfeit: tuple[int, str] | None = None
@@ -327,7 +329,10 @@ class PlayGame(Source):
             self.status = "over"
             history, forfeit = list(self.history), self.forfeit
         try:
-            self.replay_path, self.result = self.table.record(self, history, forfeit)
+            if history:  # a game left before any move is not worth a replay
+                self.replay_path, self.result = self.table.record(self, history, forfeit)
+            else:
+                self.result = "ended before any move (not recorded)"
         except Exception as error:  # noqa: BLE001 - the page must hear the game ended
             self.result = f"ended; not recorded: {type(error).__name__}: {error}"
         finally:
@@ -403,6 +408,12 @@ class PlayTable:
 
     def new(self, game_spec: str, agent_spec: str, human_seat: int = 0,
             seed: int | None = None) -> PlayGame:
+        with self._lock:
+            unclaimed = [game for game in self._games.values() if game.status == "ready"
+                         and not game.streaming
+                         and time.monotonic() - game.created > UNCLAIMED]
+        for game in unclaimed:  # made, but no page ever opened them
+            game.closed()
         with self._lock:
             if len(self._games) >= self.limit:
                 raise PlayError(f"{self.limit} games are being played on this server; finish "
