@@ -146,12 +146,13 @@ def play_rate(browser, server: ViewerServer, game: str, fps: float, seconds: flo
     ActionChains(browser).key_up(Keys.ARROW_UP, body).perform()
     game_state = server.table.get(made["id"])
     steps = len(game_state.history)
+    ended = game_state.status != "playing"  # (the episode ended before the time was up)
     browser.get("about:blank")  # ends the game
     wait(lambda: game_state.status == "over", 120)
     recent = [t for t in frames if t >= frames[-1] - (seconds - 1) * 1000]
     drawn = (len(recent) - 1) / ((recent[-1] - recent[0]) / 1000) if len(recent) > 1 else 0.0
     return {"game": game, "fps": fps, "drawn": drawn, "steps": steps,
-            "ended": game_state.state.is_terminal()}
+            "ended": ended}
 
 
 def main() -> int:

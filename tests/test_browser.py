@@ -194,14 +194,15 @@ def test_connect_four_won_by_clicks_against_random(browser, server, artifacts):
             break
         column = connect_four_choice(view["board"]["cells"], "X", "O")
         click_cell(browser, column)  # the top cell: the disc falls down the column
-        wait_for(browser, lambda: play_view(browser)["steps"] > view["steps"], "my move")
+        wait_for(browser, lambda before=view["steps"]: play_view(browser)["steps"] > before,
+                 "my move")
     view = wait_for(browser, lambda: (lambda v: v if v.get("status") == "over" and v["replay"]
                                       else None)(play_view(browser)), "the end")
     assert view["result"] == "X wins", view["result"]
     assert "X wins" in text_of(browser, "play-status")
     shoot(browser, artifacts, "play-connect-four-won")
     replay = read_replay(view["replay"])
-    assert replay.header["agents"] == ["human", "random"]
+    assert replay.header["agents"] == ["human@browser", "random"]
     assert replay.end["returns"] == [1.0, -1.0] and replay.end["forfeit_seat"] is None
     assert len(replay.steps) == view["steps"]
 
@@ -365,7 +366,8 @@ def test_replay_plots_values_and_cumulative_reward(browser, server, folders, art
                                    ("minatar/*.jsonl", "Cumulative reward", 1)):
         relative = next(folders["replays"].glob(pattern)).relative_to(folders["replays"])
         browser.get(server.url + f"#path={quote(relative.as_posix())}")
-        chart = wait_for(browser, lambda: (lambda c: c if c and title in c["text"] else None)(
+        chart = wait_for(browser, lambda title=title: (
+            lambda c: c if c and title in c["text"] else None)(
             browser.execute_script("""
                 const svg = document.querySelector('#replay-plot svg[data-points]');
                 return svg && {text: svg.textContent, series: Number(svg.dataset.series),
@@ -462,3 +464,15 @@ def test_play_command_serves_the_game_in_the_browser(browser, tmp_path):
         process.kill()
         process.wait()
     assert len(list(tmp_path.glob("*.jsonl"))) == 1
+
+
+def test_play_browser_mistakes_are_one_line(cli):
+    for arguments, message in (
+            (("openspiel:hex", "human", "random"), "neither a board view nor screens"),
+            (("tictactoe", "random", "random"), "name 'human' as exactly one"),
+            (("tictactoe", "human", "nosuchagent"), "unknown agent")):
+        done = cli("play", *arguments, "--browser", "--no-open", "--no-replays")
+        assert done.returncode == 2, done.stderr
+        lines = [line for line in done.stderr.splitlines()
+                 if not line.startswith("gamepit: warning")]
+        assert len(lines) == 1 and message in lines[0], done.stderr

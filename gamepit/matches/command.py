@@ -28,6 +28,8 @@ def add_match_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_play_command(subparsers: argparse._SubParsersAction) -> None:
+    from gamepit.specs import number_arg
+
     p = add_command(subparsers, "play",
                     "Play one game yourself: name 'human' as one of the agents.",
                     "gamepit play tictactoe human alphabeta:depth=9\n"
@@ -40,6 +42,8 @@ def add_play_command(subparsers: argparse._SubParsersAction) -> None:
                         "(board games) or use the keyboard (MinAtar, Atari)")
     p.add_argument("--port", type=int, default=0,
                    help="with --browser: the page's port (default 0: any free port)")
+    p.add_argument("--fps", type=number_arg(float, 1, 120), default=15.0,
+                   help="with --browser: steps a second of MinAtar and Atari (default 15)")
     p.add_argument("--no-open", action="store_true",
                    help="with --browser: print the page's address, do not open a browser")
     p.set_defaults(func=cmd_play, games=1)
@@ -205,4 +209,4 @@ def _play_in_browser(args: argparse.Namespace, manager: PluginManager, game: Gam
     folder = writable_folder(args.replays, "replay folder")
     return play_in_browser(manager, args.game, agent, seat, args.seed,
                            None if args.no_replays else str(folder), str(folder), args.port,
-                           not args.no_open)
+                           not args.no_open, args.fps)

@@ -38,7 +38,7 @@ from gamepit.viewer.session import SCREEN_LOCK, encode_png, json_safe, names_in_
 MAX_GAMES = 4  # games played at once per server: each holds an agent (maybe a network)
 UNCLAIMED = 30.0  # seconds a new game waits for its page before it is dropped
 FPS = 15.0  # steps a second of a screen game (Atari at frameskip 4 runs 15 a second)
-HUMAN = "human"
+HUMAN = "human@browser"  # (not "human": that one is the terminal agent, whose hooks print)
 # The directions and the button a screen game's action names are made of, in ALE's order.
 _KEY_PARTS = ("UP", "DOWN", "RIGHT", "LEFT", "FIRE")
 
@@ -212,15 +212,25 @@ class PlayGame(Source):
         self.keys = [str(key) for key in keys[:8]]
         self._first_key.set()
 
-    def closed(self) -> None:
-        """The page's stream ended (the tab was closed): the game ends, unfinished."""
+    def closed(self, wait: bool = False) -> None:
+        """The page's stream ended (the tab was closed): the game ends, unfinished. The hub's
+        thread calls this, and recording a long screen game must not hold it up, so the
+        game is recorded in a thread of its own unless ``wait`` (the server is stopping)."""
         with self.lock:
             self.streaming = False
             if self.status == "over":
                 return
             self.forfeit = (self.human_seat, "unfinished: the page was closed")
-        # (the hub's thread calls this: recording a long screen game must not hold it up)
-        threading.Thread(target=self._end, daemon=True).start()
+        if wait:
+            self._end()
+        else:
+            threading.Thread(target=self._end, daemon=True).start()
+
+    def resend(self) -> None:
+        """A page (re)connects: it gets the latest position and screen again."""
+        with self.lock:
+            self._sent_version = self._version - 1 if self._version else 0
+            self._frame_sent = -1
 
     # ------------------------------------------------------------------ the hub asks
 
@@ -329,7 +339,7 @@ class PlayGame(Source):
             self.status = "over"
             history, forfeit = list(self.history), self.forfeit
         try:
-            if history:  # a game left before any move is not worth a replay
+            if history or forfeit == (self.human_seat, "resigned"):  # not one left unplayed
                 self.replay_path, self.result = self.table.record(self, history, forfeit)
             else:
                 self.result = "ended before any move (not recorded)"
@@ -463,4 +473,4 @@ class PlayTable:
         with self._lock:
             games = list(self._games.values())
         for game in games:
-            game.closed()
+            game.closed(wait=True)

@@ -19,6 +19,7 @@ from gamepit.specs import number_arg
 DEFAULT_FOLDER = "replays"
 DEFAULT_PORT = 8765
 MAX_GAMES = 4  # (gamepit.viewer.play.MAX_GAMES, not imported here to keep --help fast)
+FPS = 15.0  # (gamepit.viewer.play.FPS, likewise)
 
 
 @hookimpl
@@ -53,6 +54,9 @@ def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-games", type=number_arg(int, 1, 64), default=MAX_GAMES,
                         metavar="N", help=f"games played in the browser at once (default "
                         f"{MAX_GAMES}); they are recorded into the served folder")
+    parser.add_argument("--fps", type=number_arg(float, 1, 120), default=FPS,
+                        help=f"steps a second of MinAtar and Atari played in the browser "
+                             f"(default {FPS:g})")
     parser.add_argument("--no-browser", action="store_true",
                         help="only print the address; do not open a browser")
     parser.set_defaults(func=cmd_view)
@@ -84,7 +88,7 @@ def cmd_view(args: argparse.Namespace, manager: Any = None) -> int:
     _more_files()
     server = ViewerServer(args.folder, manager.registry, args.host, args.port, args.idle_timeout,
                           runs=args.runs, ledgers=args.ledger, manager=manager,
-                          max_games=args.max_games)
+                          max_games=args.max_games, fps=args.fps)
     print(f"gamepit viewer: serving {server.root} at {server.url}  (Ctrl-C stops)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print("gamepit viewer: warning: listening beyond this machine; anyone who can reach "
@@ -120,7 +124,7 @@ def _more_files(wanted: int = 4096) -> None:
 
 def play_in_browser(manager: Any, game_spec: str, agent_spec: str, human_seat: int, seed: int,
                     replay_dir: str | None, folder: str, port: int = 0,
-                    open_browser: bool = True) -> int:
+                    open_browser: bool = True, fps: float = FPS) -> int:
     """``gamepit play GAME human AGENT --browser``: serve one game on a local page, open it,
     and stop once the game has ended (or on Ctrl-C, which ends it unfinished)."""
     import threading
@@ -128,9 +132,13 @@ def play_in_browser(manager: Any, game_spec: str, agent_spec: str, human_seat: i
     from gamepit.viewer.server import ViewerServer
 
     server = ViewerServer(folder, manager.registry, port=port, manager=manager,
-                          play_replays=replay_dir or False, max_games=1)
+                          play_replays=replay_dir or False, max_games=1, fps=fps)
     try:
         game = server.table.new(game_spec, agent_spec, human_seat, seed)
+    except BaseException:
+        server.server_close()
+        raise
+    try:
         url = f"{server.url}#play={game.id}"
         print(f"gamepit play: your game is at {url}  (Ctrl-C stops)", flush=True)
         threading.Thread(target=server.serve_forever, name="gamepit-viewer", daemon=True).start()

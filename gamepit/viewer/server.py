@@ -549,6 +549,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if game.streaming:
                     raise PlayError("this game is open in another page", status=409)
                 game.streaming = True
+            game.resend()
             return game
         raise _Refused(HTTPStatus.NOT_FOUND, f"no such stream: {path}")
 

@@ -123,22 +123,9 @@
 
   const $ = (id) => document.getElementById(id);
 
-  function element(tag, attributes, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attributes || {})) {
-      if (key === "class") node.className = value;
-      else node.setAttribute(key, value);
-    }
-    for (const child of children) node.append(child);
-    return node;
-  }
-
-  async function getJSON(url) {
-    const response = await fetch(url);
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.error || response.statusText);
-    return body;
-  }
+  // (viewer.js, loaded after this file, lends these; the pages below run once it has)
+  const element = (...args) => gamepit.board.element(...args);
+  const getJSON = (url) => gamepit.board.getJSON(url);
 
   let stream = null; // the push stream of the run or tournament shown
   function listen(url, onChange) {
