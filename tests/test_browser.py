@@ -380,31 +380,41 @@ def test_replay_plots_values_and_cumulative_reward(browser, server, folders, art
         shoot(browser, artifacts, "plot-replay-" + pattern.split("/")[0])
 
 
+def chart_facts(browser, selector: str) -> dict | None:
+    """What one chart drew, read in one go (a push may redraw it at any moment)."""
+    return browser.execute_script("""
+        const svg = document.querySelector(arguments[0]);
+        return svg && {points: Number(svg.dataset.points), rows: Number(svg.dataset.rows),
+                       intervals: svg.querySelectorAll('line.interval').length,
+                       standings: document.querySelectorAll('#standings tr').length};""",
+                                  selector)
+
+
 def test_run_curves_update_as_metrics_arrive(browser, server, folders, artifacts):
     browser.get(server.url + "#runs")
-    wait_for(browser, lambda: browser.find_elements("css selector", "#run-loss svg"), "charts")
+    wait_for(browser, lambda: chart_facts(browser, "#run-loss svg"), "charts")
     for group in ("return", "evaluation", "loss"):
-        chart = browser.find_element("css selector", f"#run-{group} svg")
-        assert int(chart.get_attribute("data-points")) >= 10, group
+        assert chart_facts(browser, f"#run-{group} svg")["points"] >= 10, group
     shoot(browser, artifacts, "plot-run")
     append_metrics(str(folders["runs"] / "dqn-breakout"), 1100, {"loss": 0.05})
-    wait_for(browser, lambda: int(browser.find_element("css selector", "#run-loss svg")
-                                  .get_attribute("data-points")) == 11, "the pushed update")
+    wait_for(browser, lambda: (chart_facts(browser, "#run-loss svg") or {}).get("points") == 11,
+             "the pushed update")
 
 
 def test_tournament_chart_and_standings_update_as_games_end(browser, server, folders,
                                                              manager, artifacts):
     browser.get(server.url + "#tournaments")
-    chart = wait_for(browser, lambda: browser.find_elements(
-        "css selector", "#tournament-chart svg[data-rows]"), "the Elo chart")[0]
-    assert int(chart.get_attribute("data-rows")) == 2
-    assert len(chart.find_elements("css selector", "line.interval")) == 1  # the anchor has none
-    assert len(browser.find_elements("css selector", "#standings tr")) == 3
+    chart = wait_for(browser, lambda: chart_facts(browser, "#tournament-chart svg[data-rows]"),
+                     "the Elo chart")
+    assert chart["rows"] == 2
+    assert chart["intervals"] == 1  # the anchor's rating is fixed: no interval
+    assert chart["standings"] == 3
     shoot(browser, artifacts, "plot-tournament")
     with Ledger(folders["ledger"]) as book:
         record_game(manager, book, ["alphabeta", "random"], 6)
-    wait_for(browser, lambda: browser.find_element("id", "tournament-view")
-             .get_attribute("data-games") == "7", "the standings after one more game")
+    wait_for(browser, lambda: browser.execute_script(
+        "return document.getElementById('tournament-view').dataset.games") == "7",
+        "the standings after one more game")
     assert "7 games" in text_of(browser, "tournament-games")
 
 
@@ -476,3 +486,20 @@ def test_play_browser_mistakes_are_one_line(cli):
         lines = [line for line in done.stderr.splitlines()
                  if not line.startswith("gamepit: warning")]
         assert len(lines) == 1 and message in lines[0], done.stderr
+
+
+@pytest.mark.parametrize("spec", ["go:size=9", "openspiel:othello", "tictactoe"])
+def test_placing_games_are_one_click_on_the_cell_played(manager, spec):
+    """Go (captures empty cells), othello (flips change others) and tic-tac-toe: a move is a
+    click on the cell it fills (these games number their moves by cell); pass is a button."""
+    import numpy as np
+
+    game = manager.registry.make_game(spec)
+    state, rng = game.new_state(0), np.random.default_rng(0)
+    for _ in range(30):
+        if state.is_terminal():
+            break
+        for move in click_targets(state, state.legal_actions(), game.action_to_string):
+            assert move["clicks"] in ([[move["action"]]], []), move
+            assert move["clicks"] or move["label"].lower() == "pass", move
+        state.apply(int(rng.choice(state.legal_actions())))

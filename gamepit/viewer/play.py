@@ -52,13 +52,15 @@ class PlayError(GamepitError):
         self.status = status
 
 
-def click_targets(state: State, legal: list[int]) -> list[dict[str, Any]]:
+def click_targets(state: State, legal: list[int],
+                  name_of: Any = None) -> list[dict[str, Any]]:
     """For each legal action: its name and the clicks that choose it, as lists of cell
     indices (one cell, or the from and to squares on a chess-style board); no clicks for an
-    action that changes no cell."""
+    action that changes no cell. Names come from the state where it names moves by position
+    (chess), else from ``name_of`` (the game's ``action_to_string``)."""
     before = state.board_view()
     cells_before, style = before["cells"], before.get("style", "grid")
-    name = getattr(state, "action_to_string", None)
+    name = getattr(state, "action_to_string", None) or name_of
     moves = []
     for action in legal:
         child = state.clone()
@@ -251,6 +253,11 @@ class PlayGame(Source):
     def _apply(self, player: int, action: int, info: dict[str, Any], seconds: float) -> None:
         """Play an action (caller holds the lock)."""
         names = names_in_position(self.state, {"action": action, "info": info})
+        if str(action) not in names:
+            try:
+                names[str(action)] = str(self.game.action_to_string(action))
+            except Exception:  # noqa: BLE001 - a name is a nicety; the number still shows
+                pass
         self.state.apply(action)
         self.history.append((player, action, info, seconds, names))
         if self.state.is_terminal():
@@ -378,7 +385,8 @@ class PlayGame(Source):
         data["to_move"] = None if state.is_terminal() else int(state.current_player)
         data["your_turn"] = (self.status == "playing" and not state.is_terminal()
                              and state.current_player == self.human_seat)
-        data["moves"] = click_targets(state, state.legal_actions()) if data["your_turn"] else []
+        data["moves"] = click_targets(state, state.legal_actions(), self.game.action_to_string) \
+            if data["your_turn"] else []
         data["history"] = [{"player": p, "label": names.get(str(a), str(a))}
                            for p, a, _, _, names in self.history]
         agent_moves = [i for i, entry in enumerate(self.history) if entry[0] != self.human_seat]
