@@ -138,27 +138,34 @@
     stream = null;
   }
 
-  // Training runs: a list, and the chosen run's curves grouped into charts.
+  // Training runs: a list, and the chosen run's curves grouped into charts; both redrawn
+  // when the run writes metrics.
   async function showRuns(wanted) {
+    wanted = await listRuns(wanted);
+    if (wanted !== null) {
+      await drawRun(wanted);
+      listen("/api/live/run?path=" + encodeURIComponent(wanted), () => { listRuns(wanted); drawRun(wanted); });
+    }
+  }
+
+  // The list of runs; returns the run to show (the wanted one, else the newest), or null.
+  async function listRuns(wanted) {
     let data;
     try {
       data = await getJSON("/api/runs");
     } catch (error) {
       $("runs-list").textContent = "cannot list runs: " + error.message;
-      return;
+      return null;
     }
     if (!data.root) {
       $("runs-list").replaceChildren(element("p", {}, "No runs folder: start the viewer with --runs DIR (e.g. gamepit view --runs runs/)."));
-      return;
+      return null;
     }
+    if (wanted === null && data.runs.length) wanted = data.runs[0].path;
     $("runs-list").replaceChildren(element("p", { class: "meta" }, `${data.runs.length} runs in ${data.root}`),
       ...data.runs.map((run) => element("a", { href: "#run=" + encodeURIComponent(run.path), "data-path": run.path,
         class: run.path === wanted ? "current" : "" }, run.path)));
-    if (wanted === null && data.runs.length) wanted = data.runs[0].path;
-    if (wanted !== null) {
-      await drawRun(wanted);
-      listen("/api/live/run?path=" + encodeURIComponent(wanted), () => drawRun(wanted));
-    }
+    return wanted;
   }
 
   async function drawRun(path) {
@@ -185,14 +192,27 @@
     holder.dataset.updated = String(Date.now());
   }
 
-  // Tournaments: every ledger given with --ledger, and one tournament's table and chart.
+  // Tournaments: every ledger given with --ledger, and one tournament's table and chart;
+  // both redrawn as games are committed to its ledger.
   async function showTournaments(wanted) {
+    wanted = await listTournaments(wanted);
+    if (wanted) {
+      const [ledger, ...rest] = wanted.split("/");
+      const name = rest.join("/");
+      const query = `ledger=${encodeURIComponent(ledger)}&name=${encodeURIComponent(name)}`;
+      await drawTournament(query);
+      listen("/api/live/tournament?" + query, () => { listTournaments(wanted); drawTournament(query); });
+    }
+  }
+
+  // The list of ledgers and their tournaments; returns "LEDGER/NAME" to show, or null.
+  async function listTournaments(wanted) {
     let data;
     try {
       data = await getJSON("/api/tournaments");
     } catch (error) {
       $("tournament-list").textContent = "cannot list tournaments: " + error.message;
-      return;
+      return null;
     }
     const links = [];
     let first = null;
@@ -207,14 +227,7 @@
     }
     if (!data.ledgers.length) links.push(element("p", {}, "No ledgers: start the viewer with --ledger FILE (e.g. --ledger gamepit_ledger.sqlite)."));
     $("tournament-list").replaceChildren(...links);
-    wanted = wanted || first;
-    if (wanted) {
-      const [ledger, ...rest] = wanted.split("/");
-      const name = rest.join("/");
-      const query = `ledger=${encodeURIComponent(ledger)}&name=${encodeURIComponent(name)}`;
-      await drawTournament(query);
-      listen("/api/live/tournament?" + query, () => drawTournament(query));
-    }
+    return wanted || first;
   }
 
   async function drawTournament(query) {
