@@ -503,3 +503,82 @@ def test_placing_games_are_one_click_on_the_cell_played(manager, spec):
             assert move["clicks"] in ([[move["action"]]], []), move
             assert move["clicks"] or move["label"].lower() == "pass", move
         state.apply(int(rng.choice(state.legal_actions())))
+
+
+class LineAgent(Agent):
+    """Plays its side of a fixed line of moves: the opponent's half of a random chess game
+    that reaches a promotion, so the person's side can be led there."""
+
+    line: list[int] = []
+
+    def reset(self, game, player, seed=None) -> None:
+        super().reset(game, player, seed)
+        self.moves = iter(self.line)
+
+    def act(self, state: State) -> int:
+        return next(self.moves)
+
+
+def promotion_line(game) -> tuple[list[tuple[int, int]], int]:
+    """(player, action) moves of a random game up to a position where the side to move can
+    promote, and that side."""
+    import numpy as np
+
+    for seed in range(200):
+        rng, state, moves = np.random.default_rng(seed), game.new_state(0), []
+        while not state.is_terminal() and len(moves) < 400:
+            legal = state.legal_actions()
+            if any("=" in state.action_to_string(a) for a in legal):
+                return moves, state.current_player
+            action = int(rng.choice(legal))
+            moves.append((state.current_player, action))
+            state.apply(action)
+    pytest.fail("no promotion came up in 200 random games")
+
+
+def test_chess_promotion_is_chosen_on_the_page(browser, tmp_path, artifacts):
+    from gamepit.plugins import hookimpl
+    from gamepit.protocols import agent as agent_entry
+
+    class Plugin:
+        @hookimpl
+        def gamepit_add_agents(self):
+            return [agent_entry("line", LineAgent, "Plays a fixed line of moves.")]
+
+    manager = PluginManager(autoload=False)
+    manager.register(Plugin(), name="line-agent")
+    game = manager.registry.make_game("openspiel:chess")
+    moves, seat = promotion_line(game)
+    LineAgent.line = [action for player, action in moves if player != seat]
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager)
+    viewer.start_in_thread()
+    try:
+        status, made = post(viewer, "/api/play/new", {"game": "openspiel:chess",
+                                                      "agent": "line", "seat": seat, "seed": 0})
+        assert status == 200, made
+        browser.get(viewer.url + f"#play={made['id']}")
+        playing = viewer.table.get(made["id"])
+        for step, (player, action) in enumerate(moves):
+            if player == seat:  # my half of the line, sent as the page would send it
+                wait_for(browser, lambda step=step: len(playing.history) == step
+                         and playing.status == "playing", f"my turn at move {step}")
+                assert post(viewer, "/api/play/move", {"id": made["id"], "action": action})[0] \
+                    == 200
+        view = wait_your_turn(browser, len(moves))
+        promoting = [move for move in view["moves"] if "=" in move["label"]]
+        start, end = promoting[0]["clicks"][0]
+        click_cell(browser, start)
+        click_cell(browser, end)
+        buttons = wait_for(browser, lambda: browser.find_element("id", "promotion").is_displayed()
+                           and browser.find_elements("css selector", "#promotion button"),
+                           "the choice of piece")
+        labels = [button.text for button in buttons]
+        assert sorted(label.split("=")[1][0] for label in labels) == ["B", "N", "Q", "R"], labels
+        shoot(browser, artifacts, "play-chess-promotion")
+        next(button for button in buttons if "=N" in button.text).click()  # underpromote
+        view = wait_for(browser, lambda: (lambda v: v if v["steps"] > len(moves) else None)(
+            play_view(browser)), "the promotion played")
+        assert view["board"]["cells"][end] in ("N", "n"), view["board"]["cells"][end]
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
