@@ -28,15 +28,28 @@ def add_match_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_play_command(subparsers: argparse._SubParsersAction) -> None:
+    from gamepit.specs import number_arg
+
     p = add_command(subparsers, "play",
                     "Play one game yourself: name 'human' as one of the agents.",
                     "gamepit play tictactoe human alphabeta:depth=9\n"
-                    "gamepit play connect_four random human")
-    _match_arguments(p)
+                    "gamepit play connect_four random human\n"
+                    "gamepit play connect_four human mcts:sims=400 --browser\n"
+                    "gamepit play minatar:breakout human --browser")
+    _match_arguments(p, second_optional=True)
+    p.add_argument("--browser", action="store_true",
+                   help="play on a local web page instead of this terminal: click to move "
+                        "(board games) or use the keyboard (MinAtar, Atari)")
+    p.add_argument("--port", type=int, default=0,
+                   help="with --browser: the page's port (default 0: any free port)")
+    p.add_argument("--fps", type=number_arg(float, 1, 120), default=15.0,
+                   help="with --browser: steps a second of MinAtar and Atari (default 15)")
+    p.add_argument("--no-open", action="store_true",
+                   help="with --browser: print the page's address, do not open a browser")
     p.set_defaults(func=cmd_play, games=1)
 
 
-def _match_arguments(p: argparse.ArgumentParser) -> None:
+def _match_arguments(p: argparse.ArgumentParser, second_optional: bool = False) -> None:
     from gamepit.specs import number_arg, seed_arg
 
     def seconds(text: str) -> float:
@@ -47,7 +60,11 @@ def _match_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("game", help="game spec, e.g. connect_four or go:size=9")
     p.add_argument("agent_a", help="agent spec, e.g. alphabeta:depth=4")
-    p.add_argument("agent_b", help="agent spec")
+    if second_optional:
+        p.add_argument("agent_b", nargs="?", default=None,
+                       help="agent spec (not needed for a one-player game)")
+    else:
+        p.add_argument("agent_b", help="agent spec")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the first game (default 0)")
     p.add_argument("--move-time", type=seconds, default=None, metavar="SECONDS",
                    help="forfeit an agent that thinks longer than this on a move")
@@ -152,19 +169,44 @@ def cmd_play(args: argparse.Namespace, manager: PluginManager) -> int:
     from gamepit.arena import play_match
 
     game = manager.registry.make_game(args.game)
+    specs = [spec for spec in (args.agent_a, args.agent_b) if spec is not None]
+    if len(specs) != min(2, game.num_players):
+        raise GamepitError(f"play: {game.name} seats {game.num_players}; name "
+                           f"{'one agent' if game.num_players == 1 else 'two agents'}")
+    if args.browser:
+        return _play_in_browser(args, manager, game, specs)
+    args.agent_b = args.agent_b or args.agent_a  # (a one-player game uses the first)
     agents = _match_agents(args, manager, game)  # a checkpoint that does not fit: no folder
     try:
         replay_dir = _replay_dir(args)
-        result = play_match(game, agents, args.seed, [args.agent_a, args.agent_b], replay_dir,
+        result = play_match(game, agents[:len(specs)], args.seed, specs, replay_dir,
                             args.move_time, manager)
     finally:
         for agent in agents:
             agent.close()
     if result.forfeit_seat is not None:
-        print(f"seat {result.forfeit_seat} ({[args.agent_a, args.agent_b][result.forfeit_seat]}) "
+        print(f"seat {result.forfeit_seat} ({specs[result.forfeit_seat]}) "
               f"forfeited: {result.forfeit_reason}")
     print(f"returns by seat: {result.returns}")
     if result.replay_path:
         print(f"replay: {result.replay_path}")
     return 0
 
+
+
+def _play_in_browser(args: argparse.Namespace, manager: PluginManager, game: Game,
+                     specs: list[str]) -> int:
+    """``--browser``: the viewer serves the game on a local page (``gamepit.viewer``)."""
+    from gamepit.viewer.plugin import play_in_browser
+
+    humans = [seat for seat, spec in enumerate(specs) if spec.partition(":")[0] == "human"]
+    if len(humans) != 1:
+        raise GamepitError("play --browser: name 'human' as exactly one of the agents")
+    if not 0 <= args.port <= 65535:
+        raise GamepitError("play: --port must be between 0 and 65535")
+    seat = humans[0]
+    agent = specs[1 - seat] if len(specs) == 2 else "random"
+    folder = writable_folder(args.replays, "replay folder")
+    return play_in_browser(manager, args.game, agent, seat, args.seed,
+                           None if args.no_replays else str(folder), str(folder), args.port,
+                           not args.no_open, args.fps)

@@ -138,7 +138,7 @@ def matches(summary: dict[str, Any], game: str = "", agent: str = "", result: st
     return any(outcome_for(summary, seat) == result for seat in seats)
 
 
-def _replay_files(root: Path) -> list[Path]:
+def replay_files(root: Path) -> list[Path]:
     """Replay files under ``root``; symlinked folders are not entered (they may lead out, or
     round in a loop), symlinked files are kept for ``within`` to judge."""
     found = []
@@ -159,7 +159,7 @@ class Catalog:
     def list(self, game: str = "", agent: str = "", result: str = "") -> dict[str, Any]:
         rows, problems = [], []
         with self._lock:
-            for path in _replay_files(self.root):
+            for path in replay_files(self.root):
                 relative = path.relative_to(self.root).as_posix()
                 if within(self.root, relative) is None:
                     continue  # a symlink out of the folder: never listed, never served

@@ -42,7 +42,12 @@ MAX_GIF_FRAMES = 1500
 SCREEN_FPS = 30.0  # pixel games: steps per second of video
 BOARD_FPS = 2.0  # board games: positions per second of video
 _STYLE_TAG = '<link rel="stylesheet" href="/static/viewer.css">'
-_SCRIPT_TAG = '<script src="/static/viewer.js"></script>'
+# The page's scripts, and whether an export keeps them (playing needs the server).
+_SCRIPTS = {"plots.js": True, "play.js": False, "viewer.js": True}
+
+
+def _script_tag(name: str) -> str:
+    return f'<script src="/static/{name}"></script>'
 
 
 def export_replay(replay: Replay, registry: Any, fmt: str, output_path: str | Path) -> None:
@@ -92,15 +97,18 @@ def html_page(session: ReplaySession) -> str:
                                   "`gamepit view` shows every screen.")
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     style = (STATIC / "viewer.css").read_text(encoding="utf-8")
-    script = (STATIC / "viewer.js").read_text(encoding="utf-8")
+    if _STYLE_TAG not in page or any(_script_tag(name) not in page for name in _SCRIPTS):
+        raise GamepitError("replay export: the viewer's index.html lost its style or script tag")
     # "</" inside a script would end it early; JSON allows the escaped form "<\/".
     payload = json.dumps(data, separators=(",", ":"), default=str).replace("</", "<\\/")
-    if _STYLE_TAG not in page or _SCRIPT_TAG not in page:
-        raise GamepitError("replay export: the viewer's index.html lost its style or script tag")
-    script = script.replace("</", "<\\/")
     page = page.replace(_STYLE_TAG, f"<style>\n{style}</style>")
-    return page.replace(_SCRIPT_TAG, f"<script>window.GAMEPIT_EMBEDDED = {payload};</script>\n"
-                                     f"<script>\n{script}</script>")
+    for name, keep in _SCRIPTS.items():
+        script = (STATIC / name).read_text(encoding="utf-8").replace("</", "<\\/")
+        inline = f"<script>\n{script}</script>" if keep else ""
+        if name == "viewer.js":
+            inline = f"<script>window.GAMEPIT_EMBEDDED = {payload};</script>\n" + inline
+        page = page.replace(_script_tag(name), inline)
+    return page
 
 
 # --------------------------------------------------------------------------- video

@@ -18,13 +18,17 @@ from gamepit.specs import number_arg
 
 DEFAULT_FOLDER = "replays"
 DEFAULT_PORT = 8765
+MAX_GAMES = 4  # (gamepit.viewer.play.MAX_GAMES, not imported here to keep --help fast)
+FPS = 15.0  # (gamepit.viewer.play.FPS, likewise)
 
 
 @hookimpl
 def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
-    help_text = "Watch replays in your web browser (a local page: list, boards, agent info)."
+    help_text = ("Watch replays, games in progress, training runs and tournaments in your web "
+                 "browser, and play against any agent there (a local page).")
     examples = """
         gamepit view
+        gamepit view replays --runs runs/ --ledger gamepit_ledger.sqlite
         gamepit view runs/c4/replays --port 0 --no-browser
         gamepit replay export replays/FILE.jsonl --format html
     """
@@ -41,6 +45,18 @@ def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--idle-timeout", type=number_arg(float, 0.1, 3600), default=10.0,
                         metavar="SECONDS", help="close a connection that sends no request (or "
                         "stalls mid-request) for this long (default 10)")
+    parser.add_argument("--runs", metavar="DIR", default=None,
+                        help="also list the training runs under DIR (folders with a "
+                             "metrics.jsonl) and plot their curves")
+    parser.add_argument("--ledger", metavar="FILE", action="append", default=[],
+                        help="also show the tournaments in this ledger (repeatable); their "
+                             "standings update as games end")
+    parser.add_argument("--max-games", type=number_arg(int, 1, 64), default=MAX_GAMES,
+                        metavar="N", help=f"games played in the browser at once (default "
+                        f"{MAX_GAMES}); they are recorded into the served folder")
+    parser.add_argument("--fps", type=number_arg(float, 1, 120), default=FPS,
+                        help=f"steps a second of MinAtar and Atari played in the browser "
+                             f"(default {FPS:g})")
     parser.add_argument("--no-browser", action="store_true",
                         help="only print the address; do not open a browser")
     parser.set_defaults(func=cmd_view)
@@ -68,9 +84,11 @@ def cmd_view(args: argparse.Namespace, manager: Any = None) -> int:
 
     if not 0 <= args.port <= 65535:
         raise GamepitError("view: --port must be between 0 and 65535")
-    registry = (manager or get_manager()).registry
+    manager = manager or get_manager()
     _more_files()
-    server = ViewerServer(args.folder, registry, args.host, args.port, args.idle_timeout)
+    server = ViewerServer(args.folder, manager.registry, args.host, args.port, args.idle_timeout,
+                          runs=args.runs, ledgers=args.ledger, manager=manager,
+                          max_games=args.max_games, fps=args.fps)
     print(f"gamepit viewer: serving {server.root} at {server.url}  (Ctrl-C stops)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print("gamepit viewer: warning: listening beyond this machine; anyone who can reach "
@@ -102,3 +120,43 @@ def _more_files(wanted: int = 4096) -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
         except (ValueError, OSError):
             pass
+
+
+def play_in_browser(manager: Any, game_spec: str, agent_spec: str, human_seat: int, seed: int,
+                    replay_dir: str | None, folder: str, port: int = 0,
+                    open_browser: bool = True, fps: float = FPS) -> int:
+    """``gamepit play GAME human AGENT --browser``: serve one game on a local page, open it,
+    and stop once the game has ended (or on Ctrl-C, which ends it unfinished)."""
+    import threading
+
+    from gamepit.viewer.server import ViewerServer
+
+    server = ViewerServer(folder, manager.registry, port=port, manager=manager,
+                          play_replays=replay_dir or False, max_games=1, fps=fps)
+    try:
+        game = server.table.new(game_spec, agent_spec, human_seat, seed)
+    except BaseException:
+        server.server_close()
+        raise
+    try:
+        url = f"{server.url}#play={game.id}"
+        print(f"gamepit play: your game is at {url}  (Ctrl-C stops)", flush=True)
+        threading.Thread(target=server.serve_forever, name="gamepit-viewer", daemon=True).start()
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+        with server.table.ended:
+            while game not in server.table.finished:
+                server.table.ended.wait(0.5)
+        server.hub.wake()
+        threading.Event().wait(1.0)  # time for the page to hear how it ended
+        print(f"gamepit play: {game.result}")
+        if game.replay_path:
+            print(f"replay: {game.replay_path}")
+    except KeyboardInterrupt:
+        print("gamepit play: stopped")
+    finally:
+        server.shutdown()
+        server.server_close()
+    return 0

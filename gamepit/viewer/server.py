@@ -1,11 +1,24 @@
-"""The local web server behind ``gamepit view``: a small JSON API and the static page.
+"""The local web server behind ``gamepit view``: a small JSON API, pushes, and the static page.
 
-Standard library only (``http.server``), so watching replays needs no web framework. Routes:
+Standard library only (``http.server``): pushes are server-sent events, which are plain HTTP
+responses that never end, so they need no web framework; request threads hand each stream to
+one hub thread (``live.py``) and go back to answering requests. Routes:
 
-- ``/`` and ``/static/NAME``: the page (``static/index.html``, ``viewer.js``, ``viewer.css``).
+- ``/`` and ``/static/NAME``: the page (``static/index.html``, ``viewer.js``, ``viewer.css``,
+  ``plots.js``, ``play.js``).
 - ``/api/replays?game=&agent=&result=``: the replay list with filters (see ``catalog.matches``).
 - ``/api/replay?path=REL``: one replay with its moves, agent info and every board.
 - ``/api/frame?path=REL&step=K``: PNG of the screen after K actions, for pixel games (Atari).
+- ``/api/runs``, ``/api/run?path=REL``: training runs under ``--runs`` and their curves.
+- ``/api/tournaments``, ``/api/tournament?ledger=I&name=N``: the ledgers given with
+  ``--ledger`` and a tournament's standings.
+- Pushes (``text/event-stream``): ``/api/live/replays`` (the list changed),
+  ``/api/live/replay?path=REL`` (a replay grew), ``/api/live/run?path=REL``,
+  ``/api/live/tournament?ledger=I&name=N``, ``/api/play/events?id=ID`` (a game in this page).
+- Play (``POST``, JSON bodies): ``/api/play/new``, ``move``, ``undo``, ``resign``, ``keys``;
+  ``GET /api/play/options`` (see ``play.py``). A POST must say ``Content-Type:
+  application/json``, which a page on another site cannot send here without a CORS preflight
+  this server never grants, and an ``Origin`` header, when sent, must be this server's.
 
 Every path a request names is relative to the served folder and is resolved before use; one
 that leaves the folder ('..', absolute, or a symlink pointing out) is refused with 403. The
@@ -40,7 +53,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from gamepit.errors import GamepitError, ReplayError
 from gamepit.replay import SUFFIX, read_replay
-from gamepit.viewer.catalog import Catalog, is_regular_file, one_line, within
+from gamepit.viewer import charts
+from gamepit.viewer.catalog import Catalog, is_regular_file, one_line, replay_files, within
+from gamepit.viewer.live import MAX_STREAMS, FileSource, FolderSource, Hub, Source
+from gamepit.viewer.play import FPS, MAX_GAMES, PlayError, PlayTable
 from gamepit.viewer.session import ReplaySession, json_safe
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -51,6 +67,7 @@ WORKERS = 16  # threads answering requests
 IDLE_TIMEOUT = 10.0  # seconds a connection may stay silent (before or during its request)
 BACKLOG = 1024  # connections the kernel queues before accepting (the kernel may cap it)
 MAX_WAITING = 1000  # silent connections kept; past this the oldest are closed
+MAX_BODY = 1 << 16  # bytes of a POST body
 
 
 class _Refused(Exception):
@@ -200,7 +217,10 @@ class ViewerServer(HTTPServer):
     request_queue_size = BACKLOG
 
     def __init__(self, folder: str | Path, registry: Any, host: str = "127.0.0.1",
-                 port: int = 8765, idle_timeout: float = IDLE_TIMEOUT) -> None:
+                 port: int = 8765, idle_timeout: float = IDLE_TIMEOUT,
+                 runs: str | Path | None = None, ledgers: list[str | Path] = (),
+                 manager: Any = None, play_replays: str | Path | None | bool = True,
+                 max_games: int = MAX_GAMES, fps: float = FPS) -> None:
         root = Path(folder).expanduser()
         if not root.is_dir():
             raise GamepitError(f"view: {folder}: no such folder")
@@ -208,6 +228,23 @@ class ViewerServer(HTTPServer):
         self.registry = registry
         self.idle_timeout = idle_timeout
         self.catalog = Catalog(self.root)
+        self.runs = None
+        if runs is not None:
+            if not Path(runs).expanduser().is_dir():
+                raise GamepitError(f"view: --runs {runs}: no such folder")
+            self.runs = Path(runs).expanduser().resolve()
+        self.ledgers = [Path(ledger).expanduser() for ledger in ledgers]
+        for ledger in self.ledgers:
+            if not is_regular_file(ledger):
+                raise GamepitError(f"view: --ledger {ledger}: no such file")
+        self.hub = Hub()
+        if manager is None:
+            from gamepit.plugins.manager import get_manager
+
+            manager = get_manager()
+        # browser games are recorded into the served folder unless told otherwise
+        recorded = self.root if play_replays is True else play_replays or None
+        self.table = PlayTable(registry, manager, recorded, self.hub, max_games, fps)
         self._sessions: OrderedDict[Path, tuple[tuple[float, int], ReplaySession]] = OrderedDict()
         self._sessions_lock = threading.Lock()
         if ":" in host:
@@ -234,12 +271,14 @@ class ViewerServer(HTTPServer):
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
             request, address, head = job
+            handler = None
             try:
-                _Handler(request, address, self, head)
+                handler = _Handler(request, address, self, head)
             except Exception:  # noqa: BLE001 - reported by handle_error; the worker goes on
                 self.handle_error(request, address)
             finally:
-                self.shutdown_request(request)
+                if handler is None or not handler.detached:  # a stream lives on in the hub
+                    self.shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up or stall are not news; anything else is one line."""
@@ -259,6 +298,14 @@ class ViewerServer(HTTPServer):
         names = ("127.0.0.1", "localhost", "[::1]")
         return host_header.lower() in {f"{name}:{port}" for name in names}
 
+    def origin_allowed(self, origin: str) -> bool:
+        """A POST's ``Origin`` (when the browser sends one) must be this server's own page."""
+        if not origin:
+            return True
+        port = self.server_address[1]
+        return self.host_allowed(origin.lower().removeprefix("http://")) and \
+            origin.lower().startswith("http://") and origin.rstrip("/").endswith(f":{port}")
+
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
@@ -271,6 +318,9 @@ class ViewerServer(HTTPServer):
         return thread
 
     def server_close(self) -> None:
+        if hasattr(self, "table"):
+            self.table.close()
+            self.hub.stop()
         if hasattr(self, "_room"):
             self._room.stop()
             for _ in self._workers:
@@ -280,6 +330,25 @@ class ViewerServer(HTTPServer):
                 session.close()
             self._sessions.clear()
         super().server_close()
+
+    def run_folder(self, relative: str) -> Path:
+        """The run folder ``relative`` names under ``--runs``."""
+        if self.runs is None:
+            raise _Refused(HTTPStatus.NOT_FOUND, "no runs folder (start with --runs DIR)")
+        path = within(self.runs, relative) if relative != "." else self.runs
+        if path is None:
+            raise _Refused(HTTPStatus.FORBIDDEN, f"{relative!r} is outside the runs folder")
+        if not is_regular_file(path / charts.METRICS):
+            raise _Refused(HTTPStatus.NOT_FOUND, f"{relative!r}: no such run")
+        return path
+
+    def ledger(self, index: str) -> Path:
+        """The ledger given as ``--ledger`` number ``index``: pages name ledgers by number,
+        never by path."""
+        try:
+            return self.ledgers[int(index)]
+        except (ValueError, IndexError):
+            raise _Refused(HTTPStatus.NOT_FOUND, f"no ledger {index!r}") from None
 
     def resolve(self, relative: str) -> Path:
         path = within(self.root, relative)
@@ -335,6 +404,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "gamepit-viewer"
     default_request_version = "HTTP/1.0"  # never HTTP/0.9's answers without a status line
     _answered = False
+    detached = False  # the connection went to the hub (a stream): the worker must not close it
 
     def __init__(self, request: Any, client_address: Any, server: ViewerServer,
                  head: bytes = b"") -> None:
@@ -375,8 +445,16 @@ class _Handler(BaseHTTPRequestHandler):
             {"error": f"{int(code)} {one_line(message or phrase)}"}), cache="no-store")
 
     def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        self._answer(self._route)
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        self._answer(self._post)
+
+    def _answer(self, route: Any) -> None:
         try:
-            self._route()
+            route()
+        except PlayError as error:
+            self._error(HTTPStatus(error.status), str(error))
         except _Refused as refusal:
             self._error(refusal.status, str(refusal))
         except ReplayError as error:
@@ -409,6 +487,34 @@ class _Handler(BaseHTTPRequestHandler):
             session = self.server.session(relative)
             template = f"/api/frame?path={quote(relative)}&step={{step}}"
             self._json(from_replay(relative, lambda: session.describe(frame_url=template)))
+        elif parts.path.startswith("/api/live/") or parts.path == "/api/play/events":
+            self._stream(self._source(parts.path, query))
+        elif parts.path == "/api/runs":
+            runs = self.server.runs
+            self._json({"root": str(runs) if runs else None,
+                        "runs": charts.list_runs(runs) if runs else []})
+        elif parts.path == "/api/run":
+            relative = query.get("path", "")
+            self._json({"path": relative,
+                        **charts.read_run(self.server.run_folder(relative))})
+        elif parts.path == "/api/tournaments":
+            ledgers = []
+            for index, ledger in enumerate(self.server.ledgers):
+                try:
+                    ledgers.append({"ledger": index, "path": str(ledger),
+                                    "tournaments": charts.list_tournaments(ledger)})
+                except GamepitError as error:
+                    ledgers.append({"ledger": index, "path": str(ledger), "error": str(error),
+                                    "tournaments": []})
+            self._json({"ledgers": ledgers})
+        elif parts.path == "/api/tournament":
+            ledger = self.server.ledger(query.get("ledger", ""))
+            self._json(charts.standings(ledger, query.get("name", "")))
+        elif parts.path == "/api/play/options":
+            table = self.server.table
+            agents = [name for name in self.server.registry.names("agent") if name != "human"]
+            self._json({"games": self.server.registry.names("game"), "agents": agents,
+                        "limit": table.limit, "fps": table.fps})
         elif parts.path == "/api/frame":
             relative = query.get("path", "")
             session = self.server.session(relative)
@@ -420,6 +526,99 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, "image/png", png, cache="max-age=3600")
         else:
             raise _Refused(HTTPStatus.NOT_FOUND, f"no such page: {parts.path}")
+
+    def _source(self, path: str, query: dict[str, str]) -> Source:
+        """What the stream at ``path`` reports."""
+        server = self.server
+        if path == "/api/live/replays":
+            return FolderSource(lambda: replay_files(server.root))
+        if path == "/api/live/replay":
+            relative = query.get("path", "")
+            return FileSource([server.resolve(relative)], lambda: {"path": relative})
+        if path == "/api/live/run":
+            relative = query.get("path", "")
+            return FileSource([server.run_folder(relative) / charts.METRICS],
+                              lambda: {"path": relative})
+        if path == "/api/live/tournament":
+            ledger = server.ledger(query.get("ledger", ""))
+            wal = ledger.with_name(ledger.name + "-wal")  # WAL mode: commits land here first
+            return FileSource([ledger, wal], lambda: {"ledger": query.get("ledger")})
+        if path == "/api/play/events":
+            game = server.table.get(query.get("id", ""))
+            with game.lock:
+                if game.streaming:
+                    raise PlayError("this game is open in another page", status=409)
+                game.streaming = True
+            game.resend()
+            return game
+        raise _Refused(HTTPStatus.NOT_FOUND, f"no such stream: {path}")
+
+    def _stream(self, source: Source) -> None:
+        """Answer with an event stream and hand the connection to the hub."""
+        if self.server.hub.count >= MAX_STREAMS:
+            source.closed()
+            raise _Refused(HTTPStatus.SERVICE_UNAVAILABLE, "too many open streams")
+        self._answered = True
+        self.close_connection = True
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(b"retry: 1000\n\n")
+        self.wfile.flush()
+        if self.server.hub.add(self.connection, source):
+            self.detached = True
+            if hasattr(source, "start"):
+                source.start()
+        else:
+            source.closed()
+
+    def _post(self) -> None:
+        parts = urlsplit(self.path)
+        if not self.server.host_allowed(self.headers.get("Host", "")):
+            raise _Refused(HTTPStatus.FORBIDDEN, "this viewer answers only to its own "
+                                                 "address (127.0.0.1 or localhost)")
+        if not self.server.origin_allowed(self.headers.get("Origin", "")):
+            raise _Refused(HTTPStatus.FORBIDDEN, "requests from other sites are refused")
+        if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
+            raise _Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send JSON "
+                           "(Content-Type: application/json)")
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            raise _Refused(HTTPStatus.LENGTH_REQUIRED, "Content-Length is required") from None
+        if not 0 <= length <= MAX_BODY:
+            raise _Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"a body is at most {MAX_BODY} "
+                                                                "bytes")
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except (ValueError, RecursionError):
+            raise _Refused(HTTPStatus.BAD_REQUEST, "the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise _Refused(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
+        table = self.server.table
+        if parts.path == "/api/play/new":
+            game = table.new(_text(body, "game"), _text(body, "agent", "random"),
+                             _whole(body, "seat", 0), body.get("seed") and _whole(body, "seed"))
+            self._json({"id": game.id})
+            return
+        game = table.get(_text(body, "id"))
+        if parts.path == "/api/play/move":
+            game.move(_whole(body, "action"))
+        elif parts.path == "/api/play/undo":
+            game.undo()
+        elif parts.path == "/api/play/resign":
+            game.resign()
+        elif parts.path == "/api/play/keys":
+            keys = body.get("keys", [])
+            if not isinstance(keys, list):
+                raise _Refused(HTTPStatus.BAD_REQUEST, "keys must be a list")
+            game.hold(keys)
+        else:
+            raise _Refused(HTTPStatus.NOT_FOUND, f"no such page: {parts.path}")
+        self._json({"ok": True})
 
     def _static(self, name: str) -> None:
         path = within(STATIC, name)
@@ -466,3 +665,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if getattr(self, "command", None) != "HEAD" and status >= 200 and status not in (204, 304):
             self.wfile.write(body)
+
+
+def _text(body: dict[str, Any], key: str, default: str | None = None) -> str:
+    value = body.get(key, default)
+    if not isinstance(value, str) or not value or len(value) > 500:
+        raise _Refused(HTTPStatus.BAD_REQUEST, f"{key!r} must be a short string")
+    return value
+
+
+def _whole(body: dict[str, Any], key: str, default: int | None = None) -> int:
+    value = body.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:
+        raise _Refused(HTTPStatus.BAD_REQUEST, f"{key!r} must be a whole number")
+    return value

@@ -157,7 +157,7 @@ class ReplaySession:
                 boards = [state.board_view()]
                 self._move_names = []
                 for i in range(self.num_steps):
-                    self._move_names.append(_names_in_position(state, self.replay.steps[i]))
+                    self._move_names.append(names_in_position(state, self.replay.steps[i]))
                     try:
                         self._advance(state, i, i + 1)
                     except ReplayError as error:
@@ -211,7 +211,7 @@ class ReplaySession:
         return data
 
 
-def _names_in_position(state: State, step: dict[str, Any]) -> dict[str, str]:
+def names_in_position(state: State, step: dict[str, Any]) -> dict[str, str]:
     """Names of the moves a step mentions (the one played, the agent's top moves, its most
     visited and likeliest moves), from states that name moves by position (chess: ``e2e4``
     depends on where the pieces are). Empty for games whose names need no position."""

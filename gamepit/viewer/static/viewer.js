@@ -2,12 +2,16 @@
 // Two modes: served by `gamepit view` (a list from /api/replays, replays from /api/replay,
 // screens from /api/frame), or embedded in one exported HTML file (window.GAMEPIT_EMBEDDED
 // holds the replay and, for pixel games, its screens as data URIs).
+// Served, it also routes between the pages (#play, #runs, #tournaments; plots.js and play.js
+// draw those), follows replays still being written (pushes from /api/live/...), and lends its
+// board drawing and agent-info panels to the play page (window.gamepit.board).
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
+  const gamepit = (window.gamepit = window.gamepit || {});
   const embedded = window.GAMEPIT_EMBEDDED || null;
   const canvas = $("board");
-  const ctx = canvas.getContext("2d");
+  let ctx = canvas.getContext("2d"); // drawBoard points it at the canvas it draws on
 
   let replay = null; // what /api/replay returned
   let position = 0; // positions run 0..num_steps: the state after that many actions
@@ -120,6 +124,7 @@
       const data = await getJSON("/api/replay?path=" + encodeURIComponent(wanted.path));
       data.relative = wanted.path;
       start(data, wanted.step);
+      follow();
     } catch (error) {
       $("player").hidden = false;
       $("welcome").hidden = true;
@@ -146,8 +151,87 @@
     }
     canvas.hidden = replay.kind === "text";
     $("text-board").hidden = replay.kind !== "text";
+    $("live").hidden = replay.end !== null;
     markCurrent();
-    show(step === null ? 0 : step);
+    // a game still being played opens at its newest position, and stays there as it grows
+    const newest = replay.end === null && !embedded ? replay.num_steps : 0;
+    show(step === null ? newest : step);
+    plotReplay();
+  }
+
+  // ------------------------------------------------------------------ games in progress
+
+  // A replay without its end record is a game still being played (or one cut off): the server
+  // pushes when its file grows, and the page fetches it again, staying at the newest position
+  // if it was there. window.gamepitArrivals[steps] is when each length was first shown (the
+  // latency benchmark reads it).
+  let replayStream = null;
+  window.gamepitArrivals = {};
+
+  function follow() {
+    if (replayStream) replayStream.close();
+    replayStream = null;
+    if (!replay || replay.end !== null) return;
+    const path = replay.relative;
+    replayStream = new EventSource("/api/live/replay?path=" + encodeURIComponent(path));
+    replayStream.onmessage = async () => {
+      if (!replay || replay.relative !== path) return;
+      let data;
+      try {
+        data = await getJSON("/api/replay?path=" + encodeURIComponent(path));
+      } catch (error) {
+        return; // a line half written: the next push brings it whole
+      }
+      if (!replay || replay.relative !== path || data.num_steps < replay.num_steps) return;
+      const atEnd = position >= replay.num_steps;
+      data.relative = path;
+      replay = data;
+      $("seek").max = replay.num_steps;
+      $("subtitle").textContent = `${replay.result} · ${replay.num_steps} steps · seed ${replay.header.seed}` +
+        ` · ${replay.header.created || ""}`;
+      $("live").hidden = replay.end !== null;
+      show(atEnd ? replay.num_steps : position);
+      plotReplay();
+      if (!(replay.num_steps in window.gamepitArrivals)) window.gamepitArrivals[replay.num_steps] = Date.now();
+      if (replay.end !== null) {
+        replayStream.close();
+        replayStream = null;
+        loadList();
+      }
+    };
+  }
+
+  // ------------------------------------------------------------------ the replay's plot
+
+  // Two-player games: each seat's value (as its agent saw it) over the game. One-player and
+  // screen games: the score so far.
+  function plotReplay() {
+    const holder = $("replay-plot");
+    if (!holder || !gamepit.plots) return;
+    holder.replaceChildren();
+    const seats = replay.header.num_players || 2;
+    const series = [];
+    if (seats === 1 || replay.kind === "frames") {
+      for (let seat = 0; seat < seats; seat++) {
+        let total = 0;
+        const points = [[0, 0]];
+        replay.steps.forEach((step, i) => {
+          total += (step.rewards || [])[seat] || 0;
+          points.push([i + 1, total]);
+        });
+        series.push({ name: `${agentOf(seat)} (cumulative reward)`, points });
+      }
+      gamepit.plots.lineChart(holder, { title: "Cumulative reward", series });
+    } else {
+      for (let seat = 0; seat < seats; seat++) {
+        const points = [];
+        replay.steps.forEach((step, i) => {
+          if (step.player === seat && typeof step.info.value === "number") points.push([i, step.info.value]);
+        });
+        series.push({ name: `seat ${seat}: ${agentOf(seat)}`, points });
+      }
+      gamepit.plots.lineChart(holder, { title: "Value for the mover, by seat", series, yLabel: "value" });
+    }
   }
 
   // ------------------------------------------------------------------ moving through it
@@ -262,7 +346,17 @@
     return null;
   }
 
-  function drawBoard(board, before, heat) {
+  function drawBoard(board, before, heat, target = canvas) {
+    const saved = ctx;
+    ctx = target.getContext("2d");
+    try {
+      drawOn(target, board, before, heat);
+    } finally {
+      ctx = saved;
+    }
+  }
+
+  function drawOn(canvas, board, before, heat) {
     const style = STYLES[board.style] || STYLES.grid;
     const cell = Math.max(24, Math.min(64, Math.floor(480 / Math.max(board.rows, board.cols))));
     const pad = board.style === "go" ? cell / 2 : 0;
@@ -403,7 +497,7 @@
     return totals;
   }
 
-  function infoPanels(info) {
+  function infoPanels(info, name = (action) => label(action, position)) {
     const panels = [];
     const used = new Set();
     if ("value" in info) {
@@ -413,17 +507,17 @@
     const policy = asArray(info.policy);
     if (policy) {
       used.add("policy");
-      panels.push(panel("Policy", shareTable(policy, "policy")));
+      panels.push(panel("Policy", shareTable(policy, "policy", name)));
     }
     const visits = asArray(info.visit_counts);
     if (visits) {
       used.add("visit_counts");
-      panels.push(panel(`Visit counts (${visits.reduce((a, b) => a + b, 0)} in all)`, shareTable(visits, "visits")));
+      panels.push(panel(`Visit counts (${visits.reduce((a, b) => a + b, 0)} in all)`, shareTable(visits, "visits", name)));
     }
     if (Array.isArray(info.top_moves)) {
       used.add("top_moves");
       const items = info.top_moves.map((move) => element("li", {},
-        typeof move === "number" ? label(move, position) : JSON.stringify(move)));
+        typeof move === "number" ? name(move) : JSON.stringify(move)));
       panels.push(panel("Top moves", element("ol", { id: "info-top-moves" }, ...items)));
     }
     const rest = Object.entries(info).filter(([key]) => !used.has(key));
@@ -440,12 +534,12 @@
   }
 
   // The largest entries as bars: move, share, and the raw number for counts.
-  function shareTable(values, kind) {
+  function shareTable(values, kind, name) {
     const total = values.reduce((a, b) => a + b, 0) || 1;
     const order = values.map((v, action) => [v, action]).filter(([v]) => v > 0)
       .sort((a, b) => b[0] - a[0]).slice(0, 8);
     const rows = order.map(([v, action]) => element("tr", {},
-      element("td", {}, label(action, position)),
+      element("td", {}, name(action)),
       element("td", { class: "bar" }, element("div", { style: `width:${(100 * v / order[0][0]).toFixed(1)}%` })),
       element("td", {}, kind === "visits" ? `${v}` : `${(100 * v / total).toFixed(1)}%`)));
     return element("table", { id: `info-${kind}` }, ...rows);
@@ -467,6 +561,46 @@
     else if (moves[event.key]) { event.preventDefault(); pause(); moves[event.key](); }
   });
 
+  gamepit.board = { drawBoard, heatOf, infoPanels, element, getJSON, number };
+
+  // ------------------------------------------------------------------ pages
+
+  // #path=... (or nothing): replays. #play, #play=ID: play.js. #runs, #run=PATH and
+  // #tournaments, #tournament=LEDGER/NAME: plots.js.
+  const PAGES = { replays: ["library", "player", "welcome"], play: ["play-page"], runs: ["runs-page"],
+    tournaments: ["tournaments-page"] };
+  let listStream = null;
+  let page = null;
+
+  function route() {
+    const hash = decodeURIComponent(location.hash.slice(1));
+    const [key, ...rest] = hash.split("=");
+    const value = rest.length ? rest.join("=") : null;
+    const name = key === "play" ? "play" : key === "runs" || key === "run" ? "runs"
+      : key === "tournaments" || key === "tournament" ? "tournaments" : "replays";
+    for (const [other, ids] of Object.entries(PAGES)) {
+      for (const id of ids) if (other !== name) $(id).hidden = true;
+    }
+    for (const link of document.querySelectorAll("#pages a")) link.classList.toggle("current", link.dataset.page === name);
+    if (name !== page && gamepit.pages && gamepit.pages.leave) gamepit.pages.leave();
+    if (name !== "replays" && replayStream) { replayStream.close(); replayStream = null; replay = null; }
+    if (name !== "replays" && listStream) { listStream.close(); listStream = null; }
+    page = name;
+    if (name === "replays") {
+      $("library").hidden = false;
+      if (!replay) $("welcome").hidden = false;
+      if (!listStream) { // the list changes as matches start and end
+        listStream = new EventSource("/api/live/replays");
+        listStream.onmessage = () => loadList();
+        loadList();
+      }
+      openFromHash();
+    } else {
+      $(PAGES[name][0]).hidden = false;
+      gamepit.pages[name](value);
+    }
+  }
+
   if (embedded) {
     document.body.classList.add("embedded");
     embedded.relative = embedded.path;
@@ -477,8 +611,7 @@
     $("filter-result").onchange = loadList;
     $("filter-agent").oninput = () => { clearTimeout(typing); typing = setTimeout(loadList, 250); };
     $("filters").onsubmit = (event) => { event.preventDefault(); loadList(); };
-    window.addEventListener("hashchange", openFromHash);
-    loadList();
-    openFromHash();
+    window.addEventListener("hashchange", route);
+    route();
   }
 })();

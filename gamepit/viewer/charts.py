@@ -1,0 +1,165 @@
+"""What the plots draw: training runs read from their ``metrics.jsonl`` and tournaments read
+from their SQLite ledger (opened read-only, so watching never writes to or locks a ledger that
+a tournament is filling). The page draws the curves and the Elo chart (``static/plots.js``).
+
+Files are untrusted: a metrics line that is not a JSON object of numbers is skipped and
+counted, a ledger that is not one is a one-line error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from gamepit.errors import GamepitError
+from gamepit.viewer.catalog import is_regular_file, one_line
+
+METRICS = "metrics.jsonl"
+MAX_POINTS = 2000  # points per curve sent to the page; longer runs are thinned evenly
+MAX_METRIC_BYTES = 64 << 20  # a metrics file is read up to this size
+# Which chart a metric goes on, by the words in its name (first match wins).
+GROUPS = (("evaluation", ("eval",)), ("loss", ("loss", "entropy", "kl")),
+          ("return", ("return", "score", "reward", "episode")))
+
+
+def run_folders(root: Path) -> list[Path]:
+    """Folders under ``root`` (itself included) that hold a metrics file; symlinked folders
+    are not entered."""
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders.sort()
+        if METRICS in files and is_regular_file(Path(folder) / METRICS):
+            found.append(Path(folder))
+    return found
+
+
+def list_runs(root: Path) -> list[dict[str, Any]]:
+    rows = []
+    for folder in run_folders(root):
+        path = folder / METRICS
+        info = path.stat()
+        rows.append({"path": folder.relative_to(root).as_posix() or ".",
+                     "bytes": info.st_size, "modified": info.st_mtime})
+    rows.sort(key=lambda row: -row["modified"])
+    return rows
+
+
+def group_of(name: str) -> str:
+    lowered = name.lower()
+    for group, words in GROUPS:
+        if any(word in lowered for word in words):
+            return group
+    return "other"
+
+
+def read_run(folder: Path) -> dict[str, Any]:
+    """Every metric of a run as a curve: ``{"curves": {name: [[step, value], ...]}, "groups":
+    {group: [names]}, "skipped": lines that were not metrics}``."""
+    path = folder / METRICS
+    if not is_regular_file(path):
+        raise GamepitError(f"{folder.name}: no {METRICS}")
+    curves: dict[str, list[list[float]]] = {}
+    skipped = 0
+    with path.open("rb") as handle:
+        for raw in handle.read(MAX_METRIC_BYTES).splitlines():
+            try:
+                record = json.loads(raw)
+                step = float(record["step"])
+            except (ValueError, KeyError, TypeError, RecursionError):
+                skipped += 1
+                continue
+            if not isinstance(record, dict) or not math.isfinite(step):
+                skipped += 1
+                continue
+            for name, value in record.items():
+                if name in ("step", "time") or not isinstance(value, (int, float)) or \
+                        isinstance(value, bool) or not math.isfinite(value):
+                    continue
+                curves.setdefault(str(name), []).append([step, float(value)])
+    for name, points in curves.items():
+        if len(points) > MAX_POINTS:
+            every = len(points) / MAX_POINTS
+            curves[name] = [points[int(i * every)] for i in range(MAX_POINTS - 1)] + [points[-1]]
+    groups: dict[str, list[str]] = {}
+    for name in sorted(curves):
+        groups.setdefault(group_of(name), []).append(name)
+    return {"curves": curves, "groups": groups, "skipped": skipped}
+
+
+def _connect(ledger: Path) -> sqlite3.Connection:
+    if not is_regular_file(ledger):
+        raise GamepitError(f"ledger {ledger}: no such file")
+    try:
+        return sqlite3.connect(f"{ledger.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as error:
+        raise GamepitError(f"ledger {ledger}: cannot open: {one_line(str(error))}") from None
+
+
+def list_tournaments(ledger: Path) -> list[dict[str, Any]]:
+    """(name, game, games recorded) of every tournament in a ledger file."""
+    try:
+        connection = _connect(ledger)
+        try:
+            rows = connection.execute(
+                "SELECT t.name, t.game, COUNT(r.id) FROM tournaments t LEFT JOIN results r "
+                "ON r.tournament = t.name GROUP BY t.name ORDER BY t.created").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise GamepitError(f"ledger {ledger}: not a gamepit ledger ({one_line(str(error))})") \
+            from None
+    return [{"name": name, "game": game, "games": count} for name, game, count in rows]
+
+
+def standings(ledger: Path, name: str) -> dict[str, Any]:
+    """A tournament's leaderboard from its ledger, as ``gamepit tournament`` prints it: Elo
+    with 95% intervals for two-player games, mean scores for one-player games."""
+    from gamepit.tournament.ledger import GameRecord
+    from gamepit.tournament.ratings import rate_games
+
+    try:
+        connection = _connect(ledger)
+        try:
+            found = connection.execute("SELECT game FROM tournaments WHERE name = ?",
+                                       (name,)).fetchone()
+            rows = connection.execute(
+                "SELECT pairing, game_index, agents, seed, returns, steps, seconds, "
+                "forfeit_seat, forfeit_reason, replay_path, finished FROM results "
+                "WHERE tournament = ? ORDER BY id", (name,)).fetchall()
+        finally:
+            connection.close()
+        records = [(GameRecord(json.loads(pairing), index, json.loads(agents), seed,
+                               json.loads(returns), steps, seconds, seat, reason, replay),
+                    finished)
+                   for (pairing, index, agents, seed, returns, steps, seconds, seat, reason,
+                        replay, finished) in rows]
+    except (sqlite3.Error, ValueError, TypeError) as error:
+        raise GamepitError(f"ledger {ledger}: not a gamepit ledger ({one_line(str(error))})") \
+            from None
+    if found is None:
+        raise GamepitError(f"ledger {ledger}: no tournament named {name!r}")
+    agents = list(dict.fromkeys(spec for record, _ in records for spec in record.pairing))
+    two_player = [record for record, _ in records if len(record.returns) == 2]
+    table: list[dict[str, Any]] = []
+    if two_player:
+        board = rate_games(agents, [(r.pairing[0], r.pairing[1], r.score_of(r.pairing[0]))
+                                    for r in two_player])
+        table = [{key: (None if isinstance(value, float) and not math.isfinite(value)
+                        else value) for key, value in vars(row).items()} for row in board]
+    else:
+        scores: dict[str, list[float]] = {}
+        for record, _ in records:
+            scores.setdefault(record.agents[0], []).append(float(record.returns[0]))
+        for rank, (agent, values) in enumerate(
+                sorted(scores.items(), key=lambda item: -sum(item[1]) / len(item[1])), 1):
+            mean = sum(values) / len(values)
+            table.append({"rank": rank, "agent": agent, "mean": mean, "games": len(values)})
+    recent = [{"agents": record.agents, "returns": record.returns, "steps": record.steps,
+               "forfeit_reason": record.forfeit_reason, "finished": finished}
+              for record, finished in records[-10:]][::-1]
+    return {"name": name, "game": found[0], "games": len(records),
+            "kind": "elo" if two_player else "score", "table": table, "recent": recent}

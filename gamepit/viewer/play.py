@@ -1,0 +1,484 @@
+"""A person against an agent in the browser: the games being played, one agent per page.
+
+Board games (states with ``board_view()``) are played by clicks. The server works out, for
+every legal action, which cells a click names: where a piece lands (tic-tac-toe, go, othello,
+connect four's landing cell) or, on a chess-style board, the square a piece leaves and the one
+it reaches (every promotion of one pawn move shares its squares, and the page asks which).
+Actions that change no cell (pass) are buttons. After each of the agent's moves the page shows
+its info (value, policy, visit counts) as the replay view does. Undo takes back the person's
+last move and the agent's reply; resign gives the game up.
+
+Screen games (states with ``frame()``: MinAtar, Atari) are played on the keyboard: the page
+sends which keys are held, and the game advances at ``fps`` steps a second, the action being
+the one of the game's own action set whose name (``UP``, ``LEFTFIRE``...) the keys spell.
+
+Every game is recorded when it ends (won, lost, resigned, or its page closed) through the
+match hooks like any match (``gamepit.arena.LiveMatch``), so undo never leaves a trace in the
+replay. A closed page ends its game: recorded with the person's seat forfeiting, reason
+"unfinished: the page was closed". At most ``limit`` games are played at once per server.
+
+Must not know any concrete game; board styles are the ``board_view`` ones the page draws.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from gamepit.arena.match import LiveMatch
+from gamepit.errors import GamepitError
+from gamepit.protocols import State, split_act_result
+from gamepit.viewer.live import Hub, Source
+from gamepit.viewer.session import SCREEN_LOCK, encode_png, json_safe, names_in_position
+
+MAX_GAMES = 4  # games played at once per server: each holds an agent (maybe a network)
+UNCLAIMED = 30.0  # seconds a new game waits for its page before it is dropped
+FPS = 15.0  # steps a second of a screen game (Atari at frameskip 4 runs 15 a second)
+HUMAN = "human@browser"  # (not "human": that one is the terminal agent, whose hooks print)
+# The directions and the button a screen game's action names are made of, in ALE's order.
+_KEY_PARTS = ("UP", "DOWN", "RIGHT", "LEFT", "FIRE")
+
+
+class PlayError(GamepitError):
+    """A request the game refuses (an illegal move, undo with nothing to undo): the page shows
+    the message; ``status`` is the HTTP status."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def click_targets(state: State, legal: list[int],
+                  name_of: Any = None) -> list[dict[str, Any]]:
+    """For each legal action: its name and the clicks that choose it, as lists of cell
+    indices (one cell, or the from and to squares on a chess-style board); no clicks for an
+    action that changes no cell. Names come from the state where it names moves by position
+    (chess), else from ``name_of`` (the game's ``action_to_string``)."""
+    before = state.board_view()
+    cells_before, style = before["cells"], before.get("style", "grid")
+    name = getattr(state, "action_to_string", None) or name_of
+    moves = []
+    for action in legal:
+        child = state.clone()
+        child.apply(action)
+        after = child.board_view()["cells"]
+        emptied = [i for i, (b, a) in enumerate(zip(cells_before, after, strict=False))
+                   if b and not a]
+        filled = [i for i, (b, a) in enumerate(zip(cells_before, after, strict=False))
+                  if a and a != b]
+        clicks: list[list[int]] = []
+        if style == "chess" and emptied and filled:
+            clicks = [[f, t] for f in emptied for t in filled if cells_before[f] == after[t]]
+            if not clicks:  # a promotion: the pawn became another piece
+                clicks = [[emptied[0], filled[0]]]
+        elif filled:
+            placed = [i for i in filled if not cells_before[i]]
+            clicks = [[(placed or filled)[0]]]
+        try:
+            label = str(name(action)) if callable(name) else str(action)
+        except Exception:  # noqa: BLE001 - a name is a nicety; the number still works
+            label = str(action)
+        moves.append({"action": int(action), "label": label, "clicks": clicks})
+    return moves
+
+
+def action_for_keys(names: list[str], keys: list[str]) -> int:
+    """The action whose name the held keys spell (``up`` + ``left`` + ``fire`` is
+    ``UPLEFTFIRE``), dropping the button, then the vertical direction, until the game has
+    such an action; NOOP (or action 0) when nothing fits."""
+    held = {key.upper() for key in keys}
+    if "UP" in held and "DOWN" in held:
+        held -= {"UP", "DOWN"}
+    if "LEFT" in held and "RIGHT" in held:
+        held -= {"LEFT", "RIGHT"}
+    index = {name.upper(): action for action, name in enumerate(names)}
+    for drop in ((), ("FIRE",), ("UP", "DOWN"), ("UP", "DOWN", "FIRE"), ("RIGHT", "LEFT"),
+                 ("RIGHT", "LEFT", "FIRE")):
+        wanted = "".join(part for part in _KEY_PARTS if part in held and part not in drop)
+        if wanted in index:
+            return index[wanted]
+    return index.get("NOOP", 0)
+
+
+class PlayGame(Source):
+    """One game in one page. Thread-safe: request threads, the agent's thread, the screen
+    loop and the hub share it through ``lock``."""
+
+    def __init__(self, table: PlayTable, game_spec: str, agent_spec: str, human_seat: int,
+                 seed: int) -> None:
+        registry = table.registry
+        self.table, self.id = table, secrets.token_hex(8)
+        with SCREEN_LOCK:
+            self.game = registry.make_game(game_spec)
+            self.state = self.game.new_state(seed)
+        self.has_frames = callable(getattr(self.state, "frame", None))
+        if not self.has_frames and not callable(getattr(self.state, "board_view", None)):
+            raise GamepitError(f"play: {self.game.name} has neither a board view nor screens "
+                               "to play in the browser; play it at the terminal")
+        players = self.game.num_players
+        if self.has_frames and players != 1:
+            raise GamepitError(f"play: {self.game.name} is a {players}-player screen game; "
+                               "the browser plays screen games alone")
+        if not self.has_frames and players != 2:
+            raise GamepitError(f"play: {self.game.name} has {players} players; the browser "
+                               "seats a person and one agent")
+        if not 0 <= human_seat < players:
+            raise GamepitError(f"play: seat must be between 0 and {players - 1}")
+        self.seed, self.human_seat = seed, human_seat
+        self.agent_spec = agent_spec
+        self.specs = [HUMAN] if players == 1 else [
+            HUMAN if seat == human_seat else agent_spec for seat in range(2)]
+        self.agent = None if players == 1 else registry.make_agent(agent_spec, self.game)
+        if self.agent is not None:
+            self.agent.reset(self.game, 1 - human_seat, seed * 1000 + 1 - human_seat)
+        self.lock = threading.RLock()
+        # (player, action, info, seconds, name) per step; names of moves need the position
+        self.history: list[tuple[int, int, dict[str, Any], float, dict[str, str]]] = []
+        self.status = "ready"
+        self.created = time.monotonic()
+        self.result = ""
+        self.replay_path: str | None = None
+        self.forfeit: tuple[int, str] | None = None
+        self.streaming = False
+        self.keys: list[str] = []
+        self._first_key = threading.Event()  # a screen game waits for the player's first key
+        self.fps = table.fps
+        self.frames_sent = 0
+        self._version = 0
+        self._sent_version = 0
+        self._view: dict[str, Any] = {}
+        self._frame: dict[str, Any] | None = None
+        self._frame_sent = -1
+        self.names = [str(self.game.action_to_string(a)) for a in range(self.game.num_actions)] \
+            if self.has_frames else []
+
+    # ------------------------------------------------------------------ page requests
+
+    def start(self) -> None:
+        """The page is listening: the agent moves if it is first; a screen game starts."""
+        with self.lock:
+            if self.status != "ready":
+                return
+            self.status = "playing"
+        if self.has_frames:
+            threading.Thread(target=self._screen_loop, name=f"gamepit-play-{self.id}",
+                             daemon=True).start()
+        else:
+            self._changed()
+            self._agent_if_its_turn()
+
+    def move(self, action: int) -> None:
+        with self.lock:
+            if self.status != "playing" or self.has_frames:
+                raise PlayError("the game is not waiting for a move")
+            if self.state.is_terminal() or self.state.current_player != self.human_seat:
+                raise PlayError("it is not your turn")
+            if not (0 <= action < self.game.num_actions) or \
+                    not self.state.legal_mask()[action]:
+                raise PlayError(f"illegal move {action}")
+            self._apply(self.human_seat, action, {}, 0.0)
+        self._agent_if_its_turn()
+
+    def undo(self) -> None:
+        """Take back the person's last move and the agent's reply to it."""
+        with self.lock:
+            if self.has_frames or self.status != "playing" or self.state.is_terminal():
+                raise PlayError("undo: only during a board game, on your turn")
+            if self.state.current_player != self.human_seat:
+                raise PlayError("undo: wait for the agent's move")
+            mine = [i for i, entry in enumerate(self.history) if entry[0] == self.human_seat]
+            if not mine:
+                raise PlayError("undo: you have not moved yet")
+            del self.history[mine[-1]:]
+            self.state = self.game.new_state(self.seed)
+            for entry in self.history:
+                self.state.apply(entry[1])
+            self.agent.reset(self.game, 1 - self.human_seat, self.seed * 1000 + 1 -
+                             self.human_seat)
+            self._changed()
+
+    def resign(self) -> None:
+        with self.lock:
+            if self.status == "over":
+                raise PlayError("the game is over")
+            self.forfeit = (self.human_seat, "resigned")
+        self._end()
+
+    def hold(self, keys: list[str]) -> None:
+        if not self.has_frames:
+            raise PlayError("keys are for screen games")
+        self.keys = [str(key) for key in keys[:8]]
+        self._first_key.set()
+
+    def closed(self, wait: bool = False) -> None:
+        """The page's stream ended (the tab was closed): the game ends, unfinished. The hub's
+        thread calls this, and recording a long screen game must not hold it up, so the
+        game is recorded in a thread of its own unless ``wait`` (the server is stopping)."""
+        with self.lock:
+            self.streaming = False
+            if self.status == "over":
+                return
+            self.forfeit = (self.human_seat, "unfinished: the page was closed")
+        if wait:
+            self._end()
+        else:
+            threading.Thread(target=self._end, daemon=True).start()
+
+    def resend(self) -> None:
+        """A page (re)connects: it gets the latest position and screen again."""
+        with self.lock:
+            self._sent_version = self._version - 1 if self._version else 0
+            self._frame_sent = -1
+
+    # ------------------------------------------------------------------ the hub asks
+
+    def poll(self) -> list[dict[str, Any]]:
+        events = []
+        with self.lock:
+            if self._frame is not None and self._frame["step"] != self._frame_sent:
+                events.append(self._frame)
+                self._frame_sent = self._frame["step"]
+                self.frames_sent += 1
+            if self._version != self._sent_version:
+                events.append(self._view)
+                self._sent_version = self._version
+        return events
+
+    # ------------------------------------------------------------------ playing
+
+    def _apply(self, player: int, action: int, info: dict[str, Any], seconds: float) -> None:
+        """Play an action (caller holds the lock)."""
+        names = names_in_position(self.state, {"action": action, "info": info})
+        if str(action) not in names:
+            try:
+                names[str(action)] = str(self.game.action_to_string(action))
+            except Exception:  # noqa: BLE001 - a name is a nicety; the number still shows
+                pass
+        self.state.apply(action)
+        self.history.append((player, action, info, seconds, names))
+        if self.state.is_terminal():
+            self.status = "ending"
+        self._changed()
+
+    def _agent_if_its_turn(self) -> None:
+        with self.lock:
+            if self.status == "ending":
+                threading.Thread(target=self._end, daemon=True).start()
+                return
+            if self.status != "playing" or self.state.current_player == self.human_seat:
+                return
+            self.status = "thinking"
+            self._changed()
+        threading.Thread(target=self._agent_moves, name=f"gamepit-agent-{self.id}",
+                         daemon=True).start()
+
+    def _agent_moves(self) -> None:
+        with self.lock:
+            view = self.state.clone()
+        started = time.perf_counter()
+        try:
+            action, info = split_act_result(self.agent.act(view))
+            problem = "" if 0 <= action < self.game.num_actions and \
+                view.legal_mask()[action] else f"illegal action {action}"
+        except Exception as error:  # noqa: BLE001 - the agent forfeits, the server goes on
+            action, info, problem = -1, {}, f"act raised {type(error).__name__}: {error}"
+        seconds = time.perf_counter() - started
+        with self.lock:
+            if self.status != "thinking":  # the page left (or resigned) meanwhile
+                return
+            if problem:
+                self.forfeit = (1 - self.human_seat, problem)
+                self.status = "ending"
+            else:
+                self.status = "playing"
+                self._apply(1 - self.human_seat, action, json_safe(_plain(info)), seconds)
+        if self.status == "ending":
+            self._end()
+
+    def _screen_loop(self) -> None:
+        self._publish_frame()
+        self._changed()
+        while not self._first_key.wait(0.5):
+            if self.status != "playing":
+                return
+        period = 1.0 / self.fps
+        tick = time.perf_counter()
+        while True:
+            tick += period
+            delay = tick - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            else:
+                tick = time.perf_counter()  # fell behind: do not rush to catch up
+            with self.lock:
+                if self.status != "playing":
+                    return
+                action = action_for_keys(self.names, self.keys)
+                if not self.state.legal_mask()[action]:
+                    action = self.state.legal_actions()[0]
+                with SCREEN_LOCK:
+                    self.state.apply(action)
+                self.history.append((0, action, {}, 0.0, {}))
+                over = self.state.is_terminal()
+            self._publish_frame()
+            if over:
+                self._end()
+                return
+
+    def _publish_frame(self) -> None:
+        with self.lock, SCREEN_LOCK:
+            png = encode_png(self.state.frame())
+            score = float(self.state.returns()[0])
+            self._frame = {"type": "frame", "step": len(self.history), "score": score,
+                           "image": base64.b64encode(png).decode("ascii"),
+                           "sent": time.time()}
+        self.table.hub.wake()
+
+    def _end(self) -> None:
+        """Record the game and tell the page (once)."""
+        with self.lock:
+            if self.status == "over":
+                return
+            self.status = "over"
+            history, forfeit = list(self.history), self.forfeit
+        try:
+            if history or forfeit == (self.human_seat, "resigned"):  # not one left unplayed
+                self.replay_path, self.result = self.table.record(self, history, forfeit)
+            else:
+                self.result = "ended before any move (not recorded)"
+        except Exception as error:  # noqa: BLE001 - the page must hear the game ended
+            self.result = f"ended; not recorded: {type(error).__name__}: {error}"
+        finally:
+            self.table.release(self)
+            if self.agent is not None:
+                self.agent.close()
+        self._changed()
+
+    def _changed(self) -> None:
+        with self.lock:
+            self._version += 1
+            self._view = self.view()
+        self.table.hub.wake()
+
+    def view(self) -> dict[str, Any]:
+        """Everything the page draws, JSON-ready (caller holds the lock)."""
+        state = self.state
+        over = self.status == "over"
+        data: dict[str, Any] = {
+            "type": "position", "id": self.id, "game": self.game.spec or self.game.name,
+            "agents": self.specs, "human_seat": self.human_seat, "status": self.status,
+            "steps": len(self.history), "result": self.result, "replay": self.replay_path,
+            "kind": "frames" if self.has_frames else "board",
+            "player_names": [str(n) for n in getattr(self.game, "player_names", ()) or ()],
+        }
+        if self.has_frames:
+            data["keys"] = self.names
+            data["started"] = self._first_key.is_set()
+            data["score"] = float(state.returns()[0])
+            data["fps"] = self.fps
+            return data
+        data["board"] = state.board_view()
+        data["to_move"] = None if state.is_terminal() else int(state.current_player)
+        data["your_turn"] = (self.status == "playing" and not state.is_terminal()
+                             and state.current_player == self.human_seat)
+        data["moves"] = click_targets(state, state.legal_actions(), self.game.action_to_string) \
+            if data["your_turn"] else []
+        data["history"] = [{"player": p, "label": names.get(str(a), str(a))}
+                           for p, a, _, _, names in self.history]
+        agent_moves = [i for i, entry in enumerate(self.history) if entry[0] != self.human_seat]
+        if agent_moves:
+            player, action, info, seconds, names = self.history[agent_moves[-1]]
+            board = self.game.new_state(self.seed)
+            for entry in self.history[:agent_moves[-1]]:
+                board.apply(entry[1])
+            data["agent_move"] = {"action": action, "info": info, "names": names,
+                                  "seconds": round(seconds, 3), "board": board.board_view(),
+                                  "label": names.get(str(action), str(action))}
+        data["can_undo"] = data["your_turn"] and any(
+            entry[0] == self.human_seat for entry in self.history)
+        if over and not self.result:
+            data["result"] = "over"
+        return data
+
+
+def _plain(value: Any) -> Any:
+    from gamepit.arena.match import plain
+
+    return plain(value)
+
+
+class PlayTable:
+    """The games of one server, at most ``limit`` at once."""
+
+    def __init__(self, registry: Any, manager: Any, replay_dir: str | Path | None, hub: Hub,
+                 limit: int = MAX_GAMES, fps: float = FPS) -> None:
+        self.registry, self.manager, self.hub = registry, manager, hub
+        self.replay_dir = None if replay_dir is None else str(replay_dir)
+        self.limit, self.fps = limit, fps
+        self._games: dict[str, PlayGame] = {}
+        self._lock = threading.Lock()
+        self.finished: list[PlayGame] = []  # in the order they ended (``gamepit play`` waits)
+        self.ended = threading.Condition(self._lock)
+
+    def new(self, game_spec: str, agent_spec: str, human_seat: int = 0,
+            seed: int | None = None) -> PlayGame:
+        with self._lock:
+            unclaimed = [game for game in self._games.values() if game.status == "ready"
+                         and not game.streaming
+                         and time.monotonic() - game.created > UNCLAIMED]
+        for game in unclaimed:  # made, but no page ever opened them
+            game.closed()
+        with self._lock:
+            if len(self._games) >= self.limit:
+                raise PlayError(f"{self.limit} games are being played on this server; finish "
+                                "one first", status=429)
+        game = PlayGame(self, game_spec, agent_spec, human_seat,
+                        secrets.randbelow(2**31) if seed is None else seed)
+        with self._lock:
+            if len(self._games) >= self.limit:
+                if game.agent is not None:
+                    game.agent.close()
+                raise PlayError(f"{self.limit} games are being played on this server; finish "
+                                "one first", status=429)
+            self._games[game.id] = game
+        return game
+
+    def get(self, game_id: str) -> PlayGame:
+        with self._lock:
+            game = self._games.get(game_id)
+            if game is None:
+                game = next((g for g in self.finished if g.id == game_id), None)
+        if game is None:
+            raise PlayError("no such game (it ended, or the server restarted)", status=404)
+        return game
+
+    def release(self, game: PlayGame) -> None:
+        with self.ended:
+            self._games.pop(game.id, None)
+            self.finished = [*self.finished[-20:], game]
+            self.ended.notify_all()
+
+    def record(self, game: PlayGame, history: list[tuple[Any, ...]],
+               forfeit: tuple[int, str] | None) -> tuple[str | None, str]:
+        """Write the finished game as a replay through the match hooks; (path, result)."""
+        from gamepit.agents.human import result_in_words
+
+        match = LiveMatch(game.game, game.seed, game.specs,
+                          self.replay_dir, None, self.manager)
+        with SCREEN_LOCK:
+            for player, action, info, seconds, _ in history:
+                match.play(player, action, info, seconds)
+            if forfeit is not None:
+                match.forfeit(*forfeit)
+            result = match.finish()
+        return result.replay_path, result_in_words(game.game, result)
+
+    def close(self) -> None:
+        with self._lock:
+            games = list(self._games.values())
+        for game in games:
+            game.closed(wait=True)

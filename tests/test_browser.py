@@ -1,0 +1,584 @@
+"""The viewer's live side in a real headless Chromium (Selenium, as ``test_viewer.py``): a
+person playing against agents by clicks and keys, a match watched while it is played, the
+plots of replays, training runs and tournaments, and the server's refusals on the new routes.
+One browser and one server serve the whole module; each page leaves a screenshot in
+``$GAMEPIT_ARTIFACTS`` (default: a pytest temporary folder) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+
+from gamepit.arena import play_match
+from gamepit.plugins.manager import PluginManager
+from gamepit.protocols import Agent, State
+from gamepit.replay import read_replay
+from gamepit.tournament.ledger import GameRecord, Ledger
+from gamepit.training.metrics_file import append_metrics
+from gamepit.viewer.play import action_for_keys, click_targets
+from gamepit.viewer.server import ViewerServer
+from tests.test_viewer import browser, text_of, wait_for  # noqa: F401 - the module's browser
+
+__all__ = ["browser"]
+
+
+class SlowAgent(Agent):
+    """A real agent that takes its time, so a match lasts long enough to be watched live:
+    alpha-beta's move (with its value), ``pause`` seconds later."""
+
+    def __init__(self, inner: Agent, pause: float) -> None:
+        self.inner, self.pause = inner, pause
+
+    def reset(self, game, player, seed=None) -> None:
+        super().reset(game, player, seed)
+        self.inner.reset(game, player, seed)
+
+    def act(self, state: State):
+        time.sleep(self.pause)
+        return self.inner.act(state)
+
+
+@pytest.fixture(scope="module")
+def manager() -> PluginManager:
+    return PluginManager(autoload=False)
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory) -> Path:
+    folder = os.environ.get("GAMEPIT_ARTIFACTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory, manager):
+    """A replay folder with a searched connect four game and a MinAtar episode, a runs
+    folder with one run, and a ledger with one tournament of real games."""
+    root = tmp_path_factory.mktemp("browser")
+    replays, runs = root / "replays", root / "runs"
+    registry = manager.registry
+    play_match(registry.make_game("connect_four"),
+               [registry.make_agent("mcts:sims=30"), registry.make_agent("alphabeta:depth=2")],
+               1, ["mcts:sims=30", "alphabeta:depth=2"], str(replays / "c4"), None, manager)
+    play_match(registry.make_game("minatar:breakout"), [registry.make_agent("random")], 3,
+               ["random"], str(replays / "minatar"), None, manager)
+    for step in range(1, 11):
+        append_metrics(str(runs / "dqn-breakout"), step * 100,
+                       {"episode_return": step * 0.5, "eval/return": step * 0.4,
+                        "loss": 1.0 / step})
+    ledger = root / "ledger.sqlite"
+    with Ledger(ledger) as book:
+        book.open_tournament("league", "tictactoe", 0, {})
+        for index in range(6):
+            record_game(manager, book, ["alphabeta", "random"], index)
+    return {"replays": replays, "runs": runs, "ledger": ledger}
+
+
+def record_game(manager, book: Ledger, pairing: list[str], index: int) -> None:
+    """Play one real tic-tac-toe game and append it to the ledger, seats alternating."""
+    registry = manager.registry
+    seats = pairing if index % 2 == 0 else pairing[::-1]
+    result = play_match(registry.make_game("tictactoe"),
+                        [registry.make_agent(spec) for spec in seats], index, seats, None,
+                        None, manager)
+    book.record("league", "tictactoe", GameRecord(pairing, index, seats, index, result.returns,
+                                                  result.steps, 0.01))
+
+
+@pytest.fixture(scope="module")
+def server(folders, manager):
+    viewer = ViewerServer(folders["replays"], manager.registry, port=0, runs=folders["runs"],
+                          ledgers=[folders["ledger"]], manager=manager, max_games=3)
+    viewer.start_in_thread()
+    yield viewer
+    viewer.shutdown()
+    viewer.server_close()
+
+
+def post(server, path: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(server.url.rstrip("/") + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json",
+                                              **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def play_view(browser) -> dict:
+    return browser.execute_script("return window.gamepitPlayView || {}")
+
+
+def click_cell(browser, index: int) -> None:
+    """A real mouse click in the middle of one cell of the play board."""
+    canvas = browser.find_element("id", "play-board")
+    board = play_view(browser)["board"]
+    width, height = browser.execute_script(
+        "const c = document.getElementById('play-board'); return [c.width, c.height]")
+    cell = width / board["cols"]
+    top = height - board["rows"] * cell
+    row, col = divmod(index, board["cols"])
+    x, y = col * cell + cell / 2, top + row * cell + cell / 2
+    ActionChains(browser).move_to_element_with_offset(canvas, x - width / 2,
+                                                      y - height / 2).click().perform()
+
+
+def shoot(browser, artifacts: Path, name: str) -> None:
+    browser.save_screenshot(str(artifacts / f"{name}.png"))
+    assert (artifacts / f"{name}.png").stat().st_size > 1000
+
+
+def wait_your_turn(browser, steps: int | None = None) -> dict:
+    return wait_for(browser, lambda: (lambda v: v if v.get("your_turn") and (
+        steps is None or v["steps"] == steps) else None)(play_view(browser)), "your turn")
+
+
+# --------------------------------------------------------------------------- playing
+
+
+def connect_four_choice(cells: list[str], me: str, them: str) -> int:
+    """Win if a drop wins, else block the opponent's win, else the most central open column."""
+    def landing(column: int) -> int | None:
+        for row in range(5, -1, -1):
+            if not cells[row * 7 + column]:
+                return row * 7 + column
+        return None
+
+    def wins(board: list[str], index: int, piece: str) -> bool:
+        row, col = divmod(index, 7)
+        for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            count = 1
+            for sign in (1, -1):
+                r, c = row + sign * dr, col + sign * dc
+                while 0 <= r < 6 and 0 <= c < 7 and board[r * 7 + c] == piece:
+                    count += 1
+                    r, c = r + sign * dr, c + sign * dc
+            if count >= 4:
+                return True
+        return False
+
+    open_columns = [c for c in (3, 2, 4, 1, 5, 0, 6) if landing(c) is not None]
+    for piece in (me, them):
+        for column in open_columns:
+            if wins(cells, landing(column), piece):
+                return column
+    return open_columns[0]
+
+
+def test_connect_four_won_by_clicks_against_random(browser, server, artifacts):
+    status, made = post(server, "/api/play/new", {"game": "connect_four", "agent": "random",
+                                                  "seat": 0, "seed": 5})
+    assert status == 200, made
+    browser.get(server.url + f"#play={made['id']}")
+    for _ in range(21):
+        view = wait_for(browser, lambda: (lambda v: v if v.get("your_turn") or
+                                          v.get("status") == "over" else None)(
+            play_view(browser)), "my turn or the end")
+        if view["status"] == "over":
+            break
+        column = connect_four_choice(view["board"]["cells"], "X", "O")
+        click_cell(browser, column)  # the top cell: the disc falls down the column
+        wait_for(browser, lambda before=view["steps"]: play_view(browser)["steps"] > before,
+                 "my move")
+    view = wait_for(browser, lambda: (lambda v: v if v.get("status") == "over" and v["replay"]
+                                      else None)(play_view(browser)), "the end")
+    assert view["result"] == "X wins", view["result"]
+    assert "X wins" in text_of(browser, "play-status")
+    shoot(browser, artifacts, "play-connect-four-won")
+    replay = read_replay(view["replay"])
+    assert replay.header["agents"] == ["human@browser", "random"]
+    assert replay.end["returns"] == [1.0, -1.0] and replay.end["forfeit_seat"] is None
+    assert len(replay.steps) == view["steps"]
+
+
+def test_illegal_click_refused_thinking_shown_undo_and_resign(browser, server, artifacts):
+    browser.get(server.url + "#play")
+    form = wait_for(browser, lambda: browser.find_element("id", "play-form").is_displayed()
+                    and browser.find_element("id", "play-game-spec"), "the form")
+    form.clear()
+    form.send_keys("tictactoe")
+    agent = browser.find_element("id", "play-agent-spec")
+    agent.clear()
+    agent.send_keys("mcts:sims=60")
+    browser.find_element("id", "play-start").click()
+    view = wait_your_turn(browser, 0)
+    click_cell(browser, 4)  # the centre
+    view = wait_your_turn(browser, 2)
+    assert view["board"]["cells"][4] == "X"
+    # the agent's thinking: value, visit counts, policy as a heat map over the free cells
+    wait_for(browser, lambda: browser.find_elements("css selector", "#play-info #info-visits tr"),
+             "the visit counts")
+    assert text_of(browser, "info-value").strip()
+    assert int(browser.execute_script(
+        "return document.getElementById('play-board').dataset.heat")) > 0
+    shoot(browser, artifacts, "play-tictactoe-thinking")
+    # a click on a taken cell is refused on the page, and the server refuses the move too
+    click_cell(browser, 4)
+    wait_for(browser, lambda: "Illegal move" in text_of(browser, "play-status"), "a refusal")
+    assert "refused" in browser.find_element("id", "play-status").get_attribute("class")
+    shoot(browser, artifacts, "play-tictactoe-refused")
+    status, answer = post(server, "/api/play/move", {"id": view["id"], "action": 4})
+    assert status == 409 and "illegal" in answer["error"]
+    assert play_view(browser)["steps"] == 2
+    # undo takes back my move and the reply; resign ends the game, recorded
+    browser.find_element("id", "undo").click()
+    wait_your_turn(browser, 0)
+    browser.find_element("id", "resign").click()
+    view = wait_for(browser, lambda: (lambda v: v if v.get("status") == "over" and v["replay"]
+                                      else None)(play_view(browser)), "the resignation")
+    assert "resigned" in view["result"]
+    end = read_replay(view["replay"]).end
+    assert end["forfeit_seat"] == 0 and end["forfeit_reason"] == "resigned"
+
+
+def test_chess_moves_are_two_clicks_and_promotions_a_choice(manager):
+    """Click targets on a chess board: from and to squares, and a promotion shares its
+    squares between four moves (found in real random games)."""
+    game = manager.registry.make_game("openspiel:chess")
+    state = game.new_state(0)
+    moves = click_targets(state, state.legal_actions())
+    assert {m["label"] for m in moves if m["clicks"] == [[52, 36]]} == {"e4"}  # e2 to e4
+    assert all(len(click) == 2 for m in moves for click in m["clicks"])
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        state = game.new_state(int(rng.integers(1000)))
+        while not state.is_terminal():
+            legal = state.legal_actions()
+            names = [state.action_to_string(a) for a in legal]
+            if any("=" in name for name in names):
+                moves = click_targets(state, legal)
+                promoting = [m for m in moves if "=" in m["label"]]
+                shared = {tuple(map(tuple, m["clicks"])) for m in promoting}
+                assert len(promoting) == 4 * len(shared), promoting
+                return
+            state.apply(int(rng.choice(legal)))
+    pytest.fail("no promotion came up in 200 random games")
+
+
+def test_keys_spell_the_games_own_actions():
+    names = ["NOOP", "FIRE", "UP", "RIGHT", "LEFT", "DOWN", "UPRIGHT", "UPLEFT", "LEFTFIRE"]
+    assert action_for_keys(names, []) == 0
+    assert action_for_keys(names, ["left", "fire"]) == names.index("LEFTFIRE")
+    assert action_for_keys(names, ["up", "left"]) == names.index("UPLEFT")
+    assert action_for_keys(names, ["right", "fire"]) == names.index("RIGHT")  # no RIGHTFIRE
+    assert action_for_keys(["NOOP", "LEFT", "RIGHT", "FIRE"], ["up", "right"]) == 2
+
+
+def test_minatar_played_on_the_keyboard_and_a_closed_page_ends_it(browser, server, artifacts):
+    status, made = post(server, "/api/play/new", {"game": "minatar:breakout", "agent": "random",
+                                                  "seed": 2})
+    assert status == 200, made
+    browser.get(server.url + f"#play={made['id']}")
+    wait_for(browser, lambda: "Press an arrow key" in text_of(browser, "play-status"),
+             "the invitation to start")
+    body = browser.find_element("tag name", "body")
+    ActionChains(browser).key_down(Keys.ARROW_LEFT, body).perform()
+    wait_for(browser, lambda: int(browser.find_element("id", "play-board")
+                                  .get_attribute("data-frame") or 0) >= 5, "frames")
+    ActionChains(browser).key_up(Keys.ARROW_LEFT, body).perform()
+    assert "frames/s" in text_of(browser, "play-fps")
+    shoot(browser, artifacts, "play-minatar")
+    game = server.table.get(made["id"])
+    browser.get("about:blank")  # the tab goes away: the game ends, recorded as unfinished
+    wait_for(browser, lambda: game.status == "over" and game.replay_path, "the game's end")
+    replay = read_replay(game.replay_path)
+    left = game.names.index("LEFT")
+    assert any(step["action"] == left for step in replay.steps)
+    if replay.end["forfeit_seat"] is not None:  # (the ball may have been lost first)
+        assert replay.end["forfeit_reason"] == "unfinished: the page was closed"
+
+
+def test_games_at_once_are_limited(server):
+    made = []
+    try:
+        while len(made) < server.table.limit:
+            status, answer = post(server, "/api/play/new", {"game": "tictactoe"})
+            assert status == 200, answer
+            made.append(server.table.get(answer["id"]))
+        status, answer = post(server, "/api/play/new", {"game": "tictactoe"})
+        assert status == 429 and "finish one first" in answer["error"]
+    finally:
+        for game in made:
+            game.closed()
+    status, answer = post(server, "/api/play/new", {"game": "hex"})
+    assert status == 400 and "\n" not in answer["error"]
+
+
+# --------------------------------------------------------------------------- live
+
+
+def test_a_match_in_progress_is_watched_live(browser, server, folders, manager, artifacts):
+    registry = manager.registry
+    agents = [SlowAgent(registry.make_agent("alphabeta"), 0.4),
+              SlowAgent(registry.make_agent("alphabeta:depth=1"), 0.4)]
+    browser.get(server.url)
+    wait_for(browser, lambda: " replays" in text_of(browser, "list-count"), "the list")
+    match = threading.Thread(target=play_match, args=(
+        registry.make_game("tictactoe"), agents, 7, ["slow-alphabeta", "slow-depth-1"],
+        str(folders["replays"] / "live"), None, manager))
+    match.start()
+    try:
+        # the new game appears in the list by itself, unfinished
+        link = wait_for(browser, lambda: browser.find_elements(
+            "css selector", "#replay-list a[data-path^='live/']"), "the new game in the list")
+        link[0].click()
+        wait_for(browser, lambda: browser.find_element("id", "live").is_displayed(),
+                 "the live mark")
+        seen = set()
+        deadline = time.monotonic() + 30
+        while match.is_alive() and time.monotonic() < deadline:
+            seen.add(browser.execute_script("return document.getElementById('seek').max"))
+            time.sleep(0.05)
+        shoot(browser, artifacts, "live-match")
+    finally:
+        match.join()
+    path = next((folders["replays"] / "live").glob("*.jsonl"))
+    total = len(read_replay(path).steps)
+    wait_for(browser, lambda: not browser.find_element("id", "live").is_displayed(),
+             "the end of the live game")
+    assert text_of(browser, "position") == f"{total} / {total}"  # it followed to the end
+    assert len(seen) >= 3, seen  # and showed the game growing on the way
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def test_replay_plots_values_and_cumulative_reward(browser, server, folders, artifacts):
+    for pattern, title, series in (("c4/*.jsonl", "Value for the mover", 2),
+                                   ("minatar/*.jsonl", "Cumulative reward", 1)):
+        relative = next(folders["replays"].glob(pattern)).relative_to(folders["replays"])
+        browser.get(server.url + f"#path={quote(relative.as_posix())}")
+        chart = wait_for(browser, lambda title=title: (
+            lambda c: c if c and title in c["text"] else None)(
+            browser.execute_script("""
+                const svg = document.querySelector('#replay-plot svg[data-points]');
+                return svg && {text: svg.textContent, series: Number(svg.dataset.series),
+                               points: Number(svg.dataset.points),
+                               lines: svg.querySelectorAll('polyline').length};""")),
+            f"the replay's plot ({title})")
+        assert chart["series"] == series and chart["lines"] == series
+        assert chart["points"] > 3
+        browser.execute_script("document.getElementById('replay-plot').scrollIntoView()")
+        shoot(browser, artifacts, "plot-replay-" + pattern.split("/")[0])
+
+
+def chart_facts(browser, selector: str) -> dict | None:
+    """What one chart drew, read in one go (a push may redraw it at any moment)."""
+    return browser.execute_script("""
+        const svg = document.querySelector(arguments[0]);
+        return svg && {points: Number(svg.dataset.points), rows: Number(svg.dataset.rows),
+                       intervals: svg.querySelectorAll('line.interval').length,
+                       standings: document.querySelectorAll('#standings tr').length};""",
+                                  selector)
+
+
+def test_run_curves_update_as_metrics_arrive(browser, server, folders, artifacts):
+    browser.get(server.url + "#runs")
+    wait_for(browser, lambda: chart_facts(browser, "#run-loss svg"), "charts")
+    for group in ("return", "evaluation", "loss"):
+        assert chart_facts(browser, f"#run-{group} svg")["points"] >= 10, group
+    shoot(browser, artifacts, "plot-run")
+    append_metrics(str(folders["runs"] / "dqn-breakout"), 1100, {"loss": 0.05})
+    wait_for(browser, lambda: (chart_facts(browser, "#run-loss svg") or {}).get("points") == 11,
+             "the pushed update")
+
+
+def test_tournament_chart_and_standings_update_as_games_end(browser, server, folders,
+                                                             manager, artifacts):
+    browser.get(server.url + "#tournaments")
+    chart = wait_for(browser, lambda: chart_facts(browser, "#tournament-chart svg[data-rows]"),
+                     "the Elo chart")
+    assert chart["rows"] == 2
+    assert chart["intervals"] == 1  # the anchor's rating is fixed: no interval
+    assert chart["standings"] == 3
+    shoot(browser, artifacts, "plot-tournament")
+    with Ledger(folders["ledger"]) as book:
+        record_game(manager, book, ["alphabeta", "random"], 6)
+    wait_for(browser, lambda: browser.execute_script(
+        "return document.getElementById('tournament-view').dataset.games") == "7",
+        "the standings after one more game")
+    assert "7 games" in text_of(browser, "tournament-games")
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def test_new_routes_keep_the_refusals(server, folders):
+    port = server.server_address[1]
+    for method, path, body in (("GET", "/api/live/replays", None),
+                               ("GET", "/api/runs", None),
+                               ("POST", "/api/play/new", b'{"game": "tictactoe"}')):
+        for host, expected in ((f"evil.example:{port}", 403), (f"localhost:{port}", 200)):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request(method, path, body=body, headers={
+                "Host": host, "Content-Type": "application/json"})
+            response = connection.getresponse()
+            assert response.status == expected, (method, path, host)
+            if expected == 200 and path == "/api/play/new":
+                server.table.get(json.loads(response.read())["id"]).closed()
+            connection.close()
+    outside = "../" + folders["ledger"].name
+    for path in (f"/api/live/replay?path={quote(outside)}", f"/api/run?path={quote('../..')}",
+                 f"/api/live/run?path={quote('/etc')}"):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", path)
+        assert connection.getresponse().status == 403, path
+        connection.close()
+    status, answer = post(server, "/api/play/new", {"game": "tictactoe"},
+                          {"Origin": "http://evil.example"})
+    assert status == 403 and "other sites" in answer["error"]
+    request = urllib.request.Request(server.url + "api/play/new", data=b"game=tictactoe",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 415
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_play_command_serves_the_game_in_the_browser(browser, tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gamepit", "play", "tictactoe", "human", "random", "--browser",
+         "--no-open", "--replays", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        line = process.stdout.readline()
+        assert "your game is at" in line, line + process.stderr.read()
+        url = line.split(" at ")[1].split()[0]
+        browser.get(url)
+        wait_your_turn(browser, 0)
+        browser.find_element("id", "resign").click()
+        assert process.wait(timeout=60) == 0
+        out = process.stdout.read()
+        assert "resigned" in out and "replay:" in out, out
+    finally:
+        process.kill()
+        process.wait()
+    assert len(list(tmp_path.glob("*.jsonl"))) == 1
+
+
+def test_play_browser_mistakes_are_one_line(cli):
+    for arguments, message in (
+            (("openspiel:hex", "human", "random"), "neither a board view nor screens"),
+            (("tictactoe", "random", "random"), "name 'human' as exactly one"),
+            (("tictactoe", "human", "nosuchagent"), "unknown agent")):
+        done = cli("play", *arguments, "--browser", "--no-open", "--no-replays")
+        assert done.returncode == 2, done.stderr
+        lines = [line for line in done.stderr.splitlines()
+                 if not line.startswith("gamepit: warning")]
+        assert len(lines) == 1 and message in lines[0], done.stderr
+
+
+@pytest.mark.parametrize("spec", ["go:size=9", "openspiel:othello", "tictactoe"])
+def test_placing_games_are_one_click_on_the_cell_played(manager, spec):
+    """Go (captures empty cells), othello (flips change others) and tic-tac-toe: a move is a
+    click on the cell it fills (these games number their moves by cell); pass is a button."""
+    import numpy as np
+
+    game = manager.registry.make_game(spec)
+    state, rng = game.new_state(0), np.random.default_rng(0)
+    for _ in range(30):
+        if state.is_terminal():
+            break
+        for move in click_targets(state, state.legal_actions(), game.action_to_string):
+            assert move["clicks"] in ([[move["action"]]], []), move
+            assert move["clicks"] or move["label"].lower() == "pass", move
+        state.apply(int(rng.choice(state.legal_actions())))
+
+
+class LineAgent(Agent):
+    """Plays its side of a fixed line of moves: the opponent's half of a random chess game
+    that reaches a promotion, so the person's side can be led there."""
+
+    line: list[int] = []
+
+    def reset(self, game, player, seed=None) -> None:
+        super().reset(game, player, seed)
+        self.moves = iter(self.line)
+
+    def act(self, state: State) -> int:
+        return next(self.moves)
+
+
+def promotion_line(game) -> tuple[list[tuple[int, int]], int]:
+    """(player, action) moves of a random game up to a position where the side to move can
+    promote, and that side."""
+    import numpy as np
+
+    for seed in range(200):
+        rng, state, moves = np.random.default_rng(seed), game.new_state(0), []
+        while not state.is_terminal() and len(moves) < 400:
+            legal = state.legal_actions()
+            if any("=" in state.action_to_string(a) for a in legal):
+                return moves, state.current_player
+            action = int(rng.choice(legal))
+            moves.append((state.current_player, action))
+            state.apply(action)
+    pytest.fail("no promotion came up in 200 random games")
+
+
+def test_chess_promotion_is_chosen_on_the_page(browser, tmp_path, artifacts):
+    from gamepit.plugins import hookimpl
+    from gamepit.protocols import agent as agent_entry
+
+    class Plugin:
+        @hookimpl
+        def gamepit_add_agents(self):
+            return [agent_entry("line", LineAgent, "Plays a fixed line of moves.")]
+
+    manager = PluginManager(autoload=False)
+    manager.register(Plugin(), name="line-agent")
+    game = manager.registry.make_game("openspiel:chess")
+    moves, seat = promotion_line(game)
+    LineAgent.line = [action for player, action in moves if player != seat]
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager)
+    viewer.start_in_thread()
+    try:
+        status, made = post(viewer, "/api/play/new", {"game": "openspiel:chess",
+                                                      "agent": "line", "seat": seat, "seed": 0})
+        assert status == 200, made
+        browser.get(viewer.url + f"#play={made['id']}")
+        playing = viewer.table.get(made["id"])
+        for step, (player, action) in enumerate(moves):
+            if player == seat:  # my half of the line, sent as the page would send it
+                wait_for(browser, lambda step=step: len(playing.history) == step
+                         and playing.status == "playing", f"my turn at move {step}")
+                assert post(viewer, "/api/play/move", {"id": made["id"], "action": action})[0] \
+                    == 200
+        view = wait_your_turn(browser, len(moves))
+        promoting = [move for move in view["moves"] if "=" in move["label"]]
+        start, end = promoting[0]["clicks"][0]
+        click_cell(browser, start)
+        click_cell(browser, end)
+        buttons = wait_for(browser, lambda: browser.find_element("id", "promotion").is_displayed()
+                           and browser.find_elements("css selector", "#promotion button"),
+                           "the choice of piece")
+        labels = [button.text for button in buttons]
+        assert sorted(label.split("=")[1][0] for label in labels) == ["B", "N", "Q", "R"], labels
+        shoot(browser, artifacts, "play-chess-promotion")
+        next(button for button in buttons if "=N" in button.text).click()  # underpromote
+        view = wait_for(browser, lambda: (lambda v: v if v["steps"] > len(moves) else None)(
+            play_view(browser)), "the promotion played")
+        assert view["board"]["cells"][end] in ("N", "n"), view["board"]["cells"][end]
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
