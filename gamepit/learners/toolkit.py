@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from gamepit.arena import play_lockstep, play_series
+from gamepit.backends import Pool, open_pool
 from gamepit.errors import GamepitError
 from gamepit.faces import StateGymEnv
 from gamepit.files import atomic_write
@@ -497,6 +498,30 @@ def resolve_checkpoint(checkpoint: str, algorithm: str, builtin_dir: Path) -> Pa
 def cpu_weights(network: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A CPU copy of a network's weights, for a checkpoint that must not alias live tensors."""
     return {key: value.detach().cpu().clone() for key, value in network.state_dict().items()}
+
+
+def numpy_weights(network: torch.nn.Module) -> dict[str, np.ndarray]:
+    """A network's weights as CPU numpy copies: what self-play and labelling workers receive
+    (one published object a version; never a CUDA tensor through a pipe or Ray)."""
+    return {key: value.detach().cpu().clone().numpy()
+            for key, value in network.state_dict().items()}
+
+
+def load_numpy_weights(network: torch.nn.Module, weights: Mapping[str, np.ndarray]) -> None:
+    """Load ``numpy_weights`` into a network (copies: Ray hands read-only arrays)."""
+    network.load_state_dict({key: torch.as_tensor(np.array(value))
+                             for key, value in weights.items()})
+
+
+def open_workers(args: Any, factory: type, here: Sequence[Any], elsewhere: Sequence[Any]
+                 ) -> Pool:
+    """A learner's executor from its ``backend``, ``workers`` and ``ray_address`` settings.
+    Workers in this process are built from ``here`` (live objects such as the manager may be
+    in it), the others from ``elsewhere`` (plain values only: spec strings, settings,
+    shapes)."""
+    local = args.backend == "inprocess" or args.workers == 0
+    return open_pool(args.backend, args.workers, factory, here if local else elsewhere,
+                     args.ray_address or None)
 
 
 def load_trained(algorithm: str, checkpoint: str | Path) -> dict[str, Any]:

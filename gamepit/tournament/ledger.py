@@ -6,8 +6,8 @@ tournament reads back which (pairing, game index) slots are filled and plays onl
 a unique key on (tournament, pairing, game index) makes a duplicate impossible even if two runs
 overlap. Ratings are computed from the ledger, never from memory.
 
-Only the driver writes; workers (processes or Ray actors) hand their results back to it. This module is
-part of the kernel: standard library only.
+Only the driver writes; workers (processes or Ray actors) hand their results back to it.
+Standard library only.
 """
 
 from __future__ import annotations
