@@ -113,6 +113,7 @@ class TableWorker:
     def __init__(self, manager: PluginManager | None, plugin_paths: list[str],
                  settings: PlaySettings) -> None:
         self.remote = manager is None
+        self.plugin_paths = plugin_paths
         if self.remote:
             ABANDONED["warn"] = False  # the driver retires this worker instead
             manager = get_manager(plugin_paths, refresh=True)
@@ -124,6 +125,13 @@ class TableWorker:
                         else None)
         if self.remote and ABANDONED["threads"] > 0:
             emit(("retire",))
+
+    def play_apart(self, emit: Callable[[Any], None], task: Task) -> None:
+        """Play a task in a worker process of this worker's own, with its turns reported:
+        an agent that kills its process kills only that child, and its game is recorded as
+        the crash of the seat to move, as the processes backend records it."""
+        run_tasks([task], self.table.settings, 1, self.table.manager, self.plugin_paths,
+                  lambda record: emit(("record", record)), "processes")
 
     def close(self) -> None:
         self.table.close()
@@ -138,12 +146,15 @@ def crash_record(slot: Slot, seat: int, steps: int, seconds: float, how: str,
                       round(seconds, 6), seat, f"crashed ({how})", None)
 
 
+FAST, TURNS, APART = "fast", "turns", "apart"  # how a task is played: see run_tasks
+
+
 @dataclass
 class _InFlight:
     """A task on a worker and what the worker has said about it."""
 
     task: Task
-    report_turns: bool
+    mode: str  # FAST, TURNS or APART
     started: float = field(default_factory=time.perf_counter)
     recorded: set[int] = field(default_factory=set)  # game indexes in the pairing, finished
     turn: tuple[int, list[tuple[int, int]]] | None = None
@@ -161,22 +172,24 @@ def run_tasks(tasks: list[Task], settings: PlaySettings, workers: int, manager: 
     move before every agent call, so that game is recorded at once as a crash of that seat
     and the task's other unfinished games are played again one by one (a game's randomness
     depends on its own seed only, so they come out the same). On Ray, where a message per move
-    would cost more than many agents' moves, the unfinished games are played again one by one
-    with the seat to move reported: a game that kills its worker again is recorded as that
-    seat's crash; one whose worker was killed from outside (a node lost) is played out."""
+    would cost more than many agents' moves, the unfinished games are played again one by one,
+    each in a process of a fresh Ray worker's own (``play_apart``): a game that kills its
+    process again is recorded as the crash of the seat to move; one whose worker was killed
+    from outside (a node lost) is played out."""
     if not tasks:
         return
     local = backend == "inprocess" or workers == 0
     pool = open_pool(backend, 0 if local else min(workers, len(tasks)), TableWorker,
                      (manager if local else None, list(plugin_paths), settings), ray_address)
-    turns_are_cheap = pool.backend == "processes"
-    queue: deque[tuple[Task, bool]] = deque((task, turns_are_cheap) for task in tasks)
+    first = {"processes": TURNS, "ray": FAST}.get(pool.backend, FAST)
+    queue: deque[tuple[Task, str]] = deque((task, first) for task in tasks)
     flight: dict[int, _InFlight] = {}
     players = manager.registry.make_game(settings.game).num_players
     silent_deaths = 0  # workers that died before saying anything: a broken setup, not a game
+    apart_deaths = 0  # Ray workers lost while playing a game apart: nodes keep dying
 
     def handle(event: Event) -> None:
-        nonlocal silent_deaths
+        nonlocal silent_deaths, apart_deaths
         now = flight[event.worker]
         if event.kind == "item":
             if event.value[0] == "record":
@@ -196,10 +209,16 @@ def run_tasks(tasks: list[Task], settings: PlaySettings, workers: int, manager: 
                 pool.replace(event.worker)
         else:
             del flight[event.worker]
-            said = now.turn is not None or bool(now.recorded)
-            silent_deaths = 0 if said else silent_deaths + 1
-            if silent_deaths >= 3:
-                raise GamepitError(f"{pool.backend} workers die before playing ({event.value})")
+            if now.mode == TURNS:
+                said = now.turn is not None or bool(now.recorded)
+                silent_deaths = 0 if said else silent_deaths + 1
+                if silent_deaths >= 3:
+                    raise GamepitError(f"{pool.backend} workers die before playing "
+                                       f"({event.value})")
+            elif now.mode == APART:
+                apart_deaths += 1
+                if apart_deaths >= 3:
+                    raise GamepitError(f"{pool.backend} workers keep dying ({event.value})")
             _bury(now, event.value, queue, on_record, players)
             pool.replace(event.worker)
 
@@ -208,9 +227,12 @@ def run_tasks(tasks: list[Task], settings: PlaySettings, workers: int, manager: 
             for worker in pool.idle():
                 if not queue:
                     break
-                task, report_turns = queue.popleft()
-                flight[worker] = _InFlight(task, report_turns)
-                pool.call(worker, "play", task, report_turns, stream=report_turns)
+                task, mode = queue.popleft()
+                flight[worker] = _InFlight(task, mode)
+                if mode == APART:
+                    pool.call(worker, "play_apart", task)
+                else:
+                    pool.call(worker, "play", task, mode == TURNS, stream=mode == TURNS)
             pool.wait(handle)
     finally:
         pool.close()
@@ -220,7 +242,7 @@ def _bury(now: _InFlight, how: str, queue: deque, on_record: Callable[[GameRecor
           players: int) -> None:
     """A worker died in a task: record its game in flight as a crash of the seat to move when
     the worker said which that was, and queue the task's other unfinished games one by one,
-    their turns reported."""
+    their turns reported (played apart, on Ray)."""
     task = now.task
     unfinished = [slot for slot in task.slots if slot.game_index not in now.recorded]
     if len(unfinished) == 1 and now.turn is not None:
@@ -229,4 +251,5 @@ def _bury(now: _InFlight, how: str, queue: deque, on_record: Callable[[GameRecor
         on_record(crash_record(unfinished[0], seat, steps,
                                time.perf_counter() - now.started, how, players))
         return
-    queue.extendleft((Task([slot]), True) for slot in reversed(unfinished))
+    again = TURNS if now.mode == TURNS else APART
+    queue.extendleft((Task([slot]), again) for slot in reversed(unfinished))
