@@ -116,6 +116,7 @@ class RayPool(Pool):
         self.factory, self.init = factory, tuple(init)
         self.actors = [self._actor() for _ in range(size)]
         self.places: list[Any] = [actor.where.remote() for actor in self.actors]
+        self.nodes: dict[int, str] = {}
         self.flight: dict[int, tuple[bool, Any]] = {}  # worker -> (streamed, ref or generator)
 
     def _actor(self) -> Any:
@@ -192,10 +193,12 @@ class RayPool(Pool):
         on_event(Event(worker, "died", how))
 
     def node(self, worker: int) -> str:
-        try:
-            return str(self.ray.get(self.places[worker], timeout=30)[0])
-        except Exception:  # noqa: BLE001 - a dead actor has no place any more
-            return ""
+        if worker not in self.nodes:
+            try:
+                self.nodes[worker] = str(self.ray.get(self.places[worker], timeout=30)[0])
+            except Exception:  # noqa: BLE001 - a dead actor has no place any more
+                return ""
+        return self.nodes[worker]
 
     def pid(self, worker: int) -> int:
         """The process of a worker (tests kill it)."""
@@ -205,6 +208,7 @@ class RayPool(Pool):
         self.ray.kill(self.actors[worker], no_restart=True)
         self.actors[worker] = self._actor()
         self.places[worker] = self.actors[worker].where.remote()
+        self.nodes.pop(worker, None)
         self._end(worker)
 
     def close(self) -> None:
