@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from gamepit.backends import map_calls, open_pool  # noqa: E402
 from gamepit.plugins.manager import PluginManager  # noqa: E402
 from gamepit.tournament.config import TournamentConfig  # noqa: E402
 from gamepit.tournament.run import run_tournament  # noqa: E402
+from tests.test_faults import _kill_midway  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("ray")
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,30 +150,16 @@ def test_an_agent_that_kills_its_ray_worker_forfeits_that_game(cluster, tmp_path
 def test_a_killed_driver_resumes_from_the_ledger(cluster, tmp_path):
     """A driver on the shared cluster killed mid-run, then run again: every game is in the
     ledger once, and the ledger is the one of an uninterrupted run here."""
-    arguments = [sys.executable, "-m", "gamepit", "tournament", "connect_four", "random",
-                 "alphabeta:depth=1", "--games", "16", "--backend", "ray", "--workers", "2",
-                 "--ray-address", cluster, "--ledger", "ray.sqlite"]
-    env = {**os.environ, "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": str(ROOT)}
+    arguments = ["tournament", "connect_four", "random", "alphabeta:depth=1", "--games", "16",
+                 "--backend", "ray", "--workers", "2", "--ray-address", cluster, "--ledger",
+                 "ray.sqlite"]
     ledger = tmp_path / "ray.sqlite"
-    process = subprocess.Popen(arguments, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.time() + 90
-    count = 0
-    while time.time() < deadline and process.poll() is None and count < 3:
-        if ledger.exists():
-            try:
-                with sqlite3.connect(str(ledger), timeout=5) as connection:
-                    count = connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-            except sqlite3.OperationalError:
-                count = 0
-        time.sleep(0.05)
-    assert process.poll() is None, "the tournament ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    _kill_midway(arguments, tmp_path, ledger, 3)
     after_kill = len(ledger_rows(ledger))
     assert 3 <= after_kill < 16
-    done = subprocess.run(arguments, cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=180)
+    done = subprocess.run([sys.executable, "-m", "gamepit", *arguments], cwd=tmp_path,
+                          env={**os.environ, "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1"},
+                          capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{16 - after_kill} games played now, {after_kill} already" in done.stdout
     here = tournament(tmp_path, "here", agents=["random", "alphabeta:depth=1"],

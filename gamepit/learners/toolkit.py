@@ -38,7 +38,7 @@ from gamepit.faces import StateGymEnv
 from gamepit.files import atomic_write
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import ActResult, Agent, Game, State
-from gamepit.training.settings import as_plain_dict
+from gamepit.training.settings import as_plain_dict, merge
 
 CHECKPOINT = "checkpoint.pt"
 DIGEST = "digest"  # the checkpoint entry holding the sha256 of all the others
@@ -511,6 +511,31 @@ def load_numpy_weights(network: torch.nn.Module, weights: Mapping[str, np.ndarra
     """Load ``numpy_weights`` into a network (copies: Ray hands read-only arrays)."""
     network.load_state_dict({key: torch.as_tensor(np.array(value))
                              for key, value in weights.items()})
+
+
+def worker_settings(args_class: type, algorithm: str, manager: PluginManager | None,
+                    config: Mapping[str, Any]) -> tuple[Any, Game]:
+    """What a learner's worker on the executor seam starts from: its settings, rebuilt from
+    plain values, with torch's CPU threads set; and its game."""
+    args = merge(args_class, algorithm, config)
+    torch.set_num_threads(args.threads)
+    return args, (manager or get_manager()).registry.make_game(args.game)
+
+
+class WorkerNetwork:
+    """A worker's copy of the driver's network, loaded from a published ``numpy_weights``
+    snapshot only when its version changes."""
+
+    def __init__(self, network: torch.nn.Module, device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
+        self.network = network.to(self.device).eval()
+        self.version = -1
+
+    def at(self, weights: Mapping[str, np.ndarray], version: int) -> torch.nn.Module:
+        if version != self.version:
+            load_numpy_weights(self.network, weights)
+            self.version = version
+        return self.network
 
 
 def open_workers(args: Any, factory: type, here: Sequence[Any], elsewhere: Sequence[Any]

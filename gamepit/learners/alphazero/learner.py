@@ -36,7 +36,7 @@ from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
 from gamepit.learners import toolkit
 from gamepit.nets.residual import PolicyValueNet
-from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import ActResult, Agent, Game, SearchResult, State
 from gamepit.search.mcts import MCTS, choose_action, describe, position_key
 from gamepit.search.network import NetworkEvaluator
@@ -251,23 +251,18 @@ class SelfPlayWorker:
 
     def __init__(self, manager: PluginManager | None, config: dict[str, Any],
                  shape: dict[str, Any], device: str = "cpu") -> None:
-        self.args = merge(AlphaZeroArgs, ALGORITHM, config)
-        torch.set_num_threads(self.args.threads)
-        self.game = (manager or get_manager()).registry.make_game(self.args.game)
-        self.device = torch.device(device)
-        self.network = build_network(shape).to(self.device).eval()
+        self.args, self.game = toolkit.worker_settings(AlphaZeroArgs, ALGORITHM, manager,
+                                                       config)
+        self.network = toolkit.WorkerNetwork(build_network(shape), device)
         self.mcts = MCTS(self.args.sims, self.args.c_puct, "puct", self.args.dirichlet_alpha,
                          self.args.dirichlet_epsilon)
-        self.version = -1
 
     def play(self, emit: Any, weights: dict[str, np.ndarray], version: int, games: int,
              seed: int) -> SelfPlayBatch:
-        if version != self.version:
-            toolkit.load_numpy_weights(self.network, weights)
-            self.version = version
-        with autocast(self.device, self.args.amp):
-            return self_play(self.game, NetworkEvaluator(self.network, self.device), self.mcts,
-                             games, self.args, np.random.default_rng(seed))
+        network, device = self.network.at(weights, version), self.network.device
+        with autocast(device, self.args.amp):
+            return self_play(self.game, NetworkEvaluator(network, device), self.mcts, games,
+                             self.args, np.random.default_rng(seed))
 
 
 def self_play_round(pool: Pool, network: torch.nn.Module, version: int, args: AlphaZeroArgs,

@@ -422,20 +422,20 @@ class LabelWorker:
 
     def __init__(self, manager: PluginManager | None, config: dict[str, Any],
                  meta: dict[str, Any], device: str = "cpu") -> None:
-        self.args = args = merge(ImitationArgs, "imitation", config)
-        torch.set_num_threads(args.threads)
+        self.args, self.game = toolkit.worker_settings(ImitationArgs, "imitation", manager,
+                                                       config)
         registry = (manager or get_manager()).registry
-        self.game = registry.make_game(args.game)
+        args = self.args
         self.experts = [registry.make_agent(args.expert, self.game)
                         for _ in range(self.game.num_players)]
         self.opponents = [registry.make_agent(args.opponent, self.game) if args.opponent
                           else expert for expert in self.experts]
         self.shape = tuple(int(x) for x in self.game.observation_shape)
         self.dtype = np.asarray(self.game.new_state(args.seed).observation(0)).dtype
-        self.network = build_network(meta).to(device).eval()
-        self.student = toolkit.NetworkAgent(self.network, logits_only, toolkit.TrainedOn(
-            "student", meta["game"], self.shape, self.game.num_actions), device)
-        self.version = -1
+        self.network = toolkit.WorkerNetwork(build_network(meta), device)
+        self.student = toolkit.NetworkAgent(self.network.network, logits_only,
+                                            toolkit.TrainedOn("student", meta["game"], self.shape,
+                                                              self.game.num_actions), device)
 
     def gather(self, emit: Any, weights: dict[str, np.ndarray] | None, version: int,
                beta: float, episodes: int, seed: int, rng_seed: int, label_cap: int
@@ -444,9 +444,7 @@ class LabelWorker:
         when ``weights`` are given. Returns the rows as arrays and the round's counts."""
         student = None
         if weights is not None:
-            if version != self.version:
-                toolkit.load_numpy_weights(self.network, weights)
-                self.version = version
+            self.network.at(weights, version)
             student = self.student
         args = self.args
         gathered = gather(self.game, self.experts, self.opponents, student, beta, episodes,

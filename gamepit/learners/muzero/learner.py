@@ -38,7 +38,7 @@ from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
 from gamepit.learners import toolkit
 from gamepit.nets.muzero import MuZeroNet, scalar_to_support, scale_gradient, support_to_scalar
-from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import ActResult, Agent, Game, SearchResult, State
 from gamepit.search.mcts import MCTS, choose_action, describe, position_key
 from gamepit.search.tree import REWARD, SIGN, Expansion, Tree
@@ -404,12 +404,8 @@ class SelfPlayWorker:
 
     def __init__(self, manager: PluginManager | None, config: dict[str, Any],
                  shape: dict[str, Any], device: str = "cpu") -> None:
-        self.args = merge(MuZeroArgs, ALGORITHM, config)
-        torch.set_num_threads(self.args.threads)
-        self.game = (manager or get_manager()).registry.make_game(self.args.game)
-        self.device = torch.device(device)
-        self.network = build_network(shape).to(self.device).eval()
-        self.version = -1
+        self.args, self.game = toolkit.worker_settings(MuZeroArgs, ALGORITHM, manager, config)
+        self.network = toolkit.WorkerNetwork(build_network(shape), device)
         self.selfplay: SelfPlay | None = None
 
     def play(self, emit: Any, weights: dict[str, np.ndarray], version: int, games: int,
@@ -417,14 +413,12 @@ class SelfPlayWorker:
         """Advance this worker's games by ``moves`` moves (its games start on seeds drawn from
         ``seed`` at the first call); returns the finished games, the moves played, and the
         returns and first-player scores of the games that ended."""
-        if version != self.version:
-            toolkit.load_numpy_weights(self.network, weights)
-            self.version = version
+        network = self.network.at(weights, version)
         if self.selfplay is None:
             source = np.random.default_rng(seed)
             self.selfplay = SelfPlay(self.game, self.args, games,
                                      lambda: int(source.integers(2**31)))
-        finished, played = self.selfplay.play(self.network, self.device, moves)
+        finished, played = self.selfplay.play(network, self.network.device, moves)
         returns, firsts = list(self.selfplay.returns), list(self.selfplay.first_player_scores)
         self.selfplay.returns.clear()
         self.selfplay.first_player_scores.clear()
