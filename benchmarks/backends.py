@@ -4,12 +4,13 @@ positions per second in this process, in 1 and 2 worker processes and on 1 and 2
 to worker processes at the same worker count (the goal: at least 0.9 at 2 workers); and whether
 the three backends wrote identical ledgers for the same seeds.
 
-    python benchmarks/backends.py
-    python benchmarks/backends.py --games 20 --rounds 6 --agents random alphabeta:depth=2
+    python benchmarks/backends.py --games 100 --rounds 20 --selfplay-games 64 --repeats 3
 
 Tournament rows include starting their workers (processes or actors), as a real run does;
 self-play rows time ``--rounds`` rounds after one warm-up round (a training run lives long,
-so its workers' start-up does not count). On a shared machine, read the ratios, and name the
+so its workers' start-up does not count). Each row is measured ``--repeats`` times, the rows
+taking turns in a rotating order so that a change in the machine's load falls on all of them;
+the table shows the median and the range. On a shared machine, read the ratios, and name the
 machine when quoting them.
 """
 
@@ -89,6 +90,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="self-play rounds timed")
     parser.add_argument("--selfplay-games", type=int, default=32,
                         help="games a self-play round (default 32)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="measurements of each row, medians shown (default 3)")
     options = parser.parse_args()
     torch.set_num_threads(1)
     ray = import_ray()
@@ -102,29 +105,37 @@ def main() -> None:
           f"{options.selfplay_games} games a round, 16 simulations, {options.rounds} rounds")
     args = AlphaZeroArgs(game="tictactoe", selfplay_games=options.selfplay_games, sims=16,
                          filters=16, blocks=1, device="cpu")
-    results: dict[tuple[str, int], tuple[float, float]] = {}
-    ledgers: dict[tuple[str, int], Path] = {}
-    with tempfile.TemporaryDirectory() as folder:
-        for backend, workers in ROWS:
-            games_per_second, ledger = tournament(manager, backend, workers, options.games,
-                                                  options.agents, Path(folder))
-            positions = self_play(manager, backend, workers, options.rounds, args)
-            results[(backend, workers)] = (games_per_second, positions)
-            ledgers[(backend, workers)] = ledger
-        rows = {key: ledger_rows(path) for key, path in ledgers.items()}
+    measured: dict[tuple[str, int], list[tuple[float, float]]] = {row: [] for row in ROWS}
+    rows: dict[tuple[str, int, int], list[tuple]] = {}
+    for repeat in range(options.repeats):
+        order = ROWS[repeat % len(ROWS):] + ROWS[:repeat % len(ROWS)]
+        with tempfile.TemporaryDirectory() as folder:
+            for backend, workers in order:
+                games_per_second, ledger = tournament(manager, backend, workers,
+                                                      options.games, options.agents,
+                                                      Path(folder))
+                positions = self_play(manager, backend, workers, options.rounds, args)
+                measured[(backend, workers)].append((games_per_second, positions))
+                rows[(backend, workers, repeat)] = ledger_rows(ledger)
     ray.shutdown()
-    print(f"\n{'backend':<10} {'workers':>7} {'games/s':>9} {'vs processes':>13} "
-          f"{'positions/s':>12} {'vs processes':>13}")
-    for (backend, workers), (games, positions) in results.items():
-        peer = results.get(("processes", workers))
+    median = {row: (float(np.median([m[0] for m in values])),
+                    float(np.median([m[1] for m in values]))) for row, values in measured.items()}
+    print(f"\n{'backend':<10} {'workers':>7} {'games/s':>9} {'range':>13} {'vs processes':>13} "
+          f"{'positions/s':>12} {'range':>13} {'vs processes':>13}")
+    for (backend, workers), (games, positions) in median.items():
+        peer = median.get(("processes", workers))
         ratio = (f"{games / peer[0]:.2f}x" if peer and backend == "ray" else "")
         ratio_play = (f"{positions / peer[1]:.2f}x" if peer and backend == "ray" else "")
-        print(f"{backend:<10} {workers:>7} {games:>9.2f} {ratio:>13} {positions:>12.1f} "
-              f"{ratio_play:>13}")
-    reference = rows[("inprocess", 0)]
+        spread = measured[(backend, workers)]
+        games_range = f"{min(m[0] for m in spread):.0f}-{max(m[0] for m in spread):.0f}"
+        play_range = f"{min(m[1] for m in spread):.0f}-{max(m[1] for m in spread):.0f}"
+        print(f"{backend:<10} {workers:>7} {games:>9.2f} {games_range:>13} {ratio:>13} "
+              f"{positions:>12.1f} {play_range:>13} {ratio_play:>13}")
+    reference = rows[("inprocess", 0, 0)]
     same = all(value == reference for value in rows.values())
-    print(f"\nledgers identical across backends and worker counts (seeds, seats, returns, "
-          f"steps, forfeits): {'yes' if same else 'NO'} ({len(reference)} games each)")
+    print(f"\nledgers identical across backends, worker counts and repeats (seeds, seats, "
+          f"returns, steps, forfeits): {'yes' if same else 'NO'} ({len(reference)} games "
+          f"each, {len(rows)} ledgers)")
 
 
 if __name__ == "__main__":

@@ -267,7 +267,7 @@ def test_a_tournament_spreads_over_a_two_node_cluster(tmp_path):
     try:
         for arguments in (["--head", f"--port={port}", "--num-cpus=1",
                            '--resources={"node_a": 1}', "--include-dashboard=false",
-                           f"--temp-dir={temp}"],
+                           f"--ray-client-server-port={free_port()}", f"--temp-dir={temp}"],
                           [f"--address={address}", "--num-cpus=1",
                            '--resources={"node_b": 1}']):
             started = subprocess.run([RAY, "start", *arguments, "--disable-usage-stats"],
