@@ -6,6 +6,7 @@ ray fails)."""
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -146,3 +147,15 @@ def test_a_ledger_from_before_the_node_column_opens_and_gains_it(tmp_path):
     with Ledger(path) as ledger:
         [record] = ledger.results("t")
     assert record.node == "" and record.returns == [1.0, -1.0]
+
+
+def test_a_ray_address_where_nothing_answers_is_one_line_at_once(cli, tmp_path):
+    pytest.importorskip("ray")
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = cli("tournament", "tictactoe", "random", "alphabeta", "--backend", "ray",
+               "--workers", "1", "--ray-address", f"127.0.0.1:{port}", "--ledger",
+               str(tmp_path / "l.sqlite"), timeout=60)
+    assert done.returncode == 2 and f"ray: nothing answers at 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import queue
+import socket
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -34,6 +35,20 @@ def import_ray() -> Any:
     except ImportError:
         raise GamepitError(MISSING) from None
     return ray
+
+
+def check_reachable(address: str | None) -> None:
+    """One line, at once, for a HOST:PORT where nothing listens (Ray itself retries for
+    minutes before it gives up)."""
+    host, colon, port = (address or "").rpartition(":")
+    if not colon or not port.isdigit() or address in (None, "", "auto", "local") or \
+            "://" in (address or ""):
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as error:
+        raise GamepitError(f"ray: nothing answers at {address} ({error.strerror or error}); "
+                           "start the cluster's head there with ray start --head") from None
 
 
 class RayWorker:
@@ -96,6 +111,7 @@ class RayPool(Pool):
         ray = self.ray = import_ray()
         self.started_ray = False
         if not ray.is_initialized():
+            check_reachable(address)
             try:
                 ray.init(address=address or None, include_dashboard=False,
                          logging_level="WARNING")
