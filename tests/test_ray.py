@@ -113,7 +113,7 @@ def test_a_killed_ray_worker_costs_no_game(cluster, tmp_path):
     pids.mkdir()
     plugin = tmp_path / "noting.py"
     plugin.write_text(PLUGIN.format(pids=str(pids)))
-    common = {"agents": ["random", "noting:ms=15"], "games_per_pair": 6,
+    common = {"agents": ["random", "noting:ms=10"], "games_per_pair": 4,
               "plugins": [str(plugin)]}
     killed: list[int] = []
 
