@@ -25,8 +25,8 @@ $(STAMP): pyproject.toml Makefile
 	  --disable-pip-version-check --retries 0 --timeout 15 --index-url $(TORCH_INDEX) \
 	  torch==$(TORCH_VERSION) 2>/dev/null || $(BIN)/python -m pip install -q \
 	  --disable-pip-version-check torch==$(TORCH_VERSION)
-	# minatar (GPL-3.0) is an optional extra; the tests and the demo use it.
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev,minatar]"
+	# minatar (GPL-3.0) and ray are optional extras; the tests use both, the demo minatar.
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev,minatar,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)

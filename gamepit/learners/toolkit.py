@@ -32,12 +32,13 @@ import numpy as np
 import torch
 
 from gamepit.arena import play_lockstep, play_series
+from gamepit.backends import Pool, open_pool
 from gamepit.errors import GamepitError
 from gamepit.faces import StateGymEnv
 from gamepit.files import atomic_write
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import ActResult, Agent, Game, State
-from gamepit.training.settings import as_plain_dict
+from gamepit.training.settings import as_plain_dict, merge
 
 CHECKPOINT = "checkpoint.pt"
 DIGEST = "digest"  # the checkpoint entry holding the sha256 of all the others
@@ -497,6 +498,55 @@ def resolve_checkpoint(checkpoint: str, algorithm: str, builtin_dir: Path) -> Pa
 def cpu_weights(network: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A CPU copy of a network's weights, for a checkpoint that must not alias live tensors."""
     return {key: value.detach().cpu().clone() for key, value in network.state_dict().items()}
+
+
+def numpy_weights(network: torch.nn.Module) -> dict[str, np.ndarray]:
+    """A network's weights as CPU numpy copies: what self-play and labelling workers receive
+    (one published object a version; never a CUDA tensor through a pipe or Ray)."""
+    return {key: value.detach().cpu().clone().numpy()
+            for key, value in network.state_dict().items()}
+
+
+def load_numpy_weights(network: torch.nn.Module, weights: Mapping[str, np.ndarray]) -> None:
+    """Load ``numpy_weights`` into a network (copies: Ray hands read-only arrays)."""
+    network.load_state_dict({key: torch.as_tensor(np.array(value))
+                             for key, value in weights.items()})
+
+
+def worker_settings(args_class: type, algorithm: str, manager: PluginManager | None,
+                    config: Mapping[str, Any]) -> tuple[Any, Game]:
+    """What a learner's worker on the executor seam starts from: its settings, rebuilt from
+    plain values, with torch's CPU threads set; and its game."""
+    args = merge(args_class, algorithm, config)
+    torch.set_num_threads(args.threads)
+    return args, (manager or get_manager()).registry.make_game(args.game)
+
+
+class WorkerNetwork:
+    """A worker's copy of the driver's network, loaded from a published ``numpy_weights``
+    snapshot only when its version changes."""
+
+    def __init__(self, network: torch.nn.Module, device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
+        self.network = network.to(self.device).eval()
+        self.version = -1
+
+    def at(self, weights: Mapping[str, np.ndarray], version: int) -> torch.nn.Module:
+        if version != self.version:
+            load_numpy_weights(self.network, weights)
+            self.version = version
+        return self.network
+
+
+def open_workers(args: Any, factory: type, here: Sequence[Any], elsewhere: Sequence[Any]
+                 ) -> Pool:
+    """A learner's executor from its ``backend``, ``workers`` and ``ray_address`` settings.
+    Workers in this process are built from ``here`` (live objects such as the manager may be
+    in it), the others from ``elsewhere`` (plain values only: spec strings, settings,
+    shapes)."""
+    local = args.backend == "inprocess" or args.workers == 0
+    return open_pool(args.backend, args.workers, factory, here if local else elsewhere,
+                     args.ray_address or None)
 
 
 def load_trained(algorithm: str, checkpoint: str | Path) -> dict[str, Any]:

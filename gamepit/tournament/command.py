@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from gamepit.backends import BACKENDS
 from gamepit.cli import Progress, add_command
 from gamepit.errors import GamepitError
 from gamepit.files import writable_folder
@@ -27,6 +28,8 @@ def add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
              "--games 20\n"
              "gamepit tournament connect_four random alphabeta mcts --format gauntlet "
              "--gauntlet-agent mcts --workers 2\n"
+             "gamepit tournament connect_four random mcts --backend ray --workers 4 "
+             "--ray-address auto\n"
              "gamepit tournament --config configs/tournament_example.yaml --json board.json\n"
              "gamepit tournament atari:game=pong,max_frames=2000 random --games 5\n"
              "gamepit tournament --list --ledger gamepit_ledger.sqlite\n"
@@ -43,7 +46,13 @@ def add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
                    help="games per pairing, seats alternating (default 2)")
     p.add_argument("--seed", type=seed_arg, help="base seed (default 0)")
     p.add_argument("--workers", "-w", type=number_arg(int, 0, 1024),
-                   help="worker processes; 0 plays in this process (default 0)")
+                   help="workers (processes, or Ray actors with --backend ray); 0 plays in "
+                        "this process (default 0)")
+    p.add_argument("--backend", choices=BACKENDS,
+                   help="where games run (default: processes with --workers, else inprocess)")
+    p.add_argument("--ray-address", metavar="ADDRESS",
+                   help="with --backend ray: the cluster (auto, or HOST:PORT of its head); "
+                        "default: a local Ray started for the run")
     p.add_argument("--batch-size", type=number_arg(int, 0, 10**5),
                    help="games played in lockstep for batched agents (default 32; 0: none)")
     p.add_argument("--move-time", type=_seconds, metavar="SECONDS",
@@ -78,6 +87,9 @@ def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
         return _list_tournaments(args.ledger or DEFAULT_LEDGER)
     config = config_from_args(args)
     config.check()
+    if config.backend not in (None, "inprocess") and not config.workers:
+        print(f"backend {config.backend} with 0 workers: the games run in this process "
+              "(give --workers N)")
     with Progress(0, "games") as progress:
         outcome = run_tournament(config, manager, on_record=lambda record: progress.advance(),
                                  on_plan=progress.start)

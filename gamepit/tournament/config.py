@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gamepit.backends import check_backend
 from gamepit.errors import GamepitError
 from gamepit.files import load_yaml, writable_folder
 from gamepit.specs import INT_LIMIT, number_problem
@@ -39,7 +40,13 @@ class TournamentConfig:
     seed: int = 0
     """Base seed; fixed for a tournament's life (a re-run with another seed is refused)."""
     workers: int = 0
-    """Worker processes; 0 plays in this process."""
+    """Workers (processes, or Ray actors with ``backend: ray``); 0 plays in this process."""
+    backend: str | None = None
+    """Where games run: ``inprocess``, ``processes`` or ``ray`` (default: processes when
+    ``workers`` is above 0, else in this process)."""
+    ray_address: str | None = None
+    """The Ray cluster to run on (``auto``, or HOST:PORT of its head); default: a local one
+    started for the run."""
     move_time: float | None = None
     """Seconds an agent may think on one move before it forfeits the game."""
     max_steps: int | None = None
@@ -64,6 +71,11 @@ class TournamentConfig:
     """Extra plugin files or folders (``--plugins`` on the command line only), loaded by every
     worker process too."""
 
+    @property
+    def executor(self) -> str:
+        """The backend games run on: the one named, else processes with workers, else here."""
+        return self.backend or ("processes" if self.workers else "inprocess")
+
     def check(self) -> None:
         """One-line errors for settings that cannot work, before any game is played."""
         if not self.game:
@@ -72,6 +84,8 @@ class TournamentConfig:
             raise GamepitError("tournament: no agents given")
         if len(set(self.agents)) != len(self.agents):
             raise GamepitError("tournament: an agent is listed twice")
+        if self.backend is not None:
+            check_backend(self.backend, "tournament")
         if self.format not in FORMATS:
             raise GamepitError(f"tournament: format must be one of {', '.join(FORMATS)}, "
                                f"not {self.format!r}")
@@ -115,7 +129,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "gauntlet_agent": (str,), "games_per_pair": (int,), "seed": (int,), "workers": (int,),
     "move_time": (int, float), "max_steps": (int,), "batch_size": (int,), "replays": (str,),
     "ledger": (str,), "anchor": (str,), "anchor_elo": (int, float), "csv": (str,),
-    "json": (str,), "isolate": (bool,), "plugins": (list,),
+    "json": (str,), "isolate": (bool,), "plugins": (list,), "backend": (str,),
+    "ray_address": (str,),
 }
 
 

@@ -6,8 +6,8 @@ tournament reads back which (pairing, game index) slots are filled and plays onl
 a unique key on (tournament, pairing, game index) makes a duplicate impossible even if two runs
 overlap. Ratings are computed from the ledger, never from memory.
 
-Only the parent process writes; worker processes hand their results back to it. This module is
-part of the kernel: standard library only.
+Only the driver writes; workers (processes or Ray actors) hand their results back to it.
+Standard library only.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 from gamepit.errors import GamepitError
 
 DEFAULT_LEDGER = "gamepit_ledger.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the node column
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tournaments (
@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS results (
     seconds REAL NOT NULL,        -- wall time of the game
     replay_path TEXT,
     finished REAL NOT NULL,       -- unix time the result was written
+    node TEXT NOT NULL DEFAULT '', -- the Ray node the game ran on ('' off Ray)
     UNIQUE (tournament, pairing, game_index)
 );
 CREATE INDEX IF NOT EXISTS results_by_tournament ON results (tournament);
@@ -68,6 +69,7 @@ class GameRecord:
     forfeit_seat: int | None = None
     forfeit_reason: str = ""
     replay_path: str | None = None
+    node: str = ""  # the Ray node id the game ran on; '' in this process or a local worker
 
     @property
     def outcome(self) -> str:
@@ -101,6 +103,10 @@ class Ledger:
             self.connection.execute("PRAGMA journal_mode=WAL")
             self.connection.execute("PRAGMA synchronous=NORMAL")
             self.connection.executescript(_SCHEMA)
+            columns = {row[1] for row in self.connection.execute("PRAGMA table_info(results)")}
+            if "node" not in columns:  # a ledger from before the node column
+                self.connection.execute(
+                    "ALTER TABLE results ADD COLUMN node TEXT NOT NULL DEFAULT ''")
             self.connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self.connection.commit()
         except sqlite3.DatabaseError as error:
@@ -150,11 +156,11 @@ class Ledger:
         cursor = self.connection.execute(
             "INSERT OR IGNORE INTO results (tournament, game, pairing, game_index, agents, seed, "
             "returns, outcome, forfeit_seat, forfeit_reason, steps, seconds, replay_path, "
-            "finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "finished, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (tournament, game, pairing_key(result.pairing), result.game_index,
              json.dumps(result.agents), result.seed, json.dumps(result.returns), result.outcome,
              result.forfeit_seat, result.forfeit_reason, result.steps, result.seconds,
-             result.replay_path, time.time()))
+             result.replay_path, time.time(), result.node))
         self.connection.commit()
         return cursor.rowcount == 1
 
@@ -167,12 +173,13 @@ class Ledger:
         """Every result of a tournament, in the order they were written."""
         rows = self.connection.execute(
             "SELECT pairing, game_index, agents, seed, returns, steps, seconds, forfeit_seat, "
-            "forfeit_reason, replay_path FROM results WHERE tournament = ? ORDER BY id",
+            "forfeit_reason, replay_path, node FROM results WHERE tournament = ? ORDER BY id",
             (tournament,))
         return [GameRecord(json.loads(pairing), index, json.loads(agents), seed,
-                           json.loads(returns), steps, seconds, forfeit_seat, reason, replay)
+                           json.loads(returns), steps, seconds, forfeit_seat, reason, replay,
+                           node)
                 for (pairing, index, agents, seed, returns, steps, seconds, forfeit_seat,
-                     reason, replay) in rows]
+                     reason, replay, node) in rows]
 
     def count(self, tournament: str) -> int:
         return self.connection.execute("SELECT COUNT(*) FROM results WHERE tournament = ?",

@@ -82,7 +82,8 @@ def run_tournament(config: TournamentConfig, manager: PluginManager | None = Non
             if on_record:
                 on_record(result)
 
-        run_tasks(tasks, settings, config.workers, manager, config.plugins, record)
+        run_tasks(tasks, settings, config.workers, manager, config.plugins, record,
+                  config.executor, config.ray_address)
         recorded = ledger.results(name)  # every game under this name: the table rates them all
         results = [r for r in recorded if (pairing_key(r.pairing), r.game_index) in wanted]
     forfeits = [f"{r.agents[r.forfeit_seat]} forfeited game {r.game_index} of "

@@ -1,28 +1,25 @@
-"""Where a tournament's games run: in this process (``workers=0``) or in worker processes
-(forkserver, or spawn where there is none), each building its own plugin manager from the same
-``--plugins`` paths and its own game and agents from spec strings. Workers send each result as
-its game ends; only the parent writes the ledger.
+"""Where a tournament's games run: through the executor seam (``gamepit.backends``), in this
+process (``workers=0``), in worker processes or on Ray, each worker building its own plugin
+manager from the same ``--plugins`` paths and its own game and agents from spec strings.
+Workers hand back each result as its game ends; only the driver writes the ledger.
 
-A worker that dies (a segfault, ``os._exit``) costs only the game in flight: the worker tells
-the parent which games wait on which seat before every call to an agent, so the parent records
-that game as a forfeit of that seat ("crashed (killed by SIGSEGV)"), replays the other unfinished
-games of the task one by one (a game's randomness depends on its own seed only, so they come out
-the same), and starts a new worker. A worker in which an agent timed out (its thread cannot be
-killed) is replaced after its task, so hung threads do not pile up."""
+A worker that dies (a segfault, ``os._exit``, a lost node) costs at most the game in flight,
+recorded as a forfeit of the seat to move ("crashed (killed by SIGSEGV)"); see ``run_tasks``.
+A worker in which an agent timed out (its thread cannot be killed) is replaced after its task,
+so hung threads do not pile up."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 from typing import Any
 
 from gamepit.arena import play_lockstep
-from gamepit.arena.isolate import IsolatedAgent, how_it_ended, mp_context, watch_parent
+from gamepit.arena.isolate import IsolatedAgent
 from gamepit.arena.match import ABANDONED
+from gamepit.backends import Event, open_pool
 from gamepit.errors import GamepitError
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import Agent, Game, MatchResult
@@ -103,64 +100,41 @@ def _game_record(slot: Slot, result: MatchResult, seconds: float) -> GameRecord:
                       result.forfeit_reason, result.replay_path)
 
 
-# --------------------------------------------------------------------------- worker processes
+# --------------------------------------------------------------------------- workers
 
 
-def _worker_main(conn: Any, plugin_paths: list[str], settings: PlaySettings, parent: int) -> None:
-    """A worker: play each task it is sent, reporting turns and results as they happen."""
-    watch_parent(parent)
-    ABANDONED["warn"] = False  # the parent retires this worker instead
-    try:
-        table = Table(get_manager(plugin_paths, refresh=True), settings)
-    except Exception as error:  # noqa: BLE001 - shown by the parent as one line
-        conn.send(("fatal", str(error)))
-        return
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            break
-        if task is None:
-            break
-        try:
-            table.play(task, lambda record: conn.send(("record", record)),
-                       lambda seat, games: conn.send(("turn", seat, games)))
-        except GamepitError as error:  # some subclasses do not survive pickling; the text does
-            conn.send(("fatal", str(error)))
-            break
-        conn.send(("done", ABANDONED["threads"] > 0))
-    table.close()
+class TableWorker:
+    """A worker of the executor seam that plays tournament tasks: a ``Table`` built where it
+    runs, from the ``--plugins`` paths and the settings (in this process, the caller's
+    manager). ``play`` emits ``("turn", seat, games)`` before every call to an agent when
+    asked (so a death names the seat to move), ``("record", record)`` as each game ends, and
+    ``("retire",)`` when an agent's hung thread is left behind in a worker."""
 
+    def __init__(self, manager: PluginManager | None, plugin_paths: list[str],
+                 settings: PlaySettings) -> None:
+        self.remote = manager is None
+        self.plugin_paths = plugin_paths
+        if self.remote:
+            ABANDONED["warn"] = False  # the driver retires this worker instead
+            manager = get_manager(plugin_paths, refresh=True)
+        self.table = Table(manager, settings)
 
-class _Worker:
-    """A worker process, the task it plays, and what it has said about it."""
+    def play(self, emit: Callable[[Any], None], task: Task, report_turns: bool) -> None:
+        self.table.play(task, lambda record: emit(("record", record)),
+                        (lambda seat, games: emit(("turn", seat, games))) if report_turns
+                        else None)
+        if self.remote and ABANDONED["threads"] > 0:
+            emit(("retire",))
 
-    def __init__(self, plugin_paths: Sequence[str], settings: PlaySettings) -> None:
-        context = mp_context()
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, name="gamepit worker",
-                                       args=(child, list(plugin_paths), settings, os.getpid()))
-        self.process.start()
-        child.close()
-        self.task: Task | None = None
-        self.started = 0.0
-        self.recorded: set[int] = set()  # game indexes in the pairing, finished
-        self.turn: tuple[int, list[tuple[int, int]]] | None = None
+    def play_apart(self, emit: Callable[[Any], None], task: Task) -> None:
+        """Play a task in a worker process of this worker's own, with its turns reported:
+        an agent that kills its process kills only that child, and its game is recorded as
+        the crash of the seat to move, as the processes backend records it."""
+        run_tasks([task], self.table.settings, 1, self.table.manager, self.plugin_paths,
+                  lambda record: emit(("record", record)), "processes")
 
-    def give(self, task: Task) -> None:
-        self.task, self.started, self.recorded, self.turn = task, time.perf_counter(), set(), None
-        self.conn.send(task)
-
-    def stop(self) -> None:
-        try:
-            self.conn.send(None)
-        except OSError:
-            pass
-        self.process.join(2)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
-        self.conn.close()
+    def close(self) -> None:
+        self.table.close()
 
 
 def crash_record(slot: Slot, seat: int, steps: int, seconds: float, how: str,
@@ -172,83 +146,110 @@ def crash_record(slot: Slot, seat: int, steps: int, seconds: float, how: str,
                       round(seconds, 6), seat, f"crashed ({how})", None)
 
 
+FAST, TURNS, APART = "fast", "turns", "apart"  # how a task is played: see run_tasks
+
+
+@dataclass
+class _InFlight:
+    """A task on a worker and what the worker has said about it."""
+
+    task: Task
+    mode: str  # FAST, TURNS or APART
+    started: float = field(default_factory=time.perf_counter)
+    recorded: set[int] = field(default_factory=set)  # game indexes in the pairing, finished
+    turn: tuple[int, list[tuple[int, int]]] | None = None
+    retire: bool = False
+
+
 def run_tasks(tasks: list[Task], settings: PlaySettings, workers: int, manager: PluginManager,
-              plugin_paths: Sequence[str], on_record: Callable[[GameRecord], None]) -> None:
-    """Play every task, here (``workers=0``) or in worker processes, calling ``on_record`` in
-    this process for each finished game as soon as it is known."""
-    if workers == 0:
-        table = Table(manager, settings)
-        try:
-            for task in tasks:
-                table.play(task, on_record)
-        finally:
-            table.close()
+              plugin_paths: Sequence[str], on_record: Callable[[GameRecord], None],
+              backend: str = "processes", ray_address: str | None = None) -> None:
+    """Play every task through the executor seam, here (``workers=0``), in worker processes
+    or on Ray, calling ``on_record`` in this process (the ledger's only writer) for each
+    finished game as soon as it is known.
+
+    A worker that dies costs at most the game in flight. Worker processes report the seat to
+    move before every agent call, so that game is recorded at once as a crash of that seat
+    and the task's other unfinished games are played again one by one (a game's randomness
+    depends on its own seed only, so they come out the same). On Ray, where a message per move
+    would cost more than many agents' moves, the unfinished games are played again one by one,
+    each in a process of a fresh Ray worker's own (``play_apart``): a game that kills its
+    process again is recorded as the crash of the seat to move; one whose worker was killed
+    from outside (a node lost) is played out."""
+    if not tasks:
         return
-    queue = deque(tasks)
-    pool = [_Worker(plugin_paths, settings) for _ in range(min(workers, len(tasks)))]
+    local = backend == "inprocess" or workers == 0
+    pool = open_pool(backend, 0 if local else min(workers, len(tasks)), TableWorker,
+                     (manager if local else None, list(plugin_paths), settings), ray_address)
+    first = {"processes": TURNS, "ray": FAST}.get(pool.backend, FAST)
+    queue: deque[tuple[Task, str]] = deque((task, first) for task in tasks)
+    flight: dict[int, _InFlight] = {}
+    players = manager.registry.make_game(settings.game).num_players
     silent_deaths = 0  # workers that died before saying anything: a broken setup, not a game
-    try:
-        while queue or any(worker.task is not None for worker in pool):
-            for worker in pool:
-                if worker.task is None and queue:
-                    worker.give(queue.popleft())
-            busy = [worker for worker in pool if worker.task is not None]
-            wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
-            for index, worker in enumerate(pool):
-                if worker.task is None:
-                    continue
-                alive, retire = _listen(worker, on_record)
-                if alive and not retire:
-                    continue
-                if not alive:
-                    silent_deaths = 0 if worker.turn is not None else silent_deaths + 1
-                    if silent_deaths >= 3:
-                        raise GamepitError(f"worker processes die before playing "
-                                           f"({how_it_ended(worker.process.exitcode)})")
-                    _bury(worker, queue, on_record, manager.registry.make_game(
-                        settings.game).num_players)
-                worker.stop()
-                pool[index] = _Worker(plugin_paths, settings)
-    finally:
-        for worker in pool:
-            worker.stop()
+    apart_deaths = 0  # Ray workers lost while playing a game apart: nodes keep dying
 
-
-def _listen(worker: _Worker, on_record: Callable[[GameRecord], None]) -> tuple[bool, bool]:
-    """Read what a busy worker said; returns (alive, retire it now)."""
-    try:
-        while worker.conn.poll():
-            message = worker.conn.recv()
-            if message[0] == "record":
-                worker.recorded.add(message[1].game_index)
-                on_record(message[1])
-            elif message[0] == "turn":
-                worker.turn = (message[1], message[2])
-            elif message[0] == "done":
-                worker.task = None
-                return True, bool(message[1])
+    def handle(event: Event) -> None:
+        nonlocal silent_deaths, apart_deaths
+        now = flight[event.worker]
+        if event.kind == "item":
+            if event.value[0] == "record":
+                record = event.value[1]
+                record.node = pool.node(event.worker)
+                now.recorded.add(record.game_index)
+                on_record(record)
+            elif event.value[0] == "turn":
+                now.turn = (event.value[1], event.value[2])
             else:
-                raise GamepitError(message[1])
-    except (EOFError, OSError):
-        return False, False
-    if worker.process.is_alive():
-        return True, False
-    return False, False
+                now.retire = True
+        elif event.kind == "error":
+            raise GamepitError(event.value)
+        elif event.kind == "done":
+            del flight[event.worker]
+            if now.retire:
+                pool.replace(event.worker)
+        else:
+            del flight[event.worker]
+            if now.mode == TURNS:
+                said = now.turn is not None or bool(now.recorded)
+                silent_deaths = 0 if said else silent_deaths + 1
+                if silent_deaths >= 3:
+                    raise GamepitError(f"{pool.backend} workers die before playing "
+                                       f"({event.value})")
+            elif now.mode == APART:
+                apart_deaths += 1
+                if apart_deaths >= 3:
+                    raise GamepitError(f"{pool.backend} workers keep dying ({event.value})")
+            _bury(now, event.value, queue, on_record, players)
+            pool.replace(event.worker)
+
+    try:
+        while queue or flight:
+            for worker in pool.idle():
+                if not queue:
+                    break
+                task, mode = queue.popleft()
+                flight[worker] = _InFlight(task, mode)
+                if mode == APART:
+                    pool.call(worker, "play_apart", task)
+                else:
+                    pool.call(worker, "play", task, mode == TURNS, stream=mode == TURNS)
+            pool.wait(handle)
+    finally:
+        pool.close()
 
 
-def _bury(worker: _Worker, queue: deque, on_record: Callable[[GameRecord], None],
+def _bury(now: _InFlight, how: str, queue: deque, on_record: Callable[[GameRecord], None],
           players: int) -> None:
-    """A worker died in a task: record its game in flight as a crash of the seat to move, and
-    queue the task's other unfinished games one by one."""
-    worker.process.join(5)
-    how = how_it_ended(worker.process.exitcode)
-    task, worker.task = worker.task, None
-    assert task is not None
-    unfinished = [slot for slot in task.slots if slot.game_index not in worker.recorded]
-    if len(unfinished) == 1 and worker.turn is not None:
-        seat, games = worker.turn
+    """A worker died in a task: record its game in flight as a crash of the seat to move when
+    the worker said which that was, and queue the task's other unfinished games one by one,
+    their turns reported (played apart, on Ray)."""
+    task = now.task
+    unfinished = [slot for slot in task.slots if slot.game_index not in now.recorded]
+    if len(unfinished) == 1 and now.turn is not None:
+        seat, games = now.turn
         steps = dict(games).get(task.slots.index(unfinished[0]), 0)
         on_record(crash_record(unfinished[0], seat, steps,
-                               time.perf_counter() - worker.started, how, players))
+                               time.perf_counter() - now.started, how, players))
         return
-    queue.extendleft(Task([slot]) for slot in reversed(unfinished))
+    again = TURNS if now.mode == TURNS else APART
+    queue.extendleft((Task([slot]), again) for slot in reversed(unfinished))

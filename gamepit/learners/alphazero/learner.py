@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from gamepit.arena import play_lockstep
+from gamepit.backends import BACKENDS, Pool, map_calls
+from gamepit.backends.pool import split
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
 from gamepit.learners import toolkit
@@ -118,6 +120,14 @@ class AlphaZeroArgs:
     """bfloat16 autocast for search and training when the device is CUDA"""
     threads: int = setting(1, low=1, high=THREADS_MAX)
     """torch CPU threads (small networks gain little from more, and self-play is Python-bound)"""
+    backend: str = "inprocess"
+    """where self-play runs: inprocess, processes or ray; this process keeps the replay buffer
+    and trains, workers get each new network as one CPU numpy snapshot"""
+    workers: int = setting(0, low=0, high=1024)
+    """self-play workers, each playing an equal share of selfplay_games (0: one, in this
+    process); the same seed and workers give the same games on every backend"""
+    ray_address: str = ""
+    """with backend ray: the cluster (auto, or HOST:PORT of its head); '' starts a local one"""
     run_dir: str = ""
     """folder of checkpoints, metrics and replays (default runs/alphazero_GAME_TIME)"""
     resume: bool = True
@@ -128,6 +138,8 @@ class AlphaZeroArgs:
     """write the replay buffer next to the checkpoint, so a resumed run keeps its data"""
 
     def validate(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
         if self.gating and self.gate_games < 2:
             raise ValueError("gate_games must be at least 2 (one game from each seat)")
         if self.min_buffer > self.buffer_size:
@@ -220,6 +232,49 @@ def self_play(game: Game, evaluator: Any, mcts: MCTS, games: int, args: AlphaZer
     return SelfPlayBatch(np.stack(observations), np.stack(policies),
                          np.asarray(outcomes, dtype=np.float32), games, len(outcomes),
                          float(first))
+
+
+def merge_batches(batches: Sequence[SelfPlayBatch]) -> SelfPlayBatch:
+    """The workers' batches of one round as one, in worker order."""
+    games = sum(batch.games for batch in batches)
+    return SelfPlayBatch(np.concatenate([batch.observations for batch in batches]),
+                         np.concatenate([batch.policies for batch in batches]),
+                         np.concatenate([batch.outcomes for batch in batches]), games,
+                         sum(batch.moves for batch in batches),
+                         sum(batch.first_player_score * batch.games for batch in batches) / games)
+
+
+class SelfPlayWorker:
+    """A self-play worker of the executor seam (``gamepit.backends``): the game, the search and
+    a copy of the network, built where it runs from plain settings; ``play`` loads a published
+    weights version when it is new and plays its share of a round's games."""
+
+    def __init__(self, manager: PluginManager | None, config: dict[str, Any],
+                 shape: dict[str, Any], device: str = "cpu") -> None:
+        self.args, self.game = toolkit.worker_settings(AlphaZeroArgs, ALGORITHM, manager,
+                                                       config)
+        self.network = toolkit.WorkerNetwork(build_network(shape), device)
+        self.mcts = MCTS(self.args.sims, self.args.c_puct, "puct", self.args.dirichlet_alpha,
+                         self.args.dirichlet_epsilon)
+
+    def play(self, emit: Any, weights: dict[str, np.ndarray], version: int, games: int,
+             seed: int) -> SelfPlayBatch:
+        network, device = self.network.at(weights, version), self.network.device
+        with autocast(device, self.args.amp):
+            return self_play(self.game, NetworkEvaluator(network, device), self.mcts, games,
+                             self.args, np.random.default_rng(seed))
+
+
+def self_play_round(pool: Pool, network: torch.nn.Module, version: int, args: AlphaZeroArgs,
+                    rng: np.random.Generator) -> SelfPlayBatch:
+    """A round of self-play over the workers: the network published once (version
+    ``version``), ``selfplay_games`` dealt out in equal shares, each share on a seed drawn
+    here, the batches back in worker order (so the backend never changes the games)."""
+    weights = pool.share(toolkit.numpy_weights(network))
+    shares = split(args.selfplay_games, max(args.workers, 1))
+    seeds = rng.integers(2**31, size=len(shares)).tolist()
+    return merge_batches(map_calls(pool, [("play", (weights, version, games, seed))
+                                          for games, seed in zip(shares, seeds, strict=True)]))
 
 
 # --------------------------------------------------------------------------- replay buffer
@@ -423,8 +478,9 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
             buffer.load(run.folder / BUFFER)
         print(f"  at iteration {iteration}, {len(buffer)} positions in the replay buffer",
               flush=True)
-    selfplay_mcts = MCTS(args.sims, args.c_puct, "puct", args.dirichlet_alpha,
-                         args.dirichlet_epsilon)
+    config = as_plain_dict(args)
+    pool = toolkit.open_workers(args, SelfPlayWorker, (run.manager, config, shape, str(device)),
+                                (None, config, shape, "cpu"))
     fits = trained_on(f"alphazero run {run.folder}", meta["game"], shape)
     clock = time.perf_counter() - started_seconds
 
@@ -447,49 +503,51 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
         toolkit.evaluate(run, agent_for(best_network, args.eval_sims), spec, args.eval_games,
                          positions, args.eval_opponent)
 
-    while iteration < args.iterations:
-        playing = best_network if args.gating else network
-        began = time.perf_counter()
-        with autocast(device, args.amp):
-            batch = self_play(game, NetworkEvaluator(playing, device), selfplay_mcts,
-                              args.selfplay_games, args, rng)
-        selfplay_seconds = time.perf_counter() - began
-        positions += batch.moves
-        buffer.add(*(augment(game, batch) if args.augment and game.capabilities.symmetries
-                     else (batch.observations, batch.policies, batch.outcomes)))
+    try:
+        while iteration < args.iterations:
+            playing = best_network if args.gating else network
+            began = time.perf_counter()
+            batch = self_play_round(pool, playing, iteration, args, rng)
+            selfplay_seconds = time.perf_counter() - began
+            positions += batch.moves
+            buffer.add(*(augment(game, batch) if args.augment and game.capabilities.symmetries
+                         else (batch.observations, batch.policies, batch.outcomes)))
 
-        losses = []
-        if len(buffer) >= args.min_buffer:
-            network.train()
-            losses = [train_step(network, optimizer, buffer.sample(args.batch_size, rng), device,
-                                 args) for _ in range(args.train_steps)]
-            network.eval()
-        if not args.gating:
-            best_network.load_state_dict(network.state_dict())
-        iteration += 1
-        metrics = {"selfplay/positions_per_second": batch.moves / max(selfplay_seconds, 1e-9),
-                   "selfplay/game_length": batch.moves / batch.games,
-                   "selfplay/first_player_score": batch.first_player_score,
-                   "buffer/size": float(len(buffer)), "progress/iteration": float(iteration),
-                   "progress/total_iterations": float(args.iterations)}
-        if losses:
-            metrics["losses/policy"] = float(np.mean([p for p, _ in losses]))
-            metrics["losses/value"] = float(np.mean([v for _, v in losses]))
-        if args.gating and losses and iteration % args.gate_every == 0:
-            score = gate(game, agent_for(network, args.gate_sims),
-                         agent_for(best_network, args.gate_sims), args.gate_games,
-                         int(rng.integers(2**31)), args.gate_random_moves, run.manager)
-            accepted = score >= args.gate_threshold
-            if accepted:
+            losses = []
+            if len(buffer) >= args.min_buffer:
+                network.train()
+                losses = [train_step(network, optimizer, buffer.sample(args.batch_size, rng),
+                                     device, args) for _ in range(args.train_steps)]
+                network.eval()
+            if not args.gating:
                 best_network.load_state_dict(network.state_dict())
-                best_generation += 1
-            metrics.update({"gate/score": score, "gate/accepted": float(accepted),
-                            "gate/best_generation": float(best_generation)})
-        run.reporter.metrics(positions, metrics)
-        if iteration % args.checkpoint_every == 0 or iteration == args.iterations:
-            save()
-        if args.eval_games and args.eval_every and iteration % args.eval_every == 0:
-            evaluate()
+            iteration += 1
+            metrics = {"selfplay/positions_per_second":
+                       batch.moves / max(selfplay_seconds, 1e-9),
+                       "selfplay/game_length": batch.moves / batch.games,
+                       "selfplay/first_player_score": batch.first_player_score,
+                       "buffer/size": float(len(buffer)), "progress/iteration": float(iteration),
+                       "progress/total_iterations": float(args.iterations)}
+            if losses:
+                metrics["losses/policy"] = float(np.mean([p for p, _ in losses]))
+                metrics["losses/value"] = float(np.mean([v for _, v in losses]))
+            if args.gating and losses and iteration % args.gate_every == 0:
+                score = gate(game, agent_for(network, args.gate_sims),
+                             agent_for(best_network, args.gate_sims), args.gate_games,
+                             int(rng.integers(2**31)), args.gate_random_moves, run.manager)
+                accepted = score >= args.gate_threshold
+                if accepted:
+                    best_network.load_state_dict(network.state_dict())
+                    best_generation += 1
+                metrics.update({"gate/score": score, "gate/accepted": float(accepted),
+                                "gate/best_generation": float(best_generation)})
+            run.reporter.metrics(positions, metrics)
+            if iteration % args.checkpoint_every == 0 or iteration == args.iterations:
+                save()
+            if args.eval_games and args.eval_every and iteration % args.eval_every == 0:
+                evaluate()
+    finally:
+        pool.close()
     if not (run.folder / BEST).is_file():
         save()
     if args.eval_games and not (args.eval_every and iteration % args.eval_every == 0):

@@ -26,14 +26,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from gamepit.arena.match import takes_seeds
+from gamepit.backends import BACKENDS, Pool, map_calls
+from gamepit.backends.pool import split
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
 from gamepit.learners import toolkit
 from gamepit.nets.atari import BoardTorso, make_torso
-from gamepit.plugins.manager import PluginManager
+from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import Agent, Game, Resign, State, split_act_result
 from gamepit.replay.format import ReplayError, read_replay, simulate
-from gamepit.training.settings import SEED_MAX, THREADS_MAX, ConfigError, merge, setting
+from gamepit.training.settings import (
+    SEED_MAX,
+    THREADS_MAX,
+    ConfigError,
+    as_plain_dict,
+    merge,
+    setting,
+)
 
 ALGORITHMS = ("bc", "dagger")
 SCHEDULES = ("linear", "exponential", "fixed")
@@ -98,6 +107,15 @@ class ImitationArgs:
     """auto, cpu or cuda"""
     threads: int = setting(1, low=1, high=THREADS_MAX)
     """torch CPU threads"""
+    backend: str = "inprocess"
+    """where the expert's games are played and labelled: inprocess, processes or ray; this
+    process keeps the dataset and trains, workers get each student as one CPU numpy snapshot"""
+    workers: int = setting(0, low=0, high=1024)
+    """labelling workers, each playing an equal share of a round's episodes with experts of
+    its own (0: one, in this process); the same seed and workers give the same labels on
+    every backend"""
+    ray_address: str = ""
+    """with backend ray: the cluster (auto, or HOST:PORT of its head); '' starts a local one"""
     run_dir: str = ""
     """folder of the dataset, checkpoints, metrics and replays (default runs/ALGO_GAME_TIME)"""
     resume: bool = True
@@ -108,6 +126,8 @@ class ImitationArgs:
     """two-player games: the evaluation opponent"""
 
     def validate(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
         if self.beta_schedule not in SCHEDULES:
             raise ValueError(f"beta_schedule: expected one of {', '.join(SCHEDULES)}")
 
@@ -397,6 +417,73 @@ def gather(game: Game, experts: Sequence[Agent], opponents: Sequence[Agent],
     return Gathered(rows, queries, seconds, student_moves, episodes, returns)
 
 
+class LabelWorker:
+    """A labelling worker of the executor seam (``gamepit.backends``): the game, the experts
+    and opponents (one per seat, from their spec strings) and a copy of the student network,
+    built where it runs; ``gather`` plays its share of a round's episodes."""
+
+    def __init__(self, manager: PluginManager | None, config: dict[str, Any],
+                 meta: dict[str, Any], device: str = "cpu") -> None:
+        self.args, self.game = toolkit.worker_settings(ImitationArgs, "imitation", manager,
+                                                       config)
+        registry = (manager or get_manager()).registry
+        args = self.args
+        self.experts = [registry.make_agent(args.expert, self.game)
+                        for _ in range(self.game.num_players)]
+        self.opponents = [registry.make_agent(args.opponent, self.game) if args.opponent
+                          else expert for expert in self.experts]
+        self.shape = tuple(int(x) for x in self.game.observation_shape)
+        self.dtype = np.asarray(self.game.new_state(args.seed).observation(0)).dtype
+        self.network = toolkit.WorkerNetwork(build_network(meta), device)
+        self.student = toolkit.NetworkAgent(self.network.network, logits_only,
+                                            toolkit.TrainedOn("student", meta["game"], self.shape,
+                                                              self.game.num_actions), device)
+
+    def gather(self, emit: Any, weights: dict[str, np.ndarray] | None, version: int,
+               beta: float, episodes: int, seed: int, rng_seed: int, label_cap: int
+               ) -> tuple[dict[str, np.ndarray], Gathered]:
+        """Episodes ``seed``.. of a round, labelled; the student plays (with chance 1 - beta)
+        when ``weights`` are given. Returns the rows as arrays and the round's counts."""
+        student = None
+        if weights is not None:
+            self.network.at(weights, version)
+            student = self.student
+        args = self.args
+        gathered = gather(self.game, self.experts, self.opponents, student, beta, episodes,
+                          seed, np.random.default_rng(rng_seed), args.opening_moves,
+                          args.max_steps, args.soft_labels, label_cap)
+        rows, gathered.rows = gathered.rows.arrays(self.shape, self.dtype), Rows(0)
+        return rows, gathered
+
+    def close(self) -> None:
+        for agent in {id(a): a for a in self.experts + self.opponents}.values():
+            agent.close()
+
+
+def gather_round(pool: Pool, network: StudentNet | None, version: int, beta: float,
+                 seed: int, args: ImitationArgs, players: int, rng: np.random.Generator
+                 ) -> tuple[dict[str, np.ndarray], Gathered]:
+    """A round's episodes dealt out to the labelling workers in shares (whole turns of seats),
+    the student published once when it plays, the rows back in worker order and cut at
+    ``labels_per_round``."""
+    weights = None if network is None else pool.share(toolkit.numpy_weights(network))
+    shares = split(args.episodes, max(args.workers, 1), players)
+    starts = np.cumsum([0, *shares[:-1]]).tolist()
+    cap = args.labels_per_round
+    rng_seeds = rng.integers(2**63, size=len(shares)).tolist()
+    replies = map_calls(pool, [("gather", (weights, version, beta, episodes, seed + start,
+                                           rng_seed, -(-cap * episodes // args.episodes)))
+                               for episodes, start, rng_seed
+                               in zip(shares, starts, rng_seeds, strict=True)])
+    rows = {key: np.concatenate([reply[0][key] for reply in replies])[:cap or None]
+            for key in SHARD_FIELDS}
+    parts = [reply[1] for reply in replies]
+    return rows, Gathered(Rows(0), sum(p.expert_queries for p in parts),
+                          sum(p.expert_seconds for p in parts),
+                          sum(p.student_moves for p in parts), sum(p.games for p in parts),
+                          [value for p in parts for value in p.returns])
+
+
 # --------------------------------------------------------------------------- the student
 
 
@@ -505,15 +592,9 @@ def train(algorithm: str, args: ImitationArgs, manager: PluginManager | None = N
         for key in totals:
             totals[key] = float(run.resumed.get(f"total_{key}", 0.0))
     files = replay_files(args.replays) if args.replays else []
-    experts: list[Agent] = []
-    opponents: list[Agent] = []
-    if args.expert:
-        experts = [registry.make_agent(args.expert, game) for _ in range(game.num_players)]
-        opponents = [registry.make_agent(args.opponent, game) if args.opponent else expert
-                     for expert in experts]
-    student = toolkit.NetworkAgent(network, logits_only,
-                                   toolkit.TrainedOn("student", meta["game"], observation_shape,
-                                                     game.num_actions), device)
+    config = as_plain_dict(args)
+    pool = (toolkit.open_workers(args, LabelWorker, (run.manager, config, meta, str(device)),
+                                 (None, config, meta, "cpu")) if args.expert else None)
     if len(dataset) > trained_rounds:
         print(f"{dataset.folder}: {len(dataset)} shards, the student trained on "
               f"{trained_rounds}; retraining on all of them", flush=True)
@@ -536,16 +617,16 @@ def train(algorithm: str, args: ImitationArgs, manager: PluginManager | None = N
             if files:
                 share = files[done * len(files) // args.rounds:
                               (done + 1) * len(files) // args.rounds]
-                rows, skipped = rows_from_replays(share, game, registry, args.learn_from,
-                                                  args.soft_labels)
+                replayed, skipped = rows_from_replays(share, game, registry, args.learn_from,
+                                                      args.soft_labels)
+                rows = replayed.arrays(observation_shape, probe.dtype)
                 metrics["data/replays_skipped"] = float(skipped)
             else:
+                assert pool is not None
                 beta = 1.0 if algorithm == "bc" else beta_for(done, args)
-                gathered = gather(game, experts, opponents, None if beta >= 1 else student,
-                                  beta, args.episodes, args.seed + done * args.episodes, rng,
-                                  args.opening_moves, args.max_steps, args.soft_labels,
-                                  args.labels_per_round)
-                rows = gathered.rows
+                rows, gathered = gather_round(pool, None if beta >= 1 else network, done, beta,
+                                              args.seed + done * args.episodes, args,
+                                              game.num_players, rng)
                 totals["expert_queries"] += gathered.expert_queries
                 totals["expert_seconds"] += gathered.expert_seconds
                 metrics.update({
@@ -554,15 +635,15 @@ def train(algorithm: str, args: ImitationArgs, manager: PluginManager | None = N
                     "dagger/round_expert_queries": float(gathered.expert_queries),
                     "dagger/student_moves": float(gathered.student_moves),
                     "episode/return": float(np.mean(gathered.returns))})
-            dataset.append(rows.arrays(observation_shape, probe.dtype))
-            metrics["data/round_rows"] = float(len(rows))
+            dataset.append(rows)
+            metrics["data/round_rows"] = float(len(rows["actions"]))
             metrics["data/round_seconds"] = time.perf_counter() - started
             run.reporter.metrics(done + 1, metrics)
-            print(f"round {done + 1}/{args.rounds}: {len(rows)} labelled states "
+            print(f"round {done + 1}/{args.rounds}: {len(rows['actions'])} labelled states "
                   f"({metrics['data/round_seconds']:.1f} s)", flush=True)
     finally:
-        for agent in {id(a): a for a in experts + opponents}.values():
-            agent.close()
+        if pool is not None:
+            pool.close()
     toolkit.save_checkpoint(run.folder / STUDENT, {
         **meta, "step": args.rounds, "network": toolkit.cpu_weights(network)})
     spec = f"student:checkpoint={run.checkpoint}"

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from gamepit.backends import BACKENDS, map_calls
+from gamepit.backends.pool import split
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
 from gamepit.learners import toolkit
@@ -142,6 +144,14 @@ class MuZeroArgs:
     """auto, cpu or cuda"""
     threads: int = setting(1, low=1, high=THREADS_MAX)
     """torch CPU threads"""
+    backend: str = "inprocess"
+    """where self-play runs: inprocess, processes or ray; this process keeps the replay buffer
+    and trains, workers get each new network as one CPU numpy snapshot"""
+    workers: int = setting(0, low=0, high=1024)
+    """self-play workers, each keeping an equal share of selfplay_games going (0: one, in this
+    process); the same seed and workers give the same games on every backend"""
+    ray_address: str = ""
+    """with backend ray: the cluster (auto, or HOST:PORT of its head); '' starts a local one"""
     run_dir: str = ""
     """folder of checkpoints, metrics and replays (default runs/muzero_GAME_TIME)"""
     resume: bool = True
@@ -152,6 +162,8 @@ class MuZeroArgs:
     """write the replay buffer next to the checkpoint, so a resumed run keeps its data"""
 
     def validate(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
         if self.min_buffer > self.buffer_size:
             raise ValueError("min_buffer cannot exceed buffer_size")
         if self.representation not in ("auto", "conv", "mlp"):
@@ -383,6 +395,34 @@ class SelfPlay:
                           np.asarray(record["values"], dtype=np.float32),
                           np.stack(record["policies"]),
                           np.asarray(record["to_play"], dtype=np.int64), terminal)
+
+
+class SelfPlayWorker:
+    """A self-play worker of the executor seam (``gamepit.backends``): the game and a copy of
+    the network, built where it runs from plain settings, and its share of the games in
+    progress, which it keeps between calls (so a call always goes to the same worker)."""
+
+    def __init__(self, manager: PluginManager | None, config: dict[str, Any],
+                 shape: dict[str, Any], device: str = "cpu") -> None:
+        self.args, self.game = toolkit.worker_settings(MuZeroArgs, ALGORITHM, manager, config)
+        self.network = toolkit.WorkerNetwork(build_network(shape), device)
+        self.selfplay: SelfPlay | None = None
+
+    def play(self, emit: Any, weights: dict[str, np.ndarray], version: int, games: int,
+             seed: int, moves: int) -> tuple[list[Trajectory], int, list[float], list[float]]:
+        """Advance this worker's games by ``moves`` moves (its games start on seeds drawn from
+        ``seed`` at the first call); returns the finished games, the moves played, and the
+        returns and first-player scores of the games that ended."""
+        network = self.network.at(weights, version)
+        if self.selfplay is None:
+            source = np.random.default_rng(seed)
+            self.selfplay = SelfPlay(self.game, self.args, games,
+                                     lambda: int(source.integers(2**31)))
+        finished, played = self.selfplay.play(network, self.network.device, moves)
+        returns, firsts = list(self.selfplay.returns), list(self.selfplay.first_player_scores)
+        self.selfplay.returns.clear()
+        self.selfplay.first_player_scores.clear()
+        return finished, played, returns, firsts
 
 
 def symmetric_games(game: Game, trajectory: Trajectory) -> list[Trajectory]:
@@ -712,7 +752,11 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
             buffer.load(run.folder / BUFFER)
         print(f"  at iteration {iteration}, {len(buffer)} positions in the replay buffer",
               flush=True)
-    selfplay = SelfPlay(game, args, args.selfplay_games, lambda: int(rng.integers(2**31)))
+    config = as_plain_dict(args)
+    pool = toolkit.open_workers(args, SelfPlayWorker, (run.manager, config, shape, str(device)),
+                                (None, config, shape, "cpu"))
+    shares = split(args.selfplay_games, max(args.workers, 1))
+    seeds = rng.integers(2**63, size=len(shares)).tolist()  # each worker's games: resumed, anew
     fits = trained_on(f"muzero run {run.folder}", meta["game"], shape)
     clock = time.perf_counter() - started_seconds
 
@@ -733,50 +777,59 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
         toolkit.evaluate(run, agent, spec, args.eval_games, positions, args.eval_opponent,
                          args.eval_max_steps)
 
-    while iteration < args.iterations:
-        began = time.perf_counter()
-        network.eval()
-        finished, moves = selfplay.play(network, device, args.moves_per_iteration)
-        selfplay_seconds = time.perf_counter() - began
-        positions += moves
-        symmetric = args.augment and game.capabilities.symmetries
-        for trajectory in finished:
-            for copy_ in symmetric_games(game, trajectory) if symmetric else [trajectory]:
-                buffer.add(copy_)
-        losses: list[dict[str, float]] = []
-        if len(buffer) >= max(1, args.min_buffer) and args.train_steps:
-            network.train()
-            value_at = target_values(target, buffer, device) if args.reanalyse else None
-            for _ in range(args.train_steps):
-                batch = buffer.sample(args.batch_size, args, rng, value_at)
-                parts, errors = train_step(network, optimizer, batch, args, device, updates)
-                if args.priority:
-                    buffer.update_priorities(batch["slots"], errors)
-                losses.append(parts)
-                updates += 1
-                if updates % args.target_update == 0:
-                    target.load_state_dict(network.state_dict())
+    try:
+        while iteration < args.iterations:
+            began = time.perf_counter()
             network.eval()
-        iteration += 1
-        metrics = {"selfplay/positions_per_second": moves / max(selfplay_seconds, 1e-9),
-                   "buffer/size": float(len(buffer)), "progress/iteration": float(iteration),
-                   "progress/total_iterations": float(args.iterations),
-                   "progress/updates": float(updates)}
-        if selfplay.returns:
-            metrics["selfplay/return"] = float(np.mean(selfplay.returns))
-            metrics["selfplay/games"] = float(len(selfplay.returns))
-            selfplay.returns.clear()
-        if selfplay.first_player_scores:
-            metrics["selfplay/first_player_score"] = float(np.mean(selfplay.first_player_scores))
-            selfplay.first_player_scores.clear()
-        if losses:
-            metrics.update({key: float(np.mean([part[key] for part in losses]))
-                            for key in losses[0]})
-        run.reporter.metrics(positions, metrics)
-        if iteration % args.checkpoint_every == 0 or iteration == args.iterations:
-            save()
-        if args.eval_games and args.eval_every and iteration % args.eval_every == 0:
-            evaluate()
+            weights = pool.share(toolkit.numpy_weights(network))
+            replies = map_calls(pool, [("play", (weights, iteration, games, seed,
+                                                 args.moves_per_iteration))
+                                       for games, seed in zip(shares, seeds, strict=True)],
+                                pinned=True)
+            finished = [trajectory for reply in replies for trajectory in reply[0]]
+            moves = sum(reply[1] for reply in replies)
+            returns = [value for reply in replies for value in reply[2]]
+            firsts = [value for reply in replies for value in reply[3]]
+            selfplay_seconds = time.perf_counter() - began
+            positions += moves
+            symmetric = args.augment and game.capabilities.symmetries
+            for trajectory in finished:
+                for copy_ in symmetric_games(game, trajectory) if symmetric else [trajectory]:
+                    buffer.add(copy_)
+            losses: list[dict[str, float]] = []
+            if len(buffer) >= max(1, args.min_buffer) and args.train_steps:
+                network.train()
+                value_at = target_values(target, buffer, device) if args.reanalyse else None
+                for _ in range(args.train_steps):
+                    batch = buffer.sample(args.batch_size, args, rng, value_at)
+                    parts, errors = train_step(network, optimizer, batch, args, device, updates)
+                    if args.priority:
+                        buffer.update_priorities(batch["slots"], errors)
+                    losses.append(parts)
+                    updates += 1
+                    if updates % args.target_update == 0:
+                        target.load_state_dict(network.state_dict())
+                network.eval()
+            iteration += 1
+            metrics = {"selfplay/positions_per_second": moves / max(selfplay_seconds, 1e-9),
+                       "buffer/size": float(len(buffer)), "progress/iteration": float(iteration),
+                       "progress/total_iterations": float(args.iterations),
+                       "progress/updates": float(updates)}
+            if returns:
+                metrics["selfplay/return"] = float(np.mean(returns))
+                metrics["selfplay/games"] = float(len(returns))
+            if firsts:
+                metrics["selfplay/first_player_score"] = float(np.mean(firsts))
+            if losses:
+                metrics.update({key: float(np.mean([part[key] for part in losses]))
+                                for key in losses[0]})
+            run.reporter.metrics(positions, metrics)
+            if iteration % args.checkpoint_every == 0 or iteration == args.iterations:
+                save()
+            if args.eval_games and args.eval_every and iteration % args.eval_every == 0:
+                evaluate()
+    finally:
+        pool.close()
     if not (run.folder / MODEL).is_file():
         save()
     if args.eval_games and not (args.eval_every and iteration % args.eval_every == 0):
