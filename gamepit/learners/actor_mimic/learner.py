@@ -139,11 +139,9 @@ class Expert:
         self.network = agent.network if isinstance(agent, toolkit.NetworkAgent) else None
 
     def feature_size(self) -> int:
+        """The width of the expert network's torso features (0: none to regress, a search)."""
         torso = getattr(self.network, "torso", None)
-        if torso is None or not hasattr(torso, "features"):
-            raise GamepitError(f"beta > 0: expert {self.spec} is not a network with a torso "
-                               "whose features could be regressed; set beta=0")
-        return int(torso.features)
+        return int(getattr(torso, "features", 0)) if torso is not None else 0
 
     @torch.no_grad()
     def label(self, states: list[State], observations: np.ndarray, masks: np.ndarray,
@@ -196,8 +194,9 @@ def pad_planes(observations: torch.Tensor, planes: int) -> torch.Tensor:
 
 class StudentNetwork(nn.Module):
     """A trunk (``make_torso``: MinAtar's small CNN, the Nature CNN...) shared by all games, a
-    policy head per game, and per-game linear maps from the trunk's features to each expert's
-    (feature regression; none when ``beta`` is 0)."""
+    policy head per game, and per-game linear maps from the trunk's features to each expert
+    network's (feature regression, keyed by the game's index; none for a game whose size is 0,
+    none at all when ``beta`` is 0)."""
 
     def __init__(self, observation_shape: tuple[int, ...], num_actions: list[int],
                  feature_sizes: list[int], hidden: int = 128) -> None:
@@ -206,7 +205,8 @@ class StudentNetwork(nn.Module):
         self.torso = make_torso(observation_shape, hidden, nn.ReLU)
         features = self.torso.features
         self.heads = nn.ModuleList(nn.Linear(features, count) for count in num_actions)
-        self.feature_maps = nn.ModuleList(nn.Linear(features, size) for size in feature_sizes)
+        self.feature_maps = nn.ModuleDict({str(game): nn.Linear(features, size)
+                                           for game, size in enumerate(feature_sizes) if size})
 
     def features(self, observations: torch.Tensor) -> torch.Tensor:
         return self.torso(pad_planes(observations, self.observation_shape[0]))
@@ -322,8 +322,8 @@ def mimic_loss(student: StudentNetwork, batches: list[dict[str, torch.Tensor]], 
         total = total + loss
         for key in ("losses/kl", "losses/accuracy"):
             metrics[f"{key}_{game}"] = parts[key]
-        if beta > 0:
-            regression = F.mse_loss(student.feature_maps[game](features), batch["features"])
+        if beta > 0 and str(game) in student.feature_maps:
+            regression = F.mse_loss(student.feature_maps[str(game)](features), batch["features"])
             total = total + beta * regression
             metrics[f"losses/features_{game}"] = float(regression.detach())
     metrics["losses/loss"] = float(total.detach())
@@ -357,6 +357,9 @@ def train(args: ActorMimicArgs, manager: PluginManager | None = None) -> str:
         agent.reset(game, 0, args.seed)
         experts.append(Expert(agent, spec, entry.name in Q_VALUE_EXPERTS, args.temperature))
     feature_sizes = [expert.feature_size() for expert in experts] if args.beta > 0 else []
+    if args.beta > 0 and not any(feature_sizes):
+        raise GamepitError("beta > 0: no expert is a network with torso features to regress; "
+                           "set beta=0")
     shapes = [tuple(int(x) for x in game.observation_shape) for game in games]
     meta = {"algorithm": ALGORITHM, "args": as_plain_dict(args), "game": SEPARATOR.join(canonical),
             "games": canonical, "game_names": [game.name for game in games],
