@@ -47,7 +47,8 @@ def trained(tmp_path_factory) -> dict[str, Path]:
                f"dqn:checkpoint={root / 'dqn' / 'checkpoint.pt'};planner:sims=4")
     mimic.train(merge(mimic.ActorMimicArgs, "actor_mimic", {
         "game": GAMES, "experts": experts, "total_steps": 1500, "num_envs": 4,
-        "learning_starts": 300, "beta": 0.5, "log_every": 256, "run_dir": str(root / "student"), **QUIET}),
+        "learning_starts": 300, "beta": 0.5, "log_every": 256,
+        "run_dir": str(root / "student"), **QUIET}),
         manager)
     return {"root": root, "student": root / "student" / "checkpoint.pt", "experts": experts}
 
