@@ -1,0 +1,215 @@
+"""Actor-mimic on MinAtar: one student against its four experts, and its trunk as a start on a
+fifth game.
+
+Four parts, each a subcommand:
+
+- ``train``: the distillation run of ``configs/actor_mimic_minatar.yaml`` in ``RUNS/mimic``
+  (the four experts must be in ``RUNS``: see the config's header), then the transfer runs: PPO
+  on the held-out ``minatar:breakout`` for ``--transfer-steps`` steps, three seeds from scratch
+  and three from the student's trunk (``--set init=RUNS/mimic/checkpoint.pt``), each in its own
+  folder under ``RUNS/transfer``. ``nice``'d and resumable: a finished run is skipped, an
+  unfinished one continues from its checkpoint.
+- ``scores``: each game's student and expert, greedy, on the same seeds (``--episodes``
+  episodes from seed 10001, cut at 5,000 actions): the student's share of its expert's score
+  (the goal: at least 0.9 on every game).
+- ``transfer``: environment steps until PPO on breakout reaches half the breakout expert's
+  score (its greedy evaluation, as ``scores`` measures it: ``dqn_breakout``), from the trunk
+  against from scratch, per seed. The return is PPO's training return (sampled actions), the
+  mean of its last three logged updates (about 3,000 steps); a run that never gets there counts
+  as its cap, said with a ``>``.
+- ``cost``: parameters, and moves per second answering a batch of states of every game (one
+  ``act_batch`` per game, as the arena calls it), the student against the four experts.
+
+Run: ``python benchmarks/actor_mimic.py train --runs runs/minatar``, then ``scores``,
+``transfer`` and ``cost`` with the same ``--runs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gamepit.arena import play_lockstep
+from gamepit.plugins.manager import PluginManager
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "configs" / "actor_mimic_minatar.yaml"
+STUDENT_GAMES = ["asterix", "freeway", "seaquest", "space_invaders"]
+EXPERTS = {"asterix": "ppo_asterix", "freeway": "dqn_freeway", "seaquest": "ppo_seaquest",
+           "space_invaders": "ppo_space_invaders", "breakout": "dqn_breakout"}
+HELD_OUT = "breakout"
+SEEDS = (1, 2, 3)
+ENVIRONMENT = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def metrics(folder: Path) -> list[dict]:
+    path = folder / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def finished(folder: Path) -> bool:
+    return any(key.startswith("eval/") for row in metrics(folder) for key in row)
+
+
+def expert_spec(runs: Path, game: str) -> str:
+    folder = EXPERTS[game]
+    return f"{folder.split('_')[0]}:checkpoint={runs / folder / 'checkpoint.pt'}"
+
+
+def gamepit(arguments: list[str], cwd: Path) -> None:
+    command = ["nice", "-n", "10", sys.executable, "-m", "gamepit", *arguments]
+    print(" ".join(command), flush=True)
+    subprocess.run(command, check=True, cwd=cwd, env=ENVIRONMENT)
+
+
+def train(runs: Path, transfer_steps: int) -> None:
+    mimic = runs / "mimic"
+    experts = ";".join(expert_spec(runs, game) for game in STUDENT_GAMES)
+    if not finished(mimic):
+        gamepit(["train", "actor_mimic", "--config", str(CONFIG), "--set", f"experts={experts}",
+                 "--run", str(mimic), "--device", "cpu"], runs)
+    for seed in SEEDS:
+        for start in ("scratch", "trunk"):
+            folder = runs / "transfer" / f"ppo_{HELD_OUT}_{start}_s{seed}"
+            if finished(folder):
+                continue
+            extra = ["--set", f"init={mimic / 'checkpoint.pt'}"] if start == "trunk" else []
+            gamepit(["train", "ppo", "--game", f"minatar:{HELD_OUT}", "--config",
+                     str(ROOT / "configs" / "ppo_minatar.yaml"), "--set",
+                     f"total_steps={transfer_steps}", "--set", f"seed={seed}", "--set",
+                     "checkpoint_every=50000", "--run", str(folder), "--device", "cpu",
+                     *extra], runs)
+
+
+def greedy_scores(registry, manager, game_name: str, spec: str, episodes: int) -> list[float]:
+    game = registry.make_game(f"minatar:{game_name}")
+    agent = registry.make_agent(spec, game)
+    results = play_lockstep(game, [[agent] for _ in range(episodes)],
+                            [10_001 + i for i in range(episodes)], [[spec]] * episodes, None,
+                            None, manager, 5_000)
+    return [result.returns[0] for result in results]
+
+
+def scores(runs: Path, episodes: int) -> dict[str, float]:
+    manager = PluginManager(autoload=False)
+    registry = manager.registry
+    student = f"actor_mimic:checkpoint={runs / 'mimic' / 'checkpoint.pt'}"
+    print("| game | expert | expert score | student score | student / expert |")
+    print("|---|---|---|---|---|")
+    expert_scores = {}
+    for game in STUDENT_GAMES + [HELD_OUT]:
+        theirs = greedy_scores(registry, manager, game, expert_spec(runs, game), episodes)
+        expert_scores[game] = float(np.mean(theirs))
+        if game == HELD_OUT:
+            print(f"| {game} (held out) | {EXPERTS[game]} | {np.mean(theirs):.2f} | - | - |")
+            continue
+        ours = greedy_scores(registry, manager, game, student, episodes)
+        share = np.mean(ours) / np.mean(theirs) if np.mean(theirs) else float("nan")
+        print(f"| {game} | {EXPERTS[game]} | {np.mean(theirs):.2f} +- "
+              f"{np.std(theirs) / np.sqrt(episodes):.2f} | {np.mean(ours):.2f} +- "
+              f"{np.std(ours) / np.sqrt(episodes):.2f} | {share:.2f} |")
+    return expert_scores
+
+
+def steps_to(folder: Path, threshold: float, window: int = 3) -> tuple[int, bool]:
+    rows = [row for row in metrics(folder) if "episode/return" in row]
+    returns = [row["episode/return"] for row in rows]
+    for index in range(window - 1, len(rows)):
+        if np.mean(returns[index - window + 1:index + 1]) >= threshold:
+            return int(rows[index]["step"]), True
+    return (int(rows[-1]["step"]) if rows else 0), False
+
+
+def transfer(runs: Path, episodes: int) -> None:
+    manager = PluginManager(autoload=False)
+    expert = greedy_scores(manager.registry, manager, HELD_OUT, expert_spec(runs, HELD_OUT),
+                           episodes)
+    threshold = float(np.mean(expert)) / 2
+    print(f"held-out {HELD_OUT}: {EXPERTS[HELD_OUT]} scores {np.mean(expert):.2f} greedy over "
+          f"{episodes} episodes; half of it: {threshold:.2f}\n")
+    print("| seed | steps from scratch | steps from the trunk | scratch / trunk |")
+    print("|---|---|---|---|")
+    totals = {"scratch": [], "trunk": []}
+    for seed in SEEDS:
+        found = {}
+        for start in ("scratch", "trunk"):
+            folder = runs / "transfer" / f"ppo_{HELD_OUT}_{start}_s{seed}"
+            found[start] = steps_to(folder, threshold)
+            totals[start].append(found[start][0])
+        shown = {key: f"{'' if ok else '>'}{steps:,}" for key, (steps, ok) in found.items()}
+        print(f"| {seed} | {shown['scratch']} | {shown['trunk']} | "
+              f"{found['scratch'][0] / max(found['trunk'][0], 1):.2f} |")
+    print(f"| mean | {np.mean(totals['scratch']):,.0f} | {np.mean(totals['trunk']):,.0f} | "
+          f"{np.mean(totals['scratch']) / max(np.mean(totals['trunk']), 1):.2f} |")
+
+
+def moves_per_second(agent, states: list, seconds: float = 2.0) -> float:
+    moves, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        agent.act_batch(states)
+        moves += len(states)
+    return moves / (time.perf_counter() - started)
+
+
+def cost(runs: Path, batch: int) -> None:
+    torch.set_num_threads(1)
+    manager = PluginManager(autoload=False)
+    registry = manager.registry
+    student_spec = f"actor_mimic:checkpoint={runs / 'mimic' / 'checkpoint.pt'}"
+    rows, student_params = [], 0
+    for game_name in STUDENT_GAMES:
+        game = registry.make_game(f"minatar:{game_name}")
+        states = [game.new_state(seed) for seed in range(batch)]
+        expert = registry.make_agent(expert_spec(runs, game_name), game)
+        expert.reset(game, 0, 1)
+        student = registry.make_agent(student_spec, game)
+        student.reset(game, 0, 1)
+        student_params = sum(p.numel() for p in student.network.student.parameters())
+        rows.append((game_name, sum(p.numel() for p in expert.network.parameters()),
+                     moves_per_second(expert, states), moves_per_second(student, states)))
+    print(f"batch of {batch} states of each game per act_batch call, one thread\n")
+    print("| game | expert parameters | expert moves/s | student moves/s (its head) |")
+    print("|---|---|---|---|")
+    for name, params, theirs, ours in rows:
+        print(f"| {name} | {params:,} | {theirs:,.0f} | {ours:,.0f} |")
+    # Answering one batch of every game: the sum of the per-game times.
+    experts_all = len(rows) / sum(1 / theirs for _, _, theirs, _ in rows)
+    student_all = len(rows) / sum(1 / ours for _, _, _, ours in rows)
+    expert_params = sum(params for _, params, _, _ in rows)
+    print(f"| all four | {expert_params:,} (sum) | {experts_all:,.0f} | {student_all:,.0f} |")
+    print(f"\nstudent: {student_params:,} parameters, {student_params / expert_params:.2f} of the "
+          f"experts' sum; moves/s {student_all / experts_all:.2f}x the experts'")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=["train", "scores", "transfer", "cost"])
+    parser.add_argument("--runs", default="runs/minatar", help="folder of the expert runs")
+    parser.add_argument("--episodes", type=int, default=30, help="evaluation episodes a game")
+    parser.add_argument("--transfer-steps", type=int, default=150_528,
+                        help="cap of each transfer run (whole PPO rollouts of 1,024)")
+    parser.add_argument("--batch", type=int, default=32, help="states per act_batch (cost)")
+    args = parser.parse_args()
+    runs = Path(args.runs).resolve()
+    if args.part == "train":
+        train(runs, args.transfer_steps)
+    elif args.part == "scores":
+        scores(runs, args.episodes)
+    elif args.part == "transfer":
+        transfer(runs, args.episodes)
+    else:
+        cost(runs, args.batch)
+
+
+if __name__ == "__main__":
+    main()
