@@ -21,7 +21,8 @@ Four parts, each a subcommand:
   ``act_batch`` per game, as the arena calls it), the student against the four experts.
 
 Run: ``python benchmarks/actor_mimic.py train --runs runs/minatar``, then ``scores``,
-``transfer`` and ``cost`` with the same ``--runs``.
+``transfer`` and ``cost`` with the same ``--runs``; ``ship`` writes the student as
+``actor_mimic:checkpoint=builtin:minatar`` (weights and metadata only).
 """
 
 from __future__ import annotations
@@ -191,9 +192,26 @@ def cost(runs: Path, batch: int) -> None:
           f"experts' sum; moves/s {student_all / experts_all:.2f}x the experts'")
 
 
+def ship(runs: Path) -> None:
+    """Write the distilled student, weights and metadata only (no optimizer, no random states),
+    as the built-in ``actor_mimic:checkpoint=builtin:minatar``; expert paths become relative."""
+    from gamepit.learners import toolkit
+    from gamepit.learners.actor_mimic.learner import BUILTIN_DIR
+
+    data = toolkit.load_checkpoint(runs / "mimic" / "checkpoint.pt")
+    experts = [expert_spec(Path("runs/minatar"), game) for game in STUDENT_GAMES]
+    keep = ("algorithm", "game", "games", "game_names", "observation_shapes",
+            "observation_shape", "num_actions", "feature_sizes", "network", "step")
+    shipped = {key: data[key] for key in keep}
+    shipped["experts"] = experts
+    shipped["args"] = {**data["args"], "experts": ";".join(experts), "run_dir": ""}
+    path = toolkit.save_checkpoint(BUILTIN_DIR / "minatar.pt", shipped)
+    print(f"{path}: {path.stat().st_size / 1024:.0f} KB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["train", "scores", "transfer", "cost"])
+    parser.add_argument("part", choices=["train", "scores", "transfer", "cost", "ship"])
     parser.add_argument("--runs", default="runs/minatar", help="folder of the expert runs")
     parser.add_argument("--episodes", type=int, default=30, help="evaluation episodes a game")
     parser.add_argument("--transfer-steps", type=int, default=150_528,
@@ -207,8 +225,10 @@ def main() -> None:
         scores(runs, args.episodes)
     elif args.part == "transfer":
         transfer(runs, args.episodes)
-    else:
+    elif args.part == "cost":
         cost(runs, args.batch)
+    else:
+        ship(runs)
 
 
 if __name__ == "__main__":

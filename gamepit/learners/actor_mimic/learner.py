@@ -51,8 +51,8 @@ SEPARATOR = ";"  # between the specs of `game` and `experts` (specs themselves u
 @dataclass
 class ActorMimicArgs:
     game: str = setting("", required=True)
-    """the student's games: game specs separated by ';' (--game "minatar:breakout;minatar:
-    freeway", or game: in the config)"""
+    """the student's games: game specs separated by ';', e.g. --game
+    "minatar:breakout;minatar:freeway" (or game: in the config)"""
     experts: str = setting("", required=True)
     """one expert agent spec per game, separated by ';', in the order of the games (e.g.
     dqn:checkpoint=A.pt;ppo:checkpoint=B.pt;mcts:sims=100)"""
