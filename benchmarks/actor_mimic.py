@@ -28,7 +28,6 @@ Run: ``python benchmarks/actor_mimic.py train --runs runs/minatar``, then ``scor
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -37,6 +36,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+# This script's folder is on the path when it runs: the run folders' metrics, read once.
+from minatar_learning import metrics  # a sibling script, not a package
 
 from gamepit.arena import play_lockstep
 from gamepit.plugins.manager import PluginManager
@@ -49,13 +51,6 @@ EXPERTS = {"asterix": "ppo_asterix", "freeway": "dqn_freeway", "seaquest": "ppo_
 HELD_OUT = "breakout"
 SEEDS = (1, 2, 3)
 ENVIRONMENT = {**os.environ, "PYTHONPATH": str(ROOT)}
-
-
-def metrics(folder: Path) -> list[dict]:
-    path = folder / "metrics.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def finished(folder: Path) -> bool:
