@@ -187,3 +187,18 @@ def test_a_trunk_that_does_not_fit_is_one_line(trained, cli, tmp_path, game, mes
                  cwd=tmp_path)
     assert result.returncode == 2, result.stdout
     assert result.stderr.strip().count("\n") == 0 and message in result.stderr
+
+
+def test_the_shipped_student_plays_its_four_games(registry):
+    spec = "actor_mimic:checkpoint=builtin:minatar"
+    for head, name in enumerate(("asterix", "freeway", "seaquest", "space_invaders")):
+        game = registry.make_game(f"minatar:{name}")
+        agent = registry.make_agent(spec, game)
+        agent.reset(game, 0, 1)
+        assert agent.network.head == head
+        states = [game.new_state(seed) for seed in range(3)]
+        assert all(0 <= action < game.num_actions for action, _ in agent.act_batch(states))
+    with pytest.raises(GamepitError, match="does not play minatar:game=breakout"):
+        registry.make_agent(spec, registry.make_game("minatar:breakout"))
+    with pytest.raises(GamepitError, match="no built-in actor_mimic checkpoint 'atari'"):
+        registry.make_agent("actor_mimic:checkpoint=builtin:atari")
