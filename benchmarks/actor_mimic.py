@@ -8,7 +8,9 @@ Four parts, each a subcommand:
   on the held-out ``minatar:breakout`` for ``--transfer-steps`` steps, three seeds from scratch
   and three from the student's trunk (``--set init=RUNS/mimic/checkpoint.pt``), each in its own
   folder under ``RUNS/transfer``. ``nice``'d and resumable: a finished run is skipped, an
-  unfinished one continues from its checkpoint.
+  unfinished one continues from its checkpoint. ``--students policy,feature`` adds a second
+  student trained with feature regression (``beta=0.1``, the paper's AMN-feature) in
+  ``RUNS/mimic_feature`` and three transfer runs from its trunk.
 - ``scores``: each game's student and expert, greedy, on the same seeds (``--episodes``
   episodes from seed 10001, cut at 5,000 actions): the student's share of its expert's score
   (the goal: at least 0.9 on every game).
@@ -49,6 +51,10 @@ STUDENT_GAMES = ["asterix", "freeway", "seaquest", "space_invaders"]
 EXPERTS = {"asterix": "ppo_asterix", "freeway": "dqn_freeway", "seaquest": "ppo_seaquest",
            "space_invaders": "ppo_space_invaders", "breakout": "dqn_breakout"}
 HELD_OUT = "breakout"
+# Student variants: run folder and --set overrides of the config. "policy": policy regression
+# only (the config); "feature": with feature regression (the paper's AMN-feature).
+STUDENTS = {"policy": ("mimic", []), "feature": ("mimic_feature", ["beta=0.1"])}
+LABELS = {"scratch": "scratch", "policy": "the trunk", "feature": "the AMN-feature trunk"}
 SEEDS = (1, 2, 3)
 ENVIRONMENT = {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -68,23 +74,33 @@ def gamepit(arguments: list[str], cwd: Path) -> None:
     subprocess.run(command, check=True, cwd=cwd, env=ENVIRONMENT)
 
 
-def train(runs: Path, transfer_steps: int) -> None:
-    mimic = runs / "mimic"
+def train(runs: Path, transfer_steps: int, variants: list[str]) -> None:
     experts = ";".join(expert_spec(runs, game) for game in STUDENT_GAMES)
-    if not finished(mimic):
-        gamepit(["train", "actor_mimic", "--config", str(CONFIG), "--set", f"experts={experts}",
-                 "--run", str(mimic), "--device", "cpu"], runs)
+    for variant in variants:
+        folder, overrides = STUDENTS[variant]
+        if not finished(runs / folder):
+            sets = [part for override in overrides for part in ("--set", override)]
+            gamepit(["train", "actor_mimic", "--config", str(CONFIG), "--set",
+                     f"experts={experts}", *sets, "--run", str(runs / folder), "--device",
+                     "cpu"], runs)
     for seed in SEEDS:
-        for start in ("scratch", "trunk"):
-            folder = runs / "transfer" / f"ppo_{HELD_OUT}_{start}_s{seed}"
+        for start in ["scratch", *variants]:
+            folder = runs / "transfer" / transfer_folder(start, seed)
             if finished(folder):
                 continue
-            extra = ["--set", f"init={mimic / 'checkpoint.pt'}"] if start == "trunk" else []
+            extra = (["--set", f"init={runs / STUDENTS[start][0] / 'checkpoint.pt'}"]
+                     if start != "scratch" else [])
             gamepit(["train", "ppo", "--game", f"minatar:{HELD_OUT}", "--config",
                      str(ROOT / "configs" / "ppo_minatar.yaml"), "--set",
                      f"total_steps={transfer_steps}", "--set", f"seed={seed}", "--set",
                      "checkpoint_every=50000", "--run", str(folder), "--device", "cpu",
                      *extra], runs)
+
+
+def transfer_folder(start: str, seed: int) -> str:
+    """``scratch``, or the student variant whose trunk starts the run."""
+    named = {"scratch": "scratch", "policy": "trunk"}.get(start, f"trunk-{start}")
+    return f"ppo_{HELD_OUT}_{named}_s{seed}"
 
 
 def greedy_scores(registry, manager, game_name: str, spec: str, episodes: int) -> list[float]:
@@ -133,20 +149,23 @@ def transfer(runs: Path, episodes: int) -> None:
     threshold = float(np.mean(expert)) / 2
     print(f"held-out {HELD_OUT}: {EXPERTS[HELD_OUT]} scores {np.mean(expert):.2f} greedy over "
           f"{episodes} episodes; half of it: {threshold:.2f}\n")
-    print("| seed | steps from scratch | steps from the trunk | scratch / trunk |")
-    print("|---|---|---|---|")
-    totals = {"scratch": [], "trunk": []}
+    starts = ["scratch"] + [variant for variant in STUDENTS if variant != "scratch" and all(
+        (runs / "transfer" / transfer_folder(variant, seed)).is_dir() for seed in SEEDS)]
+    print("| seed | " + " | ".join(f"steps from {LABELS[start]}" for start in starts) + " | "
+          + " | ".join(f"scratch / {LABELS[start]}" for start in starts[1:]) + " |")
+    print("|---" * (2 * len(starts)) + "|")
+    totals: dict[str, list[int]] = {start: [] for start in starts}
     for seed in SEEDS:
-        found = {}
-        for start in ("scratch", "trunk"):
-            folder = runs / "transfer" / f"ppo_{HELD_OUT}_{start}_s{seed}"
-            found[start] = steps_to(folder, threshold)
+        found = {start: steps_to(runs / "transfer" / transfer_folder(start, seed), threshold)
+                 for start in starts}
+        for start in starts:
             totals[start].append(found[start][0])
-        shown = {key: f"{'' if ok else '>'}{steps:,}" for key, (steps, ok) in found.items()}
-        print(f"| {seed} | {shown['scratch']} | {shown['trunk']} | "
-              f"{found['scratch'][0] / max(found['trunk'][0], 1):.2f} |")
-    print(f"| mean | {np.mean(totals['scratch']):,.0f} | {np.mean(totals['trunk']):,.0f} | "
-          f"{np.mean(totals['scratch']) / max(np.mean(totals['trunk']), 1):.2f} |")
+        shown = [f"{'' if ok else '>'}{steps:,}" for steps, ok in found.values()]
+        ratios = [f"{found['scratch'][0] / max(found[start][0], 1):.2f}" for start in starts[1:]]
+        print(f"| {seed} | " + " | ".join(shown + ratios) + " |")
+    means = [float(np.mean(totals[start])) for start in starts]
+    print("| mean | " + " | ".join(f"{mean:,.0f}" for mean in means) + " | "
+          + " | ".join(f"{means[0] / max(mean, 1):.2f}" for mean in means[1:]) + " |")
 
 
 def moves_per_second(agent, states: list, seconds: float = 2.0) -> float:
@@ -212,10 +231,12 @@ def main() -> None:
     parser.add_argument("--transfer-steps", type=int, default=150_528,
                         help="cap of each transfer run (whole PPO rollouts of 1,024)")
     parser.add_argument("--batch", type=int, default=32, help="states per act_batch (cost)")
+    parser.add_argument("--students", default="policy", help="student variants to train and "
+                        "transfer from, comma-separated: policy, feature")
     args = parser.parse_args()
     runs = Path(args.runs).resolve()
     if args.part == "train":
-        train(runs, args.transfer_steps)
+        train(runs, args.transfer_steps, args.students.split(","))
     elif args.part == "scores":
         scores(runs, args.episodes)
     elif args.part == "transfer":
