@@ -31,6 +31,16 @@ GAMES = "minatar:breakout;minatar:space_invaders;minatar:freeway"
 QUIET = {"eval_episodes": 0, "device": "cpu"}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread, as training runs use: on a busy 2-core machine torch's default threads
+    spin against each other and a tiny network's forward pass takes 50x longer."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> dict[str, Path]:
     """Two tiny experts (PPO on breakout, DQN on space invaders) and a student distilled from
@@ -202,3 +212,16 @@ def test_the_shipped_student_plays_its_four_games(registry):
         registry.make_agent(spec, registry.make_game("minatar:breakout"))
     with pytest.raises(GamepitError, match="no built-in actor_mimic checkpoint 'atari'"):
         registry.make_agent("actor_mimic:checkpoint=builtin:atari")
+
+
+def test_the_student_conforms_on_each_of_its_games(registry):
+    from gamepit.checks import check_agent
+
+    for name in ("freeway", "space_invaders"):
+        game = registry.make_game(f"minatar:{name}")
+        check_agent(registry.make_agent("actor_mimic:checkpoint=builtin:minatar", game), game,
+                    games=1, max_steps=60)
+    with pytest.raises(GamepitError, match="name a checkpoint"):
+        registry.make_agent("actor_mimic")
+    with pytest.raises(GamepitError, match="does not play nope"):
+        registry.make_agent("actor_mimic:checkpoint=builtin:minatar,game=nope")

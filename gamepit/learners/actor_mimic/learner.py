@@ -510,7 +510,7 @@ def resolve_checkpoint(checkpoint: str) -> Path:
 def make_agent(checkpoint: str = "", device: str = "cpu", game: str = "") -> StudentAgent:
     """``actor_mimic:checkpoint=PATH``: the student, greedy over legal actions, with the head of
     the game it plays."""
-    path = resolve_checkpoint(checkpoint) if checkpoint else checkpoint
+    path = resolve_checkpoint(checkpoint) if checkpoint else ""
     meta = toolkit.load_trained(ALGORITHM, path)
     with toolkit.checkpoint_contents(path):
         student = build_network(meta)
