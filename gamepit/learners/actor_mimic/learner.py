@@ -306,10 +306,11 @@ class GamePlayer:
 # --------------------------------------------------------------------------- the loss
 
 
-def mimic_loss(student: StudentNetwork, batches: list[dict[str, torch.Tensor]], beta: float
-               ) -> tuple[torch.Tensor, dict[str, float]]:
+def mimic_loss(student: StudentNetwork, batches: list[dict[str, torch.Tensor]], beta: float,
+               names: list[str]) -> tuple[torch.Tensor, dict[str, float]]:
     """Policy regression (cross-entropy to each expert's policy, imitation's loss) summed over
-    the games, plus ``beta`` times feature regression; one trunk pass for all the games."""
+    the games, plus ``beta`` times feature regression; one trunk pass for all the games.
+    Metrics per game (KL, how often the student's best move is the expert's) carry its name."""
     observations = torch.cat([pad_planes(batch["observations"], student.observation_shape[0])
                               for batch in batches])
     hidden = student.torso(observations).split([len(b["observations"]) for b in batches])
@@ -321,11 +322,11 @@ def mimic_loss(student: StudentNetwork, batches: list[dict[str, torch.Tensor]], 
         loss, parts = imitation_loss(logits, batch["masks"], batch["targets"], weights, 0.0)
         total = total + loss
         for key in ("losses/kl", "losses/accuracy"):
-            metrics[f"{key}_{game}"] = parts[key]
+            metrics[f"{key}/{names[game]}"] = parts[key]
         if beta > 0 and str(game) in student.feature_maps:
             regression = F.mse_loss(student.feature_maps[str(game)](features), batch["features"])
             total = total + beta * regression
-            metrics[f"losses/features_{game}"] = float(regression.detach())
+            metrics[f"losses/features/{names[game]}"] = float(regression.detach())
     metrics["losses/loss"] = float(total.detach())
     return total, metrics
 
@@ -401,7 +402,7 @@ def train(args: ActorMimicArgs, manager: PluginManager | None = None) -> str:
             student.train()
             batches = [{key: torch.as_tensor(value, device=device) for key, value in
                         player.sample(args.batch_size).items()} for player in players]
-            loss, parts = mimic_loss(student, batches, args.beta)
+            loss, parts = mimic_loss(student, batches, args.beta, names)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if args.max_grad_norm > 0:
@@ -415,11 +416,8 @@ def train(args: ActorMimicArgs, manager: PluginManager | None = None) -> str:
                 metrics.update({f"{key}/{name}": value
                                 for key, value in player.stats.drain().items()})
             if logged:
-                for key in logged[0]:
-                    game_key = key.rsplit("_", 1)
-                    shown = (f"{game_key[0]}/{names[int(game_key[1])]}"
-                             if len(game_key) == 2 and game_key[1].isdigit() else key)
-                    metrics[shown] = float(np.mean([part[key] for part in logged]))
+                metrics.update({key: float(np.mean([part[key] for part in logged]))
+                                for key in logged[0]})
                 logged.clear()
             returns = [value for key, value in metrics.items()
                        if key.startswith("episode/return/")]
