@@ -428,6 +428,8 @@ def train(args: ActorMimicArgs, manager: PluginManager | None = None) -> str:
             next_checkpoint += args.checkpoint_every
             save()
     save()
+    for expert in experts:
+        expert.agent.close()
     spec = f"{ALGORITHM}:checkpoint={run.checkpoint}"
     if args.eval_episodes:
         for name, game in zip(names, games, strict=True):
