@@ -10,7 +10,8 @@ Four parts, each a subcommand:
   folder under ``RUNS/transfer``. ``nice``'d and resumable: a finished run is skipped, an
   unfinished one continues from its checkpoint. ``--students policy,feature`` adds a second
   student trained with feature regression (``beta=0.1``, the paper's AMN-feature) in
-  ``RUNS/mimic_feature`` and three transfer runs from its trunk.
+  ``RUNS/mimic_feature`` and three transfer runs from its trunk; ``one_expert`` three from
+  the torso of one expert (PPO space_invaders), no student.
 - ``scores``: each game's student and expert, greedy, on the same seeds (``--episodes``
   episodes from seed 10001, cut at 5,000 actions): the student's share of its expert's score
   (the goal: at least 0.9 on every game).
@@ -51,10 +52,15 @@ STUDENT_GAMES = ["asterix", "freeway", "seaquest", "space_invaders"]
 EXPERTS = {"asterix": "ppo_asterix", "freeway": "dqn_freeway", "seaquest": "ppo_seaquest",
            "space_invaders": "ppo_space_invaders", "breakout": "dqn_breakout"}
 HELD_OUT = "breakout"
-# Student variants: run folder and --set overrides of the config. "policy": policy regression
-# only (the config); "feature": with feature regression (the paper's AMN-feature).
-STUDENTS = {"policy": ("mimic", []), "feature": ("mimic_feature", ["beta=0.1"])}
-LABELS = {"scratch": "scratch", "policy": "the trunk", "feature": "the AMN-feature trunk"}
+# Trunks to transfer from: run folder and --set overrides of the config. "policy": policy
+# regression only (the config); "feature": with feature regression (the paper's AMN-feature);
+# "one_expert": not a student (None: nothing to train), the torso of one game's expert, to tell
+# a multi-game trunk's effect from that of any other game's.
+STUDENTS: dict[str, tuple[str, list[str] | None]] = {
+    "policy": ("mimic", []), "feature": ("mimic_feature", ["beta=0.1"]),
+    "one_expert": ("ppo_space_invaders", None)}
+LABELS = {"scratch": "scratch", "policy": "the trunk", "feature": "the AMN-feature trunk",
+          "one_expert": "PPO space_invaders' torso"}
 SEEDS = (1, 2, 3)
 ENVIRONMENT = {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -78,7 +84,7 @@ def train(runs: Path, transfer_steps: int, variants: list[str]) -> None:
     experts = ";".join(expert_spec(runs, game) for game in STUDENT_GAMES)
     for variant in variants:
         folder, overrides = STUDENTS[variant]
-        if not finished(runs / folder):
+        if overrides is not None and not finished(runs / folder):
             sets = [part for override in overrides for part in ("--set", override)]
             gamepit(["train", "actor_mimic", "--config", str(CONFIG), "--set",
                      f"experts={experts}", *sets, "--run", str(runs / folder), "--device",
@@ -231,8 +237,8 @@ def main() -> None:
     parser.add_argument("--transfer-steps", type=int, default=150_528,
                         help="cap of each transfer run (whole PPO rollouts of 1,024)")
     parser.add_argument("--batch", type=int, default=32, help="states per act_batch (cost)")
-    parser.add_argument("--students", default="policy", help="student variants to train and "
-                        "transfer from, comma-separated: policy, feature")
+    parser.add_argument("--students", default="policy", help="trunks to train (students) and "
+                        "transfer from, comma-separated: policy, feature, one_expert")
     args = parser.parse_args()
     runs = Path(args.runs).resolve()
     if args.part == "train":
