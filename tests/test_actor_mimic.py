@@ -19,6 +19,7 @@ import torch
 pytest.importorskip("minatar")
 
 from gamepit.arena import play_lockstep  # noqa: E402
+from gamepit.cli import main  # noqa: E402
 from gamepit.errors import GamepitError  # noqa: E402
 from gamepit.learners import toolkit  # noqa: E402
 from gamepit.learners.actor_mimic import learner as mimic  # noqa: E402
@@ -63,6 +64,14 @@ def trained(tmp_path_factory) -> dict[str, Path]:
     return {"root": root, "student": root / "student" / "checkpoint.pt", "experts": experts}
 
 
+def gamepit(capsys, *arguments: str) -> tuple[int, str, str]:
+    """The command line in this process (no second torch import): exit code, stdout, stderr."""
+    capsys.readouterr()
+    code = main(list(arguments))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def _metrics(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
@@ -102,13 +111,13 @@ def test_one_checkpoint_plays_two_games_batched(trained, registry, manager):
     assert [a for a, _ in agent.act_batch(states)] == logits.argmax(1).tolist()
 
 
-def test_a_game_the_student_never_saw_is_one_line(trained, registry, cli, tmp_path):
+def test_a_game_the_student_never_saw_is_one_line(trained, registry, capsys):
     spec = f"actor_mimic:checkpoint={trained['student']}"
     with pytest.raises(GamepitError, match="does not play minatar:game=asterix"):
         registry.make_agent(spec, registry.make_game("minatar:asterix"))
-    result = cli("match", "minatar:seaquest", spec, "random", "-n", "1", cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and "does not play" in result.stderr
+    code, _, err = gamepit(capsys, "match", "minatar:seaquest", spec, "random", "-n", "1")
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "does not play" in err
 
 
 @pytest.mark.parametrize("experts, message", [
@@ -116,11 +125,12 @@ def test_a_game_the_student_never_saw_is_one_line(trained, registry, cli, tmp_pa
     ("random;;random", "an empty spec"),
     ("random;random;nosuchagent", "unknown agent 'nosuchagent'"),
 ])
-def test_bad_pair_lists_are_one_line(cli, tmp_path, experts, message):
-    result = cli("train", "actor_mimic", "--game", GAMES, "--set", f"experts={experts}",
-                 "--run", str(tmp_path / "r"), "--device", "cpu", cwd=tmp_path)
-    assert result.returncode == 2, result.stdout
-    assert result.stderr.strip().count("\n") == 0 and message in result.stderr
+def test_bad_pair_lists_are_one_line(capsys, tmp_path, experts, message):
+    code, out, err = gamepit(capsys, "train", "actor_mimic", "--game", GAMES, "--set",
+                             f"experts={experts}", "--run", str(tmp_path / "r"), "--device",
+                             "cpu")
+    assert code == 2, out
+    assert err.strip().count("\n") == 0 and message in err
 
 
 def test_killed_run_resumes_its_step_count(tmp_path):
@@ -160,43 +170,43 @@ def _trunk(path: Path, planes: int) -> dict[str, torch.Tensor]:
     return trunk
 
 
-def test_dqn_starts_from_the_student_trunk(trained, cli, tmp_path):
+def test_dqn_starts_from_the_student_trunk(trained, capsys, tmp_path):
     run = tmp_path / "dqn"
-    result = cli("train", "dqn", "--game", "minatar:asterix", "--run", str(run), "--device",
-                 "cpu", "--set", f"init={trained['student']}", "--set", "total_steps=8",
-                 "--set", "learning_starts=100", "--set", "buffer_size=100",
-                 "--set", "eval_episodes=0", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    code, _, err = gamepit(capsys, "train", "dqn", "--game", "minatar:asterix", "--run",
+                           str(run), "--device", "cpu", "--set", f"init={trained['student']}",
+                           "--set", "total_steps=8", "--set", "learning_starts=100",
+                           "--set", "buffer_size=100", "--set", "eval_episodes=0")
+    assert code == 0, err
     saved = toolkit.load_checkpoint(run / "checkpoint.pt")
     for key, value in _trunk(trained["student"], 4).items():  # asterix has 4 planes
         assert torch.equal(saved["network"][f"torso.{key}"], value), key
         assert torch.equal(saved["target_network"][f"torso.{key}"], value), key
 
 
-def test_ppo_starts_from_the_student_trunk(trained, cli, tmp_path):
+def test_ppo_starts_from_the_student_trunk(trained, capsys, tmp_path):
     network = ppo.build_network({"observation_shape": [4, 10, 10], "num_actions": 6,
                                  "args": {"hidden": 64}})
     toolkit.load_trunk(network.torso, trained["student"])
     for key, value in _trunk(trained["student"], 4).items():
         assert torch.equal(network.torso.state_dict()[key], value), key
-    result = cli("train", "ppo", "--game", "minatar:breakout", "--run", str(tmp_path / "p"),
-                 "--device", "cpu", "--set", f"init={trained['student']}", "--set",
-                 "total_steps=64", "--set", "num_envs=2", "--set", "num_steps=32",
-                 "--set", "eval_episodes=0", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    code, _, err = gamepit(capsys, "train", "ppo", "--game", "minatar:breakout", "--run",
+                           str(tmp_path / "p"), "--device", "cpu", "--set",
+                           f"init={trained['student']}", "--set", "total_steps=64", "--set",
+                           "num_envs=2", "--set", "num_steps=32", "--set", "eval_episodes=0")
+    assert code == 0, err
 
 
 @pytest.mark.parametrize("game, message", [
     ("minatar:seaquest", "does not fit the network: convs.0.weight"),  # 10 planes > 7
     ("gym:CartPole-v1", "does not fit the network"),
 ])
-def test_a_trunk_that_does_not_fit_is_one_line(trained, cli, tmp_path, game, message):
-    result = cli("train", "ppo", "--game", game, "--run", str(tmp_path / "p"), "--device",
-                 "cpu", "--set", f"init={trained['student']}", "--set", "total_steps=64",
-                 "--set", "num_envs=2", "--set", "num_steps=32", "--set", "eval_episodes=0",
-                 cwd=tmp_path)
-    assert result.returncode == 2, result.stdout
-    assert result.stderr.strip().count("\n") == 0 and message in result.stderr
+def test_a_trunk_that_does_not_fit_is_one_line(trained, capsys, tmp_path, game, message):
+    code, out, err = gamepit(capsys, "train", "ppo", "--game", game, "--run",
+                             str(tmp_path / "p"), "--device", "cpu", "--set",
+                             f"init={trained['student']}", "--set", "total_steps=64", "--set",
+                             "num_envs=2", "--set", "num_steps=32", "--set", "eval_episodes=0")
+    assert code == 2, out
+    assert err.strip().count("\n") == 0 and message in err
 
 
 def test_the_shipped_student_plays_its_four_games(registry):
