@@ -15,7 +15,7 @@ REGISTRY = PluginManager(autoload=False).registry
 # from outside to act: a person, or a checkpoint of a training run (the learners' own tests
 # train one and run check_agent on it).
 SPECS = {"mcts": "mcts:sims=20", "alphazero": "alphazero:checkpoint=builtin:{game},sims=8"}
-NEEDS_OUTSIDE = {"human", "dqn", "ppo", "muzero", "student"}
+NEEDS_OUTSIDE = {"human", "dqn", "ppo", "muzero", "student", "actor_mimic"}
 
 
 @pytest.mark.parametrize("name", [n for n in REGISTRY.names("agent") if n not in NEEDS_OUTSIDE])

@@ -397,6 +397,33 @@ def resume(run: Run, parts: Mapping[str, Any]) -> int:
         return run.step
 
 
+TRUNK = "torso."  # the shared trunk's weights in a checkpoint's network: dqn, ppo, actor_mimic
+
+
+def load_trunk(torso: torch.nn.Module, checkpoint: str | Path) -> None:
+    """Start ``torso`` from the trunk of a trained network (``--set init=CHECKPOINT``): the
+    ``torso.*`` weights of its ``network`` entry (an actor_mimic student's shared trunk, or a
+    dqn or ppo network's torso); heads stay fresh. Where the new game has fewer input planes
+    than the trunk was trained on (an actor_mimic student reads every game's planes padded with
+    zeros to the widest), its first convolution keeps the weights of the first planes. Anything
+    else that does not fit is one line."""
+    data = load_checkpoint(checkpoint)
+    with checkpoint_contents(checkpoint):
+        weights = data["network"]
+        trunk = {key[len(TRUNK):]: value for key, value in weights.items()
+                 if key.startswith(TRUNK)}
+    if not trunk:
+        raise GamepitError(f"init: {checkpoint} ({data.get('algorithm')!r}) has no trunk "
+                           "(no torso weights) to start from")
+    for key, tensor in torso.state_dict().items():
+        given = trunk.get(key)
+        if (isinstance(given, torch.Tensor) and given.dim() == 4 == tensor.dim()
+                and given.shape[0] == tensor.shape[0] and given.shape[2:] == tensor.shape[2:]
+                and given.shape[1] > tensor.shape[1]):
+            trunk[key] = given[:, :tensor.shape[1]].clone()
+    load_state(torso, trunk, f"init: the trunk of {checkpoint}")
+
+
 # --------------------------------------------------------------------------- playing
 
 
@@ -575,17 +602,20 @@ def checkpoint_agent(algorithm: str, checkpoint: str, build_network: Callable[[d
 
 
 def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
-             opponent: str = "random", max_steps: int = 0) -> dict[str, float]:
+             opponent: str = "random", max_steps: int = 0, prefix: str = "eval"
+             ) -> dict[str, float]:
     """Evaluation games through the engine, recorded as replays in RUN/replays, reported as
     metrics at ``step`` and printed in one line. A one-player game: the mean score over seeds
     ``seed+10000`` onwards, the episodes played side by side (a batched agent answers all in
     one pass), each cut after ``max_steps`` actions (0: no cap but the game's own) and the cut
     ones counted and said; a two-player game: the score against ``opponent`` with seats
-    alternating (``play_series``). ``spec`` names the agent in the replays."""
+    alternating (``play_series``). ``spec`` names the agent in the replays; ``prefix`` starts
+    the metric names (a learner of several games evaluates each under its own)."""
     game, seed, replays = run.game, run.seed + EVAL_SEED_OFFSET, str(run.folder / "replays")
     if episodes < 1 or not game.capabilities.state:  # the engine plays a simulator state
         return {}
     started = time.perf_counter()
+    heading = "evaluation" if prefix == "eval" else prefix
     if game.num_players == 1:
         cap = max_steps if max_steps > 0 else None
         results = play_lockstep(game, [[agent] for _ in range(episodes)],
@@ -594,9 +624,10 @@ def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
                                 cap)
         scores = [result.returns[0] for result in results]
         cut = sum(1 for result in results if cap is not None and result.steps >= cap)
-        metrics = {"eval/return": float(np.mean(scores)),
-                   "eval/return_std": float(np.std(scores)), "eval/cut_episodes": float(cut)}
-        said = (f"evaluation: mean return {np.mean(scores):.1f} (std {np.std(scores):.1f}) over "
+        metrics = {f"{prefix}/return": float(np.mean(scores)),
+                   f"{prefix}/return_std": float(np.std(scores)),
+                   f"{prefix}/cut_episodes": float(cut)}
+        said = (f"{heading}: mean return {np.mean(scores):.1f} (std {np.std(scores):.1f}) over "
                 f"{episodes} episodes, seeds {seed}..{seed + episodes - 1}")
         if cut:
             said += (f"; {cut} cut at eval_max_steps={cap} actions (their returns so far count; "
@@ -608,12 +639,12 @@ def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
                                  replays, None, run.manager)
         finally:
             other.close()
-        metrics = {f"eval/score_vs_{opponent}": series.score()[0],
-                   "eval/wins": float(series.wins), "eval/draws": float(series.draws),
-                   "eval/losses": float(series.losses)}
-        said = (f"evaluation against {opponent}: score {series.score()[0]:.3f} "
+        metrics = {f"{prefix}/score_vs_{opponent}": series.score()[0],
+                   f"{prefix}/wins": float(series.wins), f"{prefix}/draws": float(series.draws),
+                   f"{prefix}/losses": float(series.losses)}
+        said = (f"{heading} against {opponent}: score {series.score()[0]:.3f} "
                 f"(+{series.wins} ={series.draws} -{series.losses}) over {episodes} games")
-    metrics["eval/seconds"] = time.perf_counter() - started
+    metrics[f"{prefix}/seconds"] = time.perf_counter() - started
     run.reporter.metrics(step, metrics)
     print(said, flush=True)
     return metrics

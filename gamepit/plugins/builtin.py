@@ -19,6 +19,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.learners.alphazero",
     "gamepit.learners.muzero",
     "gamepit.learners.imitation",
+    "gamepit.learners.actor_mimic",
     "gamepit.tournament",
     "gamepit.training",
     "gamepit.training.metrics_file",

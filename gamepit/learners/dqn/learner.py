@@ -76,6 +76,9 @@ class DQNArgs:
     """gradient norm clip (0: none)"""
     hidden: int = setting(120, low=1, high=65_536)
     """units per hidden layer of the MLP torso (vector observations)"""
+    init: str = ""
+    """checkpoint whose trunk starts the network (an actor_mimic student's, or a dqn or ppo
+    network's torso): transfer to a new game; the heads start fresh (ignored on resume)"""
     device: str = "auto"
     """auto, cpu or cuda"""
     threads: int = setting(1, low=1, high=THREADS_MAX)
@@ -319,6 +322,8 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
     num_actions = int(envs.single_action_space.n)
     meta = toolkit.run_meta(run, args, observation_shape, num_actions)
     q_network = build_network(meta).to(device)
+    if args.init and run.resumed is None:
+        toolkit.load_trunk(q_network.torso, args.init)
     target_network = build_network(meta).to(device)
     target_network.load_state_dict(q_network.state_dict())
     optimizer = toolkit.adam(q_network.parameters(), args.learning_rate)

@@ -76,6 +76,9 @@ class PPOArgs:
     """self-play: updates between snapshots added to the pool"""
     latest_opponent: float = setting(0.5, low=0, high=1)
     """self-play: probability of facing the newest snapshot rather than a random older one"""
+    init: str = ""
+    """checkpoint whose trunk starts the network (an actor_mimic student's, or a dqn or ppo
+    network's torso): transfer to a new game; the heads start fresh (ignored on resume)"""
     device: str = "auto"
     """auto, cpu or cuda"""
     threads: int = setting(1, low=1, high=THREADS_MAX)
@@ -309,6 +312,8 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
         num_actions = int(envs.single_action_space.n)
     meta = toolkit.run_meta(run, args, observation_shape, num_actions)
     network = build_network(meta).to(device)
+    if args.init and run.resumed is None:
+        toolkit.load_trunk(network.torso, args.init)
     optimizer = toolkit.adam(network.parameters(), args.learning_rate, eps=1e-5)
     pool = (OpponentPool(network, args.pool_size, args.latest_opponent, run.rng)
             if self_play else None)
