@@ -582,3 +582,51 @@ def test_chess_promotion_is_chosen_on_the_page(browser, tmp_path, artifacts):
     finally:
         viewer.shutdown()
         viewer.server_close()
+
+
+def test_the_page_cannot_seat_the_terminal_human(server):
+    """'human' is the terminal agent: seated by a page it would wait on the server's terminal."""
+    for spec in ("human", "human:x=1", " human"):
+        status, answer = post(server, "/api/play/new", {"game": "tictactoe", "agent": spec})
+        assert status == 400 and "terminal" in answer["error"], (spec, answer)
+    assert not any(game.agent_spec.strip().startswith("human")
+                   for game in list(server.table._games.values()))
+
+
+def test_runs_and_ledgers_are_named_only_inside_their_bounds(tmp_path, manager):
+    """A run whose metrics.jsonl is a link out of the runs folder is neither listed nor read
+    (as a replay linked out is refused), and ledgers are numbered from 0 only."""
+    runs, outside = tmp_path / "runs", tmp_path / "outside"
+    append_metrics(str(runs / "good"), 1, {"loss": 1.0})
+    append_metrics(str(outside), 1, {"secret": 42.0})
+    (runs / "linked").mkdir()
+    (runs / "linked" / "metrics.jsonl").symlink_to(outside / "metrics.jsonl")
+    ledger = tmp_path / "ledger.sqlite"
+    with Ledger(ledger) as book:
+        book.open_tournament("league", "tictactoe", 0, {})
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, runs=runs, ledgers=[ledger],
+                          manager=manager)
+    viewer.start_in_thread()
+    try:
+        port = viewer.server_address[1]
+
+        def status_of(path: str) -> tuple[int, bytes]:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", path)
+            response = connection.getresponse()
+            body = response.read() if response.status != 200 or "/live/" not in path else b""
+            connection.close()
+            return response.status, body
+
+        status, body = status_of("/api/runs")
+        assert status == 200 and [run["path"] for run in json.loads(body)["runs"]] == ["good"]
+        for path in ("/api/run?path=linked", "/api/live/run?path=linked"):
+            status, body = status_of(path)
+            assert status == 403 and b"secret" not in body, (path, body)
+        assert status_of("/api/tournament?ledger=0&name=league")[0] == 200
+        for index in ("-1", "+0", " 0"):
+            assert status_of(f"/api/tournament?ledger={quote(index)}&name=league")[0] == 404
+            assert status_of(f"/api/live/tournament?ledger={quote(index)}")[0] == 404
+    finally:
+        viewer.shutdown()
+        viewer.server_close()

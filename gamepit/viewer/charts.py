@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gamepit.errors import GamepitError
-from gamepit.viewer.catalog import is_regular_file, one_line
+from gamepit.viewer.catalog import is_regular_file, one_line, within
 
 METRICS = "metrics.jsonl"
 MAX_POINTS = 2000  # points per curve sent to the page; longer runs are thinned evenly
@@ -27,14 +27,21 @@ GROUPS = (("evaluation", ("eval",)), ("loss", ("loss", "entropy", "kl")),
 
 
 def run_folders(root: Path) -> list[Path]:
-    """Folders under ``root`` (itself included) that hold a metrics file; symlinked folders
-    are not entered."""
+    """Folders under ``root`` (itself included, already resolved) that hold a metrics file;
+    symlinked folders are not entered, and a metrics file linked out of ``root`` is left out."""
     found = []
     for folder, subfolders, files in os.walk(root):
         subfolders.sort()
-        if METRICS in files and is_regular_file(Path(folder) / METRICS):
+        if METRICS in files and metrics_of(root, Path(folder).relative_to(root).as_posix()):
             found.append(Path(folder))
     return found
+
+
+def metrics_of(root: Path, relative: str) -> Path | None:
+    """The metrics file of the run folder ``relative`` under ``root``, or None when it would
+    leave ``root`` (``..``, an absolute path, the folder or the file a link pointing out)."""
+    path = within(root, f"{relative}/{METRICS}")
+    return path if path is not None and path.parent == (root / relative).resolve() else None
 
 
 def list_runs(root: Path) -> list[dict[str, Any]]:

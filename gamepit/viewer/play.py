@@ -112,6 +112,9 @@ class PlayGame(Source):
                  seed: int) -> None:
         registry = table.registry
         self.table, self.id = table, secrets.token_hex(8)
+        if agent_spec.partition(":")[0].strip() == "human":
+            raise GamepitError("play: 'human' is the terminal agent (it would wait on the "
+                               "server's terminal); choose an agent to play against")
         with SCREEN_LOCK:
             self.game = registry.make_game(game_spec)
             self.state = self.game.new_state(seed)

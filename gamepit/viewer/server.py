@@ -335,20 +335,19 @@ class ViewerServer(HTTPServer):
         """The run folder ``relative`` names under ``--runs``."""
         if self.runs is None:
             raise _Refused(HTTPStatus.NOT_FOUND, "no runs folder (start with --runs DIR)")
-        path = within(self.runs, relative) if relative != "." else self.runs
-        if path is None:
+        metrics = charts.metrics_of(self.runs, relative) if relative else None
+        if metrics is None:
             raise _Refused(HTTPStatus.FORBIDDEN, f"{relative!r} is outside the runs folder")
-        if not is_regular_file(path / charts.METRICS):
+        if not is_regular_file(metrics):
             raise _Refused(HTTPStatus.NOT_FOUND, f"{relative!r}: no such run")
-        return path
+        return metrics.parent
 
     def ledger(self, index: str) -> Path:
         """The ledger given as ``--ledger`` number ``index``: pages name ledgers by number,
         never by path."""
-        try:
+        if index.isascii() and index.isdigit() and int(index) < len(self.ledgers):
             return self.ledgers[int(index)]
-        except (ValueError, IndexError):
-            raise _Refused(HTTPStatus.NOT_FOUND, f"no ledger {index!r}") from None
+        raise _Refused(HTTPStatus.NOT_FOUND, f"no ledger {index!r}")
 
     def resolve(self, relative: str) -> Path:
         path = within(self.root, relative)
