@@ -630,3 +630,79 @@ def test_runs_and_ledgers_are_named_only_inside_their_bounds(tmp_path, manager):
     finally:
         viewer.shutdown()
         viewer.server_close()
+
+
+def first_events(port: int, path: str, count: int, timeout: float = 30) -> list[dict]:
+    """The first ``count`` events of a stream, read from a raw connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    assert response.status == 200, response.read()
+    events = []
+    try:
+        while len(events) < count:
+            line = response.fp.readline()
+            if line.startswith(b"data: "):
+                events.append(json.loads(line[len(b"data: "):]))
+    finally:
+        connection.close()
+    return events
+
+
+def test_a_ledger_and_runs_folder_made_after_the_viewer_started_appear_live(
+        browser, tmp_path, manager, artifacts):
+    """Start the viewer first, then the tournament and the training: the ledger and the runs
+    folder need not exist yet, and the pages (empty until then) fill in as they are written."""
+    ledger, runs = tmp_path / "later.sqlite", tmp_path / "runs"
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, runs=runs, ledgers=[ledger],
+                          manager=manager)
+    viewer.start_in_thread()
+    port = viewer.server_address[1]
+    try:
+        assert first_events(port, "/api/live/tournaments", 1)[0]["type"] == "changed"
+        assert first_events(port, "/api/live/runs", 1)[0]["type"] == "changed"
+        browser.get(viewer.url + "#tournaments")
+        wait_for(browser, lambda: "not created yet" in text_of(browser, "tournament-list"),
+                 "the ledger listed as not created yet")
+        with Ledger(ledger) as book:
+            book.open_tournament("league", "tictactoe", 0, {})  # (record_game's name)
+            for index in range(2):
+                record_game(manager, book, ["alphabeta", "random"], index)
+        wait_for(browser, lambda: browser.execute_script(
+            "const v = document.getElementById('tournament-view');"
+            "return v && v.dataset.games") == "2", "the new tournament's standings")
+        shoot(browser, artifacts, "plot-tournament-late")
+        browser.get(viewer.url + "#runs")
+        wait_for(browser, lambda: "0 runs" in text_of(browser, "runs-list"), "an empty list")
+        append_metrics(str(runs / "late"), 100, {"loss": 0.5})
+        append_metrics(str(runs / "late"), 200, {"loss": 0.25})
+        wait_for(browser, lambda: (chart_facts(browser, "#run-loss svg") or {}).get("points")
+                 == 2, "the new run's curve")
+    finally:
+        browser.get("about:blank")
+        viewer.shutdown()
+        viewer.server_close()
+
+
+def test_view_names_a_ledger_or_runs_folder_not_made_yet_in_one_note(cli, tmp_path):
+    """A ledger or runs folder that does not exist yet is a note (it may be a typo), one
+    whose folder does not exist either is an error, as is a folder given as a ledger."""
+    for arguments, message in (
+            (("--ledger", str(tmp_path / "no" / "l.sqlite")), "no such folder"),
+            (("--ledger", str(tmp_path)), "not a file"),
+            (("--runs", str(tmp_path / "no" / "runs")), "no such folder")):
+        done = cli("view", str(tmp_path), "--port", "0", "--no-browser", *arguments)
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+        assert message in done.stderr, done.stderr
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gamepit", "view", str(tmp_path), "--port", "0", "--no-browser",
+         "--ledger", str(tmp_path / "l.sqlite"), "--runs", str(tmp_path / "runs")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "serving" in process.stdout.readline()
+        notes = [process.stderr.readline(), process.stderr.readline()]
+        assert all(note.startswith("gamepit viewer: note:") and "does not exist yet" in note
+                   for note in notes), notes
+    finally:
+        process.kill()
+        process.wait()

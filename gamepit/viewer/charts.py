@@ -98,8 +98,10 @@ def read_run(folder: Path) -> dict[str, Any]:
 
 
 def _connect(ledger: Path) -> sqlite3.Connection:
+    if not ledger.exists():
+        raise GamepitError(f"ledger {ledger}: not created yet (a tournament creates it)")
     if not is_regular_file(ledger):
-        raise GamepitError(f"ledger {ledger}: no such file")
+        raise GamepitError(f"ledger {ledger}: not a file")
     try:
         return sqlite3.connect(f"{ledger.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as error:
