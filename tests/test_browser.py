@@ -424,6 +424,8 @@ def test_tournament_chart_and_standings_update_as_games_end(browser, server, fol
 def test_new_routes_keep_the_refusals(server, folders):
     port = server.server_address[1]
     for method, path, body in (("GET", "/api/live/replays", None),
+                               ("GET", "/api/live/runs", None),
+                               ("GET", "/api/live/tournaments", None),
                                ("GET", "/api/runs", None),
                                ("POST", "/api/play/new", b'{"game": "tictactoe"}')):
         for host, expected in ((f"evil.example:{port}", 403), (f"localhost:{port}", 200)):
