@@ -708,3 +708,24 @@ def test_view_names_a_ledger_or_runs_folder_not_made_yet_in_one_note(cli, tmp_pa
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_page_that_hangs_up_as_its_game_stream_opens_ends_the_game(server):
+    """The tab closed (a reset) between asking for its game's stream and the answer: the game
+    must still end, not hold one of the server's few game slots for ever."""
+    import socket
+    import struct
+
+    status, answer = post(server, "/api/play/new", {"game": "tictactoe"})
+    assert status == 200, answer
+    game = server.table.get(answer["id"])
+    client = socket.create_connection(("127.0.0.1", server.server_address[1]))
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    port = server.server_address[1]
+    client.sendall(f"GET /api/play/events?id={game.id} HTTP/1.1\r\n"
+                   f"Host: 127.0.0.1:{port}\r\n\r\n".encode())
+    client.close()  # a reset, before the server answers
+    deadline = time.monotonic() + 30
+    while game.status != "over" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert game.status == "over" and not game.streaming, (game.status, game.streaming)

@@ -583,14 +583,18 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Refused(HTTPStatus.SERVICE_UNAVAILABLE, "too many open streams")
         self._answered = True
         self.close_connection = True
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(b"retry: 1000\n\n")
-        self.wfile.flush()
+        try:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"retry: 1000\n\n")
+            self.wfile.flush()
+        except BaseException:  # the page left already: its source ends (a game is recorded)
+            source.closed()
+            raise
         if self.server.hub.add(self.connection, source):
             self.detached = True
             if hasattr(source, "start"):
