@@ -482,7 +482,10 @@ def test_play_browser_mistakes_are_one_line(cli):
     for arguments, message in (
             (("openspiel:hex", "human", "random"), "neither a board view nor screens"),
             (("tictactoe", "random", "random"), "name 'human' as exactly one"),
-            (("tictactoe", "human", "nosuchagent"), "unknown agent")):
+            (("tictactoe", "human", "nosuchagent"), "unknown agent"),
+            (("tictactoe", "human:x=1", "random"), "no option 'x'"),
+            (("tictactoe", "human", "random", "--isolate"), "--isolate"),
+            (("tictactoe", "human", "random", "--move-time", "5"), "--move-time")):
         done = cli("play", *arguments, "--browser", "--no-open", "--no-replays")
         assert done.returncode == 2, done.stderr
         lines = [line for line in done.stderr.splitlines()
