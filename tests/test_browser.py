@@ -732,3 +732,37 @@ def test_a_page_that_hangs_up_as_its_game_stream_opens_ends_the_game(server):
     while game.status != "over" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert game.status == "over" and not game.streaming, (game.status, game.streaming)
+
+
+def test_an_agent_still_thinking_for_a_closed_page_keeps_its_game_slot(tmp_path, manager):
+    """The limit on games at once bounds the agents thinking at once: a page closed while its
+    agent thinks frees its slot (and closes the agent) only once the agent has answered."""
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1,
+                          play_replays=False)
+    viewer.start_in_thread()
+    port = viewer.server_address[1]
+    try:
+        game = viewer.table.new("tictactoe", "alphabeta", 0, 0)
+        game.agent = SlowAgent(game.agent, 5.0)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", f"/api/play/events?id={game.id}")
+        response = connection.getresponse()
+        wait_until(lambda: game.status == "playing")
+        assert post(viewer, "/api/play/move", {"id": game.id, "action": 4})[0] == 200
+        wait_until(lambda: game.status == "thinking")
+        response.close()
+        connection.close()  # the tab is closed while the agent thinks
+        wait_until(lambda: game.status == "over")
+        status, answer = post(viewer, "/api/play/new", {"game": "tictactoe"})
+        assert status == 429, answer  # its agent is still thinking
+        wait_until(lambda: post(viewer, "/api/play/new", {"game": "tictactoe"})[0] == 200)
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
+
+
+def wait_until(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.05)
