@@ -7,6 +7,7 @@ One browser and one server serve the whole module; each page leaves a screenshot
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -766,3 +767,27 @@ def wait_until(condition, seconds: float = 60) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition never held"
         time.sleep(0.05)
+
+
+def test_damaged_ledger_rows_are_skipped_and_counted(tmp_path, manager):
+    """A ledger is untrusted like a replay: rows whose JSON is of the wrong shape (edited, or
+    written by something else) are left out of the standings and counted, not a 500."""
+    import sqlite3
+
+    from gamepit.viewer import charts
+
+    ledger = tmp_path / "ledger.sqlite"
+    with Ledger(ledger) as book:
+        book.open_tournament("league", "tictactoe", 0, {})
+        for index in range(10):
+            record_game(manager, book, ["alphabeta", "random"], index)
+    damage = [("pairing", "5"), ("returns", '"x"'), ("agents", "null"), ("returns", "[1]"),
+              ("pairing", '["a"]'), ("returns", '["a", "b"]'), ("agents", '["x", "y"]'),
+              ("returns", "[1, 2, 3]")]
+    with contextlib.closing(sqlite3.connect(ledger)) as connection:
+        for row, (column, value) in enumerate(damage, 1):
+            connection.execute(f"UPDATE results SET {column} = ? WHERE id = ?", (value, row))
+        connection.commit()
+    table = charts.standings(ledger, "league")
+    assert table["games"] == 2 and table["skipped"] == len(damage), table
+    assert {row["agent"] for row in table["table"]} == {"alphabeta", "random"}

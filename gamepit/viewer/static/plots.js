@@ -247,7 +247,8 @@
       holder.replaceChildren(element("p", { class: "problem" }, "cannot read the tournament: " + error.message));
       return;
     }
-    const parts = [element("h2", {}, `${data.name}: ${data.game}`), element("p", { class: "meta", id: "tournament-games" }, `${data.games} games recorded`)];
+    const parts = [element("h2", {}, `${data.name}: ${data.game}`), element("p", { class: "meta", id: "tournament-games" },
+      `${data.games} games recorded` + (data.skipped ? ` (${data.skipped} damaged rows of the ledger skipped)` : ""))];
     const chartBox = element("div", { class: "plot", id: "tournament-chart" });
     let table;
     if (data.kind === "elo") {
