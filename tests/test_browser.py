@@ -791,3 +791,36 @@ def test_damaged_ledger_rows_are_skipped_and_counted(tmp_path, manager):
     table = charts.standings(ledger, "league")
     assert table["games"] == 2 and table["skipped"] == len(damage), table
     assert {row["agent"] for row in table["table"]} == {"alphabeta", "random"}
+
+
+def test_ctrl_c_on_play_browser_records_the_game_and_says_where(tmp_path):
+    """Ctrl-C while a game is being played: recorded as unfinished, and the command says so
+    and where the replay is, as when the game ends on the page."""
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gamepit", "play", "connect_four", "human", "random",
+         "--browser", "--no-open", "--replays", str(tmp_path)], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        url = line.split(" at ")[1].split()[0]
+        port, game_id = int(url.split(":")[2].split("/")[0]), url.split("play=")[1]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", f"/api/play/events?id={game_id}")
+        response = connection.getresponse()
+        while b"your_turn\":true" not in response.fp.readline():
+            pass
+        body = json.dumps({"id": game_id, "action": 3}).encode()
+        request = urllib.request.Request(url.split("#")[0] + "api/play/move", data=body,
+                                         headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=30).close()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        out, err = process.communicate()
+        assert "stopped" in out and "replay:" in out and not err, (out, err)
+    finally:
+        process.kill()
+        process.wait()
+    (replay,) = tmp_path.glob("*.jsonl")
+    assert read_replay(replay).end["forfeit_reason"] == "unfinished: the server stopped"

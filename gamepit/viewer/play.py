@@ -221,7 +221,8 @@ class PlayGame(Source):
         self.keys = [str(key) for key in keys[:8]]
         self._first_key.set()
 
-    def closed(self, wait: bool = False) -> None:
+    def closed(self, wait: bool = False,
+               reason: str = "unfinished: the page was closed") -> None:
         """The page's stream ended (the tab was closed): the game ends, unfinished. The hub's
         thread calls this, and recording a long screen game must not hold it up, so the
         game is recorded in a thread of its own unless ``wait`` (the server is stopping)."""
@@ -229,7 +230,7 @@ class PlayGame(Source):
             self.streaming = False
             if self.status == "over":
                 return
-            self.forfeit = (self.human_seat, "unfinished: the page was closed")
+            self.forfeit = (self.human_seat, reason)
         if wait:
             self._end()
         else:
@@ -507,4 +508,4 @@ class PlayTable:
         with self._lock:
             games = list(self._games.values())
         for game in games:
-            game.closed(wait=True)
+            game.closed(wait=True, reason="unfinished: the server stopped")

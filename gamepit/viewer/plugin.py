@@ -157,7 +157,10 @@ def play_in_browser(manager: Any, game_spec: str, agent_spec: str, human_seat: i
         if game.replay_path:
             print(f"replay: {game.replay_path}")
     except KeyboardInterrupt:
-        print("gamepit play: stopped")
+        server.table.close()  # the game is recorded, unfinished
+        print(f"gamepit play: stopped: {game.result}")
+        if game.replay_path:
+            print(f"replay: {game.replay_path}")
     finally:
         server.shutdown()
         server.server_close()
