@@ -7,6 +7,7 @@ One browser and one server serve the whole module; each page leaves a screenshot
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -424,6 +425,8 @@ def test_tournament_chart_and_standings_update_as_games_end(browser, server, fol
 def test_new_routes_keep_the_refusals(server, folders):
     port = server.server_address[1]
     for method, path, body in (("GET", "/api/live/replays", None),
+                               ("GET", "/api/live/runs", None),
+                               ("GET", "/api/live/tournaments", None),
                                ("GET", "/api/runs", None),
                                ("POST", "/api/play/new", b'{"game": "tictactoe"}')):
         for host, expected in ((f"evil.example:{port}", 403), (f"localhost:{port}", 200)):
@@ -480,7 +483,10 @@ def test_play_browser_mistakes_are_one_line(cli):
     for arguments, message in (
             (("openspiel:hex", "human", "random"), "neither a board view nor screens"),
             (("tictactoe", "random", "random"), "name 'human' as exactly one"),
-            (("tictactoe", "human", "nosuchagent"), "unknown agent")):
+            (("tictactoe", "human", "nosuchagent"), "unknown agent"),
+            (("tictactoe", "human:x=1", "random"), "no option 'x'"),
+            (("tictactoe", "human", "random", "--isolate"), "--isolate"),
+            (("tictactoe", "human", "random", "--move-time", "5"), "--move-time")):
         done = cli("play", *arguments, "--browser", "--no-open", "--no-replays")
         assert done.returncode == 2, done.stderr
         lines = [line for line in done.stderr.splitlines()
@@ -582,3 +588,239 @@ def test_chess_promotion_is_chosen_on_the_page(browser, tmp_path, artifacts):
     finally:
         viewer.shutdown()
         viewer.server_close()
+
+
+def test_the_page_cannot_seat_the_terminal_human(server):
+    """'human' is the terminal agent: seated by a page it would wait on the server's terminal."""
+    for spec in ("human", "human:x=1", " human"):
+        status, answer = post(server, "/api/play/new", {"game": "tictactoe", "agent": spec})
+        assert status == 400 and "terminal" in answer["error"], (spec, answer)
+    assert not any(game.agent_spec.strip().startswith("human")
+                   for game in list(server.table._games.values()))
+
+
+def test_runs_and_ledgers_are_named_only_inside_their_bounds(tmp_path, manager):
+    """A run whose metrics.jsonl is a link out of the runs folder is neither listed nor read
+    (as a replay linked out is refused), and ledgers are numbered from 0 only."""
+    runs, outside = tmp_path / "runs", tmp_path / "outside"
+    append_metrics(str(runs / "good"), 1, {"loss": 1.0})
+    append_metrics(str(outside), 1, {"secret": 42.0})
+    (runs / "linked").mkdir()
+    (runs / "linked" / "metrics.jsonl").symlink_to(outside / "metrics.jsonl")
+    ledger = tmp_path / "ledger.sqlite"
+    with Ledger(ledger) as book:
+        book.open_tournament("league", "tictactoe", 0, {})
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, runs=runs, ledgers=[ledger],
+                          manager=manager)
+    viewer.start_in_thread()
+    try:
+        port = viewer.server_address[1]
+
+        def status_of(path: str) -> tuple[int, bytes]:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", path)
+            response = connection.getresponse()
+            body = response.read() if response.status != 200 or "/live/" not in path else b""
+            connection.close()
+            return response.status, body
+
+        status, body = status_of("/api/runs")
+        assert status == 200 and [run["path"] for run in json.loads(body)["runs"]] == ["good"]
+        for path in ("/api/run?path=linked", "/api/live/run?path=linked"):
+            status, body = status_of(path)
+            assert status == 403 and b"secret" not in body, (path, body)
+        assert status_of("/api/tournament?ledger=0&name=league")[0] == 200
+        for index in ("-1", "+0", " 0"):
+            assert status_of(f"/api/tournament?ledger={quote(index)}&name=league")[0] == 404
+            assert status_of(f"/api/live/tournament?ledger={quote(index)}")[0] == 404
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
+
+
+def first_events(port: int, path: str, count: int, timeout: float = 30) -> list[dict]:
+    """The first ``count`` events of a stream, read from a raw connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    assert response.status == 200, response.read()
+    events = []
+    try:
+        while len(events) < count:
+            line = response.fp.readline()
+            if line.startswith(b"data: "):
+                events.append(json.loads(line[len(b"data: "):]))
+    finally:
+        connection.close()
+    return events
+
+
+def test_a_ledger_and_runs_folder_made_after_the_viewer_started_appear_live(
+        browser, tmp_path, manager, artifacts):
+    """Start the viewer first, then the tournament and the training: the ledger and the runs
+    folder need not exist yet, and the pages (empty until then) fill in as they are written."""
+    ledger, runs = tmp_path / "later.sqlite", tmp_path / "runs"
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, runs=runs, ledgers=[ledger],
+                          manager=manager)
+    viewer.start_in_thread()
+    port = viewer.server_address[1]
+    try:
+        assert first_events(port, "/api/live/tournaments", 1)[0]["type"] == "changed"
+        assert first_events(port, "/api/live/runs", 1)[0]["type"] == "changed"
+        browser.get(viewer.url + "#tournaments")
+        wait_for(browser, lambda: "not created yet" in text_of(browser, "tournament-list"),
+                 "the ledger listed as not created yet")
+        with Ledger(ledger) as book:
+            book.open_tournament("league", "tictactoe", 0, {})  # (record_game's name)
+            for index in range(2):
+                record_game(manager, book, ["alphabeta", "random"], index)
+        wait_for(browser, lambda: browser.execute_script(
+            "const v = document.getElementById('tournament-view');"
+            "return v && v.dataset.games") == "2", "the new tournament's standings")
+        shoot(browser, artifacts, "plot-tournament-late")
+        browser.get(viewer.url + "#runs")
+        wait_for(browser, lambda: "0 runs" in text_of(browser, "runs-list"), "an empty list")
+        append_metrics(str(runs / "late"), 100, {"loss": 0.5})
+        append_metrics(str(runs / "late"), 200, {"loss": 0.25})
+        wait_for(browser, lambda: (chart_facts(browser, "#run-loss svg") or {}).get("points")
+                 == 2, "the new run's curve")
+    finally:
+        browser.get("about:blank")
+        viewer.shutdown()
+        viewer.server_close()
+
+
+def test_view_names_a_ledger_or_runs_folder_not_made_yet_in_one_note(cli, tmp_path):
+    """A ledger or runs folder that does not exist yet is a note (it may be a typo), one
+    whose folder does not exist either is an error, as is a folder given as a ledger."""
+    for arguments, message in (
+            (("--ledger", str(tmp_path / "no" / "l.sqlite")), "no such folder"),
+            (("--ledger", str(tmp_path)), "not a file"),
+            (("--runs", str(tmp_path / "no" / "runs")), "no such folder")):
+        done = cli("view", str(tmp_path), "--port", "0", "--no-browser", *arguments)
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+        assert message in done.stderr, done.stderr
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gamepit", "view", str(tmp_path), "--port", "0", "--no-browser",
+         "--ledger", str(tmp_path / "l.sqlite"), "--runs", str(tmp_path / "runs")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "serving" in process.stdout.readline()
+        notes = [process.stderr.readline(), process.stderr.readline()]
+        assert all(note.startswith("gamepit viewer: note:") and "does not exist yet" in note
+                   for note in notes), notes
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_page_that_hangs_up_as_its_game_stream_opens_ends_the_game(server):
+    """The tab closed (a reset) between asking for its game's stream and the answer: the game
+    must still end, not hold one of the server's few game slots for ever."""
+    import socket
+    import struct
+
+    status, answer = post(server, "/api/play/new", {"game": "tictactoe"})
+    assert status == 200, answer
+    game = server.table.get(answer["id"])
+    client = socket.create_connection(("127.0.0.1", server.server_address[1]))
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    port = server.server_address[1]
+    client.sendall(f"GET /api/play/events?id={game.id} HTTP/1.1\r\n"
+                   f"Host: 127.0.0.1:{port}\r\n\r\n".encode())
+    client.close()  # a reset, before the server answers
+    deadline = time.monotonic() + 30
+    while game.status != "over" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert game.status == "over" and not game.streaming, (game.status, game.streaming)
+
+
+def test_an_agent_still_thinking_for_a_closed_page_keeps_its_game_slot(tmp_path, manager):
+    """The limit on games at once bounds the agents thinking at once: a page closed while its
+    agent thinks frees its slot (and closes the agent) only once the agent has answered."""
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1,
+                          play_replays=False)
+    viewer.start_in_thread()
+    port = viewer.server_address[1]
+    try:
+        game = viewer.table.new("tictactoe", "alphabeta", 0, 0)
+        game.agent = SlowAgent(game.agent, 5.0)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", f"/api/play/events?id={game.id}")
+        response = connection.getresponse()
+        wait_until(lambda: game.status == "playing")
+        assert post(viewer, "/api/play/move", {"id": game.id, "action": 4})[0] == 200
+        wait_until(lambda: game.status == "thinking")
+        response.close()
+        connection.close()  # the tab is closed while the agent thinks
+        wait_until(lambda: game.status == "over")
+        status, answer = post(viewer, "/api/play/new", {"game": "tictactoe"})
+        assert status == 429, answer  # its agent is still thinking
+        wait_until(lambda: post(viewer, "/api/play/new", {"game": "tictactoe"})[0] == 200)
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
+
+
+def wait_until(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.05)
+
+
+def test_damaged_ledger_rows_are_skipped_and_counted(tmp_path, manager):
+    """A ledger is untrusted like a replay: rows whose JSON is of the wrong shape (edited, or
+    written by something else) are left out of the standings and counted, not a 500."""
+    import sqlite3
+
+    from gamepit.viewer import charts
+
+    ledger = tmp_path / "ledger.sqlite"
+    with Ledger(ledger) as book:
+        book.open_tournament("league", "tictactoe", 0, {})
+        for index in range(10):
+            record_game(manager, book, ["alphabeta", "random"], index)
+    damage = [("pairing", "5"), ("returns", '"x"'), ("agents", "null"), ("returns", "[1]"),
+              ("pairing", '["a"]'), ("returns", '["a", "b"]'), ("agents", '["x", "y"]'),
+              ("returns", "[1, 2, 3]")]
+    with contextlib.closing(sqlite3.connect(ledger)) as connection:
+        for row, (column, value) in enumerate(damage, 1):
+            connection.execute(f"UPDATE results SET {column} = ? WHERE id = ?", (value, row))
+        connection.commit()
+    table = charts.standings(ledger, "league")
+    assert table["games"] == 2 and table["skipped"] == len(damage), table
+    assert {row["agent"] for row in table["table"]} == {"alphabeta", "random"}
+
+
+def test_ctrl_c_on_play_browser_records_the_game_and_says_where(tmp_path):
+    """Ctrl-C while a game is being played: recorded as unfinished, and the command says so
+    and where the replay is, as when the game ends on the page."""
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gamepit", "play", "connect_four", "human", "random",
+         "--browser", "--no-open", "--replays", str(tmp_path)], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        url = line.split(" at ")[1].split()[0]
+        port, game_id = int(url.split(":")[2].split("/")[0]), url.split("play=")[1]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", f"/api/play/events?id={game_id}")
+        response = connection.getresponse()
+        while b"your_turn\":true" not in response.fp.readline():
+            pass
+        body = json.dumps({"id": game_id, "action": 3}).encode()
+        request = urllib.request.Request(url.split("#")[0] + "api/play/move", data=body,
+                                         headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=30).close()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        out, err = process.communicate()
+        assert "stopped" in out and "replay:" in out and not err, (out, err)
+    finally:
+        process.kill()
+        process.wait()
+    (replay,) = tmp_path.glob("*.jsonl")
+    assert read_replay(replay).end["forfeit_reason"] == "unfinished: the server stopped"

@@ -202,6 +202,10 @@ def _play_in_browser(args: argparse.Namespace, manager: PluginManager, game: Gam
     humans = [seat for seat, spec in enumerate(specs) if spec.partition(":")[0] == "human"]
     if len(humans) != 1:
         raise GamepitError("play --browser: name 'human' as exactly one of the agents")
+    for option, given in (("--isolate", args.isolate), ("--move-time", args.move_time)):
+        if given:
+            raise GamepitError(f"play --browser: {option} is for games at the terminal")
+    manager.registry.make_agent(specs[humans[0]], game).close()  # its options, as at the terminal
     if not 0 <= args.port <= 65535:
         raise GamepitError("play: --port must be between 0 and 65535")
     seat = humans[0]

@@ -3,7 +3,7 @@ from their SQLite ledger (opened read-only, so watching never writes to or locks
 a tournament is filling). The page draws the curves and the Elo chart (``static/plots.js``).
 
 Files are untrusted: a metrics line that is not a JSON object of numbers is skipped and
-counted, a ledger that is not one is a one-line error.
+counted, as is a ledger row of the wrong shape; a ledger that is not one is a one-line error.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gamepit.errors import GamepitError
-from gamepit.viewer.catalog import is_regular_file, one_line
+from gamepit.viewer.catalog import is_regular_file, one_line, within
 
 METRICS = "metrics.jsonl"
 MAX_POINTS = 2000  # points per curve sent to the page; longer runs are thinned evenly
@@ -27,14 +27,21 @@ GROUPS = (("evaluation", ("eval",)), ("loss", ("loss", "entropy", "kl")),
 
 
 def run_folders(root: Path) -> list[Path]:
-    """Folders under ``root`` (itself included) that hold a metrics file; symlinked folders
-    are not entered."""
+    """Folders under ``root`` (itself included, already resolved) that hold a metrics file;
+    symlinked folders are not entered, and a metrics file linked out of ``root`` is left out."""
     found = []
     for folder, subfolders, files in os.walk(root):
         subfolders.sort()
-        if METRICS in files and is_regular_file(Path(folder) / METRICS):
+        if METRICS in files and metrics_of(root, Path(folder).relative_to(root).as_posix()):
             found.append(Path(folder))
     return found
+
+
+def metrics_of(root: Path, relative: str) -> Path | None:
+    """The metrics file of the run folder ``relative`` under ``root``, or None when it would
+    leave ``root`` (``..``, an absolute path, the folder or the file a link pointing out)."""
+    path = within(root, f"{relative}/{METRICS}")
+    return path if path is not None and path.parent == (root / relative).resolve() else None
 
 
 def list_runs(root: Path) -> list[dict[str, Any]]:
@@ -91,8 +98,10 @@ def read_run(folder: Path) -> dict[str, Any]:
 
 
 def _connect(ledger: Path) -> sqlite3.Connection:
+    if not ledger.exists():
+        raise GamepitError(f"ledger {ledger}: not created yet (a tournament creates it)")
     if not is_regular_file(ledger):
-        raise GamepitError(f"ledger {ledger}: no such file")
+        raise GamepitError(f"ledger {ledger}: not a file")
     try:
         return sqlite3.connect(f"{ledger.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as error:
@@ -132,14 +141,16 @@ def standings(ledger: Path, name: str) -> dict[str, Any]:
                 "WHERE tournament = ? ORDER BY id", (name,)).fetchall()
         finally:
             connection.close()
-        records = [(GameRecord(json.loads(pairing), index, json.loads(agents), seed,
-                               json.loads(returns), steps, seconds, seat, reason, replay),
-                    finished)
-                   for (pairing, index, agents, seed, returns, steps, seconds, seat, reason,
-                        replay, finished) in rows]
-    except (sqlite3.Error, ValueError, TypeError) as error:
+    except sqlite3.Error as error:
         raise GamepitError(f"ledger {ledger}: not a gamepit ledger ({one_line(str(error))})") \
             from None
+    records = []
+    for (pairing, index, agents, seed, returns, steps, seconds, seat, reason, replay,
+         finished) in rows:
+        record = GameRecord(_json(pairing), index, _json(agents), seed, _json(returns), steps,
+                            seconds, seat, reason, replay)
+        if _well_formed(record):
+            records.append((record, finished))
     if found is None:
         raise GamepitError(f"ledger {ledger}: no tournament named {name!r}")
     agents = list(dict.fromkeys(spec for record, _ in records for spec in record.pairing))
@@ -162,4 +173,24 @@ def standings(ledger: Path, name: str) -> dict[str, Any]:
                "forfeit_reason": record.forfeit_reason, "finished": finished}
               for record, finished in records[-10:]][::-1]
     return {"name": name, "game": found[0], "games": len(records),
-            "kind": "elo" if two_player else "score", "table": table, "recent": recent}
+            "kind": "elo" if two_player else "score", "table": table, "recent": recent,
+            "skipped": len(rows) - len(records)}
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _well_formed(record: Any) -> bool:
+    """Whether a ledger row read back has the shape ``gamepit tournament`` writes: the
+    pairing's agents (names), the same agents by seat, and a finite return per seat."""
+    pairing, agents, returns = record.pairing, record.agents, record.returns
+    return (isinstance(pairing, list) and isinstance(agents, list)
+            and isinstance(returns, list) and 1 <= len(pairing) == len(agents) == len(returns)
+            and all(isinstance(name, str) for name in pairing)
+            and sorted(agents) == sorted(pairing)
+            and all(isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and math.isfinite(value) for value in returns))

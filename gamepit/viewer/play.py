@@ -15,7 +15,9 @@ the one of the game's own action set whose name (``UP``, ``LEFTFIRE``...) the ke
 Every game is recorded when it ends (won, lost, resigned, or its page closed) through the
 match hooks like any match (``gamepit.arena.LiveMatch``), so undo never leaves a trace in the
 replay. A closed page ends its game: recorded with the person's seat forfeiting, reason
-"unfinished: the page was closed". At most ``limit`` games are played at once per server.
+"unfinished: the page was closed". At most ``limit`` games are played at once per server; a
+game whose page closed while its agent thinks keeps its slot until the agent answers, so the
+limit also bounds the agents thinking at once.
 
 Must not know any concrete game; board styles are the ``board_view`` ones the page draws.
 """
@@ -112,6 +114,9 @@ class PlayGame(Source):
                  seed: int) -> None:
         registry = table.registry
         self.table, self.id = table, secrets.token_hex(8)
+        if agent_spec.partition(":")[0].strip() == "human":
+            raise GamepitError("play: 'human' is the terminal agent (it would wait on the "
+                               "server's terminal); choose an agent to play against")
         with SCREEN_LOCK:
             self.game = registry.make_game(game_spec)
             self.state = self.game.new_state(seed)
@@ -144,6 +149,8 @@ class PlayGame(Source):
         self.replay_path: str | None = None
         self.forfeit: tuple[int, str] | None = None
         self.streaming = False
+        self._acting = False  # the agent's thread is in act(); the game's slot waits for it
+        self._ended = False  # recorded; the slot is let go once the agent is not acting
         self.keys: list[str] = []
         self._first_key = threading.Event()  # a screen game waits for the player's first key
         self.fps = table.fps
@@ -214,7 +221,8 @@ class PlayGame(Source):
         self.keys = [str(key) for key in keys[:8]]
         self._first_key.set()
 
-    def closed(self, wait: bool = False) -> None:
+    def closed(self, wait: bool = False,
+               reason: str = "unfinished: the page was closed") -> None:
         """The page's stream ended (the tab was closed): the game ends, unfinished. The hub's
         thread calls this, and recording a long screen game must not hold it up, so the
         game is recorded in a thread of its own unless ``wait`` (the server is stopping)."""
@@ -222,7 +230,7 @@ class PlayGame(Source):
             self.streaming = False
             if self.status == "over":
                 return
-            self.forfeit = (self.human_seat, "unfinished: the page was closed")
+            self.forfeit = (self.human_seat, reason)
         if wait:
             self._end()
         else:
@@ -272,6 +280,7 @@ class PlayGame(Source):
             if self.status != "playing" or self.state.current_player == self.human_seat:
                 return
             self.status = "thinking"
+            self._acting = True
             self._changed()
         threading.Thread(target=self._agent_moves, name=f"gamepit-agent-{self.id}",
                          daemon=True).start()
@@ -287,16 +296,20 @@ class PlayGame(Source):
         except Exception as error:  # noqa: BLE001 - the agent forfeits, the server goes on
             action, info, problem = -1, {}, f"act raised {type(error).__name__}: {error}"
         seconds = time.perf_counter() - started
+        let_go = False
         with self.lock:
+            self._acting = False
             if self.status != "thinking":  # the page left (or resigned) meanwhile
-                return
-            if problem:
+                let_go = self._ended  # recorded while the agent thought: free its slot now
+            elif problem:
                 self.forfeit = (1 - self.human_seat, problem)
                 self.status = "ending"
             else:
                 self.status = "playing"
                 self._apply(1 - self.human_seat, action, json_safe(_plain(info)), seconds)
-        if self.status == "ending":
+        if let_go:
+            self._let_go()
+        elif self.status == "ending":
             self._end()
 
     def _screen_loop(self) -> None:
@@ -353,10 +366,19 @@ class PlayGame(Source):
         except Exception as error:  # noqa: BLE001 - the page must hear the game ended
             self.result = f"ended; not recorded: {type(error).__name__}: {error}"
         finally:
-            self.table.release(self)
-            if self.agent is not None:
-                self.agent.close()
+            self.table.over(self)
+            with self.lock:
+                self._ended = True
+                acting = self._acting
+            if not acting:  # else the agent's thread lets go once act() returns
+                self._let_go()
         self._changed()
+
+    def _let_go(self) -> None:
+        """Free the game's slot and close its agent (once it is no longer thinking)."""
+        self.table.release(self)
+        if self.agent is not None:
+            self.agent.close()
 
     def _changed(self) -> None:
         with self.lock:
@@ -456,11 +478,16 @@ class PlayTable:
             raise PlayError("no such game (it ended, or the server restarted)", status=404)
         return game
 
-    def release(self, game: PlayGame) -> None:
+    def over(self, game: PlayGame) -> None:
+        """The game is recorded (``gamepit play`` waits for this)."""
         with self.ended:
-            self._games.pop(game.id, None)
             self.finished = [*self.finished[-20:], game]
             self.ended.notify_all()
+
+    def release(self, game: PlayGame) -> None:
+        """The game's slot is free: it is over and its agent is not thinking any more."""
+        with self._lock:
+            self._games.pop(game.id, None)
 
     def record(self, game: PlayGame, history: list[tuple[Any, ...]],
                forfeit: tuple[int, str] | None) -> tuple[str | None, str]:
@@ -481,4 +508,4 @@ class PlayTable:
         with self._lock:
             games = list(self._games.values())
         for game in games:
-            game.closed(wait=True)
+            game.closed(wait=True, reason="unfinished: the server stopped")

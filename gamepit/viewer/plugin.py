@@ -90,6 +90,8 @@ def cmd_view(args: argparse.Namespace, manager: Any = None) -> int:
                           runs=args.runs, ledgers=args.ledger, manager=manager,
                           max_games=args.max_games, fps=args.fps)
     print(f"gamepit viewer: serving {server.root} at {server.url}  (Ctrl-C stops)", flush=True)
+    for note in server.notes:
+        print(f"gamepit viewer: note: {note}", file=sys.stderr, flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print("gamepit viewer: warning: listening beyond this machine; anyone who can reach "
               "it can read the replays in this folder", file=sys.stderr)
@@ -155,7 +157,10 @@ def play_in_browser(manager: Any, game_spec: str, agent_spec: str, human_seat: i
         if game.replay_path:
             print(f"replay: {game.replay_path}")
     except KeyboardInterrupt:
-        print("gamepit play: stopped")
+        server.table.close()  # the game is recorded, unfinished
+        print(f"gamepit play: stopped: {game.result}")
+        if game.replay_path:
+            print(f"replay: {game.replay_path}")
     finally:
         server.shutdown()
         server.server_close()

@@ -13,7 +13,8 @@ one hub thread (``live.py``) and go back to answering requests. Routes:
 - ``/api/tournaments``, ``/api/tournament?ledger=I&name=N``: the ledgers given with
   ``--ledger`` and a tournament's standings.
 - Pushes (``text/event-stream``): ``/api/live/replays`` (the list changed),
-  ``/api/live/replay?path=REL`` (a replay grew), ``/api/live/run?path=REL``,
+  ``/api/live/replay?path=REL`` (a replay grew), ``/api/live/runs`` (a run started or wrote),
+  ``/api/live/run?path=REL``, ``/api/live/tournaments`` (any ledger changed),
   ``/api/live/tournament?ledger=I&name=N``, ``/api/play/events?id=ID`` (a game in this page).
 - Play (``POST``, JSON bodies): ``/api/play/new``, ``move``, ``undo``, ``resign``, ``keys``;
   ``GET /api/play/options`` (see ``play.py``). A POST must say ``Content-Type:
@@ -228,15 +229,30 @@ class ViewerServer(HTTPServer):
         self.registry = registry
         self.idle_timeout = idle_timeout
         self.catalog = Catalog(self.root)
+        # A runs folder or ledger may not exist yet (the viewer started before the training or
+        # the tournament): it is watched until it appears, and ``notes`` says so.
+        self.notes: list[str] = []
         self.runs = None
         if runs is not None:
-            if not Path(runs).expanduser().is_dir():
-                raise GamepitError(f"view: --runs {runs}: no such folder")
-            self.runs = Path(runs).expanduser().resolve()
+            path = Path(runs).expanduser()
+            if path.exists() and not path.is_dir():
+                raise GamepitError(f"view: --runs {runs}: not a folder")
+            if not path.exists():
+                if not path.parent.is_dir():
+                    raise GamepitError(f"view: --runs {runs}: no such folder")
+                self.notes.append(f"--runs {runs} does not exist yet; its runs appear once "
+                                  "a training writes there")
+            self.runs = path.resolve()
         self.ledgers = [Path(ledger).expanduser() for ledger in ledgers]
         for ledger in self.ledgers:
-            if not is_regular_file(ledger):
-                raise GamepitError(f"view: --ledger {ledger}: no such file")
+            if ledger.exists() and not is_regular_file(ledger):
+                raise GamepitError(f"view: --ledger {ledger}: not a file")
+            if not ledger.exists():
+                if not ledger.parent.is_dir():
+                    raise GamepitError(f"view: --ledger {ledger}: no such folder "
+                                       f"{ledger.parent}")
+                self.notes.append(f"--ledger {ledger} does not exist yet; its tournaments "
+                                  "appear once a tournament writes it")
         self.hub = Hub()
         if manager is None:
             from gamepit.plugins.manager import get_manager
@@ -335,20 +351,19 @@ class ViewerServer(HTTPServer):
         """The run folder ``relative`` names under ``--runs``."""
         if self.runs is None:
             raise _Refused(HTTPStatus.NOT_FOUND, "no runs folder (start with --runs DIR)")
-        path = within(self.runs, relative) if relative != "." else self.runs
-        if path is None:
+        metrics = charts.metrics_of(self.runs, relative) if relative else None
+        if metrics is None:
             raise _Refused(HTTPStatus.FORBIDDEN, f"{relative!r} is outside the runs folder")
-        if not is_regular_file(path / charts.METRICS):
+        if not is_regular_file(metrics):
             raise _Refused(HTTPStatus.NOT_FOUND, f"{relative!r}: no such run")
-        return path
+        return metrics.parent
 
     def ledger(self, index: str) -> Path:
         """The ledger given as ``--ledger`` number ``index``: pages name ledgers by number,
         never by path."""
-        try:
+        if index.isascii() and index.isdigit() and int(index) < len(self.ledgers):
             return self.ledgers[int(index)]
-        except (ValueError, IndexError):
-            raise _Refused(HTTPStatus.NOT_FOUND, f"no ledger {index!r}") from None
+        raise _Refused(HTTPStatus.NOT_FOUND, f"no ledger {index!r}")
 
     def resolve(self, relative: str) -> Path:
         path = within(self.root, relative)
@@ -491,7 +506,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(self._source(parts.path, query))
         elif parts.path == "/api/runs":
             runs = self.server.runs
-            self._json({"root": str(runs) if runs else None,
+            self._json({"root": str(runs) if runs else None, "exists": bool(runs and runs.is_dir()),
                         "runs": charts.list_runs(runs) if runs else []})
         elif parts.path == "/api/run":
             relative = query.get("path", "")
@@ -535,6 +550,14 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/api/live/replay":
             relative = query.get("path", "")
             return FileSource([server.resolve(relative)], lambda: {"path": relative})
+        if path == "/api/live/runs":  # the list of runs (one may start after the page)
+            if server.runs is None:
+                raise _Refused(HTTPStatus.NOT_FOUND, "no runs folder (start with --runs DIR)")
+            return FolderSource(lambda: [folder / charts.METRICS
+                                         for folder in charts.run_folders(server.runs)])
+        if path == "/api/live/tournaments":  # every ledger (one may be created after the page)
+            return FileSource([file for ledger in server.ledgers for file in
+                               (ledger, ledger.with_name(ledger.name + "-wal"))], dict)
         if path == "/api/live/run":
             relative = query.get("path", "")
             return FileSource([server.run_folder(relative) / charts.METRICS],
@@ -560,14 +583,18 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Refused(HTTPStatus.SERVICE_UNAVAILABLE, "too many open streams")
         self._answered = True
         self.close_connection = True
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(b"retry: 1000\n\n")
-        self.wfile.flush()
+        try:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"retry: 1000\n\n")
+            self.wfile.flush()
+        except BaseException:  # the page left already: its source ends (a game is recorded)
+            source.closed()
+            raise
         if self.server.hub.add(self.connection, source):
             self.detached = True
             if hasattr(source, "start"):

@@ -145,6 +145,9 @@
     if (wanted !== null) {
       await drawRun(wanted);
       listen("/api/live/run?path=" + encodeURIComponent(wanted), () => { listRuns(wanted); drawRun(wanted); });
+    } else if ($("runs-list").dataset.root) {
+      // nothing to show yet: wait for a training to start writing under --runs
+      listen("/api/live/runs", async () => { const found = await listRuns(null); if (found !== null) showRuns(found); });
     }
   }
 
@@ -162,7 +165,8 @@
       return null;
     }
     if (wanted === null && data.runs.length) wanted = data.runs[0].path;
-    $("runs-list").replaceChildren(element("p", { class: "meta" }, `${data.runs.length} runs in ${data.root}`),
+    $("runs-list").dataset.root = data.root;
+    $("runs-list").replaceChildren(element("p", { class: "meta" }, `${data.runs.length} runs in ${data.root}${data.exists ? "" : " (not created yet)"}`),
       ...data.runs.map((run) => element("a", { href: "#run=" + encodeURIComponent(run.path), "data-path": run.path,
         class: run.path === wanted ? "current" : "" }, run.path)));
     return wanted;
@@ -202,6 +206,9 @@
       const query = `ledger=${encodeURIComponent(ledger)}&name=${encodeURIComponent(name)}`;
       await drawTournament(query);
       listen("/api/live/tournament?" + query, () => { listTournaments(wanted); drawTournament(query); });
+    } else if ($("tournament-list").dataset.ledgers > 0) {
+      // nothing to show yet: wait for a tournament to write to one of the --ledger files
+      listen("/api/live/tournaments", async () => { const found = await listTournaments(null); if (found) showTournaments(found); });
     }
   }
 
@@ -226,6 +233,7 @@
       }
     }
     if (!data.ledgers.length) links.push(element("p", {}, "No ledgers: start the viewer with --ledger FILE (e.g. --ledger gamepit_ledger.sqlite)."));
+    $("tournament-list").dataset.ledgers = String(data.ledgers.length);
     $("tournament-list").replaceChildren(...links);
     return wanted || first;
   }
@@ -239,7 +247,8 @@
       holder.replaceChildren(element("p", { class: "problem" }, "cannot read the tournament: " + error.message));
       return;
     }
-    const parts = [element("h2", {}, `${data.name}: ${data.game}`), element("p", { class: "meta", id: "tournament-games" }, `${data.games} games recorded`)];
+    const parts = [element("h2", {}, `${data.name}: ${data.game}`), element("p", { class: "meta", id: "tournament-games" },
+      `${data.games} games recorded` + (data.skipped ? ` (${data.skipped} damaged rows of the ledger skipped)` : ""))];
     const chartBox = element("div", { class: "plot", id: "tournament-chart" });
     let table;
     if (data.kind === "elo") {
