@@ -54,6 +54,12 @@ THIRTY_DIGITS = "9" * 30
 # --------------------------------------------------------------------------- the folder
 
 
+def hears_ctrl_c() -> None:
+    """Popen's preexec_fn: the server stops on SIGINT even where this script's own Ctrl-C is
+    ignored (a background job), which a child would otherwise inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def make_folder(root: Path) -> str:
     """Real replays (tic-tac-toe, connect four); returns the name of a tic-tac-toe one."""
     manager = PluginManager(autoload=False)
@@ -119,7 +125,7 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gamepit", "view", str(self.folder), "--port", "0",
              "--no-browser", "--idle-timeout", str(self.idle_timeout)],
-            stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True, preexec_fn=hears_ctrl_c)
         line = self.process.stdout.readline()
         if " at " not in line:
             self.stop()

@@ -32,7 +32,7 @@ from gamepit.tournament.ledger import GameRecord, Ledger
 from gamepit.training.metrics_file import append_metrics
 from gamepit.viewer.play import action_for_keys, click_targets
 from gamepit.viewer.server import ViewerServer
-from tests.test_viewer import browser, text_of, wait_for  # noqa: F401 - the module's browser
+from tests.test_viewer import _hears_ctrl_c, browser, text_of, wait_for  # noqa: F401 - the module's browser
 
 __all__ = ["browser"]
 
@@ -801,7 +801,7 @@ def test_ctrl_c_on_play_browser_records_the_game_and_says_where(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "gamepit", "play", "connect_four", "human", "random",
          "--browser", "--no-open", "--replays", str(tmp_path)], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True, preexec_fn=_hears_ctrl_c)
     try:
         line = process.stdout.readline()
         url = line.split(" at ")[1].split()[0]

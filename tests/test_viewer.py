@@ -434,10 +434,16 @@ def test_viewer_answers_every_request_under_abuse(abuse, tmp_path):
 # --------------------------------------------------------------------------- command line
 
 
+def _hears_ctrl_c() -> None:
+    """Popen's preexec_fn for a command the test stops with SIGINT: a pytest started where
+    Ctrl-C is ignored (a shell's background job) would pass that on to the child."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_view_command_serves_the_folder_until_interrupted(folder):
     process = subprocess.Popen([sys.executable, "-m", "gamepit", "view", str(folder),
                                 "--port", "0", "--no-browser"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=_hears_ctrl_c)
     try:
         line = process.stdout.readline()
         assert "serving" in line, line + process.stderr.read()
