@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,11 @@ class Probe:
 
     def refuse(self, emit):
         raise GamepitError("this worker refuses")
+
+    def chatter(self, emit):
+        while True:
+            emit("still here")
+            time.sleep(0.01)
 
 
 def test_split_deals_equal_shares_in_whole_turns():
@@ -96,6 +102,32 @@ def test_an_unknown_backend_is_one_line(cli, tmp_path):
     done = cli("train", "alphazero", "--game", "tictactoe", "--set", "backend=spark")
     assert done.returncode == 2 and "backend must be one of" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# A driver whose worker process emits items until the driver is killed under it.
+CHATTY_DRIVER = """
+import sys
+from gamepit.backends import open_pool
+from tests.test_backends import Probe
+
+with open_pool("processes", 1, Probe, (0,)) as pool:
+    pool.call(0, "chatter")
+    pool.wait(lambda event: print("heard", flush=True))
+    pool.wait(lambda event: None)
+"""
+
+
+def test_a_worker_process_whose_driver_is_killed_ends_without_a_traceback():
+    """kill -9 of a driver mid-call: its worker (which shares the terminal) ends quietly, not
+    with a BrokenPipeError traceback printed after the shell prompt."""
+    driver = subprocess.Popen([sys.executable, "-c", CHATTY_DRIVER], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert driver.stdout.readline().strip() == "heard"
+    driver.kill()
+    errors = driver.stderr.read()  # the end of file: the worker, its last writer, has ended
+    driver.wait()
+    assert "Traceback" not in errors and errors.strip() == "", errors[-2000:]
 
 
 # An interpreter in which `import ray` fails, as where the extra is not installed.
