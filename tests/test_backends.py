@@ -104,6 +104,21 @@ def test_an_unknown_backend_is_one_line(cli, tmp_path):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("arguments", [
+    ["tournament", "tictactoe", "random", "alphabeta", "--workers", "2", "--ray-address",
+     "127.0.0.1:6379"],
+    ["train", "dagger", "--game", "tictactoe", "--set", "expert=random", "--workers", "2",
+     "--set", "ray_address=127.0.0.1:6379"],
+])
+def test_a_ray_address_without_the_ray_backend_is_one_line(cli, tmp_path, arguments):
+    """A cluster named but --backend ray forgotten: said at once, not a run on this machine."""
+    done = cli(*arguments, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout[-2000:]
+    assert "ray_address 127.0.0.1:6379 needs backend ray" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "gamepit_ledger.sqlite").exists()
+
+
 # A driver whose worker process emits items until the driver is killed under it.
 CHATTY_DRIVER = """
 import sys
