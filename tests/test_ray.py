@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -65,11 +66,25 @@ def gamepit_add_agents():
 
 @pytest.fixture(scope="module")
 def cluster():
-    """One local Ray for the module's tests (token auth off, so other drivers may join)."""
+    """One local Ray for the module's tests (token auth off, so other drivers may join): a new
+    one even where RAY_ADDRESS or a ``ray start`` on this machine names another, its session
+    folder (logs, sockets) in a short temporary folder of its own, removed at the end. Under
+    ``--dist worksteal`` an xdist worker that runs some of these tests starts one (a few
+    seconds); the xdist_group mark keeps them on one worker with ``--dist loadgroup``."""
+    auth = os.environ.get("RAY_AUTH_MODE")
     os.environ["RAY_AUTH_MODE"] = "disabled"
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
+    temp = tempfile.mkdtemp(prefix="gp-ray-", dir="/tmp")  # short: Unix socket paths
+    try:
+        ray.init(address="local", num_cpus=2, include_dashboard=False,
+                 logging_level="WARNING", _temp_dir=temp)
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+        if auth is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = auth
 
 
 def ledger_rows(path: Path) -> list[tuple]:
@@ -298,3 +313,4 @@ def test_a_tournament_spreads_over_a_two_node_cluster(tmp_path):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        shutil.rmtree(temp, ignore_errors=True)
