@@ -119,6 +119,23 @@ def test_a_ray_address_without_the_ray_backend_is_one_line(cli, tmp_path, argume
     assert not (tmp_path / "gamepit_ledger.sqlite").exists()
 
 
+@pytest.mark.parametrize("arguments", [
+    ["tournament", "tictactoe", "random", "alphabeta:depth=1", "--backend", "inprocess",
+     "--workers", "2", "--games", "1"],
+    ["train", "dagger", "--game", "tictactoe", "--workers", "2", "--set", "expert=random",
+     "--set", "rounds=1", "--set", "episodes=2", "--set", "epochs=1", "--set",
+     "eval_episodes=0", "--set", "device=cpu"],
+])
+def test_workers_on_the_inprocess_backend_say_they_take_turns(cli, tmp_path, arguments):
+    """--workers with the default (learners) or a named inprocess backend runs nothing side by
+    side: the run says so, and still runs."""
+    done = cli(*arguments, *(["--ledger", "l.sqlite"] if arguments[0] == "tournament" else
+                             ["--run", "run"]), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "backend inprocess: the 2 workers take turns in this process (--backend " \
+           "processes or ray runs them side by side)" in done.stdout
+
+
 # A driver whose worker process emits items until the driver is killed under it.
 CHATTY_DRIVER = """
 import sys

@@ -26,7 +26,7 @@ from gamepit.errors import GamepitError
 BACKENDS = ("inprocess", "processes", "ray")
 
 __all__ = ["BACKENDS", "Event", "Pool", "backend_problem", "check_backend", "map_calls",
-           "open_pool"]
+           "open_pool", "placement_note"]
 
 
 def backend_problem(backend: str, ray_address: str | None = None) -> str:
@@ -45,6 +45,18 @@ def check_backend(backend: str, what: str, ray_address: str | None = None) -> No
     problem = backend_problem(backend, ray_address)
     if problem:
         raise GamepitError(f"{what}: {problem}")
+
+
+def placement_note(backend: str, workers: int) -> str:
+    """A line for settings that run nothing side by side, though they look as if they might
+    ('' for the others)."""
+    if backend == "inprocess" and workers > 0:
+        return (f"backend inprocess: the {workers} workers take turns in this process "
+                "(--backend processes or ray runs them side by side)")
+    if backend != "inprocess" and workers == 0:
+        return f"backend {backend} with 0 workers: everything runs in this process " \
+               "(give --workers N)"
+    return ""
 
 
 def open_pool(backend: str, workers: int, factory: type, init: Sequence[Any] = (),
