@@ -213,13 +213,16 @@ def test_a_ledger_from_before_the_node_column_opens_and_gains_it(tmp_path):
     assert record.node == "" and record.returns == [1.0, -1.0]
 
 
-def test_a_ray_address_where_nothing_answers_is_one_line_at_once(cli, tmp_path):
+@pytest.mark.parametrize("scheme", ["", "ray://"])
+def test_a_ray_address_where_nothing_answers_is_one_line_at_once(cli, tmp_path, scheme):
+    """A head's HOST:PORT, or a Ray Client address (ray://), where nothing listens."""
     pytest.importorskip("ray")
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    address = f"{scheme}127.0.0.1:{port}"
     done = cli("tournament", "tictactoe", "random", "alphabeta", "--backend", "ray",
-               "--workers", "1", "--ray-address", f"127.0.0.1:{port}", "--ledger",
-               str(tmp_path / "l.sqlite"), timeout=60)
-    assert done.returncode == 2 and f"ray: nothing answers at 127.0.0.1:{port}" in done.stderr
-    assert "Traceback" not in done.stderr
+               "--workers", "1", "--ray-address", address, "--ledger",
+               str(tmp_path / "l.sqlite"), timeout=20)
+    assert done.returncode == 2 and f"ray: nothing answers at {address}" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
