@@ -182,6 +182,18 @@ def test_a_killed_driver_resumes_from_the_ledger(cluster, tmp_path):
     assert ledger_rows(ledger) == ledger_rows(here)
 
 
+def test_a_tournament_begun_on_ray_is_finished_by_worker_processes(cluster, tmp_path):
+    """Half the games on Ray, the rest (the same tournament, more games a pairing) in worker
+    processes: the ledger is the one of a run here, each game's node as it was played."""
+    ledger = tmp_path / "mixed.sqlite"
+    common = {"agents": ["random", "alphabeta:depth=1"], "ledger": str(ledger)}
+    tournament(tmp_path, "mixed", backend="ray", workers=2, games_per_pair=4, **common)
+    tournament(tmp_path, "mixed", backend="processes", workers=2, games_per_pair=8, **common)
+    here = tournament(tmp_path, "here", agents=common["agents"], games_per_pair=8)
+    assert ledger_rows(ledger) == ledger_rows(here)
+    assert sorted(nodes_of(ledger)) == [""] * 4 + [ray.get_runtime_context().get_node_id()] * 4
+
+
 class Echo:
     """A worker for the seam's own checks: answers with a shared value's sum and its input."""
 
