@@ -1,5 +1,5 @@
 """The Ray backend on a real Ray: one local ``ray.init(num_cpus=2)`` shared by this module's
-tests (started once, shut down at the end), and a real two-node cluster on this machine
+tests (started once by each xdist worker that runs some of them, shut down at the end), and a real two-node cluster on this machine
 (``ray start --head`` plus a second ``ray start --address``) that a test starts and stops
 itself. Tournaments give the same ledger as in this process and in worker processes; a killed
 worker or driver costs at most the game in flight; self-play and labelling give the same data
