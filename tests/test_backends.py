@@ -18,6 +18,7 @@ import pytest
 
 from gamepit.backends import map_calls, open_pool
 from gamepit.backends.pool import split
+from gamepit.cli import main
 from gamepit.errors import GamepitError
 from gamepit.tournament.ledger import Ledger
 
@@ -104,19 +105,30 @@ def test_an_unknown_backend_is_one_line(cli, tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def here(capsys, *arguments: str) -> tuple[int, str, str]:
+    """The command line in this process (a learner's torch imported once): exit code, stdout,
+    stderr."""
+    capsys.readouterr()
+    code = main(list(arguments))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 @pytest.mark.parametrize("arguments", [
     ["tournament", "tictactoe", "random", "alphabeta", "--workers", "2", "--ray-address",
      "127.0.0.1:6379"],
     ["train", "dagger", "--game", "tictactoe", "--set", "expert=random", "--workers", "2",
      "--set", "ray_address=127.0.0.1:6379"],
 ])
-def test_a_ray_address_without_the_ray_backend_is_one_line(cli, tmp_path, arguments):
+def test_a_ray_address_without_the_ray_backend_is_one_line(capsys, monkeypatch, tmp_path,
+                                                            arguments):
     """A cluster named but --backend ray forgotten: said at once, not a run on this machine."""
-    done = cli(*arguments, cwd=tmp_path)
-    assert done.returncode == 2, done.stdout[-2000:]
-    assert "ray_address 127.0.0.1:6379 needs backend ray" in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "gamepit_ledger.sqlite").exists()
+    monkeypatch.chdir(tmp_path)
+    code, out, err = here(capsys, *arguments)
+    assert code == 2, out[-2000:]
+    assert "ray_address 127.0.0.1:6379 needs backend ray" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("arguments", [
@@ -126,14 +138,17 @@ def test_a_ray_address_without_the_ray_backend_is_one_line(cli, tmp_path, argume
      "--set", "rounds=1", "--set", "episodes=2", "--set", "epochs=1", "--set",
      "eval_episodes=0", "--set", "device=cpu"],
 ])
-def test_workers_on_the_inprocess_backend_say_they_take_turns(cli, tmp_path, arguments):
+def test_workers_on_the_inprocess_backend_say_they_take_turns(capsys, monkeypatch, tmp_path,
+                                                              arguments):
     """--workers with the default (learners) or a named inprocess backend runs nothing side by
     side: the run says so, and still runs."""
-    done = cli(*arguments, *(["--ledger", "l.sqlite"] if arguments[0] == "tournament" else
-                             ["--run", "run"]), cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-2000:]
+    monkeypatch.chdir(tmp_path)
+    code, out, err = here(capsys, *arguments, *(["--ledger", "l.sqlite"]
+                                                 if arguments[0] == "tournament"
+                                                 else ["--run", "run"]))
+    assert code == 0, err[-2000:]
     assert "backend inprocess: the 2 workers take turns in this process (--backend " \
-           "processes or ray runs them side by side)" in done.stdout
+           "processes or ray runs them side by side)" in out
 
 
 # A driver whose worker process emits items until the driver is killed under it.
