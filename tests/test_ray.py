@@ -1,9 +1,9 @@
 """The Ray backend on a real Ray: one local ``ray.init(num_cpus=2)`` shared by this module's
-tests (started once by each xdist worker that runs some of them, shut down at the end), and a real two-node cluster on this machine
-(``ray start --head`` plus a second ``ray start --address``) that a test starts and stops
-itself. Tournaments give the same ledger as in this process and in worker processes; a killed
-worker or driver costs at most the game in flight; self-play and labelling give the same data
-on Ray as here."""
+tests (started once by each xdist worker that runs some of them, shut down at the end), and a
+real two-node cluster on this machine (``ray start --head`` plus a second ``ray start
+--address``) that a test starts and stops itself. Tournaments give the same ledger as in this
+process and in worker processes; a killed worker or driver costs at most the game in flight;
+self-play and labelling give the same data on Ray as here."""
 
 from __future__ import annotations
 
@@ -164,21 +164,27 @@ def test_an_agent_that_kills_its_ray_worker_forfeits_that_game(cluster, tmp_path
 
 def test_a_killed_driver_resumes_from_the_ledger(cluster, tmp_path):
     """A driver on the shared cluster killed mid-run, then run again: every game is in the
-    ledger once, and the ledger is the one of an uninterrupted run here."""
-    arguments = ["tournament", "connect_four", "random", "alphabeta:depth=1", "--games", "16",
-                 "--backend", "ray", "--workers", "2", "--ray-address", cluster, "--ledger",
-                 "ray.sqlite"]
+    ledger once, and the ledger is the one of an uninterrupted run here. One agent thinks
+    20 ms a move, so the 16 games last about two seconds: a driver that has recorded three
+    cannot finish the other thirteen before the kill lands."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    plugin = tmp_path / "noting.py"
+    plugin.write_text(PLUGIN.format(pids=str(pids)))
+    arguments = ["--plugins", str(plugin), "tournament", "connect_four", "random",
+                 "noting:ms=20", "--games", "16", "--backend", "ray", "--workers", "2",
+                 "--ray-address", cluster, "--ledger", "ray.sqlite"]
     ledger = tmp_path / "ray.sqlite"
     _kill_midway(arguments, tmp_path, ledger, 3)
     after_kill = len(ledger_rows(ledger))
-    assert 3 <= after_kill < 16
+    assert 3 <= after_kill < 16, after_kill
     done = subprocess.run([sys.executable, "-m", "gamepit", *arguments], cwd=tmp_path,
                           env={**os.environ, "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1"},
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{16 - after_kill} games played now, {after_kill} already" in done.stdout
-    here = tournament(tmp_path, "here", agents=["random", "alphabeta:depth=1"],
-                      games_per_pair=16)
+    here = tournament(tmp_path, "here", agents=["random", "noting:ms=20"], games_per_pair=16,
+                      plugins=[str(plugin)])
     assert ledger_rows(ledger) == ledger_rows(here)
 
 
