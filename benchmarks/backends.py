@@ -95,7 +95,7 @@ def main() -> None:
     options = parser.parse_args()
     torch.set_num_threads(1)
     ray = import_ray()
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
     manager = PluginManager(autoload=False)
     pairs = len(options.agents) * (len(options.agents) - 1) // 2
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; Ray {ray.__version__}, "

@@ -55,7 +55,8 @@ def main() -> None:
     parser.add_argument("--sample-seconds", type=float, default=30.0)
     options = parser.parse_args()
     ray = import_ray()
-    ray.init(num_cpus=options.workers, include_dashboard=False, logging_level="WARNING")
+    ray.init(address="local", num_cpus=options.workers, include_dashboard=False,
+             logging_level="WARNING")
     args = AlphaZeroArgs(game=options.game, selfplay_games=16, sims=16, filters=16, blocks=1,
                          buffer_size=4000, batch_size=64, train_steps=5, device="cpu",
                          backend="ray", workers=options.workers)

@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import pytest
 
 from gamepit.backends import map_calls, open_pool
 from gamepit.backends.pool import split
+from gamepit.cli import main
 from gamepit.errors import GamepitError
 from gamepit.tournament.ledger import Ledger
 
@@ -44,6 +46,11 @@ class Probe:
 
     def refuse(self, emit):
         raise GamepitError("this worker refuses")
+
+    def chatter(self, emit):
+        while True:
+            emit("still here")
+            time.sleep(0.01)
 
 
 def test_split_deals_equal_shares_in_whole_turns():
@@ -98,6 +105,78 @@ def test_an_unknown_backend_is_one_line(cli, tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def here(capsys, *arguments: str) -> tuple[int, str, str]:
+    """The command line in this process (a learner's torch imported once): exit code, stdout,
+    stderr."""
+    capsys.readouterr()
+    code = main(list(arguments))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("arguments", [
+    ["tournament", "tictactoe", "random", "alphabeta", "--workers", "2", "--ray-address",
+     "127.0.0.1:6379"],
+    ["train", "dagger", "--game", "tictactoe", "--set", "expert=random", "--workers", "2",
+     "--set", "ray_address=127.0.0.1:6379"],
+])
+def test_a_ray_address_without_the_ray_backend_is_one_line(capsys, monkeypatch, tmp_path,
+                                                            arguments):
+    """A cluster named but --backend ray forgotten: said at once, not a run on this machine."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = here(capsys, *arguments)
+    assert code == 2, out[-2000:]
+    assert "ray_address 127.0.0.1:6379 needs backend ray" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("arguments", [
+    ["tournament", "tictactoe", "random", "alphabeta:depth=1", "--backend", "inprocess",
+     "--workers", "2", "--games", "1"],
+    ["train", "dagger", "--game", "tictactoe", "--workers", "2", "--set", "expert=random",
+     "--set", "rounds=1", "--set", "episodes=2", "--set", "epochs=1", "--set",
+     "eval_episodes=0", "--set", "device=cpu"],
+])
+def test_workers_on_the_inprocess_backend_say_they_take_turns(capsys, monkeypatch, tmp_path,
+                                                              arguments):
+    """--workers with the default (learners) or a named inprocess backend runs nothing side by
+    side: the run says so, and still runs."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = here(capsys, *arguments, *(["--ledger", "l.sqlite"]
+                                                 if arguments[0] == "tournament"
+                                                 else ["--run", "run"]))
+    assert code == 0, err[-2000:]
+    assert "backend inprocess: the 2 workers take turns in this process (--backend " \
+           "processes or ray runs them side by side)" in out
+
+
+# A driver whose worker process emits items until the driver is killed under it.
+CHATTY_DRIVER = """
+import sys
+from gamepit.backends import open_pool
+from tests.test_backends import Probe
+
+with open_pool("processes", 1, Probe, (0,)) as pool:
+    pool.call(0, "chatter")
+    pool.wait(lambda event: print("heard", flush=True))
+    pool.wait(lambda event: None)
+"""
+
+
+def test_a_worker_process_whose_driver_is_killed_ends_without_a_traceback():
+    """kill -9 of a driver mid-call: its worker (which shares the terminal) ends quietly, not
+    with a BrokenPipeError traceback printed after the shell prompt."""
+    driver = subprocess.Popen([sys.executable, "-c", CHATTY_DRIVER], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert driver.stdout.readline().strip() == "heard"
+    driver.kill()
+    errors = driver.stderr.read()  # the end of file: the worker, its last writer, has ended
+    driver.wait()
+    assert "Traceback" not in errors and errors.strip() == "", errors[-2000:]
+
+
 # An interpreter in which `import ray` fails, as where the extra is not installed.
 WITHOUT_RAY = """
 import sys
@@ -149,13 +228,16 @@ def test_a_ledger_from_before_the_node_column_opens_and_gains_it(tmp_path):
     assert record.node == "" and record.returns == [1.0, -1.0]
 
 
-def test_a_ray_address_where_nothing_answers_is_one_line_at_once(cli, tmp_path):
+@pytest.mark.parametrize("scheme", ["", "ray://"])
+def test_a_ray_address_where_nothing_answers_is_one_line_at_once(cli, tmp_path, scheme):
+    """A head's HOST:PORT, or a Ray Client address (ray://), where nothing listens."""
     pytest.importorskip("ray")
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    address = f"{scheme}127.0.0.1:{port}"
     done = cli("tournament", "tictactoe", "random", "alphabeta", "--backend", "ray",
-               "--workers", "1", "--ray-address", f"127.0.0.1:{port}", "--ledger",
-               str(tmp_path / "l.sqlite"), timeout=60)
-    assert done.returncode == 2 and f"ray: nothing answers at 127.0.0.1:{port}" in done.stderr
-    assert "Traceback" not in done.stderr
+               "--workers", "1", "--ray-address", address, "--ledger",
+               str(tmp_path / "l.sqlite"), timeout=20)
+    assert done.returncode == 2 and f"ray: nothing answers at {address}" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

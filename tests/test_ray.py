@@ -1,14 +1,15 @@
 """The Ray backend on a real Ray: one local ``ray.init(num_cpus=2)`` shared by this module's
-tests (started once, shut down at the end), and a real two-node cluster on this machine
-(``ray start --head`` plus a second ``ray start --address``) that a test starts and stops
-itself. Tournaments give the same ledger as in this process and in worker processes; a killed
-worker or driver costs at most the game in flight; self-play and labelling give the same data
-on Ray as here."""
+tests (started once by each xdist worker that runs some of them, shut down at the end), and a
+real two-node cluster on this machine (``ray start --head`` plus a second ``ray start
+--address``) that a test starts and stops itself. Tournaments give the same ledger as in this
+process and in worker processes; a killed worker or driver costs at most the game in flight;
+self-play and labelling give the same data on Ray as here."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -65,11 +66,25 @@ def gamepit_add_agents():
 
 @pytest.fixture(scope="module")
 def cluster():
-    """One local Ray for the module's tests (token auth off, so other drivers may join)."""
+    """One local Ray for the module's tests (token auth off, so other drivers may join): a new
+    one even where RAY_ADDRESS or a ``ray start`` on this machine names another, its session
+    folder (logs, sockets) in a short temporary folder of its own, removed at the end. Under
+    ``--dist worksteal`` an xdist worker that runs some of these tests starts one (a few
+    seconds); the xdist_group mark keeps them on one worker with ``--dist loadgroup``."""
+    auth = os.environ.get("RAY_AUTH_MODE")
     os.environ["RAY_AUTH_MODE"] = "disabled"
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
+    temp = tempfile.mkdtemp(prefix="gp-ray-", dir="/tmp")  # short: Unix socket paths
+    try:
+        ray.init(address="local", num_cpus=2, include_dashboard=False,
+                 logging_level="WARNING", _temp_dir=temp)
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+        if auth is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = auth
 
 
 def ledger_rows(path: Path) -> list[tuple]:
@@ -149,22 +164,40 @@ def test_an_agent_that_kills_its_ray_worker_forfeits_that_game(cluster, tmp_path
 
 def test_a_killed_driver_resumes_from_the_ledger(cluster, tmp_path):
     """A driver on the shared cluster killed mid-run, then run again: every game is in the
-    ledger once, and the ledger is the one of an uninterrupted run here."""
-    arguments = ["tournament", "connect_four", "random", "alphabeta:depth=1", "--games", "16",
-                 "--backend", "ray", "--workers", "2", "--ray-address", cluster, "--ledger",
-                 "ray.sqlite"]
+    ledger once, and the ledger is the one of an uninterrupted run here. One agent thinks
+    20 ms a move, so the 16 games last about two seconds: a driver that has recorded three
+    cannot finish the other thirteen before the kill lands."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    plugin = tmp_path / "noting.py"
+    plugin.write_text(PLUGIN.format(pids=str(pids)))
+    arguments = ["--plugins", str(plugin), "tournament", "connect_four", "random",
+                 "noting:ms=20", "--games", "16", "--backend", "ray", "--workers", "2",
+                 "--ray-address", cluster, "--ledger", "ray.sqlite"]
     ledger = tmp_path / "ray.sqlite"
     _kill_midway(arguments, tmp_path, ledger, 3)
     after_kill = len(ledger_rows(ledger))
-    assert 3 <= after_kill < 16
+    assert 3 <= after_kill < 16, after_kill
     done = subprocess.run([sys.executable, "-m", "gamepit", *arguments], cwd=tmp_path,
                           env={**os.environ, "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1"},
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{16 - after_kill} games played now, {after_kill} already" in done.stdout
-    here = tournament(tmp_path, "here", agents=["random", "alphabeta:depth=1"],
-                      games_per_pair=16)
+    here = tournament(tmp_path, "here", agents=["random", "noting:ms=20"], games_per_pair=16,
+                      plugins=[str(plugin)])
     assert ledger_rows(ledger) == ledger_rows(here)
+
+
+def test_a_tournament_begun_on_ray_is_finished_by_worker_processes(cluster, tmp_path):
+    """Half the games on Ray, the rest (the same tournament, more games a pairing) in worker
+    processes: the ledger is the one of a run here, each game's node as it was played."""
+    ledger = tmp_path / "mixed.sqlite"
+    common = {"agents": ["random", "alphabeta:depth=1"], "ledger": str(ledger)}
+    tournament(tmp_path, "mixed", backend="ray", workers=2, games_per_pair=4, **common)
+    tournament(tmp_path, "mixed", backend="processes", workers=2, games_per_pair=8, **common)
+    here = tournament(tmp_path, "here", agents=common["agents"], games_per_pair=8)
+    assert ledger_rows(ledger) == ledger_rows(here)
+    assert sorted(nodes_of(ledger)) == [""] * 4 + [ray.get_runtime_context().get_node_id()] * 4
 
 
 class Echo:
@@ -298,3 +331,4 @@ def test_a_tournament_spreads_over_a_two_node_cluster(tmp_path):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        shutil.rmtree(temp, ignore_errors=True)

@@ -25,14 +25,38 @@ from gamepit.errors import GamepitError
 
 BACKENDS = ("inprocess", "processes", "ray")
 
-__all__ = ["BACKENDS", "Event", "Pool", "check_backend", "map_calls", "open_pool"]
+__all__ = ["BACKENDS", "Event", "Pool", "backend_problem", "check_backend", "map_calls",
+           "open_pool", "placement_note"]
 
 
-def check_backend(backend: str, what: str) -> None:
-    """One line for a backend name that is not one of ours."""
+def backend_problem(backend: str, ray_address: str | None = None) -> str:
+    """What is wrong with these settings, in words ('' if nothing): a backend name that is not
+    one of ours, or a Ray cluster named with another backend (the run would quietly stay on
+    this machine)."""
     if backend not in BACKENDS:
-        raise GamepitError(f"{what}: backend must be one of {', '.join(BACKENDS)}, "
-                           f"not {backend!r}")
+        return f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}"
+    if ray_address and backend != "ray":
+        return f"ray_address {ray_address} needs backend ray (--backend ray), not {backend}"
+    return ""
+
+
+def check_backend(backend: str, what: str, ray_address: str | None = None) -> None:
+    """``backend_problem`` as one line."""
+    problem = backend_problem(backend, ray_address)
+    if problem:
+        raise GamepitError(f"{what}: {problem}")
+
+
+def placement_note(backend: str, workers: int) -> str:
+    """A line for settings that run nothing side by side, though they look as if they might
+    ('' for the others)."""
+    if backend == "inprocess" and workers > 0:
+        return (f"backend inprocess: the {workers} workers take turns in this process "
+                "(--backend processes or ray runs them side by side)")
+    if backend != "inprocess" and workers == 0:
+        return f"backend {backend} with 0 workers: everything runs in this process " \
+               "(give --workers N)"
+    return ""
 
 
 def open_pool(backend: str, workers: int, factory: type, init: Sequence[Any] = (),

@@ -24,12 +24,27 @@ from gamepit.backends.pool import (
 from gamepit.errors import GamepitError
 
 
+class _ParentGone(BaseException):
+    """The driver's end of the pipe is gone (the driver was killed): the worker just ends.
+    A BaseException, so that no agent's ``except Exception`` swallows it."""
+
+
 def _worker_main(conn: Any, factory: type, init: tuple, parent: int) -> None:
     watch_parent(parent)
+
+    def send(message: tuple) -> None:
+        try:
+            conn.send(message)
+        except OSError:
+            raise _ParentGone from None
+
     try:
         target = factory(*init)
     except Exception as error:  # noqa: BLE001 - shown by the parent as one line
-        conn.send(("error", str(error)))
+        try:
+            send(("error", str(error)))
+        except _ParentGone:
+            pass
         return
     held: dict[int, Any] = {}  # the latest shared version, by version
 
@@ -42,21 +57,24 @@ def _worker_main(conn: Any, factory: type, init: tuple, parent: int) -> None:
             return held[value.version]
         return value
 
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            break
-        if message is None:
-            break
-        method, args = message
-        try:
-            run_call(target, method, [resolve(arg) for arg in args],
-                     lambda item: conn.send(("item", item)))
-        except GamepitError as error:  # some subclasses do not survive pickling; the text does
-            conn.send(("error", str(error)))
-            break
-        conn.send(("done",))
+    try:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                break
+            if message is None:
+                break
+            method, args = message
+            try:
+                run_call(target, method, [resolve(arg) for arg in args],
+                         lambda item: send(("item", item)))
+            except GamepitError as error:  # some subclasses do not survive pickling; the text
+                send(("error", str(error)))  # does
+                break
+            send(("done",))
+    except _ParentGone:
+        pass
     close_target(target)
 
 

@@ -38,11 +38,11 @@ def import_ray() -> Any:
 
 
 def check_reachable(address: str | None) -> None:
-    """One line, at once, for a HOST:PORT where nothing listens (Ray itself retries for
-    minutes before it gives up)."""
-    host, colon, port = (address or "").rpartition(":")
-    if not colon or not port.isdigit() or address in (None, "", "auto", "local") or \
-            "://" in (address or ""):
+    """One line, at once, for a HOST:PORT (or a Ray Client's ray://HOST:PORT) where nothing
+    listens (Ray itself retries for half a minute or more before it gives up)."""
+    plain = (address or "").removeprefix("ray://")
+    host, colon, port = plain.rpartition(":")
+    if not colon or not port.isdigit() or "://" in plain:
         return
     try:
         socket.create_connection((host, int(port)), timeout=5).close()

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gamepit.backends import BACKENDS
+from gamepit.backends import BACKENDS, placement_note
 from gamepit.cli import Progress, add_command
 from gamepit.errors import GamepitError
 from gamepit.files import writable_folder
@@ -87,9 +87,8 @@ def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
         return _list_tournaments(args.ledger or DEFAULT_LEDGER)
     config = config_from_args(args)
     config.check()
-    if config.backend not in (None, "inprocess") and not config.workers:
-        print(f"backend {config.backend} with 0 workers: the games run in this process "
-              "(give --workers N)")
+    if config.backend is not None and placement_note(config.backend, config.workers):
+        print(placement_note(config.backend, config.workers))
     with Progress(0, "games") as progress:
         outcome = run_tournament(config, manager, on_record=lambda record: progress.advance(),
                                  on_plan=progress.start)

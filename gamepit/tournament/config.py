@@ -84,8 +84,7 @@ class TournamentConfig:
             raise GamepitError("tournament: no agents given")
         if len(set(self.agents)) != len(self.agents):
             raise GamepitError("tournament: an agent is listed twice")
-        if self.backend is not None:
-            check_backend(self.backend, "tournament")
+        check_backend(self.executor, "tournament", self.ray_address)
         if self.format not in FORMATS:
             raise GamepitError(f"tournament: format must be one of {', '.join(FORMATS)}, "
                                f"not {self.format!r}")

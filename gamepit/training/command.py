@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from gamepit.backends import BACKENDS, placement_note
 from gamepit.cli import add_command as add_subcommand
 from gamepit.errors import GamepitError
 from gamepit.files import load_yaml, writable_folder
@@ -43,7 +44,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
                         dest="sets", help="override one setting (repeatable)")
     parser.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"],
                         help="where the networks run (default auto: cuda if available)")
-    parser.add_argument("--backend", default=None, choices=["inprocess", "processes", "ray"],
+    parser.add_argument("--backend", default=None, choices=BACKENDS,
                         help="where self-play or labelling runs (alphazero, muzero, bc, dagger)")
     parser.add_argument("--workers", default=None, type=int, metavar="N",
                         help="self-play or labelling workers (0: this process)")
@@ -87,6 +88,8 @@ def cmd_train(args: argparse.Namespace, manager: Any) -> int:
             raise ConfigError(f"{key}: {error}") from None
     if config.get("run_dir"):
         writable_folder(config["run_dir"], "train: run folder")
+    if "backend" in config and placement_note(config["backend"], config.get("workers", 0)):
+        print(placement_note(config["backend"], config.get("workers", 0)))
     try:
         spec = learner.train(config)
     finally:

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from gamepit.arena import play_lockstep
-from gamepit.backends import BACKENDS, Pool, map_calls
+from gamepit.backends import Pool, backend_problem, map_calls
 from gamepit.backends.pool import split
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
@@ -138,8 +138,8 @@ class AlphaZeroArgs:
     """write the replay buffer next to the checkpoint, so a resumed run keeps its data"""
 
     def validate(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
+        if backend_problem(self.backend, self.ray_address):
+            raise ValueError(backend_problem(self.backend, self.ray_address))
         if self.gating and self.gate_games < 2:
             raise ValueError("gate_games must be at least 2 (one game from each seat)")
         if self.min_buffer > self.buffer_size:

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gamepit.arena.match import takes_seeds
-from gamepit.backends import BACKENDS, Pool, map_calls
+from gamepit.backends import Pool, backend_problem, map_calls
 from gamepit.backends.pool import split
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
@@ -126,8 +126,8 @@ class ImitationArgs:
     """two-player games: the evaluation opponent"""
 
     def validate(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
+        if backend_problem(self.backend, self.ray_address):
+            raise ValueError(backend_problem(self.backend, self.ray_address))
         if self.beta_schedule not in SCHEDULES:
             raise ValueError(f"beta_schedule: expected one of {', '.join(SCHEDULES)}")
 

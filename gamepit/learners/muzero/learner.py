@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gamepit.backends import BACKENDS, map_calls
+from gamepit.backends import backend_problem, map_calls
 from gamepit.backends.pool import split
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
@@ -162,8 +162,8 @@ class MuZeroArgs:
     """write the replay buffer next to the checkpoint, so a resumed run keeps its data"""
 
     def validate(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
+        if backend_problem(self.backend, self.ray_address):
+            raise ValueError(backend_problem(self.backend, self.ray_address))
         if self.min_buffer > self.buffer_size:
             raise ValueError("min_buffer cannot exceed buffer_size")
         if self.representation not in ("auto", "conv", "mlp"):
