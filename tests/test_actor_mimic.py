@@ -173,7 +173,7 @@ def _trunk(path: Path, planes: int) -> dict[str, torch.Tensor]:
 def test_dqn_starts_from_the_student_trunk(trained, capsys, tmp_path):
     run = tmp_path / "dqn"
     code, _, err = gamepit(capsys, "train", "dqn", "--game", "minatar:asterix", "--run",
-                           str(run), "--device", "cpu", "--set", f"init={trained['student']}",
+                           str(run), "--device", "cpu", "--init", str(trained["student"]),
                            "--set", "total_steps=8", "--set", "learning_starts=100",
                            "--set", "buffer_size=100", "--set", "eval_episodes=0")
     assert code == 0, err
@@ -194,6 +194,34 @@ def test_ppo_starts_from_the_student_trunk(trained, capsys, tmp_path):
                            f"init={trained['student']}", "--set", "total_steps=64", "--set",
                            "num_envs=2", "--set", "num_steps=32", "--set", "eval_episodes=0")
     assert code == 0, err
+
+
+def test_init_from_the_shipped_student(capsys, tmp_path):
+    """``--init builtin:minatar`` starts from the shipped student's trunk (10 planes: breakout
+    keeps the first 4 of its first convolution)."""
+    run = tmp_path / "dqn"
+    code, _, err = gamepit(capsys, "train", "dqn", "--game", "minatar:breakout", "--run",
+                           str(run), "--device", "cpu", "--init", "builtin:minatar",
+                           "--set", "total_steps=8", "--set", "learning_starts=100",
+                           "--set", "buffer_size=100", "--set", "eval_episodes=0")
+    assert code == 0, err
+    saved = toolkit.load_checkpoint(run / "checkpoint.pt")
+    shipped = Path(mimic.__file__).parent / "checkpoints" / "minatar.pt"
+    for key, value in _trunk(shipped, 4).items():
+        assert torch.equal(saved["network"][f"torso.{key}"], value), key
+
+
+@pytest.mark.parametrize("learner, init, message", [
+    ("alphazero", "x.pt", "alphazero has no setting 'init'"),
+    ("dqn", "builtin:nope", "no built-in"),
+    ("dqn", "missing.pt", "missing.pt: no such checkpoint"),
+])
+def test_a_bad_init_is_one_line(capsys, tmp_path, learner, init, message):
+    code, out, err = gamepit(capsys, "train", learner, "--game", "minatar:breakout", "--run",
+                             str(tmp_path / "r"), "--device", "cpu", "--init", init)
+    assert code == 2, out
+    assert err.strip().count("\n") == 0 and message in err, err
+    assert not (tmp_path / "r" / "checkpoint.pt").exists()
 
 
 @pytest.mark.parametrize("game, message", [
