@@ -215,6 +215,8 @@ def test_init_from_the_shipped_student(capsys, tmp_path):
     ("alphazero", "x.pt", "alphazero has no setting 'init'"),
     ("dqn", "builtin:nope", "no built-in"),
     ("dqn", "missing.pt", "missing.pt: no such checkpoint"),
+    ("ppo", str(Path(mimic.__file__).parents[1] / "alphazero" / "checkpoints" / "tictactoe.pt"),
+     "('alphazero') has no trunk"),
 ])
 def test_a_bad_init_is_one_line(capsys, tmp_path, learner, init, message):
     code, out, err = gamepit(capsys, "train", learner, "--game", "minatar:breakout", "--run",

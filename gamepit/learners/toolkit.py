@@ -411,10 +411,10 @@ def load_trunk(torso: torch.nn.Module, checkpoint: str | Path) -> None:
     does not fit is one line."""
     checkpoint = resolve_checkpoint(str(checkpoint), "actor_mimic", SHIPPED_STUDENTS)
     data = load_checkpoint(checkpoint)
-    with checkpoint_contents(checkpoint):
-        weights = data["network"]
-        trunk = {key[len(TRUNK):]: value for key, value in weights.items()
-                 if key.startswith(TRUNK)}
+    weights = data.get("network")
+    trunk = {key[len(TRUNK):]: value for key, value in weights.items()
+             if isinstance(key, str) and key.startswith(TRUNK)} \
+        if isinstance(weights, Mapping) else {}
     if not trunk:
         raise GamepitError(f"init: {checkpoint} ({data.get('algorithm')!r}) has no trunk "
                            "(no torso weights) to start from")
