@@ -265,3 +265,31 @@ def test_the_student_conforms_on_each_of_its_games(registry):
         registry.make_agent("actor_mimic")
     with pytest.raises(GamepitError, match="does not play nope"):
         registry.make_agent("actor_mimic:checkpoint=builtin:minatar,game=nope")
+
+
+@pytest.mark.parametrize("actor", ["expert", "student"])
+def test_who_acts_while_states_are_gathered(registry, actor):
+    """``actor=expert``: every recorded move is the expert's (a random agent, labelled by a
+    one-hot of its move); ``actor=student``: the student's greedy move."""
+    game = registry.make_game("minatar:breakout")
+    agent = registry.make_agent("random", game)
+    agent.reset(game, 0, 1)
+    args = merge(mimic.ActorMimicArgs, "actor_mimic", {
+        "game": "minatar:breakout", "experts": "random", "num_envs": 4, "buffer_size": 400,
+        "actor": actor})
+    player = mimic.GamePlayer(0, game, mimic.Expert(agent, "random", False, 1.0), args,
+                              np.random.default_rng(0), 0, 1)
+    student = mimic.StudentNetwork((4, 10, 10), [game.num_actions], [])
+    experts, students = [], []
+    for _ in range(20):
+        slots = (player.buffer.position - 1) % player.buffer.ring
+        with torch.no_grad():
+            students.append(student(torch.as_tensor(player.observations()), 0).argmax(1))
+        player.step(student, torch.device("cpu"), 0.0, args.actor == "expert")
+        envs = np.arange(4)
+        experts.append(player.targets[envs, slots].argmax(1))
+        if actor == "expert":
+            assert (player.buffer.actions[envs, slots] == experts[-1]).all()
+        else:
+            assert (player.buffer.actions[envs, slots] == students[-1].numpy()).all()
+    assert not np.array_equal(np.concatenate(experts), torch.cat(students).numpy())
