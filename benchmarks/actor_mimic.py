@@ -44,6 +44,7 @@ import torch
 from minatar_learning import metrics  # a sibling script, not a package
 
 from gamepit.arena import play_lockstep
+from gamepit.errors import GamepitError
 from gamepit.plugins.manager import PluginManager
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,4 +255,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except GamepitError as error:  # a missing expert run, a damaged checkpoint: one line
+        sys.exit(f"actor_mimic benchmark: {error}")

@@ -173,7 +173,7 @@ def _trunk(path: Path, planes: int) -> dict[str, torch.Tensor]:
 def test_dqn_starts_from_the_student_trunk(trained, capsys, tmp_path):
     run = tmp_path / "dqn"
     code, _, err = gamepit(capsys, "train", "dqn", "--game", "minatar:asterix", "--run",
-                           str(run), "--device", "cpu", "--set", f"init={trained['student']}",
+                           str(run), "--device", "cpu", "--init", str(trained["student"]),
                            "--set", "total_steps=8", "--set", "learning_starts=100",
                            "--set", "buffer_size=100", "--set", "eval_episodes=0")
     assert code == 0, err
@@ -194,6 +194,36 @@ def test_ppo_starts_from_the_student_trunk(trained, capsys, tmp_path):
                            f"init={trained['student']}", "--set", "total_steps=64", "--set",
                            "num_envs=2", "--set", "num_steps=32", "--set", "eval_episodes=0")
     assert code == 0, err
+
+
+def test_init_from_the_shipped_student(capsys, tmp_path):
+    """``--init builtin:minatar`` starts from the shipped student's trunk (10 planes: breakout
+    keeps the first 4 of its first convolution)."""
+    run = tmp_path / "dqn"
+    code, _, err = gamepit(capsys, "train", "dqn", "--game", "minatar:breakout", "--run",
+                           str(run), "--device", "cpu", "--init", "builtin:minatar",
+                           "--set", "total_steps=8", "--set", "learning_starts=100",
+                           "--set", "buffer_size=100", "--set", "eval_episodes=0")
+    assert code == 0, err
+    saved = toolkit.load_checkpoint(run / "checkpoint.pt")
+    shipped = Path(mimic.__file__).parent / "checkpoints" / "minatar.pt"
+    for key, value in _trunk(shipped, 4).items():
+        assert torch.equal(saved["network"][f"torso.{key}"], value), key
+
+
+@pytest.mark.parametrize("learner, init, message", [
+    ("alphazero", "x.pt", "alphazero has no setting 'init'"),
+    ("dqn", "builtin:nope", "no built-in"),
+    ("dqn", "missing.pt", "missing.pt: no such checkpoint"),
+    ("ppo", str(Path(mimic.__file__).parents[1] / "alphazero" / "checkpoints" / "tictactoe.pt"),
+     "('alphazero') has no trunk"),
+])
+def test_a_bad_init_is_one_line(capsys, tmp_path, learner, init, message):
+    code, out, err = gamepit(capsys, "train", learner, "--game", "minatar:breakout", "--run",
+                             str(tmp_path / "r"), "--device", "cpu", "--init", init)
+    assert code == 2, out
+    assert err.strip().count("\n") == 0 and message in err, err
+    assert not (tmp_path / "r" / "checkpoint.pt").exists()
 
 
 @pytest.mark.parametrize("game, message", [
@@ -235,3 +265,31 @@ def test_the_student_conforms_on_each_of_its_games(registry):
         registry.make_agent("actor_mimic")
     with pytest.raises(GamepitError, match="does not play nope"):
         registry.make_agent("actor_mimic:checkpoint=builtin:minatar,game=nope")
+
+
+@pytest.mark.parametrize("actor", ["expert", "student"])
+def test_who_acts_while_states_are_gathered(registry, actor):
+    """``actor=expert``: every recorded move is the expert's (a random agent, labelled by a
+    one-hot of its move); ``actor=student``: the student's greedy move."""
+    game = registry.make_game("minatar:breakout")
+    agent = registry.make_agent("random", game)
+    agent.reset(game, 0, 1)
+    args = merge(mimic.ActorMimicArgs, "actor_mimic", {
+        "game": "minatar:breakout", "experts": "random", "num_envs": 4, "buffer_size": 400,
+        "actor": actor})
+    player = mimic.GamePlayer(0, game, mimic.Expert(agent, "random", False, 1.0), args,
+                              np.random.default_rng(0), 0, 1)
+    student = mimic.StudentNetwork((4, 10, 10), [game.num_actions], [])
+    experts, students = [], []
+    for _ in range(20):
+        slots = (player.buffer.position - 1) % player.buffer.ring
+        with torch.no_grad():
+            students.append(student(torch.as_tensor(player.observations()), 0).argmax(1))
+        player.step(student, torch.device("cpu"), 0.0, args.actor == "expert")
+        envs = np.arange(4)
+        experts.append(player.targets[envs, slots].argmax(1))
+        if actor == "expert":
+            assert (player.buffer.actions[envs, slots] == experts[-1]).all()
+        else:
+            assert (player.buffer.actions[envs, slots] == students[-1].numpy()).all()
+    assert not np.array_equal(np.concatenate(experts), torch.cat(students).numpy())

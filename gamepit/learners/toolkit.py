@@ -398,20 +398,23 @@ def resume(run: Run, parts: Mapping[str, Any]) -> int:
 
 
 TRUNK = "torso."  # the shared trunk's weights in a checkpoint's network: dqn, ppo, actor_mimic
+SHIPPED_STUDENTS = Path(__file__).resolve().parent / "actor_mimic" / "checkpoints"  # builtin:NAME
 
 
 def load_trunk(torso: torch.nn.Module, checkpoint: str | Path) -> None:
-    """Start ``torso`` from the trunk of a trained network (``--set init=CHECKPOINT``): the
+    """Start ``torso`` from the trunk of a trained network (``--init CHECKPOINT``): the
     ``torso.*`` weights of its ``network`` entry (an actor_mimic student's shared trunk, or a
     dqn or ppo network's torso); heads stay fresh. Where the new game has fewer input planes
     than the trunk was trained on (an actor_mimic student reads every game's planes padded with
-    zeros to the widest), its first convolution keeps the weights of the first planes. Anything
-    else that does not fit is one line."""
+    zeros to the widest), its first convolution keeps the weights of the first planes.
+    ``builtin:NAME`` is a student shipped with gamepit (``builtin:minatar``). Anything else that
+    does not fit is one line."""
+    checkpoint = resolve_checkpoint(str(checkpoint), "actor_mimic", SHIPPED_STUDENTS)
     data = load_checkpoint(checkpoint)
-    with checkpoint_contents(checkpoint):
-        weights = data["network"]
-        trunk = {key[len(TRUNK):]: value for key, value in weights.items()
-                 if key.startswith(TRUNK)}
+    weights = data.get("network")
+    trunk = {key[len(TRUNK):]: value for key, value in weights.items()
+             if isinstance(key, str) and key.startswith(TRUNK)} \
+        if isinstance(weights, Mapping) else {}
     if not trunk:
         raise GamepitError(f"init: {checkpoint} ({data.get('algorithm')!r}) has no trunk "
                            "(no torso weights) to start from")

@@ -24,6 +24,7 @@ from gamepit.training.settings import (
 EXAMPLES = """
 gamepit train dqn --game gym:CartPole-v1 --set total_steps=50000
 gamepit train ppo --game atari:pong --config configs/ppo_atari.yaml --device auto
+gamepit train ppo --game minatar:breakout --init runs/mimic/checkpoint.pt
 gamepit train ppo --game tictactoe --config configs/ppo_selfplay_tictactoe.yaml --run runs/ttt
 gamepit train alphazero --game connect_four --backend ray --workers 4
 gamepit train dqn --settings          (every setting with its default and meaning)
@@ -48,6 +49,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
                         help="where self-play or labelling runs (alphazero, muzero, bc, dagger)")
     parser.add_argument("--workers", default=None, type=int, metavar="N",
                         help="self-play or labelling workers (0: this process)")
+    parser.add_argument("--init", default=None, metavar="CHECKPOINT",
+                        help="start the network from the trunk of a trained checkpoint "
+                             "(learners with an init setting: dqn, ppo)")
     parser.add_argument("--run", default=None, metavar="DIR",
                         help="run folder for checkpoints, metrics and replays; re-running with "
                              "the same folder resumes from its last checkpoint")
@@ -71,7 +75,7 @@ def cmd_train(args: argparse.Namespace, manager: Any) -> int:
     from_sets = parse_sets(args.sets)
     flags = {key: value for key, value in
              (("game", args.game), ("device", args.device), ("run_dir", args.run),
-              ("backend", args.backend), ("workers", args.workers))
+              ("backend", args.backend), ("workers", args.workers), ("init", args.init))
              if value is not None}
     if not any(layer.get("game") for layer in (from_file, from_sets, flags)):
         raise ConfigError("train: name a game with --game SPEC (or game: in the config file)")
