@@ -5,6 +5,10 @@ for any registered learner; imports no torch (the learner does, when it is built
 from __future__ import annotations
 
 import argparse
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from gamepit.backends import BACKENDS, placement_note
@@ -90,13 +94,34 @@ def cmd_train(args: argparse.Namespace, manager: Any) -> int:
             registry.parse(kind, spec)
         except GamepitError as error:
             raise ConfigError(f"{key}: {error}") from None
-    if config.get("run_dir"):
-        writable_folder(config["run_dir"], "train: run folder")
+    folder = writable_folder(config["run_dir"], "train: run folder") if config.get("run_dir") \
+        else None  # (a learner's default folder is new: its name has the time in it)
     if "backend" in config and placement_note(config["backend"], config.get("workers", 0)):
         print(placement_note(config["backend"], config.get("workers", 0)))
     try:
-        spec = learner.train(config)
+        with one_run_in(folder):
+            spec = learner.train(config)
     finally:
         PROGRESS.stop()
     print(f"trained agent: {spec}")
     return 0
+
+
+LOCK = ".gamepit-train.lock"
+
+
+@contextmanager
+def one_run_in(folder: Path | None) -> Iterator[None]:
+    """Hold the run folder for one ``gamepit train`` at a time: two runs resuming the same
+    checkpoint would overwrite each other's checkpoints and interleave their metrics. The lock
+    (``flock`` on ``RUN/.gamepit-train.lock``) goes with the process, even one that is killed."""
+    if folder is None:
+        yield
+        return
+    with open(folder / LOCK, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise GamepitError(f"train: run folder {folder} is in use by another gamepit "
+                               "train; wait for it to end or use another --run") from None
+        yield
