@@ -17,7 +17,6 @@ import pytest
 from gamepit.errors import GamepitError
 from gamepit.files import load_yaml
 from gamepit.learners import toolkit
-from gamepit.training.command import LOCK
 from gamepit.training.settings import ConfigError, merge, parse_sets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,14 +109,17 @@ def test_train_writes_metrics_checkpoint_replays_and_agent_plays(cli, tmp_path):
 def test_a_run_folder_in_use_by_another_train_is_one_line(cli, tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    with open(run / LOCK, "a") as held:  # what a training process still running holds
+    held = os.open(run, os.O_RDONLY)  # the lock a training process still running holds
+    try:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         second = cli("train", "ppo", "--game", "gym:CartPole-v1", "--run", str(run),
                      "--set", "total_steps=512", *QUICK_PPO, cwd=tmp_path)
+    finally:
+        os.close(held)
     assert second.returncode == 2, second.stderr
     assert "is in use by another gamepit train" in second.stderr
     assert second.stderr.strip().count("\n") == 0, second.stderr
-    assert not (run / "checkpoint.pt").exists() and not (run / "metrics.jsonl").exists()
+    assert not list(run.iterdir())  # nothing written
 
 
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,21 +108,22 @@ def cmd_train(args: argparse.Namespace, manager: Any) -> int:
     return 0
 
 
-LOCK = ".gamepit-train.lock"
-
-
 @contextmanager
 def one_run_in(folder: Path | None) -> Iterator[None]:
     """Hold the run folder for one ``gamepit train`` at a time: two runs resuming the same
     checkpoint would overwrite each other's checkpoints and interleave their metrics. The lock
-    (``flock`` on ``RUN/.gamepit-train.lock``) goes with the process, even one that is killed."""
+    is a ``flock`` on the folder itself (no file left behind), gone with the process, even one
+    that is killed."""
     if folder is None:
         yield
         return
-    with open(folder / LOCK, "a") as handle:
+    handle = os.open(folder, os.O_RDONLY)
+    try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise GamepitError(f"train: run folder {folder} is in use by another gamepit "
                                "train; wait for it to end or use another --run") from None
         yield
+    finally:
+        os.close(handle)
