@@ -7,6 +7,7 @@ self-play and labelling give the same data on Ray as here."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -289,8 +291,10 @@ def processes_of(markers: list[str]) -> list[int]:
 
 def test_a_tournament_spreads_over_a_two_node_cluster(tmp_path):
     """A head node and a second node, each with one CPU and a resource of its own: the
-    tournament's games ran on both nodes, as the ledger's node column shows. The test stops
-    exactly the processes it started (``ray stop`` would stop every Ray on the machine)."""
+    tournament's games ran on both nodes, as the ledger's node column shows. Then the same
+    tournament again, the second node killed once a game is in: the run ends, with the same
+    games (a replacement worker used to wait forever for a CPU). The test stops exactly the
+    processes it started (``ray stop`` would stop every Ray on the machine)."""
     port = free_port()
     temp = tempfile.mkdtemp(prefix="gp-ray-", dir="/tmp")  # short: Unix socket paths
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "PYTHONPATH": str(ROOT),
@@ -307,11 +311,11 @@ def test_a_tournament_spreads_over_a_two_node_cluster(tmp_path):
                                      env=env, capture_output=True, text=True, timeout=120)
             assert started.returncode == 0, started.stderr[-2000:]
         ledger = tmp_path / "two.sqlite"
+        command = [sys.executable, "-m", "gamepit", "tournament", "connect_four", "random",
+                   "alphabeta:depth=1", "mcts:sims=100", "--games", "4", "--backend", "ray",
+                   "--workers", "2", "--ray-address", address, "--ledger"]
         done = subprocess.run(
-            [sys.executable, "-m", "gamepit", "tournament", "connect_four", "random",
-             "alphabeta:depth=1", "mcts:sims=8", "--games", "4",
-             "--backend", "ray", "--workers", "2", "--ray-address", address, "--ledger",
-             str(ledger)], env=env, capture_output=True, text=True, timeout=180)
+            [*command, str(ledger)], env=env, capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done.stderr[-2000:]
         nodes = subprocess.run(
             [sys.executable, "-c", f"import json, ray; ray.init(address={address!r}, "
@@ -325,6 +329,18 @@ def test_a_tournament_spreads_over_a_two_node_cluster(tmp_path):
         played = nodes_of(ledger)
         assert len(played) == 12
         assert {names[node] for node in played} == {"node_a", "node_b"}
+
+        again = tmp_path / "again.sqlite"
+        running = subprocess.Popen([*command, str(again)], env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+        while running.poll() is None and not (again.exists() and nodes_of(again)):
+            time.sleep(0.1)
+        at_kill = len(nodes_of(again))
+        for pid in processes_of(["node_b"]):  # the second node's raylet and its workers
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        assert running.wait(timeout=180) == 0, running.stderr.read()[-2000:]
+        assert at_kill < 12 and ledger_rows(again) == ledger_rows(ledger)
     finally:
         for pid in processes_of(markers):
             try:

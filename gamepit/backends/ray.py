@@ -222,7 +222,11 @@ class RayPool(Pool):
 
     def replace(self, worker: int) -> None:
         self.ray.kill(self.actors[worker], no_restart=True)
-        self.actors[worker] = self._actor()
+        # A replacement asks for no CPU of its own: where a whole node died, the CPUs left are
+        # held by the surviving workers, and an actor waiting for one would never start (the
+        # run hung). It shares a CPU with them instead.
+        self.actors[worker] = self.actor_class.options(num_cpus=0).remote(self.factory,
+                                                                           self.init)
         self.places[worker] = self.actors[worker].where.remote()
         self.nodes.pop(worker, None)
         self._end(worker)
