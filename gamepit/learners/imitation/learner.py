@@ -692,24 +692,24 @@ def make_agent(checkpoint: str = "", device: str = "cpu") -> toolkit.NetworkAgen
     return toolkit.NetworkAgent(network.to(target).eval(), logits_only, trained_on, target)
 
 
-class BCLearner:
-    """The ``bc`` learner entry: ``train(config)`` with a dict of ImitationArgs fields."""
+class ImitationLearner:
+    """The ``bc`` and ``dagger`` learner entries: ``train(config)`` with a dict of
+    ImitationArgs fields, for the algorithm it was made for."""
 
     Args = ImitationArgs
 
-    def train(self, config: dict[str, Any]) -> str:
-        args = merge(ImitationArgs, "bc", config)
-        check_sources("bc", args)
-        return train("bc", args)
-
-
-class DAggerLearner:
-    """The ``dagger`` learner entry: ``train(config)`` with a dict of ImitationArgs fields."""
-
-    Args = ImitationArgs
+    def __init__(self, algorithm: str) -> None:
+        self.algorithm = algorithm
 
     def train(self, config: dict[str, Any]) -> str:
-        args = merge(ImitationArgs, "dagger", config)
-        check_sources("dagger", args)
-        return train("dagger", args)
+        args = merge(ImitationArgs, self.algorithm, config)
+        check_sources(self.algorithm, args)
+        return train(self.algorithm, args)
 
+
+def BCLearner() -> ImitationLearner:  # noqa: N802 - the entry's name, as the other learners'
+    return ImitationLearner("bc")
+
+
+def DAggerLearner() -> ImitationLearner:  # noqa: N802
+    return ImitationLearner("dagger")
