@@ -11,24 +11,20 @@ seeds for all) per seed, the means, and DAgger's mean as a multiple of BC's (iss
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
+# This script's folder is on the path when it runs.
+from minatar_learning import metrics  # a sibling script, not a package
+
 
 def final_eval(run: Path) -> float | None:
     """The run's last ``eval/return`` in metrics.jsonl, or None if it has none yet."""
-    found = None
-    metrics = run / "metrics.jsonl"
-    if metrics.is_file():
-        for line in metrics.read_text().splitlines():
-            record = json.loads(line)
-            if "eval/return" in record:
-                found = float(record["eval/return"])
-    return found
+    found = [row["eval/return"] for row in metrics(run) if "eval/return" in row]
+    return float(found[-1]) if found else None
 
 
 def train(algorithm: str, game: str, expert: str, seed: int, run: Path, config: str) -> float:
