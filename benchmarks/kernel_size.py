@@ -1,6 +1,9 @@
 """The kernel's size, file by file: physical lines (what ``wc -l`` counts) and lines of code
 (neither blank, nor comment only, nor part of a docstring), with the total against DESIGN.md's
-aim of 2,000. The kernel is every module of ``gamepit/`` outside the plugin folders.
+aim of 2,000. The kernel is every module of ``gamepit/`` outside the plugin folders. Where
+``cloc`` is installed (Debian's ``apt-get install cloc``) its count of the same files is printed
+beside ours, as the named peer: it also counts docstrings as comments, so its code lines should
+agree with ours.
 
     python benchmarks/kernel_size.py
 """
@@ -9,6 +12,8 @@ from __future__ import annotations
 
 import ast
 import io
+import shutil
+import subprocess
 import tokenize
 from pathlib import Path
 
@@ -56,6 +61,20 @@ def main() -> None:
     print(f"| **total ({len(rows)} files)** | **{total:,}** | **{code:,}** |")
     print(f"\naim: under {AIM:,} (DESIGN.md); lines {total / AIM:.2f}x the aim, "
           f"code lines {code / AIM:.2f}x")
+    peer = cloc_code_lines([package.parent / row[0] for row in rows])
+    print("cloc: not installed" if peer is None else
+          f"cloc (peer) on the same {len(rows)} files: {peer:,} code lines "
+          f"({peer / max(code, 1):.2f}x ours)")
+
+
+def cloc_code_lines(files: list[Path]) -> int | None:
+    """The code lines ``cloc`` counts in ``files``, or None without cloc."""
+    if shutil.which("cloc") is None:
+        return None
+    out = subprocess.run(["cloc", "--quiet", "--csv", *map(str, files)], capture_output=True,
+                         text=True, check=True).stdout
+    total = [line.split(",") for line in out.splitlines() if ",SUM," in line]
+    return int(total[0][4]) if total else None  # files,language,blank,comment,code
 
 
 if __name__ == "__main__":

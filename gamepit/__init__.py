@@ -1,7 +1,7 @@
 """gamepit: game-playing agents as plugins.
 
-The kernel (everything outside ``games/``, ``agents/``, ``search/``, ``nets/`` and ``viewer/``)
-must import without torch, so listing plugins or running a tournament of non-neural agents never
+The kernel (everything outside the plugin folders that ARCHITECTURE.md lists) must import
+without torch, so listing plugins or running a tournament of non-neural agents never
 pays for it.
 """
 

@@ -10,7 +10,7 @@ import json
 import numpy as np
 
 from gamepit.errors import GamepitError
-from gamepit.protocols import Agent, Game, split_act_result, state_hash
+from gamepit.protocols import Agent, Game, split_act_result, state_hash, to_json
 
 
 class ConformanceError(GamepitError, AssertionError):
@@ -110,8 +110,6 @@ def check_agent(agent: Agent, game: Game, games: int = 2, seed: int = 0,
     """Check that an agent resets, acts legally from every seat, returns a JSON-friendly info
     dict, and that ``act_batch`` on the positions it met gives the moves ``act`` gave after the
     same reset (tournaments play batched agents through ``act_batch``)."""
-    from gamepit.arena import plain
-
     label = getattr(agent, "spec", "") or type(agent).__name__
     for attribute in ("reset", "act"):
         _require(callable(getattr(agent, attribute, None)),
@@ -133,7 +131,7 @@ def check_agent(agent: Agent, game: Game, games: int = 2, seed: int = 0,
                          else False, f"agent {label}: returned illegal action {action}")
                 _require(isinstance(info, dict), f"agent {label}: info must be a dict")
                 try:
-                    json.dumps(plain(info))
+                    json.dumps(to_json(info))
                 except (TypeError, ValueError) as error:
                     raise ConformanceError(
                         f"agent {label}: info dict must be JSON-friendly: {error}") from None

@@ -293,6 +293,31 @@ def split_act_result(result: ActResult) -> tuple[int, dict[str, Any]]:
     return int(action), dict(info or {})
 
 
+def to_json(value: Any, depth: int = 0) -> Any:
+    """``value`` as JSON data: dicts with string keys, lists (from lists, tuples, sets and numpy
+    arrays), numbers (numpy scalars too), strings, booleans and None; anything else becomes its
+    ``str``. The arena passes every info dict through this and the recorder every record, so no step
+    is ever dropped."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if depth > 64:
+        return str(value)
+    if isinstance(value, dict):
+        return {str(key): to_json(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(item, depth + 1) for item in value]
+    if isinstance(value, (set, frozenset)):
+        items = [to_json(item, depth + 1) for item in value]
+        try:
+            return sorted(items)
+        except TypeError:  # mixed types: keep a stable order all the same
+            return sorted(items, key=repr)
+    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars, torch tensors
+    if callable(tolist) and type(value).__module__.split(".")[0] in ("numpy", "torch"):
+        return to_json(tolist(), depth + 1)
+    return str(value)
+
+
 # --------------------------------------------------------------------------- matches
 # What the match hooks hand to observers (replay recording, progress, live viewers).
 

@@ -1,9 +1,12 @@
 """The layers hold: import-linter's contracts (pyproject.toml) pass, a reintroduced cycle breaks
-them, and the kernel imports without torch."""
+them, the kernel imports without torch and stays in its budget, and the tree, the contracts and
+the docs name the same plugin folders."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,3 +58,43 @@ def test_listing_plugins_and_playing_a_board_game_never_import_torch():
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def _kernel_size():
+    spec = importlib.util.spec_from_file_location("kernel_size", ROOT / "benchmarks" /
+                                                  "kernel_size.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_tree_the_contracts_and_the_docs_name_the_same_plugin_folders():
+    """Every folder of the package is a kernel layer or a plugin folder, and the plugin folders
+    are the same in the size count, the kernel's import contract, ARCHITECTURE.md's count
+    command and the README's layout."""
+    plugin_folders = set(_kernel_size().PLUGIN_FOLDERS)
+    folders = {path.name for path in (ROOT / "gamepit").iterdir()
+               if (path / "__init__.py").exists()}
+    assert folders - plugin_folders == {"arena", "plugins", "replay"}
+    assert plugin_folders <= folders
+    contract = (ROOT / "pyproject.toml").read_text().split("[[tool.importlinter.contracts]]")[1]
+    assert "The kernel imports no plugin folder" in contract
+
+    def listed(key: str) -> set[str]:
+        return set(re.findall(r'"gamepit\.(\w+)"', contract.split(key, 1)[1].split("]", 1)[0]))
+
+    assert listed("forbidden_modules") == plugin_folders
+    kernel_modules = {path.stem for path in (ROOT / "gamepit").glob("*.py")} - {"__init__"}
+    assert listed("source_modules") == kernel_modules | {"arena", "plugins", "replay"}
+    command = re.search(r"gamepit/\(([a-z_|]+)\)/", (ROOT / "ARCHITECTURE.md").read_text())
+    assert command and set(command.group(1).split("|")) == plugin_folders
+    layout = (ROOT / "README.md").read_text().split("## Layout", 1)[1].split("```")[1]
+    assert {folder for folder in folders if f"{folder}/" in layout} == folders
+
+
+def test_the_kernel_stays_under_two_thousand_lines_of_code():
+    """DESIGN.md's budget, in lines of code (docstrings are the hooks' documentation)."""
+    size = _kernel_size()
+    files = size.kernel_files(ROOT / "gamepit")
+    code = sum(size.code_lines(path.read_text()) for path in files)
+    assert 0 < code < 2000, f"the kernel has {code} lines of code; DESIGN.md's budget is 2,000"

@@ -8,10 +8,9 @@ import random
 import numpy as np
 import pytest
 
-from gamepit.arena import plain
 from gamepit.checks import check_agent
 from gamepit.errors import SpecError
-from gamepit.protocols import BaseState, Game
+from gamepit.protocols import BaseState, Game, to_json
 from gamepit.search.planner import PlannerAgent
 from gamepit.search.playouts import discounted_rollout
 
@@ -279,7 +278,7 @@ def test_one_planning_move_at_pong(registry, spec):
     assert 0 <= action < game.num_actions
     assert state.fingerprint() == before  # the search planned on clones
     assert {"value", "visit_counts", "policy", "seconds"} <= set(info)
-    json.dumps(plain(info))
+    json.dumps(to_json(info))
 
 
 def test_resampled_sticky_draws_change_the_future_but_not_the_present(registry):
@@ -393,4 +392,4 @@ def test_one_planning_move_at_minatar(registry, spec):
     agent.reset(game, 0, 2)
     action, info = agent.act(game.new_state(2))
     assert 0 <= action < game.num_actions and sum(info["visit_counts"]) > 0
-    json.dumps(plain(info))
+    json.dumps(to_json(info))

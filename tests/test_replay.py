@@ -321,7 +321,7 @@ def test_export_refuses_to_write_over_its_input(cli, recorded, tmp_path):
 def test_to_json_never_fails():
     import numpy as np
 
-    from gamepit.replay import to_json
+    from gamepit.protocols import to_json
 
     loop: list = []
     loop.append(loop)

@@ -13,12 +13,12 @@ from functools import cache
 import numpy as np
 import pytest
 
-from gamepit.arena import plain, play_series
+from gamepit.arena import play_series
 from gamepit.checks import check_agent
 from gamepit.errors import SpecError
 from gamepit.games.connect_four import ConnectFour, ConnectFourArrayModel, ConnectFourState
 from gamepit.games.tictactoe import TicTacToe, TicTacToeState
-from gamepit.protocols import BaseState, Game
+from gamepit.protocols import BaseState, Game, to_json
 from gamepit.search.array_models import array_model_for
 from gamepit.search.encoders import encode
 from gamepit.search.evaluators import (
@@ -452,7 +452,7 @@ def test_agent_info_and_conformance(registry):
     action, info = agent.act(connect_four())
     assert set(info) == {"policy", "visit_counts", "value", "top_moves"}
     assert info["top_moves"][0] == action
-    json.dumps(plain(info))
+    json.dumps(to_json(info))
 
 
 def test_agent_keeps_the_subtree_after_a_move():

@@ -2,7 +2,7 @@
 comparisons (``series``). Observers hear every match through the lifecycle hooks."""
 
 from gamepit.arena.lockstep import play_lockstep, play_match
-from gamepit.arena.match import LiveMatch, MoveTimeout, act_alone, act_together, plain
+from gamepit.arena.match import LiveMatch, MoveTimeout, act_alone, act_together
 from gamepit.arena.series import (
     ScoreLine,
     SeriesResult,
@@ -15,6 +15,6 @@ from gamepit.protocols import MatchInfo, MatchResult, StepRecord
 
 __all__ = [
     "LiveMatch", "MatchInfo", "MatchResult", "MoveTimeout", "ScoreLine", "SeriesResult",
-    "StepRecord", "act_alone", "act_together", "compare_on_seeds", "format_scores", "plain",
+    "StepRecord", "act_alone", "act_together", "compare_on_seeds", "format_scores",
     "play_lockstep", "play_match", "play_series", "score_table",
 ]

@@ -24,6 +24,7 @@ from gamepit.protocols import (
     StepRecord,
     split_act_result,
     state_hash,
+    to_json,
 )
 
 
@@ -149,7 +150,7 @@ class LiveMatch:
         after = self.state.returns()
         self.steps += 1
         step = StepRecord(self.steps - 1, seat, action,
-                          [a - b for a, b in zip(after, before, strict=True)], plain(info),
+                          [a - b for a, b in zip(after, before, strict=True)], to_json(info),
                           round(seconds, 6))
         if self.steps % self.match.hash_every == 0:
             step.hash = state_hash(self.state)
@@ -227,14 +228,3 @@ def act_together(agent: Agent, matches: Sequence[LiveMatch], seat: int) -> None:
         return
     for match, (action, info) in zip(matches, moves, strict=True):
         match.play(seat, action, info, seconds / len(matches))
-
-
-def plain(value: Any) -> Any:
-    """Agent info made JSON-friendly (numpy arrays and scalars become lists and numbers)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return value

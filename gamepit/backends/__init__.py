@@ -10,7 +10,8 @@ without it installed, asking for it is one line.
 
 - ``pool``: the interface every backend implements, the worker side of a call, shared values
   and ``map_calls`` (many calls over a pool, at most one in flight per worker);
-- ``inprocess``, ``processes``, ``ray``: the three backends.
+- ``inprocess``, ``processes``, ``ray``: the three backends;
+- ``isolate``: one agent in a child process of its own (``--isolate``, and inside workers).
 
 A plugin folder like the others: it imports the kernel only and no torch.
 """

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import wait
 from typing import Any
 
-from gamepit.arena.isolate import how_it_ended, mp_context, watch_parent
+from gamepit.backends.isolate import how_it_ended, mp_context, watch_parent
 from gamepit.backends.pool import (
     Event,
     EventHandler,

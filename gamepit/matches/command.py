@@ -155,7 +155,7 @@ def _match_agents(args: argparse.Namespace, manager: PluginManager, game: Game) 
     agents = [manager.registry.make_agent(spec, game) for spec in (args.agent_a, args.agent_b)]
     if not args.isolate:
         return agents
-    from gamepit.arena.isolate import IsolatedAgent
+    from gamepit.backends.isolate import IsolatedAgent
 
     for agent in agents:
         agent.close()

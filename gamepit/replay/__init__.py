@@ -10,9 +10,8 @@ from gamepit.replay.format import (
     check_header,
     read_replay,
     simulate,
-    to_json,
     verify,
 )
 
 __all__ = ["FORMAT", "SUFFIX", "VERSION", "Replay", "check_end", "check_header",
-           "read_replay", "simulate", "to_json", "verify"]
+           "read_replay", "simulate", "verify"]

@@ -6,9 +6,9 @@ Format (version 1): a JSON Lines file, UTF-8, one object a line, no pickle.
    "game_name", "num_players", "seed", "agents" (spec strings by seat), "hash_every",
    "move_time", "created" (ISO 8601 UTC), "versions" (package versions)}``.
 2. One step per action: ``{"type": "step", "i", "player", "action", "rewards" (by seat),
-   "seconds", "info" (the agent's info dict, made JSON by ``to_json``), "hash" (on every step
-   ``i`` with ``(i + 1) % hash_every == 0``: the first 16 hex digits of the SHA-256 of the
-   state's fingerprint after the action)}``.
+   "seconds", "info" (the agent's info dict, made JSON by ``protocols.to_json``), "hash" (on
+   every step ``i`` with ``(i + 1) % hash_every == 0``: the first 16 hex digits of the SHA-256
+   of the state's fingerprint after the action)}``.
 3. End: ``{"type": "end", "returns" (by seat), "steps", "forfeit_seat", "forfeit_reason",
    "final_hash"}``.
 
@@ -37,33 +37,6 @@ FORMAT = "gamepit-replay"
 VERSION = 1
 SUFFIX = ".jsonl"
 DEFAULT_FOLDER = "replays"  # where the commands record replays and look for them
-
-
-# --------------------------------------------------------------------------- JSON out
-
-
-def to_json(value: Any, depth: int = 0) -> Any:
-    """``value`` as JSON data: dicts with string keys, lists (from lists, tuples, sets and numpy
-    arrays), numbers (numpy scalars too), strings, booleans and None; anything else becomes its
-    ``str``. The recorder writes every record through this, so no step is ever dropped."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if depth > 64:
-        return str(value)
-    if isinstance(value, dict):
-        return {str(key): to_json(item, depth + 1) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json(item, depth + 1) for item in value]
-    if isinstance(value, (set, frozenset)):
-        items = [to_json(item, depth + 1) for item in value]
-        try:
-            return sorted(items)
-        except TypeError:  # mixed types: keep a stable order all the same
-            return sorted(items, key=repr)
-    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars, torch tensors
-    if callable(tolist) and type(value).__module__.split(".")[0] in ("numpy", "torch"):
-        return to_json(tolist(), depth + 1)
-    return str(value)
 
 
 # --------------------------------------------------------------------------- the schema

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from gamepit.plugins.markers import hookimpl
-from gamepit.replay.format import FORMAT, SUFFIX, VERSION, to_json
+from gamepit.protocols import to_json
+from gamepit.replay.format import FORMAT, SUFFIX, VERSION
 
 
 def _versions() -> dict[str, str]:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gamepit.arena import play_lockstep
-from gamepit.arena.isolate import IsolatedAgent
 from gamepit.arena.match import ABANDONED
 from gamepit.backends import Event, open_pool
+from gamepit.backends.isolate import IsolatedAgent
 from gamepit.errors import GamepitError
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import Agent, Game, MatchResult

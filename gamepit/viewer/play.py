@@ -33,7 +33,7 @@ from typing import Any
 
 from gamepit.arena.match import LiveMatch
 from gamepit.errors import GamepitError
-from gamepit.protocols import State, split_act_result
+from gamepit.protocols import State, split_act_result, to_json
 from gamepit.viewer.live import Hub, Source
 from gamepit.viewer.session import SCREEN_LOCK, encode_png, json_safe, names_in_position
 
@@ -306,7 +306,7 @@ class PlayGame(Source):
                 self.status = "ending"
             else:
                 self.status = "playing"
-                self._apply(1 - self.human_seat, action, json_safe(_plain(info)), seconds)
+                self._apply(1 - self.human_seat, action, json_safe(to_json(info)), seconds)
         if let_go:
             self._let_go()
         elif self.status == "ending":
@@ -427,10 +427,6 @@ class PlayGame(Source):
         return data
 
 
-def _plain(value: Any) -> Any:
-    from gamepit.arena.match import plain
-
-    return plain(value)
 
 
 class PlayTable:
