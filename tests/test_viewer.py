@@ -226,6 +226,18 @@ def test_server_answers_only_to_its_own_name(server):
         connection.close()
 
 
+def test_port_80_accepts_the_host_browsers_send_without_a_port():
+    """Browsers leave out HTTP's default port in Host and Origin; on any other port the port
+    must be there, and another name never passes."""
+    from gamepit.viewer.server import names_this_machine
+
+    assert names_this_machine("localhost", 80) and names_this_machine("127.0.0.1:80", 80)
+    assert names_this_machine("[::1]", 80) and names_this_machine("LOCALHOST:8000", 8000)
+    assert not names_this_machine("localhost", 8000)
+    assert not names_this_machine("evil.example", 80)
+    assert not names_this_machine("localhost:81", 80)
+
+
 def test_missing_and_wrong_files_are_not_found(server, folder):
     for name in ("nope.jsonl", "notes.txt", "nested"):
         status, data = get_json(server, f"/api/replay?path={quote(name)}")

@@ -211,6 +211,14 @@ class _WaitingRoom:
             pass
 
 
+def names_this_machine(host: str, port: int) -> bool:
+    """Whether a ``Host`` header (or an origin's host) names this machine's loopback address
+    on ``port``; browsers leave out port 80, HTTP's default."""
+    names = ("127.0.0.1", "localhost", "[::1]")
+    allowed = {f"{name}:{port}" for name in names} | (set(names) if port == 80 else set())
+    return host.lower() in allowed
+
+
 class ViewerServer(HTTPServer):
     """Serves one folder of replays. ``port=0`` takes any free port; see ``url``.
     ``idle_timeout``: seconds a connection may stay silent before it is closed."""
@@ -309,18 +317,13 @@ class ViewerServer(HTTPServer):
         could otherwise point its own domain name at 127.0.0.1 (DNS rebinding) and read the
         replays through the visitor's browser."""
         host, port = self.server_address[:2]
-        if host not in ("127.0.0.1", "::1"):
-            return True
-        names = ("127.0.0.1", "localhost", "[::1]")
-        return host_header.lower() in {f"{name}:{port}" for name in names}
+        return host not in ("127.0.0.1", "::1") or names_this_machine(host_header, port)
 
     def origin_allowed(self, origin: str) -> bool:
         """A POST's ``Origin`` (when the browser sends one) must be this server's own page."""
-        if not origin:
-            return True
-        port = self.server_address[1]
-        return self.host_allowed(origin.lower().removeprefix("http://")) and \
-            origin.lower().startswith("http://") and origin.rstrip("/").endswith(f":{port}")
+        origin = origin.lower()
+        return not origin or (origin.startswith("http://") and names_this_machine(
+            origin.removeprefix("http://").rstrip("/"), self.server_address[1]))
 
     @property
     def url(self) -> str:
