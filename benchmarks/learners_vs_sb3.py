@@ -18,7 +18,9 @@ per second count environment steps over the whole ``learn``/``train`` call, setu
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
+import sys
 import tempfile
 import time
 from typing import Any
@@ -128,6 +130,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads, both sides")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    if importlib.util.find_spec("stable_baselines3") is None:
+        sys.exit("learners_vs_sb3: the peer is Stable-Baselines3: pip install stable-baselines3")
     # Pay torch's one-time imports (Adam pulls in torch._dynamo: seconds) before either side
     # is timed, so whichever runs first is not charged for them.
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])

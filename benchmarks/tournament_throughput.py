@@ -22,7 +22,8 @@ from pathlib import Path
 
 from gamepit.arena import play_series
 from gamepit.plugins.manager import PluginManager
-from gamepit.tournament import TournamentConfig, run_tournament
+from gamepit.tournament.config import TournamentConfig
+from gamepit.tournament.run import run_tournament
 
 
 def _play_series(manager: PluginManager, games: int, agents: list[str]) -> float:

@@ -165,6 +165,8 @@ def main() -> None:
     parser.add_argument("--replay", type=Path, default=None, help="reuse this replay file")
     parser.add_argument("--peer", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not 0 <= args.seek <= args.steps - 1000:
+        parser.error("--seek must leave 1,000 steps after it (the warm-up reads step seek + 999)")
     if args.peer:
         print(json.dumps(peer_times(args.peer, args.seek)))
         return

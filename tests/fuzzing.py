@@ -421,8 +421,9 @@ def fuzz_gtp(budget: int) -> Tally:
         if len(answers) != len(lines) + 1:  # + the answer to quit
             tally.bad("lies", "gtp session", f"{len(lines) + 1} commands, {len(answers)} "
                       "answers; stderr: " + process.stderr.decode("utf-8", "replace"))
-        tally.one_line += sum(a.startswith(b"?") for a in answers)
-        tally.accepted += sum(a.startswith(b"=") for a in answers)
+        commands_answered = answers[:len(lines)]  # not the answer to quit
+        tally.one_line += sum(a.startswith(b"?") for a in commands_answered)
+        tally.accepted += sum(a.startswith(b"=") for a in commands_answered)
     return tally
 
 

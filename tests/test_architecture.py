@@ -4,6 +4,8 @@ the docs name the same plugin folders."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import importlib.util
 import os
 import re
@@ -11,6 +13,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
@@ -93,8 +97,23 @@ def test_the_tree_the_contracts_and_the_docs_name_the_same_plugin_folders():
 
 
 def test_the_kernel_stays_under_two_thousand_lines_of_code():
-    """DESIGN.md's budget, in lines of code (docstrings are the hooks' documentation)."""
+    """The kernel's budget (ARCHITECTURE.md), in lines of code: docstrings are the hooks'
+    documentation."""
     size = _kernel_size()
     files = size.kernel_files(ROOT / "gamepit")
     code = sum(size.code_lines(path.read_text()) for path in files)
-    assert 0 < code < 2000, f"the kernel has {code} lines of code; DESIGN.md's budget is 2,000"
+    assert 0 < code < 2000, f"the kernel has {code} lines of code; its budget is 2,000"
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "benchmarks").glob("*.py")), ids=lambda p: p.name)
+def test_every_name_a_benchmark_imports_from_gamepit_exists(script):
+    """Benchmarks run rarely, so a moved name would break one silently: every
+    ``from gamepit... import name`` in them must resolve (checked without running them)."""
+    tree = ast.parse(script.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gamepit"):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert hasattr(module, alias.name) or importlib.util.find_spec(
+                    f"{node.module}.{alias.name}") is not None, (
+                    f"{script.name}:{node.lineno}: {node.module} has no {alias.name}")
