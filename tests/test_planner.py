@@ -177,6 +177,35 @@ def test_known_chance_keeps_the_subtree_between_moves():
     assert sum(info["visit_counts"]) > 50  # the earlier search's visits below that move
 
 
+def test_act_batch_keeps_each_games_subtree_as_act_does():
+    """Matches reach a batched agent through act_batch: with chance=known each game's next
+    plan starts from its own kept subtree there too, the same as that game alone."""
+    game, seeds = Corridor(length=9, start=0), [5, 6, 7]
+
+    def two_moves(agent: PlannerAgent, starts: list[int], seeds: list[int]) -> list[list]:
+        states = []
+        for cell in starts:
+            states.append(game.new_state())
+            states[-1].cell = cell
+        first = agent.act_batch([state.clone() for state in states], seeds=seeds)
+        for state, (action, _) in zip(states, first, strict=True):
+            state.apply(action)
+        second = agent.act_batch([state.clone() for state in states], seeds=seeds)
+        return [[(a, int(sum(i["visit_counts"]))) for a, i in pair]
+                for pair in zip(first, second, strict=True)]
+
+    batched = PlannerAgent(sims=30, depth=4, chance="known")
+    batched.reset(game, 0, 0)
+    together = two_moves(batched, [0, 2, 4], seeds)
+    alone = []
+    for cell, seed in zip([0, 2, 4], seeds, strict=True):
+        agent = PlannerAgent(sims=30, depth=4, chance="known")
+        agent.reset(game, 0, seed)
+        alone += two_moves(agent, [cell], [seed])
+    assert together == alone
+    assert all(first[1] == 30 and second[1] > 30 for first, second in together)
+
+
 def test_seconds_budget_stops_the_search():
     agent = PlannerAgent(sims=10**6, seconds=0.05, depth=5)
     _, info = first_move(agent, Corridor(length=30, start=0, limit=10**6))

@@ -13,12 +13,14 @@ from functools import cache
 import numpy as np
 import pytest
 
-from gamepit.arena import play_series
+from gamepit.arena import play_lockstep, play_match, play_series
 from gamepit.checks import check_agent
 from gamepit.errors import SpecError
 from gamepit.games.connect_four import ConnectFour, ConnectFourArrayModel, ConnectFourState
 from gamepit.games.tictactoe import TicTacToe, TicTacToeState
+from gamepit.plugins.manager import get_manager
 from gamepit.protocols import BaseState, Game, to_json
+from gamepit.replay import read_replay
 from gamepit.search.array_models import array_model_for
 from gamepit.search.encoders import encode
 from gamepit.search.evaluators import (
@@ -463,12 +465,40 @@ def test_agent_keeps_the_subtree_after_a_move():
     action, _ = agent.act(state.clone())
     state.apply(action)
     state.apply(3)  # the opponent's reply
-    kept = agent._tree.subtree(0, agent._node, 0)  # what the earlier search saw there
-    reply = int(kept.children[0, 0, 3])
-    earlier = kept.edges[0, reply, 0].sum() if reply >= 0 else 0
+    tree, index, node = agent.kept._kept[agent.seed]  # what the earlier search saw there
+    reply = int(tree.children[index, node, 3])
+    earlier = tree.edges[index, reply, VISITS].sum() if reply >= 0 else 0
     _, info = agent.act(state.clone())
     assert earlier > 0
     assert sum(info["visit_counts"]) == 200 + earlier
+
+
+@pytest.mark.parametrize("reuse", [True, False])
+def test_matches_keep_each_games_subtree_and_batches_play_as_games_alone(reuse, tmp_path):
+    """Lockstep play asks a batched agent through act_batch, even for one game, so subtree
+    reuse must live there (it once lived in act alone and never ran in a match); and three
+    games searched side by side by one agent play as each game does alone."""
+    registry = get_manager().registry
+    game = registry.make_game("connect_four")
+    spec = f"mcts:sims=40,reuse={str(reuse).lower()}"
+    shared = registry.make_agent(spec)
+    seatings = [[shared, registry.make_agent("random")] for _ in range(3)]
+    play_lockstep(game, seatings, [0, 1, 2], replay_dir=str(tmp_path / "together"))
+    for seed in range(3):
+        play_match(game, [registry.make_agent(spec), registry.make_agent("random")], seed,
+                   replay_dir=str(tmp_path / "alone"))
+
+    def games(folder: str) -> dict[int, list]:
+        replays = [read_replay(path) for path in (tmp_path / folder).glob("*.jsonl")]
+        return {replay.header["seed"]: [(step["action"], sum(step["info"].get(
+            "visit_counts", [0]))) for step in replay.steps] for replay in replays}
+
+    together, alone = games("together"), games("alone")
+    assert together == alone
+    searched = [[visits for _, visits in moves[0::2]] for moves in together.values()]
+    assert all(moves[0] == 40 for moves in searched)  # the first move starts from nothing
+    later = [visits for moves in searched for visits in moves[1:]]
+    assert (max(later) > 40) if reuse else (set(later) == {40})
 
 
 def test_agent_batches_many_games(registry):

@@ -18,7 +18,7 @@ import numpy as np
 
 from gamepit.protocols import Evaluator, State
 from gamepit.search.playouts import playout_values
-from gamepit.search.tree import Expansion
+from gamepit.search.tree import Expansion, Tree
 
 
 class UniformEvaluator:
@@ -99,11 +99,23 @@ class SimulatorModel:
         if seed is not None:
             seed(seeds)
 
-    def initial(self, roots: Sequence[State]) -> Expansion:
+    def initial(self, roots: Sequence[State], trees: Sequence[int] | None = None
+                ) -> Expansion:
+        """The roots' expansion; ``trees[i]`` is the tree root ``i`` starts (by default its
+        place in ``roots``), whose random stream evaluates it."""
         states = [root.clone() for root in roots]
         if self.tree_of is not None:
-            self.tree_of = {id(state): tree for tree, state in enumerate(states)}
+            self.tree_of = {id(state): tree for tree, state in zip(
+                range(len(states)) if trees is None else trees, states, strict=True)}
         return self._describe(states, np.zeros(len(states)))
+
+    def place(self, tree: Tree) -> None:
+        """Learn which tree of ``tree`` (a ``Tree`` that continues earlier searches, with
+        ``initial(fresh roots, trees=their indexes)``) every stored State belongs to, so each
+        tree's rollouts keep drawing from its own stream."""
+        if self.tree_of is not None:
+            self.tree_of = {id(handle): slot // tree.capacity
+                            for slot, handle in enumerate(tree.handles) if handle is not None}
 
     def recurrent(self, handles: Sequence[State], actions: np.ndarray) -> Expansion:
         children, rewards = [], []

@@ -19,7 +19,15 @@ from gamepit.protocols import ActResult, Agent, Evaluator, Game, Option, SearchR
 from gamepit.protocols import agent as agent_entry
 from gamepit.protocols import search as search_entry
 from gamepit.search.evaluators import RolloutEvaluator, SimulatorModel, UniformEvaluator
-from gamepit.search.tree import PRIOR, TERMINAL, Model, SearchConfig, Tree, run_simulations
+from gamepit.search.tree import (
+    PRIOR,
+    TERMINAL,
+    KeptTrees,
+    Model,
+    SearchConfig,
+    Tree,
+    run_simulations,
+)
 
 RULES = ("puct", "uct")
 DEFAULT_C = {"puct": 1.25, "uct": 2.0}  # AlphaGo Zero's scale; OpenSpiel's UCT default
@@ -73,18 +81,20 @@ class MCTS:
         return results
 
     def run(self, model: Model, roots: Sequence[Any], seeds: Sequence[int] | None = None,
-            tree: Tree | None = None, single_player: bool = False
+            kept: Sequence[Tree | None] | None = None, single_player: bool = False
             ) -> tuple[list[SearchResult], Tree]:
-        """Search ``roots`` through ``model``. A ``tree`` from ``Tree.subtree`` (one root,
-        already expanded) continues an earlier search instead of starting afresh."""
+        """Search ``roots`` through ``model``. ``kept[i]``, where given (from
+        ``KeptTrees.take``), continues an earlier search of root ``i`` instead of starting
+        afresh; the tree comes back so the caller can keep what is below its move."""
         config = self.config
         config.normalize = single_player if self.normalize is None else self.normalize
-        if tree is None:
-            expansion = model.initial(roots)
-            num_actions = expansion.legal.shape[1]
-            tree = Tree(len(roots), self.sims + 1, num_actions)
-            tree.size[:] = 1
-            tree.write(np.arange(len(roots)), np.zeros(len(roots), dtype=np.int64), expansion)
+        parts = list(kept) if kept is not None else [None] * len(roots)
+        if any(part is not None for part in parts):  # a simulator model: see SimulatorModel
+            tree = Tree.batch_of(parts, self.sims, lambda fresh: model.initial(  # type: ignore[call-arg]
+                [roots[i] for i in fresh], trees=fresh))
+            model.place(tree)  # type: ignore[attr-defined]
+        else:
+            tree = Tree.batch_of(parts, self.sims, lambda fresh: model.initial(roots))
         if tree.info[:, 0, TERMINAL].any():
             raise ValueError("cannot search from a finished game")
         seeds = list(seeds) if seeds is not None else self.rng.integers(
@@ -128,7 +138,7 @@ def choose_action(visit_counts: np.ndarray, temperature: float,
 
 class MCTSAgent(Agent):
     """Plays by MCTS with random rollouts (UCT by default) or uniform priors, keeping the
-    subtree of the position it reaches between moves."""
+    subtree of the position each game reaches between moves."""
 
     batched = True
 
@@ -147,8 +157,7 @@ class MCTSAgent(Agent):
         self.temperature = temperature
         self.reuse = reuse
         self.given_evaluator = evaluator
-        self._tree: Tree | None = None
-        self._node = -1
+        self.kept = KeptTrees()
         self.seed = 0
 
     def reset(self, game: Game, player: int, seed: int | None = None) -> None:
@@ -166,7 +175,7 @@ class MCTSAgent(Agent):
             evaluator = UniformEvaluator()
         self.model = SimulatorModel(evaluator, game.num_actions)
         self.single_player = game.num_players == 1
-        self._tree, self._node = None, -1
+        self.kept.clear()
 
     # Randomness (root noise, rollouts, ties, sampling) is drawn per position from a stream
     # keyed by the game's seed and the position, never from a stream shared across games: so
@@ -174,44 +183,29 @@ class MCTSAgent(Agent):
     # any order, resumed or in another process.
 
     def act(self, state: State) -> ActResult:
-        tree = self._reusable_tree(state)
-        key = position_key(self.seed, state)
-        self.model.seed_trees([key])  # each tree's rollouts from its own stream
-        results, tree = self.mcts.run(self.model, [state], [key], tree, self.single_player)
-        action = choose_action(results[0].visit_counts, self.temperature,
-                               np.random.default_rng([key, 1]))
-        self._tree, self._node = tree, int(tree.children[0, 0, action])
-        return action, describe(results[0])
+        return self.act_batch([state])[0]
 
     def act_batch(self, states: Sequence[State], seeds: Sequence[int] | None = None
                   ) -> list[ActResult]:
-        """Search all states in one batched search (no subtree reuse across calls).
-        ``seeds[i]``, if given, is the seed the game of ``states[i]`` reset this agent with;
-        each state's search and choice depend on it and the state alone, so
-        ``act_batch(states)`` equals ``act`` on each state after the same reset."""
-        keys = [position_key(self.seed if seeds is None else int(seeds[i]), state)
-                for i, state in enumerate(states)]
-        self.model.seed_trees(keys)
-        results, _ = self.mcts.run(self.model, states, keys, None, self.single_player)
-        return [(choose_action(result.visit_counts, self.temperature,
-                               np.random.default_rng([key, 1])), describe(result))
-                for key, result in zip(keys, results, strict=True)]
-
-    def _reusable_tree(self, state: State) -> Tree | None:
-        """The subtree of the earlier search whose root is this position, if it was reached;
-        looks at the node our move led to and at the replies below it."""
-        tree, node = self._tree, self._node
-        self._tree = None
-        if not self.reuse or tree is None or node < 0:
-            return None
-        wanted = state.fingerprint()
-        candidates = [node] + [int(c) for c in tree.children[0, node] if c >= 0]
-        for candidate in candidates:
-            handle = tree.handle(0, candidate)
-            if (handle is not None and tree.is_expanded(0, candidate)
-                    and not tree.is_terminal(0, candidate) and handle.fingerprint() == wanted):
-                return tree.subtree(0, candidate, self.mcts.sims + 1)
-        return None
+        """Search all states in one batched search, each from the subtree its game reached
+        (with ``reuse``). ``seeds[i]``, if given, is the seed the game of ``states[i]`` reset
+        this agent with; each state's search and choice depend on it, the state and that
+        game's earlier searches alone, so ``act_batch(states)`` equals ``act`` on each state
+        after the same reset and the same moves."""
+        games = [self.seed if seeds is None else int(seeds[i]) for i in range(len(states))]
+        keys = [position_key(game, state) for game, state in zip(games, states, strict=True)]
+        kept = ([self.kept.take(game, state) for game, state in zip(games, states, strict=True)]
+                if self.reuse else None)
+        self.model.seed_trees(keys)  # each tree's rollouts from its own stream
+        results, tree = self.mcts.run(self.model, states, keys, kept, self.single_player)
+        answers: list[ActResult] = []
+        for index, (game, key, result) in enumerate(zip(games, keys, results, strict=True)):
+            action = choose_action(result.visit_counts, self.temperature,
+                                   np.random.default_rng([key, 1]))
+            if self.reuse:
+                self.kept.keep(game, tree, index, action)
+            answers.append((action, describe(result)))
+        return answers
 
 
 def position_key(seed: int, state: State) -> int:

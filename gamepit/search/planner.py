@@ -61,10 +61,10 @@ from gamepit.search.playouts import discounted_rollout
 from gamepit.search.tree import (
     EXPANDED,
     REWARD,
-    TERMINAL,
     VALUE,
     VISITS,
     Expansion,
+    KeptTrees,
     SearchConfig,
     Tree,
 )
@@ -95,8 +95,7 @@ class PlannerAgent(Agent):
         self.depth, self.discount, self.c, self.chance = depth, discount, c, chance
         self.reuse = reuse and chance == "known"
         self.seed = 0
-        self._tree: Tree | None = None
-        self._node = -1
+        self.kept = KeptTrees()
 
     def reset(self, game: Game, player: int, seed: int | None = None) -> None:
         super().reset(game, player, seed)
@@ -104,29 +103,29 @@ class PlannerAgent(Agent):
             raise ValueError(f"planner plays one-player games (and two-player zero-sum ones); "
                              f"{game.name} has {game.num_players} players")
         self.seed = int(seed) if seed is not None else int(self.rng.integers(2**63))
-        self._tree, self._node = None, -1
+        self.kept.clear()
 
     def act(self, state: State) -> ActResult:
-        key = position_key(self.seed, state)
-        if self.algo == "iw":
-            return self._width(state, key)
-        tree = self._reusable_tree(state) if self.reuse else None
-        result, tree = self._uct([state], [key], tree)
-        action = result[0][0]
-        self._tree, self._node = tree, int(tree.children[0, 0, action])
-        return result[0]
+        return self.act_batch([state])[0]
 
     def act_batch(self, states: Sequence[State], seeds: Sequence[int] | None = None
                   ) -> list[ActResult]:
-        """Plan every state at once: UCT runs one tree per state through the batched tree;
-        IW searches them in turn. ``seeds[i]``, if given, is the seed the game of
-        ``states[i]`` reset this agent with: each state's move depends on it and the state
-        alone, so this equals ``act`` on each state after the same reset (with seconds=0)."""
-        keys = [position_key(self.seed if seeds is None else int(seeds[i]), state)
-                for i, state in enumerate(states)]
+        """Plan every state at once: UCT runs one tree per state through the batched tree,
+        each from the subtree its game reached (with ``reuse``); IW searches them in turn.
+        ``seeds[i]``, if given, is the seed the game of ``states[i]`` reset this agent with:
+        each state's move depends on it, the state and that game's earlier plans alone, so
+        this equals ``act`` on each state after the same reset and moves (with seconds=0)."""
+        games = [self.seed if seeds is None else int(seeds[i]) for i in range(len(states))]
+        keys = [position_key(game, state) for game, state in zip(games, states, strict=True)]
         if self.algo == "iw":
             return [self._width(state, key) for state, key in zip(states, keys, strict=True)]
-        return list(self._uct(states, keys, None)[0])
+        kept = ([self.kept.take(game, state) for game, state in zip(games, states, strict=True)]
+                if self.reuse else None)
+        answers, tree = self._uct(states, keys, kept)
+        if self.reuse:
+            for index, (game, (action, _)) in enumerate(zip(games, answers, strict=True)):
+                self.kept.keep(game, tree, index, action)
+        return list(answers)
 
     # ------------------------------------------------------------------ IW(1)
 
@@ -152,23 +151,21 @@ class PlannerAgent(Agent):
 
     # ------------------------------------------------------------------ UCT
 
-    def _uct(self, states: Sequence[State], keys: Sequence[int], tree: Tree | None
-             ) -> tuple[list[tuple[int, dict[str, Any]]], Tree]:
+    def _uct(self, states: Sequence[State], keys: Sequence[int],
+             kept: Sequence[Tree | None] | None) -> tuple[list[tuple[int, dict[str, Any]]], Tree]:
         started = time.perf_counter()
         deadline = started + self.seconds if self.seconds > 0 else None
         for state in states:
             if state.is_terminal():
                 raise ValueError("cannot plan from a finished game")
-        batch, num_actions = len(states), len(states[0].legal_mask())
+        batch = len(states)
         single = len(states[0].returns()) == 1
         config = SearchConfig(rule="uct", c=self.c, discount=self.discount, normalize=single)
         known = self.chance == "known"
-        if tree is None:
-            tree = Tree(batch, min(self.sims, FIRST_CAPACITY) + 1, num_actions)
-            tree.size[:] = 1
-            roots = [state.clone() for state in states]
-            tree.write(np.arange(batch), np.zeros(batch, dtype=np.int64),
-                       _expansion(roots, np.zeros(batch), known))
+        tree = Tree.batch_of(
+            list(kept) if kept is not None else [None] * batch, min(self.sims, FIRST_CAPACITY),
+            lambda fresh: _expansion([states[i].clone() for i in fresh], np.zeros(len(fresh)),
+                                     known))
         streams = [random.Random(key) for key in keys]
         done = 0
         while done < self.sims and (deadline is None or time.perf_counter() < deadline):
@@ -259,22 +256,6 @@ class PlannerAgent(Agent):
                 "top_moves": [int(a) for a in order if counts[a] > 0],
                 "sims": sims, "seconds": round(seconds, 4)}))
         return answers
-
-    def _reusable_tree(self, state: State) -> Tree | None:
-        """The subtree of the previous search rooted at this position, if it was reached
-        (the node our move led to, or a reply below it in a two-player game)."""
-        tree, node = self._tree, self._node
-        self._tree = None
-        if tree is None or node < 0:
-            return None
-        wanted = state.fingerprint()
-        for candidate in [node] + [int(c) for c in tree.children[0, node] if c >= 0]:
-            handle = tree.handle(0, candidate)
-            if (handle is not None and tree.info[0, candidate, EXPANDED]
-                    and not tree.info[0, candidate, TERMINAL]
-                    and handle.fingerprint() == wanted):
-                return tree.subtree(0, candidate, min(self.sims, FIRST_CAPACITY) + 1)
-        return None
 
 
 def _expansion(states: list[State], rewards: np.ndarray, keep: bool) -> Expansion:

@@ -17,7 +17,7 @@ This module must not import torch or name a concrete game.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -173,7 +173,7 @@ class Tree:
 
     # ------------------------------------------------------------------ reuse
 
-    def subtree(self, tree: int, node: int, extra: int) -> Tree:
+    def subtree(self, tree: int, node: int, extra: int = 0) -> Tree:
         """A one-tree copy of the subtree under ``node``, with room for ``extra`` more nodes;
         lets an agent keep what it learned after a move is played."""
         order = [node]
@@ -193,6 +193,31 @@ class Tree:
         new.handles[:count] = [self.handles[base + i] for i in order]
         new.low[0], new.high[0] = self.low[tree], self.high[tree]
         return new
+
+    @classmethod
+    def batch_of(cls, parts: Sequence[Tree | None], extra: int,
+                 fresh: Callable[[list[int]], Expansion]) -> Tree:
+        """A batch whose tree ``i`` continues ``parts[i]`` (a one-tree ``subtree``) or, where
+        that is None, starts at a root the model describes: ``fresh(indexes)`` answers for
+        those roots. Every tree has room for ``extra`` more nodes."""
+        new_roots = [index for index, part in enumerate(parts) if part is None]
+        expansion = fresh(new_roots) if new_roots else None
+        sizes = [1 if part is None else int(part.size[0]) for part in parts]
+        num_actions = (expansion.legal.shape[1] if expansion is not None
+                       else next(part for part in parts if part is not None).num_actions)
+        batch = cls(len(parts), max(sizes) + extra, num_actions)
+        for index, part in enumerate(parts):
+            if part is not None:
+                count, base = sizes[index], index * batch.capacity
+                batch.edges[index, :count] = part.edges[0, :count]
+                batch.children[index, :count] = part.children[0, :count]
+                batch.info[index, :count] = part.info[0, :count]
+                batch.handles[base:base + count] = part.handles[:count]
+                batch.low[index], batch.high[index] = part.low[0], part.high[0]
+        batch.size[:] = sizes
+        if expansion is not None:
+            batch.write(np.array(new_roots), np.zeros(len(new_roots), dtype=np.int64), expansion)
+        return batch
 
     def enlarge(self, capacity: int) -> None:
         """Make room for ``capacity`` nodes per tree, keeping every node where it is; lets a
@@ -348,6 +373,39 @@ class Tree:
                 self.low[0] = min(self.low[0], value)
                 self.high[0] = max(self.high[0], value)
             below = node
+
+
+class KeptTrees:
+    """What an agent's last search in each game saw below the move it chose, so the next
+    search in that game starts from the subtree the game reached instead of from nothing
+    (subtree reuse, as in AlphaGo Zero). Games are told apart by the seed their agent was
+    reset with, so a batched agent keeps one per game and a game plays the same whether
+    searched alone or beside others. For models whose handles are States (``fingerprint``)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[Tree, int, int]] = {}
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+    def keep(self, game: int, tree: Tree, index: int, action: int) -> None:
+        """Remember tree ``index`` of ``tree`` below the root's ``action`` for ``game``."""
+        self._kept[game] = (tree, index, int(tree.children[index, 0, action]))
+
+    def take(self, game: int, state: Any) -> Tree | None:
+        """The kept subtree of ``game`` whose root is ``state`` (the node the move led to, or
+        a reply below it), or None; either way ``game`` keeps nothing afterwards."""
+        tree, index, node = self._kept.pop(game, (None, 0, -1))
+        if tree is None or node < 0:
+            return None
+        wanted = state.fingerprint()
+        for candidate in [node, *(int(c) for c in tree.children[index, node] if c >= 0)]:
+            handle = tree.handle(index, candidate)
+            if (handle is not None and tree.is_expanded(index, candidate)
+                    and not tree.is_terminal(index, candidate)
+                    and handle.fingerprint() == wanted):
+                return tree.subtree(index, candidate)
+        return None
 
 
 def _scores(config: SearchConfig, visits: np.ndarray, values: np.ndarray, prior: np.ndarray,
