@@ -177,11 +177,6 @@ class MCTSAgent(Agent):
         self.single_player = game.num_players == 1
         self.kept.clear()
 
-    # Randomness (root noise, rollouts, ties, sampling) is drawn per position from a stream
-    # keyed by the game's seed and the position, never from a stream shared across games: so
-    # a game plays the same whether searched alone or in a batch with any other games, in
-    # any order, resumed or in another process.
-
     def act(self, state: State) -> ActResult:
         return self.act_batch([state])[0]
 
@@ -193,19 +188,34 @@ class MCTSAgent(Agent):
         game's earlier searches alone, so ``act_batch(states)`` equals ``act`` on each state
         after the same reset and the same moves."""
         games = [self.seed if seeds is None else int(seeds[i]) for i in range(len(states))]
-        keys = [position_key(game, state) for game, state in zip(games, states, strict=True)]
-        kept = ([self.kept.take(game, state) for game, state in zip(games, states, strict=True)]
-                if self.reuse else None)
-        self.model.seed_trees(keys)  # each tree's rollouts from its own stream
-        results, tree = self.mcts.run(self.model, states, keys, kept, self.single_player)
-        answers: list[ActResult] = []
-        for index, (game, key, result) in enumerate(zip(games, keys, results, strict=True)):
-            action = choose_action(result.visit_counts, self.temperature,
-                                   np.random.default_rng([key, 1]))
-            if self.reuse:
-                self.kept.keep(game, tree, index, action)
-            answers.append((action, describe(result)))
-        return answers
+        return act_by_search(self.mcts, self.model, states, games,
+                             self.kept if self.reuse else None, self.temperature,
+                             self.single_player)
+
+
+def act_by_search(mcts: MCTS, model: SimulatorModel, states: Sequence[State],
+                  games: Sequence[int], kept: KeptTrees | None, temperature: float,
+                  single_player: bool = False) -> list[ActResult]:
+    """What a search agent answers ``act_batch`` with: one batched search over ``states``
+    (``games[i]``: the seed the game of ``states[i]`` reset the agent with), each continuing
+    its game's kept subtree where ``kept`` is given, then a move chosen per state from its own
+    stream, and the search's info. Root noise, rollouts, ties and sampling all come from a
+    stream keyed by the game's seed and the position, never from one shared across games: so a
+    game plays the same whether searched alone or in a batch with any other games, in any
+    order, resumed or in another process."""
+    keys = [position_key(game, state) for game, state in zip(games, states, strict=True)]
+    parts = ([kept.take(game, state) for game, state in zip(games, states, strict=True)]
+             if kept is not None else None)
+    model.seed_trees(keys)  # each tree's rollouts from its own stream
+    results, tree = mcts.run(model, states, keys, parts, single_player)
+    answers: list[ActResult] = []
+    for index, (game, key, result) in enumerate(zip(games, keys, results, strict=True)):
+        action = choose_action(result.visit_counts, temperature,
+                               np.random.default_rng([key, 1]))
+        if kept is not None:
+            kept.keep(game, tree, index, action)
+        answers.append((action, describe(result)))
+    return answers
 
 
 def position_key(seed: int, state: State) -> int:

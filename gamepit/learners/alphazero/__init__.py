@@ -20,6 +20,7 @@ LEARNER, AGENT = learner_entries(
         Option("device", str, "cpu", "cpu, cuda or auto"),
         Option("threads", int, 1, "torch CPU threads for the process (0: torch's default)",
                low=0, high=256),
+        Option("reuse", bool, True, "keep each game's subtree between moves"),
     ))
 
 gamepit_add_learners, gamepit_add_agents = registration([LEARNER], [AGENT])

@@ -37,9 +37,11 @@ from gamepit.files import atomic_write
 from gamepit.learners import toolkit
 from gamepit.nets.residual import PolicyValueNet
 from gamepit.plugins.manager import PluginManager
-from gamepit.protocols import ActResult, Agent, Game, SearchResult, State
-from gamepit.search.mcts import MCTS, choose_action, describe, position_key
+from gamepit.protocols import ActResult, Agent, Game, State
+from gamepit.search.evaluators import SimulatorModel
+from gamepit.search.mcts import MCTS, act_by_search, choose_action
 from gamepit.search.network import NetworkEvaluator
+from gamepit.search.tree import KeptTrees
 from gamepit.training.settings import SEED_MAX, THREADS_MAX, as_plain_dict, merge, setting
 
 ALGORITHM = "alphazero"
@@ -376,19 +378,23 @@ def train_step(network: torch.nn.Module, optimizer: torch.optim.Optimizer,
 
 class AlphaZeroAgent(Agent):
     """Plays by PUCT search guided by a policy/value network. Batched: ``act_batch`` searches
-    all the given positions in one search, so their leaves share forward passes."""
+    all the given positions in one search, so their leaves share forward passes; with
+    ``reuse`` each game's search continues the subtree its last one reached."""
 
     batched = True
 
     def __init__(self, network: torch.nn.Module, trained_on: toolkit.TrainedOn, sims: int = 100,
                  c_puct: float = 1.25, temperature: float = 0.0, leaves: int = 1,
-                 device: torch.device | str = "cpu", amp: bool = True) -> None:
+                 device: torch.device | str = "cpu", amp: bool = True,
+                 reuse: bool = True) -> None:
         self.trained_on = trained_on
         self.device = torch.device(device)
         self.evaluator = NetworkEvaluator(network, self.device)
         self.mcts = MCTS(sims, c_puct, "puct", leaves=leaves)
         self.temperature = temperature
         self.amp = amp
+        self.reuse = reuse
+        self.kept = KeptTrees()
         self.rng = np.random.default_rng()
 
     def check_fit(self, game: Game) -> None:
@@ -398,24 +404,19 @@ class AlphaZeroAgent(Agent):
         self.check_fit(game)
         super().reset(game, player, seed)
         self.seed = int(seed) if seed is not None else int(self.rng.integers(2**63))
-
-    # As for mcts: root noise, ties and sampling come from a stream keyed by the game's seed and
-    # the position, so a game plays the same alone, in any batch, resumed or in another process.
-
-    def search(self, states: Sequence[State], keys: Sequence[int]) -> list[SearchResult]:
-        with autocast(self.device, self.amp):
-            return self.mcts.search(list(states), self.evaluator, keys)
+        self.model = SimulatorModel(self.evaluator, game.num_actions)
+        self.kept.clear()
 
     def act(self, state: State) -> ActResult:
         return self.act_batch([state])[0]
 
     def act_batch(self, states: Sequence[State], seeds: Sequence[int] | None = None
                   ) -> list[ActResult]:
-        keys = [position_key(getattr(self, "seed", 0) if seeds is None else int(seeds[i]), state)
-                for i, state in enumerate(states)]
-        return [(choose_action(result.visit_counts, self.temperature,
-                               np.random.default_rng([key, 1])), describe(result))
-                for key, result in zip(keys, self.search(states, keys), strict=True)]
+        """As ``mcts``'s: the same search, choice and per-game streams, on the network."""
+        games = [self.seed if seeds is None else int(seeds[i]) for i in range(len(states))]
+        with autocast(self.device, self.amp):
+            return act_by_search(self.mcts, self.model, states, games,
+                                 self.kept if self.reuse else None, self.temperature)
 
 
 def trained_on(label: str, game: str, shape: dict[str, Any]) -> toolkit.TrainedOn:
@@ -587,7 +588,7 @@ def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
 
 def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
                temperature: float = 0.0, leaves: int = 1, device: str = "cpu",
-               threads: int = 1) -> AlphaZeroAgent:
+               threads: int = 1, reuse: bool = True) -> AlphaZeroAgent:
     """``alphazero:checkpoint=PATH|builtin:NAME,sims=N``: search guided by a trained network.
 
     ``threads`` sets torch's CPU threads for the process: a search's forward passes are small,
@@ -603,7 +604,8 @@ def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
     network, data = load_agent_network(checkpoint, target)
     fits = trained_on(f"alphazero checkpoint {checkpoint}", str(data.get("game", "")),
                       data["shape"])
-    return AlphaZeroAgent(network, fits, sims, c_puct, temperature, leaves, target)
+    return AlphaZeroAgent(network, fits, sims, c_puct, temperature, leaves, target,
+                          reuse=reuse)
 
 
 class Learner:
