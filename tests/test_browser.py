@@ -35,6 +35,7 @@ from gamepit.viewer.server import ViewerServer
 from tests.test_viewer import _hears_ctrl_c, browser, text_of, wait_for  # noqa: F401 - the module's browser
 
 __all__ = ["browser"]
+GRACE = 1.0  # seconds the module's server keeps a game whose page left (its default is 30)
 
 
 class SlowAgent(Agent):
@@ -104,7 +105,8 @@ def record_game(manager, book: Ledger, pairing: list[str], index: int) -> None:
 @pytest.fixture(scope="module")
 def server(folders, manager):
     viewer = ViewerServer(folders["replays"], manager.registry, port=0, runs=folders["runs"],
-                          ledgers=[folders["ledger"]], manager=manager, max_games=3)
+                          ledgers=[folders["ledger"]], manager=manager, max_games=3,
+                          reconnect_grace=GRACE)
     viewer.start_in_thread()
     yield viewer
     viewer.shutdown()
@@ -208,6 +210,203 @@ def test_connect_four_won_by_clicks_against_random(browser, server, artifacts):
     assert len(replay.steps) == view["steps"]
 
 
+def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, tmp_path,
+                                                                       manager, artifacts):
+    """A reload shows the same game at the same position (board, moves, the agent's thinking,
+    whose turn) and play goes on to one replay with every move and no forfeit; another tab
+    opening the game's address is told the game is played elsewhere, and gets no board."""
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1)
+    viewer.start_in_thread()
+    try:
+        status, made = post(viewer, "/api/play/new", {"game": "connect_four", "agent": "random",
+                                                      "seed": 5})
+        assert status == 200, made
+        browser.get(viewer.url + f"#play={made['id']}")
+        for steps in (0, 2):
+            view = wait_your_turn(browser, steps)
+            click_cell(browser, connect_four_choice(view["board"]["cells"], "X", "O"))
+        before = wait_your_turn(browser, 4)
+        history = text_of(browser, "play-history")
+        game = viewer.table.get(made["id"])
+        actions = [entry[1] for entry in game.history]
+        browser.refresh()
+        after = wait_your_turn(browser, 4)
+        for key in ("id", "board", "history", "agent_move", "to_move", "moves"):
+            assert after[key] == before[key], key
+        assert text_of(browser, "play-history") == history
+        assert text_of(browser, "play-info") and "Your move" in text_of(browser, "play-status")
+        shoot(browser, artifacts, "play-connect-four-reloaded")
+        assert game.status == "playing" and game.streaming
+        # another tab (its own session) is refused, clearly, and leaves the game alone
+        first = browser.current_window_handle
+        browser.switch_to.new_window("tab")
+        try:
+            browser.get(viewer.url + f"#play={made['id']}")
+            wait_for(browser, lambda: "another tab" in text_of(browser, "play-status"),
+                     "the refusal")
+            assert "refused" in browser.find_element("id", "play-status").get_attribute("class")
+            assert not play_view(browser)
+        finally:
+            browser.close()
+            browser.switch_to.window(first)
+        assert game.status == "playing" and game.streaming
+        for _ in range(19):
+            view = wait_for(browser, lambda: (lambda v: v if v.get("your_turn") or
+                                              v.get("status") == "over" else None)(
+                play_view(browser)), "my turn or the end")
+            if view["status"] == "over":
+                break
+            click_cell(browser, connect_four_choice(view["board"]["cells"], "X", "O"))
+            wait_for(browser, lambda before=view["steps"]: play_view(browser)["steps"] > before,
+                     "my move")
+        view = wait_for(browser, lambda: (lambda v: v if v.get("status") == "over" and
+                                          v["replay"] else None)(play_view(browser)), "the end")
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
+    (path,) = tmp_path.glob("*.jsonl")  # one game, one file
+    replay = read_replay(path)
+    assert replay.end["forfeit_seat"] is None and replay.end["returns"] == [1.0, -1.0]
+    assert len(replay.steps) == view["steps"] > 4
+    assert [step["action"] for step in replay.steps[:4]] == actions
+
+
+def test_a_closed_page_past_the_grace_period_ends_its_game_as_a_forfeit(browser, server):
+    status, made = post(server, "/api/play/new", {"game": "tictactoe", "agent": "random",
+                                                  "seed": 3})
+    assert status == 200, made
+    browser.get(server.url + f"#play={made['id']}")
+    wait_your_turn(browser, 0)
+    click_cell(browser, 4)
+    wait_your_turn(browser, 2)
+    game = server.table.get(made["id"])
+    browser.get("about:blank")
+    wait_for(browser, lambda: game.status == "over" and game.replay_path, "the game's end")
+    replay = read_replay(game.replay_path)
+    assert len(replay.steps) == 2
+    assert replay.end["forfeit_seat"] == 0
+    assert replay.end["forfeit_reason"] == "unfinished: the page was closed"
+
+
+def open_stream(viewer, game_id: str, page: str | None) -> tuple[int, object]:
+    """A game's event stream as a page opens it: (status, response)."""
+    connection = http.client.HTTPConnection("127.0.0.1", viewer.server_address[1], timeout=30)
+    query = f"id={game_id}" + (f"&page={page}" if page else "")
+    connection.request("GET", f"/api/play/events?{query}")
+    return connection.getresponse()
+
+
+def next_event(response) -> dict | None:
+    """The stream's next event, or None once the server closed it."""
+    while True:
+        line = response.fp.readline()
+        if not line:
+            return None
+        if line.startswith(b"data: "):
+            return json.loads(line[6:])
+
+
+def test_a_reattached_game_is_one_game_holding_one_slot(tmp_path, manager):
+    """The same page's second stream (a reload the server has not noticed yet, or a dropped
+    connection the browser reopens) replaces the first; another page's is refused; a game
+    waiting for its page holds its slot; a stopping server records it, as it records every
+    game."""
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1,
+                          reconnect_grace=30.0)
+    viewer.start_in_thread()
+    try:
+        game = viewer.table.new("tictactoe", "alphabeta", 0, 0)
+        first = open_stream(viewer, game.id, "page-a")
+        assert first.status == 200 and next_event(first)["your_turn"]
+        assert post(viewer, "/api/play/move", {"id": game.id, "action": 4})[0] == 200
+        second = open_stream(viewer, game.id, "page-a")  # the first is still open
+        assert second.status == 200
+        assert next_event(second)["steps"] in (1, 2)
+        events = []
+        while (event := next_event(first)) is not None:
+            events.append(event)
+        assert events[-1]["type"] == "replaced", events  # then the server closed it
+        other = open_stream(viewer, game.id, "page-b")
+        assert other.status == 409
+        assert "another tab" in json.loads(other.read())["error"]
+        status, state = get(viewer, f"/api/play/state?id={game.id}&page=page-b")
+        assert status == 200 and not state["yours"] and state["attached"]
+        second.close()
+        wait_until(lambda: not game.streaming)
+        assert game.status in ("playing", "thinking")  # kept for its page
+        status, answer = post(viewer, "/api/play/new", {"game": "tictactoe"})
+        assert status == 429, answer  # its slot is held
+        third = open_stream(viewer, game.id, "page-a")  # back within the grace period
+        view = next_event(third)
+        while view["steps"] < 2:
+            view = next_event(third)
+        assert view["your_turn"] and view["agent_move"]["info"]["value"] is not None
+        assert post(viewer, "/api/play/resign", {"id": game.id})[0] == 200
+        third.close()
+        # its slot is let go once, so a new game fits: the reattached game was one game
+        wait_until(lambda: post(viewer, "/api/play/new", {"game": "tictactoe"})[0] == 200)
+        status, made = post(viewer, "/api/play/new", {"game": "tictactoe"})
+        assert status == 429, made  # (the game made just above holds the one slot)
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
+    assert game.status == "over"
+    (path,) = tmp_path.glob("*.jsonl")
+    replay = read_replay(path)
+    assert len(replay.steps) == 2
+    assert replay.end["forfeit_reason"] == "resigned"
+
+
+def test_a_stopping_server_records_a_game_waiting_for_its_page(tmp_path, manager):
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager,
+                          reconnect_grace=30.0)
+    viewer.start_in_thread()
+    try:
+        game = viewer.table.new("tictactoe", "random", 0, 0)
+        stream = open_stream(viewer, game.id, "page-a")
+        assert next_event(stream)["your_turn"]
+        assert post(viewer, "/api/play/move", {"id": game.id, "action": 4})[0] == 200
+        stream.close()
+        wait_until(lambda: not game.streaming)
+        assert game.status != "over"
+    finally:
+        viewer.shutdown()
+        viewer.server_close()  # the game waiting for its page is recorded, unfinished
+    assert game.status == "over"
+    replay = read_replay(game.replay_path)
+    assert len(replay.steps) == 2
+    assert replay.end["forfeit_reason"] == "unfinished: the server stopped"
+
+
+def test_a_game_past_its_grace_period_frees_its_slot(tmp_path, manager):
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1,
+                          reconnect_grace=0.3)
+    viewer.start_in_thread()
+    try:
+        game = viewer.table.new("tictactoe", "random", 0, 0)
+        stream = open_stream(viewer, game.id, None)
+        assert next_event(stream)["your_turn"]
+        assert post(viewer, "/api/play/move", {"id": game.id, "action": 0})[0] == 200
+        stream.close()
+        wait_until(lambda: game.status == "over")
+        assert read_replay(game.replay_path).end["forfeit_reason"] == \
+            "unfinished: the page was closed"
+        wait_until(lambda: post(viewer, "/api/play/new", {"game": "tictactoe"})[0] == 200)
+        status, answer = get(viewer, "/api/play/state?id=nosuchgame")
+        assert status == 404 and "no such game" in answer["error"]
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
+
+
+def get(server, path: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(server.url.rstrip("/") + path, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
 def test_illegal_click_refused_thinking_shown_undo_and_resign(browser, server, artifacts):
     browser.get(server.url + "#play")
     form = wait_for(browser, lambda: browser.find_element("id", "play-form").is_displayed()
@@ -283,8 +482,11 @@ def test_keys_spell_the_games_own_actions():
     assert action_for_keys(["NOOP", "LEFT", "RIGHT", "FIRE"], ["up", "right"]) == 2
 
 
-def test_minatar_played_on_the_keyboard_and_a_closed_page_ends_it(browser, server, artifacts):
-    status, made = post(server, "/api/play/new", {"game": "minatar:breakout", "agent": "random",
+def test_minatar_played_on_the_keyboard_paused_by_a_reload_and_ended_by_a_closed_page(
+        browser, server, artifacts):
+    """Keys move the chicken; a reload pauses the screen game (it waits for a key again, on the
+    same step), and a page gone past the grace period ends it as the person's forfeit."""
+    status, made = post(server, "/api/play/new", {"game": "minatar:freeway", "agent": "random",
                                                   "seed": 2})
     assert status == 200, made
     browser.get(server.url + f"#play={made['id']}")
@@ -292,19 +494,36 @@ def test_minatar_played_on_the_keyboard_and_a_closed_page_ends_it(browser, serve
              "the invitation to start")
     body = browser.find_element("tag name", "body")
     ActionChains(browser).key_down(Keys.ARROW_LEFT, body).perform()
-    wait_for(browser, lambda: int(browser.find_element("id", "play-board")
-                                  .get_attribute("data-frame") or 0) >= 5, "frames")
+    wait_for(browser, lambda: shown_frame(browser) >= 5, "frames")
     ActionChains(browser).key_up(Keys.ARROW_LEFT, body).perform()
     assert "frames/s" in text_of(browser, "play-fps")
     shoot(browser, artifacts, "play-minatar")
     game = server.table.get(made["id"])
-    browser.get("about:blank")  # the tab goes away: the game ends, recorded as unfinished
+    server.table.grace = 30.0  # long enough for any reload on a busy machine
+    try:
+        browser.refresh()
+        wait_for(browser, lambda: "to go on" in text_of(browser, "play-status"),
+                 "the invitation to go on")
+        paused = len(game.history)  # (the game waits for a key: this is where it stopped)
+        wait_for(browser, lambda: shown_frame(browser) == paused, "the paused screen")
+        assert game.status == "playing" and not play_view(browser)["started"]
+        ActionChains(browser).key_down(Keys.ARROW_UP, body).perform()
+        wait_for(browser, lambda: shown_frame(browser) >= paused + 5, "frames after the reload")
+        ActionChains(browser).key_up(Keys.ARROW_UP, body).perform()
+    finally:
+        server.table.grace = GRACE
+    browser.get("about:blank")  # the tab goes away: past the grace period the game ends
     wait_for(browser, lambda: game.status == "over" and game.replay_path, "the game's end")
     replay = read_replay(game.replay_path)
-    left = game.names.index("LEFT")
-    assert any(step["action"] == left for step in replay.steps)
-    if replay.end["forfeit_seat"] is not None:  # (the ball may have been lost first)
-        assert replay.end["forfeit_reason"] == "unfinished: the page was closed"
+    actions = [step["action"] for step in replay.steps]
+    assert game.names.index("LEFT") in actions[:paused]
+    assert game.names.index("UP") in actions[paused:]
+    assert replay.end["forfeit_seat"] == 0
+    assert replay.end["forfeit_reason"] == "unfinished: the page was closed"
+
+
+def shown_frame(browser) -> int:
+    return int(browser.find_element("id", "play-board").get_attribute("data-frame") or 0)
 
 
 def test_games_at_once_are_limited(server):
@@ -318,7 +537,7 @@ def test_games_at_once_are_limited(server):
         assert status == 429 and "finish one first" in answer["error"]
     finally:
         for game in made:
-            game.closed()
+            game.abandon()
     status, answer = post(server, "/api/play/new", {"game": "hex"})
     assert status == 400 and "\n" not in answer["error"]
 
@@ -436,7 +655,7 @@ def test_new_routes_keep_the_refusals(server, folders):
             response = connection.getresponse()
             assert response.status == expected, (method, path, host)
             if expected == 200 and path == "/api/play/new":
-                server.table.get(json.loads(response.read())["id"]).closed()
+                server.table.get(json.loads(response.read())["id"]).abandon()
             connection.close()
     outside = "../" + folders["ledger"].name
     for path in (f"/api/live/replay?path={quote(outside)}", f"/api/run?path={quote('../..')}",
