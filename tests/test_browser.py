@@ -213,7 +213,8 @@ def test_connect_four_won_by_clicks_against_random(browser, server, artifacts):
 def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, tmp_path,
                                                                        manager, artifacts):
     """A reload shows the same game at the same position (board, moves, the agent's thinking,
-    whose turn) and play goes on to one replay with every move and no forfeit; another tab
+    whose turn), and so does going back to the page from another; play goes on to one replay
+    with every move and no forfeit; another tab
     opening the game's address is told the game is played elsewhere, and gets no board."""
     viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1)
     viewer.start_in_thread()
@@ -236,6 +237,12 @@ def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, 
         assert text_of(browser, "play-history") == history
         assert text_of(browser, "play-info") and "Your move" in text_of(browser, "play-status")
         shoot(browser, artifacts, "play-connect-four-reloaded")
+        assert game.status == "playing" and game.streaming
+        # away to another page and back (Chromium keeps the page in its back/forward cache)
+        browser.get("about:blank")
+        wait_for(browser, lambda: not game.streaming, "the stream closed")
+        browser.back()
+        assert wait_your_turn(browser, 4)["board"] == before["board"]
         assert game.status == "playing" and game.streaming
         # another tab (its own session) is refused, clearly, and leaves the game alone
         first = browser.current_window_handle
@@ -507,6 +514,7 @@ def test_minatar_played_on_the_keyboard_paused_by_a_reload_and_ended_by_a_closed
         paused = len(game.history)  # (the game waits for a key: this is where it stopped)
         wait_for(browser, lambda: shown_frame(browser) == paused, "the paused screen")
         assert game.status == "playing" and not play_view(browser)["started"]
+        body = browser.find_element("tag name", "body")  # (the reloaded page's)
         ActionChains(browser).key_down(Keys.ARROW_UP, body).perform()
         wait_for(browser, lambda: shown_frame(browser) >= paused + 5, "frames after the reload")
         ActionChains(browser).key_up(Keys.ARROW_UP, body).perform()
