@@ -227,7 +227,7 @@ def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, 
             view = wait_your_turn(browser, steps)
             click_cell(browser, connect_four_choice(view["board"]["cells"], "X", "O"))
         before = wait_your_turn(browser, 4)
-        history = text_of(browser, "play-history")
+        history, thinking = text_of(browser, "play-history"), text_of(browser, "play-info")
         game = viewer.table.get(made["id"])
         actions = [entry[1] for entry in game.history]
         browser.refresh()
@@ -235,13 +235,22 @@ def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, 
         for key in ("id", "board", "history", "agent_move", "to_move", "moves"):
             assert after[key] == before[key], key
         assert text_of(browser, "play-history") == history
-        assert text_of(browser, "play-info") and "Your move" in text_of(browser, "play-status")
+        assert text_of(browser, "play-info") == thinking
+        assert "Your move" in text_of(browser, "play-status")
         shoot(browser, artifacts, "play-connect-four-reloaded")
         assert game.status == "playing" and game.streaming
         # away to another page and back (Chromium keeps the page in its back/forward cache)
         browser.get("about:blank")
         wait_for(browser, lambda: not game.streaming, "the stream closed")
         browser.back()
+        assert wait_your_turn(browser, 4)["board"] == before["board"]
+        assert game.status == "playing" and game.streaming
+        # to the replays tab and back to the play tab: the form leads back to the game
+        browser.find_element("css selector", "#pages a[data-page=replays]").click()
+        wait_for(browser, lambda: not game.streaming, "the stream closed")
+        browser.find_element("css selector", "#pages a[data-page=play]").click()
+        wait_for(browser, lambda: browser.find_elements("id", "play-resume"),
+                 "the way back")[0].click()
         assert wait_your_turn(browser, 4)["board"] == before["board"]
         assert game.status == "playing" and game.streaming
         # another tab (its own session) is refused, clearly, and leaves the game alone
@@ -253,6 +262,7 @@ def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, 
                      "the refusal")
             assert "refused" in browser.find_element("id", "play-status").get_attribute("class")
             assert not play_view(browser)
+            shoot(browser, artifacts, "play-connect-four-another-tab")
         finally:
             browser.close()
             browser.switch_to.window(first)
@@ -333,6 +343,7 @@ def test_a_reattached_game_is_one_game_holding_one_slot(tmp_path, manager):
         while (event := next_event(first)) is not None:
             events.append(event)
         assert events[-1]["type"] == "replaced", events  # then the server closed it
+        assert open_stream(viewer, game.id, "x" * 65).status == 400  # not a token
         other = open_stream(viewer, game.id, "page-b")
         assert other.status == 409
         assert "another tab" in json.loads(other.read())["error"]
@@ -966,7 +977,7 @@ def test_an_agent_still_thinking_for_a_closed_page_keeps_its_game_slot(tmp_path,
     """The limit on games at once bounds the agents thinking at once: a page closed while its
     agent thinks frees its slot (and closes the agent) only once the agent has answered."""
     viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1,
-                          play_replays=False)
+                          play_replays=False, reconnect_grace=0.2)  # (the agent takes 5 s)
     viewer.start_in_thread()
     port = viewer.server_address[1]
     try:

@@ -71,7 +71,7 @@
     if (!id) return;
     try {
       const state = await gamepit.board.getJSON(`/api/play/state?id=${encodeURIComponent(id)}&page=${PAGE}`);
-      if (state.status === "over" || !state.yours || state.attached) return;
+      if (state.status === "over" || !state.yours) return;
       const el = gamepit.board.element;
       $("play-form-note").replaceChildren(el("a", { href: "#play=" + id, id: "play-resume" },
         "back to your game in progress"), ` (it ends if you do not come back soon)`);
