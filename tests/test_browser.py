@@ -184,11 +184,9 @@ def connect_four_choice(cells: list[str], me: str, them: str) -> int:
     return open_columns[0]
 
 
-def test_connect_four_won_by_clicks_against_random(browser, server, artifacts):
-    status, made = post(server, "/api/play/new", {"game": "connect_four", "agent": "random",
-                                                  "seat": 0, "seed": 5})
-    assert status == 200, made
-    browser.get(server.url + f"#play={made['id']}")
+def connect_four_to_the_end(browser) -> dict:
+    """Play X by clicks (``connect_four_choice``) until the game is over and recorded; the
+    last view."""
     for _ in range(21):
         view = wait_for(browser, lambda: (lambda v: v if v.get("your_turn") or
                                           v.get("status") == "over" else None)(
@@ -199,8 +197,16 @@ def test_connect_four_won_by_clicks_against_random(browser, server, artifacts):
         click_cell(browser, column)  # the top cell: the disc falls down the column
         wait_for(browser, lambda before=view["steps"]: play_view(browser)["steps"] > before,
                  "my move")
-    view = wait_for(browser, lambda: (lambda v: v if v.get("status") == "over" and v["replay"]
+    return wait_for(browser, lambda: (lambda v: v if v.get("status") == "over" and v["replay"]
                                       else None)(play_view(browser)), "the end")
+
+
+def test_connect_four_won_by_clicks_against_random(browser, server, artifacts):
+    status, made = post(server, "/api/play/new", {"game": "connect_four", "agent": "random",
+                                                  "seat": 0, "seed": 5})
+    assert status == 200, made
+    browser.get(server.url + f"#play={made['id']}")
+    view = connect_four_to_the_end(browser)
     assert view["result"] == "X wins", view["result"]
     assert "X wins" in text_of(browser, "play-status")
     shoot(browser, artifacts, "play-connect-four-won")
@@ -267,17 +273,7 @@ def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, 
             browser.close()
             browser.switch_to.window(first)
         assert game.status == "playing" and game.streaming
-        for _ in range(19):
-            view = wait_for(browser, lambda: (lambda v: v if v.get("your_turn") or
-                                              v.get("status") == "over" else None)(
-                play_view(browser)), "my turn or the end")
-            if view["status"] == "over":
-                break
-            click_cell(browser, connect_four_choice(view["board"]["cells"], "X", "O"))
-            wait_for(browser, lambda before=view["steps"]: play_view(browser)["steps"] > before,
-                     "my move")
-        view = wait_for(browser, lambda: (lambda v: v if v.get("status") == "over" and
-                                          v["replay"] else None)(play_view(browser)), "the end")
+        view = connect_four_to_the_end(browser)
     finally:
         viewer.shutdown()
         viewer.server_close()

@@ -533,8 +533,6 @@ class PlayGame:
         return data
 
 
-
-
 class PlayTable:
     """The games of one server, at most ``limit`` at once. ``grace``: seconds a game waits
     for its page to come back (0: it ends as soon as its page's stream closes)."""
