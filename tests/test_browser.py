@@ -11,6 +11,7 @@ import contextlib
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -219,8 +220,8 @@ def test_connect_four_won_by_clicks_against_random(browser, server, artifacts):
 def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, tmp_path,
                                                                        manager, artifacts):
     """A reload shows the same game at the same position (board, moves, the agent's thinking,
-    whose turn), and so does going back to the page from another; play goes on to one replay
-    with every move and no forfeit; another tab
+    whose turn), and so do going back to the page from another, a dropped connection and the
+    play tab's way back; play goes on to one replay with every move and no forfeit; another tab
     opening the game's address is told the game is played elsewhere, and gets no board."""
     viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1)
     viewer.start_in_thread()
@@ -249,6 +250,13 @@ def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, 
         browser.get("about:blank")
         wait_for(browser, lambda: not game.streaming, "the stream closed")
         browser.back()
+        assert wait_your_turn(browser, 4)["board"] == before["board"]
+        assert game.status == "playing" and game.streaming
+        # the connection drops (cut at the server's end): the page reconnects by itself
+        browser.execute_script("window.gamepitPlayView.before = true")
+        for connection in list(viewer.hub._streams):
+            connection.shutdown(socket.SHUT_RDWR)
+        wait_for(browser, lambda: not play_view(browser).get("before"), "a new position")
         assert wait_your_turn(browser, 4)["board"] == before["board"]
         assert game.status == "playing" and game.streaming
         # to the replays tab and back to the play tab: the form leads back to the game
@@ -951,7 +959,6 @@ def test_view_names_a_ledger_or_runs_folder_not_made_yet_in_one_note(cli, tmp_pa
 def test_a_page_that_hangs_up_as_its_game_stream_opens_ends_the_game(server):
     """The tab closed (a reset) between asking for its game's stream and the answer: the game
     must still end, not hold one of the server's few game slots for ever."""
-    import socket
     import struct
 
     status, answer = post(server, "/api/play/new", {"game": "tictactoe"})
