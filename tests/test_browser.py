@@ -932,6 +932,44 @@ def test_a_ledger_and_runs_folder_made_after_the_viewer_started_appear_live(
         viewer.server_close()
 
 
+def test_view_reconnect_grace_is_the_wait_for_a_page(cli, tmp_path):
+    done = cli("view", str(tmp_path), "--no-browser", "--reconnect-grace", "-1")
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert "--reconnect-grace" in done.stderr
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gamepit", "view", str(tmp_path), "--port", "0", "--no-browser",
+         "--reconnect-grace", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().split(" at ")[1].split()[0]
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        request = urllib.request.Request(url + "api/play/new", data=b'{"game": "tictactoe"}',
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            game_id = json.loads(response.read())["id"]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", f"/api/play/events?id={game_id}&page=a")
+        stream = connection.getresponse()
+        assert next_event(stream)["your_turn"]
+        request = urllib.request.Request(url + "api/play/move",
+                                         data=json.dumps({"id": game_id, "action": 4}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=30).close()
+        stream.close()
+        connection.close()  # the page goes; 0.2 s later (not 30) its game is over
+
+        def state() -> dict:
+            with urllib.request.urlopen(f"{url}api/play/state?id={game_id}&page=a",
+                                        timeout=30) as response:
+                return json.loads(response.read())
+
+        wait_until(lambda: state()["status"] == "over" and state()["result"], 15)
+    finally:
+        process.kill()
+        process.wait()
+    (replay,) = tmp_path.glob("*.jsonl")
+    assert read_replay(replay).end["forfeit_reason"] == "unfinished: the page was closed"
+
+
 def test_view_names_a_ledger_or_runs_folder_not_made_yet_in_one_note(cli, tmp_path):
     """A ledger or runs folder that does not exist yet is a note (it may be a typo), one
     whose folder does not exist either is an error, as is a folder given as a ledger."""
