@@ -276,6 +276,7 @@ def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, 
                      "the refusal")
             assert "refused" in browser.find_element("id", "play-status").get_attribute("class")
             assert not play_view(browser)
+            assert not browser.find_element("id", "play-stage").is_displayed()  # no resign
             shoot(browser, artifacts, "play-connect-four-another-tab")
         finally:
             browser.close()
@@ -410,7 +411,7 @@ def test_a_game_past_its_grace_period_frees_its_slot(tmp_path, manager):
         assert next_event(stream)["your_turn"]
         assert post(viewer, "/api/play/move", {"id": game.id, "action": 0})[0] == 200
         stream.close()
-        wait_until(lambda: game.status == "over")
+        wait_until(lambda: game.status == "over" and game.replay_path)
         assert read_replay(game.replay_path).end["forfeit_reason"] == \
             "unfinished: the page was closed"
         wait_until(lambda: post(viewer, "/api/play/new", {"game": "tictactoe"})[0] == 200)

@@ -98,6 +98,7 @@
     selected = null;
     $("play-game").hidden = false;
     $("play-form").hidden = true;
+    showBoard(false); // until the game comes: a refused page has no board to click
     say("connecting…");
     window.gamepitPlayFrames = [];
     remember(id);
@@ -109,6 +110,7 @@
       else if (event.type === "position") showPosition(event);
       else if (event.type === "replaced") {
         mine.close(); // (else it would reconnect, and take the game back)
+        showBoard(false);
         say("This game was opened again in another tab of this browser; play it there.", true);
       }
     };
@@ -130,6 +132,11 @@
     }
   }
 
+  function showBoard(shown) {
+    for (const id of ["play-stage", "play-move", "play-info"]) $(id).hidden = !shown;
+    if (!shown) view = null;
+  }
+
   function leave() {
     if (stream) stream.close(); // the server keeps the game a while for this tab to come back
     stream = null;
@@ -144,6 +151,7 @@
 
   function showPosition(event) {
     view = event;
+    showBoard(true);
     window.gamepitPlayView = view; // (the tests and the latency benchmark read it)
     const you = view.human_seat;
     $("play-title").textContent = view.kind === "frames" ? `${view.game}: you play`
