@@ -222,7 +222,8 @@ def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, 
     """A reload shows the same game at the same position (board, moves, the agent's thinking,
     whose turn), and so do going back to the page from another, a dropped connection and the
     play tab's way back; play goes on to one replay with every move and no forfeit; another tab
-    opening the game's address is told the game is played elsewhere, and gets no board."""
+    opening the game's address is told the game is played elsewhere, and gets no board; a
+    duplicated tab takes the game over and the first says so."""
     viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1)
     viewer.start_in_thread()
     try:
@@ -269,6 +270,7 @@ def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, 
         assert game.status == "playing" and game.streaming
         # another tab (its own session) is refused, clearly, and leaves the game alone
         first = browser.current_window_handle
+        token = browser.execute_script("return sessionStorage.getItem('gamepit-page')")
         browser.switch_to.new_window("tab")
         try:
             browser.get(viewer.url + f"#play={made['id']}")
@@ -278,9 +280,18 @@ def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, 
             assert not play_view(browser)
             assert not browser.find_element("id", "play-stage").is_displayed()  # no resign
             shoot(browser, artifacts, "play-connect-four-another-tab")
+            # a duplicated tab (it copies sessionStorage) takes the game over
+            browser.execute_script("sessionStorage.setItem('gamepit-page', arguments[0])", token)
+            browser.refresh()
+            assert wait_your_turn(browser, 4)["board"] == before["board"]
         finally:
             browser.close()
             browser.switch_to.window(first)
+        wait_for(browser, lambda: "opened again in another tab" in text_of(browser, "play-status"),
+                 "the first tab giving way")
+        assert not browser.find_element("id", "play-stage").is_displayed()
+        browser.refresh()  # and a reload takes it back
+        assert wait_your_turn(browser, 4)["board"] == before["board"]
         assert game.status == "playing" and game.streaming
         view = connect_four_to_the_end(browser)
     finally:
