@@ -248,26 +248,25 @@ def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, 
         shoot(browser, artifacts, "play-connect-four-reloaded")
         assert game.status == "playing" and game.streaming
         # away to another page and back (Chromium keeps the page in its back/forward cache)
+        mark_stale(browser)
         browser.get("about:blank")
         wait_for(browser, lambda: not game.streaming, "the stream closed")
         browser.back()
-        assert wait_your_turn(browser, 4)["board"] == before["board"]
-        assert game.status == "playing" and game.streaming
+        assert reattached(browser, game, 4)["board"] == before["board"]
         # the connection drops (cut at the server's end): the page reconnects by itself
-        browser.execute_script("window.gamepitPlayView.before = true")
+        mark_stale(browser)
         for connection in list(viewer.hub._streams):
             connection.shutdown(socket.SHUT_RDWR)
-        wait_for(browser, lambda: not play_view(browser).get("before"), "a new position")
-        assert wait_your_turn(browser, 4)["board"] == before["board"]
-        assert game.status == "playing" and game.streaming
+        assert reattached(browser, game, 4)["board"] == before["board"]
         # to the replays tab and back to the play tab: the form leads back to the game
+        mark_stale(browser)
         browser.find_element("css selector", "#pages a[data-page=replays]").click()
         wait_for(browser, lambda: not game.streaming, "the stream closed")
         browser.find_element("css selector", "#pages a[data-page=play]").click()
         wait_for(browser, lambda: browser.find_elements("id", "play-resume"),
                  "the way back")[0].click()
-        assert wait_your_turn(browser, 4)["board"] == before["board"]
-        assert game.status == "playing" and game.streaming
+        assert reattached(browser, game, 4)["board"] == before["board"]
+        assert game.status == "playing"
         # another tab (its own session) is refused, clearly, and leaves the game alone
         first = browser.current_window_handle
         token = browser.execute_script("return sessionStorage.getItem('gamepit-page')")
@@ -319,6 +318,19 @@ def test_a_closed_page_past_the_grace_period_ends_its_game_as_a_forfeit(browser,
     assert len(replay.steps) == 2
     assert replay.end["forfeit_seat"] == 0
     assert replay.end["forfeit_reason"] == "unfinished: the page was closed"
+
+
+def mark_stale(browser) -> None:
+    """Mark the position the page shows, to tell it from the one a new stream brings."""
+    browser.execute_script("window.gamepitPlayView.stale = true")
+
+
+def reattached(browser, game, steps: int) -> dict:
+    """The position the page shows once its game's stream is open again, on my turn."""
+    wait_for(browser, lambda: game.streaming, "the page back")
+    return wait_for(browser, lambda: (lambda v: v if v.get("your_turn") and not v.get("stale")
+                                      and v["steps"] == steps else None)(play_view(browser)),
+                    "the position again")
 
 
 def open_stream(viewer, game_id: str, page: str | None) -> tuple[int, object]:

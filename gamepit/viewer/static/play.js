@@ -134,7 +134,7 @@
 
   function showBoard(shown) {
     for (const id of ["play-stage", "play-move", "play-info"]) $(id).hidden = !shown;
-    if (!shown) view = null;
+    if (!shown) view = window.gamepitPlayView = null;
   }
 
   function leave() {
