@@ -134,7 +134,8 @@ def play_in_browser(manager: Any, game_spec: str, agent_spec: str, human_seat: i
                     replay_dir: str | None, folder: str, port: int = 0,
                     open_browser: bool = True, fps: float = FPS) -> int:
     """``gamepit play GAME human AGENT --browser``: serve one game on a local page, open it,
-    and stop once the game has ended (or on Ctrl-C, which ends it unfinished)."""
+    and stop once the game has ended (or on Ctrl-C, which ends it unfinished). A reload keeps
+    the game; a page gone past the grace period (``GRACE``) ends it as the person's forfeit."""
     import threading
 
     from gamepit.viewer.server import ViewerServer
