@@ -170,7 +170,8 @@ def main() -> int:
     args = parser.parse_args()
     manager = PluginManager()
     folder = Path(tempfile.mkdtemp(prefix="gamepit-latency-"))
-    server = ViewerServer(folder, manager.registry, port=0, manager=manager)
+    # reconnect_grace=0: a page left ends its game at once (the default waits 30 s for it)
+    server = ViewerServer(folder, manager.registry, port=0, manager=manager, reconnect_grace=0)
     server.start_in_thread()
     browser, profile = start_browser()
     try:

@@ -11,6 +11,7 @@ import contextlib
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +36,7 @@ from gamepit.viewer.server import ViewerServer
 from tests.test_viewer import _hears_ctrl_c, browser, text_of, wait_for  # noqa: F401 - the module's browser
 
 __all__ = ["browser"]
+GRACE = 1.0  # seconds the module's server keeps a game whose page left (its default is 30)
 
 
 class SlowAgent(Agent):
@@ -104,7 +106,8 @@ def record_game(manager, book: Ledger, pairing: list[str], index: int) -> None:
 @pytest.fixture(scope="module")
 def server(folders, manager):
     viewer = ViewerServer(folders["replays"], manager.registry, port=0, runs=folders["runs"],
-                          ledgers=[folders["ledger"]], manager=manager, max_games=3)
+                          ledgers=[folders["ledger"]], manager=manager, max_games=3,
+                          reconnect_grace=GRACE)
     viewer.start_in_thread()
     yield viewer
     viewer.shutdown()
@@ -182,11 +185,9 @@ def connect_four_choice(cells: list[str], me: str, them: str) -> int:
     return open_columns[0]
 
 
-def test_connect_four_won_by_clicks_against_random(browser, server, artifacts):
-    status, made = post(server, "/api/play/new", {"game": "connect_four", "agent": "random",
-                                                  "seat": 0, "seed": 5})
-    assert status == 200, made
-    browser.get(server.url + f"#play={made['id']}")
+def connect_four_to_the_end(browser) -> dict:
+    """Play X by clicks (``connect_four_choice``) until the game is over and recorded; the
+    last view."""
     for _ in range(21):
         view = wait_for(browser, lambda: (lambda v: v if v.get("your_turn") or
                                           v.get("status") == "over" else None)(
@@ -197,8 +198,16 @@ def test_connect_four_won_by_clicks_against_random(browser, server, artifacts):
         click_cell(browser, column)  # the top cell: the disc falls down the column
         wait_for(browser, lambda before=view["steps"]: play_view(browser)["steps"] > before,
                  "my move")
-    view = wait_for(browser, lambda: (lambda v: v if v.get("status") == "over" and v["replay"]
+    return wait_for(browser, lambda: (lambda v: v if v.get("status") == "over" and v["replay"]
                                       else None)(play_view(browser)), "the end")
+
+
+def test_connect_four_won_by_clicks_against_random(browser, server, artifacts):
+    status, made = post(server, "/api/play/new", {"game": "connect_four", "agent": "random",
+                                                  "seat": 0, "seed": 5})
+    assert status == 200, made
+    browser.get(server.url + f"#play={made['id']}")
+    view = connect_four_to_the_end(browser)
     assert view["result"] == "X wins", view["result"]
     assert "X wins" in text_of(browser, "play-status")
     shoot(browser, artifacts, "play-connect-four-won")
@@ -206,6 +215,242 @@ def test_connect_four_won_by_clicks_against_random(browser, server, artifacts):
     assert replay.header["agents"] == ["human@browser", "random"]
     assert replay.end["returns"] == [1.0, -1.0] and replay.end["forfeit_seat"] is None
     assert len(replay.steps) == view["steps"]
+
+
+def test_a_reloaded_page_keeps_its_game_and_another_tab_cannot_take_it(browser, tmp_path,
+                                                                       manager, artifacts):
+    """A reload shows the same game at the same position (board, moves, the agent's thinking,
+    whose turn), and so do going back to the page from another, a dropped connection and the
+    play tab's way back; play goes on to one replay with every move and no forfeit; another tab
+    opening the game's address is told the game is played elsewhere, and gets no board; a
+    duplicated tab takes the game over and the first says so."""
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1)
+    viewer.start_in_thread()
+    try:
+        status, made = post(viewer, "/api/play/new", {"game": "connect_four", "agent": "random",
+                                                      "seed": 5})
+        assert status == 200, made
+        browser.get(viewer.url + f"#play={made['id']}")
+        for steps in (0, 2):
+            view = wait_your_turn(browser, steps)
+            click_cell(browser, connect_four_choice(view["board"]["cells"], "X", "O"))
+        before = wait_your_turn(browser, 4)
+        history, thinking = text_of(browser, "play-history"), text_of(browser, "play-info")
+        game = viewer.table.get(made["id"])
+        actions = [entry[1] for entry in game.history]
+        browser.refresh()
+        after = wait_your_turn(browser, 4)
+        for key in ("id", "board", "history", "agent_move", "to_move", "moves"):
+            assert after[key] == before[key], key
+        assert text_of(browser, "play-history") == history
+        assert text_of(browser, "play-info") == thinking
+        assert "Your move" in text_of(browser, "play-status")
+        shoot(browser, artifacts, "play-connect-four-reloaded")
+        assert game.status == "playing" and game.streaming
+        # away to another page and back (Chromium keeps the page in its back/forward cache)
+        mark_stale(browser)
+        browser.get("about:blank")
+        wait_for(browser, lambda: not game.streaming, "the stream closed")
+        browser.back()
+        assert reattached(browser, game, 4)["board"] == before["board"]
+        # the connection drops (cut at the server's end): the page reconnects by itself
+        mark_stale(browser)
+        for connection in list(viewer.hub._streams):
+            connection.shutdown(socket.SHUT_RDWR)
+        assert reattached(browser, game, 4)["board"] == before["board"]
+        # to the replays tab and back to the play tab: the form leads back to the game
+        mark_stale(browser)
+        browser.find_element("css selector", "#pages a[data-page=replays]").click()
+        wait_for(browser, lambda: not game.streaming, "the stream closed")
+        browser.find_element("css selector", "#pages a[data-page=play]").click()
+        wait_for(browser, lambda: browser.find_elements("id", "play-resume"),
+                 "the way back")[0].click()
+        assert reattached(browser, game, 4)["board"] == before["board"]
+        assert game.status == "playing"
+        # another tab (its own session) is refused, clearly, and leaves the game alone
+        first = browser.current_window_handle
+        token = browser.execute_script("return sessionStorage.getItem('gamepit-page')")
+        browser.switch_to.new_window("tab")
+        try:
+            browser.get(viewer.url + f"#play={made['id']}")
+            wait_for(browser, lambda: "another tab" in text_of(browser, "play-status"),
+                     "the refusal")
+            assert "refused" in browser.find_element("id", "play-status").get_attribute("class")
+            assert not play_view(browser)
+            assert not browser.find_element("id", "play-stage").is_displayed()  # no resign
+            shoot(browser, artifacts, "play-connect-four-another-tab")
+            # a duplicated tab (it copies sessionStorage) takes the game over
+            browser.execute_script("sessionStorage.setItem('gamepit-page', arguments[0])", token)
+            browser.refresh()
+            assert wait_your_turn(browser, 4)["board"] == before["board"]
+        finally:
+            browser.close()
+            browser.switch_to.window(first)
+        wait_for(browser, lambda: "opened again in another tab" in text_of(browser, "play-status"),
+                 "the first tab giving way")
+        assert not browser.find_element("id", "play-stage").is_displayed()
+        browser.refresh()  # and a reload takes it back
+        assert wait_your_turn(browser, 4)["board"] == before["board"]
+        assert game.status == "playing" and game.streaming
+        view = connect_four_to_the_end(browser)
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
+    (path,) = tmp_path.glob("*.jsonl")  # one game, one file
+    replay = read_replay(path)
+    assert replay.end["forfeit_seat"] is None and replay.end["returns"] == [1.0, -1.0]
+    assert len(replay.steps) == view["steps"] > 4
+    assert [step["action"] for step in replay.steps[:4]] == actions
+
+
+def test_a_closed_page_past_the_grace_period_ends_its_game_as_a_forfeit(browser, server):
+    status, made = post(server, "/api/play/new", {"game": "tictactoe", "agent": "random",
+                                                  "seed": 3})
+    assert status == 200, made
+    browser.get(server.url + f"#play={made['id']}")
+    wait_your_turn(browser, 0)
+    click_cell(browser, 4)
+    wait_your_turn(browser, 2)
+    game = server.table.get(made["id"])
+    browser.get("about:blank")
+    wait_for(browser, lambda: game.status == "over" and game.replay_path, "the game's end")
+    replay = read_replay(game.replay_path)
+    assert len(replay.steps) == 2
+    assert replay.end["forfeit_seat"] == 0
+    assert replay.end["forfeit_reason"] == "unfinished: the page was closed"
+
+
+def mark_stale(browser) -> None:
+    """Mark the position the page shows, to tell it from the one a new stream brings."""
+    browser.execute_script("window.gamepitPlayView.stale = true")
+
+
+def reattached(browser, game, steps: int) -> dict:
+    """The position the page shows once its game's stream is open again, on my turn."""
+    wait_for(browser, lambda: game.streaming, "the page back")
+    return wait_for(browser, lambda: (lambda v: v if v.get("your_turn") and not v.get("stale")
+                                      and v["steps"] == steps else None)(play_view(browser)),
+                    "the position again")
+
+
+def open_stream(viewer, game_id: str, page: str | None) -> tuple[int, object]:
+    """A game's event stream as a page opens it: (status, response)."""
+    connection = http.client.HTTPConnection("127.0.0.1", viewer.server_address[1], timeout=30)
+    query = f"id={game_id}" + (f"&page={page}" if page else "")
+    connection.request("GET", f"/api/play/events?{query}")
+    return connection.getresponse()
+
+
+def next_event(response) -> dict | None:
+    """The stream's next event, or None once the server closed it."""
+    while True:
+        line = response.fp.readline()
+        if not line:
+            return None
+        if line.startswith(b"data: "):
+            return json.loads(line[6:])
+
+
+def test_a_reattached_game_is_one_game_holding_one_slot(tmp_path, manager):
+    """The same page's second stream (a reload the server has not noticed yet, or a dropped
+    connection the browser reopens) replaces the first; another page's is refused; a game
+    waiting for its page holds its slot; a stopping server records it, as it records every
+    game."""
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1,
+                          reconnect_grace=30.0)
+    viewer.start_in_thread()
+    try:
+        game = viewer.table.new("tictactoe", "alphabeta", 0, 0)
+        first = open_stream(viewer, game.id, "page-a")
+        assert first.status == 200 and next_event(first)["your_turn"]
+        assert post(viewer, "/api/play/move", {"id": game.id, "action": 4})[0] == 200
+        second = open_stream(viewer, game.id, "page-a")  # the first is still open
+        assert second.status == 200
+        assert next_event(second)["steps"] in (1, 2)
+        events = []
+        while (event := next_event(first)) is not None:
+            events.append(event)
+        assert events[-1]["type"] == "replaced", events  # then the server closed it
+        assert open_stream(viewer, game.id, "x" * 65).status == 400  # not a token
+        other = open_stream(viewer, game.id, "page-b")
+        assert other.status == 409
+        assert "another tab" in json.loads(other.read())["error"]
+        status, state = get(viewer, f"/api/play/state?id={game.id}&page=page-b")
+        assert status == 200 and not state["yours"] and state["attached"]
+        second.close()
+        wait_until(lambda: not game.streaming)
+        assert game.status in ("playing", "thinking")  # kept for its page
+        status, answer = post(viewer, "/api/play/new", {"game": "tictactoe"})
+        assert status == 429, answer  # its slot is held
+        third = open_stream(viewer, game.id, "page-a")  # back within the grace period
+        view = next_event(third)
+        while view["steps"] < 2:
+            view = next_event(third)
+        assert view["your_turn"] and view["agent_move"]["info"]["value"] is not None
+        assert post(viewer, "/api/play/resign", {"id": game.id})[0] == 200
+        third.close()
+        # its slot is let go once, so a new game fits: the reattached game was one game
+        wait_until(lambda: post(viewer, "/api/play/new", {"game": "tictactoe"})[0] == 200)
+        status, made = post(viewer, "/api/play/new", {"game": "tictactoe"})
+        assert status == 429, made  # (the game made just above holds the one slot)
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
+    assert game.status == "over"
+    (path,) = tmp_path.glob("*.jsonl")
+    replay = read_replay(path)
+    assert len(replay.steps) == 2
+    assert replay.end["forfeit_reason"] == "resigned"
+
+
+def test_a_stopping_server_records_a_game_waiting_for_its_page(tmp_path, manager):
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager,
+                          reconnect_grace=30.0)
+    viewer.start_in_thread()
+    try:
+        game = viewer.table.new("tictactoe", "random", 0, 0)
+        stream = open_stream(viewer, game.id, "page-a")
+        assert next_event(stream)["your_turn"]
+        assert post(viewer, "/api/play/move", {"id": game.id, "action": 4})[0] == 200
+        stream.close()
+        wait_until(lambda: not game.streaming)
+        assert game.status != "over"
+    finally:
+        viewer.shutdown()
+        viewer.server_close()  # the game waiting for its page is recorded, unfinished
+    assert game.status == "over"
+    replay = read_replay(game.replay_path)
+    assert len(replay.steps) == 2
+    assert replay.end["forfeit_reason"] == "unfinished: the server stopped"
+
+
+def test_a_game_past_its_grace_period_frees_its_slot(tmp_path, manager):
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1,
+                          reconnect_grace=0.3)
+    viewer.start_in_thread()
+    try:
+        game = viewer.table.new("tictactoe", "random", 0, 0)
+        stream = open_stream(viewer, game.id, None)
+        assert next_event(stream)["your_turn"]
+        assert post(viewer, "/api/play/move", {"id": game.id, "action": 0})[0] == 200
+        stream.close()
+        wait_until(lambda: game.status == "over" and game.replay_path)
+        assert read_replay(game.replay_path).end["forfeit_reason"] == \
+            "unfinished: the page was closed"
+        wait_until(lambda: post(viewer, "/api/play/new", {"game": "tictactoe"})[0] == 200)
+        status, answer = get(viewer, "/api/play/state?id=nosuchgame")
+        assert status == 404 and "no such game" in answer["error"]
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
+
+
+def get(server, path: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(server.url.rstrip("/") + path, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 def test_illegal_click_refused_thinking_shown_undo_and_resign(browser, server, artifacts):
@@ -283,8 +528,11 @@ def test_keys_spell_the_games_own_actions():
     assert action_for_keys(["NOOP", "LEFT", "RIGHT", "FIRE"], ["up", "right"]) == 2
 
 
-def test_minatar_played_on_the_keyboard_and_a_closed_page_ends_it(browser, server, artifacts):
-    status, made = post(server, "/api/play/new", {"game": "minatar:breakout", "agent": "random",
+def test_minatar_played_on_the_keyboard_paused_by_a_reload_and_ended_by_a_closed_page(
+        browser, server, artifacts):
+    """Keys move the chicken; a reload pauses the screen game (it waits for a key again, on the
+    same step), and a page gone past the grace period ends it as the person's forfeit."""
+    status, made = post(server, "/api/play/new", {"game": "minatar:freeway", "agent": "random",
                                                   "seed": 2})
     assert status == 200, made
     browser.get(server.url + f"#play={made['id']}")
@@ -292,19 +540,37 @@ def test_minatar_played_on_the_keyboard_and_a_closed_page_ends_it(browser, serve
              "the invitation to start")
     body = browser.find_element("tag name", "body")
     ActionChains(browser).key_down(Keys.ARROW_LEFT, body).perform()
-    wait_for(browser, lambda: int(browser.find_element("id", "play-board")
-                                  .get_attribute("data-frame") or 0) >= 5, "frames")
+    wait_for(browser, lambda: shown_frame(browser) >= 5, "frames")
     ActionChains(browser).key_up(Keys.ARROW_LEFT, body).perform()
     assert "frames/s" in text_of(browser, "play-fps")
     shoot(browser, artifacts, "play-minatar")
     game = server.table.get(made["id"])
-    browser.get("about:blank")  # the tab goes away: the game ends, recorded as unfinished
+    server.table.grace = 30.0  # long enough for any reload on a busy machine
+    try:
+        browser.refresh()
+        wait_for(browser, lambda: "to go on" in text_of(browser, "play-status"),
+                 "the invitation to go on")
+        paused = len(game.history)  # (the game waits for a key: this is where it stopped)
+        wait_for(browser, lambda: shown_frame(browser) == paused, "the paused screen")
+        assert game.status == "playing" and not play_view(browser)["started"]
+        body = browser.find_element("tag name", "body")  # (the reloaded page's)
+        ActionChains(browser).key_down(Keys.ARROW_UP, body).perform()
+        wait_for(browser, lambda: shown_frame(browser) >= paused + 5, "frames after the reload")
+        ActionChains(browser).key_up(Keys.ARROW_UP, body).perform()
+    finally:
+        server.table.grace = GRACE
+    browser.get("about:blank")  # the tab goes away: past the grace period the game ends
     wait_for(browser, lambda: game.status == "over" and game.replay_path, "the game's end")
     replay = read_replay(game.replay_path)
-    left = game.names.index("LEFT")
-    assert any(step["action"] == left for step in replay.steps)
-    if replay.end["forfeit_seat"] is not None:  # (the ball may have been lost first)
-        assert replay.end["forfeit_reason"] == "unfinished: the page was closed"
+    actions = [step["action"] for step in replay.steps]
+    assert game.names.index("LEFT") in actions[:paused]
+    assert game.names.index("UP") in actions[paused:]
+    assert replay.end["forfeit_seat"] == 0
+    assert replay.end["forfeit_reason"] == "unfinished: the page was closed"
+
+
+def shown_frame(browser) -> int:
+    return int(browser.find_element("id", "play-board").get_attribute("data-frame") or 0)
 
 
 def test_games_at_once_are_limited(server):
@@ -318,7 +584,7 @@ def test_games_at_once_are_limited(server):
         assert status == 429 and "finish one first" in answer["error"]
     finally:
         for game in made:
-            game.closed()
+            game.abandon()
     status, answer = post(server, "/api/play/new", {"game": "hex"})
     assert status == 400 and "\n" not in answer["error"]
 
@@ -436,7 +702,7 @@ def test_new_routes_keep_the_refusals(server, folders):
             response = connection.getresponse()
             assert response.status == expected, (method, path, host)
             if expected == 200 and path == "/api/play/new":
-                server.table.get(json.loads(response.read())["id"]).closed()
+                server.table.get(json.loads(response.read())["id"]).abandon()
             connection.close()
     outside = "../" + folders["ledger"].name
     for path in (f"/api/live/replay?path={quote(outside)}", f"/api/run?path={quote('../..')}",
@@ -690,6 +956,44 @@ def test_a_ledger_and_runs_folder_made_after_the_viewer_started_appear_live(
         viewer.server_close()
 
 
+def test_view_reconnect_grace_is_the_wait_for_a_page(cli, tmp_path):
+    done = cli("view", str(tmp_path), "--no-browser", "--reconnect-grace", "-1")
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert "--reconnect-grace" in done.stderr
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gamepit", "view", str(tmp_path), "--port", "0", "--no-browser",
+         "--reconnect-grace", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().split(" at ")[1].split()[0]
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        request = urllib.request.Request(url + "api/play/new", data=b'{"game": "tictactoe"}',
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            game_id = json.loads(response.read())["id"]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", f"/api/play/events?id={game_id}&page=a")
+        stream = connection.getresponse()
+        assert next_event(stream)["your_turn"]
+        request = urllib.request.Request(url + "api/play/move",
+                                         data=json.dumps({"id": game_id, "action": 4}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=30).close()
+        stream.close()
+        connection.close()  # the page goes; 0.2 s later (not 30) its game is over
+
+        def state() -> dict:
+            with urllib.request.urlopen(f"{url}api/play/state?id={game_id}&page=a",
+                                        timeout=30) as response:
+                return json.loads(response.read())
+
+        wait_until(lambda: state()["status"] == "over" and state()["result"], 15)
+    finally:
+        process.kill()
+        process.wait()
+    (replay,) = tmp_path.glob("*.jsonl")
+    assert read_replay(replay).end["forfeit_reason"] == "unfinished: the page was closed"
+
+
 def test_view_names_a_ledger_or_runs_folder_not_made_yet_in_one_note(cli, tmp_path):
     """A ledger or runs folder that does not exist yet is a note (it may be a typo), one
     whose folder does not exist either is an error, as is a folder given as a ledger."""
@@ -717,7 +1021,6 @@ def test_view_names_a_ledger_or_runs_folder_not_made_yet_in_one_note(cli, tmp_pa
 def test_a_page_that_hangs_up_as_its_game_stream_opens_ends_the_game(server):
     """The tab closed (a reset) between asking for its game's stream and the answer: the game
     must still end, not hold one of the server's few game slots for ever."""
-    import socket
     import struct
 
     status, answer = post(server, "/api/play/new", {"game": "tictactoe"})
@@ -739,7 +1042,7 @@ def test_an_agent_still_thinking_for_a_closed_page_keeps_its_game_slot(tmp_path,
     """The limit on games at once bounds the agents thinking at once: a page closed while its
     agent thinks frees its slot (and closes the agent) only once the agent has answered."""
     viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1,
-                          play_replays=False)
+                          play_replays=False, reconnect_grace=0.2)  # (the agent takes 5 s)
     viewer.start_in_thread()
     port = viewer.server_address[1]
     try:

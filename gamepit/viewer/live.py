@@ -10,9 +10,9 @@ per game), so the page is told within ``INTERVAL`` of a change and then fetches 
 through the ordinary JSON API. The page does not poll; the server looks at a few file stats.
 
 A client that goes away is noticed when its socket reads end-of-file or a write fails, and its
-source's ``closed()`` is called (a game played in that tab ends there). A client that does not
-read its stream is dropped once ``MAX_BUFFER`` bytes wait for it. Comments every
-``KEEPALIVE`` seconds find dead connections behind idle ones.
+source's ``closed()`` is called (a game played in that tab waits a while for the tab to come
+back). A client that does not read its stream is dropped once ``MAX_BUFFER`` bytes wait for
+it. Comments every ``KEEPALIVE`` seconds find dead connections behind idle ones.
 """
 
 from __future__ import annotations
@@ -36,7 +36,10 @@ MAX_BUFFER = 8 << 20  # bytes waiting for a client that does not read; past this
 
 class Source:
     """What a stream reports. ``poll`` returns the events (JSON-ready dicts) since the last
-    call; ``closed`` is called once when the client goes away."""
+    call; ``closed`` is called once when the client goes away. A source that has said all it
+    will sets ``done``: the hub sends what it returned and closes the stream."""
+
+    done = False
 
     def poll(self) -> list[dict[str, Any]]:
         return []
@@ -175,6 +178,8 @@ class Hub:
                     if not stream.pending and now - stream.last_sent > KEEPALIVE:
                         stream.pending += b": keep-alive\n\n"
                     self._flush(stream, now)
+                    if stream.source.done and stream.connection in self._streams:
+                        self._drop(stream)  # (unless the flush dropped it already)
         finally:
             self._admit()
             for stream in list(self._streams.values()):

@@ -12,12 +12,17 @@ Screen games (states with ``frame()``: MinAtar, Atari) are played on the keyboar
 sends which keys are held, and the game advances at ``fps`` steps a second, the action being
 the one of the game's own action set whose name (``UP``, ``LEFTFIRE``...) the keys spell.
 
-Every game is recorded when it ends (won, lost, resigned, or its page closed) through the
+Every game is recorded when it ends (won, lost, resigned, or its page gone) through the
 match hooks like any match (``gamepit.arena.LiveMatch``), so undo never leaves a trace in the
-replay. A closed page ends its game: recorded with the person's seat forfeiting, reason
+replay. A page follows its game on one event stream (``PlayStream``). When the stream closes
+(a reload, a dropped connection, a closed tab) the game waits ``grace`` seconds for that page
+to come back, as online boards do: the page that opened the game first owns it (by a token it
+keeps for its tab), and only it may open the stream again; it gets the same position, moves
+and agent's thinking, and play goes on (a screen game pauses until a key is pressed again).
+Past the grace period the game is recorded with the person's seat forfeiting, reason
 "unfinished: the page was closed". At most ``limit`` games are played at once per server; a
-game whose page closed while its agent thinks keeps its slot until the agent answers, so the
-limit also bounds the agents thinking at once.
+game waiting for its page holds its slot, and so does a game whose page left while its agent
+thinks, until the agent answers, so the limit also bounds the agents thinking at once.
 
 Must not know any concrete game; board styles are the ``board_view`` ones the page draws.
 """
@@ -39,6 +44,8 @@ from gamepit.viewer.session import SCREEN_LOCK, encode_png, json_safe, names_in_
 
 MAX_GAMES = 4  # games played at once per server: each holds an agent (maybe a network)
 UNCLAIMED = 30.0  # seconds a new game waits for its page before it is dropped
+GRACE = 30.0  # seconds a game waits for its page to come back (a reload, a dropped connection)
+PAGE_CLOSED = "unfinished: the page was closed"
 FPS = 15.0  # steps a second of a screen game (Atari at frameskip 4 runs 15 a second)
 HUMAN = "human@browser"  # (not "human": that one is the terminal agent, whose hooks print)
 # The directions and the button a screen game's action names are made of, in ALE's order.
@@ -106,14 +113,38 @@ def action_for_keys(names: list[str], keys: list[str]) -> int:
     return index.get("NOOP", 0)
 
 
-class PlayGame(Source):
+class PlayStream(Source):
+    """One page's event stream of one game, and what that page has been sent. A game has at
+    most one: the same page's next stream replaces it (this one then says ``replaced`` and
+    the hub closes it)."""
+
+    def __init__(self, game: PlayGame, page: str) -> None:
+        self.game, self.page = game, page
+        self.version = 0  # the version of the game's view this page has
+        self.frame = -1  # the step of the screen it has
+        self.replaced = False
+
+    def poll(self) -> list[dict[str, Any]]:
+        return self.game.events_for(self)
+
+    def closed(self) -> None:
+        self.game.detach(self)
+
+    def start(self) -> None:
+        self.game.start()
+
+
+class PlayGame:
     """One game in one page. Thread-safe: request threads, the agent's thread, the screen
-    loop and the hub share it through ``lock``."""
+    loop, the grace timer and the hub share it through ``lock``. ``owner``: the token of the
+    page that may follow it (the first to open its stream, unless the page that asked for
+    the game named itself)."""
 
     def __init__(self, table: PlayTable, game_spec: str, agent_spec: str, human_seat: int,
-                 seed: int) -> None:
+                 seed: int, owner: str | None = None) -> None:
         registry = table.registry
-        self.table, self.id = table, secrets.token_hex(8)
+        # the id is an unguessable 64-bit token: it is all a request names a game by
+        self.table, self.id, self.owner = table, secrets.token_hex(8), owner
         if agent_spec.partition(":")[0].strip() == "human":
             raise GamepitError("play: 'human' is the terminal agent (it would wait on the "
                                "server's terminal); choose an agent to play against")
@@ -148,18 +179,17 @@ class PlayGame(Source):
         self.result = ""
         self.replay_path: str | None = None
         self.forfeit: tuple[int, str] | None = None
-        self.streaming = False
+        self._stream: PlayStream | None = None  # the page's stream, while it is there
+        self._away = 0  # times the page left: a grace timer ends the game only for its own
+        self._grace: threading.Timer | None = None
         self._acting = False  # the agent's thread is in act(); the game's slot waits for it
         self._ended = False  # recorded; the slot is let go once the agent is not acting
         self.keys: list[str] = []
         self._first_key = threading.Event()  # a screen game waits for the player's first key
         self.fps = table.fps
-        self.frames_sent = 0
         self._version = 0
-        self._sent_version = 0
         self._view: dict[str, Any] = {}
         self._frame: dict[str, Any] | None = None
-        self._frame_sent = -1
         self.names = [str(self.game.action_to_string(a)) for a in range(self.game.num_actions)] \
             if self.has_frames else []
 
@@ -221,14 +251,81 @@ class PlayGame(Source):
         self.keys = [str(key) for key in keys[:8]]
         self._first_key.set()
 
-    def closed(self, wait: bool = False,
-               reason: str = "unfinished: the page was closed") -> None:
-        """The page's stream ended (the tab was closed): the game ends, unfinished. The hub's
-        thread calls this, and recording a long screen game must not hold it up, so the
-        game is recorded in a thread of its own unless ``wait`` (the server is stopping)."""
+    @property
+    def streaming(self) -> bool:
+        """Whether the page is following the game now."""
+        return self._stream is not None
+
+    def attach(self, page: str | None) -> PlayStream:
+        """A page opens the game's stream (first, or again after a reload or a dropped
+        connection): it gets the position, the moves and the agent's last thinking. Only the
+        owner may follow a game being played; a page without a token gets one of its own, so
+        it can never come back. A game that is over shows any page how it ended."""
+        if page is not None and not (0 < len(page) <= 64 and page.isascii()
+                                     and page.isprintable()):
+            raise PlayError("page must be a short token", status=400)
+        page = page or secrets.token_hex(8)
         with self.lock:
-            self.streaming = False
             if self.status == "over":
+                return PlayStream(self, page)
+            if self.owner is None:
+                self.owner = page
+            elif page != self.owner:
+                raise PlayError("this game is being played in another tab: only the tab that "
+                                "started it can play it (it is listed with the replays once "
+                                "it ends)", status=409)
+            replaced, self._stream = self._stream, PlayStream(self, page)
+            self._cancel_grace()
+            stream = self._stream
+        if replaced is not None:  # (a reload the hub has not noticed, or a dead connection)
+            replaced.replaced = True
+            self.table.hub.wake()
+        return stream
+
+    def detach(self, stream: PlayStream) -> None:
+        """``stream`` closed. If it was the page's, the game waits ``table.grace`` seconds for
+        the page to come back, then ends as the person's forfeit; a screen game pauses."""
+        with self.lock:
+            if stream is not self._stream:
+                return  # replaced already
+            self._stream = None
+            if self.status in ("over", "ending"):
+                return
+            self._away += 1
+            pause = self.has_frames and self._first_key.is_set()
+            self.keys = []
+            self._first_key.clear()  # a screen game waits for a key again
+            grace = self.table.grace
+            if grace > 0:
+                self._grace = threading.Timer(grace, self._grace_over, args=(self._away,))
+                self._grace.daemon = True
+                self._grace.start()
+        if pause:
+            self._changed()  # the page that comes back is asked for a key
+        if grace <= 0:
+            self.abandon()
+
+    def _grace_over(self, away: int) -> None:
+        with self.lock:
+            if self._stream is not None or away != self._away:
+                return  # the page came back (and may have left again since)
+            self._grace = None
+        self.abandon()
+
+    def _cancel_grace(self) -> None:
+        """(caller holds the lock)"""
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+
+    def abandon(self, reason: str = PAGE_CLOSED, wait: bool = False) -> None:
+        """End the game now, unfinished: recorded as the person's forfeit for ``reason``. The
+        hub's and the timer's threads call this, and recording a long screen game must not
+        hold them up, so the game is recorded in a thread of its own unless ``wait`` (the
+        server is stopping). A game already won on the board is left to be recorded so."""
+        with self.lock:
+            self._cancel_grace()
+            if self.status in ("over", "ending"):
                 return
             self.forfeit = (self.human_seat, reason)
         if wait:
@@ -236,24 +333,29 @@ class PlayGame(Source):
         else:
             threading.Thread(target=self._end, daemon=True).start()
 
-    def resend(self) -> None:
-        """A page (re)connects: it gets the latest position and screen again."""
+    def describe(self, page: str | None) -> dict[str, Any]:
+        """Why a page may not be able to follow the game: whether it is over, whether the
+        page may play it (``yours``), whether a page follows it now."""
         with self.lock:
-            self._sent_version = self._version - 1 if self._version else 0
-            self._frame_sent = -1
+            return {"id": self.id, "status": self.status, "result": self.result,
+                    "yours": self.status == "over" or self.owner in (None, page),
+                    "attached": self._stream is not None}
 
     # ------------------------------------------------------------------ the hub asks
 
-    def poll(self) -> list[dict[str, Any]]:
-        events = []
+    def events_for(self, stream: PlayStream) -> list[dict[str, Any]]:
+        """What ``stream``'s page has not been sent yet: the latest screen and position."""
+        events: list[dict[str, Any]] = []
         with self.lock:
-            if self._frame is not None and self._frame["step"] != self._frame_sent:
+            if stream.replaced:
+                stream.done = True
+                return [{"type": "replaced", "id": self.id}]
+            if self._frame is not None and self._frame["step"] != stream.frame:
                 events.append(self._frame)
-                self._frame_sent = self._frame["step"]
-                self.frames_sent += 1
-            if self._version != self._sent_version:
+                stream.frame = self._frame["step"]
+            if self._version != stream.version:
                 events.append(self._view)
-                self._sent_version = self._version
+                stream.version = self._version
         return events
 
     # ------------------------------------------------------------------ playing
@@ -315,12 +417,16 @@ class PlayGame(Source):
     def _screen_loop(self) -> None:
         self._publish_frame()
         self._changed()
-        while not self._first_key.wait(0.5):
-            if self.status != "playing":
-                return
         period = 1.0 / self.fps
         tick = time.perf_counter()
         while True:
+            if not self._first_key.is_set():  # before the first key, and while the page is away
+                if not self._first_key.wait(0.5):
+                    if self.status != "playing":
+                        return
+                    continue
+                self._changed()  # the page hears the game has started (or goes on)
+                tick = time.perf_counter()
             tick += period
             delay = tick - time.perf_counter()
             if delay > 0:
@@ -427,35 +533,35 @@ class PlayGame(Source):
         return data
 
 
-
-
 class PlayTable:
-    """The games of one server, at most ``limit`` at once."""
+    """The games of one server, at most ``limit`` at once. ``grace``: seconds a game waits
+    for its page to come back (0: it ends as soon as its page's stream closes)."""
 
     def __init__(self, registry: Any, manager: Any, replay_dir: str | Path | None, hub: Hub,
-                 limit: int = MAX_GAMES, fps: float = FPS) -> None:
+                 limit: int = MAX_GAMES, fps: float = FPS, grace: float = GRACE) -> None:
         self.registry, self.manager, self.hub = registry, manager, hub
         self.replay_dir = None if replay_dir is None else str(replay_dir)
-        self.limit, self.fps = limit, fps
+        self.limit, self.fps, self.grace = limit, fps, grace
         self._games: dict[str, PlayGame] = {}
         self._lock = threading.Lock()
         self.finished: list[PlayGame] = []  # in the order they ended (``gamepit play`` waits)
         self.ended = threading.Condition(self._lock)
 
     def new(self, game_spec: str, agent_spec: str, human_seat: int = 0,
-            seed: int | None = None) -> PlayGame:
+            seed: int | None = None, page: str | None = None) -> PlayGame:
+        """A new game; ``page``: the token of the page asking, which alone may follow it."""
         with self._lock:
             unclaimed = [game for game in self._games.values() if game.status == "ready"
                          and not game.streaming
                          and time.monotonic() - game.created > UNCLAIMED]
         for game in unclaimed:  # made, but no page ever opened them
-            game.closed()
+            game.abandon()
         with self._lock:
             if len(self._games) >= self.limit:
                 raise PlayError(f"{self.limit} games are being played on this server; finish "
                                 "one first", status=429)
         game = PlayGame(self, game_spec, agent_spec, human_seat,
-                        secrets.randbelow(2**31) if seed is None else seed)
+                        secrets.randbelow(2**31) if seed is None else seed, page)
         with self._lock:
             if len(self._games) >= self.limit:
                 if game.agent is not None:
@@ -501,7 +607,13 @@ class PlayTable:
         return result.replay_path, result_in_words(game.game, result)
 
     def close(self) -> None:
+        """The server stops: every game still on (waiting for its page too) is recorded,
+        unfinished; a game another thread is recording is waited for, a while."""
         with self._lock:
             games = list(self._games.values())
         for game in games:
-            game.closed(wait=True, reason="unfinished: the server stopped")
+            game.abandon("unfinished: the server stopped", wait=True)
+        deadline = time.monotonic() + 30.0
+        with self.ended:
+            while any(not game._ended for game in games) and time.monotonic() < deadline:
+                self.ended.wait(0.1)

@@ -20,6 +20,7 @@ DEFAULT_FOLDER = "replays"
 DEFAULT_PORT = 8765
 MAX_GAMES = 4  # (gamepit.viewer.play.MAX_GAMES, not imported here to keep --help fast)
 FPS = 15.0  # (gamepit.viewer.play.FPS, likewise)
+GRACE = 30.0  # (gamepit.viewer.play.GRACE, likewise)
 
 
 @hookimpl
@@ -57,6 +58,10 @@ def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fps", type=number_arg(float, 1, 120), default=FPS,
                         help=f"steps a second of MinAtar and Atari played in the browser "
                              f"(default {FPS:g})")
+    parser.add_argument("--reconnect-grace", type=number_arg(float, 0, 3600), default=GRACE,
+                        metavar="SECONDS", help="how long a game played in the browser waits "
+                        "for its page to come back after a reload or a dropped connection "
+                        f"before it ends as your forfeit (default {GRACE:g}; 0: at once)")
     parser.add_argument("--no-browser", action="store_true",
                         help="only print the address; do not open a browser")
     parser.set_defaults(func=cmd_view)
@@ -88,7 +93,8 @@ def cmd_view(args: argparse.Namespace, manager: Any = None) -> int:
     _more_files()
     server = ViewerServer(args.folder, manager.registry, args.host, args.port, args.idle_timeout,
                           runs=args.runs, ledgers=args.ledger, manager=manager,
-                          max_games=args.max_games, fps=args.fps)
+                          max_games=args.max_games, fps=args.fps,
+                          reconnect_grace=args.reconnect_grace)
     print(f"gamepit viewer: serving {server.root} at {server.url}  (Ctrl-C stops)", flush=True)
     for note in server.notes:
         print(f"gamepit viewer: note: {note}", file=sys.stderr, flush=True)
@@ -128,7 +134,8 @@ def play_in_browser(manager: Any, game_spec: str, agent_spec: str, human_seat: i
                     replay_dir: str | None, folder: str, port: int = 0,
                     open_browser: bool = True, fps: float = FPS) -> int:
     """``gamepit play GAME human AGENT --browser``: serve one game on a local page, open it,
-    and stop once the game has ended (or on Ctrl-C, which ends it unfinished)."""
+    and stop once the game has ended (or on Ctrl-C, which ends it unfinished). A reload keeps
+    the game; a page gone past the grace period (``GRACE``) ends it as the person's forfeit."""
     import threading
 
     from gamepit.viewer.server import ViewerServer

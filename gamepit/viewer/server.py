@@ -15,9 +15,11 @@ one hub thread (``live.py``) and go back to answering requests. Routes:
 - Pushes (``text/event-stream``): ``/api/live/replays`` (the list changed),
   ``/api/live/replay?path=REL`` (a replay grew), ``/api/live/runs`` (a run started or wrote),
   ``/api/live/run?path=REL``, ``/api/live/tournaments`` (any ledger changed),
-  ``/api/live/tournament?ledger=I&name=N``, ``/api/play/events?id=ID`` (a game in this page).
+  ``/api/live/tournament?ledger=I&name=N``, ``/api/play/events?id=ID&page=TOKEN`` (a game in
+  this page; only the page that owns it may follow it, see ``play.py``).
 - Play (``POST``, JSON bodies): ``/api/play/new``, ``move``, ``undo``, ``resign``, ``keys``;
-  ``GET /api/play/options`` (see ``play.py``). A POST must say ``Content-Type:
+  ``GET /api/play/options``, ``GET /api/play/state?id=ID&page=TOKEN`` (why a page may not
+  follow a game). A POST must say ``Content-Type:
   application/json``, which a page on another site cannot send here without a CORS preflight
   this server never grants, and an ``Origin`` header, when sent, must be this server's.
 
@@ -57,7 +59,7 @@ from gamepit.replay import SUFFIX, read_replay
 from gamepit.viewer import charts
 from gamepit.viewer.catalog import Catalog, is_regular_file, one_line, replay_files, within
 from gamepit.viewer.live import MAX_STREAMS, FileSource, FolderSource, Hub, Source
-from gamepit.viewer.play import FPS, MAX_GAMES, PlayError, PlayTable
+from gamepit.viewer.play import FPS, GRACE, MAX_GAMES, PlayError, PlayTable
 from gamepit.viewer.session import ReplaySession, json_safe
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -221,7 +223,9 @@ def names_this_machine(host: str, port: int) -> bool:
 
 class ViewerServer(HTTPServer):
     """Serves one folder of replays. ``port=0`` takes any free port; see ``url``.
-    ``idle_timeout``: seconds a connection may stay silent before it is closed."""
+    ``idle_timeout``: seconds a connection may stay silent before it is closed.
+    ``reconnect_grace``: seconds a game played in the browser waits for its page to come
+    back (a reload, a dropped connection) before it ends as the person's forfeit."""
 
     request_queue_size = BACKLOG
 
@@ -229,7 +233,8 @@ class ViewerServer(HTTPServer):
                  port: int = 8765, idle_timeout: float = IDLE_TIMEOUT,
                  runs: str | Path | None = None, ledgers: list[str | Path] = (),
                  manager: Any = None, play_replays: str | Path | None | bool = True,
-                 max_games: int = MAX_GAMES, fps: float = FPS) -> None:
+                 max_games: int = MAX_GAMES, fps: float = FPS,
+                 reconnect_grace: float = GRACE) -> None:
         root = Path(folder).expanduser()
         if not root.is_dir():
             raise GamepitError(f"view: {folder}: no such folder")
@@ -268,7 +273,8 @@ class ViewerServer(HTTPServer):
             manager = get_manager()
         # browser games are recorded into the served folder unless told otherwise
         recorded = self.root if play_replays is True else play_replays or None
-        self.table = PlayTable(registry, manager, recorded, self.hub, max_games, fps)
+        self.table = PlayTable(registry, manager, recorded, self.hub, max_games, fps,
+                               reconnect_grace)
         self._sessions: OrderedDict[Path, tuple[tuple[float, int], ReplaySession]] = OrderedDict()
         self._sessions_lock = threading.Lock()
         if ":" in host:
@@ -528,6 +534,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif parts.path == "/api/tournament":
             ledger = self.server.ledger(query.get("ledger", ""))
             self._json(charts.standings(ledger, query.get("name", "")))
+        elif parts.path == "/api/play/state":
+            self._json(self.server.table.get(query.get("id", "")).describe(
+                query.get("page") or None))
         elif parts.path == "/api/play/options":
             table = self.server.table
             agents = [name for name in self.server.registry.names("agent") if name != "human"]
@@ -569,14 +578,8 @@ class _Handler(BaseHTTPRequestHandler):
             ledger = server.ledger(query.get("ledger", ""))
             wal = ledger.with_name(ledger.name + "-wal")  # WAL mode: commits land here first
             return FileSource([ledger, wal], lambda: {"ledger": query.get("ledger")})
-        if path == "/api/play/events":
-            game = server.table.get(query.get("id", ""))
-            with game.lock:
-                if game.streaming:
-                    raise PlayError("this game is open in another page", status=409)
-                game.streaming = True
-            game.resend()
-            return game
+        if path == "/api/play/events":  # only the page that owns the game (play.py)
+            return server.table.get(query.get("id", "")).attach(query.get("page") or None)
         raise _Refused(HTTPStatus.NOT_FOUND, f"no such stream: {path}")
 
     def _stream(self, source: Source) -> None:
@@ -631,7 +634,8 @@ class _Handler(BaseHTTPRequestHandler):
         table = self.server.table
         if parts.path == "/api/play/new":
             game = table.new(_text(body, "game"), _text(body, "agent", "random"),
-                             _whole(body, "seat", 0), body.get("seed") and _whole(body, "seed"))
+                             _whole(body, "seat", 0), body.get("seed") and _whole(body, "seed"),
+                             _text(body, "page") if "page" in body else None)
             self._json({"id": game.id})
             return
         game = table.get(_text(body, "id"))

@@ -1,11 +1,15 @@
 // Playing in the browser (#play: the form, #play=ID: a game). The server holds the game and
 // the agent; this page draws what it pushes (/api/play/events), sends clicks, keys, undo and
 // resign, and shows the agent's thinking with the replay view's panels (window.gamepit.board).
+// A reload, or a connection that drops and comes back, finds the same game: the address keeps
+// its id, and this tab's token (sessionStorage: kept across reloads, not shared with other
+// tabs) is what the server lets follow it; the server waits a while for the page to return.
 "use strict";
 (() => {
   const gamepit = (window.gamepit = window.gamepit || {});
   const $ = (id) => document.getElementById(id);
   const canvas = $("play-board");
+  const PAGE = tabToken();
   let stream = null;
   let view = null; // the last position the server pushed
   let gameId = null;
@@ -15,6 +19,26 @@
   const held = new Set();
   // frames drawn, with when: the page's frame rate (and the benchmark's)
   window.gamepitPlayFrames = [];
+
+  function tabToken() {
+    const random = () => Array.from(crypto.getRandomValues(new Uint8Array(16)),
+      (byte) => byte.toString(16).padStart(2, "0")).join("");
+    try {
+      let token = sessionStorage.getItem("gamepit-page");
+      if (!token) sessionStorage.setItem("gamepit-page", token = random());
+      return token;
+    } catch (error) {
+      return random(); // no storage: this load of the page only
+    }
+  }
+
+  function remember(id) {
+    try { sessionStorage.setItem("gamepit-game", id); } catch (error) { /* a nicety */ }
+  }
+
+  function remembered() {
+    try { return sessionStorage.getItem("gamepit-game"); } catch (error) { return null; }
+  }
 
   async function post(path, body) {
     const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" },
@@ -41,14 +65,24 @@
       $("play-form-note").textContent = `at most ${options.limit} games at once on this server`;
     } catch (error) {
       $("play-form-note").textContent = "cannot reach the server: " + error.message;
+      return;
     }
+    const id = remembered(); // a game this tab left for another page of the viewer
+    if (!id) return;
+    try {
+      const state = await gamepit.board.getJSON(`/api/play/state?id=${encodeURIComponent(id)}&page=${PAGE}`);
+      if (state.status === "over" || !state.yours) return;
+      const el = gamepit.board.element;
+      $("play-form-note").replaceChildren(el("a", { href: "#play=" + id, id: "play-resume" },
+        "back to your game in progress"), ` (it ends if you do not come back soon)`);
+    } catch (error) { /* it ended */ }
   }
 
   $("play-form").onsubmit = async (event) => {
     event.preventDefault();
     try {
       const made = await post("/api/play/new", { game: $("play-game-spec").value.trim(),
-        agent: $("play-agent-spec").value.trim(), seat: Number($("play-seat").value) });
+        agent: $("play-agent-spec").value.trim(), seat: Number($("play-seat").value), page: PAGE });
       location.hash = "#play=" + made.id;
     } catch (error) {
       $("play-form-note").textContent = error.message;
@@ -64,21 +98,47 @@
     selected = null;
     $("play-game").hidden = false;
     $("play-form").hidden = true;
+    showBoard(false); // until the game comes: a refused page has no board to click
     say("connecting…");
     window.gamepitPlayFrames = [];
-    stream = new EventSource("/api/play/events?id=" + encodeURIComponent(id));
-    stream.onmessage = (message) => {
+    remember(id);
+    const mine = new EventSource(`/api/play/events?id=${encodeURIComponent(id)}&page=${PAGE}`);
+    stream = mine;
+    mine.onmessage = (message) => {
       const event = JSON.parse(message.data);
       if (event.type === "frame") drawFrame(event);
       else if (event.type === "position") showPosition(event);
+      else if (event.type === "replaced") {
+        mine.close(); // (else it would reconnect, and take the game back)
+        showBoard(false);
+        say("This game was opened again in another tab of this browser; play it there.", true);
+      }
     };
-    stream.onerror = () => {
-      if (stream && stream.readyState === EventSource.CLOSED) say("this game is not on the server (it ended, or the server stopped)", true);
+    mine.onerror = () => {
+      if (stream !== mine) return;
+      if (mine.readyState === EventSource.CLOSED) explain(id); // refused: say why
+      else if (!view || view.status !== "over") say("Connection lost: reconnecting…", true); // EventSource retries
     };
   }
 
+  // The server refused this game's stream: ask it why, in words.
+  async function explain(id) {
+    try {
+      const state = await gamepit.board.getJSON(`/api/play/state?id=${encodeURIComponent(id)}&page=${PAGE}`);
+      if (!state.yours) say("This game is being played in another tab: only the tab that started it can play it. It is listed with the replays once it ends.", true);
+      else say("The server cannot send this game now (too many open pages?); reload to try again.", true);
+    } catch (error) {
+      say(`Cannot open this game: ${error.message}.`, true);
+    }
+  }
+
+  function showBoard(shown) {
+    for (const id of ["play-stage", "play-move", "play-info"]) $(id).hidden = !shown;
+    if (!shown) view = window.gamepitPlayView = null;
+  }
+
   function leave() {
-    if (stream) stream.close(); // the server ends a game whose page left
+    if (stream) stream.close(); // the server keeps the game a while for this tab to come back
     stream = null;
     gameId = null;
     held.clear();
@@ -91,6 +151,7 @@
 
   function showPosition(event) {
     view = event;
+    showBoard(true);
     window.gamepitPlayView = view; // (the tests and the latency benchmark read it)
     const you = view.human_seat;
     $("play-title").textContent = view.kind === "frames" ? `${view.game}: you play`
@@ -100,7 +161,9 @@
     $("undo").disabled = !view.can_undo;
     $("resign").disabled = view.status === "over";
     if (view.status === "over") say(`Game over: ${view.result}.` + (view.replay ? ` Recorded in ${view.replay}.` : ""));
-    else if (view.kind === "frames") say(view.started ? `score ${view.score}` : "Press an arrow key or space to start.");
+    else if (view.kind === "frames") say(view.started ? `score ${view.score}` : view.steps
+      ? "Paused while the page was away: press an arrow key or space to go on."
+      : "Press an arrow key or space to start.");
     else if (view.status === "thinking") say(`${view.agents[1 - you]} is thinking…`);
     else if (view.your_turn) say(`Your move (${seatName(you)}).`);
     else say("waiting…");
@@ -269,7 +332,7 @@
         const rate = (recent.length - 1) / ((recent[recent.length - 1] - recent[0]) / 1000);
         $("play-fps").textContent = `${rate.toFixed(1)} frames/s`;
       }
-      if (view && view.status !== "over" && event.step > 0) say(`score ${event.score}`);
+      if (view && view.status !== "over" && view.started && event.step > 0) say(`score ${event.score}`);
     };
     image.src = "data:image/png;base64," + event.image;
   }
@@ -282,6 +345,11 @@
     if (down) held.add(key); else held.delete(key);
     if (before !== down) post("/api/play/keys", { id: gameId, keys: [...held] }).catch(() => {});
   }
+  // Chromium keeps a page the person navigated away from (back/forward cache) with its streams
+  // open, so the server would never hear the page left: close the stream as the page hides
+  // (the server then waits its grace period), and open it again if the page is brought back.
+  window.addEventListener("pagehide", () => { if (stream) stream.close(); stream = null; });
+  window.addEventListener("pageshow", (event) => { if (event.persisted && gameId) open(gameId); });
   document.addEventListener("keydown", (event) => keys(event, true));
   document.addEventListener("keyup", (event) => keys(event, false));
 
