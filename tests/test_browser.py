@@ -752,7 +752,8 @@ def test_play_browser_mistakes_are_one_line(cli):
             (("tictactoe", "human", "nosuchagent"), "unknown agent"),
             (("tictactoe", "human:x=1", "random"), "no option 'x'"),
             (("tictactoe", "human", "random", "--isolate"), "--isolate"),
-            (("tictactoe", "human", "random", "--move-time", "5"), "--move-time")):
+            (("tictactoe", "human", "random", "--move-time", "5"), "--move-time"),
+            (("tictactoe", "human", "random", "--reconnect-grace", "nan"), "--reconnect-grace")):
         done = cli("play", *arguments, "--browser", "--no-open", "--no-replays")
         assert done.returncode == 2, done.stderr
         lines = [line for line in done.stderr.splitlines()

@@ -46,6 +46,10 @@ def add_play_command(subparsers: argparse._SubParsersAction) -> None:
                    help="with --browser: steps a second of MinAtar and Atari (default 15)")
     p.add_argument("--no-open", action="store_true",
                    help="with --browser: print the page's address, do not open a browser")
+    p.add_argument("--reconnect-grace", type=number_arg(float, 0, 3600), default=30.0,
+                   metavar="SECONDS", help="with --browser: how long the game waits for its "
+                   "page after a reload or a dropped connection before it ends as your "
+                   "forfeit (default 30; 0: at once)")
     p.set_defaults(func=cmd_play, games=1)
 
 
@@ -213,4 +217,4 @@ def _play_in_browser(args: argparse.Namespace, manager: PluginManager, game: Gam
     folder = writable_folder(args.replays, "replay folder")
     return play_in_browser(manager, args.game, agent, seat, args.seed,
                            None if args.no_replays else str(folder), str(folder), args.port,
-                           not args.no_open, args.fps)
+                           not args.no_open, args.fps, args.reconnect_grace)

@@ -132,16 +132,18 @@ def _more_files(wanted: int = 4096) -> None:
 
 def play_in_browser(manager: Any, game_spec: str, agent_spec: str, human_seat: int, seed: int,
                     replay_dir: str | None, folder: str, port: int = 0,
-                    open_browser: bool = True, fps: float = FPS) -> int:
+                    open_browser: bool = True, fps: float = FPS,
+                    reconnect_grace: float = GRACE) -> int:
     """``gamepit play GAME human AGENT --browser``: serve one game on a local page, open it,
     and stop once the game has ended (or on Ctrl-C, which ends it unfinished). A reload keeps
-    the game; a page gone past the grace period (``GRACE``) ends it as the person's forfeit."""
+    the game; a page gone past ``reconnect_grace`` seconds ends it as the person's forfeit."""
     import threading
 
     from gamepit.viewer.server import ViewerServer
 
     server = ViewerServer(folder, manager.registry, port=port, manager=manager,
-                          play_replays=replay_dir or False, max_games=1, fps=fps)
+                          play_replays=replay_dir or False, max_games=1, fps=fps,
+                          reconnect_grace=reconnect_grace)
     try:
         game = server.table.new(game_spec, agent_spec, human_seat, seed)
     except BaseException:
