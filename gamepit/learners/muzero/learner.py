@@ -631,6 +631,8 @@ def unroll_loss(network: MuZeroNet, batch: dict[str, Any], args: MuZeroArgs,
     weights = tensor["weights"]
     loss = ((args.value_weight * value_part + reward_part + policy_part) * weights).mean()
     parts = {"losses/value": float(value_part.mean().detach()),
+             # the scalar error at the first step: comparable whatever the value's support
+             "losses/value_error": float(errors.mean()),
              "losses/reward": float(reward_part.mean().detach()),
              "losses/policy": float(policy_part.mean().detach())}
     return loss, parts, errors
