@@ -1,0 +1,68 @@
+"""MuZero's value loss curve, runs side by side: how well the value head learns, from each run's
+``metrics.jsonl``.
+
+    python benchmarks/muzero_value_curve.py runs/mz_c4_before runs/mz_c4_fix [--every 10]
+        [--unroll-steps 5]
+
+For each run and every ``--every`` iterations (and the last): the value loss a step (the summed
+cross-entropy over the K + 1 unrolled steps, divided by K + 1, whose floor depends on the
+support and the transform), the first step's scalar value error |v - z| (comparable across
+supports and transforms), the policy loss, the self-play positions so far, and the ratio of each
+run's value error to the first run's at the same iteration.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from minatar_learning import metrics  # a sibling script, not a package
+
+
+def by_iteration(folder: Path) -> dict[int, dict]:
+    rows = [row for row in metrics(folder) if "losses/value" in row]
+    return {int(row["progress/iteration"]): row for row in rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="run folders; the first is the peer")
+    parser.add_argument("--every", type=int, default=10)
+    parser.add_argument("--unroll-steps", type=int, default=5, help="K the runs trained with")
+    args = parser.parse_args()
+    curves = {run: by_iteration(run) for run in args.runs}
+    for run, curve in curves.items():
+        if not curve:
+            raise SystemExit(f"{run}: no training losses in metrics.jsonl")
+    last = max(max(curve) for curve in curves.values())
+    marks = sorted({i for i in range(args.every, last + 1, args.every)}
+                   | {max(curve) for curve in curves.values()})
+    peer = args.runs[0]
+    header = ["iteration"]
+    for run in args.runs:
+        name = run.name
+        header += [f"{name} value loss/step", f"{name} value error", f"{name} policy loss",
+                   f"{name} positions"]
+        if run != peer:
+            header.append(f"{name} error / {peer.name}")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for mark in marks:
+        cells = [str(mark)]
+        for run in args.runs:
+            row = curves[run].get(mark)
+            if row is None:
+                cells += ["", "", "", ""] + ([""] if run != peer else [])
+                continue
+            cells += [f"{row['losses/value'] / (args.unroll_steps + 1):.3f}",
+                      f"{row['losses/value_error']:.3f}" if "losses/value_error" in row else "",
+                      f"{row['losses/policy']:.2f}", f"{int(row['step']):,}"]
+            if run != peer:
+                base = curves[peer].get(mark, {}).get("losses/value_error")
+                mine = row.get("losses/value_error")
+                cells.append(f"{mine / base:.2f}" if base and mine is not None else "")
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
