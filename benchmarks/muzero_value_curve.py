@@ -8,7 +8,10 @@ For each run and every ``--every`` iterations (and the last): the value loss a s
 cross-entropy over the K + 1 unrolled steps, divided by K + 1, whose floor depends on the
 support and the transform), the first step's scalar value error |v - z| (comparable across
 supports and transforms), the policy loss, the self-play positions so far, and the ratio of each
-run's value error to the first run's at the same iteration.
+run's value error to the first run's at the same iteration. Then, with ``--buffer N``, each run's
+``model.pt`` on N positions drawn from its own replay buffer (``replay_buffer.npz``): how often
+the sign of its value agrees with the game's outcome for the player to move, its mean error, and
+the mean size of its values (a value head stuck at the mean outcome predicts values near 0).
 """
 
 from __future__ import annotations
@@ -16,7 +19,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+import torch
 from minatar_learning import metrics  # a sibling script, not a package
+
+from gamepit.learners.muzero import learner as muzero
+from gamepit.plugins.manager import get_manager
+from gamepit.training.settings import merge
 
 
 def by_iteration(folder: Path) -> dict[int, dict]:
@@ -24,11 +33,37 @@ def by_iteration(folder: Path) -> dict[int, dict]:
     return {int(row["progress/iteration"]): row for row in rows}
 
 
+def value_on_buffer(folder: Path, positions: int, seed: int = 0) -> dict[str, float]:
+    """The run's model on ``positions`` positions of its replay buffer, against their targets."""
+    network, data = muzero.load_agent_network(str(folder / muzero.MODEL))
+    args = merge(muzero.MuZeroArgs, "muzero", {**data["args"], "unroll_steps": 1,
+                                                "priority": False})
+    shape = muzero.stored_shape(data["shape"])
+    game = get_manager().registry.make_game(str(data["game"]))
+    buffer = muzero.ReplayBuffer(args.buffer_size, shape["observation_shape"],
+                                 shape["num_actions"],
+                                 getattr(game, "observation_dtype", np.float32))
+    buffer.load(folder / muzero.BUFFER)
+    batch = buffer.sample(positions, args, np.random.default_rng(seed))
+    with torch.no_grad():
+        hidden = network.represent(torch.as_tensor(batch["observations"]))
+        values = network.scalar(network.predict(hidden)[1]).numpy()
+    targets = batch["values"][:, 0]
+    decided = targets != 0
+    return {"sign agrees": float((np.sign(values[decided]) == np.sign(targets[decided])).mean()),
+            "error": float(np.abs(values - targets).mean()),
+            "mean |value|": float(np.abs(values).mean()),
+            "decided": float(decided.mean())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run folders; the first is the peer")
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--unroll-steps", type=int, default=5, help="K the runs trained with")
+    parser.add_argument("--buffer", type=int, default=0,
+                        help="also score each run's model.pt on this many of its buffer's "
+                        "positions")
     args = parser.parse_args()
     curves = {run: by_iteration(run) for run in args.runs}
     for run, curve in curves.items():
@@ -62,6 +97,17 @@ def main() -> None:
                 mine = row.get("losses/value_error")
                 cells.append(f"{mine / base:.2f}" if base and mine is not None else "")
         print("| " + " | ".join(cells) + " |")
+
+    if args.buffer:
+        print()
+        print("| run | positions | decided outcomes | sign agrees with the outcome | mean error "
+              "| mean size of the values |")
+        print("|---|---|---|---|---|---|")
+        for run in args.runs:
+            score = value_on_buffer(run, args.buffer)
+            print(f"| {run.name} | {args.buffer} | {score['decided']:.2f} "
+                  f"| {score['sign agrees']:.3f} | {score['error']:.3f} "
+                  f"| {score['mean |value|']:.3f} |")
 
 
 if __name__ == "__main__":
