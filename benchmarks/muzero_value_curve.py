@@ -10,8 +10,9 @@ support and the transform), the first step's scalar value error |v - z| (compara
 supports and transforms), the policy loss, the self-play positions so far, and the ratio of each
 run's value error to the first run's at the same iteration. Then, with ``--buffer N``, each run's
 ``model.pt`` on N positions drawn from its own replay buffer (``replay_buffer.npz``): how often
-the sign of its value agrees with the game's outcome for the player to move, its mean error, and
-the mean size of its values (a value head stuck at the mean outcome predicts values near 0).
+the sign of its value agrees with the game's outcome for the player to move, its mean error and
+mean squared error (AlphaZero's value loss is the latter), and the mean size of its values (a
+value head stuck at the mean outcome predicts values near 0).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def value_on_buffer(folder: Path, positions: int, seed: int = 0) -> dict[str, fl
     decided = targets != 0
     return {"sign agrees": float((np.sign(values[decided]) == np.sign(targets[decided])).mean()),
             "error": float(np.abs(values - targets).mean()),
+            "squared error": float(((values - targets) ** 2).mean()),
             "mean |value|": float(np.abs(values).mean()),
             "decided": float(decided.mean())}
 
@@ -101,12 +103,13 @@ def main() -> None:
     if args.buffer:
         print()
         print("| run | positions | decided outcomes | sign agrees with the outcome | mean error "
-              "| mean size of the values |")
-        print("|---|---|---|---|---|---|")
+              "| mean squared error | mean size of the values |")
+        print("|---|---|---|---|---|---|---|")
         for run in args.runs:
             score = value_on_buffer(run, args.buffer)
             print(f"| {run.name} | {args.buffer} | {score['decided']:.2f} "
                   f"| {score['sign agrees']:.3f} | {score['error']:.3f} "
+                  f"| {score['squared error']:.3f} "
                   f"| {score['mean |value|']:.3f} |")
 
 
