@@ -12,7 +12,9 @@ run's value error to the first run's at the same iteration. Then, with ``--buffe
 ``model.pt`` on N positions drawn from its own replay buffer (``replay_buffer.npz``): how often
 the sign of its value agrees with the game's outcome for the player to move, its mean error and
 mean squared error (AlphaZero's value loss is the latter), and the mean size of its values (a
-value head stuck at the mean outcome predicts values near 0).
+value head stuck at the mean outcome predicts values near 0); and the reward the dynamics
+predicts for the moves that won their games (target 1 for the mover) and for all other moves
+(target 0).
 """
 
 from __future__ import annotations
@@ -49,9 +51,14 @@ def value_on_buffer(folder: Path, positions: int, seed: int = 0) -> dict[str, fl
     with torch.no_grad():
         hidden = network.represent(torch.as_tensor(batch["observations"]))
         values = network.scalar(network.predict(hidden)[1]).numpy()
+        _, reward_logits = network.dynamics(hidden, torch.as_tensor(batch["actions"][:, 0]))
+        rewards = network.scalar(reward_logits).numpy()
     targets = batch["values"][:, 0]
     decided = targets != 0
-    return {"sign agrees": float((np.sign(values[decided]) == np.sign(targets[decided])).mean()),
+    winning = batch["rewards"][:, 0] == 1  # the moves that won their game, +1 for the mover
+    return {"winning reward": float(rewards[winning].mean()) if winning.any() else float("nan"),
+            "other reward": float(np.abs(rewards[~winning]).mean()),
+            "sign agrees": float((np.sign(values[decided]) == np.sign(targets[decided])).mean()),
             "error": float(np.abs(values - targets).mean()),
             "squared error": float(((values - targets) ** 2).mean()),
             "mean |value|": float(np.abs(values).mean()),
@@ -103,14 +110,15 @@ def main() -> None:
     if args.buffer:
         print()
         print("| run | positions | decided outcomes | sign agrees with the outcome | mean error "
-              "| mean squared error | mean size of the values |")
-        print("|---|---|---|---|---|---|---|")
+              "| mean squared error | mean size of the values | reward of winning moves (target 1) "
+              "| size of other rewards (target 0) |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for run in args.runs:
             score = value_on_buffer(run, args.buffer)
             print(f"| {run.name} | {args.buffer} | {score['decided']:.2f} "
                   f"| {score['sign agrees']:.3f} | {score['error']:.3f} "
-                  f"| {score['squared error']:.3f} "
-                  f"| {score['mean |value|']:.3f} |")
+                  f"| {score['squared error']:.3f} | {score['mean |value|']:.3f} "
+                  f"| {score['winning reward']:.3f} | {score['other reward']:.3f} |")
 
 
 if __name__ == "__main__":
