@@ -1,6 +1,7 @@
-"""MuZero's value on a board game, runs side by side: the loss curves, the trained model on its own
-replay buffer, how often self-play missed a win in one, and whether a fresh network can learn the
-value from the run's games at all (held-out games), against AlphaZero's games as the peer.
+"""MuZero's value on a board game, runs side by side, against AlphaZero's games as the peer.
+
+The loss curves, the trained model on its own replay buffer, how often self-play missed a win in
+one, and whether a fresh network can learn the value from the run's games at all (held-out games).
 
     python benchmarks/muzero_value.py runs/mz_c4_before runs/mz_c4_fix [--every 10]
         [--unroll-steps 5] [--buffer 8000] [--missed-wins 300]
