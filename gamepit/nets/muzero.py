@@ -6,8 +6,12 @@
 
 Values and rewards are categorical over integer bins ``-support..support`` of the transformed
 scalar ``h(x) = sign(x)(sqrt(|x| + 1) - 1) + eps x`` (Pohlen et al. 2018), as in the MuZero
-pseudocode: a scalar becomes a two-hot vector over the two bins around ``h(x)``, and the
-expected bin of a predicted distribution goes back through ``h^-1``. Hidden states are scaled
+pseudocode for Atari: a scalar becomes a two-hot vector over the two bins around ``h(x)``, and
+the expected bin of a predicted distribution goes back through ``h^-1``. Without the transform
+(``transformed=False``, for board games) the bins are the scalars themselves: with support 1 a
+loss, a draw and a win are the bins -1, 0 and 1, a certain outcome is a one-hot target, and the
+expected bin is the expected outcome. (Through h an outcome of 1 is the two-hot 0.585 on bin 0
+and 0.415 on bin 1, whose entropy, 0.68 nats, no prediction can go below.) Hidden states are scaled
 to [0, 1] per sample (min-max), as in the paper, so the dynamics cannot drift them to huge
 values over an unroll. The dynamics and prediction networks are small multilayer perceptrons
 with layer norm. The representation is either one too (on the flattened observation), or, for
@@ -39,10 +43,11 @@ def inverse_transform(y: torch.Tensor, eps: float = EPSILON) -> torch.Tensor:
     return torch.sign(y) * (root * root - 1)
 
 
-def scalar_to_support(x: torch.Tensor, support: int) -> torch.Tensor:
-    """Scalars [...] -> two-hot distributions [..., 2 support + 1] of h(x) over the integer
-    bins -support..support (values beyond the ends are clipped to them)."""
-    y = transform(x.float()).clamp(-support, support)
+def scalar_to_support(x: torch.Tensor, support: int, transformed: bool = True) -> torch.Tensor:
+    """Scalars [...] -> two-hot distributions [..., 2 support + 1] of h(x) (of x itself when
+    not ``transformed``) over the integer bins -support..support (values beyond the ends are
+    clipped to them)."""
+    y = (transform(x.float()) if transformed else x.float()).clamp(-support, support)
     low = y.floor()
     upper_share = y - low
     bins = 2 * support + 1
@@ -55,11 +60,13 @@ def scalar_to_support(x: torch.Tensor, support: int) -> torch.Tensor:
     return out
 
 
-def support_to_scalar(logits: torch.Tensor, support: int) -> torch.Tensor:
-    """Logits [..., 2 support + 1] -> scalars [...]: h^-1 of the expected bin."""
+def support_to_scalar(logits: torch.Tensor, support: int, transformed: bool = True
+                      ) -> torch.Tensor:
+    """Logits [..., 2 support + 1] -> scalars [...]: h^-1 of the expected bin (the expected
+    bin itself when not ``transformed``)."""
     bins = torch.arange(-support, support + 1, dtype=torch.float32, device=logits.device)
     expected = (torch.softmax(logits.float(), dim=-1) * bins).sum(-1)
-    return inverse_transform(expected)
+    return inverse_transform(expected) if transformed else expected
 
 
 def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
@@ -126,14 +133,16 @@ class MuZeroNet(nn.Module):
     """Representation, dynamics and prediction for observations of ``observation_size``
     numbers and ``num_actions`` discrete actions. With ``channels`` > 0 and a 3-D
     ``observation_shape`` the representation is convolutional (``ConvRepresentation``),
-    otherwise an MLP on the flattened observation."""
+    otherwise an MLP on the flattened observation. ``transformed``: values and rewards are
+    categorical over h(x), else over x itself."""
 
     def __init__(self, observation_size: int, num_actions: int, hidden: int = 64,
                  width: int = 128, layers: int = 2, support: int = 10,
                  observation_shape: tuple[int, ...] | None = None, channels: int = 0,
-                 blocks: int = 2) -> None:
+                 blocks: int = 2, transformed: bool = True) -> None:
         super().__init__()
         self.num_actions, self.support, self.hidden = num_actions, support, hidden
+        self.transformed = transformed
         bins = 2 * support + 1
         self.representation: nn.Module
         if channels > 0:
@@ -172,6 +181,14 @@ class MuZeroNet(nn.Module):
         """Policy logits and value logits of hidden states."""
         trunk = self.prediction(hidden)
         return self.policy(trunk), self.value(trunk)
+
+    def scalar(self, logits: torch.Tensor) -> torch.Tensor:
+        """The value or reward that logits over this network's support stand for."""
+        return support_to_scalar(logits, self.support, self.transformed)
+
+    def target(self, scalars: torch.Tensor) -> torch.Tensor:
+        """Scalar values or rewards as the distributions over the support to train towards."""
+        return scalar_to_support(scalars, self.support, self.transformed)
 
 
 def value_bins(maximum: float) -> int:

@@ -37,7 +37,7 @@ from gamepit.backends.pool import split
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
 from gamepit.learners import toolkit
-from gamepit.nets.muzero import MuZeroNet, scalar_to_support, scale_gradient, support_to_scalar
+from gamepit.nets.muzero import MuZeroNet, scale_gradient
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import ActResult, Agent, Game, SearchResult, State
 from gamepit.search.mcts import MCTS, choose_action, describe, position_key
@@ -85,6 +85,11 @@ class MuZeroArgs:
     """K: steps the dynamics network is unrolled in training"""
     support: int = setting(10, low=1, high=1000)
     """values and rewards are categorical over bins -support..support of h(x)"""
+    transform: bool = True
+    """values and rewards through h(x) = sign(x)(sqrt(|x| + 1) - 1) + 0.001 x before the
+    support, as in the paper's Atari runs; false on board games, where -1, 0 and 1 are the
+    bins themselves (a loss, a draw, a win: one-hot targets, without the 0.68-nat floor that a
+    two-hot target of h(1) puts under the value loss)"""
     hidden: int = setting(64, low=2, high=65_536)
     """size of the hidden state"""
     width: int = setting(128, low=1, high=65_536)
@@ -192,7 +197,8 @@ def network_shape(game: Game, args: MuZeroArgs) -> dict[str, Any]:
                            f"{game.spec or game.name} has shape {shape}")
     out = {"observation_shape": shape, "num_actions": int(game.num_actions),
            "players": int(game.num_players), "hidden": args.hidden, "width": args.width,
-           "layers": args.layers, "support": args.support, "representation": kind}
+           "layers": args.layers, "support": args.support, "representation": kind,
+           "transform": bool(args.transform)}
     if kind == "conv":
         out.update(channels=args.channels, blocks=args.blocks)
     return out
@@ -200,8 +206,9 @@ def network_shape(game: Game, args: MuZeroArgs) -> dict[str, Any]:
 
 def stored_shape(shape: dict[str, Any]) -> dict[str, Any]:
     """A checkpoint's shape with the defaults of older checkpoints filled in (those written
-    before the convolutional representation, like builtin:tictactoe, are MLPs)."""
-    return {"representation": "mlp", **shape}
+    before the convolutional representation, like builtin:tictactoe, are MLPs; those written
+    before the ``transform`` setting put values through h)."""
+    return {"representation": "mlp", "transform": True, **shape}
 
 
 def build_network(shape: dict[str, Any]) -> MuZeroNet:
@@ -211,7 +218,7 @@ def build_network(shape: dict[str, Any]) -> MuZeroNet:
                      int(shape["hidden"]), int(shape["width"]), int(shape["layers"]),
                      int(shape["support"]), tuple(int(x) for x in shape["observation_shape"]),
                      int(shape["channels"]) if conv else 0,
-                     int(shape["blocks"]) if conv else 0)
+                     int(shape["blocks"]) if conv else 0, bool(shape["transform"]))
 
 
 # --------------------------------------------------------------------------- the learned model
@@ -249,7 +256,7 @@ class LearnedModel:
                   rewards: np.ndarray) -> Expansion:
         logits, value_logits = self.network.predict(hidden)
         priors = torch.softmax(logits.float(), dim=1).cpu().numpy()
-        values = support_to_scalar(value_logits, self.network.support).cpu().numpy()
+        values = self.network.scalar(value_logits).cpu().numpy()
         return Expansion(self._put(hidden, to_play), priors, values.astype(float), legal,
                          to_play, rewards)
 
@@ -269,7 +276,7 @@ class LearnedModel:
         hidden, reward_logits = self.network.dynamics(
             self.store[torch.as_tensor(rows, device=self.device)],
             torch.as_tensor(np.asarray(actions), device=self.device))
-        mover_reward = support_to_scalar(reward_logits, self.network.support).cpu().numpy()
+        mover_reward = self.network.scalar(reward_logits).cpu().numpy()
         rewards = mover_reward * np.where(parents == 1, -1.0, 1.0)  # in player 0's terms
         to_play = 1 - parents if self.players == 2 else parents
         legal = np.ones((len(rows), self.network.num_actions), dtype=bool)
@@ -317,6 +324,37 @@ def key_of(seed: int, move: int, salt: int = 0) -> int:
     return int(np.random.SeedSequence([seed, move, salt]).generate_state(2, np.uint64)[0] >> 1)
 
 
+def new_record() -> dict[str, list[Any]]:
+    """The lists a game in progress is recorded in, one entry a move."""
+    return {key: [] for key in ("observations", "actions", "rewards", "values", "policies",
+                                "to_play")}
+
+
+def record_move(record: dict[str, list[Any]], state: State, action: int, policy: np.ndarray,
+                value: float) -> None:
+    """Record the position before ``action`` and play it on ``state``. ``value`` is the
+    search's, from the view of the player to move; it is stored, like the action's reward
+    (the change in player 0's return), in player 0's terms."""
+    player = state.current_player
+    before = state.returns()[0]
+    record["observations"].append(np.asarray(state.observation(player)))
+    record["policies"].append(np.asarray(policy, dtype=np.float32))
+    record["values"].append(value * (-1.0 if player == 1 else 1.0))
+    record["to_play"].append(player)
+    record["actions"].append(action)
+    state.apply(action)
+    record["rewards"].append(state.returns()[0] - before)
+
+
+def trajectory_of(record: dict[str, list[Any]], terminal: bool) -> Trajectory:
+    return Trajectory(np.stack(record["observations"]),
+                      np.asarray(record["actions"], dtype=np.int64),
+                      np.asarray(record["rewards"], dtype=np.float32),
+                      np.asarray(record["values"], dtype=np.float32),
+                      np.stack(record["policies"]),
+                      np.asarray(record["to_play"], dtype=np.int64), terminal)
+
+
 class SelfPlay:
     """``games`` games played side by side; each searched move of all of them is one batched
     search. A finished game is handed out and replaced by one with the next seed."""
@@ -339,8 +377,7 @@ class SelfPlay:
         if seed is None:
             return None
         return {"seed": seed, "state": self.game.new_state(seed), "moves": 0,
-                "record": {key: [] for key in ("observations", "actions", "rewards",
-                                                "values", "policies", "to_play")}}
+                "record": new_record()}
 
     def play(self, network: MuZeroNet, device: torch.device, moves: int
              ) -> tuple[list[Trajectory], int]:
@@ -358,19 +395,11 @@ class SelfPlay:
             still = []
             for slot, result in zip(self.slots, results, strict=True):
                 state, record = slot["state"], slot["record"]
-                player = state.current_player
                 temperature = args.temperature if slot["moves"] < args.temperature_moves else 0
                 action = choose_action(result.visit_counts, temperature,
                                        np.random.default_rng(key_of(slot["seed"],
                                                                     slot["moves"], 1)))
-                before = state.returns()[0]
-                record["observations"].append(np.asarray(state.observation(player)))
-                record["policies"].append(result.policy.astype(np.float32))
-                record["values"].append(result.value * (-1.0 if player == 1 else 1.0))
-                record["to_play"].append(player)
-                record["actions"].append(action)
-                state.apply(action)
-                record["rewards"].append(state.returns()[0] - before)
+                record_move(record, state, action, result.policy, result.value)
                 slot["moves"] += 1
                 played += 1
                 terminal = state.is_terminal()
@@ -389,12 +418,7 @@ class SelfPlay:
         self.returns.append(float(returns[0]))
         if len(returns) == 2:
             self.first_player_scores.append((1.0 + float(np.sign(returns[0]))) / 2)
-        return Trajectory(np.stack(record["observations"]),
-                          np.asarray(record["actions"], dtype=np.int64),
-                          np.asarray(record["rewards"], dtype=np.float32),
-                          np.asarray(record["values"], dtype=np.float32),
-                          np.stack(record["policies"]),
-                          np.asarray(record["to_play"], dtype=np.int64), terminal)
+        return trajectory_of(record, terminal)
 
 
 class SelfPlayWorker:
@@ -607,23 +631,21 @@ def unroll_loss(network: MuZeroNet, batch: dict[str, Any], args: MuZeroArgs,
     first step's value errors (new priorities)."""
     tensor = {key: torch.as_tensor(value, device=device) for key, value in batch.items()
               if key != "slots"}
-    support = network.support
     hidden = network.represent(tensor["observations"])
     policy_logits, value_logits = network.predict(hidden)
     mask = tensor["mask"]
-    value_part = cross_entropy(value_logits, scalar_to_support(tensor["values"][:, 0], support))
+    value_part = cross_entropy(value_logits, network.target(tensor["values"][:, 0]))
     policy_part = cross_entropy(policy_logits, tensor["policies"][:, 0]) * mask[:, 0]
     reward_part = torch.zeros_like(value_part)
-    errors = (support_to_scalar(value_logits.detach(), support)
+    errors = (network.scalar(value_logits.detach())
               - tensor["values"][:, 0]).abs().cpu().numpy()
     steps = args.unroll_steps
     for k in range(1, steps + 1):
         hidden = scale_gradient(hidden, args.dynamics_gradient_scale)
         hidden, reward_logits = network.dynamics(hidden, tensor["actions"][:, k - 1])
         policy_logits, value_logits = network.predict(hidden)
-        value_k = cross_entropy(value_logits, scalar_to_support(tensor["values"][:, k], support))
-        reward_k = cross_entropy(reward_logits,
-                                 scalar_to_support(tensor["rewards"][:, k - 1], support))
+        value_k = cross_entropy(value_logits, network.target(tensor["values"][:, k]))
+        reward_k = cross_entropy(reward_logits, network.target(tensor["rewards"][:, k - 1]))
         policy_k = cross_entropy(policy_logits, tensor["policies"][:, k]) * mask[:, k]
         value_part = value_part + scale_gradient(value_k, 1 / steps)
         reward_part = reward_part + scale_gradient(reward_k, 1 / steps)
@@ -631,6 +653,8 @@ def unroll_loss(network: MuZeroNet, batch: dict[str, Any], args: MuZeroArgs,
     weights = tensor["weights"]
     loss = ((args.value_weight * value_part + reward_part + policy_part) * weights).mean()
     parts = {"losses/value": float(value_part.mean().detach()),
+             # the scalar error at the first step: comparable whatever the value's support
+             "losses/value_error": float(errors.mean()),
              "losses/reward": float(reward_part.mean().detach()),
              "losses/policy": float(policy_part.mean().detach())}
     return loss, parts, errors
@@ -661,7 +685,7 @@ def target_values(network: MuZeroNet, buffer: ReplayBuffer, device: torch.device
     def value_at(positions: np.ndarray) -> np.ndarray:
         slots = positions % buffer.capacity
         hidden = network.represent(torch.as_tensor(buffer.observations[slots], device=device))
-        values = support_to_scalar(network.predict(hidden)[1], network.support).cpu().numpy()
+        values = network.scalar(network.predict(hidden)[1]).cpu().numpy()
         return values * buffer.signs[slots]
     return value_at
 
