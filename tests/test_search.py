@@ -465,12 +465,24 @@ def test_agent_keeps_the_subtree_after_a_move():
     action, _ = agent.act(state.clone())
     state.apply(action)
     state.apply(3)  # the opponent's reply
-    tree, index, node = agent.kept._kept[agent.seed]  # what the earlier search saw there
-    reply = int(tree.children[index, node, 3])
-    earlier = tree.edges[index, reply, VISITS].sum() if reply >= 0 else 0
+    tree = agent.kept._kept[agent.seed]  # what the earlier search saw below its move
+    reply = int(tree.children[0, 0, 3])
+    earlier = tree.edges[0, reply, VISITS].sum() if reply >= 0 else 0
     _, info = agent.act(state.clone())
     assert earlier > 0
     assert sum(info["visit_counts"]) == 200 + earlier
+
+
+def test_kept_trees_hold_only_each_games_own_subtree():
+    """What a game keeps lingers until the agent's next reset (a finished game's too), so it
+    must be that game's subtree alone, not the whole batch of trees its last search was in:
+    at most one node per visit below the chosen move, plus that node."""
+    agent = MCTSAgent(sims=40)
+    agent.reset(ConnectFour(), 0, 0)
+    states = [connect_four(), connect_four(3, 3), connect_four(0, 1, 2, 3)]
+    answers = agent.act_batch([state.clone() for state in states], seeds=[1, 2, 3])
+    assert 0 < agent.kept.nodes() <= sum(1 + info["visit_counts"][action]
+                                         for action, info in answers)
 
 
 @pytest.mark.parametrize("reuse", [True, False])

@@ -176,12 +176,15 @@ class Tree:
     def subtree(self, tree: int, node: int, extra: int = 0) -> Tree:
         """A one-tree copy of the subtree under ``node``, with room for ``extra`` more nodes;
         lets an agent keep what it learned after a move is played."""
-        order = [node]
-        for parent in order:  # breadth first, so parents precede their children
-            order.extend(int(child) for child in self.children[tree, parent] if child >= 0)
+        levels, frontier = [np.array([node])], np.array([node])
+        while frontier.size:  # breadth first, a level at a time: parents precede children
+            frontier = self.children[tree, frontier]
+            frontier = frontier[frontier >= 0]
+            levels.append(frontier)
+        old = np.concatenate(levels)
+        order = old.tolist()
         count = len(order)
         new = Tree(1, count + extra, self.num_actions)
-        old = np.array(order)
         remap = np.full(self.capacity, -1, dtype=np.int32)
         remap[old] = np.arange(count, dtype=np.int32)
         children = self.children[tree, old]
@@ -380,32 +383,46 @@ class KeptTrees:
     search in that game starts from the subtree the game reached instead of from nothing
     (subtree reuse, as in AlphaGo Zero). Games are told apart by the seed their agent was
     reset with, so a batched agent keeps one per game and a game plays the same whether
-    searched alone or beside others. For models whose handles are States (``fingerprint``)."""
+    searched alone or beside others. For models whose handles are States (``fingerprint``).
+
+    Each game keeps a copy of its own subtree, never the batch its search was in: a finished
+    game's entry stays until the agent's next reset, and a reference to the batch would hold
+    every tree of it (and their States) alive with it."""
 
     def __init__(self) -> None:
-        self._kept: dict[int, tuple[Tree, int, int]] = {}
+        self._kept: dict[int, Tree] = {}
 
     def clear(self) -> None:
         self._kept.clear()
 
     def keep(self, game: int, tree: Tree, index: int, action: int) -> None:
         """Remember tree ``index`` of ``tree`` below the root's ``action`` for ``game``."""
-        self._kept[game] = (tree, index, int(tree.children[index, 0, action]))
+        node = int(tree.children[index, 0, action])
+        if node < 0 or not tree.is_expanded(index, node) or tree.is_terminal(index, node):
+            self._kept.pop(game, None)  # nothing to continue from there
+            return
+        self._kept[game] = tree.subtree(index, node)
 
     def take(self, game: int, state: Any) -> Tree | None:
         """The kept subtree of ``game`` whose root is ``state`` (the node the move led to, or
-        a reply below it), or None; either way ``game`` keeps nothing afterwards."""
-        tree, index, node = self._kept.pop(game, (None, 0, -1))
-        if tree is None or node < 0:
+        a reply below it), or None; either way ``game`` keeps nothing afterwards. Positions
+        are compared by fingerprint, so a game changed behind the agent's back (an undo, a
+        move someone else chose) gets a fresh search, never a tree of another position."""
+        tree = self._kept.pop(game, None)
+        if tree is None:
             return None
         wanted = state.fingerprint()
-        for candidate in [node, *(int(c) for c in tree.children[index, node] if c >= 0)]:
-            handle = tree.handle(index, candidate)
-            if (handle is not None and tree.is_expanded(index, candidate)
-                    and not tree.is_terminal(index, candidate)
+        for candidate in [0, *(int(c) for c in tree.children[0, 0] if c >= 0)]:
+            handle = tree.handle(0, candidate)
+            if (handle is not None and tree.is_expanded(0, candidate)
+                    and not tree.is_terminal(0, candidate)
                     and handle.fingerprint() == wanted):
-                return tree.subtree(index, candidate)
+                return tree if candidate == 0 else tree.subtree(0, candidate)
         return None
+
+    def nodes(self) -> int:
+        """Node slots the kept trees hold, all games together (their memory grows with it)."""
+        return sum(tree.batch * tree.capacity for tree in self._kept.values())
 
 
 def _scores(config: SearchConfig, visits: np.ndarray, values: np.ndarray, prior: np.ndarray,
