@@ -350,6 +350,7 @@ def test_kept_subtrees_play_each_game_as_alone_in_any_grouping(registry, manager
 
     together = play([list(range(9))])
     assert any(row[3] is not None for row in together)  # some games ended by a forfeit
+    assert all(row[3] is None or (row[3], row[0] % 3) == (1, 1) for row in together)  # GivesUp's
     assert together == play([[4, 0, 8], [7, 2], [1, 3, 5, 6]]) == play([[i] for i in range(9)])
 
 

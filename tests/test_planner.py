@@ -297,6 +297,21 @@ def test_one_player_games_play_the_same_alone_and_side_by_side(registry, manager
     assert sum(agent.act(state.clone())[1]["visit_counts"]) > 30  # the move's subtree, reused
 
 
+@pytest.mark.parametrize("spec", ["planner:sims=20,chance=known", "mcts:sims=20,rollouts=0"])
+def test_a_move_that_ends_the_game_keeps_nothing(registry, spec):
+    """A one-player game mostly ends on the agent's own move; nothing is kept for it then, so
+    an agent that is never reset again (an expert labelling episode after episode) does not
+    gather the trees of finished episodes."""
+    game = Corridor(length=3, start=1)
+    agent = registry.make_agent(spec)
+    agent.reset(game, 0, 1)
+    action, _ = agent.act(game.new_state())
+    assert action == 2 and agent.kept.nodes() == 0
+    longer = Corridor(length=6, start=0)
+    agent.act(longer.new_state())
+    assert agent.kept.nodes() > 0
+
+
 @pytest.mark.parametrize("spec", ["planner:sims=12,depth=4", "planner:algo=iw,nodes=30"])
 def test_planner_conforms_on_one_and_two_player_games(registry, spec):
     agent = registry.make_agent(spec)

@@ -473,6 +473,35 @@ def test_agent_keeps_the_subtree_after_a_move():
     assert sum(info["visit_counts"]) == 200 + earlier
 
 
+@pytest.mark.parametrize("asked", ["the same position", "three moves on",
+                                   "a reply the search never reached", "another game"])
+def test_a_position_not_below_the_last_move_gets_a_fresh_search(asked):
+    """An agent asked about a position that is neither the one its move led to nor a reply
+    below it (an undo in the browser, a move someone else chose, an unrelated position)
+    searches afresh: the same answer as a new agent after the same reset, never one built on
+    the tree of another position."""
+    game = ConnectFour()
+    agent = MCTSAgent(sims=20)
+    agent.reset(game, 0, 5)
+    state = connect_four(3)
+    action, _ = agent.act(state.clone())
+    after = play(state.clone(), [action])
+    kept = agent.kept._kept[agent.seed]
+    never = [a for a in after.legal_actions() if kept.children[0, 0, a] < 0]
+    position = {"the same position": state,
+                "three moves on": play(after.clone(), [0, 0, 1]),
+                "a reply the search never reached": play(after.clone(), never[:1]),
+                "another game": connect_four(6, 6, 6)}[asked]
+    assert never and position.fingerprint() != after.fingerprint()
+    fresh = MCTSAgent(sims=20)
+    fresh.reset(game, 0, 5)
+    expected_action, expected = fresh.act(position.clone())
+    got_action, got = agent.act(position.clone())
+    assert got_action == expected_action
+    assert got["visit_counts"].tolist() == expected["visit_counts"].tolist()
+    assert sum(got["visit_counts"]) == 20
+
+
 def test_kept_trees_hold_only_each_games_own_subtree():
     """What a game keeps lingers until the agent's next reset (a finished game's too), so it
     must be that game's subtree alone, not the whole batch of trees its last search was in:
