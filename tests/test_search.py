@@ -542,6 +542,24 @@ def test_matches_keep_each_games_subtree_and_batches_play_as_games_alone(reuse, 
     assert (max(later) > 40) if reuse else (set(later) == {40})
 
 
+@pytest.mark.parametrize("reuse", [True, False])
+def test_alphazero_agent_keeps_its_subtree_unless_told_not_to(registry, reuse):
+    """The alphazero agent shares the mcts agent's act_by_search: reuse is on by default and
+    ``reuse=false`` parses and turns it off."""
+    spec = "alphazero:checkpoint=builtin:connect_four,sims=16" + ("" if reuse else ",reuse=false")
+    agent = registry.make_agent(spec)
+    game = registry.make_game("connect_four")
+    agent.reset(game, 0, 0)
+    state = game.new_state(0)
+    action, _ = agent.act(state.clone())
+    assert agent.reuse is reuse and (agent.kept.nodes() > 0) is reuse
+    kept = agent.kept._kept.get(agent.seed)
+    state.apply(action)
+    state.apply(int(np.argmax(kept.edges[0, 0, VISITS])) if reuse else 3)
+    _, info = agent.act(state.clone())
+    assert bool(sum(info["visit_counts"]) > 16) is reuse
+
+
 def test_agent_batches_many_games(registry):
     agent = registry.make_agent("mcts:sims=30,rollouts=0,dirichlet_alpha=0.3")
     agent.reset(ConnectFour(), 0, 1)
