@@ -502,6 +502,23 @@ def test_a_position_not_below_the_last_move_gets_a_fresh_search(asked):
     assert sum(got["visit_counts"]) == 20
 
 
+def test_positions_of_one_game_asked_together_neither_take_nor_keep():
+    """Without ``seeds`` every state of an ``act_batch`` counts as the agent's one game, though
+    they cannot all follow from its last move: none continues a kept tree (the answers would
+    depend on the order of the states) and none is kept."""
+    game = ConnectFour()
+    agent = MCTSAgent(sims=20)
+    agent.reset(game, 0, 5)
+    state = connect_four(3)
+    action, _ = agent.act(state.clone())
+    states = [play(state.clone(), [action]), connect_four(2, 2)]
+    fresh = MCTSAgent(sims=20)
+    fresh.reset(game, 0, 5)
+    expected = [info["visit_counts"].tolist() for _, info in fresh.act_batch(states)]
+    assert [info["visit_counts"].tolist() for _, info in agent.act_batch(states)] == expected
+    assert agent.kept.nodes() == 0
+
+
 def test_kept_trees_hold_only_each_games_own_subtree():
     """What a game keeps lingers until the agent's next reset (a finished game's too), so it
     must be that game's subtree alone, not the whole batch of trees its last search was in:

@@ -17,6 +17,7 @@ This module must not import torch or name a concrete game.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -419,6 +420,29 @@ class KeptTrees:
                     and handle.fingerprint() == wanted):
                 return tree if candidate == 0 else tree.subtree(0, candidate)
         return None
+
+    def take_all(self, games: Sequence[int], states: Sequence[Any]) -> list[Tree | None]:
+        """``take`` for every state of one batched search (``games[i]``: the game of
+        ``states[i]``). A game named more than once (positions of one game asked together,
+        which cannot all follow from its last move) takes nothing: a search never depends on
+        the order of the states."""
+        named = Counter(games)
+        parts: list[Tree | None] = []
+        for game, state in zip(games, states, strict=True):
+            if named[game] == 1:
+                parts.append(self.take(game, state))
+            else:
+                self._kept.pop(game, None)
+                parts.append(None)
+        return parts
+
+    def keep_all(self, games: Sequence[int], tree: Tree, actions: Sequence[int]) -> None:
+        """``keep`` the subtree below ``actions[i]`` of tree ``i`` for ``games[i]``, save for
+        a game named more than once in the batch (see ``take_all``)."""
+        named = Counter(games)
+        for index, (game, action) in enumerate(zip(games, actions, strict=True)):
+            if named[game] == 1:
+                self.keep(game, tree, index, action)
 
     def nodes(self) -> int:
         """Node slots the kept trees hold, all games together (their memory grows with it)."""
