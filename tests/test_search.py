@@ -519,6 +519,31 @@ def test_positions_of_one_game_asked_together_neither_take_nor_keep():
     assert agent.kept.nodes() == 0
 
 
+def test_a_subtree_is_a_faithful_copy_of_the_nodes_below():
+    """``Tree.subtree`` (what a game keeps) has every node below the chosen one, each once,
+    with its statistics, its children and its State, whatever it is renumbered to."""
+    mcts = MCTS(sims=150, rule="uct", seed=0)
+    model = SimulatorModel(RolloutEvaluator(1, 0), 7)
+    _, tree = mcts.run(model, [connect_four(), connect_four(3, 3)])
+    node = int(tree.children[1, 0, int(np.argmax(tree.edges[1, 0, VISITS]))])
+    copy = tree.subtree(1, node)
+    seen = []
+
+    def same(old: int, new: int) -> None:
+        seen.append(new)
+        assert np.array_equal(tree.edges[1, old], copy.edges[0, new])
+        assert np.array_equal(tree.info[1, old], copy.info[0, new])
+        assert tree.handle(1, old) is copy.handle(0, new)
+        for action in range(7):
+            below = int(tree.children[1, old, action])
+            assert (below < 0) == (copy.children[0, new, action] < 0)
+            if below >= 0:
+                same(below, int(copy.children[0, new, action]))
+
+    same(node, 0)
+    assert sorted(seen) == list(range(int(copy.size[0]))) and len(seen) > 20
+
+
 def test_kept_trees_hold_only_each_games_own_subtree():
     """What a game keeps lingers until the agent's next reset (a finished game's too), so it
     must be that game's subtree alone, not the whole batch of trees its last search was in:
