@@ -31,7 +31,7 @@ from gamepit.search.evaluators import (
 )
 from gamepit.search.mcts import MCTS, MCTSAgent, choose_action
 from gamepit.search.playouts import BATCH_KERNEL_FROM, playout_state, playout_values
-from gamepit.search.tree import VISITS, Expansion
+from gamepit.search.tree import VISITS, Expansion, KeptTrees
 
 
 def play(state, actions):
@@ -517,6 +517,22 @@ def test_positions_of_one_game_asked_together_neither_take_nor_keep():
     expected = [info["visit_counts"].tolist() for _, info in fresh.act_batch(states)]
     assert [info["visit_counts"].tolist() for _, info in agent.act_batch(states)] == expected
     assert agent.kept.nodes() == 0
+
+
+def test_an_agent_never_reset_keeps_a_bounded_number_of_games():
+    """An agent that is never reset again (an actor-mimic expert labelling episode after
+    episode, where the student's move may end one) keeps the trees of at most ``limit``
+    games, dropping the longest unused first; the games it still plays keep theirs."""
+    agent = MCTSAgent(sims=20)
+    agent.reset(ConnectFour(), 0, 0)
+    agent.kept = KeptTrees(limit=3)
+    for game in range(6):  # six episodes, each left after one move
+        agent.act_batch([connect_four(game % 7)], seeds=[game])
+    assert sorted(agent.kept._kept) == [3, 4, 5]
+    state = connect_four(5)
+    action, _ = agent.act_batch([state.clone()], seeds=[5])[0]
+    _, info = agent.act_batch([play(state, [action])], seeds=[5])[0]
+    assert sum(info["visit_counts"]) > 20
 
 
 def test_a_subtree_is_a_faithful_copy_of_the_nodes_below():

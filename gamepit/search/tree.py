@@ -28,6 +28,7 @@ VISITS, VALUE, PRIOR = 0, 1, 2  # rows of Tree.edges[tree, node]
 # columns of Tree.info[tree, node]; kept in one float array so a node is written in one go
 SIGN, TO_PLAY, TERMINAL, EXPANDED, NODE_VALUE, REWARD = range(6)
 _UNVISITED_UCT = 1e9  # UCT explores every child once before comparing bounds
+MAX_KEPT_GAMES = 1024  # games whose subtree an agent keeps at once (see KeptTrees)
 
 
 @dataclass
@@ -388,10 +389,15 @@ class KeptTrees:
 
     Each game keeps a copy of its own subtree, never the batch its search was in: a finished
     game's entry stays until the agent's next reset, and a reference to the batch would hold
-    every tree of it (and their States) alive with it."""
+    every tree of it (and their States) alive with it. At most ``limit`` games keep a tree,
+    the longest unused dropped first: lockstep play resets its agents for every group of
+    games, but an agent that is never reset again (an expert labelling episode after episode)
+    would otherwise gather one per game left behind. A group of more than ``limit`` games in
+    one seat would lose reuse in its oldest games (and then play them differently)."""
 
-    def __init__(self) -> None:
-        self._kept: dict[int, Tree] = {}
+    def __init__(self, limit: int = MAX_KEPT_GAMES) -> None:
+        self._kept: dict[int, Tree] = {}  # in the order last kept: the oldest first
+        self.limit = limit
 
     def clear(self) -> None:
         self._kept.clear()
@@ -402,7 +408,10 @@ class KeptTrees:
         if node < 0 or not tree.is_expanded(index, node) or tree.is_terminal(index, node):
             self._kept.pop(game, None)  # nothing to continue from there
             return
+        self._kept.pop(game, None)
         self._kept[game] = tree.subtree(index, node)
+        while len(self._kept) > self.limit:
+            del self._kept[next(iter(self._kept))]
 
     def take(self, game: int, state: Any) -> Tree | None:
         """The kept subtree of ``game`` whose root is ``state`` (the node the move led to, or
