@@ -1,8 +1,10 @@
 """What subtree reuse buys a search agent: each agent with ``reuse=true`` against itself with
 ``reuse=false`` (the peer), at connect four, seats alternating, every pair of games opening
 with the same ``--opening`` random moves. Printed per agent: the reusing agent's score with its
-95% Wilson interval, and the mean root visits of its moves after the first (the simulations
-it searched plus those its earlier search left below the position) against the peer's.
+95% Wilson interval, the mean root visits of its moves after the first (the simulations
+it searched plus those its earlier search left below the position) against the peer's, and the
+tree nodes the reusing agent still keeps once every game has ended (each game's last subtree,
+held until the agent's next reset: what a tournament worker carries between lockstep groups).
 
     python benchmarks/subtree_reuse.py
     python benchmarks/subtree_reuse.py --games 100 --agents mcts:sims=1000
@@ -31,9 +33,10 @@ DEFAULT_AGENTS = ["mcts:sims=200", "mcts:sims=1000",
 
 
 def duel(manager: PluginManager, spec: str, games: int, opening: int, seed: int
-         ) -> tuple[SeriesResult, float, float, float]:
+         ) -> tuple[SeriesResult, float, float, int, float]:
     """``games`` games of ``spec`` with reuse against itself without; returns the series
-    from the reusing side, the mean root visits of both sides' later moves, and seconds."""
+    from the reusing side, the mean root visits of both sides' later moves, the nodes the
+    reusing agent keeps after the games, and seconds."""
     registry = manager.registry
     game = registry.make_game("connect_four")
     specs = [f"{spec},reuse=true", f"{spec},reuse=false"]
@@ -64,7 +67,7 @@ def duel(manager: PluginManager, spec: str, games: int, opening: int, seed: int
         series.draws += outcome == 0.5
         series.losses += outcome == 0.0
     return (series, float(np.mean(visits[specs[0]])), float(np.mean(visits[specs[1]])),
-            seconds)
+            reusing.kept.nodes(), seconds)
 
 
 def main() -> None:
@@ -80,13 +83,14 @@ def main() -> None:
           f"{platform.python_version()}; connect four, {args.games} games an agent, "
           f"{args.opening} random opening moves, in lockstep\n")
     print(f"{'agent':<52} {'score of reuse (95%)':>24} {'+ = -':>10} "
-          f"{'root visits: reuse':>19} {'peer':>6} {'ratio':>6} {'seconds':>8}")
+          f"{'root visits: reuse':>19} {'peer':>6} {'ratio':>6} {'kept nodes':>11} {'seconds':>8}")
     for spec in args.agents:
-        series, mine, peer, seconds = duel(manager, spec, args.games, args.opening, args.seed)
+        series, mine, peer, kept, seconds = duel(manager, spec, args.games, args.opening,
+                                                 args.seed)
         mean, low, high = series.score()
         print(f"{spec:<52} {mean:>8.3f} ({low:.3f}..{high:.3f}) "
               f"{f'{series.wins}-{series.draws}-{series.losses}':>10} {mine:>19.0f} "
-              f"{peer:>6.0f} {mine / peer:>5.2f}x {seconds:>8.0f}", flush=True)
+              f"{peer:>6.0f} {mine / peer:>5.2f}x {kept:>11} {seconds:>8.0f}", flush=True)
 
 
 if __name__ == "__main__":

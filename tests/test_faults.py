@@ -308,6 +308,52 @@ def test_lockstep_grouping_does_not_change_a_game(registry, manager):
         [[i] for i in range(8)])
 
 
+class GivesUp(Agent):
+    """Plays its first legal move, and raises on its third move in games of odd seed: a
+    forfeit in the middle of a batch, while the other games go on."""
+
+    def reset(self, game, player, seed=None):
+        super().reset(game, player, seed)
+        self.moves, self.gives_up = 0, (seed // 1000) % 2 == 1
+
+    def act(self, state):
+        self.moves += 1
+        if self.gives_up and self.moves == 3:
+            raise RuntimeError("gave up")
+        return int(state.legal_actions()[0])
+
+
+@pytest.mark.parametrize("spec", ["mcts:sims=12",
+                                  "mcts:sims=12,temperature=1,dirichlet_alpha=0.5,leaves=3",
+                                  "mcts:sims=12,rule=puct,rollouts=0,temperature=0.5"])
+def test_kept_subtrees_play_each_game_as_alone_in_any_grouping(registry, manager, spec):
+    """Subtree reuse keeps one tree per game (by its agent seed), so a game plays the same
+    alone or beside others, whatever the grouping: one agent in both seats of some games and in
+    either seat of others, games that end early (a forfeit mid-batch) or late, random openings,
+    sampled moves, root noise and virtual loss."""
+    game = registry.make_game("connect_four")
+
+    def seating(seed: int, shared: Agent) -> list[Agent]:
+        kind = seed % 3
+        return ([shared, shared] if kind == 0 else [shared, GivesUp()] if kind == 1
+                else [registry.make_agent("random"), shared])
+
+    def play(groups: list[list[int]]) -> list[tuple]:
+        out = []
+        for seeds in groups:
+            shared = registry.make_agent(spec)
+            results = play_lockstep(game, [seating(seed, shared) for seed in seeds], seeds,
+                                    manager=manager, opening_moves=2)
+            out += [(seed, r.returns, r.steps, r.forfeit_seat, r.final_hash)
+                    for seed, r in zip(seeds, results, strict=True)]
+        return sorted(out)
+
+    together = play([list(range(9))])
+    assert any(row[3] is not None for row in together)  # some games ended by a forfeit
+    assert all(row[3] is None or (row[3], row[0] % 3) == (1, 1) for row in together)  # GivesUp's
+    assert together == play([[4, 0, 8], [7, 2], [1, 3, 5, 6]]) == play([[i] for i in range(9)])
+
+
 def _kill_midway(arguments: list[str], cwd: Path, ledger: Path, at_least: int) -> None:
     env = {**os.environ, "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
     process = subprocess.Popen([sys.executable, "-m", "gamepit", *arguments], cwd=cwd, env=env,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import numpy as np
 import pytest
 
+from gamepit.arena import play_lockstep
 from gamepit.checks import check_agent
 from gamepit.errors import SpecError
 from gamepit.protocols import BaseState, Game, to_json
@@ -258,6 +260,56 @@ def test_act_batch_equals_act_after_the_same_reset(spec):
     assert [a for a, _ in batched] == [a for a, _ in alone]
     assert [i["visit_counts"].tolist() for _, i in batched] == [
         i["visit_counts"].tolist() for _, i in alone]
+
+
+@pytest.mark.parametrize("game_spec, spec", [
+    ("corridor", "planner:sims=20,depth=4,chance=known"),
+    ("corridor", "mcts:sims=20,rollouts=1"),
+    ("minatar:breakout", "planner:sims=6,depth=3,chance=known"),
+])
+def test_one_player_games_play_the_same_alone_and_side_by_side(registry, manager, game_spec,
+                                                               spec):
+    """One-player games through lockstep play: each game keeps its own subtree (the node its
+    move led to), so games searched side by side play as each does alone."""
+    if game_spec == "corridor":
+        game: Game = Corridor(length=7, start=0, limit=12)
+    elif "minatar" in registry.names("game"):
+        game = registry.make_game(game_spec)
+    else:
+        pytest.skip("the MinAtar plugin is not in this tree")
+    seeds = [3, 4, 5]
+
+    def play(groups: list[list[int]]) -> list[tuple]:
+        out = []
+        for group in groups:
+            shared = registry.make_agent(spec)
+            results = play_lockstep(game, [[shared] for _ in group], group, manager=manager,
+                                    max_steps=10)
+            out += [(seed, r.returns, r.steps, r.final_hash)
+                    for seed, r in zip(group, results, strict=True)]
+        return sorted(out)
+
+    assert play([seeds]) == play([[seed] for seed in seeds])
+    agent = registry.make_agent(re.sub(r"sims=\d+", "sims=30", spec))
+    agent.reset(game, 0, 3)
+    state = game.new_state(3)
+    state.apply(agent.act(state.clone())[0])
+    assert sum(agent.act(state.clone())[1]["visit_counts"]) > 30  # the move's subtree, reused
+
+
+@pytest.mark.parametrize("spec", ["planner:sims=20,chance=known", "mcts:sims=20,rollouts=0"])
+def test_a_move_that_ends_the_game_keeps_nothing(registry, spec):
+    """A one-player game mostly ends on the agent's own move; nothing is kept for it then, so
+    an agent that is never reset again (an expert labelling episode after episode) does not
+    gather the trees of finished episodes."""
+    game = Corridor(length=3, start=1)
+    agent = registry.make_agent(spec)
+    agent.reset(game, 0, 1)
+    action, _ = agent.act(game.new_state())
+    assert action == 2 and agent.kept.nodes() == 0
+    longer = Corridor(length=6, start=0)
+    agent.act(longer.new_state())
+    assert agent.kept.nodes() > 0
 
 
 @pytest.mark.parametrize("spec", ["planner:sims=12,depth=4", "planner:algo=iw,nodes=30"])

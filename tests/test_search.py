@@ -31,7 +31,7 @@ from gamepit.search.evaluators import (
 )
 from gamepit.search.mcts import MCTS, MCTSAgent, choose_action
 from gamepit.search.playouts import BATCH_KERNEL_FROM, playout_state, playout_values
-from gamepit.search.tree import VISITS, Expansion
+from gamepit.search.tree import VISITS, Expansion, KeptTrees
 
 
 def play(state, actions):
@@ -465,12 +465,111 @@ def test_agent_keeps_the_subtree_after_a_move():
     action, _ = agent.act(state.clone())
     state.apply(action)
     state.apply(3)  # the opponent's reply
-    tree, index, node = agent.kept._kept[agent.seed]  # what the earlier search saw there
-    reply = int(tree.children[index, node, 3])
-    earlier = tree.edges[index, reply, VISITS].sum() if reply >= 0 else 0
+    tree = agent.kept._kept[agent.seed]  # what the earlier search saw below its move
+    reply = int(tree.children[0, 0, 3])
+    earlier = tree.edges[0, reply, VISITS].sum() if reply >= 0 else 0
     _, info = agent.act(state.clone())
     assert earlier > 0
     assert sum(info["visit_counts"]) == 200 + earlier
+
+
+@pytest.mark.parametrize("asked", ["the same position", "three moves on",
+                                   "a reply the search never reached", "another game"])
+def test_a_position_not_below_the_last_move_gets_a_fresh_search(asked):
+    """An agent asked about a position that is neither the one its move led to nor a reply
+    below it (an undo in the browser, a move someone else chose, an unrelated position)
+    searches afresh: the same answer as a new agent after the same reset, never one built on
+    the tree of another position."""
+    game = ConnectFour()
+    agent = MCTSAgent(sims=20)
+    agent.reset(game, 0, 5)
+    state = connect_four(3)
+    action, _ = agent.act(state.clone())
+    after = play(state.clone(), [action])
+    kept = agent.kept._kept[agent.seed]
+    never = [a for a in after.legal_actions() if kept.children[0, 0, a] < 0]
+    position = {"the same position": state,
+                "three moves on": play(after.clone(), [0, 0, 1]),
+                "a reply the search never reached": play(after.clone(), never[:1]),
+                "another game": connect_four(6, 6, 6)}[asked]
+    assert never and position.fingerprint() != after.fingerprint()
+    fresh = MCTSAgent(sims=20)
+    fresh.reset(game, 0, 5)
+    expected_action, expected = fresh.act(position.clone())
+    got_action, got = agent.act(position.clone())
+    assert got_action == expected_action
+    assert got["visit_counts"].tolist() == expected["visit_counts"].tolist()
+    assert sum(got["visit_counts"]) == 20
+
+
+def test_positions_of_one_game_asked_together_neither_take_nor_keep():
+    """Without ``seeds`` every state of an ``act_batch`` counts as the agent's one game, though
+    they cannot all follow from its last move: none continues a kept tree (the answers would
+    depend on the order of the states) and none is kept."""
+    game = ConnectFour()
+    agent = MCTSAgent(sims=20)
+    agent.reset(game, 0, 5)
+    state = connect_four(3)
+    action, _ = agent.act(state.clone())
+    states = [play(state.clone(), [action]), connect_four(2, 2)]
+    fresh = MCTSAgent(sims=20)
+    fresh.reset(game, 0, 5)
+    expected = [info["visit_counts"].tolist() for _, info in fresh.act_batch(states)]
+    assert [info["visit_counts"].tolist() for _, info in agent.act_batch(states)] == expected
+    assert agent.kept.nodes() == 0
+
+
+def test_an_agent_never_reset_keeps_a_bounded_number_of_games():
+    """An agent that is never reset again (an actor-mimic expert labelling episode after
+    episode, where the student's move may end one) keeps the trees of at most ``limit``
+    games, dropping the longest unused first; the games it still plays keep theirs."""
+    agent = MCTSAgent(sims=20)
+    agent.reset(ConnectFour(), 0, 0)
+    agent.kept = KeptTrees(limit=3)
+    for game in range(6):  # six episodes, each left after one move
+        agent.act_batch([connect_four(game % 7)], seeds=[game])
+    assert sorted(agent.kept._kept) == [3, 4, 5]
+    state = connect_four(5)
+    action, _ = agent.act_batch([state.clone()], seeds=[5])[0]
+    _, info = agent.act_batch([play(state, [action])], seeds=[5])[0]
+    assert sum(info["visit_counts"]) > 20
+
+
+def test_a_subtree_is_a_faithful_copy_of_the_nodes_below():
+    """``Tree.subtree`` (what a game keeps) has every node below the chosen one, each once,
+    with its statistics, its children and its State, whatever it is renumbered to."""
+    mcts = MCTS(sims=150, rule="uct", seed=0)
+    model = SimulatorModel(RolloutEvaluator(1, 0), 7)
+    _, tree = mcts.run(model, [connect_four(), connect_four(3, 3)])
+    node = int(tree.children[1, 0, int(np.argmax(tree.edges[1, 0, VISITS]))])
+    copy = tree.subtree(1, node)
+    seen = []
+
+    def same(old: int, new: int) -> None:
+        seen.append(new)
+        assert np.array_equal(tree.edges[1, old], copy.edges[0, new])
+        assert np.array_equal(tree.info[1, old], copy.info[0, new])
+        assert tree.handle(1, old) is copy.handle(0, new)
+        for action in range(7):
+            below = int(tree.children[1, old, action])
+            assert (below < 0) == (copy.children[0, new, action] < 0)
+            if below >= 0:
+                same(below, int(copy.children[0, new, action]))
+
+    same(node, 0)
+    assert sorted(seen) == list(range(int(copy.size[0]))) and len(seen) > 20
+
+
+def test_kept_trees_hold_only_each_games_own_subtree():
+    """What a game keeps lingers until the agent's next reset (a finished game's too), so it
+    must be that game's subtree alone, not the whole batch of trees its last search was in:
+    at most one node per visit below the chosen move, plus that node."""
+    agent = MCTSAgent(sims=40)
+    agent.reset(ConnectFour(), 0, 0)
+    states = [connect_four(), connect_four(3, 3), connect_four(0, 1, 2, 3)]
+    answers = agent.act_batch([state.clone() for state in states], seeds=[1, 2, 3])
+    assert 0 < agent.kept.nodes() <= sum(1 + info["visit_counts"][action]
+                                         for action, info in answers)
 
 
 @pytest.mark.parametrize("reuse", [True, False])
@@ -499,6 +598,24 @@ def test_matches_keep_each_games_subtree_and_batches_play_as_games_alone(reuse, 
     assert all(moves[0] == 40 for moves in searched)  # the first move starts from nothing
     later = [visits for moves in searched for visits in moves[1:]]
     assert (max(later) > 40) if reuse else (set(later) == {40})
+
+
+@pytest.mark.parametrize("reuse", [True, False])
+def test_alphazero_agent_keeps_its_subtree_unless_told_not_to(registry, reuse):
+    """The alphazero agent shares the mcts agent's act_by_search: reuse is on by default and
+    ``reuse=false`` parses and turns it off."""
+    spec = "alphazero:checkpoint=builtin:connect_four,sims=16" + ("" if reuse else ",reuse=false")
+    agent = registry.make_agent(spec)
+    game = registry.make_game("connect_four")
+    agent.reset(game, 0, 0)
+    state = game.new_state(0)
+    action, _ = agent.act(state.clone())
+    assert agent.reuse is reuse and (agent.kept.nodes() > 0) is reuse
+    kept = agent.kept._kept.get(agent.seed)
+    state.apply(action)
+    state.apply(int(np.argmax(kept.edges[0, 0, VISITS])) if reuse else 3)
+    _, info = agent.act(state.clone())
+    assert bool(sum(info["visit_counts"]) > 16) is reuse
 
 
 def test_agent_batches_many_games(registry):

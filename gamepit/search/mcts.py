@@ -204,18 +204,14 @@ def act_by_search(mcts: MCTS, model: SimulatorModel, states: Sequence[State],
     game plays the same whether searched alone or in a batch with any other games, in any
     order, resumed or in another process."""
     keys = [position_key(game, state) for game, state in zip(games, states, strict=True)]
-    parts = ([kept.take(game, state) for game, state in zip(games, states, strict=True)]
-             if kept is not None else None)
+    parts = kept.take_all(games, states) if kept is not None else None
     model.seed_trees(keys)  # each tree's rollouts from its own stream
     results, tree = mcts.run(model, states, keys, parts, single_player)
-    answers: list[ActResult] = []
-    for index, (game, key, result) in enumerate(zip(games, keys, results, strict=True)):
-        action = choose_action(result.visit_counts, temperature,
-                               np.random.default_rng([key, 1]))
-        if kept is not None:
-            kept.keep(game, tree, index, action)
-        answers.append((action, describe(result)))
-    return answers
+    actions = [choose_action(result.visit_counts, temperature, np.random.default_rng([key, 1]))
+               for key, result in zip(keys, results, strict=True)]
+    if kept is not None:
+        kept.keep_all(games, tree, actions)
+    return [(action, describe(result)) for action, result in zip(actions, results, strict=True)]
 
 
 def position_key(seed: int, state: State) -> int:

@@ -119,12 +119,10 @@ class PlannerAgent(Agent):
         keys = [position_key(game, state) for game, state in zip(games, states, strict=True)]
         if self.algo == "iw":
             return [self._width(state, key) for state, key in zip(states, keys, strict=True)]
-        kept = ([self.kept.take(game, state) for game, state in zip(games, states, strict=True)]
-                if self.reuse else None)
+        kept = self.kept.take_all(games, states) if self.reuse else None
         answers, tree = self._uct(states, keys, kept)
         if self.reuse:
-            for index, (game, (action, _)) in enumerate(zip(games, answers, strict=True)):
-                self.kept.keep(game, tree, index, action)
+            self.kept.keep_all(games, tree, [action for action, _ in answers])
         return list(answers)
 
     # ------------------------------------------------------------------ IW(1)

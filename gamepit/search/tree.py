@@ -17,6 +17,7 @@ This module must not import torch or name a concrete game.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,6 +28,7 @@ VISITS, VALUE, PRIOR = 0, 1, 2  # rows of Tree.edges[tree, node]
 # columns of Tree.info[tree, node]; kept in one float array so a node is written in one go
 SIGN, TO_PLAY, TERMINAL, EXPANDED, NODE_VALUE, REWARD = range(6)
 _UNVISITED_UCT = 1e9  # UCT explores every child once before comparing bounds
+MAX_KEPT_GAMES = 1024  # games whose subtree an agent keeps at once (see KeptTrees)
 
 
 @dataclass
@@ -176,12 +178,15 @@ class Tree:
     def subtree(self, tree: int, node: int, extra: int = 0) -> Tree:
         """A one-tree copy of the subtree under ``node``, with room for ``extra`` more nodes;
         lets an agent keep what it learned after a move is played."""
-        order = [node]
-        for parent in order:  # breadth first, so parents precede their children
-            order.extend(int(child) for child in self.children[tree, parent] if child >= 0)
+        levels, frontier = [np.array([node])], np.array([node])
+        while frontier.size:  # breadth first, a level at a time: parents precede children
+            frontier = self.children[tree, frontier]
+            frontier = frontier[frontier >= 0]
+            levels.append(frontier)
+        old = np.concatenate(levels)
+        order = old.tolist()
         count = len(order)
         new = Tree(1, count + extra, self.num_actions)
-        old = np.array(order)
         remap = np.full(self.capacity, -1, dtype=np.int32)
         remap[old] = np.arange(count, dtype=np.int32)
         children = self.children[tree, old]
@@ -380,32 +385,77 @@ class KeptTrees:
     search in that game starts from the subtree the game reached instead of from nothing
     (subtree reuse, as in AlphaGo Zero). Games are told apart by the seed their agent was
     reset with, so a batched agent keeps one per game and a game plays the same whether
-    searched alone or beside others. For models whose handles are States (``fingerprint``)."""
+    searched alone or beside others. For models whose handles are States (``fingerprint``).
 
-    def __init__(self) -> None:
-        self._kept: dict[int, tuple[Tree, int, int]] = {}
+    Each game keeps a copy of its own subtree, never the batch its search was in: a finished
+    game's entry stays until the agent's next reset, and a reference to the batch would hold
+    every tree of it (and their States) alive with it. At most ``limit`` games keep a tree,
+    the longest unused dropped first: lockstep play resets its agents for every group of
+    games, but an agent that is never reset again (an expert labelling episode after episode)
+    would otherwise gather one per game left behind. A group of more than ``limit`` games in
+    one seat would lose reuse in its oldest games (and then play them differently)."""
+
+    def __init__(self, limit: int = MAX_KEPT_GAMES) -> None:
+        self._kept: dict[int, Tree] = {}  # in the order last kept: the oldest first
+        self.limit = limit
 
     def clear(self) -> None:
         self._kept.clear()
 
     def keep(self, game: int, tree: Tree, index: int, action: int) -> None:
         """Remember tree ``index`` of ``tree`` below the root's ``action`` for ``game``."""
-        self._kept[game] = (tree, index, int(tree.children[index, 0, action]))
+        node = int(tree.children[index, 0, action])
+        if node < 0 or not tree.is_expanded(index, node) or tree.is_terminal(index, node):
+            self._kept.pop(game, None)  # nothing to continue from there
+            return
+        self._kept.pop(game, None)
+        self._kept[game] = tree.subtree(index, node)
+        while len(self._kept) > self.limit:
+            del self._kept[next(iter(self._kept))]
 
     def take(self, game: int, state: Any) -> Tree | None:
         """The kept subtree of ``game`` whose root is ``state`` (the node the move led to, or
-        a reply below it), or None; either way ``game`` keeps nothing afterwards."""
-        tree, index, node = self._kept.pop(game, (None, 0, -1))
-        if tree is None or node < 0:
+        a reply below it), or None; either way ``game`` keeps nothing afterwards. Positions
+        are compared by fingerprint, so a game changed behind the agent's back (an undo, a
+        move someone else chose) gets a fresh search, never a tree of another position."""
+        tree = self._kept.pop(game, None)
+        if tree is None:
             return None
         wanted = state.fingerprint()
-        for candidate in [node, *(int(c) for c in tree.children[index, node] if c >= 0)]:
-            handle = tree.handle(index, candidate)
-            if (handle is not None and tree.is_expanded(index, candidate)
-                    and not tree.is_terminal(index, candidate)
+        for candidate in [0, *(int(c) for c in tree.children[0, 0] if c >= 0)]:
+            handle = tree.handle(0, candidate)
+            if (handle is not None and tree.is_expanded(0, candidate)
+                    and not tree.is_terminal(0, candidate)
                     and handle.fingerprint() == wanted):
-                return tree.subtree(index, candidate)
+                return tree if candidate == 0 else tree.subtree(0, candidate)
         return None
+
+    def take_all(self, games: Sequence[int], states: Sequence[Any]) -> list[Tree | None]:
+        """``take`` for every state of one batched search (``games[i]``: the game of
+        ``states[i]``). A game named more than once (positions of one game asked together,
+        which cannot all follow from its last move) takes nothing: a search never depends on
+        the order of the states."""
+        named = Counter(games)
+        parts: list[Tree | None] = []
+        for game, state in zip(games, states, strict=True):
+            if named[game] == 1:
+                parts.append(self.take(game, state))
+            else:
+                self._kept.pop(game, None)
+                parts.append(None)
+        return parts
+
+    def keep_all(self, games: Sequence[int], tree: Tree, actions: Sequence[int]) -> None:
+        """``keep`` the subtree below ``actions[i]`` of tree ``i`` for ``games[i]``, save for
+        a game named more than once in the batch (see ``take_all``)."""
+        named = Counter(games)
+        for index, (game, action) in enumerate(zip(games, actions, strict=True)):
+            if named[game] == 1:
+                self.keep(game, tree, index, action)
+
+    def nodes(self) -> int:
+        """Node slots the kept trees hold, all games together (their memory grows with it)."""
+        return sum(tree.batch * tree.capacity for tree in self._kept.values())
 
 
 def _scores(config: SearchConfig, visits: np.ndarray, values: np.ndarray, prior: np.ndarray,
