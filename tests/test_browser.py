@@ -351,6 +351,35 @@ def next_event(response) -> dict | None:
             return json.loads(line[6:])
 
 
+def test_only_the_grace_timer_of_the_current_departure_ends_the_game(tmp_path, manager):
+    """A timer of a departure the page has come back from ends nothing, a stale one neither,
+    and the timer of the current departure ends the game. (The timers are driven by hand
+    here: the server's own wait is 30 s.)"""
+    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1,
+                          reconnect_grace=30.0)
+    viewer.start_in_thread()
+    try:
+        game = viewer.table.new("tictactoe", "alphabeta", 0, 0)
+        stream = open_stream(viewer, game.id, "page-a")
+        assert next_event(stream)["your_turn"]
+        stream.close()
+        wait_until(lambda: not game.streaming)  # gone once: the timer for departure 1 runs
+        again = open_stream(viewer, game.id, "page-a")
+        assert next_event(again)["your_turn"]
+        game._grace_over(1)  # departure 1's timer fires after the page came back
+        assert game.status == "playing" and game.forfeit is None
+        again.close()
+        wait_until(lambda: not game.streaming)  # gone again: departure 2
+        game._grace_over(1)  # a stale timer still ends nothing
+        assert game.status == "playing"
+        game._grace_over(2)
+        wait_until(lambda: game.status == "over")
+        assert game.forfeit == (0, "unfinished: the page was closed")
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
+
+
 def test_a_reattached_game_is_one_game_holding_one_slot(tmp_path, manager):
     """The same page's second stream (a reload the server has not noticed yet, or a dropped
     connection the browser reopens) replaces the first; another page's is refused; a game

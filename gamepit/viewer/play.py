@@ -306,11 +306,7 @@ class PlayGame:
             self.abandon()
 
     def _grace_over(self, away: int) -> None:
-        with self.lock:
-            if self._stream is not None or away != self._away:
-                return  # the page came back (and may have left again since)
-            self._grace = None
-        self.abandon()
+        self.abandon(away=away)
 
     def _cancel_grace(self) -> None:
         """(caller holds the lock)"""
@@ -318,12 +314,18 @@ class PlayGame:
             self._grace.cancel()
             self._grace = None
 
-    def abandon(self, reason: str = PAGE_CLOSED, wait: bool = False) -> None:
+    def abandon(self, reason: str = PAGE_CLOSED, wait: bool = False,
+                away: int | None = None) -> None:
         """End the game now, unfinished: recorded as the person's forfeit for ``reason``. The
         hub's and the timer's threads call this, and recording a long screen game must not
         hold them up, so the game is recorded in a thread of its own unless ``wait`` (the
-        server is stopping). A game already won on the board is left to be recorded so."""
+        server is stopping). A game already won on the board is left to be recorded so.
+        ``away`` (from the grace timer): the departure the timer was started for; the game
+        ends only if its page has not come back since, checked under the same lock as the
+        ending, so a page back at the last moment keeps its game."""
         with self.lock:
+            if away is not None and (self._stream is not None or away != self._away):
+                return  # the page came back (and may have left again since)
             self._cancel_grace()
             if self.status in ("over", "ending"):
                 return
