@@ -13,6 +13,7 @@
   let stream = null;
   let view = null; // the last position the server pushed
   let gameId = null;
+  let handedOver = null; // a game another tab took over: this page must not take it back
   let selected = null; // the square a chess-style move starts from
   let refusedCell = null;
   const KEYS = { ArrowUp: "up", ArrowDown: "down", ArrowLeft: "left", ArrowRight: "right", " ": "fire" };
@@ -110,6 +111,7 @@
       else if (event.type === "position") showPosition(event);
       else if (event.type === "replaced") {
         mine.close(); // (else it would reconnect, and take the game back)
+        handedOver = id;
         showBoard(false);
         say("This game was opened again in another tab of this browser; play it there.", true);
       }
@@ -349,7 +351,9 @@
   // open, so the server would never hear the page left: close the stream as the page hides
   // (the server then waits its grace period), and open it again if the page is brought back.
   window.addEventListener("pagehide", () => { if (stream) stream.close(); stream = null; });
-  window.addEventListener("pageshow", (event) => { if (event.persisted && gameId) open(gameId); });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted && gameId && gameId !== handedOver) open(gameId);
+  });
   document.addEventListener("keydown", (event) => keys(event, true));
   document.addEventListener("keyup", (event) => keys(event, false));
 
