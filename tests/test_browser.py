@@ -351,14 +351,24 @@ def next_event(response) -> dict | None:
             return json.loads(line[6:])
 
 
+@contextlib.contextmanager
+def one_game_server(folder: Path, manager):
+    """A viewer that plays one game at a time and waits 30 s for a page that went away."""
+    viewer = ViewerServer(folder, manager.registry, port=0, manager=manager, max_games=1,
+                          reconnect_grace=30.0)
+    viewer.start_in_thread()
+    try:
+        yield viewer
+    finally:
+        viewer.shutdown()
+        viewer.server_close()
+
+
 def test_only_the_grace_timer_of_the_current_departure_ends_the_game(tmp_path, manager):
     """A timer of a departure the page has come back from ends nothing, a stale one neither,
     and the timer of the current departure ends the game. (The timers are driven by hand
     here: the server's own wait is 30 s.)"""
-    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1,
-                          reconnect_grace=30.0)
-    viewer.start_in_thread()
-    try:
+    with one_game_server(tmp_path, manager) as viewer:
         game = viewer.table.new("tictactoe", "alphabeta", 0, 0)
         stream = open_stream(viewer, game.id, "page-a")
         assert next_event(stream)["your_turn"]
@@ -375,9 +385,6 @@ def test_only_the_grace_timer_of_the_current_departure_ends_the_game(tmp_path, m
         game._grace_over(2)
         wait_until(lambda: game.status == "over")
         assert game.forfeit == (0, "unfinished: the page was closed")
-    finally:
-        viewer.shutdown()
-        viewer.server_close()
 
 
 def test_a_reattached_game_is_one_game_holding_one_slot(tmp_path, manager):
@@ -385,10 +392,7 @@ def test_a_reattached_game_is_one_game_holding_one_slot(tmp_path, manager):
     connection the browser reopens) replaces the first; another page's is refused; a game
     waiting for its page holds its slot; a stopping server records it, as it records every
     game."""
-    viewer = ViewerServer(tmp_path, manager.registry, port=0, manager=manager, max_games=1,
-                          reconnect_grace=30.0)
-    viewer.start_in_thread()
-    try:
+    with one_game_server(tmp_path, manager) as viewer:
         game = viewer.table.new("tictactoe", "alphabeta", 0, 0)
         first = open_stream(viewer, game.id, "page-a")
         assert first.status == 200 and next_event(first)["your_turn"]
@@ -422,9 +426,6 @@ def test_a_reattached_game_is_one_game_holding_one_slot(tmp_path, manager):
         wait_until(lambda: post(viewer, "/api/play/new", {"game": "tictactoe"})[0] == 200)
         status, made = post(viewer, "/api/play/new", {"game": "tictactoe"})
         assert status == 429, made  # (the game made just above holds the one slot)
-    finally:
-        viewer.shutdown()
-        viewer.server_close()
     assert game.status == "over"
     (path,) = tmp_path.glob("*.jsonl")
     replay = read_replay(path)
