@@ -604,6 +604,35 @@ def checkpoint_agent(algorithm: str, checkpoint: str, build_network: Callable[[d
     return NetworkAgent(network.to(target).eval(), policy, trained_on, target, sample)
 
 
+def evaluates_at(args: Any, iteration: int) -> bool:
+    """Whether an iteration-based learner (``eval_games``, ``eval_every``) evaluates after
+    ``iteration``."""
+    return bool(args.eval_games and args.eval_every and iteration % args.eval_every == 0)
+
+
+def after_iteration(run: Run, args: Any, iteration: int, step: int,
+                    metrics: Mapping[str, float], save: Callable[[], None],
+                    evaluate: Callable[[], None]) -> None:
+    """The end of an iteration of an iteration-based learner (AlphaZero, MuZero): report the
+    metrics at ``step``, save every ``checkpoint_every`` iterations and after the last, and
+    evaluate every ``eval_every``."""
+    run.reporter.metrics(step, dict(metrics))
+    if iteration % args.checkpoint_every == 0 or iteration == args.iterations:
+        save()
+    if evaluates_at(args, iteration):
+        evaluate()
+
+
+def after_iterations(args: Any, iteration: int, checkpoint: Path, save: Callable[[], None],
+                     evaluate: Callable[[], None]) -> None:
+    """After the loop: save if no ``checkpoint`` was written (a run resumed with nothing left
+    to do), and the final evaluation unless the last iteration has just had one."""
+    if not checkpoint.is_file():
+        save()
+    if args.eval_games and not evaluates_at(args, iteration):
+        evaluate()
+
+
 def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
              opponent: str = "random", max_steps: int = 0, prefix: str = "eval"
              ) -> dict[str, float]:

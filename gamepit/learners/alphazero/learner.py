@@ -542,17 +542,10 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
                     best_generation += 1
                 metrics.update({"gate/score": score, "gate/accepted": float(accepted),
                                 "gate/best_generation": float(best_generation)})
-            run.reporter.metrics(positions, metrics)
-            if iteration % args.checkpoint_every == 0 or iteration == args.iterations:
-                save()
-            if args.eval_games and args.eval_every and iteration % args.eval_every == 0:
-                evaluate()
+            toolkit.after_iteration(run, args, iteration, positions, metrics, save, evaluate)
     finally:
         pool.close()
-    if not (run.folder / BEST).is_file():
-        save()
-    if args.eval_games and not (args.eval_every and iteration % args.eval_every == 0):
-        evaluate()
+    toolkit.after_iterations(args, iteration, run.folder / BEST, save, evaluate)
     return f"alphazero:checkpoint={run.folder / BEST}"
 
 

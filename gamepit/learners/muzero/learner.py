@@ -847,17 +847,10 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
             if losses:
                 metrics.update({key: float(np.mean([part[key] for part in losses]))
                                 for key in losses[0]})
-            run.reporter.metrics(positions, metrics)
-            if iteration % args.checkpoint_every == 0 or iteration == args.iterations:
-                save()
-            if args.eval_games and args.eval_every and iteration % args.eval_every == 0:
-                evaluate()
+            toolkit.after_iteration(run, args, iteration, positions, metrics, save, evaluate)
     finally:
         pool.close()
-    if not (run.folder / MODEL).is_file():
-        save()
-    if args.eval_games and not (args.eval_every and iteration % args.eval_every == 0):
-        evaluate()
+    toolkit.after_iterations(args, iteration, run.folder / MODEL, save, evaluate)
     return f"muzero:checkpoint={run.folder / MODEL}"
 
 
