@@ -19,6 +19,7 @@ with the training that produced the checkpoint (iterations, positions, seconds).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import time
@@ -31,22 +32,27 @@ from gamepit.files import load_yaml
 from gamepit.learners import toolkit
 from gamepit.learners.alphazero import learner as alphazero
 from gamepit.plugins.manager import get_manager
-from gamepit.search.mcts import MCTS, choose_action
+from gamepit.search.gumbel import make_search
+from gamepit.search.mcts import choose_action
 from gamepit.search.network import NetworkEvaluator
 from gamepit.training.settings import merge
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "alphazero_connect_four.yaml")
 
 
-def gamepit_selfplay(game, network, args, games: int, seconds: float, device) -> float:
-    """Positions per second of ``self_play`` with ``games`` games at once."""
-    mcts = MCTS(args.sims, args.c_puct, "puct", args.dirichlet_alpha, args.dirichlet_epsilon)
+def gamepit_selfplay(game, network, args, games: int, seconds: float, device,
+                     search: str = "puct", fast: bool = True) -> float:
+    """Positions per second of ``self_play`` with ``games`` games at once; ``fast=False``
+    runs the eager network (what self-play ran before ``gamepit.nets.inference``)."""
+    args = dataclasses.replace(args, search=search)
+    mcts = make_search(search, args.sims, args.c_puct, args.dirichlet_alpha,
+                       args.dirichlet_epsilon)
     rng = np.random.default_rng(0)
-    evaluator = NetworkEvaluator(network, device)
+    evaluator = NetworkEvaluator(network, device, fast=fast)
     positions, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
         with alphazero.autocast(torch.device(device), args.amp):
-            positions += alphazero.self_play(game, evaluator, mcts, games, args, rng).moves
+            positions += alphazero.self_play(game, evaluator, (mcts, None), games, args, rng).moves
     return positions / (time.perf_counter() - started)
 
 
@@ -109,9 +115,14 @@ def speed(options: argparse.Namespace) -> None:
     network = alphazero.build_network(alphazero.network_shape(game, args)).to(device).eval()
     cpu_network = network if device == "cpu" else alphazero.build_network(
         alphazero.network_shape(game, args)).eval()
+    many = args.selfplay_games
     rows = [
-        (f"gamepit, {args.selfplay_games} games at once", gamepit_selfplay(
-            game, network, args, args.selfplay_games, options.seconds, device)),
+        (f"gamepit, {many} games at once", gamepit_selfplay(
+            game, network, args, many, options.seconds, device)),
+        (f"gamepit, {many} games, eager network (before)", gamepit_selfplay(
+            game, network, args, many, options.seconds, device, fast=False)),
+        (f"gamepit gumbel, {many} games at once", gamepit_selfplay(
+            game, network, args, many, options.seconds, device, "gumbel")),
         ("gamepit, one game at a time", gamepit_selfplay(game, network, args, 1,
                                                          options.seconds, device)),
         ("OpenSpiel MCTSBot (Python), same net, cpu", openspiel_selfplay(cpu_network, args,

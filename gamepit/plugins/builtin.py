@@ -13,6 +13,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.agents.basic",
     "gamepit.agents.human",
     "gamepit.search.mcts",
+    "gamepit.search.gumbel",
     "gamepit.search.planner",
     "gamepit.learners.dqn",
     "gamepit.learners.ppo",

@@ -88,15 +88,7 @@ class MCTS:
         afresh; the tree comes back so the caller can keep what is below its move."""
         config = self.config
         config.normalize = single_player if self.normalize is None else self.normalize
-        parts = list(kept) if kept is not None else [None] * len(roots)
-        if any(part is not None for part in parts):  # a simulator model: see SimulatorModel
-            tree = Tree.batch_of(parts, self.sims, lambda fresh: model.initial(  # type: ignore[call-arg]
-                [roots[i] for i in fresh], trees=fresh))
-            model.place(tree)  # type: ignore[attr-defined]
-        else:
-            tree = Tree.batch_of(parts, self.sims, lambda fresh: model.initial(roots))
-        if tree.info[:, 0, TERMINAL].any():
-            raise ValueError("cannot search from a finished game")
+        tree = self.start(model, roots, kept)
         seeds = list(seeds) if seeds is not None else self.rng.integers(
             2**31, size=tree.batch).tolist()
         run_simulations(tree, model, config, self.sims, self._root_prior(tree, seeds))
@@ -110,6 +102,21 @@ class MCTS:
             results.append(SearchResult(policy, counts.astype(np.int64), float(values[index]),
                                         {"q": q[index]}))
         return results, tree
+
+    def start(self, model: Model, roots: Sequence[Any], kept: Sequence[Tree | None] | None
+              ) -> Tree:
+        """The batch of trees a search grows: tree ``i`` continues ``kept[i]`` where given,
+        else starts at ``roots[i]`` as the model describes it."""
+        parts = list(kept) if kept is not None else [None] * len(roots)
+        if any(part is not None for part in parts):  # a simulator model: see SimulatorModel
+            tree = Tree.batch_of(parts, self.sims, lambda fresh: model.initial(  # type: ignore[call-arg]
+                [roots[i] for i in fresh], trees=fresh))
+            model.place(tree)  # type: ignore[attr-defined]
+        else:
+            tree = Tree.batch_of(parts, self.sims, lambda fresh: model.initial(roots))
+        if tree.info[:, 0, TERMINAL].any():
+            raise ValueError("cannot search from a finished game")
+        return tree
 
     def _root_prior(self, tree: Tree, seeds: Sequence[int]) -> np.ndarray | None:
         """Root priors mixed with Dirichlet noise (AlphaGo Zero's exploration at the root);
@@ -134,6 +141,17 @@ def choose_action(visit_counts: np.ndarray, temperature: float,
         return int(best[rng.integers(best.size)])
     weights = np.power(counts / counts.max(), 1.0 / temperature)
     return int(rng.choice(counts.size, p=weights / weights.sum()))
+
+
+def pick(result: SearchResult, temperature: float, rng: np.random.Generator) -> int:
+    """The move a search result plays. Gumbel's (``extra["action"]``): the survivor of
+    sequential halving at temperature 0, else a sample of its improved policy^(1/T); PUCT's
+    and UCT's: ``choose_action`` on the visit counts."""
+    if "action" in result.extra:
+        if temperature <= 0:
+            return int(result.extra["action"])
+        return choose_action(result.policy, temperature, rng)
+    return choose_action(result.visit_counts, temperature, rng)
 
 
 class MCTSAgent(Agent):
@@ -207,7 +225,7 @@ def act_by_search(mcts: MCTS, model: SimulatorModel, states: Sequence[State],
     parts = kept.take_all(games, states) if kept is not None else None
     model.seed_trees(keys)  # each tree's rollouts from its own stream
     results, tree = mcts.run(model, states, keys, parts, single_player)
-    actions = [choose_action(result.visit_counts, temperature, np.random.default_rng([key, 1]))
+    actions = [pick(result, temperature, np.random.default_rng([key, 1]))
                for key, result in zip(keys, results, strict=True)]
     if kept is not None:
         kept.keep_all(games, tree, actions)

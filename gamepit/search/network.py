@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from gamepit.nets.inference import fast_copy
 from gamepit.protocols import State
 from gamepit.search.encoders import encode
 
@@ -20,11 +21,18 @@ class NetworkEvaluator:
     ``network_seconds`` adds up the time spent moving observations to the device, running
     the network and bringing the answers back, so benchmarks can tell network time from the
     search's own overhead.
+
+    On the CPU the evaluator runs a frozen copy of the network made at its first call
+    (``gamepit.nets.inference``, ``fast=True``): weights changed in place afterwards are not
+    seen, so make a new evaluator for new weights.
     """
 
-    def __init__(self, net: torch.nn.Module, device: str | torch.device = "cpu") -> None:
+    def __init__(self, net: torch.nn.Module, device: str | torch.device = "cpu",
+                 fast: bool = True) -> None:
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
+        self.fast = fast and self.device.type == "cpu"
+        self.runner: torch.nn.Module | None = None
         self.network_seconds = 0.0
         self.positions = 0
 
@@ -33,7 +41,9 @@ class NetworkEvaluator:
         started = time.perf_counter()
         with torch.inference_mode():
             batch = torch.as_tensor(observations, dtype=torch.float32).to(self.device)
-            logits, values = self.net(batch)
+            if self.runner is None:
+                self.runner = fast_copy(self.net, batch[:1]) if self.fast else self.net
+            logits, values = self.runner(batch)
             priors = torch.softmax(logits.float(), -1).cpu().numpy()
             values = values.float().cpu().numpy()
         self.network_seconds += time.perf_counter() - started

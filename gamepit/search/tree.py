@@ -60,7 +60,7 @@ class Model(Protocol):
 class SearchConfig:
     """How the tree chooses, mixes noise and backs up. See ``gamepit.search.mcts`` options."""
 
-    rule: str = "puct"  # "puct" (AlphaGo Zero) or "uct" (UCB1 with rollouts)
+    rule: str = "puct"  # "puct" (AlphaGo Zero), "uct" (UCB1 with rollouts) or "gumbel"
     c: float = 1.25  # exploration constant
     dirichlet_alpha: float = 0.0  # 0 turns root noise off
     dirichlet_epsilon: float = 0.25
@@ -68,6 +68,9 @@ class SearchConfig:
     normalize: bool = False  # scale Q by the min and max seen in the tree (MuZero, 1 player)
     leaves_per_tree: int = 1  # leaves gathered per tree per model call, with virtual loss
     virtual_loss: float = 1.0
+    # Gumbel (Danihelka et al. 2022): sigma(q) = (maxvisit_init + max visits) * value_scale * q
+    value_scale: float = 0.1
+    maxvisit_init: float = 50.0
 
 
 class Tree:
@@ -245,11 +248,13 @@ class Tree:
 
     # ------------------------------------------------------------------ many trees at once
 
-    def select(self, config: SearchConfig, root_prior: np.ndarray | None
+    def select(self, config: SearchConfig, root_prior: np.ndarray | None,
+               root_actions: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Walk every tree from its root to a leaf, allocating a node where the walk leaves the
         tree. Returns (path nodes [B, D], path actions [B, D], depths [B], leaves [B]);
-        a leaf is new, pending (reached earlier in this pass) or terminal."""
+        a leaf is new, pending (reached earlier in this pass) or terminal. ``root_actions``,
+        where given, is the action each walk takes at its root (Gumbel's root choice)."""
         batch = self.batch
         trees = np.arange(batch)
         node = np.zeros(batch, dtype=np.int64)
@@ -257,12 +262,17 @@ class Tree:
         depth = np.zeros(batch, dtype=np.int64)
         path_nodes, path_actions = [], []
         while True:
-            edges = self.edges[trees, node]  # [B, 3, A]
-            prior = root_prior if root_prior is not None and not path_nodes else edges[:, PRIOR]
-            score = _scores(config, edges[:, VISITS], edges[:, VALUE], prior,
-                            self.info[trees, node, SIGN][:, None], self.low[:, None],
-                            self.high[:, None])
-            action = score.argmax(1)
+            if root_actions is not None and not path_nodes:
+                action = np.asarray(root_actions, dtype=np.int64)
+            else:
+                edges = self.edges[trees, node]  # [B, 3, A]
+                prior = (root_prior if root_prior is not None and not path_nodes
+                         else edges[:, PRIOR])
+                here = self.info[trees, node]
+                score = _scores(config, edges[:, VISITS], edges[:, VALUE], prior,
+                                here[:, SIGN][:, None], self.low[:, None], self.high[:, None],
+                                here[:, NODE_VALUE] * here[:, SIGN])
+                action = score.argmax(1)
             child = self.children[trees, node, action]
             path_nodes.append(node)
             path_actions.append(action)
@@ -458,9 +468,60 @@ class KeptTrees:
         return sum(tree.batch * tree.capacity for tree in self._kept.values())
 
 
+def completed_q(visits: np.ndarray, values: np.ndarray, prior: np.ndarray, sign: np.ndarray,
+                raw: np.ndarray) -> np.ndarray:
+    """Gumbel's completed Q-values [B, A] for the chooser at each node, min-max scaled to
+    [0, 1] over the legal actions (prior >= 0): a visited action's mean value, an unvisited
+    one the node's mixed value estimate, (raw + N * sum_b pi(b) q(b) / sum_b pi(b)) / (N + 1)
+    over the visited b (Danihelka et al. 2022, appendix D). ``raw`` [B] is the model's own
+    value of the node for its chooser; ``sign`` [B, 1] turns stored values into its terms."""
+    seen = visits > 0
+    q = values / np.maximum(visits, 1) * sign
+    chance = np.where(seen, np.maximum(prior, 1e-30), 0.0)
+    mass = chance.sum(1)
+    weighted = (chance * q).sum(1) / np.where(mass > 0, mass, 1.0)
+    count = visits.sum(1)
+    mixed = (raw + count * weighted) / (count + 1)
+    completed = np.where(seen, q, mixed[:, None])
+    legal = prior >= 0
+    low = np.where(legal, completed, np.inf).min(1, keepdims=True)
+    high = np.where(legal, completed, -np.inf).max(1, keepdims=True)
+    return np.where(legal, (completed - low) / np.maximum(high - low, 1e-8), 0.0)
+
+
+def sigma(config: SearchConfig, visits: np.ndarray, completed: np.ndarray) -> np.ndarray:
+    """Gumbel's monotone transform of completed Q: (c_visit + max_b N(b)) * c_scale * q."""
+    return (config.maxvisit_init + visits.max(1, keepdims=True)) * config.value_scale * completed
+
+
+def log_prior(prior: np.ndarray) -> np.ndarray:
+    """Logits of stored priors (-inf where illegal: stored as -1)."""
+    with np.errstate(divide="ignore"):
+        return np.where(prior >= 0, np.log(np.maximum(prior, 1e-30)), -np.inf)
+
+
+def improved_policy(config: SearchConfig, visits: np.ndarray, values: np.ndarray,
+                    prior: np.ndarray, sign: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """pi' = softmax(logits + sigma(completed Q)) over the legal actions: Gumbel's policy
+    target and, inside the tree, what selection steers the visits toward."""
+    logits = log_prior(prior) + sigma(config, visits, completed_q(visits, values, prior, sign,
+                                                                   raw))
+    top = logits.max(1, keepdims=True)
+    weights = np.exp(logits - np.where(np.isfinite(top), top, 0.0))
+    total = weights.sum(1, keepdims=True)
+    return weights / np.where(total > 0, total, 1.0)  # a finished node has no legal action
+
+
 def _scores(config: SearchConfig, visits: np.ndarray, values: np.ndarray, prior: np.ndarray,
-            sign: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Selection scores [B, A] (-inf where illegal) for PUCT or UCT."""
+            sign: np.ndarray, low: np.ndarray, high: np.ndarray,
+            raw: np.ndarray | None = None) -> np.ndarray:
+    """Selection scores [B, A] (-inf where illegal) for PUCT, UCT, or Gumbel's deterministic
+    interior rule, argmax pi'(a) - N(a) / (1 + sum_b N(b)) (``raw``: the node's own value)."""
+    if config.rule == "gumbel":
+        policy = improved_policy(config, visits, values, prior, sign,
+                                 np.zeros(len(visits)) if raw is None else raw)
+        score = policy - visits / (1 + visits.sum(1, keepdims=True))
+        return np.where(prior >= 0, score, -np.inf)
     q = values / np.maximum(visits, 1) * sign
     if config.normalize:
         spread = np.where(high > low, high - low, 1.0)
@@ -479,7 +540,7 @@ def run_simulations(tree: Tree, model: Model, config: SearchConfig, simulations:
     """Run ``simulations`` simulations in every tree of the batch, gathering the new leaves of
     all trees (``leaves_per_tree`` each, with virtual loss) into one model call per pass."""
     per_pass = max(1, config.leaves_per_tree)
-    if tree.batch == 1 and per_pass == 1:
+    if tree.batch == 1 and per_pass == 1 and config.rule != "gumbel":
         _run_one(tree, model, config, simulations, root_prior)
         return
     done = 0
@@ -493,7 +554,7 @@ def run_simulations(tree: Tree, model: Model, config: SearchConfig, simulations:
             if count > 1:  # make the others steer away from this path until it is backed up
                 loss = -config.virtual_loss * tree.info[trees, nodes, SIGN]
                 tree.add_to_edges(nodes, actions, depth, config.virtual_loss, loss)
-        _expand(tree, model, paths)
+        expand(tree, model, paths)
         for nodes, actions, depth, leaves in paths:
             if count > 1:
                 loss = config.virtual_loss * tree.info[trees, nodes, SIGN]
@@ -515,7 +576,7 @@ def _run_one(tree: Tree, model: Model, config: SearchConfig, simulations: int,
         tree.backup_one(nodes, actions, leaf, config.discount, config.normalize)
 
 
-def _expand(tree: Tree, model: Model, paths: list[tuple[np.ndarray, ...]]) -> None:
+def expand(tree: Tree, model: Model, paths: list[tuple[np.ndarray, ...]]) -> None:
     """Ask the model about every leaf not evaluated yet, in one call."""
     trees = np.arange(tree.batch)
     found = []

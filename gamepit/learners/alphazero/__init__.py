@@ -7,7 +7,7 @@ from gamepit.protocols import Option
 LEARNER, AGENT = learner_entries(
     "alphazero", "AlphaZero: self-play with batched PUCT search and a residual policy/value "
     "network, optional AlphaGo Zero gating (two-player board games).",
-    "PUCT search guided by a trained AlphaZero network "
+    "PUCT or Gumbel search guided by a trained AlphaZero network "
     "(alphazero:checkpoint=RUN/best.pt or checkpoint=builtin:connect_four).", (
         Option("checkpoint", str, None,
                "checkpoint file, or builtin:NAME for one shipped with gamepit"),
@@ -21,6 +21,12 @@ LEARNER, AGENT = learner_entries(
         Option("threads", int, 1, "torch CPU threads for the process (0: torch's default)",
                low=0, high=256),
         Option("reuse", bool, True, "keep each game's subtree between moves"),
+        Option("search", str, "auto", "puct, gumbel, or auto (as the network was trained)",
+               ("auto", "puct", "gumbel")),
+        Option("considered", int, 16, "gumbel: actions drawn at the root", low=1,
+               high=100_000),
+        Option("gumbel_scale", float, 0.0, "gumbel: root noise (0: none, the k likeliest "
+               "actions)", low=0, high=1e6),
     ))
 
 gamepit_add_learners, gamepit_add_agents = registration([LEARNER], [AGENT])

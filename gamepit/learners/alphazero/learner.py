@@ -39,7 +39,8 @@ from gamepit.nets.residual import PolicyValueNet
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import ActResult, Agent, Game, State
 from gamepit.search.evaluators import SimulatorModel
-from gamepit.search.mcts import MCTS, act_by_search, choose_action
+from gamepit.search.gumbel import KINDS, make_search
+from gamepit.search.mcts import MCTS, act_by_search, pick
 from gamepit.search.network import NetworkEvaluator
 from gamepit.search.tree import KeptTrees
 from gamepit.training.settings import SEED_MAX, THREADS_MAX, as_plain_dict, merge, setting
@@ -63,6 +64,21 @@ class AlphaZeroArgs:
     """self-play games played at once each iteration; their leaves share one forward pass"""
     sims: int = setting(50, low=1, high=1_000_000)
     """search simulations per self-play move"""
+    search: str = "puct"
+    """puct (AlphaZero: Dirichlet root noise, visit-count targets) or gumbel (Gumbel-top-k and
+    sequential halving at the root, the improved policy as target: learns with few sims)"""
+    considered: int = setting(16, low=1, high=100_000)
+    """gumbel: actions drawn at the root by Gumbel-top-k"""
+    gumbel_scale: float = setting(1.0, low=0)
+    """gumbel: scale of the root's Gumbel noise in self-play"""
+    fast_sims: int = setting(0, low=0, high=1_000_000)
+    """playout cap randomisation (KataGo): simulations of the fast searches, without root
+    noise, that play the moves not given a full search; their positions are not trained on
+    (0: every move gets a full search)"""
+    full_search_fraction: float = setting(0.25, low=0, high=1)
+    """with fast_sims: the share of moves given a full search of sims simulations"""
+    value_mix: float = setting(0.0, low=0, high=1)
+    """value target (1 - value_mix) * outcome + value_mix * the search's root value"""
     c_puct: float = setting(1.25, above=0)
     """PUCT exploration constant"""
     dirichlet_alpha: float = setting(0.3, above=0)
@@ -146,6 +162,8 @@ class AlphaZeroArgs:
             raise ValueError("gate_games must be at least 2 (one game from each seat)")
         if self.min_buffer > self.buffer_size:
             raise ValueError("min_buffer cannot exceed buffer_size")
+        if self.search not in KINDS:
+            raise ValueError(f"search must be one of {', '.join(KINDS)}, not {self.search!r}")
 
 
 # --------------------------------------------------------------------------- network
@@ -187,7 +205,8 @@ def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextM
 @dataclass
 class SelfPlayBatch:
     """Positions from finished self-play games: the observation for the player to move, the
-    search's visit distribution, and the game's outcome for that player."""
+    search's policy (visit distribution, or Gumbel's improved policy), and the game's outcome
+    for that player; ``moves`` counts every move played, trained on or not."""
 
     observations: np.ndarray
     policies: np.ndarray
@@ -197,25 +216,42 @@ class SelfPlayBatch:
     first_player_score: float
 
 
-def self_play(game: Game, evaluator: Any, mcts: MCTS, games: int, args: AlphaZeroArgs,
-              rng: np.random.Generator) -> SelfPlayBatch:
-    """Play ``games`` games at once, one batched search per move over all unfinished games."""
+def self_play(game: Game, evaluator: Any, searches: tuple[MCTS, MCTS | None], games: int,
+              args: AlphaZeroArgs, rng: np.random.Generator) -> SelfPlayBatch:
+    """Play ``games`` games at once, one batched search per move over all unfinished games.
+
+    ``searches`` is the full search and, with playout cap randomisation, the fast one: each
+    move gets a full search with chance ``full_search_fraction`` (else a fast one), and only
+    fully searched positions become training data (KataGo). Gumbel plays its survivor, whose
+    noise explores; PUCT samples visits for the first ``temperature_moves`` moves."""
+    full, fast = searches
     states = [game.new_state(int(rng.integers(2**31))) for _ in range(games)]
-    history: list[list[tuple[np.ndarray, np.ndarray, int]]] = [[] for _ in range(games)]
+    history: list[list[tuple[np.ndarray, np.ndarray, int, float]]] = [[] for _ in range(games)]
     finals: list[list[float]] = [[0.0, 0.0] for _ in range(games)]
     active = list(range(games))
-    move = 0
+    move = played = 0
     while active:
+        played += len(active)
         seeds = rng.integers(2**31, size=len(active)).tolist()
-        results = mcts.search([states[i] for i in active], evaluator, seeds)
-        temperature = 1.0 if move < args.temperature_moves else 0.0
+        thorough = (rng.random(len(active)) < args.full_search_fraction if fast is not None
+                    else np.ones(len(active), dtype=bool))
+        results: list[Any] = [None] * len(active)
+        for search, chosen in ((full, thorough), (fast, ~thorough)):
+            rows = np.flatnonzero(chosen).tolist()
+            if rows:
+                found = search.search([states[active[r]] for r in rows], evaluator,  # type: ignore[union-attr]
+                                      [seeds[r] for r in rows])
+                for row, result in zip(rows, found, strict=True):
+                    results[row] = result
+        temperature = 1.0 if move < args.temperature_moves and args.search == "puct" else 0.0
         still = []
-        for index, result in zip(active, results, strict=True):
+        for index, result, recorded in zip(active, results, thorough.tolist(), strict=True):
             state = states[index]
             player = state.current_player
-            history[index].append((np.asarray(state.observation(player)),
-                                   result.policy.astype(np.float32), player))
-            state.apply(choose_action(result.visit_counts, temperature, rng))
+            if recorded:
+                history[index].append((np.asarray(state.observation(player)),
+                                       result.policy.astype(np.float32), player, result.value))
+            state.apply(pick(result, temperature, rng))
             if state.is_terminal():
                 finals[index] = list(state.returns())
             elif args.max_moves and move + 1 >= args.max_moves:
@@ -226,14 +262,25 @@ def self_play(game: Game, evaluator: Any, mcts: MCTS, games: int, args: AlphaZer
         move += 1
     observations, policies, outcomes = [], [], []
     for index in range(games):
-        for observation, policy, player in history[index]:
+        for observation, policy, player, value in history[index]:
             observations.append(observation)
             policies.append(policy)
-            outcomes.append(float(np.sign(finals[index][player])))
+            outcome = float(np.sign(finals[index][player]))
+            outcomes.append((1 - args.value_mix) * outcome + args.value_mix * value)
     first = np.mean([(1.0 + np.sign(f[0])) / 2 for f in finals])
-    return SelfPlayBatch(np.stack(observations), np.stack(policies),
-                         np.asarray(outcomes, dtype=np.float32), games, len(outcomes),
-                         float(first))
+    shape = (0, *game.observation_shape)
+    return SelfPlayBatch(np.stack(observations) if observations else np.zeros(shape),
+                         np.stack(policies) if policies else np.zeros((0, game.num_actions)),
+                         np.asarray(outcomes, dtype=np.float32), games, played, float(first))
+
+
+def searches_of(args: AlphaZeroArgs) -> tuple[MCTS, MCTS | None]:
+    """Self-play's full search and, with ``fast_sims``, its fast search (no root noise)."""
+    full = make_search(args.search, args.sims, args.c_puct, args.dirichlet_alpha,
+                       args.dirichlet_epsilon, args.considered, args.gumbel_scale)
+    fast = (make_search(args.search, args.fast_sims, args.c_puct, 0.0, 0.0, args.considered,
+                        0.0) if args.fast_sims else None)
+    return full, fast
 
 
 def merge_batches(batches: Sequence[SelfPlayBatch]) -> SelfPlayBatch:
@@ -256,14 +303,13 @@ class SelfPlayWorker:
         self.args, self.game = toolkit.worker_settings(AlphaZeroArgs, ALGORITHM, manager,
                                                        config)
         self.network = toolkit.WorkerNetwork(build_network(shape), device)
-        self.mcts = MCTS(self.args.sims, self.args.c_puct, "puct", self.args.dirichlet_alpha,
-                         self.args.dirichlet_epsilon)
+        self.searches = searches_of(self.args)
 
     def play(self, emit: Any, weights: dict[str, np.ndarray], version: int, games: int,
              seed: int) -> SelfPlayBatch:
         network, device = self.network.at(weights, version), self.network.device
         with autocast(device, self.args.amp):
-            return self_play(self.game, NetworkEvaluator(network, device), self.mcts, games,
+            return self_play(self.game, NetworkEvaluator(network, device), self.searches, games,
                              self.args, np.random.default_rng(seed))
 
 
@@ -377,20 +423,23 @@ def train_step(network: torch.nn.Module, optimizer: torch.optim.Optimizer,
 
 
 class AlphaZeroAgent(Agent):
-    """Plays by PUCT search guided by a policy/value network. Batched: ``act_batch`` searches
-    all the given positions in one search, so their leaves share forward passes; with
-    ``reuse`` each game's search continues the subtree its last one reached."""
+    """Plays by PUCT or Gumbel search guided by a policy/value network. Batched:
+    ``act_batch`` searches all the given positions in one search, so their leaves share
+    forward passes; with ``reuse`` each game's search continues the subtree its last one
+    reached. Gumbel plays without root noise unless ``gumbel_scale`` says otherwise."""
 
     batched = True
 
     def __init__(self, network: torch.nn.Module, trained_on: toolkit.TrainedOn, sims: int = 100,
                  c_puct: float = 1.25, temperature: float = 0.0, leaves: int = 1,
                  device: torch.device | str = "cpu", amp: bool = True,
-                 reuse: bool = True) -> None:
+                 reuse: bool = True, search: str = "puct", considered: int = 16,
+                 gumbel_scale: float = 0.0) -> None:
         self.trained_on = trained_on
         self.device = torch.device(device)
         self.evaluator = NetworkEvaluator(network, self.device)
-        self.mcts = MCTS(sims, c_puct, "puct", leaves=leaves)
+        self.mcts = make_search(search, sims, c_puct, considered=considered,
+                                gumbel_scale=gumbel_scale, leaves=leaves)
         self.temperature = temperature
         self.amp = amp
         self.reuse = reuse
@@ -486,7 +535,8 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
     clock = time.perf_counter() - started_seconds
 
     def agent_for(net: torch.nn.Module, sims: int) -> AlphaZeroAgent:
-        return AlphaZeroAgent(net, fits, sims, args.c_puct, device=device, amp=args.amp)
+        return AlphaZeroAgent(net, fits, sims, args.c_puct, device=device, amp=args.amp,
+                              search=args.search, considered=args.considered)
 
     def save() -> None:
         seconds = time.perf_counter() - clock
@@ -500,7 +550,8 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
             "optimizer": optimizer})
 
     def evaluate() -> None:
-        spec = f"alphazero:checkpoint={run.folder / BEST},sims={args.eval_sims}"
+        spec = (f"alphazero:checkpoint={run.folder / BEST},sims={args.eval_sims},"
+                f"search={args.search}")
         toolkit.evaluate(run, agent_for(best_network, args.eval_sims), spec, args.eval_games,
                          positions, args.eval_opponent)
 
@@ -511,8 +562,10 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
             batch = self_play_round(pool, playing, iteration, args, rng)
             selfplay_seconds = time.perf_counter() - began
             positions += batch.moves
-            buffer.add(*(augment(game, batch) if args.augment and game.capabilities.symmetries
-                         else (batch.observations, batch.policies, batch.outcomes)))
+            if len(batch.outcomes):
+                buffer.add(*(augment(game, batch) if args.augment
+                             and game.capabilities.symmetries
+                             else (batch.observations, batch.policies, batch.outcomes)))
 
             losses = []
             if len(buffer) >= args.min_buffer:
@@ -581,8 +634,10 @@ def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
 
 def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
                temperature: float = 0.0, leaves: int = 1, device: str = "cpu",
-               threads: int = 1, reuse: bool = True) -> AlphaZeroAgent:
-    """``alphazero:checkpoint=PATH|builtin:NAME,sims=N``: search guided by a trained network.
+               threads: int = 1, reuse: bool = True, search: str = "auto",
+               considered: int = 16, gumbel_scale: float = 0.0) -> AlphaZeroAgent:
+    """``alphazero:checkpoint=PATH|builtin:NAME,sims=N``: search guided by a trained network;
+    ``search=auto`` searches as the network was trained (puct or gumbel).
 
     ``threads`` sets torch's CPU threads for the process: a search's forward passes are small,
     and on a busy machine extra threads spin-wait each other (25x slower on 2 shared cores)."""
@@ -597,8 +652,11 @@ def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
     network, data = load_agent_network(checkpoint, target)
     fits = trained_on(f"alphazero checkpoint {checkpoint}", str(data.get("game", "")),
                       data["shape"])
+    if search == "auto":
+        search = str(dict(data.get("args") or {}).get("search", "puct"))
     return AlphaZeroAgent(network, fits, sims, c_puct, temperature, leaves, target,
-                          reuse=reuse)
+                          reuse=reuse, search=search, considered=considered,
+                          gumbel_scale=gumbel_scale)
 
 
 class Learner:

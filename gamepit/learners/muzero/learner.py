@@ -40,7 +40,8 @@ from gamepit.learners import toolkit
 from gamepit.nets.muzero import MuZeroNet, scale_gradient
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import ActResult, Agent, Game, SearchResult, State
-from gamepit.search.mcts import MCTS, choose_action, describe, position_key
+from gamepit.search.gumbel import KINDS, make_search
+from gamepit.search.mcts import MCTS, describe, pick, position_key
 from gamepit.search.tree import REWARD, SIGN, Expansion, Tree
 from gamepit.training.settings import SEED_MAX, THREADS_MAX, as_plain_dict, merge, setting
 
@@ -64,6 +65,13 @@ class MuZeroArgs:
     """moves each of the games plays per iteration (a finished game is replaced by a new one)"""
     sims: int = setting(25, low=1, high=1_000_000)
     """search simulations per self-play move"""
+    search: str = "puct"
+    """puct (MuZero: Dirichlet root noise, visit-count targets) or gumbel (Gumbel MuZero:
+    Gumbel-top-k and sequential halving at the root, the improved policy as target)"""
+    considered: int = setting(16, low=1, high=100_000)
+    """gumbel: actions drawn at the root by Gumbel-top-k"""
+    gumbel_scale: float = setting(1.0, low=0)
+    """gumbel: scale of the root's Gumbel noise in self-play"""
     c_puct: float = setting(1.25, above=0)
     """PUCT exploration constant"""
     dirichlet_alpha: float = setting(0.3, above=0)
@@ -133,6 +141,13 @@ class MuZeroArgs:
     reanalyse: bool = False
     """recompute the bootstrap values of the n-step targets with the target network, instead of
     the search values stored at self-play time"""
+    reanalyse_fraction: float = setting(0.0, low=0, high=1)
+    """MuZero Reanalyse: the share of each batch's games whose policy targets (every unrolled
+    step) come from a fresh search of the stored positions with the current network"""
+    reanalyse_sims: int = setting(0, low=0, high=1_000_000)
+    """simulations of the reanalyse searches (0: sims)"""
+    replay_ratio: float = setting(0.0, low=0, high=1000)
+    """gradient steps per environment step (self-play move); 0: train_steps per iteration"""
     target_update: int = setting(100, low=1)
     """gradient steps between copies of the network into the target network (reanalyse)"""
     eval_every: int = setting(0, low=0)
@@ -171,6 +186,8 @@ class MuZeroArgs:
             raise ValueError(backend_problem(self.backend, self.ray_address))
         if self.min_buffer > self.buffer_size:
             raise ValueError("min_buffer cannot exceed buffer_size")
+        if self.search not in KINDS:
+            raise ValueError(f"search must be one of {', '.join(KINDS)}, not {self.search!r}")
         if self.representation not in ("auto", "conv", "mlp"):
             raise ValueError(f"representation must be auto, conv or mlp, "
                              f"not {self.representation!r}")
@@ -224,6 +241,22 @@ def build_network(shape: dict[str, Any]) -> MuZeroNet:
 # --------------------------------------------------------------------------- the learned model
 
 
+@dataclass
+class Stored:
+    """A position from the replay buffer as a root of the learned model (reanalyse): what
+    ``LearnedModel.initial`` reads of a State."""
+
+    seen: np.ndarray  # the observation for the player to move
+    current_player: int
+    legal: np.ndarray
+
+    def observation(self, player: int) -> np.ndarray:
+        return self.seen
+
+    def legal_mask(self) -> np.ndarray:
+        return self.legal
+
+
 class LearnedModel:
     """The search tree's ``Model`` over MuZero's networks. A handle is a row of a tensor of
     hidden states kept here, so one call gathers the leaves of all trees and steps them in one
@@ -261,7 +294,7 @@ class LearnedModel:
                          to_play, rewards)
 
     @torch.no_grad()
-    def initial(self, roots: Sequence[State]) -> Expansion:
+    def initial(self, roots: Sequence[State | Stored]) -> Expansion:
         observations = np.stack([np.asarray(root.observation(root.current_player))
                                  for root in roots])
         hidden = self.network.represent(torch.as_tensor(observations, device=self.device))
@@ -313,6 +346,7 @@ class Trajectory:
     policies: np.ndarray
     to_play: np.ndarray
     terminal: bool  # False when cut at max_moves
+    legal: np.ndarray | None = None  # [T, A] bool: the legal actions at each position
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -327,7 +361,7 @@ def key_of(seed: int, move: int, salt: int = 0) -> int:
 def new_record() -> dict[str, list[Any]]:
     """The lists a game in progress is recorded in, one entry a move."""
     return {key: [] for key in ("observations", "actions", "rewards", "values", "policies",
-                                "to_play")}
+                                "to_play", "legal")}
 
 
 def record_move(record: dict[str, list[Any]], state: State, action: int, policy: np.ndarray,
@@ -338,6 +372,7 @@ def record_move(record: dict[str, list[Any]], state: State, action: int, policy:
     player = state.current_player
     before = state.returns()[0]
     record["observations"].append(np.asarray(state.observation(player)))
+    record["legal"].append(np.asarray(state.legal_mask(), dtype=bool))
     record["policies"].append(np.asarray(policy, dtype=np.float32))
     record["values"].append(value * (-1.0 if player == 1 else 1.0))
     record["to_play"].append(player)
@@ -352,7 +387,8 @@ def trajectory_of(record: dict[str, list[Any]], terminal: bool) -> Trajectory:
                       np.asarray(record["rewards"], dtype=np.float32),
                       np.asarray(record["values"], dtype=np.float32),
                       np.stack(record["policies"]),
-                      np.asarray(record["to_play"], dtype=np.int64), terminal)
+                      np.asarray(record["to_play"], dtype=np.int64), terminal,
+                      np.stack(record["legal"]))
 
 
 class SelfPlay:
@@ -362,8 +398,9 @@ class SelfPlay:
     def __init__(self, game: Game, args: MuZeroArgs, games: int,
                  seeds: Callable[[], int | None]) -> None:
         self.game, self.args, self.seeds = game, args, seeds
-        self.mcts = MCTS(args.sims, args.c_puct, "puct", args.dirichlet_alpha,
-                         args.dirichlet_epsilon, discount=args.discount)
+        self.mcts = make_search(args.search, args.sims, args.c_puct, args.dirichlet_alpha,
+                                args.dirichlet_epsilon, args.considered, args.gumbel_scale,
+                                args.discount)
         self.slots: list[dict[str, Any]] = []
         for _ in range(games):
             slot = self._new_game()
@@ -395,10 +432,10 @@ class SelfPlay:
             still = []
             for slot, result in zip(self.slots, results, strict=True):
                 state, record = slot["state"], slot["record"]
-                temperature = args.temperature if slot["moves"] < args.temperature_moves else 0
-                action = choose_action(result.visit_counts, temperature,
-                                       np.random.default_rng(key_of(slot["seed"],
-                                                                    slot["moves"], 1)))
+                temperature = (args.temperature if slot["moves"] < args.temperature_moves
+                               and args.search == "puct" else 0)  # gumbel: its survivor
+                action = pick(result, temperature,
+                              np.random.default_rng(key_of(slot["seed"], slot["moves"], 1)))
                 record_move(record, state, action, result.policy, result.value)
                 slot["moves"] += 1
                 played += 1
@@ -458,6 +495,9 @@ def symmetric_games(game: Game, trajectory: Trajectory) -> list[Trajectory]:
     moved = [game.symmetries(observation, np.eye(actions, dtype=np.float32)[action])
              for observation, action in zip(trajectory.observations, trajectory.actions,
                                             strict=True)]
+    legal = trajectory.legal if trajectory.legal is not None else np.ones((count, actions), bool)
+    allowed = [game.symmetries(observation, mask.astype(np.float32)) for observation, mask
+               in zip(trajectory.observations, legal, strict=True)]
     games = []
     for index in range(len(per_position[0])):
         games.append(Trajectory(
@@ -467,7 +507,9 @@ def symmetric_games(game: Game, trajectory: Trajectory) -> list[Trajectory]:
             trajectory.rewards, trajectory.values,
             np.stack([np.asarray(per_position[t][index][1], dtype=np.float32).reshape(-1)
                       for t in range(count)]),
-            trajectory.to_play, trajectory.terminal))
+            trajectory.to_play, trajectory.terminal,
+            np.stack([np.asarray(allowed[t][index][1]).reshape(-1) > 0.5
+                      for t in range(count)])))
     return games
 
 
@@ -514,7 +556,7 @@ class ReplayBuffer:
     which are newer and so still held."""
 
     FIELDS = ("observations", "actions", "rewards", "values", "policies", "signs", "end",
-              "terminal", "position", "priorities")
+              "terminal", "position", "priorities", "legal")
 
     def __init__(self, capacity: int, observation_shape: Sequence[int], num_actions: int,
                  observation_dtype: Any) -> None:
@@ -524,6 +566,7 @@ class ReplayBuffer:
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.values = np.zeros(capacity, dtype=np.float32)
         self.policies = np.zeros((capacity, num_actions), dtype=np.float32)
+        self.legal = np.ones((capacity, num_actions), dtype=bool)
         self.signs = np.ones(capacity, dtype=np.float32)  # -1 where player 1 is to move
         self.end = np.zeros(capacity, dtype=np.int64)
         self.terminal = np.zeros(capacity, dtype=bool)
@@ -547,6 +590,7 @@ class ReplayBuffer:
         self.rewards[slots] = trajectory.rewards[keep]
         self.values[slots] = trajectory.values[keep]
         self.policies[slots] = trajectory.policies[keep]
+        self.legal[slots] = (trajectory.legal[keep] if trajectory.legal is not None else True)
         self.signs[slots] = np.where(trajectory.to_play[keep] == 1, -1.0, 1.0)
         self.end[slots] = start + count
         self.terminal[slots] = trajectory.terminal
@@ -556,11 +600,14 @@ class ReplayBuffer:
         self.size = min(self.capacity, self.size + len(positions))
 
     def sample(self, batch_size: int, args: MuZeroArgs, rng: np.random.Generator,
-               value_at: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, Any]:
+               value_at: Callable[[np.ndarray], np.ndarray] | None = None,
+               policy_at: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, Any]:
         """A batch of unroll targets: the start observations, K actions (random past the end
         of a game), value targets [B, K+1] and policy targets [B, K+1, A] for the mover at
         each step, reward targets [B, K] for the mover of each action, a mask of the steps
-        inside the game, importance weights, and the slots (to update priorities)."""
+        inside the game, importance weights, and the slots (to update priorities).
+        ``policy_at`` (reanalyse), if given, gives new policy targets for the buffer slots it
+        is handed: those of a share ``reanalyse_fraction`` of the rows, every step inside."""
         size, steps = self.size, args.unroll_steps
         if args.priority:
             weights = self.priorities[:size] ** args.priority_alpha
@@ -584,6 +631,10 @@ class ReplayBuffer:
         actions = np.where(acting, self.actions[ring[:, :steps]],
                            rng.integers(self.num_actions, size=(batch_size, steps)))
         policies = np.where(inside[..., None], self.policies[ring], 0.0)
+        if policy_at is not None and args.reanalyse_fraction > 0:
+            again = (rng.random(batch_size) < args.reanalyse_fraction)[:, None] & inside
+            if again.any():
+                policies[again] = policy_at(ring[again])
         return {"observations": self.observations[slots], "actions": actions,
                 "values": values.astype(np.float32), "rewards": rewards.astype(np.float32),
                 "policies": policies.astype(np.float32), "mask": inside.astype(np.float32),
@@ -607,6 +658,9 @@ class ReplayBuffer:
                 if count > self.capacity:
                     raise ValueError(f"{count} positions, the buffer holds {self.capacity}")
                 for name in self.FIELDS:
+                    if name == "legal" and name not in data:  # written before reanalyse
+                        self.legal[:count] = True
+                        continue
                     getattr(self, name)[:count] = data[name]
                 total = int(data["total"])
         except Exception as error:
@@ -690,21 +744,40 @@ def target_values(network: MuZeroNet, buffer: ReplayBuffer, device: torch.device
     return value_at
 
 
+def fresh_policies(network: MuZeroNet, buffer: ReplayBuffer, device: torch.device,
+                   search: MCTS, players: int, rng: np.random.Generator
+                   ) -> Callable[[np.ndarray], np.ndarray]:
+    """Reanalyse (Schrittwieser et al. 2021): the policies a search with ``network`` now
+    finds at stored buffer slots, from their observations and legal actions, all in one
+    batched search."""
+    @torch.no_grad()
+    def policy_at(slots: np.ndarray) -> np.ndarray:
+        roots = [Stored(buffer.observations[slot], int(buffer.signs[slot] < 0),
+                        buffer.legal[slot]) for slot in slots.tolist()]
+        results, _ = search.run(LearnedModel(network, device, players), roots,
+                                rng.integers(2**31, size=len(slots)).tolist(),
+                                single_player=players == 1)
+        return np.stack([result.policy for result in results])
+    return policy_at
+
+
 # --------------------------------------------------------------------------- the agent
 
 
 class MuZeroAgent(Agent):
-    """Plays by PUCT search on MuZero's learned model. Batched: ``act_batch`` searches all the
-    given positions at once, one forward pass per simulation for all of them."""
+    """Plays by PUCT or Gumbel search on MuZero's learned model. Batched: ``act_batch``
+    searches all the given positions at once, one forward pass per simulation for all."""
 
     batched = True
 
     def __init__(self, network: MuZeroNet, trained_on: toolkit.TrainedOn, sims: int = 50,
                  c_puct: float = 1.25, temperature: float = 0.0, discount: float = 1.0,
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", search: str = "puct",
+                 considered: int = 16, gumbel_scale: float = 0.0) -> None:
         self.network, self.trained_on = network, trained_on
         self.device = torch.device(device)
-        self.mcts = MCTS(sims, c_puct, "puct", discount=discount)
+        self.mcts = make_search(search, sims, c_puct, considered=considered,
+                                gumbel_scale=gumbel_scale, discount=discount)
         self.temperature = temperature
         self.rng = np.random.default_rng()
 
@@ -726,8 +799,7 @@ class MuZeroAgent(Agent):
         results, tree = search(self.network, self.device, self.mcts, states, keys)
         answers: list[ActResult] = []
         for index, (key, result) in enumerate(zip(keys, results, strict=True)):
-            action = choose_action(result.visit_counts, self.temperature,
-                                   np.random.default_rng([key, 1]))
+            action = pick(result, self.temperature, np.random.default_rng([key, 1]))
             info = describe(result)
             info["reward"] = round(predicted_reward(tree, index, action), 4)
             answers.append((action, info))
@@ -766,12 +838,13 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
                           getattr(game, "observation_dtype", np.float32))
     positions = toolkit.resume(run, {"network": network, "target_network": target,
                                      "optimizer": optimizer})
-    iteration, updates, started_seconds = 0, 0, 0.0
+    iteration, updates, started_seconds, credit = 0, 0, 0.0, 0.0
     if run.resumed is not None:
         with toolkit.checkpoint_contents(run.checkpoint):
             iteration = int(run.resumed["iteration"])
             updates = int(run.resumed["updates"])
             started_seconds = float(run.resumed["train_seconds"])
+            credit = float(run.resumed.get("train_credit", 0.0))
         if (run.folder / BUFFER).is_file():
             buffer.load(run.folder / BUFFER)
         print(f"  at iteration {iteration}, {len(buffer)} positions in the replay buffer",
@@ -782,6 +855,9 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
     shares = split(args.selfplay_games, max(args.workers, 1))
     seeds = rng.integers(2**63, size=len(shares)).tolist()  # each worker's games: resumed, anew
     fits = trained_on(f"muzero run {run.folder}", meta["game"], shape)
+    reanalysis = make_search(args.search, args.reanalyse_sims or args.sims, args.c_puct,
+                             considered=args.considered, gumbel_scale=0.0,
+                             discount=args.discount)  # no root noise: targets, not exploration
     clock = time.perf_counter() - started_seconds
 
     def save() -> None:
@@ -791,13 +867,16 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
         save_agent_checkpoint(run.folder / MODEL, meta, network, positions, seconds)
         toolkit.save(run, positions, {
             **meta, "iteration": iteration, "updates": updates, "train_seconds": seconds,
+            "train_credit": credit,
             "network": network, "target_network": target, "optimizer": optimizer})
 
     def evaluate() -> None:
         network.eval()
-        spec = f"muzero:checkpoint={run.folder / MODEL},sims={args.eval_sims}"
+        spec = (f"muzero:checkpoint={run.folder / MODEL},sims={args.eval_sims},"
+                f"search={args.search}")
         agent = MuZeroAgent(network, fits, args.eval_sims, args.c_puct,
-                            discount=args.discount, device=device)
+                            discount=args.discount, device=device, search=args.search,
+                            considered=args.considered)
         toolkit.evaluate(run, agent, spec, args.eval_games, positions, args.eval_opponent,
                          args.eval_max_steps)
 
@@ -821,11 +900,18 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
                 for copy_ in symmetric_games(game, trajectory) if symmetric else [trajectory]:
                     buffer.add(copy_)
             losses: list[dict[str, float]] = []
-            if len(buffer) >= max(1, args.min_buffer) and args.train_steps:
-                network.train()
+            steps = args.train_steps
+            if args.replay_ratio:  # steps owed by this iteration's moves; fractions carry over
+                credit += args.replay_ratio * moves
+                steps, credit = int(credit), credit - int(credit)
+            if len(buffer) >= max(1, args.min_buffer) and steps:
                 value_at = target_values(target, buffer, device) if args.reanalyse else None
-                for _ in range(args.train_steps):
-                    batch = buffer.sample(args.batch_size, args, rng, value_at)
+                policy_at = (fresh_policies(network, buffer, device, reanalysis, game.num_players,
+                                            rng) if args.reanalyse_fraction else None)
+                for _ in range(steps):
+                    network.eval()  # reanalyse searches with the network as it plays
+                    batch = buffer.sample(args.batch_size, args, rng, value_at, policy_at)
+                    network.train()
                     parts, errors = train_step(network, optimizer, batch, args, device, updates)
                     if args.priority:
                         buffer.update_priorities(batch["slots"], errors)
@@ -885,8 +971,11 @@ def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
 
 
 def make_agent(checkpoint: str = "", sims: int = 50, c_puct: float = 1.25,
-               temperature: float = 0.0, device: str = "cpu", threads: int = 1) -> MuZeroAgent:
-    """``muzero:checkpoint=PATH|builtin:NAME,sims=N``: search on a trained learned model."""
+               temperature: float = 0.0, device: str = "cpu", threads: int = 1,
+               search: str = "auto", considered: int = 16, gumbel_scale: float = 0.0
+               ) -> MuZeroAgent:
+    """``muzero:checkpoint=PATH|builtin:NAME,sims=N``: search on a trained learned model;
+    ``search=auto`` searches as the model was trained (puct or gumbel)."""
     if threads > 0:
         torch.set_num_threads(threads)
     if not checkpoint:
@@ -896,8 +985,10 @@ def make_agent(checkpoint: str = "", sims: int = 50, c_puct: float = 1.25,
     network, data = load_agent_network(checkpoint, target)
     fits = trained_on(f"muzero checkpoint {checkpoint}", str(data.get("game", "")),
                       data["shape"])
+    if search == "auto":
+        search = str(dict(data.get("args") or {}).get("search", "puct"))
     return MuZeroAgent(network, fits, sims, c_puct, temperature, float(data["discount"]),
-                       target)
+                       target, search, considered, gumbel_scale)
 
 
 class Learner:
