@@ -25,7 +25,7 @@ def fast_copy(network: nn.Module, example: torch.Tensor) -> nn.Module:
     """A faster copy of ``network`` (in evaluation mode, on the CPU), checked on ``example``;
     the network itself where it cannot be rewritten (a layer torch.fx cannot trace), so a
     caller never has to care."""
-    if next(network.parameters()).device.type != "cpu":
+    if any(parameter.device.type != "cpu" for parameter in network.parameters()):
         return network
     try:
         with torch.no_grad(), warnings.catch_warnings():

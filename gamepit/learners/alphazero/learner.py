@@ -3,7 +3,13 @@ policy/value network, a replay buffer of (observation, search policy, outcome), 
 optional AlphaGo Zero gating. Reads top to bottom like a CleanRL script: arguments, network,
 self-play, replay buffer, training, the agent and gating, the loop, checkpoints.
 
-Self-play runs many games at once through one ``MCTS.search`` call per move, so every model call
+``search: gumbel`` makes it Gumbel AlphaZero (Danihelka et al. 2022): Gumbel-top-k and
+sequential halving at the root, the improved policy as the policy target, the survivor played.
+``fast_sims`` turns on KataGo's playout cap randomisation (Wu 2019): most moves get a cheap
+search and only the fully searched positions are trained on; ``value_mix`` mixes the search's
+root value into the value target.
+
+Self-play runs many games at once through one ``search`` call per move, so every model call
 carries the new leaves of all games and the network sees them in one forward pass. With gating
 on, self-play uses the best network so far and a candidate replaces it only when it scores at
 least ``gate_threshold`` against it (AlphaGo Zero) in games the engine plays side by side;

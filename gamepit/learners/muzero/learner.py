@@ -3,6 +3,11 @@ CleanRL script: arguments, network, the learned model the search runs on, batche
 n-step targets, the replay buffer (optional priorities, optional reanalyse), the K-step unroll,
 the agent, the loop, checkpoints.
 
+``search: gumbel`` makes it Gumbel MuZero (Danihelka et al. 2022). Reanalyse (Schrittwieser et
+al. 2021): ``reanalyse`` bootstraps value targets from the target network, and
+``reanalyse_fraction`` of each batch's games get policy targets from a fresh search of their
+stored positions with the current network; ``replay_ratio`` sets gradient steps per move.
+
 The search is gamepit's batched PUCT tree (``gamepit.search.tree``) through its model seam:
 ``LearnedModel.initial`` runs the representation and prediction networks on the roots,
 ``recurrent`` the dynamics and prediction networks on the leaves of every tree at once. So

@@ -1,0 +1,200 @@
+"""Strength per CPU-minute: AlphaZero or MuZero trained with PUCT against Gumbel search at a few
+simulation counts, at equal training CPU time, on connect four.
+
+    python benchmarks/gumbel_strength.py train --learner alphazero --minutes 20 --sims 4 8 16 32
+    python benchmarks/gumbel_strength.py score --learner alphazero --games 20
+    python benchmarks/gumbel_strength.py plot --learner alphazero
+
+``train`` runs, one after another, ``gamepit train LEARNER --config CONFIG --set search=S
+--set sims=N`` for S in puct, gumbel and each N, each for ``--minutes`` of the training
+process's CPU time (user and system, from /proc: a fair budget on a shared machine, where wall
+time depends on what else runs), then stopped (the run folder stays resumable), copying the
+agent checkpoint at ``--snapshots`` evenly spaced CPU times (the last one at the end).
+Everything else is the learner's connect four config, so the two searches get the same
+network, batch of games and training steps.
+
+``score`` plays every snapshot against ``mcts:sims=1000`` (UCT with random rollouts) and the
+last one also against the previously shipped network (``alphazero:checkpoint=builtin:
+connect_four``), ``--games`` games each, seats alternating, each trained network playing with
+the search it was trained with at ``--eval-sims`` simulations, and prints a table with 95%
+intervals; scores are kept in ``RUNS/scores.json``. ``plot`` draws score against training
+minutes to docs/gumbel_LEARNER.png (matplotlib, which the minatar extra brings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = {"alphazero": ROOT / "configs" / "alphazero_connect_four.yaml",
+           "muzero": ROOT / "configs" / "muzero_connect_four.yaml"}
+AGENT_FILE = {"alphazero": "best.pt", "muzero": "model.pt"}
+PREVIOUS = {"alphazero": "alphazero:checkpoint=builtin:connect_four,sims=100",
+            "muzero": "alphazero:checkpoint=builtin:connect_four,sims=100"}
+JUDGE = "mcts:sims=1000"
+
+
+def run_name(search: str, sims: int) -> str:
+    return f"{search}_{sims}"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a running process, from /proc/PID/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("inf")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def train(options: argparse.Namespace) -> None:
+    runs = Path(options.runs)
+    for sims in options.sims:
+        for search in ("puct", "gumbel"):
+            folder = runs / run_name(search, sims)
+            folder.mkdir(parents=True, exist_ok=True)
+            command = [sys.executable, "-m", "gamepit", "train", options.learner, "--config",
+                       str(CONFIGS[options.learner]), "--run", str(folder),
+                       "--set", f"search={search}", "--set", f"sims={sims}",
+                       "--set", "iterations=100000", "--set", "eval_games=0",
+                       "--set", "checkpoint_every=1", "--set", "device=cpu"]
+            for extra in options.set:
+                command += ["--set", extra]
+            print(f"{folder.name}: {options.minutes} min", flush=True)
+            with (folder / "train.log").open("a") as log:
+                process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
+                marks = [options.minutes * 60 * (i + 1) / options.snapshots
+                         for i in range(options.snapshots)]
+                for index, mark in enumerate(marks):
+                    while cpu_seconds(process.pid) < mark and process.poll() is None:
+                        time.sleep(1)
+                    if index == len(marks) - 1:  # stop, then take the last checkpoint
+                        os.killpg(process.pid, signal.SIGINT)
+                        try:
+                            process.wait(timeout=120)
+                        except subprocess.TimeoutExpired:
+                            os.killpg(process.pid, signal.SIGKILL)
+                            process.wait()
+                    source = folder / AGENT_FILE[options.learner]
+                    if source.is_file():
+                        minute = round(mark / 60, 2)
+                        shutil.copyfile(source, folder / f"snapshot_{minute:g}min.pt")
+
+
+def snapshots(folder: Path) -> list[tuple[float, Path]]:
+    found = [(float(path.stem.split("_")[1].removesuffix("min")), path)
+             for path in folder.glob("snapshot_*min.pt")]
+    return sorted(found)
+
+
+def score(options: argparse.Namespace) -> None:
+    import torch
+
+    from gamepit.arena import play_series
+    from gamepit.learners import toolkit
+    from gamepit.plugins.manager import get_manager
+
+    torch.set_num_threads(1)
+    manager = get_manager()
+    registry = manager.registry
+    game = registry.make_game("connect_four")
+    runs = Path(options.runs)
+    table_path = runs / "scores.json"
+    table = json.loads(table_path.read_text()) if table_path.is_file() else {}
+    print(f"connect four {options.learner}, trained at equal CPU time, {options.games} games a "
+          f"cell, eval sims {options.eval_sims}; machine: {platform.machine()}, "
+          f"{os.cpu_count()} cores")
+    print(f"{'run':12} {'minutes':>7} {'positions':>9} {'opponent':42} {'score':>6} "
+          f"{'95% interval':>14}")
+    for sims in options.sims:
+        for search in ("puct", "gumbel"):
+            folder = runs / run_name(search, sims)
+            found = snapshots(folder)
+            for number, (minute, path) in enumerate(found):
+                data = toolkit.load_trained(options.learner, path)
+                spec = f"{options.learner}:checkpoint={path},sims={options.eval_sims}"
+                opponents = [JUDGE] + ([PREVIOUS[options.learner]]
+                                       if number == len(found) - 1 else [])
+                for opponent in opponents:
+                    key = f"{folder.name}|{minute:g}|{opponent}|{options.eval_sims}"
+                    if key not in table or table[key]["games"] < options.games:
+                        series = play_series(game, [registry.make_agent(spec),
+                                                    registry.make_agent(opponent)],
+                                             options.games, options.seed, [spec, opponent],
+                                             manager=manager)
+                        mean, low, high = series.score()
+                        table[key] = {"run": folder.name, "search": search, "sims": sims,
+                                      "minutes": minute, "opponent": opponent,
+                                      "positions": int(data.get("step", 0)),
+                                      "games": series.games, "score": mean, "low": low,
+                                      "high": high}
+                        table_path.write_text(json.dumps(table, indent=1))
+                    row = table[key]
+                    print(f"{folder.name:12} {minute:7g} {row['positions']:9,} {opponent:42} "
+                          f"{row['score']:6.3f} {row['low']:6.3f}..{row['high']:.3f}",
+                          flush=True)
+
+
+def plot(options: argparse.Namespace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = json.loads((Path(options.runs) / "scores.json").read_text()).values()
+    figure, axis = plt.subplots(figsize=(7, 4.2))
+    colours = {4: "tab:blue", 8: "tab:orange", 16: "tab:green", 32: "tab:red"}
+    for sims in options.sims:
+        for search, style in (("puct", "--"), ("gumbel", "-")):
+            points = sorted((row["minutes"], row["score"], row["low"], row["high"])
+                            for row in rows if row["opponent"] == JUDGE
+                            and row["search"] == search and row["sims"] == sims)
+            if not points:
+                continue
+            minutes, scores, lows, highs = zip(*points, strict=True)
+            axis.plot(minutes, scores, style, marker="o", color=colours.get(sims),
+                      label=f"{search} {sims} sims")
+            axis.fill_between(minutes, lows, highs, color=colours.get(sims), alpha=0.08)
+    axis.set_xlabel("training CPU minutes (one core of a 2-core x86_64 machine)")
+    axis.set_ylabel(f"score against {JUDGE}")
+    axis.set_ylim(0, 1)
+    axis.set_title(f"connect four {options.learner}: PUCT (dashed) against Gumbel (solid)")
+    axis.legend(fontsize=8, ncol=2)
+    figure.tight_layout()
+    out = ROOT / "docs" / f"gumbel_{options.learner}.png"
+    figure.savefig(out, dpi=90)
+    print(f"wrote {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["train", "score", "plot"])
+    parser.add_argument("--learner", choices=sorted(CONFIGS), default="alphazero")
+    parser.add_argument("--runs", default=None, help="default runs/gumbel_LEARNER")
+    parser.add_argument("--sims", type=int, nargs="+", default=[4, 8, 16, 32])
+    parser.add_argument("--minutes", type=float, default=20.0,
+                        help="train: CPU minutes a run")
+    parser.add_argument("--snapshots", type=int, default=3, help="train: checkpoints kept")
+    parser.add_argument("--set", action="append", default=[],
+                        help="train: another KEY=VALUE for every run")
+    parser.add_argument("--games", type=int, default=20, help="score: games a cell")
+    parser.add_argument("--eval-sims", type=int, default=100, help="score: sims of the agents")
+    parser.add_argument("--seed", type=int, default=0)
+    options = parser.parse_args()
+    options.runs = options.runs or str(ROOT / "runs" / f"gumbel_{options.learner}")
+    {"train": train, "score": score, "plot": plot}[options.what](options)
+
+
+if __name__ == "__main__":
+    main()
