@@ -3,6 +3,7 @@ its networks (the algorithm: ``learner``; shipped checkpoints: ``checkpoints/``)
 
 from gamepit.learners import learner_entries, registration
 from gamepit.protocols import Option
+from gamepit.search.gumbel import AGENT_OPTIONS
 
 LEARNER, AGENT = learner_entries(
     "alphazero", "AlphaZero: self-play with batched PUCT search and a residual policy/value "
@@ -21,12 +22,7 @@ LEARNER, AGENT = learner_entries(
         Option("threads", int, 1, "torch CPU threads for the process (0: torch's default)",
                low=0, high=256),
         Option("reuse", bool, True, "keep each game's subtree between moves"),
-        Option("search", str, "auto", "puct, gumbel, or auto (as the network was trained)",
-               ("auto", "puct", "gumbel")),
-        Option("considered", int, 16, "gumbel: actions drawn at the root", low=1,
-               high=100_000),
-        Option("gumbel_scale", float, 0.0, "gumbel: root noise (0: none, the k likeliest "
-               "actions)", low=0, high=1e6),
+        *AGENT_OPTIONS,
     ))
 
 gamepit_add_learners, gamepit_add_agents = registration([LEARNER], [AGENT])

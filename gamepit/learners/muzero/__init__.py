@@ -3,6 +3,7 @@ model (the algorithm: ``learner``; shipped checkpoints: ``checkpoints/``)."""
 
 from gamepit.learners import learner_entries, registration
 from gamepit.protocols import Option
+from gamepit.search.gumbel import AGENT_OPTIONS
 
 LEARNER, AGENT = learner_entries(
     "muzero", "MuZero: batched PUCT search on a learned model (representation, dynamics, "
@@ -15,12 +16,7 @@ LEARNER, AGENT = learner_entries(
         Option("c_puct", float, 1.25, "PUCT exploration constant", low=0, high=1e6),
         Option("temperature", float, 0.0, "0: most visited move; else sample visits^(1/T)",
                low=0, high=100),
-        Option("search", str, "auto", "puct, gumbel, or auto (as the model was trained)",
-               ("auto", "puct", "gumbel")),
-        Option("considered", int, 16, "gumbel: actions drawn at the root", low=1,
-               high=100_000),
-        Option("gumbel_scale", float, 0.0, "gumbel: root noise (0: none, the k likeliest "
-               "actions)", low=0, high=1e6),
+        *AGENT_OPTIONS,
         Option("device", str, "cpu", "cpu, cuda or auto"),
         Option("threads", int, 1, "torch CPU threads for the process (0: torch's default)",
                low=0, high=256),
