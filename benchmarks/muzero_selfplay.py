@@ -6,13 +6,16 @@ Plays MuZero self-play (``SelfPlay`` of ``gamepit.learners.muzero.learner``) wit
 shipped config (network, simulations) and counts positions (moves) per second:
   * batched: ``--games`` games side by side, every simulation one forward pass for all of
     their leaves (representation at the roots, dynamics and prediction at the leaves);
-  * one at a time: the same network and search, one game, a forward pass per leaf.
+  * one at a time: the same network and search, one game, a forward pass per leaf;
+  * Gumbel: the batched games with ``search: gumbel`` at the same simulations (issue 22: its
+    speed should be close to PUCT's, on the same trees and batching).
 The weights are random: speed does not depend on them (only game lengths do, a little).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import time
@@ -50,12 +53,15 @@ def main() -> None:
     torch.manual_seed(0)
     batched = positions_per_second(game, network, args, options.games, options.seconds)
     alone = positions_per_second(game, network, args, 1, options.seconds)
+    gumbel = positions_per_second(game, network, dataclasses.replace(args, search="gumbel"),
+                                  options.games, options.seconds)
     print(f"MuZero self-play on {args.game}, {args.sims} simulations a move, network "
           f"hidden={args.hidden} width={args.width}, 1 torch thread, {platform.machine()}")
     print("| self-play | positions/s | ratio |")
     print("|---|---:|---:|")
     print(f"| {options.games} games per forward pass | {batched:,.0f} | {batched / alone:.1f}x |")
     print(f"| one game at a time | {alone:,.0f} | 1.0x |")
+    print(f"| {options.games} games, Gumbel search | {gumbel:,.0f} | {gumbel / alone:.1f}x |")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,15 @@ deterministic interior rule, subtree reuse, the plugin and the agents, and the l
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from gamepit.arena import play_series
 from gamepit.checks import check_agent
+from gamepit.files import load_yaml
 from gamepit.games.connect_four import ConnectFour
 from gamepit.learners.alphazero import learner as alphazero
 from gamepit.learners.muzero import learner as muzero
@@ -22,6 +25,8 @@ from gamepit.search.gumbel import Gumbel, halving_visits, make_search
 from gamepit.search.mcts import MCTS
 from gamepit.search.network import NetworkEvaluator
 from gamepit.search.tree import SearchConfig, _scores
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Bandit(BaseState):
@@ -338,3 +343,32 @@ def test_fast_network_copy_answers_as_the_network_does():
     quick = NetworkEvaluator(network).evaluate(states)
     for mine, theirs in zip(eager, quick, strict=True):
         np.testing.assert_allclose(mine, theirs, atol=1e-5)
+
+
+def test_a_network_torch_fx_cannot_trace_is_used_as_it_is():
+    class Branchy(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(3, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.sum() > 0:  # data-dependent control flow: symbolic tracing refuses it
+                return self.linear(x)
+            return -self.linear(x)
+
+    network = Branchy().eval()
+    assert fast_copy(network, torch.ones(1, 3)) is network
+
+
+def test_the_minatar_gumbel_reanalyse_config_runs_at_tiny_size(tmp_path, registry):
+    """configs/muzero_minatar_gumbel.yaml (a one-player game with rewards and a discount)
+    trains, reanalyses and plays, shrunk to seconds."""
+    config = load_yaml(ROOT / "configs" / "muzero_minatar_gumbel.yaml")
+    spec = muzero.Learner().train({
+        **config, "iterations": 2, "selfplay_games": 2, "moves_per_iteration": 30,
+        "min_buffer": 20, "batch_size": 8, "hidden": 8, "width": 16, "channels": 4,
+        "eval_games": 1, "eval_max_steps": 30, "device": "cpu", "run_dir": str(tmp_path)})
+    metrics = (tmp_path / "metrics.jsonl").read_text()
+    assert '"progress/updates": 15.0' in metrics  # 60 moves at 0.25 steps a move
+    agent = registry.make_agent(f"{spec},sims=4")
+    assert isinstance(agent.mcts, Gumbel)
