@@ -9,16 +9,19 @@ simulation counts, at equal training CPU time, on connect four.
 --set sims=N`` for S in puct, gumbel and each N, each for ``--minutes`` of the training
 process's CPU time (user and system, from /proc: a fair budget on a shared machine, where wall
 time depends on what else runs), then stopped (the run folder stays resumable), copying the
-agent checkpoint at ``--snapshots`` evenly spaced CPU times (the last one at the end).
+agent checkpoint (written every iteration) at ``--snapshots`` evenly spaced CPU times, the
+last one the budget itself.
 Everything else is the learner's connect four config, so the two searches get the same
 network, batch of games and training steps.
 
 ``score`` plays every snapshot against ``mcts:sims=1000`` (UCT with random rollouts) and the
 last one also against the previously shipped network (``alphazero:checkpoint=builtin:
-connect_four``), ``--games`` games each, seats alternating, each trained network playing with
-the search it was trained with at ``--eval-sims`` simulations, and prints a table with 95%
-intervals; scores are kept in ``RUNS/scores.json``. ``plot`` draws score against training
-minutes to docs/gumbel_LEARNER.png (matplotlib, which the minatar extra brings).
+connect_four``; no MuZero network for connect four was shipped before, so MuZero meets the same
+one), ``--games`` games each, seats alternating, played side by side in lockstep, each trained
+network playing with the search it was trained with at ``--eval-sims`` simulations, and prints
+a table with 95% intervals; scores are kept in ``RUNS/scores.json``. ``plot`` draws score
+against training minutes to docs/gumbel_LEARNER.png (matplotlib, which the minatar extra
+brings).
 """
 
 from __future__ import annotations
@@ -61,6 +64,13 @@ def train(options: argparse.Namespace) -> None:
     for sims in options.sims:
         for search in ("puct", "gumbel"):
             folder = runs / run_name(search, sims)
+            last = folder / f"snapshot_{round(options.minutes, 2):g}min.pt"
+            if last.is_file():
+                print(f"{folder.name}: done ({last.name} is there)", flush=True)
+                continue
+            if (folder / "checkpoint.pt").is_file():
+                sys.exit(f"{folder} holds an unfinished run; delete it to train it again "
+                         "(a resumed run would not be on the same CPU budget)")
             folder.mkdir(parents=True, exist_ok=True)
             command = [sys.executable, "-m", "gamepit", "train", options.learner, "--config",
                        str(CONFIGS[options.learner]), "--run", str(folder),
@@ -75,20 +85,21 @@ def train(options: argparse.Namespace) -> None:
                                            start_new_session=True)
                 marks = [options.minutes * 60 * (i + 1) / options.snapshots
                          for i in range(options.snapshots)]
-                for index, mark in enumerate(marks):
+                for mark in marks:
                     while cpu_seconds(process.pid) < mark and process.poll() is None:
-                        time.sleep(1)
-                    if index == len(marks) - 1:  # stop, then take the last checkpoint
-                        os.killpg(process.pid, signal.SIGINT)
-                        try:
-                            process.wait(timeout=120)
-                        except subprocess.TimeoutExpired:
-                            os.killpg(process.pid, signal.SIGKILL)
-                            process.wait()
-                    source = folder / AGENT_FILE[options.learner]
+                        time.sleep(0.5)
+                    source = folder / AGENT_FILE[options.learner]  # written every iteration
                     if source.is_file():
                         minute = round(mark / 60, 2)
                         shutil.copyfile(source, folder / f"snapshot_{minute:g}min.pt")
+                # then stop it: its checkpoints are atomic, and a background job may have
+                # SIGINT ignored, so SIGTERM
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
 
 
 def snapshots(folder: Path) -> list[tuple[float, Path]]:
@@ -97,10 +108,26 @@ def snapshots(folder: Path) -> list[tuple[float, Path]]:
     return sorted(found)
 
 
+def play_cell(game, registry, manager, spec: str, opponent: str, games: int, seed: int
+              ) -> tuple[float, float, float, int]:
+    """Score of ``spec`` against ``opponent`` over ``games`` games played side by side (each
+    agent searches all its positions at once), seats alternating, game i on seed seed + i:
+    (mean, 95% Wilson interval low and high, games)."""
+    from gamepit.arena import play_lockstep
+    from gamepit.arena.series import wilson_interval
+
+    ours, theirs = registry.make_agent(spec), registry.make_agent(opponent)
+    seatings = [[ours, theirs] if i % 2 == 0 else [theirs, ours] for i in range(games)]
+    names = [[spec, opponent] if i % 2 == 0 else [opponent, spec] for i in range(games)]
+    results = play_lockstep(game, seatings, [seed + i for i in range(games)], names,
+                            manager=manager)
+    mean = sum(result.outcome(i % 2) for i, result in enumerate(results)) / games
+    return (mean, *wilson_interval(mean, games), games)
+
+
 def score(options: argparse.Namespace) -> None:
     import torch
 
-    from gamepit.arena import play_series
     from gamepit.learners import toolkit
     from gamepit.plugins.manager import get_manager
 
@@ -128,15 +155,13 @@ def score(options: argparse.Namespace) -> None:
                 for opponent in opponents:
                     key = f"{folder.name}|{minute:g}|{opponent}|{options.eval_sims}"
                     if key not in table or table[key]["games"] < options.games:
-                        series = play_series(game, [registry.make_agent(spec),
-                                                    registry.make_agent(opponent)],
-                                             options.games, options.seed, [spec, opponent],
-                                             manager=manager)
-                        mean, low, high = series.score()
+                        mean, low, high, games = play_cell(
+                            game, registry, manager, spec, opponent, options.games,
+                            options.seed)
                         table[key] = {"run": folder.name, "search": search, "sims": sims,
                                       "minutes": minute, "opponent": opponent,
                                       "positions": int(data.get("step", 0)),
-                                      "games": series.games, "score": mean, "low": low,
+                                      "games": games, "score": mean, "low": low,
                                       "high": high}
                         table_path.write_text(json.dumps(table, indent=1))
                     row = table[key]

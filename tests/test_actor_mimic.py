@@ -212,7 +212,7 @@ def test_init_from_the_shipped_student(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("learner, init, message", [
-    ("alphazero", "x.pt", "alphazero has no setting 'init'"),
+    ("muzero", "x.pt", "muzero has no setting 'init'"),
     ("dqn", "builtin:nope", "no built-in"),
     ("dqn", "missing.pt", "missing.pt: no such checkpoint"),
     ("ppo", str(Path(mimic.__file__).parents[1] / "alphazero" / "checkpoints" / "tictactoe.pt"),

@@ -372,3 +372,17 @@ def test_the_minatar_gumbel_reanalyse_config_runs_at_tiny_size(tmp_path, registr
     assert '"progress/updates": 15.0' in metrics  # 60 moves at 0.25 steps a move
     agent = registry.make_agent(f"{spec},sims=4")
     assert isinstance(agent.mcts, Gumbel)
+
+
+def test_alphazero_init_goes_on_from_a_trained_network(gumbel_alphazero, tmp_path, cli):
+    source = gumbel_alphazero.split("=", 1)[1]
+    alphazero.Learner().train({**TINY, "iterations": 1, "train_steps": 0, "init": source,
+                               "run_dir": str(tmp_path / "warm")})
+    started, _ = alphazero.load_agent_network(str(tmp_path / "warm" / "best.pt"))
+    trained, _ = alphazero.load_agent_network(source)
+    for name, value in trained.state_dict().items():
+        assert torch.equal(started.state_dict()[name], value), name
+    done = cli("train", "alphazero", "--game", "tictactoe", "--run", str(tmp_path / "other"),
+               "--set", "filters=16", "--set", "iterations=1", "--init", source)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "has network" in done.stderr and "filters" in done.stderr

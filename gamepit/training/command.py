@@ -56,7 +56,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
                         help="self-play or labelling workers (0: this process)")
     parser.add_argument("--init", default=None, metavar="CHECKPOINT",
                         help="start the network from the trunk of a trained checkpoint "
-                             "(learners with an init setting: dqn, ppo)")
+                             "(learners with an init setting: dqn, ppo, alphazero)")
     parser.add_argument("--run", default=None, metavar="DIR",
                         help="run folder for checkpoints, metrics and replays; re-running with "
                              "the same folder resumes from its last checkpoint")

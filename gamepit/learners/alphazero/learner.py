@@ -117,6 +117,10 @@ class AlphaZeroArgs:
     """residual blocks of the tower"""
     value_hidden: int = setting(64, low=1, high=65_536)
     """hidden units of the value head"""
+    init: str = ""
+    """start a new run's network from a trained one of the same shape (RUN/best.pt or
+    builtin:NAME), e.g. to go on training a shipped network with another search; a resumed
+    run ignores it"""
     gating: bool = False
     """keep a best network that self-play uses; a candidate must beat it to replace it"""
     gate_every: int = setting(5, low=1)
@@ -196,6 +200,16 @@ def build_network(shape: dict[str, Any]) -> PolicyValueNet:
     return PolicyValueNet(int(shape["channels"]), int(shape["height"]), int(shape["width"]),
                           int(shape["num_actions"]), filters=int(shape["filters"]),
                           blocks=int(shape["blocks"]), value_hidden=int(shape["value_hidden"]))
+
+
+def start_from(network: torch.nn.Module, checkpoint: str, shape: dict[str, int]) -> None:
+    """Load the network of an alphazero checkpoint (``init``); another shape is one line."""
+    trained, data = load_agent_network(checkpoint)
+    theirs = {key: int(value) for key, value in data["shape"].items()}
+    if theirs != shape:
+        raise GamepitError(f"init: {checkpoint} has network {theirs}, this run asks for "
+                           f"{shape}; set filters, blocks and value_hidden to match it")
+    network.load_state_dict(trained.state_dict())
 
 
 def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
@@ -524,6 +538,9 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
                           game.observation_dtype)
     positions = toolkit.resume(run, {"network": network, "best_network": best_network,
                                      "optimizer": optimizer})
+    if args.init and run.resumed is None:
+        start_from(network, args.init, shape)
+        best_network.load_state_dict(network.state_dict())
     iteration, best_generation, started_seconds = 0, 0, 0.0
     if run.resumed is not None:
         with toolkit.checkpoint_contents(run.checkpoint):
