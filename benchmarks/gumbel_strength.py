@@ -17,11 +17,13 @@ network, batch of games and training steps.
 ``score`` plays every snapshot against ``mcts:sims=1000`` (UCT with random rollouts) and the
 last one also against the previously shipped network (``alphazero:checkpoint=builtin:
 connect_four``; no MuZero network for connect four was shipped before, so MuZero meets the same
-one), ``--games`` games each, seats alternating, played side by side in lockstep, each trained
-network playing with the search it was trained with at ``--eval-sims`` simulations, and prints
-a table with 95% intervals; scores are kept in ``RUNS/scores.json``. ``plot`` draws score
-against training minutes to docs/gumbel_LEARNER.png (matplotlib, which the minatar extra
-brings).
+one; both play deterministically, so those games open with two random moves, each opening
+from both seats), ``--games`` games each, seats alternating, played side by side in lockstep,
+each trained network playing with the search it was trained with at ``--eval-sims``
+simulations, and prints a table with 95% intervals; scores are kept in ``RUNS/scores.json``.
+``--judge`` names another fixed opponent (a weaker one tells short runs apart where
+``mcts:sims=1000`` beats them all). ``plot`` draws score against training minutes to
+docs/gumbel_LEARNER[_JUDGE].png (matplotlib, which the minatar extra brings).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ AGENT_FILE = {"alphazero": "best.pt", "muzero": "model.pt"}
 PREVIOUS = {"alphazero": "alphazero:checkpoint=builtin:connect_four,sims=100",
             "muzero": "alphazero:checkpoint=builtin:connect_four,sims=100"}
 JUDGE = "mcts:sims=1000"
+OPENING_MOVES = 2  # random first moves against the deterministic previous network
 
 
 def run_name(search: str, sims: int) -> str:
@@ -108,19 +111,22 @@ def snapshots(folder: Path) -> list[tuple[float, Path]]:
     return sorted(found)
 
 
-def play_cell(game, registry, manager, spec: str, opponent: str, games: int, seed: int
-              ) -> tuple[float, float, float, int]:
+def play_cell(game, registry, manager, spec: str, opponent: str, games: int, seed: int,
+              opening_moves: int = 0) -> tuple[float, float, float, int]:
     """Score of ``spec`` against ``opponent`` over ``games`` games played side by side (each
-    agent searches all its positions at once), seats alternating, game i on seed seed + i:
-    (mean, 95% Wilson interval low and high, games)."""
+    agent searches all its positions at once), seats alternating, game i on seed seed + i
+    (seed + i // 2 with ``opening_moves`` uniformly random first moves, so two deterministic
+    agents meet in different games, each opening from both seats): (mean, 95% Wilson
+    interval low and high, games)."""
     from gamepit.arena import play_lockstep
     from gamepit.arena.series import wilson_interval
 
     ours, theirs = registry.make_agent(spec), registry.make_agent(opponent)
     seatings = [[ours, theirs] if i % 2 == 0 else [theirs, ours] for i in range(games)]
     names = [[spec, opponent] if i % 2 == 0 else [opponent, spec] for i in range(games)]
-    results = play_lockstep(game, seatings, [seed + i for i in range(games)], names,
-                            manager=manager)
+    seeds = [seed + (i // 2 if opening_moves else i) for i in range(games)]
+    results = play_lockstep(game, seatings, seeds, names, manager=manager,
+                            opening_moves=opening_moves)
     mean = sum(result.outcome(i % 2) for i, result in enumerate(results)) / games
     return (mean, *wilson_interval(mean, games), games)
 
@@ -150,14 +156,14 @@ def score(options: argparse.Namespace) -> None:
             for number, (minute, path) in enumerate(found):
                 data = toolkit.load_trained(options.learner, path)
                 spec = f"{options.learner}:checkpoint={path},sims={options.eval_sims}"
-                opponents = [JUDGE] + ([PREVIOUS[options.learner]]
-                                       if number == len(found) - 1 else [])
+                opponents = [options.judge] + ([PREVIOUS[options.learner]] if number == len(
+                    found) - 1 and options.judge == JUDGE else [])
                 for opponent in opponents:
                     key = f"{folder.name}|{minute:g}|{opponent}|{options.eval_sims}"
                     if key not in table or table[key]["games"] < options.games:
                         mean, low, high, games = play_cell(
                             game, registry, manager, spec, opponent, options.games,
-                            options.seed)
+                            options.seed, 0 if opponent == options.judge else OPENING_MOVES)
                         table[key] = {"run": folder.name, "search": search, "sims": sims,
                                       "minutes": minute, "opponent": opponent,
                                       "positions": int(data.get("step", 0)),
@@ -182,7 +188,7 @@ def plot(options: argparse.Namespace) -> None:
     for sims in options.sims:
         for search, style in (("puct", "--"), ("gumbel", "-")):
             points = sorted((row["minutes"], row["score"], row["low"], row["high"])
-                            for row in rows if row["opponent"] == JUDGE
+                            for row in rows if row["opponent"] == options.judge
                             and row["search"] == search and row["sims"] == sims)
             if not points:
                 continue
@@ -191,12 +197,14 @@ def plot(options: argparse.Namespace) -> None:
                       label=f"{search} {sims} sims")
             axis.fill_between(minutes, lows, highs, color=colours.get(sims), alpha=0.08)
     axis.set_xlabel("training CPU minutes (one core of a 2-core x86_64 machine)")
-    axis.set_ylabel(f"score against {JUDGE}")
+    axis.set_ylabel(f"score against {options.judge}")
     axis.set_ylim(0, 1)
     axis.set_title(f"connect four {options.learner}: PUCT (dashed) against Gumbel (solid)")
     axis.legend(fontsize=8, ncol=2)
     figure.tight_layout()
-    out = ROOT / "docs" / f"gumbel_{options.learner}.png"
+    suffix = "" if options.judge == JUDGE else "_" + options.judge.replace(":", "_").replace(
+        "=", "")
+    out = ROOT / "docs" / f"gumbel_{options.learner}{suffix}.png"
     figure.savefig(out, dpi=90)
     print(f"wrote {out}")
 
@@ -215,6 +223,9 @@ def main() -> None:
                         help="train: another KEY=VALUE for every run")
     parser.add_argument("--games", type=int, default=20, help="score: games a cell")
     parser.add_argument("--eval-sims", type=int, default=100, help="score: sims of the agents")
+    parser.add_argument("--judge", default=JUDGE,
+                        help="score, plot: the fixed opponent of every snapshot (with the "
+                             "default, the last snapshot also meets the shipped network)")
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args()
     options.runs = options.runs or str(ROOT / "runs" / f"gumbel_{options.learner}")
