@@ -11,9 +11,10 @@ and simulations, and counts positions (moves) per second, side by side with:
     forward pass per leaf: the peer the ratio column is against.
 The network's weights are random; speed does not depend on them, only game lengths do a little.
 
-``strength`` plays ``alphazero:checkpoint=builtin:connect_four`` against ``mcts:sims=1000``
-(UCT with random rollouts) and ``alphabeta:depth=4``, seats alternating, and prints the score
-with the training that produced the checkpoint (iterations, positions, seconds).
+``strength`` plays ``alphazero:checkpoint=builtin:connect_four`` (or ``--checkpoint``) against
+``mcts:sims=1000`` (UCT with random rollouts) and ``alphabeta:depth=4`` (or ``--opponents``),
+seats alternating, and prints the score with the training that produced the checkpoint
+(iterations, positions, seconds).
 """
 
 from __future__ import annotations
@@ -143,10 +144,11 @@ def strength(options: argparse.Namespace) -> None:
     manager = get_manager()
     registry = manager.registry
     game = registry.make_game("connect_four")
-    _, data = alphazero.load_agent_network("builtin:connect_four")
-    print(f"shipped checkpoint: {int(data['iteration'])} iterations, {int(data['step'])} "
-          f"self-play positions, {float(data['train_seconds']) / 60:.1f} min of training")
-    spec = f"alphazero:checkpoint=builtin:connect_four,sims={options.sims}"
+    _, data = alphazero.load_agent_network(options.checkpoint)
+    print(f"{options.checkpoint}: {int(data['iteration'])} iterations, {int(data['step'])} "
+          f"self-play positions, {float(data['train_seconds']) / 60:.1f} min of training "
+          f"(wall), search {dict(data.get('args') or {}).get('search', 'puct')}")
+    spec = f"alphazero:checkpoint={options.checkpoint},sims={options.sims}"
     print(f"{'opponent':24} {'games':>5} {'W-D-L':>9} {'score':>6}   {'as first':>8} "
           f"{'as second':>9}  seconds")
     for opponent in options.opponents:
@@ -179,6 +181,8 @@ def main() -> None:
     parser.add_argument("--sims", type=int, default=200,
                         help="strength: simulations a move of the alphazero agent")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--checkpoint", default="builtin:connect_four",
+                        help="strength: the network to measure (a path or builtin:NAME)")
     parser.add_argument("--opponents", nargs="+",
                         default=["mcts:sims=1000", "alphabeta:depth=4"])
     options = parser.parse_args()

@@ -21,8 +21,10 @@ one; both play deterministically, so those games open with two random moves, eac
 from both seats), ``--games`` games each, seats alternating, played side by side in lockstep,
 each trained network playing with the search it was trained with at ``--eval-sims``
 simulations, and prints a table with 95% intervals; scores are kept in ``RUNS/scores.json``.
-``--judge`` names another fixed opponent (a weaker one tells short runs apart where
-``mcts:sims=1000`` beats them all). ``plot`` draws score against training minutes to
+``versus SPEC SPEC`` plays two agents head to head the same way (two random opening moves).
+``table`` prints every stored score as one markdown table. ``--judge`` names another fixed
+opponent (a weaker one tells short runs apart where ``mcts:sims=1000`` beats them all).
+``plot`` draws score against training minutes to
 docs/gumbel_LEARNER[_JUDGE].png (matplotlib, which the minatar extra brings).
 """
 
@@ -176,6 +178,42 @@ def score(options: argparse.Namespace) -> None:
                           flush=True)
 
 
+def versus(options: argparse.Namespace) -> None:
+    """Two agents head to head, games opening with OPENING_MOVES random moves, each opening
+    from both seats (``versus SPEC SPEC``: how a candidate network fares against the shipped
+    one before it replaces it)."""
+    from gamepit.plugins.manager import get_manager
+
+    manager = get_manager()
+    ours, theirs = options.agents
+    mean, low, high, games = play_cell(manager.registry.make_game("connect_four"),
+                                       manager.registry, manager, ours, theirs, options.games,
+                                       options.seed, OPENING_MOVES)
+    print(f"{ours} vs {theirs}: {games} games ({OPENING_MOVES} random opening moves, each "
+          f"opening from both seats), score {mean:.3f} (95% {low:.3f}..{high:.3f})")
+
+
+def table(options: argparse.Namespace) -> None:
+    """Every score in RUNS/scores.json as one markdown table: a row per run, a column per
+    opponent and snapshot."""
+    rows = list(json.loads((Path(options.runs) / "scores.json").read_text()).values())
+    columns = sorted({(row["opponent"], row["minutes"]) for row in rows},
+                     key=lambda c: (c[0] != JUDGE, c[0], c[1]))
+    print("| sims | search | positions | " + " | ".join(f"{o} at {m:g} min" for o, m in columns)
+          + " |")
+    print("|---:|---|---:|" + "---:|" * len(columns))
+    for sims in options.sims:
+        for search in ("puct", "gumbel"):
+            mine = {(row["opponent"], row["minutes"]): row for row in rows
+                    if row["search"] == search and row["sims"] == sims}
+            if not mine:
+                continue
+            positions = max(row["positions"] for row in mine.values())
+            cells = [f"{mine[c]['score']:.2f} ({mine[c]['low']:.2f}-{mine[c]['high']:.2f})"
+                     if c in mine else "" for c in columns]
+            print(f"| {sims} | {search} | {positions:,} | " + " | ".join(cells) + " |")
+
+
 def plot(options: argparse.Namespace) -> None:
     import matplotlib
 
@@ -212,7 +250,8 @@ def plot(options: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["train", "score", "plot"])
+    parser.add_argument("what", choices=["train", "score", "table", "plot", "versus"])
+    parser.add_argument("agents", nargs="*", help="versus: two agent specs")
     parser.add_argument("--learner", choices=sorted(CONFIGS), default="alphazero")
     parser.add_argument("--runs", default=None, help="default runs/gumbel_LEARNER")
     parser.add_argument("--sims", type=int, nargs="+", default=[4, 8, 16, 32])
@@ -229,7 +268,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args()
     options.runs = options.runs or str(ROOT / "runs" / f"gumbel_{options.learner}")
-    {"train": train, "score": score, "plot": plot}[options.what](options)
+    if options.what == "versus" and len(options.agents) != 2:
+        parser.error("versus takes two agent specs")
+    {"train": train, "score": score, "table": table, "plot": plot,
+     "versus": versus}[options.what](options)
 
 
 if __name__ == "__main__":
