@@ -147,8 +147,9 @@ def strength(options: argparse.Namespace) -> None:
     _, data = alphazero.load_agent_network(options.checkpoint)
     print(f"{options.checkpoint}: {int(data['iteration'])} iterations, {int(data['step'])} "
           f"self-play positions, {float(data['train_seconds']) / 60:.1f} min of training "
-          f"(wall), search {dict(data.get('args') or {}).get('search', 'puct')}")
-    spec = f"alphazero:checkpoint={options.checkpoint},sims={options.sims}"
+          f"(wall), trained with {dict(data.get('args') or {}).get('search', 'puct')} search; "
+          f"playing with {options.search}")
+    spec = f"alphazero:checkpoint={options.checkpoint},sims={options.sims},search={options.search}"
     print(f"{'opponent':24} {'games':>5} {'W-D-L':>9} {'score':>6}   {'as first':>8} "
           f"{'as second':>9}  seconds")
     for opponent in options.opponents:
@@ -181,6 +182,8 @@ def main() -> None:
     parser.add_argument("--sims", type=int, default=200,
                         help="strength: simulations a move of the alphazero agent")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--search", default="puct", choices=["puct", "gumbel"],
+                        help="strength: the search the network plays with")
     parser.add_argument("--checkpoint", default="builtin:connect_four",
                         help="strength: the network to measure (a path or builtin:NAME)")
     parser.add_argument("--opponents", nargs="+",

@@ -157,7 +157,8 @@ def score(options: argparse.Namespace) -> None:
             found = snapshots(folder)
             for number, (minute, path) in enumerate(found):
                 data = toolkit.load_trained(options.learner, path)
-                spec = f"{options.learner}:checkpoint={path},sims={options.eval_sims}"
+                spec = (f"{options.learner}:checkpoint={path},sims={options.eval_sims},"
+                        f"search={search}")
                 opponents = [options.judge] + ([PREVIOUS[options.learner]] if number == len(
                     found) - 1 and options.judge == JUDGE else [])
                 for opponent in opponents:

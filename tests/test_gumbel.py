@@ -228,10 +228,10 @@ def gumbel_alphazero(tmp_path_factory):
     return spec
 
 
-def test_alphazero_agent_searches_as_it_was_trained(gumbel_alphazero, registry):
-    agent = registry.make_agent(f"{gumbel_alphazero},sims=8")
+def test_alphazero_agent_searches_with_either_kind(gumbel_alphazero, registry):
+    agent = registry.make_agent(f"{gumbel_alphazero},sims=8,search=gumbel")
     assert isinstance(agent.mcts, Gumbel)
-    assert not isinstance(registry.make_agent(f"{gumbel_alphazero},search=puct").mcts, Gumbel)
+    assert not isinstance(registry.make_agent(gumbel_alphazero).mcts, Gumbel)  # puct default
     game = registry.make_game("tictactoe")
     check_agent(agent, game)  # act_batch agrees with act, info is JSON
     agent.reset(game, 0, seed=0)
@@ -277,7 +277,7 @@ def test_muzero_gumbel_runs_with_reanalyse_and_a_replay_ratio(tmp_path, registry
                 "search": "gumbel", "reanalyse_fraction": 0.5, "replay_ratio": 0.4,
                 "run_dir": str(tmp_path)}
     spec = muzero.Learner().train(settings)
-    agent = registry.make_agent(f"{spec},sims=4")
+    agent = registry.make_agent(f"{spec},sims=4,search=gumbel")
     assert isinstance(agent.mcts, Gumbel)
     metrics = [line for line in (tmp_path / "metrics.jsonl").read_text().splitlines()
                if "progress/updates" in line]
@@ -370,7 +370,7 @@ def test_the_minatar_gumbel_reanalyse_config_runs_at_tiny_size(tmp_path, registr
         "eval_games": 1, "eval_max_steps": 30, "device": "cpu", "run_dir": str(tmp_path)})
     metrics = (tmp_path / "metrics.jsonl").read_text()
     assert '"progress/updates": 15.0' in metrics  # 60 moves at 0.25 steps a move
-    agent = registry.make_agent(f"{spec},sims=4")
+    agent = registry.make_agent(f"{spec},sims=4,search=gumbel")
     assert isinstance(agent.mcts, Gumbel)
 
 

@@ -161,10 +161,12 @@ def make_search(kind: str, sims: int, c_puct: float = 1.25, dirichlet_alpha: flo
 
 # --------------------------------------------------------------------------- registration
 
-# The options of a network agent that searches with either kind (alphazero, muzero).
+# The options of a network agent that searches with either kind (alphazero, muzero). PUCT is
+# the default also for networks trained with Gumbel: with 100 simulations a move it played the
+# Gumbel-trained connect four network better (docs/learners.md).
 AGENT_OPTIONS = (
-    Option("search", str, "auto", "puct, gumbel, or auto (as the network was trained)",
-           ("auto", *KINDS)),
+    Option("search", str, "puct", "puct or gumbel (whatever the network was trained with)",
+           KINDS),
     Option("considered", int, 16, "gumbel: actions drawn at the root", low=1, high=100_000),
     Option("gumbel_scale", float, 0.0, "gumbel: root noise (0: none, the k likeliest "
            "actions)", low=0, high=1e6),

@@ -657,10 +657,10 @@ def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
 
 def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
                temperature: float = 0.0, leaves: int = 1, device: str = "cpu",
-               threads: int = 1, reuse: bool = True, search: str = "auto",
+               threads: int = 1, reuse: bool = True, search: str = "puct",
                considered: int = 16, gumbel_scale: float = 0.0) -> AlphaZeroAgent:
-    """``alphazero:checkpoint=PATH|builtin:NAME,sims=N``: search guided by a trained network;
-    ``search=auto`` searches as the network was trained (puct or gumbel).
+    """``alphazero:checkpoint=PATH|builtin:NAME,sims=N``: search guided by a trained network,
+    PUCT or Gumbel (``search``) whichever search trained it.
 
     ``threads`` sets torch's CPU threads for the process: a search's forward passes are small,
     and on a busy machine extra threads spin-wait each other (25x slower on 2 shared cores)."""
@@ -675,8 +675,6 @@ def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
     network, data = load_agent_network(checkpoint, target)
     fits = trained_on(f"alphazero checkpoint {checkpoint}", str(data.get("game", "")),
                       data["shape"])
-    if search == "auto":
-        search = str(dict(data.get("args") or {}).get("search", "puct"))
     return AlphaZeroAgent(network, fits, sims, c_puct, temperature, leaves, target,
                           reuse=reuse, search=search, considered=considered,
                           gumbel_scale=gumbel_scale)

@@ -977,10 +977,10 @@ def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
 
 def make_agent(checkpoint: str = "", sims: int = 50, c_puct: float = 1.25,
                temperature: float = 0.0, device: str = "cpu", threads: int = 1,
-               search: str = "auto", considered: int = 16, gumbel_scale: float = 0.0
+               search: str = "puct", considered: int = 16, gumbel_scale: float = 0.0
                ) -> MuZeroAgent:
-    """``muzero:checkpoint=PATH|builtin:NAME,sims=N``: search on a trained learned model;
-    ``search=auto`` searches as the model was trained (puct or gumbel)."""
+    """``muzero:checkpoint=PATH|builtin:NAME,sims=N``: search on a trained learned model,
+    PUCT or Gumbel (``search``) whichever search trained it."""
     if threads > 0:
         torch.set_num_threads(threads)
     if not checkpoint:
@@ -990,8 +990,6 @@ def make_agent(checkpoint: str = "", sims: int = 50, c_puct: float = 1.25,
     network, data = load_agent_network(checkpoint, target)
     fits = trained_on(f"muzero checkpoint {checkpoint}", str(data.get("game", "")),
                       data["shape"])
-    if search == "auto":
-        search = str(dict(data.get("args") or {}).get("search", "puct"))
     return MuZeroAgent(network, fits, sims, c_puct, temperature, float(data["discount"]),
                        target, search, considered, gumbel_scale)
 
