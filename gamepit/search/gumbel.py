@@ -42,11 +42,9 @@ from gamepit.search.tree import (
     Model,
     SearchConfig,
     Tree,
-    completed_q,
     expand,
+    improved_logits,
     improved_policy,
-    log_prior,
-    sigma,
 )
 
 KINDS = ("puct", "gumbel")
@@ -133,9 +131,8 @@ class Gumbel(MCTS):
                      level: np.ndarray) -> np.ndarray:
         """Per tree, the action among those with ``level`` visits of this search that
         maximises g + logits + sigma(completed Q) (any legal one if none has that many)."""
-        visits, values, prior, sign, raw = self._root_parts(tree)
-        score = noise + log_prior(prior) + sigma(
-            self.config, visits, completed_q(visits, values, prior, sign, raw))
+        prior = tree.edges[:, 0, PRIOR]
+        score = noise + improved_logits(self.config, *self._root_parts(tree))
         due = (fresh == level[:, None]) & (prior >= 0)
         due |= ~due.any(1, keepdims=True) & (prior >= 0)
         return np.where(due, score, -np.inf).argmax(1)
@@ -171,7 +168,6 @@ AGENT_OPTIONS = (
     Option("gumbel_scale", float, 0.0, "gumbel: root noise (0: none, the k likeliest "
            "actions)", low=0, high=1e6),
 )
-
 
 
 @hookimpl

@@ -22,7 +22,7 @@ class NetworkEvaluator:
     the network and bringing the answers back, so benchmarks can tell network time from the
     search's own overhead.
 
-    On the CPU the evaluator runs a frozen copy of the network made at its first call
+    On the CPU the evaluator runs a folded copy of the network made at its first call
     (``gamepit.nets.inference``, ``fast=True``): weights changed in place afterwards are not
     seen, so make a new evaluator for new weights.
     """

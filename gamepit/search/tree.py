@@ -268,10 +268,11 @@ class Tree:
                 edges = self.edges[trees, node]  # [B, 3, A]
                 prior = (root_prior if root_prior is not None and not path_nodes
                          else edges[:, PRIOR])
-                here = self.info[trees, node]
+                sign = self.info[trees, node, SIGN]
+                raw = (self.info[trees, node, NODE_VALUE] * sign if config.rule == "gumbel"
+                       else None)  # only Gumbel's rule reads the node's own value
                 score = _scores(config, edges[:, VISITS], edges[:, VALUE], prior,
-                                here[:, SIGN][:, None], self.low[:, None], self.high[:, None],
-                                here[:, NODE_VALUE] * here[:, SIGN])
+                                sign[:, None], self.low[:, None], self.high[:, None], raw)
                 action = score.argmax(1)
             child = self.children[trees, node, action]
             path_nodes.append(node)
@@ -500,12 +501,19 @@ def log_prior(prior: np.ndarray) -> np.ndarray:
         return np.where(prior >= 0, np.log(np.maximum(prior, 1e-30)), -np.inf)
 
 
+def improved_logits(config: SearchConfig, visits: np.ndarray, values: np.ndarray,
+                    prior: np.ndarray, sign: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """logits + sigma(completed Q) [B, A] (-inf where illegal): what Gumbel's root ranks
+    actions by (with the noise added) and the improved policy's logits."""
+    return log_prior(prior) + sigma(config, visits, completed_q(visits, values, prior, sign,
+                                                                 raw))
+
+
 def improved_policy(config: SearchConfig, visits: np.ndarray, values: np.ndarray,
                     prior: np.ndarray, sign: np.ndarray, raw: np.ndarray) -> np.ndarray:
     """pi' = softmax(logits + sigma(completed Q)) over the legal actions: Gumbel's policy
     target and, inside the tree, what selection steers the visits toward."""
-    logits = log_prior(prior) + sigma(config, visits, completed_q(visits, values, prior, sign,
-                                                                   raw))
+    logits = improved_logits(config, visits, values, prior, sign, raw)
     top = logits.max(1, keepdims=True)
     weights = np.exp(logits - np.where(np.isfinite(top), top, 0.0))
     total = weights.sum(1, keepdims=True)
