@@ -44,10 +44,13 @@ def main() -> None:
     parser.add_argument("--game", default="tictactoe")
     parser.add_argument("--games", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--sims", type=int, default=0, help="simulations a move (0: config's)")
     options = parser.parse_args()
     torch.set_num_threads(1)
     config = load_yaml(os.path.join(ROOT, "configs", f"muzero_{options.game}.yaml"))
     args = merge(muzero.MuZeroArgs, "muzero", config)
+    if options.sims:
+        args = dataclasses.replace(args, sims=options.sims)
     game = get_manager().registry.make_game(args.game)
     network = muzero.build_network(muzero.network_shape(game, args)).eval()
     torch.manual_seed(0)
