@@ -30,6 +30,7 @@ def add_command(subparsers: argparse._SubParsersAction, name: str, help_text: st
         epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _allow_import_argument(parser, "allow_import_here")
+    _allow_engine_argument(parser, "allow_engine_here")
     return parser
 
 
@@ -39,6 +40,39 @@ def _allow_import_argument(parser: argparse.ArgumentParser, dest: str) -> None:
                         help="let a spec import this module, e.g. gym:MODULE:Env-v0 "
                              "(repeatable; also GAMEPIT_ALLOW_IMPORT=a,b); a replay file never "
                              "grants this")
+
+
+def _allow_engine_argument(parser: argparse.ArgumentParser, dest: str) -> None:
+    parser.add_argument("--allow-engine", action="append", default=argparse.SUPPRESS,
+                        dest=dest, metavar="PROGRAM",
+                        help="let an engine spec read from a file (a tournament's YAML, the "
+                             "viewer's page) run this program, e.g. gnugo (repeatable; also "
+                             "GAMEPIT_ALLOW_ENGINE=a,b); engines named on the command line run "
+                             "without it")
+
+
+def grant_engines(args: argparse.Namespace, argv: Sequence[str],
+                  manager: PluginManager) -> None:
+    """Grant the programs of ``--allow-engine`` and of the engine specs typed on the command
+    line (an agent entry with a ``cmd`` option), for this process and its workers."""
+    from gamepit.specs import allow_engines, engine_program, split_spec
+
+    programs = [*getattr(args, "allow_engine", []), *getattr(args, "allow_engine_here", [])]
+    programs = [name.strip() for item in programs for name in item.split(",") if name.strip()]
+    agents = manager.registry.entries.get("agent", {})
+    for token in [text for item in argv for text in (item, item.partition("=")[2])]:
+        try:  # an agent spec, or a setting's value (train --set expert=gtp:...)
+            name, parts = split_spec(token)
+        except GamepitError:
+            continue
+        entry = agents.get(name)
+        if entry is not None and entry.option("cmd") is not None and engine_program(parts):
+            programs.append(engine_program(parts))
+    if programs:
+        allow_engines(programs)
+        inherited = [name for name in os.environ.get("GAMEPIT_ALLOW_ENGINE", "").split(",")
+                     if name]
+        os.environ["GAMEPIT_ALLOW_ENGINE"] = ",".join(dict.fromkeys(inherited + programs))
 
 
 def grant_imports(args: argparse.Namespace) -> list[str]:
@@ -64,6 +98,7 @@ def build_parser(manager: PluginManager | None = None) -> argparse.ArgumentParse
     parser.add_argument("--plugins", action="append", default=[], metavar="PATH",
                         help="extra plugin file or folder (repeatable; also GAMEPIT_PLUGINS)")
     _allow_import_argument(parser, "allow_import")
+    _allow_engine_argument(parser, "allow_engine")
     # Sub-parsers take the parent's class, _Parser, so their errors are one line too.
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -143,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(manager)
         args = parser.parse_args(argv)
         grant_imports(args)  # only the command line grants imports, never a file it reads
+        grant_engines(args, argv, manager)  # nor engines
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

@@ -175,3 +175,39 @@ def check_import_allowed(module: str, where: str) -> None:
     if not any(".".join(parts[:i]) in granted for i in range(1, len(parts) + 1)):
         raise SpecError(f"{where}: importing module {module!r} needs the command-line option "
                         f"--allow-import {parts[0]}")
+
+
+# An engine agent (``gtp:cmd=...``, ``uci:cmd=...``) runs a program. One named on the command
+# line runs (the CLI grants it); one read from a file (a tournament's YAML, a ledger, a replay,
+# the viewer's page) runs only if ``--allow-engine PROGRAM`` or ``GAMEPIT_ALLOW_ENGINE`` grants it.
+_ALLOWED_ENGINES: set[str] = set()
+
+
+def allow_engines(programs: Iterable[str]) -> None:
+    """Grant engine specs the right to run these programs (by base name, e.g. ``gnugo``)."""
+    _ALLOWED_ENGINES.update(os.path.basename(name.strip()) for name in programs if name.strip())
+
+
+def engine_program(parts: list[tuple[str | None, str]]) -> str:
+    """The program an engine spec's parts name (``cmd=...`` or the first bare part), '' if
+    none; the base name of the command's first word."""
+    import shlex
+
+    for key, value in parts:
+        if key in (None, "cmd"):
+            try:
+                words = shlex.split(value)
+            except ValueError:
+                return ""
+            return os.path.basename(words[0]) if words else ""
+    return ""
+
+
+def check_engine_allowed(program: str, where: str) -> None:
+    """Raise SpecError unless ``program`` was granted to engine specs."""
+    granted = _ALLOWED_ENGINES | {
+        os.path.basename(name) for name in os.environ.get("GAMEPIT_ALLOW_ENGINE", "").split(",")
+        if name}
+    if program not in granted:
+        raise SpecError(f"{where}: running {program!r} from a spec read from a file needs the "
+                        f"command-line option --allow-engine {program}")

@@ -704,7 +704,7 @@ def test_tournament_chart_and_standings_update_as_games_end(browser, server, fol
     chart = wait_for(browser, lambda: chart_facts(browser, "#tournament-chart svg[data-rows]"),
                      "the Elo chart")
     assert chart["rows"] == 2
-    assert chart["intervals"] == 1  # the anchor's rating is fixed: no interval
+    assert chart["intervals"] == 2  # no anchor: both relative to the mean, both with intervals
     assert chart["standings"] == 3
     shoot(browser, artifacts, "plot-tournament")
     with Ledger(folders["ledger"]) as book:

@@ -50,7 +50,7 @@ def _by_agent(board):
 
 def test_known_elo_differences_are_recovered():
     true_elo = {"a": 0.0, "b": 120.0, "c": -200.0, "d": 350.0}
-    board = _by_agent(fit_ratings(list(true_elo), _simulate(true_elo, 3000, 0.3), anchor="a"))
+    board = _by_agent(fit_ratings(list(true_elo), _simulate(true_elo, 3000, 0.3), {"a": 0.0}))
     for agent, elo in true_elo.items():
         assert board[agent].elo == pytest.approx(elo, abs=25)
         # the truth lies inside the 95% interval (each check fails 5% of the time at random;
@@ -64,7 +64,7 @@ def test_known_elo_differences_are_recovered():
 def test_two_agents_match_the_closed_form():
     # With one virtual draw, the fit is the Elo of the score share (W + D/2 + 1/2) / (N + 1).
     games = [("x", "y", 1.0)] * 30 + [("x", "y", 0.5)] * 10 + [("x", "y", 0.0)] * 20
-    board = _by_agent(fit_ratings(["x", "y"], games))
+    board = _by_agent(fit_ratings(["x", "y"], games, {"x": 0.0}))
     share = (30 + 5 + 0.5) / 61
     assert board["y"].elo == pytest.approx(-400 * math.log10(share / (1 - share)), abs=1e-6)
     # Interval from the Fisher information: one over sqrt(N p (1 - p)) in natural units.
@@ -87,15 +87,43 @@ def test_symmetric_results_give_equal_ratings():
 def test_anchor_moves_the_scale_but_not_the_differences():
     true_elo = {"a": 0.0, "b": 100.0, "c": 300.0}
     games = _simulate(true_elo, 400, 0.2, seed=3)
-    plain = _by_agent(fit_ratings(list(true_elo), games, anchor="a"))
-    anchored = _by_agent(fit_ratings(list(true_elo), games, anchor="b", anchor_elo=1500))
+    plain = _by_agent(fit_ratings(list(true_elo), games, {"a": 0.0}))
+    anchored = _by_agent(fit_ratings(list(true_elo), games, {"b": 1500.0}))
     assert anchored["b"].elo == pytest.approx(1500)
     assert anchored["b"].minus == anchored["b"].plus == 0.0
     for agent in true_elo:
         assert anchored[agent].elo - anchored["b"].elo == pytest.approx(
             plain[agent].elo - plain["b"].elo, abs=1e-6)
     with pytest.raises(GamepitError, match="anchor 'z'"):
-        fit_ratings(list(true_elo), games, anchor="z")
+        fit_ratings(list(true_elo), games, {"z": 0.0})
+
+
+def test_without_anchors_the_mean_is_zero_whatever_the_order():
+    true_elo = {"a": 0.0, "b": 100.0, "c": 300.0}
+    games = _simulate(true_elo, 400, 0.2, seed=3)
+    boards = [_by_agent(fit_ratings(order, games)) for order in (["a", "b", "c"],
+                                                                 ["c", "a", "b"])]
+    for board in boards:
+        assert sum(row.elo for row in board.values()) == pytest.approx(0.0, abs=1e-6)
+        assert all(row.minus > 0 for row in board.values())  # relative to the mean
+    for agent in true_elo:
+        assert boards[0][agent].elo == pytest.approx(boards[1][agent].elo, abs=1e-6)
+    anchored = _by_agent(fit_ratings(list(true_elo), games, {"a": 0.0}))
+    for agent in true_elo:  # the same differences as with an anchor
+        assert boards[0][agent].elo - boards[0]["a"].elo == pytest.approx(
+            anchored[agent].elo, abs=1e-6)
+
+
+def test_several_anchors_are_held_and_the_others_fit_between_them():
+    true_elo = {"a": 0.0, "b": 200.0, "c": 400.0}
+    games = _simulate(true_elo, 600, 0.2, seed=5)
+    board = _by_agent(fit_ratings(list(true_elo), games, {"a": 1000.0, "c": 1400.0}))
+    assert board["a"].elo == 1000.0 and board["c"].elo == 1400.0
+    assert board["a"].minus == board["c"].plus == 0.0
+    assert 1100 < board["b"].elo < 1300 and board["b"].minus > 0
+    # pinned wrongly far apart, the middle agent sits between them all the same
+    wide = _by_agent(fit_ratings(list(true_elo), games, {"a": 0.0, "c": 2000.0}))
+    assert 0 < wide["b"].elo < 2000
 
 
 def test_an_agent_that_won_everything_gets_a_finite_rating():
@@ -280,7 +308,7 @@ def test_ratings_count_every_game_recorded_under_the_tournament_name(tmp_path, m
                           "alphabeta:depth=9"}
     assert sum(row.games for row in board.values()) == 2 * (12 + 4)
     assert board["random"].games == 8 + 2 and board["alphabeta:depth=2"].games == 8
-    assert board["alphabeta:depth=9"].games == 4 and board["random"].elo == 0.0
+    assert board["alphabeta:depth=9"].games == 4 and sum(row.elo for row in board.values()) == pytest.approx(0.0, abs=1e-6)
     # Another tournament name in the same file is not mixed in.
     third = TournamentConfig(game="tictactoe", name="other", ledger=ledger, games_per_pair=2,
                              agents=["random", "alphabeta:depth=9"])
@@ -301,12 +329,12 @@ def test_agents_with_no_games_linking_them_to_the_anchor_are_listed_unrated(tmp_
     assert len(board) == 4
     for name in ("random", "alphabeta:depth=1"):
         assert math.isnan(board[name].elo) and board[name].games == 2 and board[name].rank == 0
-    assert board["alphabeta:depth=2"].elo == 0.0
+    assert board["alphabeta:depth=2"].elo == pytest.approx(-board["alphabeta:depth=3"].elo)
     assert "unrated" in format_leaderboard(outcome.leaderboard)
 
 
 def test_rate_games_takes_agents_from_the_games():
     games = [("a", "b", 1.0), ("b", "c", 0.5), ("d", "e", 0.0)]
     board = _by_agent(rate_games(["b"], games))
-    assert board["b"].elo == 0.0 and not math.isnan(board["a"].elo)
+    assert board["a"].elo + board["b"].elo + board["c"].elo == pytest.approx(0.0, abs=1e-6)
     assert math.isnan(board["d"].elo) and board["e"].wins == 1

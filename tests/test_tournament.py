@@ -417,14 +417,14 @@ def test_example_config_is_valid():
 def test_cli_tournament_with_yaml_flags_override_and_outputs(tmp_path, cli):
     config = tmp_path / "cup.yaml"
     config.write_text("name: cup\ngame: tictactoe\nagents: [random, 'alphabeta:depth=9']\n"
-                      "games_per_pair: 2\nanchor_elo: 1500\n")
+                      "games_per_pair: 2\nanchor: random=1500\n")
     done = cli("tournament", "--config", str(config), "--games", "4", "--csv", "board.csv",
                "--json", "board.json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "4 games played now" in done.stdout
     assert "alphabeta:depth=9" in done.stdout.splitlines()[2]  # rank 1
     document = json.loads((tmp_path / "board.json").read_text())
-    assert document["tournament"] == "cup" and document["anchor"] == "random"
+    assert document["tournament"] == "cup" and document["anchors"] == {"random": 1500}
     assert {row["agent"] for row in document["leaderboard"]} == {"random", "alphabeta:depth=9"}
     assert next(row for row in document["leaderboard"]
                 if row["agent"] == "random")["elo"] == pytest.approx(1500)

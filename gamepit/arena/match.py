@@ -191,8 +191,11 @@ def _length(results: Any) -> str:
 
 def _limit(agent: Agent, move_time: float | None) -> float | None:
     """No watcher thread for an agent that enforces the move time itself (an isolated agent
-    kills its process instead)."""
-    return None if getattr(agent, "kills_on_timeout", False) else move_time
+    kills its process instead, an engine agent its engine): it is handed the move time."""
+    if getattr(agent, "kills_on_timeout", False):
+        agent.move_time = move_time  # type: ignore[attr-defined]
+        return None
+    return move_time
 
 
 def act_together(agent: Agent, matches: Sequence[LiveMatch], seat: int) -> None:

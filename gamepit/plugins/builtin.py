@@ -12,6 +12,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.games.gym_bridge",
     "gamepit.agents.basic",
     "gamepit.agents.human",
+    "gamepit.agents.engines",
     "gamepit.search.mcts",
     "gamepit.search.gumbel",
     "gamepit.search.planner",

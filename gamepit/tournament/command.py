@@ -15,7 +15,13 @@ from gamepit.plugins.manager import PluginManager
 from gamepit.specs import number_arg, seed_arg
 from gamepit.tournament.config import FORMATS, TournamentConfig, config_from_args, load_config
 from gamepit.tournament.ledger import DEFAULT_LEDGER, Ledger
-from gamepit.tournament.ratings import Standing, format_leaderboard, write_csv, write_json
+from gamepit.tournament.ratings import (
+    Standing,
+    format_leaderboard,
+    scale_note,
+    write_csv,
+    write_json,
+)
 from gamepit.tournament.run import run_tournament
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "demo.yaml"
@@ -64,9 +70,12 @@ def add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
                    help="cut each game off after this many actions")
     p.add_argument("--ledger", metavar="PATH", help=f"SQLite ledger (default {DEFAULT_LEDGER})")
     p.add_argument("--replays", metavar="DIR", help="record replays in this folder (default off)")
-    p.add_argument("--anchor", metavar="SPEC", help="agent fixed at --anchor-elo (default first)")
+    p.add_argument("--anchor", metavar="SPEC=ELO", action="append",
+                   help="pin an agent to a rating, e.g. --anchor 'gtp:gnugo --mode gtp --level "
+                        "1=1000' (repeatable; SPEC alone: at --anchor-elo); with no anchor the "
+                        "mean rating is 0")
     p.add_argument("--anchor-elo", type=number_arg(float, -10**5, 10**5),
-                   help="the anchor's rating (default 0)")
+                   help="the rating of an --anchor given without =ELO (default 0)")
     p.add_argument("--list", action="store_true",
                    help="list the tournaments in the ledger and how many games each holds")
     p.add_argument("--csv", metavar="FILE", help="also write the leaderboard as CSV")
@@ -102,8 +111,7 @@ def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
               "Atari references, which were measured on full episodes (up to 108,000 frames); "
               "shorter episode caps understate it")
     if isinstance(outcome.leaderboard[0], Standing):
-        print(f"Elo from a Bradley-Terry fit (draws as half wins), anchored at {outcome.anchor} = "
-              f"{config.anchor_elo:g}; 95% intervals relative to the anchor")
+        print(scale_note(outcome.anchors))
     for line in outcome.forfeits[:10]:
         print(f"  forfeit: {line}")
     if len(outcome.forfeits) > 10:
@@ -113,7 +121,7 @@ def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
     if form == "single-player":
         extra["model"] = "mean episode score, 95% normal interval; human-normalised in percent"
     else:
-        extra.update(anchor=outcome.anchor, anchor_elo=config.anchor_elo,
+        extra.update(anchors=outcome.anchors, scale=scale_note(outcome.anchors),
                      model="bradley-terry maximum likelihood, draws as half wins, one virtual "
                            "draw per pairing; 95% intervals from the observed information")
     extra["forfeits"] = outcome.forfeits
@@ -177,7 +185,7 @@ def cmd_demo(args: argparse.Namespace, manager: PluginManager) -> int:
         outcome = run_tournament(config, manager, on_record=lambda record: progress.advance(),
                                  on_plan=progress.start)
     print(format_leaderboard(outcome.leaderboard))
-    print(f"Elo from a Bradley-Terry fit, anchored at {outcome.anchor} = 0; results in {ledger}")
+    print(f"{scale_note(outcome.anchors)}; results in {ledger}")
     print(f"\nreplays written to {args.replays}/ (try: gamepit replay list {args.replays}, "
           f"or gamepit view {args.replays})")
     return 0

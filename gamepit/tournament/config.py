@@ -57,10 +57,11 @@ class TournamentConfig:
     """Folder to record replays in (default: none, a tournament can be thousands of games)."""
     ledger: str = DEFAULT_LEDGER
     """SQLite results ledger file."""
-    anchor: str | None = None
-    """Agent whose rating is fixed at ``anchor_elo`` (default: the first agent)."""
+    anchor: list[str] | str | None = None
+    """Agents pinned to given ratings, each ``SPEC=ELO`` (or ``SPEC``, pinned at
+    ``anchor_elo``); several may be pinned. With none, the mean rating is 0."""
     anchor_elo: float = 0.0
-    """Rating of the anchor agent."""
+    """Rating of an anchor given without ``=ELO``."""
     csv: str | None = None
     """Write the leaderboard as CSV to this file."""
     json: str | None = None
@@ -127,7 +128,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "game": (str,), "agents": (list,), "name": (str,), "format": (str,),
     "gauntlet_agent": (str,), "games_per_pair": (int,), "seed": (int,), "workers": (int,),
     "move_time": (int, float), "max_steps": (int,), "batch_size": (int,), "replays": (str,),
-    "ledger": (str,), "anchor": (str,), "anchor_elo": (int, float), "csv": (str,),
+    "ledger": (str,), "anchor": (str, list), "anchor_elo": (int, float), "csv": (str,),
     "json": (str,), "isolate": (bool,), "plugins": (list,), "backend": (str,),
     "ray_address": (str,),
 }

@@ -13,6 +13,7 @@ Standard library only.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -143,6 +144,18 @@ class Ledger:
                                f"{row[1]}, not {seed}; use --seed {row[1]} or another --name")
         return False
 
+    def set_anchors(self, name: str, anchors: dict[str, float]) -> None:
+        """Keep the ratings' anchors of this run in the tournament's settings, so every reader
+        of the ledger (the viewer) rates it on the same scale as the command that ran it."""
+        row = self.connection.execute("SELECT settings FROM tournaments WHERE name = ?",
+                                      (name,)).fetchone()
+        settings = _settings(row[0] if row else "")
+        if settings.get("anchors") != anchors:
+            settings["anchors"] = anchors
+            self.connection.execute("UPDATE tournaments SET settings = ? WHERE name = ?",
+                                    (json.dumps(settings), name))
+            self.connection.commit()
+
     def tournaments(self) -> list[tuple[str, str, int]]:
         """(name, game, games recorded) for every tournament in the ledger."""
         return [tuple(row) for row in self.connection.execute(
@@ -184,3 +197,21 @@ class Ledger:
     def count(self, tournament: str) -> int:
         return self.connection.execute("SELECT COUNT(*) FROM results WHERE tournament = ?",
                                        (tournament,)).fetchone()[0]
+
+
+def _settings(text: str) -> dict[str, Any]:
+    try:
+        settings = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def stored_anchors(settings_text: str) -> dict[str, float]:
+    """The anchors a ledger's settings column holds ({} if none, or unreadable)."""
+    anchors = _settings(settings_text).get("anchors")
+    if not isinstance(anchors, dict):
+        return {}
+    return {str(spec): float(elo) for spec, elo in anchors.items()
+            if isinstance(elo, (int, float)) and not isinstance(elo, bool)
+            and math.isfinite(elo)}

@@ -33,7 +33,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -65,21 +65,24 @@ class Standing:
 
 
 def fit_ratings(agents: Sequence[str], games: Iterable[tuple[str, str, float]],
-                anchor: str | None = None, anchor_elo: float = 0.0,
+                anchors: Mapping[str, float] | None = None,
                 prior_draws: float = 1.0) -> list[Standing]:
     """Fit Elo ratings to ``games``, each ``(agent_a, agent_b, score of agent_a)``.
 
-    ``anchor`` (default: the first agent) is fixed at ``anchor_elo``. Returns the leaderboard,
-    best first. Raises GamepitError when some agent never met the anchor's group, since then no
-    result ties its rating to the others.
+    ``anchors`` fixes those agents at the given ratings (several may be fixed, as Ordo and
+    BayesElo allow) and the intervals are relative to them. Without anchors the scale's zero is
+    the mean rating of the agents, and the intervals are relative to that mean. Returns the
+    leaderboard, best first. Raises GamepitError when some agent has no chain of games to the
+    anchors (to the others, without anchors), since then no result ties its rating to theirs.
     """
     agents = list(agents)
     if not agents:
         raise GamepitError("ratings: no agents")
-    anchor = agents[0] if anchor is None else anchor
-    if anchor not in agents:
-        raise GamepitError(f"ratings: anchor {anchor!r} is not one of the agents: "
-                           f"{', '.join(agents)}")
+    anchors = dict(anchors or {})
+    for anchor in anchors:
+        if anchor not in agents:
+            raise GamepitError(f"ratings: anchor {anchor!r} is not one of the agents: "
+                               f"{', '.join(agents)}")
     index = {agent: i for i, agent in enumerate(agents)}
     n = len(agents)
     played = np.zeros((n, n))  # games between i and j (symmetric)
@@ -101,14 +104,20 @@ def fit_ratings(agents: Sequence[str], games: Iterable[tuple[str, str, float]],
         column = 0 if score == 1.0 else 1 if score == 0.5 else 2
         tally[i, column] += 1
         tally[j, 2 - column] += 1
-    _check_connected(agents, played, index[anchor])
+    _check_connected(agents, played, [index[a] for a in anchors] or [0])
     met = played > 0
     weights = played + prior_draws * met
     scored = points + 0.5 * prior_draws * met
-    strength, covariance = _newton(weights, scored, index[anchor])
+    fixed = ({index[a]: elo / ELO_PER_NATURAL for a, elo in anchors.items()} if anchors
+             else {0: 0.0})
+    strength, covariance = _newton(weights, scored, fixed)
+    if not anchors:  # the mean is the zero: shift, and make the covariance relative to it
+        centre = np.eye(n) - np.full((n, n), 1.0 / n)
+        strength = centre @ strength
+        covariance = centre @ covariance @ centre.T
     standings = []
     for i, agent in enumerate(agents):
-        elo = anchor_elo + strength[i] * ELO_PER_NATURAL
+        elo = strength[i] * ELO_PER_NATURAL
         half = Z95 * math.sqrt(max(covariance[i, i], 0.0)) * ELO_PER_NATURAL
         games_played = int(tally[i].sum())
         score = (tally[i, 0] + 0.5 * tally[i, 1]) / games_played if games_played else 0.0
@@ -121,20 +130,22 @@ def fit_ratings(agents: Sequence[str], games: Iterable[tuple[str, str, float]],
 
 
 def rate_games(agents: Sequence[str], games: Iterable[tuple[str, str, float]],
-               anchor: str | None = None, anchor_elo: float = 0.0,
+               anchors: Mapping[str, float] | None = None,
                prior_draws: float = 1.0) -> list[Standing]:
     """Ratings over every game in ``games`` (each ``(agent_a, agent_b, score of agent_a)``),
-    for ``agents`` and every other agent the games name. ``anchor`` (default: the first of
-    ``agents``) is fixed at ``anchor_elo``; agents that no games connect to it are appended
-    unrated: elo, minus and plus NaN, rank 0."""
+    for ``agents`` and every other agent the games name: the one function behind the CLI, its
+    CSV and JSON, and the viewer. ``anchors`` fixes agents at given ratings; without them the
+    mean rating is 0. Agents that no games connect to an anchor (without anchors: to the first
+    of ``agents``) are appended unrated: elo, minus and plus NaN, rank 0."""
     games = list(games)
     names = list(dict.fromkeys([*agents, *(name for a, b, _ in games for name in (a, b))]))
     if not names:
         raise GamepitError("ratings: no agents")
-    anchor = names[0] if anchor is None else anchor
-    if anchor not in names:
-        raise GamepitError(f"ratings: anchor {anchor!r} is not one of the agents")
-    linked, frontier = {anchor}, [anchor]
+    anchors = dict(anchors or {})
+    for anchor in anchors:
+        if anchor not in names:
+            raise GamepitError(f"ratings: anchor {anchor!r} is not one of the agents")
+    linked, frontier = set(anchors or names[:1]), list(anchors or names[:1])
     while frontier:
         name = frontier.pop()
         for a, b, _ in games:
@@ -144,8 +155,7 @@ def rate_games(agents: Sequence[str], games: Iterable[tuple[str, str, float]],
                     linked.add(other)
                     frontier.append(other)
     rated = [name for name in names if name in linked]
-    standings = fit_ratings(rated, [g for g in games if g[0] in linked], anchor, anchor_elo,
-                            prior_draws)
+    standings = fit_ratings(rated, [g for g in games if g[0] in linked], anchors, prior_draws)
     for name in names:
         if name in linked:
             continue
@@ -163,8 +173,18 @@ def rate_games(agents: Sequence[str], games: Iterable[tuple[str, str, float]],
     return standings
 
 
-def _check_connected(agents: Sequence[str], played: np.ndarray, anchor: int) -> None:
-    reached, frontier = {anchor}, [anchor]
+def scale_note(anchors: Mapping[str, float]) -> str:
+    """One line that says where the scale's zero is, printed under every leaderboard."""
+    if not anchors:
+        return ("Elo from a Bradley-Terry fit (draws as half wins); no anchor: the mean rating "
+                "is 0; 95% intervals relative to that mean")
+    pinned = ", ".join(f"{agent} = {elo:g}" for agent, elo in anchors.items())
+    return (f"Elo from a Bradley-Terry fit (draws as half wins), anchored at {pinned}; 95% "
+            "intervals relative to the anchors")
+
+
+def _check_connected(agents: Sequence[str], played: np.ndarray, anchors: list[int]) -> None:
+    reached, frontier = set(anchors), list(anchors)
     while frontier:
         i = frontier.pop()
         for j in np.flatnonzero(played[i]):
@@ -173,8 +193,9 @@ def _check_connected(agents: Sequence[str], played: np.ndarray, anchor: int) -> 
                 frontier.append(int(j))
     apart = [agents[i] for i in range(len(agents)) if i not in reached]
     if apart:
-        raise GamepitError(f"ratings: no games connect {', '.join(apart)} to the anchor "
-                           f"{agents[anchor]!r}; play them against the others first")
+        names = ", ".join(repr(agents[i]) for i in anchors)
+        raise GamepitError(f"ratings: no games connect {', '.join(apart)} to {names}; play "
+                           "them against the others first")
 
 
 def _log_likelihood(strength: np.ndarray, scored: np.ndarray) -> float:
@@ -183,14 +204,17 @@ def _log_likelihood(strength: np.ndarray, scored: np.ndarray) -> float:
     return float(np.sum(scored * -np.logaddexp(0.0, -difference)))
 
 
-def _newton(weights: np.ndarray, scored: np.ndarray, anchor: int,
+def _newton(weights: np.ndarray, scored: np.ndarray, fixed: Mapping[int, float],
             tolerance: float = 1e-10, max_iterations: int = 100
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Maximise the Bradley-Terry log-likelihood over natural-log strengths with the anchor
-    fixed at 0. Returns the strengths and their covariance (inverse observed information)."""
+    """Maximise the Bradley-Terry log-likelihood over natural-log strengths with the ``fixed``
+    agents held at their strengths. Returns the strengths and their covariance (inverse
+    observed information; zero for the fixed agents)."""
     n = len(weights)
-    free = np.array([i for i in range(n) if i != anchor], dtype=int)
+    free = np.array([i for i in range(n) if i not in fixed], dtype=int)
     strength = np.zeros(n)
+    for i, value in fixed.items():
+        strength[i] = value
     likelihood = _log_likelihood(strength, scored)
     information = np.zeros((n, n))
     for _ in range(max_iterations):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ class TournamentOutcome:
 
     name: str
     game: str
-    anchor: str
+    anchors: dict[str, float]
     played_now: int
     already: int
     leaderboard: list[Standing] | list[ScoreLine]
@@ -42,12 +43,13 @@ def run_tournament(config: TournamentConfig, manager: PluginManager | None = Non
     agents = [manager.registry.canonical("agent", spec) for spec in config.agents]
     if len(set(agents)) != len(agents):
         raise GamepitError("tournament: two agent specs name the same agent")
-    anchor = manager.registry.canonical("agent", config.anchor) if config.anchor else agents[0]
+    anchors = resolve_anchors(config.anchor, config.anchor_elo, agents,
+                              lambda spec: manager.registry.canonical("agent", spec))
     challenger = (manager.registry.canonical("agent", config.gauntlet_agent)
                   if config.gauntlet_agent else agents[0])
-    for role, spec in (("anchor", anchor), ("gauntlet agent", challenger)):
-        if spec not in agents:
-            raise GamepitError(f"tournament: the {role} {spec!r} is not one of the agents")
+    if challenger not in agents:
+        raise GamepitError(f"tournament: the gauntlet agent {challenger!r} is not one of the "
+                           "agents")
     if game.num_players > 2:
         raise GamepitError(f"tournament: {game_spec} has {game.num_players} players; "
                            "tournaments take one- and two-player games")
@@ -64,6 +66,7 @@ def run_tournament(config: TournamentConfig, manager: PluginManager | None = Non
                             config.isolate, list(config.plugins))
     with Ledger(config.ledger) as ledger:
         ledger.open_tournament(name, game_spec, config.seed, _settings_record(config))
+        ledger.set_anchors(name, anchors)  # the viewer rates the ledger on the same scale
         done = ledger.done(name)
         wanted = {(pairing_key(p), i) for p in all_pairings
                   for i in range(config.games_per_pair)}
@@ -96,8 +99,40 @@ def run_tournament(config: TournamentConfig, manager: PluginManager | None = Non
         board: list[Standing] | list[ScoreLine] = score_table(scores, game.reference_scores)
     else:
         board = rate_games(agents, [(r.pairing[0], r.pairing[1], r.score_of(r.pairing[0]))
-                                    for r in recorded], anchor, config.anchor_elo)
-    return TournamentOutcome(name, game_spec, anchor, played, already, board, forfeits)
+                                    for r in recorded], anchors)
+    return TournamentOutcome(name, game_spec, anchors, played, already, board, forfeits)
+
+
+def resolve_anchors(items: list[str] | str | None, default_elo: float, agents: list[str],
+                    canonical: Callable[[str], str]) -> dict[str, float]:
+    """``SPEC=ELO`` items (or ``SPEC``, at ``default_elo``) as {canonical spec: Elo}. A spec
+    holds '=' itself (``mcts:sims=400``), so an item that names an agent whole is a spec;
+    otherwise the text after its last '=' is the rating."""
+    anchors: dict[str, float] = {}
+    for item in [items] if isinstance(items, str) else list(items or []):
+        spec, elo = item, default_elo
+        try:
+            whole = canonical(item)
+        except GamepitError:
+            whole = ""
+        if whole not in agents and "=" in item:
+            head, _, tail = item.rpartition("=")
+            try:
+                spec, elo = head, float(tail)
+            except ValueError:
+                spec = item
+            if not math.isfinite(elo) or abs(elo) > 10**5:
+                raise GamepitError(f"tournament: anchor {item!r}: the rating must be a "
+                                   "finite number within 100000")
+        try:
+            spec = canonical(spec.strip())
+        except GamepitError:
+            pass
+        if spec not in agents:
+            raise GamepitError(f"tournament: the anchor {spec!r} is not one of the agents "
+                               "(give --anchor SPEC=ELO with SPEC as in the line-up)")
+        anchors[spec] = elo
+    return anchors
 
 
 def _settings_record(config: TournamentConfig) -> dict[str, Any]:

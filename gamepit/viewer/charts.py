@@ -127,13 +127,13 @@ def list_tournaments(ledger: Path) -> list[dict[str, Any]]:
 def standings(ledger: Path, name: str) -> dict[str, Any]:
     """A tournament's leaderboard from its ledger, as ``gamepit tournament`` prints it: Elo
     with 95% intervals for two-player games, mean scores for one-player games."""
-    from gamepit.tournament.ledger import GameRecord
-    from gamepit.tournament.ratings import rate_games
+    from gamepit.tournament.ledger import GameRecord, stored_anchors
+    from gamepit.tournament.ratings import rate_games, scale_note
 
     try:
         connection = _connect(ledger)
         try:
-            found = connection.execute("SELECT game FROM tournaments WHERE name = ?",
+            found = connection.execute("SELECT game, settings FROM tournaments WHERE name = ?",
                                        (name,)).fetchone()
             rows = connection.execute(
                 "SELECT pairing, game_index, agents, seed, returns, steps, seconds, "
@@ -156,9 +156,14 @@ def standings(ledger: Path, name: str) -> dict[str, Any]:
     agents = list(dict.fromkeys(spec for record, _ in records for spec in record.pairing))
     two_player = [record for record, _ in records if len(record.returns) == 2]
     table: list[dict[str, Any]] = []
+    scale = ""
     if two_player:
+        pinned = stored_anchors(found[1])  # the scale of the command that ran it
+        names = {spec for r in two_player for spec in r.pairing}
         board = rate_games(agents, [(r.pairing[0], r.pairing[1], r.score_of(r.pairing[0]))
-                                    for r in two_player])
+                                    for r in two_player],
+                           {spec: elo for spec, elo in pinned.items() if spec in names})
+        scale = scale_note({spec: elo for spec, elo in pinned.items() if spec in names})
         table = [{key: (None if isinstance(value, float) and not math.isfinite(value)
                         else value) for key, value in vars(row).items()} for row in board]
     else:
@@ -174,6 +179,7 @@ def standings(ledger: Path, name: str) -> dict[str, Any]:
               for record, finished in records[-10:]][::-1]
     return {"name": name, "game": found[0], "games": len(records),
             "kind": "elo" if two_player else "score", "table": table, "recent": recent,
+            "scale": scale,
             "skipped": len(rows) - len(records)}
 
 

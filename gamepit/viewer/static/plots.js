@@ -249,13 +249,14 @@
     }
     const parts = [element("h2", {}, `${data.name}: ${data.game}`), element("p", { class: "meta", id: "tournament-games" },
       `${data.games} games recorded` + (data.skipped ? ` (${data.skipped} damaged rows of the ledger skipped)` : ""))];
+    if (data.scale) parts.push(element("p", { class: "meta", id: "tournament-scale" }, data.scale));
     const chartBox = element("div", { class: "plot", id: "tournament-chart" });
     let table;
     if (data.kind === "elo") {
       intervalChart(chartBox, { title: "Elo with 95% intervals", rows: data.table.map((r) => ({
         label: r.agent, value: r.elo, low: r.elo === null ? null : r.elo - r.minus, high: r.elo === null ? null : r.elo + r.plus })) });
       table = element("table", { id: "standings" }, element("tr", {}, ...["#", "agent", "Elo", "−", "+", "games", "score", "W", "D", "L"].map((h) => element("th", {}, h))),
-        ...data.table.map((r) => element("tr", {}, ...[r.rank || "–", r.agent, r.elo === null ? "–" : r.elo.toFixed(0),
+        ...data.table.map((r) => element("tr", {}, ...[r.rank || "–", r.agent, r.elo === null ? "–" : r.elo.toFixed(1),
           r.minus === null ? "–" : r.minus.toFixed(0), r.plus === null ? "–" : r.plus.toFixed(0), r.games,
           `${(100 * r.score).toFixed(1)}%`, r.wins, r.draws, r.losses].map((v) => element("td", {}, String(v))))));
     } else {
