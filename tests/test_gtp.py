@@ -366,3 +366,95 @@ def test_nasty_lines_get_responses_not_internal_errors(registry, line):
         assert "internal error" not in response, (line, response)
     assert answer(engine, "name") == "= gamepit"
     assert answer(engine, "play b D4") == "= "
+
+
+# --------------------------------------------------------------------------- handicap, time
+
+
+def test_fixed_handicap_agrees_with_gnugo_on_every_size_and_count(registry):
+    gnugo = GtpProcess([gnugo_path(), "--mode", "gtp"])
+    try:
+        for size in (7, 8, 9, 13, 19):
+            limit = 9 if size % 2 and size >= 9 else 4
+            ours = make_engine(registry, size=size)
+            gnugo.ok(f"boardsize {size}")
+            for count in range(2, limit + 1):
+                answer(ours, "clear_board")
+                gnugo.ok("clear_board")
+                placed = answer(ours, f"fixed_handicap {count}")[2:].split()
+                assert set(placed) == {v.upper() for v in gnugo.ok(
+                    f"fixed_handicap {count}").split()}, (size, count)
+                assert set(placed) == {v.upper() for v in answer(ours, "list_stones black")[
+                    2:].split()}
+            answer(ours, "clear_board")
+            assert answer(ours, f"fixed_handicap {limit + 1}") == "? invalid number of stones"
+    finally:
+        gnugo.close()
+
+
+def test_handicap_stones_then_white_moves_and_errors(registry):
+    engine = make_engine(registry)
+    assert answer(engine, "set_free_handicap C3 G7 E5") == "= "
+    assert set(answer(engine, "list_stones black")[2:].split()) == {"C3", "E5", "G7"}
+    move = answer(engine, "genmove white")[2:]
+    assert move.upper() in set(answer(engine, "list_stones white")[2:].split()) | {"PASS"}
+    assert answer(engine, "fixed_handicap 2") == "? board not empty"
+    answer(engine, "clear_board")
+    assert answer(engine, "set_free_handicap C3") == "? bad vertex list"
+    assert answer(engine, "set_free_handicap C3 C3") == "? bad vertex list"
+    assert answer(engine, "set_free_handicap C3 pass") == "? bad vertex list"
+    assert answer(engine, "place_free_handicap 4") == "= C3 G7 C7 G3"
+    tiny = make_engine(registry, size=5)
+    assert answer(tiny, "fixed_handicap 2").startswith("? invalid number of stones")
+
+
+class ClockedAgent(RandomAgent):
+    """A random mover that notes the think time it was given for each move."""
+
+    think_time = None
+
+    def act(self, state):
+        self.given = self.think_time
+        return super().act(state)
+
+
+def test_time_controls_become_the_agents_think_time(registry):
+    agent = ClockedAgent()
+    engine = make_engine(registry, agent)
+    answer(engine, "genmove black")
+    assert agent.given is None  # no clock: the agent's own budget
+    answer(engine, "time_settings 0 5 1")  # 5 seconds a move
+    answer(engine, "genmove white")
+    assert agent.given == pytest.approx(4.0)
+    answer(engine, "time_settings 300 10 5")
+    answer(engine, "time_left black 270 0")  # main time: spread over the moves left
+    answer(engine, "genmove black")
+    assert agent.given == pytest.approx(270 / 26.333 + 0.8 * 10 / 5, rel=1e-3)
+    answer(engine, "time_left white 20 4")  # byo-yomi: 20 seconds for 4 stones
+    answer(engine, "genmove white")
+    assert agent.given == pytest.approx(4.0)
+    answer(engine, "kgs-time_settings none")
+    answer(engine, "genmove black")
+    assert agent.given is None
+    answer(engine, "kgs-time_settings byoyomi 0 30 5")
+    answer(engine, "genmove white")
+    assert agent.given == pytest.approx(24.0)
+    answer(engine, "time_settings 0 1 0")  # GTP: byo-yomi time with no stones: no limit
+    answer(engine, "genmove black")
+    assert agent.given is None
+    assert answer(engine, "time_settings 1 2").startswith("? syntax error")
+    assert answer(engine, "kgs-time_settings canadian 1 2").startswith("? syntax error")
+
+
+def test_a_spent_think_time_stops_the_search_after_one_simulation(registry):
+    game = registry.make_game("go:size=9")
+    agent = registry.make_agent("mcts:sims=200,reuse=false", game)
+    agent.reset(game, 0, 0)
+    agent.think_time = 1e-9  # spent before the search starts: one simulation, then a move
+    action, info = agent.act(game.new_state(0))
+    assert game.new_state(0).legal_mask()[action]
+    assert sum(info["visit_counts"]) == 1  # the root's visits: one simulation
+    assert agent.mcts.deadline is not None
+    agent.think_time = None
+    _, info = agent.act(game.new_state(0))
+    assert agent.mcts.deadline is None and sum(info["visit_counts"]) > 1

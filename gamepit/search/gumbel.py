@@ -23,6 +23,7 @@ Imports numpy only, never torch.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -109,6 +110,8 @@ class Gumbel(MCTS):
         schedule = np.array([halving_visits(int(m), self.sims) for m in considered])
         config = self.config
         for simulation in range(self.sims):
+            if self.deadline is not None and simulation and time.monotonic() >= self.deadline:
+                break  # a clock ran out (gamepit gtp): the most visited survivor so far
             actions = self._root_choice(tree, noise, tree.edges[:, 0, VISITS] - start,
                                         schedule[:, simulation])
             nodes, path, depth, leaves = tree.select(config, None, actions)

@@ -9,6 +9,7 @@ leaves of all of them. Importing this module must stay cheap: numpy only, never 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,6 +58,7 @@ class MCTS:
         if c_puct is not None and not 0 <= c_puct < np.inf:
             raise ValueError("c_puct must be finite and >= 0")
         self.sims = sims
+        self.deadline: float | None = None  # a time.monotonic() value that ends a search early
         self.normalize = normalize
         self.config = SearchConfig(
             rule=rule, c=DEFAULT_C[rule] if c_puct is None else c_puct,
@@ -91,7 +93,8 @@ class MCTS:
         tree = self.start(model, roots, kept)
         seeds = list(seeds) if seeds is not None else self.rng.integers(
             2**31, size=tree.batch).tolist()
-        run_simulations(tree, model, config, self.sims, self._root_prior(tree, seeds))
+        run_simulations(tree, model, config, self.sims, self._root_prior(tree, seeds),
+                        self.deadline)
         visits = tree.root_visits()
         values = tree.root_values()
         q = tree.root_q()
@@ -159,6 +162,7 @@ class MCTSAgent(Agent):
     subtree of the position each game reaches between moves."""
 
     batched = True
+    think_time: float | None = None  # seconds for the next move, set by a clock (gamepit gtp)
 
     def __init__(self, sims: int = 200, c_puct: float | None = None, rollouts: int = 1,
                  rule: str = "auto", dirichlet_alpha: float = 0.0,
@@ -208,19 +212,22 @@ class MCTSAgent(Agent):
         games = [self.seed if seeds is None else int(seeds[i]) for i in range(len(states))]
         return act_by_search(self.mcts, self.model, states, games,
                              self.kept if self.reuse else None, self.temperature,
-                             self.single_player)
+                             self.single_player, self.think_time)
 
 
 def act_by_search(mcts: MCTS, model: SimulatorModel, states: Sequence[State],
                   games: Sequence[int], kept: KeptTrees | None, temperature: float,
-                  single_player: bool = False) -> list[ActResult]:
+                  single_player: bool = False, think_time: float | None = None
+                  ) -> list[ActResult]:
     """What a search agent answers ``act_batch`` with: one batched search over ``states``
     (``games[i]``: the seed the game of ``states[i]`` reset the agent with), each continuing
     its game's kept subtree where ``kept`` is given, then a move chosen per state from its own
     stream, and the search's info. Root noise, rollouts, ties and sampling all come from a
     stream keyed by the game's seed and the position, never from one shared across games: so a
     game plays the same whether searched alone or in a batch with any other games, in any
-    order, resumed or in another process."""
+    order, resumed or in another process. ``think_time`` (seconds; a GTP controller's clock)
+    ends the search early when it is spent, and then the moves depend on the machine's speed."""
+    mcts.deadline = time.monotonic() + think_time if think_time else None
     keys = [position_key(game, state) for game, state in zip(games, states, strict=True)]
     parts = kept.take_all(games, states) if kept is not None else None
     model.seed_trees(keys)  # each tree's rollouts from its own stream

@@ -17,6 +17,7 @@ This module must not import torch or name a concrete game.
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -544,16 +545,19 @@ def _scores(config: SearchConfig, visits: np.ndarray, values: np.ndarray, prior:
 
 
 def run_simulations(tree: Tree, model: Model, config: SearchConfig, simulations: int,
-                    root_prior: np.ndarray | None = None) -> None:
+                    root_prior: np.ndarray | None = None, deadline: float | None = None
+                    ) -> None:
     """Run ``simulations`` simulations in every tree of the batch, gathering the new leaves of
-    all trees (``leaves_per_tree`` each, with virtual loss) into one model call per pass."""
+    all trees (``leaves_per_tree`` each, with virtual loss) into one model call per pass.
+    ``deadline`` (a ``time.monotonic()`` value) stops it early, after one pass at least."""
     per_pass = max(1, config.leaves_per_tree)
     if tree.batch == 1 and per_pass == 1 and config.rule != "gumbel":
-        _run_one(tree, model, config, simulations, root_prior)
+        _run_one(tree, model, config, simulations, root_prior, deadline)
         return
     done = 0
     trees = np.arange(tree.batch)[:, None]
-    while done < simulations:
+    while done < simulations and (deadline is None or not done
+                                  or time.monotonic() < deadline):
         count = min(per_pass, simulations - done)
         paths = []
         for _ in range(count):
@@ -573,10 +577,12 @@ def run_simulations(tree: Tree, model: Model, config: SearchConfig, simulations:
 
 
 def _run_one(tree: Tree, model: Model, config: SearchConfig, simulations: int,
-             root_prior: np.ndarray | None) -> None:
+             root_prior: np.ndarray | None, deadline: float | None) -> None:
     handles = tree.handles  # tree 0 of one: a node's handle sits at its number
     zero = np.zeros(1, dtype=np.int64)
-    for _ in range(simulations):
+    for done in range(simulations):
+        if deadline is not None and done and time.monotonic() >= deadline:
+            break
         nodes, actions, leaf = tree.select_one(config, root_prior)
         if not tree.info[0, leaf, EXPANDED]:
             expansion = model.recurrent([handles[nodes[-1]]], np.array(actions[-1:]))

@@ -15,6 +15,7 @@ games are made.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from importlib import metadata
 from typing import IO, Any
@@ -26,7 +27,8 @@ PROTOCOL_VERSION = "2"
 COMMANDS = (
     "protocol_version", "name", "version", "known_command", "list_commands", "quit",
     "boardsize", "clear_board", "komi", "play", "genmove", "undo", "showboard", "final_score",
-    "time_settings", "time_left", "list_stones",
+    "time_settings", "time_left", "kgs-time_settings", "list_stones", "fixed_handicap",
+    "place_free_handicap", "set_free_handicap",
 )
 _COLOURS = {"b": 0, "black": 0, "w": 1, "white": 1}
 _VERTEX = re.compile(r"^([a-hj-z])([0-9]{1,2})$", re.IGNORECASE)
@@ -54,6 +56,8 @@ class GtpEngine:
         self.finished = False  # set by quit
         self.moves: list[tuple[int, int]] = []  # (player, action) in the order played
         self._agent_seat: int | None = None  # the colour the agent was last reset for
+        self.clock: tuple[int, int, int] | None = None  # main, byo-yomi time and stones
+        self.left: dict[int, tuple[int, int]] = {}  # time_left by colour: seconds, stones
         self._games = 0
         self._set_game(size, komi)
 
@@ -75,7 +79,7 @@ class GtpEngine:
         try:
             if command not in COMMANDS:
                 raise GtpFailure("unknown command")
-            text = getattr(self, f"_cmd_{command}")(arguments)
+            text = getattr(self, f"_cmd_{command.replace('-', '_')}")(arguments)
         except GtpFailure as failure:
             return f"?{command_id} {failure}\n\n"
         except Exception as error:  # an agent or engine bug must not end the session
@@ -163,19 +167,90 @@ class GtpEngine:
         self._set_game(self.game.size, komi)
         return ""
 
+    # Time: the controller's clock becomes the agent's ``think_time`` for each move (search
+    # agents stop simulating when it is spent); agents without one think by their own budget.
+
     def _cmd_time_settings(self, arguments: list[str]) -> str:
-        # Accepted so controllers can send them; agents here think by their own budget.
         _expect(arguments, 3, "time_settings MAIN_TIME BYO_YOMI_TIME BYO_YOMI_STONES")
-        for argument in arguments:
-            _integer(argument)
+        main, byo, stones = (_integer(argument) for argument in arguments)
+        if min(main, byo, stones) < 0:
+            raise GtpFailure("syntax error (negative time)")
+        # GTP: byo-yomi time with no stones means no time limit
+        self.clock = None if byo > 0 and stones == 0 else (main, byo, stones)
+        self.left = {}
+        return ""
+
+    def _cmd_kgs_time_settings(self, arguments: list[str]) -> str:
+        if not arguments:
+            raise GtpFailure("syntax error (usage: kgs-time_settings none|absolute|byoyomi|"
+                             "canadian ...)")
+        kind, numbers = arguments[0].lower(), [_integer(a) for a in arguments[1:]]
+        wanted = {"none": 0, "absolute": 1, "byoyomi": 3, "canadian": 3}
+        if kind not in wanted or len(numbers) != wanted[kind] or min(numbers, default=0) < 0:
+            raise GtpFailure("syntax error (usage: kgs-time_settings none | absolute MAIN | "
+                             "byoyomi MAIN PERIOD PERIODS | canadian MAIN TIME STONES)")
+        # Japanese byo-yomi: one period a move (the extra periods are a margin we keep)
+        self.clock = (None if kind == "none" else (numbers[0], 0, 0) if kind == "absolute"
+                      else (numbers[0], numbers[1], 1) if kind == "byoyomi"
+                      else (numbers[0], numbers[1], numbers[2]))
+        self.left = {}
         return ""
 
     def _cmd_time_left(self, arguments: list[str]) -> str:
         _expect(arguments, 3, "time_left COLOUR TIME STONES")
-        _colour(arguments[0])
-        for argument in arguments[1:]:
-            _integer(argument)
+        colour = _colour(arguments[0])
+        seconds, stones = (_integer(argument) for argument in arguments[1:])
+        self.left[colour] = (max(seconds, 0), max(stones, 0))
         return ""
+
+    def think_time(self, player: int) -> float | None:
+        """Seconds for the agent's next move under the clock: in byo-yomi 80% of a period's
+        share per stone; in main time the time left over the moves likely left (at least 10),
+        plus the byo-yomi share. None without a clock."""
+        if self.clock is None:
+            return None
+        main, byo, stones = self.clock
+        seconds, stones_left = self.left.get(player, (main, 0) if main > 0 else (byo, stones))
+        if stones_left > 0:
+            return max(0.05, 0.8 * seconds / stones_left)
+        moves_left = max(10.0, (self.game.size ** 2 - len(self.moves)) / 3)
+        extra = 0.8 * byo / stones if byo > 0 and stones > 0 else 0.0
+        return max(0.05, seconds / moves_left + extra)
+
+    # Handicap: black's stones with a pass for white between them, so white moves next in a
+    # game that alternates (as a move out of turn is recorded).
+
+    def _cmd_fixed_handicap(self, arguments: list[str]) -> str:
+        _expect(arguments, 1, "fixed_handicap NUMBER_OF_STONES")
+        return self._place_handicap(fixed_handicap(self.game.size, _integer(arguments[0])))
+
+    def _cmd_place_free_handicap(self, arguments: list[str]) -> str:
+        # the engine's choice of free placement: the fixed points, which are good shape
+        _expect(arguments, 1, "place_free_handicap NUMBER_OF_STONES")
+        count = _integer(arguments[0])
+        if count < 2 or count > self.game.size ** 2 - 1:
+            raise GtpFailure("invalid number of stones")
+        return self._place_handicap(fixed_handicap(self.game.size, min(count, 9 if (
+            self.game.size % 2 and self.game.size >= 9) else 4)))
+
+    def _cmd_set_free_handicap(self, arguments: list[str]) -> str:
+        if len(arguments) < 2:
+            raise GtpFailure("bad vertex list")
+        points = [self._vertex(argument) for argument in arguments]
+        if self.game.pass_action in points or len(set(points)) != len(points):
+            raise GtpFailure("bad vertex list")
+        self._place_handicap(points)
+        return ""
+
+    def _place_handicap(self, points: list[int]) -> str:
+        if self.moves:
+            raise GtpFailure("board not empty")
+        state = self.state
+        for point in points:
+            state = self._played(state, 0, point)
+        self.state = state
+        self.moves = [(0, point) for point in points]
+        return " ".join(self.game.action_to_string(point) for point in points)
 
     # ------------------------------------------------------------------ play
 
@@ -200,7 +275,14 @@ class GtpEngine:
         if self._agent_seat != player:
             self.agent.reset(self.game, player, self.seed + 2 * self._games + player)
             self._agent_seat = player
+        if hasattr(self.agent, "think_time"):
+            self.agent.think_time = self.think_time(player)
+        started = time.monotonic()
         action, info = split_act_result(self.agent.act(state.clone()))
+        if self.clock is not None and player in self.left:  # our clock runs till we get one
+            seconds, stones = self.left[player]
+            self.left[player] = (max(0, seconds - int(time.monotonic() - started)),
+                                 max(0, stones - 1) if stones else 0)
         if info.get("resign"):
             return "resign"
         if not 0 <= action < self.game.num_actions or not state.legal_mask()[action]:
@@ -272,6 +354,27 @@ class GtpEngine:
         if not 0 <= column < size or not 1 <= rank <= size:
             raise GtpFailure("illegal move (off the board)")
         return (size - rank) * size + column
+
+
+def fixed_handicap(size: int, count: int) -> list[int]:
+    """GTP's fixed handicap points as actions (row from the top, column): the 4-4 points from
+    13x13 up, the 3-3 points below, then the sides and the centre; up to 9 stones on odd boards
+    from 9x9, 4 on 7x7, 8x8 and other even boards."""
+    if size < 7:
+        raise GtpFailure("invalid number of stones (no fixed handicap below 7x7)")
+    limit = 9 if size % 2 and size >= 9 else 4
+    if not 2 <= count <= limit:
+        raise GtpFailure("invalid number of stones")
+    low = 3 if size >= 13 else 2
+    high, mid = size - 1 - low, size // 2
+    # (column, row from the bottom) in GTP's order: corners, then sides, then the centre
+    corners = [(low, low), (high, high), (low, high), (high, low)]
+    sides = [(low, mid), (high, mid), (mid, low), (mid, high)]
+    centre = [(mid, mid)]
+    chosen = {2: corners[:2], 3: corners[:3], 4: corners, 5: corners + centre,
+              6: corners + sides[:2], 7: corners + sides[:2] + centre, 8: corners + sides,
+              9: corners + sides + centre}[count]
+    return [(size - 1 - row) * size + column for column, row in chosen]
 
 
 def _expect(arguments: list[str], count: int, usage: str) -> None:

@@ -449,6 +449,7 @@ class AlphaZeroAgent(Agent):
     reached. Gumbel plays without root noise unless ``gumbel_scale`` says otherwise."""
 
     batched = True
+    think_time: float | None = None  # seconds for the next move, set by a clock (gamepit gtp)
 
     def __init__(self, network: torch.nn.Module, trained_on: toolkit.TrainedOn, sims: int = 100,
                  c_puct: float = 1.25, temperature: float = 0.0, leaves: int = 1,
@@ -485,7 +486,8 @@ class AlphaZeroAgent(Agent):
         games = [self.seed if seeds is None else int(seeds[i]) for i in range(len(states))]
         with autocast(self.device, self.amp):
             return act_by_search(self.mcts, self.model, states, games,
-                                 self.kept if self.reuse else None, self.temperature)
+                                 self.kept if self.reuse else None, self.temperature,
+                                 think_time=self.think_time)
 
 
 def trained_on(label: str, game: str, shape: dict[str, Any]) -> toolkit.TrainedOn:
