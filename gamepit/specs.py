@@ -203,11 +203,16 @@ def engine_program(parts: list[tuple[str | None, str]]) -> str:
     return ""
 
 
+def granted_engines() -> list[str]:
+    """The programs engine specs may run here (granted, or in ``GAMEPIT_ALLOW_ENGINE``), for
+    workers elsewhere (a Ray cluster does not share this process's environment)."""
+    return sorted(_ALLOWED_ENGINES | {
+        os.path.basename(name) for name in os.environ.get("GAMEPIT_ALLOW_ENGINE", "").split(",")
+        if name})
+
+
 def check_engine_allowed(program: str, where: str) -> None:
     """Raise SpecError unless ``program`` was granted to engine specs."""
-    granted = _ALLOWED_ENGINES | {
-        os.path.basename(name) for name in os.environ.get("GAMEPIT_ALLOW_ENGINE", "").split(",")
-        if name}
-    if program not in granted:
+    if program not in granted_engines():
         raise SpecError(f"{where}: running {program!r} from a spec read from a file needs the "
                         f"command-line option --allow-engine {program}")

@@ -775,6 +775,35 @@ def test_play_command_serves_the_game_in_the_browser(browser, tmp_path):
     assert len(list(tmp_path.glob("*.jsonl"))) == 1
 
 
+def test_a_person_plays_stockfish_in_the_browser(browser, tmp_path):
+    """Black is seat 0 in OpenSpiel's chess, so Stockfish (White) moves first over UCI."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gamepit", "play", "openspiel:chess", "human",
+         "uci:cmd=stockfish,depth=1", "--browser", "--no-open", "--replays", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        line = process.stdout.readline()
+        assert "your game is at" in line, line + process.stderr.read()
+        browser.get(line.split(" at ")[1].split()[0])
+        view = wait_your_turn(browser, 1)  # Stockfish has moved
+        assert view["steps"] == 1
+        browser.find_element("id", "resign").click()
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+        process.wait()
+    replay = read_replay(next(tmp_path.glob("*.jsonl")))
+    assert replay.steps[0]["player"] == 1 and replay.steps[0]["info"]["move"][:2] in {
+        f"{c}{r}" for c in "abcdefgh" for r in "12"}
+
+
+def test_the_page_starts_no_engine_it_was_not_granted(server, monkeypatch):
+    monkeypatch.delenv("GAMEPIT_ALLOW_ENGINE", raising=False)
+    status, answer = post(server, "/api/play/new", {"game": "go:size=9",
+                                                    "agent": "gtp:cmd=gnugo --mode gtp"})
+    assert status == 400 and "--allow-engine gnugo" in answer["error"], answer
+
+
 def test_play_browser_mistakes_are_one_line(cli):
     for arguments, message in (
             (("openspiel:hex", "human", "random"), "neither a board view nor screens"),

@@ -304,3 +304,23 @@ def test_a_tournament_records_every_engine_fault_and_leaves_no_process(tmp_path,
     for expected in ("ended (exit code 3)", "gave no answer in time", "played the illegal move"):
         assert reasons.count(expected) == 2, reasons
     assert wait_gone(tag) == []
+
+
+# --------------------------------------------------------------------------- everywhere
+
+
+@pytest.mark.parametrize("extra", [["--workers", "2"], ["--isolate"]])
+def test_engines_in_a_tournament_on_worker_processes_and_isolated(cli, tmp_path, extra):
+    done = cli("tournament", "go:size=5", "random", GNUGO, "--games", "2", "--ledger",
+               "l.sqlite", "--anchor", "random=0", *extra, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "2 games played now" in done.stdout and "anchored at random = 0" in done.stdout
+    assert "forfeit" not in done.stdout
+
+
+def test_gnugo_as_the_expert_of_dagger(cli, tmp_path):
+    done = cli("train", "dagger", "--game", "go:size=5", "--set",
+               "expert=gtp:cmd=gnugo --mode gtp --level 1", "--set", "rounds=2", "--set",
+               "episodes=4", "--set", "epochs=1", "--run", "run", cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "round 2/2" in done.stdout and (tmp_path / "run" / "checkpoint.pt").exists()

@@ -348,3 +348,13 @@ def test_a_tournament_spreads_over_a_two_node_cluster(tmp_path):
             except ProcessLookupError:
                 pass
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_an_engine_plays_a_tournament_on_ray(cluster, tmp_path, monkeypatch):
+    """GnuGo over GTP on Ray workers: the grant to run it travels with the settings."""
+    monkeypatch.setenv("GAMEPIT_ALLOW_ENGINE", "gnugo")
+    ledger = tournament(tmp_path, "engine", game="go:size=5", backend="ray", workers=2,
+                        agents=["random", "gtp:cmd=gnugo --mode gtp --level 1"],
+                        games_per_pair=2)
+    rows = ledger_rows(ledger)
+    assert len(rows) == 2 and all(row[6] is None for row in rows)  # no forfeit

@@ -17,6 +17,7 @@ from typing import Any
 
 from gamepit.arena.match import AgentCrashed, MoveTimeout, takes_seeds
 from gamepit.protocols import ActResult, Agent, Game, State
+from gamepit.specs import allow_engines, granted_engines
 
 
 def mp_context() -> Any:
@@ -107,7 +108,8 @@ class IsolatedAgent(Agent):
         context = mp_context()
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_serve, name=f"gamepit agent {self.spec}",
-                                       args=(child, self.spec, self.plugin_paths, os.getpid()))
+                                       args=(child, self.spec, self.plugin_paths, os.getpid(),
+                                             granted_engines()))
         self.process.start()
         child.close()
 
@@ -142,11 +144,13 @@ class IsolatedAgent(Agent):
         return value
 
 
-def _serve(conn: Any, spec: str, plugin_paths: list[str], parent: int) -> None:
+def _serve(conn: Any, spec: str, plugin_paths: list[str], parent: int,
+           engines: list[str]) -> None:
     """The child: build the agent, then answer calls until told to close."""
     from gamepit.plugins.manager import get_manager
 
     watch_parent(parent)
+    allow_engines(engines)  # a forkserver's child does not see this process's environment
     try:
         registry = get_manager(plugin_paths, refresh=True).registry
         agent = registry.make_agent(spec)

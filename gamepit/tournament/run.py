@@ -10,6 +10,7 @@ from typing import Any
 from gamepit.arena import ScoreLine, score_table
 from gamepit.errors import GamepitError
 from gamepit.plugins.manager import PluginManager, get_manager
+from gamepit.specs import granted_engines
 from gamepit.tournament.config import TournamentConfig
 from gamepit.tournament.ledger import GameRecord, Ledger, pairing_key
 from gamepit.tournament.ratings import Standing, rate_games
@@ -63,7 +64,7 @@ def run_tournament(config: TournamentConfig, manager: PluginManager | None = Non
     name = config.name or game_spec
     all_pairings = pairings(agents, config.format, challenger, game.num_players)
     settings = PlaySettings(game_spec, config.replays, config.move_time, config.max_steps,
-                            config.isolate, list(config.plugins))
+                            config.isolate, list(config.plugins), granted_engines())
     with Ledger(config.ledger) as ledger:
         ledger.open_tournament(name, game_spec, config.seed, _settings_record(config))
         ledger.set_anchors(name, anchors)  # the viewer rates the ledger on the same scale

@@ -23,6 +23,7 @@ from gamepit.backends.isolate import IsolatedAgent
 from gamepit.errors import GamepitError
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import Agent, Game, MatchResult
+from gamepit.specs import allow_engines
 from gamepit.tournament.ledger import GameRecord
 from gamepit.tournament.schedule import Slot, Task
 
@@ -37,6 +38,7 @@ class PlaySettings:
     max_steps: int | None
     isolate: bool = False
     plugins: list[str] = field(default_factory=list)
+    engines: list[str] = field(default_factory=list)  # programs granted to engine specs
 
 
 class Table:
@@ -117,6 +119,7 @@ class TableWorker:
         if self.remote:
             ABANDONED["warn"] = False  # the driver retires this worker instead
             manager = get_manager(plugin_paths, refresh=True)
+            allow_engines(settings.engines)  # what the driver's command line granted
         self.table = Table(manager, settings)
 
     def play(self, emit: Callable[[Any], None], task: Task, report_turns: bool) -> None:
