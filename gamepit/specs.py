@@ -1,6 +1,7 @@
 """Spec strings: ``name`` or ``name:key=value,key=value`` naming a game or an agent.
 
-A value may hold commas inside brackets (``openspiel:go(board_size=9,komi=7.5)``). The first
+A value may hold commas inside brackets (``openspiel:go(board_size=9,komi=7.5)``) or quotes
+(``gtp:cmd=pachi 'threads=1,pass_all_alive'``). The first
 part may leave out its key; it then sets the entry's first option (``atari:pong``).
 """
 
@@ -53,13 +54,17 @@ def split_spec(text: str) -> tuple[str, list[tuple[str | None, str]]]:
 
 
 def _split_top_level(text: str) -> list[str]:
-    pieces, depth, current = [], 0, []
+    pieces, depth, current, quote = [], 0, [], ""
     for char in text:
-        if char in "([{":
+        if quote:  # inside quotes nothing splits (an engine's "threads=1,pass_all_alive")
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
             depth += 1
         elif char in ")]}":
             depth -= 1
-        if char == "," and depth == 0:
+        if char == "," and depth == 0 and not quote:
             pieces.append("".join(current))
             current = []
         else:

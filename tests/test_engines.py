@@ -8,6 +8,7 @@ come from tests/engines/faulty.py, an engine that misbehaves on purpose.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -316,6 +317,22 @@ def test_engines_in_a_tournament_on_worker_processes_and_isolated(cli, tmp_path,
     assert done.returncode == 0, done.stderr
     assert "2 games played now" in done.stdout and "anchored at random = 0" in done.stdout
     assert "forfeit" not in done.stdout
+
+
+def test_a_gauntlet_against_an_engine_ladder_reads_per_opponent(cli, tmp_path):
+    level = "gtp:cmd=gnugo --mode gtp --level {} --capture-all-dead --chinese-rules"
+    pachi = "gtp:cmd=pachi -t =200 'threads=1,pass_all_alive'"
+    done = cli("tournament", "go:size=5", "random", level.format(1), level.format(5), pachi,
+               "--format", "gauntlet", "--games", "2", "--ledger", "l.sqlite", "--anchor",
+               f"{level.format(1)}=1000", "--json", "board.json", cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    start = lines.index("gauntlet: random against each (its score, 95% interval)")
+    assert [line.split()[1] for line in lines[start + 1:start + 4]] == ["gtp:cmd=gnugo"] * 2 + [
+        "gtp:cmd=pachi"]
+    document = json.loads((tmp_path / "board.json").read_text())
+    assert len(document["gauntlet"]) == 3 and document["anchors"] == {level.format(1): 1000}
+    assert sum(row["wins"] + row["draws"] + row["losses"] for row in document["gauntlet"]) == 6
 
 
 def test_gnugo_as_the_expert_of_dagger(cli, tmp_path):

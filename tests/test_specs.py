@@ -24,6 +24,13 @@ def test_split_keeps_commas_inside_brackets_and_allows_a_positional_first_value(
     assert split_spec("atari:pong") == ("atari", [(None, "pong")])
 
 
+def test_split_keeps_commas_inside_quotes():
+    name, parts = split_spec("gtp:cmd=pachi -t =500 'threads=1,pass_all_alive',timeout=5")
+    assert parts == [("cmd", "pachi -t =500 'threads=1,pass_all_alive'"), ("timeout", "5")]
+    assert split_spec('x:a="b,c",d=1')[1] == [("a", '"b,c"'), ("d", "1")]
+    assert split_spec("x:a='b,c")[1] == [("a", "'b,c")]  # an open quote runs to the end
+
+
 def test_bind_converts_types_and_positional_sets_first_option():
     assert bind_options(ENTRY, [("sims", "400"), ("noise", "yes")]) == {"sims": 400,
                                                                          "noise": True}

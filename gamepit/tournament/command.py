@@ -112,6 +112,14 @@ def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
               "shorter episode caps understate it")
     if isinstance(outcome.leaderboard[0], Standing):
         print(scale_note(outcome.anchors))
+    if outcome.gauntlet:
+        challenger = outcome.gauntlet[0].agent_specs[0]
+        width = max(len(series.agent_specs[1]) for series in outcome.gauntlet)
+        print(f"gauntlet: {challenger} against each (its score, 95% interval)")
+        for series in outcome.gauntlet:
+            mean, low, high = series.score()
+            print(f"  vs {series.agent_specs[1]:<{width}}  +{series.wins} ={series.draws} "
+                  f"-{series.losses}  {mean:.3f} ({low:.3f}..{high:.3f})")
     for line in outcome.forfeits[:10]:
         print(f"  forfeit: {line}")
     if len(outcome.forfeits) > 10:
@@ -124,6 +132,11 @@ def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
         extra.update(anchors=outcome.anchors, scale=scale_note(outcome.anchors),
                      model="bradley-terry maximum likelihood, draws as half wins, one virtual "
                            "draw per pairing; 95% intervals from the observed information")
+    if outcome.gauntlet:
+        extra["gauntlet"] = [{"challenger": s.agent_specs[0], "opponent": s.agent_specs[1],
+                              "wins": s.wins, "draws": s.draws, "losses": s.losses,
+                              "score": s.score()[0], "low": s.score()[1], "high": s.score()[2]}
+                             for s in outcome.gauntlet]
     extra["forfeits"] = outcome.forfeits
     if config.csv:
         write_csv(outcome.leaderboard, config.csv)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from gamepit.arena import ScoreLine, score_table
+from gamepit.arena import ScoreLine, SeriesResult, score_table
 from gamepit.errors import GamepitError
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.specs import granted_engines
@@ -29,6 +29,7 @@ class TournamentOutcome:
     already: int
     leaderboard: list[Standing] | list[ScoreLine]
     forfeits: list[str]
+    gauntlet: list[SeriesResult] = field(default_factory=list)  # the challenger's pairings
 
 
 def run_tournament(config: TournamentConfig, manager: PluginManager | None = None,
@@ -101,7 +102,19 @@ def run_tournament(config: TournamentConfig, manager: PluginManager | None = Non
     else:
         board = rate_games(agents, [(r.pairing[0], r.pairing[1], r.score_of(r.pairing[0]))
                                     for r in recorded], anchors)
-    return TournamentOutcome(name, game_spec, anchors, played, already, board, forfeits)
+    gauntlet = []
+    if config.format == "gauntlet" and game.num_players == 2:
+        for opponent in (agent for agent in agents if agent != challenger):
+            series = SeriesResult((challenger, opponent))
+            for r in recorded:
+                if set(r.pairing) == {challenger, opponent}:
+                    points = r.score_of(challenger)
+                    series.wins += points == 1.0
+                    series.draws += points == 0.5
+                    series.losses += points == 0.0
+            gauntlet.append(series)
+    return TournamentOutcome(name, game_spec, anchors, played, already, board, forfeits,
+                             gauntlet)
 
 
 def resolve_anchors(items: list[str] | str | None, default_elo: float, agents: list[str],
