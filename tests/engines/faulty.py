@@ -4,13 +4,14 @@ plays safe moves until its fault strikes at the move named by ``--at``.
     python tests/engines/faulty.py gtp|uci FAULT [--at N] [--tag TEXT]
 
 Until then it passes (GTP) or dances a knight (UCI). FAULT: none, crash
-(exits), hang (stops answering), garbage (answers nonsense), illegal (plays an occupied point,
+(exits), killed (SIGKILL), hang (stops answering), garbage (answers nonsense), illegal (plays an occupied point,
 or a chess move that is not legal), spawn (starts a child that sleeps, to show the whole process
 group is ended), silent (never answers the handshake). ``--tag`` only marks the command line,
 so a test can find what is left running.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -62,6 +63,8 @@ def main() -> None:
 def strike(fault: str, board: set[str]) -> None:
     if fault == "crash":
         os._exit(3)
+    if fault == "killed":  # as if killed from outside
+        os.kill(os.getpid(), signal.SIGKILL)
     if fault == "hang":
         time.sleep(3600)
 
