@@ -339,3 +339,30 @@ def test_rate_games_takes_agents_from_the_games():
     board = _by_agent(rate_games(["b"], games))
     assert board["a"].elo + board["b"].elo + board["c"].elo == pytest.approx(0.0, abs=1e-6)
     assert math.isnan(board["d"].elo) and board["e"].wins == 1
+
+
+def test_the_cli_its_json_and_the_viewer_show_the_same_numbers(tmp_path, cli):
+    """One ledger, one scale: the printed table, --json and the viewer's tournament page; with
+    no anchor (mean 0) and with two anchors, which the ledger keeps for the viewer."""
+    from gamepit.viewer.charts import standings
+
+    agents = ["random", "alphabeta:depth=1", "alphabeta:depth=3"]
+    for anchors in ([], ["random=100", "alphabeta:depth=3=900"]):
+        flags = [flag for anchor in anchors for flag in ("--anchor", anchor)]
+        done = cli("tournament", "tictactoe", *agents, "--games", "4", "--ledger", "l.sqlite",
+                   "--json", "board.json", *flags, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        document = json.loads((tmp_path / "board.json").read_text())
+        printed = {line.split()[1]: float(line.split()[2])
+                   for line in done.stdout.splitlines()[2:5]}
+        page = standings(tmp_path / "l.sqlite", "tictactoe")
+        assert page["scale"] == document["scale"] and document["scale"] in done.stdout
+        for row in document["leaderboard"]:
+            shown = next(r for r in page["table"] if r["agent"] == row["agent"])
+            assert shown["elo"] == pytest.approx(row["elo"], abs=1e-9)
+            assert shown["minus"] == pytest.approx(row["minus"], abs=1e-9)
+            assert printed[row["agent"]] == pytest.approx(row["elo"], abs=0.05)
+        if anchors:
+            assert printed["random"] == 100.0 and printed["alphabeta:depth=3"] == 900.0
+        else:
+            assert sum(printed.values()) == pytest.approx(0.0, abs=0.2)
