@@ -11,10 +11,11 @@ two playout limits (and an AlphaZero Go network with --network CHECKPOINT), each
 anchored as CGOS anchored its 9x9 list (GnuGo level 10 at 1800). Our Go scores Tromp-Taylor
 (every stone on the board counts), so the engines are told to capture dead stones before they
 pass (GnuGo --capture-all-dead, Pachi pass_all_alive). Every replay is exported to SGF and
-GnuGo reads each back (--score finish).
+GnuGo reads each back and scores it (--score aftermath).
 
-chess: mcts, alphabeta and random on openspiel:chess against Stockfish at Skill Level 0, 5 and
-20 (depth 1, 100 ms a move); anchored at random = 0.
+chess: mcts (50 simulations with random rollouts), alphabeta and random on openspiel:chess
+against Stockfish at Skill Level 0, 5 and 20 (depth 1, 100 ms a move), games cut at 200 moves
+(a draw); anchored at random = 0.
 
 overhead: moves per second of random playing random on go:size=9 in this process, against the
 same random behind GTP (gtp:cmd='gamepit gtp --agent random'), so the protocol's cost is known.
@@ -75,7 +76,7 @@ def ladder(game: str, agents: list[str], anchor: str, out: Path, name: str, game
 
 
 def print_table(document: dict) -> None:
-    print(f"\n| agent | Elo | 95% | games | score | W-D-L |\n|---|---:|---:|---:|---:|---|")
+    print("\n| agent | Elo | 95% | games | score | W-D-L |\n|---|---:|---:|---:|---:|---|")
     for row in document["leaderboard"]:
         elo = "unrated" if row["elo"] is None else f"{row['elo']:.0f}"
         interval = "" if row["minus"] is None else f"±{row['minus']:.0f}"
@@ -110,10 +111,10 @@ def go(args: argparse.Namespace) -> None:
 
 
 def chess(args: argparse.Namespace) -> None:
-    agents = ["random", "alphabeta:depth=2", "mcts:sims=200,rollouts=1",
+    agents = ["random", "alphabeta:depth=2", "mcts:sims=50,rollouts=1",
               STOCKFISH.format(1, 0), STOCKFISH.format(1, 5), STOCKFISH.format(1, 20)]
     document = ladder("openspiel:chess", agents, "random=0", args.out, "chess ladder",
-                      args.games, ["--workers", str(args.workers), "--max-steps", "300"])
+                      args.games, ["--workers", str(args.workers), "--max-steps", "200"])
     print_table(document)
 
 
