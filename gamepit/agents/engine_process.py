@@ -79,12 +79,22 @@ def command_line(cmd: str, protocol: str) -> list[str]:
 # --------------------------------------------------------------------------- starting
 
 
+def _prctl() -> Any:
+    """libc's prctl, looked up here in the parent: a child between fork and exec must not load
+    libraries (another thread may have held the loader's lock at the fork)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl() if sys.platform.startswith("linux") else None
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     """In the child before exec: SIGKILL when the thread that started it ends (Linux)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 _LAUNCHES: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any]]] = queue.Queue()
@@ -105,12 +115,10 @@ def _launcher() -> None:
 def _launch(argv: list[str]) -> subprocess.Popen[bytes]:
     """Start ``argv`` from the launcher thread: the parent-death signal follows the thread that
     forked, and that thread lives as long as this process (a move's watcher thread does not)."""
-    linux = sys.platform.startswith("linux")
-
     def start() -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=_die_with_parent if linux else None)
+                                preexec_fn=_die_with_parent if _PRCTL is not None else None)
 
     with _LOCK:
         if not _LAUNCHER:
