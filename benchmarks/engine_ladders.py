@@ -14,7 +14,7 @@ pass (GnuGo --capture-all-dead, Pachi pass_all_alive). Every replay is exported 
 GnuGo reads each back and scores it (--score aftermath).
 
 chess: mcts (50 simulations with random rollouts), alphabeta and random on openspiel:chess
-against Stockfish at Skill Level 0, 5 and 20 (depth 1, 100 ms a move), games cut at 200 moves
+against Stockfish at Skill Level 0, 5 and 20 (50 ms a move, one thread), games cut at 200 moves
 (a draw); anchored at random = 0.
 
 overhead: moves per second of random playing random on go:size=9 in this process, against the
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FAULTY = ROOT / "tests" / "engines" / "faulty.py"
 GNUGO = "gtp:cmd=gnugo --mode gtp --level {} --capture-all-dead --chinese-rules"
 PACHI = "gtp:cmd=pachi -t ={} 'threads=1,pass_all_alive'"
-STOCKFISH = "uci:cmd=stockfish,depth={},movetime=100,options=Skill Level={};Threads=1"
+STOCKFISH = "uci:cmd=stockfish,movetime=50,options=Skill Level={};Threads=1"
 
 
 def machine() -> str:
@@ -112,7 +112,7 @@ def go(args: argparse.Namespace) -> None:
 
 def chess(args: argparse.Namespace) -> None:
     agents = ["random", "alphabeta:depth=2", "mcts:sims=50,rollouts=1",
-              STOCKFISH.format(1, 0), STOCKFISH.format(1, 5), STOCKFISH.format(1, 20)]
+              STOCKFISH.format(0), STOCKFISH.format(5), STOCKFISH.format(20)]
     document = ladder("openspiel:chess", agents, "random=0", args.out, "chess ladder",
                       args.games, ["--workers", str(args.workers), "--max-steps", "200"])
     print_table(document)
