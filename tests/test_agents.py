@@ -12,10 +12,11 @@ from gamepit.plugins.manager import PluginManager
 
 REGISTRY = PluginManager(autoload=False).registry
 # The spec each agent is checked with ({game} is filled in), and the agents that need something
-# from outside to act: a person, or a checkpoint of a training run (the learners' own tests
-# train one and run check_agent on it).
+# from outside to act: a person, a checkpoint of a training run (the learners' own tests
+# train one and run check_agent on it), or an outside engine (tests/test_engines.py checks
+# gtp on Go and uci on chess).
 SPECS = {"mcts": "mcts:sims=20", "alphazero": "alphazero:checkpoint=builtin:{game},sims=8"}
-NEEDS_OUTSIDE = {"human", "dqn", "ppo", "muzero", "student", "actor_mimic"}
+NEEDS_OUTSIDE = {"human", "dqn", "ppo", "muzero", "student", "actor_mimic", "gtp", "uci"}
 
 
 @pytest.mark.parametrize("name", [n for n in REGISTRY.names("agent") if n not in NEEDS_OUTSIDE])

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from gamepit.arena import play_match
+from gamepit.checks import check_agent
 from gamepit.errors import GamepitError
 from gamepit.tournament.config import TournamentConfig
 from gamepit.tournament.run import run_tournament
@@ -145,6 +146,20 @@ def test_gamepit_gtp_serves_as_an_engine_for_gamepit(registry):
     finally:
         ours.close()
     assert [r.forfeit_seat for r, _ in played] == [None, None]
+
+
+@pytest.mark.parametrize("spec, game_spec", [(GNUGO, "go:size=5"), (GNUGO, "go:size=9"),
+                                             (STOCKFISH, "openspiel:chess"),
+                                             (STOCKFISH, "pettingzoo:classic.chess_v6")])
+def test_engine_agents_pass_check_agent(registry, spec, game_spec):
+    """Legal moves from every seat, JSON info, and the same moves when asked again about the
+    positions it met (the engine is brought to each position afresh)."""
+    game = registry.make_game(game_spec)
+    engine = registry.make_agent(spec, game)
+    try:
+        check_agent(engine, game, games=2, max_steps=60)
+    finally:
+        engine.close()
 
 
 # --------------------------------------------------------------------------- one-line errors

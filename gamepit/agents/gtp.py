@@ -8,7 +8,9 @@ forfeit with the reason "resigned"). It plays any game whose states list their m
 (``state.moves``) and whose game names points as GTP vertices (``game.size``, ``game.komi``,
 ``game.action_to_string``/``string_to_action``): gamepit's ``go`` at every size.
 
-The engine's strength is set on its own command line (``gnugo --mode gtp --level 5``,
+An engine that knows ``set_random_seed`` (GnuGo) gets, before each move, a seed drawn from the
+game's seed and the move number, so a game replays the same from its seed, as gamepit's own
+agents do. The engine's strength is set on its own command line (``gnugo --mode gtp --level 5``,
 ``pachi -t =2000``); the engine is told the move time of the match as byo-yomi (or
 ``time_settings=MAIN BYO STONES`` as given) and its clock before each move (``time_left``).
 """
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import time
 from typing import Any
+
+import numpy as np
 
 from gamepit.agents.engine_process import EngineAgent, EngineError
 from gamepit.errors import GamepitError, SpecError
@@ -32,12 +36,15 @@ class GtpAgent(EngineAgent):
         self.told: list[int] = []
         self.told_time: tuple[float, float, int] | None = None
         self.used = 0.0  # seconds the engine thought this game, for time_left
+        self.seeded = False  # the engine takes set_random_seed (GnuGo does)
+        self.game_seed = 0
         super().__init__(cmd, timeout)
 
     def handshake(self, deadline: float) -> None:
         version = self.command("protocol_version", deadline)
         if version.strip() != "2":
             raise EngineError(f"answered protocol_version with {version!r}, not 2")
+        self.seeded = self.command("known_command set_random_seed", deadline) == "true"
 
     def check_fit(self, game: Game) -> None:
         if not all(hasattr(game, name) for name in ("size", "komi", "pass_action",
@@ -53,6 +60,7 @@ class GtpAgent(EngineAgent):
 
     def reset(self, game: Game, player: int, seed: int | None = None) -> None:
         super().reset(game, player, seed)
+        self.game_seed = 0 if seed is None else int(seed) % 2**63
         try:
             self.ensure_started()
             deadline = self.move_deadline()
@@ -70,6 +78,8 @@ class GtpAgent(EngineAgent):
             self.tell_moves(list(state.moves))  # type: ignore[attr-defined]
             deadline = self.move_deadline()
             self.tell_time(colour, deadline)
+            if self.seeded:  # GnuGo: its randomness keyed by the game's seed and the move
+                self.command(f"set_random_seed {self.move_seed(len(self.told))}", deadline)
             started = time.monotonic()
             answer = self.command(f"genmove {colour}", deadline).strip()
             self.used += time.monotonic() - started
@@ -86,6 +96,11 @@ class GtpAgent(EngineAgent):
             raise self.fault(EngineError(f"{self.label} played the illegal move {answer}"))
         self.told.append(action)
         return action, {"move": answer}
+
+    def move_seed(self, move: int) -> int:
+        """The engine's seed for the move at ``move``: from the game's seed and the move alone,
+        so a game plays the same however it was reached (resumed, batched, replayed)."""
+        return int(np.random.default_rng([self.game_seed, move]).integers(2**31 - 1))
 
     # ------------------------------------------------------------------ the protocol
 
