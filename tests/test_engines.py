@@ -279,6 +279,12 @@ def test_the_engine_and_its_children_end_with_the_match(registry):
     assert played[0][0].steps > 0
 
 
+def hears_ctrl_c() -> None:
+    """Popen's preexec_fn: a pytest started where Ctrl-C is ignored (a shell's background job)
+    would pass that on to gamepit, which then could not be interrupted."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("how", ["interrupt", "kill"])
 def test_no_engine_outlives_gamepit_stopped_or_killed(tmp_path, how):
     """Ctrl-C (SIGINT to the process group, as a terminal sends it) and kill -9 of gamepit."""
@@ -286,7 +292,8 @@ def test_no_engine_outlives_gamepit_stopped_or_killed(tmp_path, how):
     command = [sys.executable, "-m", "gamepit", "match", "go:size=5",
                faulty("gtp", "hang", 3, tag), "random", "-n", "50"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, start_new_session=True)
+                               stderr=subprocess.PIPE, start_new_session=True,
+                               preexec_fn=hears_ctrl_c)
     try:
         deadline = time.monotonic() + 60
         while not processes_with(tag) and time.monotonic() < deadline:
