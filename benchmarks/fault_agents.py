@@ -6,7 +6,11 @@ game's seed, so the same seeds fault the same games), fails at its move ``at``:
 
 - ``exiter``: ``sys.exit(code)``;          - ``crasher``: a segfault (SIGSEGV to itself);
 - ``quitter``: ``os._exit(7)``;             - ``hanger``: spins forever;
-- ``liar``: returns the string "3" (or, with ``kind=illegal``, a full column / out of range).
+- ``liar``: returns the string "3" (or, with ``kind=illegal``, a full column / out of range);
+- ``forger``: returns an answer that raises when it is read: an int whose ``int()`` raises
+  (``kind=int``), a tuple whose iteration raises (``iter``), info whose ``str()`` raises
+  (``str``);
+- ``spawner``: starts a child process that sleeps an hour (marked by ``code``), then plays on.
 """
 
 import os
@@ -72,15 +76,55 @@ class Liar(FaultyAgent):
                 "npfloat": np.float64(3.0)}[self.kind]
 
 
+class BadInt(int):
+    def __int__(self):
+        raise RuntimeError("no int for you")
+
+    __index__ = __int__
+
+
+class BadTuple(tuple):
+    def __iter__(self):
+        raise RuntimeError("no iteration for you")
+
+    def __len__(self):
+        return 2
+
+
+class BadStr:
+    def __str__(self):
+        raise RuntimeError("no str for you")
+
+
+class Forger(FaultyAgent):
+    def fail(self, state):
+        legal = int(state.legal_actions()[0])
+        if self.kind == "int":
+            return BadInt(legal)
+        if self.kind == "iter":
+            return BadTuple((legal, {}))
+        return legal, {"note": BadStr()}
+
+
+class Spawner(FaultyAgent):
+    def fail(self, state):
+        import subprocess
+
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)",
+                          f"gamepit-spawned-{self.code}"])
+        self.moves += 1
+        return int(state.legal_actions()[0])
+
+
 OPTIONS = (Option("p", float, 1.0, "share of games it fails in", low=0, high=1),
            Option("at", int, 0, "the move it fails at", low=0),
            Option("code", int, 0, "exit code (exiter)"),
-           Option("kind", str, "str", "what a liar returns",
-                  ("str", "float", "bool", "bytes", "npfloat", "illegal")))
+           Option("kind", str, "str", "what a liar or a forger returns",
+                  ("str", "float", "bool", "bytes", "npfloat", "illegal", "int", "iter")))
 
 
 @hookimpl
 def gamepit_add_agents():
     return [agent(name, cls, f"test agent: {name}", OPTIONS) for name, cls in (
         ("exiter", Exiter), ("quitter", Quitter), ("crasher", Crasher), ("hanger", Hanger),
-        ("liar", Liar))]
+        ("liar", Liar), ("forger", Forger), ("spawner", Spawner))]

@@ -388,3 +388,63 @@ def test_a_killed_and_resumed_batched_tournament_equals_an_uninterrupted_one(tmp
     killed_rows = ledger_rows(ledger)
     assert len(killed_rows) == 48
     assert killed_rows == ledger_rows(tmp_path / "whole.sqlite")
+
+
+# --------------------------------------------------------------------------- forged answers
+
+
+@pytest.mark.parametrize("kind", ["int", "iter", "str"])
+@pytest.mark.parametrize("extra", [[], ["--isolate"]])
+def test_an_answer_that_raises_when_read_is_a_forfeit(tmp_path, kind, extra):
+    done = run("match", "tictactoe", f"forger:kind={kind}", "random", "-n", "2", "--no-replays",
+               *extra, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "+0 =0 -2" in done.stdout, done.stdout
+    assert ("unreadable answer" in done.stdout or "cannot be read" in done.stdout
+            or "cannot be sent" in done.stdout), done.stdout
+
+
+def test_forged_answers_in_a_tournament_and_a_batch(registry, manager):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import fault_agents
+    finally:
+        sys.path.pop(0)
+
+    class BatchForger(Agent):
+        batched = True
+
+        def act_batch(self, states):
+            return fault_agents.BadTuple((1, 2))  # a list-like whose iteration raises
+
+    game = registry.make_game("tictactoe")
+    results = play_lockstep(game, [[BatchForger(), Plays()], [BatchForger(), Plays()]], [0, 1],
+                            manager=manager)
+    assert all("act_batch returned" in r.forfeit_reason for r in results)
+    for kind in ("int", "iter", "str"):
+        result = play_match(game, [fault_agents.Forger(kind=kind), Plays()], 0, manager=manager)
+        assert result.forfeit_seat == 0
+        assert "unreadable answer (RuntimeError)" in result.forfeit_reason
+
+
+def test_an_isolated_agents_children_end_with_it(tmp_path):
+    marker = f"gamepit-spawned-{os.getpid() % 100000}"
+    done = run("match", "tictactoe", f"spawner:code={os.getpid() % 100000}", "random", "-n",
+               "2", "--no-replays", "--isolate", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _running(marker):
+        time.sleep(0.2)
+    assert not _running(marker), "a child of the isolated agent outlived the match"
+
+
+def _running(marker: str) -> bool:
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                if (entry / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
+                    return True
+        except OSError:
+            continue
+    return False

@@ -75,8 +75,20 @@ def fault_reason(call: str, error: BaseException) -> str:
     if isinstance(error, KeyboardInterrupt):
         raise error
     if isinstance(error, (MoveTimeout, AgentCrashed, Resign)):
-        return str(error)
-    return f"{call} raised {type(error).__name__}: {error}"
+        return error_text(error)
+    return f"{call} raised {type(error).__name__}: {error_text(error)}"
+
+
+def error_text(error: BaseException, limit: int = 300) -> str:
+    """An agent's exception as text for a forfeit reason: cut to ``limit`` characters, and
+    never raising, even when the exception's own ``str()`` does."""
+    try:
+        text = str(error)
+    except Exception:  # noqa: BLE001 - the agent's exception, whatever it does
+        return "(an exception that cannot be printed)"
+    if not isinstance(text, str):  # a str subclass whose methods misbehave
+        return "(an exception that cannot be printed)"
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def takes_seeds(agent: Agent) -> bool:
@@ -178,11 +190,25 @@ def act_alone(agent: Agent, match: LiveMatch, seat: int) -> None:
         match.forfeit(seat, fault_reason("act", error))
         return
     try:
-        action, info = split_act_result(result)
-    except TypeError as error:
+        action, info = read_answer(result)
+    except ValueError as error:
         match.forfeit(seat, str(error))
         return
     match.play(seat, action, info, time.perf_counter() - started)
+
+
+def read_answer(result: Any) -> tuple[int, dict[str, Any]]:
+    """An agent's answer as (action, JSON info). Anything that goes wrong while reading it (a
+    tuple whose iteration raises, an action whose ``int()`` raises, info whose ``str()``
+    raises) is the agent's fault: ValueError with the forfeit's reason, never its exception."""
+    try:
+        action, info = split_act_result(result)
+        return action, to_json(info)
+    except Exception as error:  # noqa: BLE001 - whatever the agent's objects raise
+        ours = isinstance(error, TypeError) and str(error).startswith("illegal action")
+        reason = (str(error) if ours  # our own words: the answer's shape
+                  else f"act returned an unreadable answer ({type(error).__name__})")
+    raise ValueError(reason)
 
 
 def _length(results: Any) -> str:
@@ -215,11 +241,13 @@ def act_together(agent: Agent, matches: Sequence[LiveMatch], seat: int) -> None:
     if not reason:
         try:
             if not isinstance(results, (list, tuple)) or len(results) != len(views):
-                raise TypeError(f"act_batch returned {type(results).__name__} "
-                                f"{_length(results)} for {len(views)} states")
-            moves = [split_act_result(result) for result in results]
-        except TypeError as error:
-            reason = str(error)
+                raise ValueError(f"act_batch returned {type(results).__name__} "
+                                 f"{_length(results)} for {len(views)} states")
+            moves = [read_answer(result) for result in results]
+        except ValueError as error:
+            reason = str(error).replace("act returned", "act_batch returned")
+        except Exception as error:  # noqa: BLE001 - a list whose len() or iteration raises
+            reason = f"act_batch returned an unreadable answer ({type(error).__name__})"
     if reason:
         for match in matches:
             match.forfeit(seat, reason)

@@ -114,10 +114,15 @@ class IsolatedAgent(Agent):
         child.close()
 
     def _stop(self) -> None:
+        """End the child and every process it started (its own process group)."""
         if self.process is not None:
             if self.process.is_alive():
                 self.process.kill()
             self.process.join()
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
             self.conn.close()
         self.process = self.conn = None
 
@@ -139,6 +144,10 @@ class IsolatedAgent(Agent):
             how = how_it_ended(self.process.exitcode)
             self._stop()
             raise AgentCrashed(f"crashed ({how})") from None
+        except Exception as error:  # noqa: BLE001 - an answer that cannot be unpickled here
+            self._stop()
+            raise AgentCrashed(f"sent an answer that cannot be read ({type(error).__name__})"
+                               ) from None
         if kind == "error":
             raise value
         return value
@@ -149,6 +158,10 @@ def _serve(conn: Any, spec: str, plugin_paths: list[str], parent: int,
     """The child: build the agent, then answer calls until told to close."""
     from gamepit.plugins.manager import get_manager
 
+    try:  # a process group of its own, so the agent's children end with it
+        os.setsid()
+    except OSError:
+        pass
     watch_parent(parent)
     allow_engines(engines)  # a forkserver's child does not see this process's environment
     try:

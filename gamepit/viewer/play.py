@@ -36,9 +36,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gamepit.arena.match import LiveMatch
+from gamepit.arena.match import LiveMatch, fault_reason, read_answer
 from gamepit.errors import GamepitError
-from gamepit.protocols import State, split_act_result, to_json
+from gamepit.protocols import State, to_json
 from gamepit.viewer.live import Hub, Source
 from gamepit.viewer.session import SCREEN_LOCK, encode_png, json_safe, names_in_position
 
@@ -393,12 +393,19 @@ class PlayGame:
         with self.lock:
             view = self.state.clone()
         started = time.perf_counter()
+        action, info, problem = -1, {}, ""
         try:
-            action, info = split_act_result(self.agent.act(view))
-            problem = "" if 0 <= action < self.game.num_actions and \
-                view.legal_mask()[action] else f"illegal action {action}"
+            answer = self.agent.act(view)
         except Exception as error:  # noqa: BLE001 - the agent forfeits, the server goes on
-            action, info, problem = -1, {}, f"act raised {type(error).__name__}: {error}"
+            problem = fault_reason("act", error)
+        if not problem:
+            try:
+                action, info = read_answer(answer)
+            except ValueError as error:  # the reason, in read_answer's words
+                problem = str(error)
+        if not problem and not (0 <= action < self.game.num_actions
+                                and view.legal_mask()[action]):
+            problem = f"illegal action {action}"
         seconds = time.perf_counter() - started
         let_go = False
         with self.lock:

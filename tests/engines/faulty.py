@@ -3,11 +3,11 @@ plays safe moves until its fault strikes at the move named by ``--at``.
 
     python tests/engines/faulty.py gtp|uci FAULT [--at N] [--tag TEXT]
 
-Until then it passes (GTP) or dances a knight (UCI). FAULT: none, crash
-(exits), killed (SIGKILL), hang (stops answering), garbage (answers nonsense), illegal (plays an occupied point,
-or a chess move that is not legal), spawn (starts a child that sleeps, to show the whole process
-group is ended), silent (never answers the handshake). ``--tag`` only marks the command line,
-so a test can find what is left running.
+Until then it passes (GTP) or dances a knight (UCI). FAULT: none, crash (exits),
+killed (SIGKILL), hang (stops answering), garbage (answers nonsense), illegal (plays an occupied
+point, or a chess move that is not legal), spawn (starts a child that sleeps, to show the whole
+process group is ended), silent (never answers the handshake). ``--tag`` only marks the command
+line, so a test can find what is left running.
 """
 
 import os
