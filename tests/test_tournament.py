@@ -528,3 +528,63 @@ def test_killed_tournament_loses_only_games_in_flight(tmp_path, workers):
     rows = _rows(ledger, "long")
     assert len(rows) == 90
     assert len({(pairing, index) for pairing, index, *_ in rows}) == 90
+
+
+# --------------------------------------------------------------------------- a locked ledger
+
+
+def test_a_locked_ledger_is_one_true_line_and_the_tournament_resumes(tmp_path, manager,
+                                                                      monkeypatch):
+    import sqlite3
+
+    from gamepit.tournament import ledger as ledger_module
+    from gamepit.tournament.ledger import Ledger
+
+    monkeypatch.setattr(ledger_module, "BUSY_TIMEOUT", 0.3)
+    path = tmp_path / "ledger.sqlite"
+    config = _config(tmp_path, game="tictactoe", games_per_pair=2, agents=["random", "alphabeta"],
+                     ledger=str(path))
+    run_tournament(config, manager)  # the file exists, 2 games in it
+    holder = sqlite3.connect(str(path), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process's long transaction
+    try:
+        with pytest.raises(GamepitError, match="locked by another process for over 0.3 s"):
+            run_tournament(_config(tmp_path, game="tictactoe", games_per_pair=4,
+                                   agents=["random", "alphabeta"], ledger=str(path)), manager)
+        with pytest.raises(GamepitError, match="locked by another process"):
+            Ledger(path)  # locked at the start too: not "not a usable SQLite file"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with Ledger(path) as book:  # unlocked, writes go through again
+        assert book.count("tictactoe") == 2
+    outcome = run_tournament(_config(tmp_path, game="tictactoe", games_per_pair=4,
+                                     agents=["random", "alphabeta"], ledger=str(path)), manager)
+    assert outcome.played_now == 2 and outcome.already == 2
+
+
+def test_a_ledger_locked_in_the_middle_keeps_what_was_committed(tmp_path, monkeypatch):
+    import sqlite3
+
+    from gamepit.tournament import ledger as ledger_module
+    from gamepit.tournament.ledger import GameRecord, Ledger
+
+    monkeypatch.setattr(ledger_module, "BUSY_TIMEOUT", 0.3)
+    path = tmp_path / "ledger.sqlite"
+    book = Ledger(path)
+    book.open_tournament("t", "tictactoe", 0, {})
+    record = GameRecord(["random", "alphabeta"], 0, ["random", "alphabeta"], 0, [1.0, -1.0], 5,
+                        0.1, None, "", None)
+    assert book.record("t", "tictactoe", record)
+    holder = sqlite3.connect(str(path), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(GamepitError, match="locked by another process"):
+            book.record("t", "tictactoe", GameRecord(["random", "alphabeta"], 1,
+                                                      ["alphabeta", "random"], 0, [1.0, -1.0],
+                                                      5, 0.1, None, "", None))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert book.count("t") == 1
+    book.close()

@@ -16,6 +16,8 @@ import json
 import math
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,7 +102,7 @@ class Ledger:
         if self.path.parent and not self.path.parent.exists():
             raise GamepitError(f"ledger {self.path}: folder {self.path.parent} does not exist")
         try:
-            self.connection = sqlite3.connect(str(self.path), timeout=30)
+            self.connection = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT)
             self.connection.execute("PRAGMA journal_mode=WAL")
             self.connection.execute("PRAGMA synchronous=NORMAL")
             self.connection.executescript(_SCHEMA)
@@ -110,6 +112,8 @@ class Ledger:
                     "ALTER TABLE results ADD COLUMN node TEXT NOT NULL DEFAULT ''")
             self.connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self.connection.commit()
+        except sqlite3.OperationalError as error:
+            raise ledger_error(self.path, error) from None
         except sqlite3.DatabaseError as error:
             raise GamepitError(f"ledger {self.path}: not a usable SQLite file ({error})") from None
 
@@ -128,6 +132,11 @@ class Ledger:
         """Register a tournament, or check that a re-run matches it. Returns True when it is
         new. A re-run on another game or base seed would mix incomparable games, so it is an
         error that asks for another name."""
+        with self.writing():
+            return self._open_tournament(name, game, seed, settings)
+
+    def _open_tournament(self, name: str, game: str, seed: int, settings: dict[str, Any]
+                         ) -> bool:
         row = self.connection.execute("SELECT game, seed FROM tournaments WHERE name = ?",
                                       (name,)).fetchone()
         if row is None:
@@ -147,6 +156,10 @@ class Ledger:
     def set_anchors(self, name: str, anchors: dict[str, float]) -> None:
         """Keep the ratings' anchors of this run in the tournament's settings, so every reader
         of the ledger (the viewer) rates it on the same scale as the command that ran it."""
+        with self.writing():
+            self._set_anchors(name, anchors)
+
+    def _set_anchors(self, name: str, anchors: dict[str, float]) -> None:
         row = self.connection.execute("SELECT settings FROM tournaments WHERE name = ?",
                                       (name,)).fetchone()
         settings = _settings(row[0] if row else "")
@@ -165,7 +178,25 @@ class Ledger:
     # ------------------------------------------------------------------ results
 
     def record(self, tournament: str, game: str, result: GameRecord) -> bool:
-        """Append one result and commit it. Returns False if that slot was already filled."""
+        """Append one result and commit it. Returns False if that slot was already filled. A
+        ledger locked past the busy timeout, or a full disk, is one line (GamepitError): the
+        games committed before stay, and the same command resumes later."""
+        with self.writing():
+            return self._record(tournament, game, result)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around a write: a locked ledger or a full disk becomes one line (GamepitError)."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            try:
+                self.connection.rollback()
+            except sqlite3.Error:
+                pass
+            raise ledger_error(self.path, error) from None
+
+    def _record(self, tournament: str, game: str, result: GameRecord) -> bool:
         cursor = self.connection.execute(
             "INSERT OR IGNORE INTO results (tournament, game, pairing, game_index, agents, seed, "
             "returns, outcome, forfeit_seat, forfeit_reason, steps, seconds, replay_path, "
@@ -197,6 +228,22 @@ class Ledger:
     def count(self, tournament: str) -> int:
         return self.connection.execute("SELECT COUNT(*) FROM results WHERE tournament = ?",
                                        (tournament,)).fetchone()[0]
+
+
+BUSY_TIMEOUT = 30.0  # seconds to wait for a ledger another process holds
+
+
+def ledger_error(path: Path, error: sqlite3.OperationalError) -> GamepitError:
+    """A ledger that cannot be written now, in one true line."""
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return GamepitError(f"ledger {path}: locked by another process for over "
+                            f"{BUSY_TIMEOUT:g} s; the games recorded so far are kept: run the "
+                            "same command again when it is free")
+    if "full" in text:
+        return GamepitError(f"ledger {path}: the disk is full; the games recorded so far are "
+                            "kept: free some space and run the same command again")
+    return GamepitError(f"ledger {path}: {text}")
 
 
 def _settings(text: str) -> dict[str, Any]:
