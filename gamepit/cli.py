@@ -166,6 +166,17 @@ class Progress:
 
 # --------------------------------------------------------------------------- entry point
 
+ERROR_LIMIT = 500  # characters of an error line: it may quote what the user gave
+
+
+def error_line(text: str) -> str:
+    """An error as one line, cut where it would echo a huge input whole."""
+    text = " ".join(text.split("\n"))
+    if len(text) <= ERROR_LIMIT:
+        return text
+    return f"{text[:ERROR_LIMIT]}... ({len(text):,} characters, cut)"
+
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -187,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"gamepit: warning: {error}", file=sys.stderr)
         return int(args.func(args, manager) or 0)
     except GamepitError as error:
-        print(f"gamepit: error: {error}", file=sys.stderr)
+        print(f"gamepit: error: {error_line(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gamepit: interrupted", file=sys.stderr)

@@ -1,6 +1,7 @@
 """The command line: every user mistake is one line on stderr, exit code 2, no traceback."""
 
 import argparse
+import os
 
 import pytest
 
@@ -238,3 +239,26 @@ def test_bench_says_plainly_when_there_are_no_benchmarks(tmp_path):
     assert find_benchmarks(tmp_path, tmp_path / "site-packages" / "gamepit") is None
     assert find_benchmarks(ROOT / "docs", ROOT / "gamepit") == ROOT / "benchmarks"
     assert find_benchmarks(ROOT, tmp_path / "gamepit") == ROOT / "benchmarks"
+
+
+def test_an_error_quoting_a_huge_input_is_cut_to_one_short_line(cli):
+    done = cli("match", "tictactoe", "x" * 100_000, "random")
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert "\n" not in line and len(line) < 700 and "characters, cut)" in line, line[:300]
+
+
+def test_default_run_folders_are_unique_and_stale_partials_removed(tmp_path, monkeypatch,
+                                                                    registry):
+    from gamepit.learners.toolkit import default_run_dir, remove_stale_partials
+
+    monkeypatch.chdir(tmp_path)
+    game = registry.make_game("tictactoe")
+    first, second = default_run_dir("dqn", game), default_run_dir("dqn", game)
+    assert first != second and first.is_dir() and second.is_dir()
+    dead = first / ".checkpoint.999999999.partial.pt"  # a writer that is gone
+    mine = first / f".metrics.{os.getpid()}.partial"  # a writer still running
+    for path in (dead, mine):
+        path.write_bytes(b"half")
+    remove_stale_partials(first)
+    assert not dead.exists() and mine.exists()

@@ -226,6 +226,20 @@ def test_server_answers_only_to_its_own_name(server):
         connection.close()
 
 
+def test_head_gets_the_headers_of_get_without_a_body(server):
+    port = server.server_address[1]
+    for path, expected in (("/", 200), ("/api/replays", 200), ("/api/play/events", 405),
+                           ("/nowhere", 404)):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("HEAD", path, headers={"Host": f"127.0.0.1:{port}"})
+        response = connection.getresponse()
+        assert response.status == expected, path
+        assert response.read() == b""
+        if expected == 200:
+            assert int(response.getheader("Content-Length")) > 0
+        connection.close()
+
+
 def test_port_80_accepts_the_host_browsers_send_without_a_port():
     """Browsers leave out HTTP's default port in Host and Origin; on any other port the port
     must be there, and another name never passes."""

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -130,6 +132,7 @@ def start_run(algorithm: str, args: Any, manager: PluginManager | None = None,
     game = manager.registry.make_game(args.game)
     folder = Path(args.run_dir) if args.run_dir else default_run_dir(algorithm, game)
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(folder)
     resumed = None
     if args.resume and (folder / CHECKPOINT).is_file():
         resumed = load_checkpoint(folder / CHECKPOINT)
@@ -145,9 +148,39 @@ def start_run(algorithm: str, args: Any, manager: PluginManager | None = None,
 
 
 def default_run_dir(algorithm: str, game: Game) -> Path:
+    """A new folder under runs/ named by the algorithm, game and time, made here: two runs
+    started in the same second get two folders (the second one's name ends in -2)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in (game.spec or game.name))
-    return Path("runs") / f"{algorithm}_{safe}_{stamp}"
+    base = Path("runs") / f"{algorithm}_{safe}_{stamp}"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for number in range(1, 10_000):
+        folder = base if number == 1 else base.with_name(f"{base.name}-{number}")
+        try:
+            folder.mkdir()  # atomic: whoever makes it owns it
+            return folder
+        except FileExistsError:
+            continue
+    raise GamepitError(f"cannot make a new run folder beside {base}; give --run")
+
+
+def remove_stale_partials(folder: Path) -> None:
+    """Remove the half-written files (``.NAME.PID.partial.EXT``, from ``files.atomic_write``)
+    that a run killed mid-write left, where their writer is no longer alive."""
+    for partial in folder.glob(".*.partial*"):
+        found = re.fullmatch(r"\.(.+)\.(\d+)\.partial(\.[^.]*)?", partial.name)
+        if found and not _alive(int(found.group(2))) and partial.is_file():
+            partial.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_meta(run: Run, args: Any, observation_shape: Sequence[int], num_actions: int

@@ -474,6 +474,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
         self._answer(self._post)
 
+    def do_HEAD(self) -> None:  # noqa: N802 - the name http.server calls
+        """GET's headers without its body (``_reply`` leaves the body out); an event stream
+        has no length to announce, so it is not offered to HEAD."""
+        path = urlsplit(self.path).path
+        if path.startswith("/api/live/") or path == "/api/play/events":
+            self._answer(lambda: self._refuse_head())
+        else:
+            self._answer(self._route)
+
+    def _refuse_head(self) -> None:
+        raise _Refused(HTTPStatus.METHOD_NOT_ALLOWED, "an event stream answers GET only")
+
     def _answer(self, route: Any) -> None:
         try:
             route()
