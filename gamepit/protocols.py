@@ -360,7 +360,8 @@ class MatchResult:
     forfeit_seat: int | None = None
     forfeit_reason: str = ""
     final_hash: str = ""
-    replay_path: str | None = None
+    replay_path: str | None = None  # the replay written, if one was asked for and written
+    replay_error: str = ""  # why the replay asked for could not be written (then no path)
 
     def outcome(self, seat: int) -> float:
         """1 win, 0.5 draw, 0 loss for ``seat`` in a game of two or more players."""

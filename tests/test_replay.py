@@ -386,3 +386,34 @@ def test_header_game_name_must_be_the_specs(registry, recorded):
     rewrite(path, lambda records: records[0].update(game_name="chess"))
     with pytest.raises(ReplayError, match='line 1: header says game_name "chess"'):
         verify(path, registry)
+
+
+def _small_files() -> None:
+    """preexec_fn: files over 3,000 bytes cannot grow (as on a full disk, writes fail)."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, not kills
+    resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))
+
+
+def test_replays_that_cannot_be_written_are_an_error_and_never_counted(tmp_path):
+    """A kernel limit on file size stands in for a full disk: some replays fit, some do not."""
+    import subprocess
+    import sys
+
+    replays = tmp_path / "replays"
+    done = subprocess.run(
+        [sys.executable, "-m", "gamepit", "match", "connect_four", "random", "random", "-n", "6",
+         "--replays", str(replays)], capture_output=True, text=True, timeout=300,
+        preexec_fn=_small_files, cwd=tmp_path)
+    files = sorted(replays.glob("*.jsonl"))
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "replays could not be written" in lines[0], done.stderr
+    lost = int(lines[0].split("match: ")[1].split(" of ")[0])
+    assert lost >= 1 and len(files) == 6 - lost
+    if files:
+        assert f"replays: {len(files)} in" in done.stdout
+    for path in files:  # every file left is whole: it ends with its end record
+        assert '"type":"end"' in path.read_text().splitlines()[-1]

@@ -177,6 +177,7 @@ class LiveMatch:
                              state_hash(self.state))
         self.manager.notify("gamepit_match_end", match=self.match, result=result)
         result.replay_path = self.match.extra.get("replay_path")
+        result.replay_error = self.match.extra.get("replay_error", "")
         return result
 
 

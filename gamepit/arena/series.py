@@ -45,6 +45,7 @@ class SeriesResult:
     losses: int = 0
     forfeits: list[str] = field(default_factory=list)
     replays: list[str] = field(default_factory=list)
+    replay_errors: list[str] = field(default_factory=list)  # replays asked for, not written
 
     @property
     def games(self) -> int:
@@ -91,6 +92,8 @@ def play_series(game: Game, agents: Sequence[Agent], games: int, seed: int = 0,
             series.forfeits.append(f"game {i}: {who} forfeited ({result.forfeit_reason})")
         if result.replay_path:
             series.replays.append(result.replay_path)
+        if result.replay_error:
+            series.replay_errors.append(result.replay_error)
         if on_result is not None:
             on_result(i, result)
         if stop is not None and stop(outcome):

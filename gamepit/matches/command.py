@@ -115,7 +115,17 @@ def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
         print(f"  forfeit: {line}")
     if series.replays:
         print(f"replays: {len(series.replays)} in {replay_dir}/")
+    _replays_lost(series.replay_errors, len(series.replays), replay_dir)
     return 0
+
+
+def _replays_lost(errors: list[str], written: int, replay_dir: str | None) -> None:
+    """A replay asked for and not written is an error (after the results are printed): the
+    summary above counts only the files that were written whole."""
+    if errors:
+        raise GamepitError(f"match: {len(errors)} of {len(errors) + written} replays could not "
+                           f"be written to {replay_dir}/ ({errors[0]}); they were removed, the "
+                           f"{written} written are whole")
 
 
 def _replay_dir(args: argparse.Namespace) -> str | None:
@@ -130,12 +140,14 @@ def _match_one_player(args: argparse.Namespace, manager: PluginManager, game: Ga
     labels = [args.agent_a, args.agent_b]
     if labels[0] == labels[1]:
         labels = [f"{labels[0]} (A)", f"{labels[1]} (B)"]
-    forfeits = []
+    forfeits, written, lost = [], [], []
 
     def heard(label: str, index: int, result: Any) -> None:
         progress.advance()
         if result.forfeit_seat is not None:
             forfeits.append(f"episode {index}: {label} forfeited ({result.forfeit_reason})")
+        written.extend([result.replay_path] if result.replay_path else [])
+        lost.extend([result.replay_error] if result.replay_error else [])
 
     with Progress(args.games * 2, "episodes") as progress:
         scores = compare_on_seeds(game, dict(zip(labels, agents, strict=True)), args.games,
@@ -150,6 +162,9 @@ def _match_one_player(args: argparse.Namespace, manager: PluginManager, game: Ga
           f"equal on {args.games - better - worse}")
     for line in forfeits:
         print(f"  forfeit: {line}")
+    if written:
+        print(f"replays: {len(written)} in {replay_dir}/")
+    _replays_lost(lost, len(written), replay_dir)
     return 0
 
 
@@ -194,6 +209,9 @@ def cmd_play(args: argparse.Namespace, manager: PluginManager) -> int:
     print(f"returns by seat: {result.returns}")
     if result.replay_path:
         print(f"replay: {result.replay_path}")
+    if result.replay_error:
+        raise GamepitError(f"play: the replay could not be written ({result.replay_error}); "
+                           "the game above is not recorded")
     return 0
 
 

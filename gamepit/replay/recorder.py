@@ -30,11 +30,28 @@ def _versions() -> dict[str, str]:
 _open: dict[str, IO[str]] = {}
 
 
-def _write(handle: IO[str], record: dict[str, Any]) -> None:
+def _write(match: Any, handle: IO[str], record: dict[str, Any]) -> None:
     # The one place records become JSON: an agent's info holding a set, a numpy array or any
     # object is converted (lists, numbers, strings), so no step is ever dropped.
-    handle.write(json.dumps(to_json(record), separators=(",", ":")) + "\n")
-    handle.flush()  # a crash mid-match leaves every finished step on disk
+    try:
+        handle.write(json.dumps(to_json(record), separators=(",", ":")) + "\n")
+        handle.flush()  # a crash mid-match leaves every finished step on disk
+    except OSError as error:  # a full disk, a file size limit: this replay is lost, and said
+        _give_up(match, handle, error)
+
+
+def _give_up(match: Any, handle: IO[str], error: OSError) -> None:
+    """A replay that cannot be written: its partial file is removed and the match says why,
+    so no summary counts it."""
+    _open.pop(match.match_id, None)
+    try:
+        handle.close()
+    except OSError:
+        pass
+    path = match.extra.pop("replay_path", None)
+    if path:
+        Path(path).unlink(missing_ok=True)
+    match.extra["replay_error"] = error.strerror or str(error)
 
 
 @hookimpl
@@ -47,10 +64,14 @@ def gamepit_match_start(match: Any) -> None:
     who = "-vs-".join(re.sub(r"[^A-Za-z0-9_.=-]+", "_", spec)[:40] for spec in match.agent_specs)
     game_name = re.sub(r"[^A-Za-z0-9_]+", "_", match.game.name)
     path = folder / f"{stamp}_{game_name}_{who}_{match.match_id}{SUFFIX}"
-    handle = path.open("w", encoding="utf-8")
+    try:
+        handle = path.open("w", encoding="utf-8")
+    except OSError as error:
+        match.extra["replay_error"] = error.strerror or str(error)
+        return
     _open[match.match_id] = handle
     match.extra["replay_path"] = str(path)
-    _write(handle, {
+    _write(match, handle, {
         "format": FORMAT, "version": VERSION, "match_id": match.match_id,
         "game": match.game_spec, "game_name": match.game.name,
         "num_players": match.game.num_players, "seed": match.seed,
@@ -70,7 +91,7 @@ def gamepit_match_step(match: Any, step: Any) -> None:
               "rewards": step.rewards, "seconds": step.seconds, "info": step.info}
     if step.hash:
         record["hash"] = step.hash
-    _write(handle, record)
+    _write(match, handle, record)
 
 
 @hookimpl
@@ -78,7 +99,11 @@ def gamepit_match_end(match: Any, result: Any) -> None:
     handle = _open.pop(match.match_id, None)
     if handle is None:
         return
-    _write(handle, {"type": "end", "returns": result.returns, "steps": result.steps,
-                    "forfeit_seat": result.forfeit_seat, "forfeit_reason": result.forfeit_reason,
-                    "final_hash": result.final_hash})
-    handle.close()
+    _write(match, handle, {"type": "end", "returns": result.returns, "steps": result.steps,
+                           "forfeit_seat": result.forfeit_seat,
+                           "forfeit_reason": result.forfeit_reason,
+                           "final_hash": result.final_hash})
+    try:
+        handle.close()
+    except OSError as error:
+        _give_up(match, handle, error)
