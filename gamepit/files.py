@@ -26,13 +26,26 @@ def writable_folder(path: str | os.PathLike[str], purpose: str) -> Path:
     return folder
 
 
+def plain_output(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` as an output file: a new path or a regular file, never a device (``/dev/full``
+    would be replaced by a plain file), a folder, a pipe or a symbolic link (written through,
+    it would change a file elsewhere). One line (GamepitError) otherwise."""
+    path = Path(path)
+    if path.is_symlink():
+        raise GamepitError(f"{what} {path} is a symbolic link; give the file itself")
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "a device or other special file"
+        raise GamepitError(f"{what} {path} is {kind}, not a regular file")
+    return path
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` to write to; when the block ends without an
     error the file is flushed to disk and renamed over ``path``, so a reader (or a run killed
     mid-write) sees the old file or the new one, never half of one. The temporary keeps the
     suffix of ``path``, for writers that choose a format by it."""
-    path = Path(path)
+    path = plain_output(path, "output")
     temporary = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
     try:
         yield temporary

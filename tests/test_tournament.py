@@ -588,3 +588,23 @@ def test_a_ledger_locked_in_the_middle_keeps_what_was_committed(tmp_path, monkey
         holder.close()
     assert book.count("t") == 1
     book.close()
+
+
+def test_outputs_are_regular_files_never_devices_or_links(tmp_path, cli):
+    import stat
+
+    target = tmp_path / "elsewhere.sqlite"
+    target.write_bytes(b"")
+    link = tmp_path / "link.sqlite"
+    link.symlink_to(target)
+    for flags, message in (
+            (["--csv", "/dev/full"], "csv /dev/full is a device or other special file"),
+            (["--json", "/dev/null"], "json /dev/null is a device or other special file"),
+            (["--ledger", str(link)], "is a symbolic link; give the file itself"),
+            (["--csv", str(tmp_path)], "is a folder")):
+        done = cli("tournament", "tictactoe", "random", "alphabeta:depth=1", "--games", "2",
+                   *flags, cwd=tmp_path)
+        assert done.returncode == 2, (flags, done.stdout)
+        assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # still the device
+    assert not list(tmp_path.glob("elsewhere.sqlite-*"))  # no journal beside the link's target

@@ -11,7 +11,7 @@ from typing import Any
 
 from gamepit.backends import check_backend
 from gamepit.errors import GamepitError
-from gamepit.files import load_yaml, writable_folder
+from gamepit.files import load_yaml, plain_output, writable_folder
 from gamepit.specs import INT_LIMIT, number_problem
 from gamepit.tournament.ledger import DEFAULT_LEDGER
 
@@ -108,9 +108,7 @@ class TournamentConfig:
 
 def writable_file(path: str, what: str) -> None:
     """Refuse an output file that is a folder, or whose folder cannot be written, now."""
-    target = Path(path)
-    if target.is_dir():
-        raise GamepitError(f"{what} {path} is a folder, not a file")
+    target = plain_output(path, what)
     if target.exists() and not os.access(target, os.W_OK):
         raise GamepitError(f"{what} {path} cannot be written")
     writable_folder(target.resolve().parent, f"{what} folder")

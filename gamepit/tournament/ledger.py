@@ -99,6 +99,10 @@ class Ledger:
 
     def __init__(self, path: str | Path = DEFAULT_LEDGER) -> None:
         self.path = Path(path)
+        if self.path.is_symlink():  # SQLite would write its journal beside the link's target
+            raise GamepitError(f"ledger {self.path} is a symbolic link; give the file itself")
+        if self.path.exists() and not self.path.is_file():
+            raise GamepitError(f"ledger {self.path} is not a regular file")
         if self.path.parent and not self.path.parent.exists():
             raise GamepitError(f"ledger {self.path}: folder {self.path.parent} does not exist")
         try:
