@@ -262,3 +262,16 @@ def test_default_run_folders_are_unique_and_stale_partials_removed(tmp_path, mon
         path.write_bytes(b"half")
     remove_stale_partials(first)
     assert not dead.exists() and mine.exists()
+
+
+@pytest.mark.parametrize("name", ["metrics.jsonl", "replays", "dataset"])
+def test_a_link_inside_a_run_folder_is_refused(cli, tmp_path, name):
+    run = tmp_path / "run"
+    run.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (run / name).symlink_to(outside / name)
+    done = cli("train", "dqn", "--game", "tictactoe", "--set", "total_steps=10", "--run",
+               str(run), cwd=tmp_path)
+    assert done.returncode == 2 and "holds a symbolic link" in done.stderr, done.stderr
+    assert list(outside.iterdir()) == []  # nothing was written through it

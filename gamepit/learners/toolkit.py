@@ -132,6 +132,7 @@ def start_run(algorithm: str, args: Any, manager: PluginManager | None = None,
     game = manager.registry.make_game(args.game)
     folder = Path(args.run_dir) if args.run_dir else default_run_dir(algorithm, game)
     folder.mkdir(parents=True, exist_ok=True)
+    refuse_links(folder)
     remove_stale_partials(folder)
     resumed = None
     if args.resume and (folder / CHECKPOINT).is_file():
@@ -162,6 +163,16 @@ def default_run_dir(algorithm: str, game: Game) -> Path:
         except FileExistsError:
             continue
     raise GamepitError(f"cannot make a new run folder beside {base}; give --run")
+
+
+def refuse_links(folder: Path) -> None:
+    """A run folder is written through its own files only: a symbolic link inside it (a
+    ``metrics.jsonl`` or ``replays/`` pointing elsewhere) would have a run write a file it does
+    not own, so it is one line (the viewer refuses the same links)."""
+    for entry in folder.iterdir():
+        if entry.is_symlink():
+            raise GamepitError(f"run folder {folder} holds a symbolic link, {entry.name}; a run "
+                               "writes only its own files: remove the link or give another --run")
 
 
 def remove_stale_partials(folder: Path) -> None:
