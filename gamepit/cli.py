@@ -4,6 +4,7 @@ through ``gamepit_add_commands``. A user's mistake is one line on stderr and exi
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import textwrap
@@ -199,6 +200,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, manager) or 0)
     except GamepitError as error:
         print(f"gamepit: error: {error_line(str(error))}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if error.errno != errno.ENAMETOOLONG:
+            raise
+        name = str(error.filename or "")
+        print(f"gamepit: error: a path is longer than the file system allows: "
+              f"{error_line(name)}", file=sys.stderr)
+        return 2
+    except ValueError as error:
+        if "embedded null byte" not in str(error):
+            raise
+        print("gamepit: error: a path holds a NUL byte (\\0); give a path without it",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gamepit: interrupted", file=sys.stderr)

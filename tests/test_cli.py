@@ -275,3 +275,28 @@ def test_a_link_inside_a_run_folder_is_refused(cli, tmp_path, name):
                str(run), cwd=tmp_path)
     assert done.returncode == 2 and "holds a symbolic link" in done.stderr, done.stderr
     assert list(outside.iterdir()) == []  # nothing was written through it
+
+
+@pytest.mark.parametrize("arguments", [
+    ["match", "tictactoe", "alphazero:checkpoint=" + "a" * 5000, "random"],
+    ["--plugins", "a" * 5000, "plugins"],
+    ["train", "alphazero", "--game", "tictactoe", "--init", "a" * 5000, "--run", "r"],
+])
+def test_a_path_longer_than_the_file_system_allows_is_one_line(cli, tmp_path, arguments):
+    done = cli(*arguments, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-500:]
+    line = done.stderr.strip()
+    assert "longer than the file system allows" in line and len(line) < 700
+
+
+@pytest.mark.parametrize("command, text", [
+    ("tournament", 'game: tictactoe\nagents: [random, alphabeta]\nledger: "a\\0b"\n'),
+    ("tournament", 'game: tictactoe\nagents: [random, alphabeta]\nreplays: "a\\0b"\n'),
+    ("train", 'game: tictactoe\nrun_dir: "a\\0b"\n'),
+])
+def test_a_nul_byte_in_a_yaml_path_is_one_line(cli, tmp_path, command, text):
+    (tmp_path / "bad.yaml").write_text(text)
+    extra = ["dqn"] if command == "train" else []
+    done = cli(command, *extra, "--config", "bad.yaml", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-500:]
+    assert "NUL byte" in done.stderr and len(done.stderr.strip().splitlines()) == 1
