@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -455,6 +456,54 @@ def test_viewer_answers_every_request_under_abuse(abuse, tmp_path):
     assert facts["while_held"] == "200" and facts["seconds"] < 2.0, table
     assert "fifo.jsonl" in facts["marked_bad"], table
     assert server.process.returncode == 0, server.stderr()
+
+
+def test_a_body_that_trickles_in_is_cut_off_and_other_requests_are_answered(tmp_path,
+                                                                             registry):
+    """Twenty POSTs whose bodies arrive a byte every half second: each gets 408 once the idle
+    timeout (2 s) has passed since its body began, and a GET meanwhile is answered."""
+    viewer = ViewerServer(tmp_path, registry, port=0, idle_timeout=2.0)
+    viewer.start_in_thread()
+    port = viewer.server_address[1]
+    sockets = []
+    try:
+        for _ in range(20):
+            client = socket.create_connection(("127.0.0.1", port), timeout=30)
+            client.sendall(b"POST /api/play/new HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                           b"Content-Type: application/json\r\nContent-Length: 400\r\n\r\n{"
+                           % port)
+            sockets.append(client)
+        started = time.monotonic()
+        answers: dict[int, bytes] = {}
+        while len(answers) < len(sockets) and time.monotonic() - started < 30:
+            for index, client in enumerate(sockets):
+                if index in answers:
+                    continue
+                try:
+                    client.sendall(b" ")
+                except OSError:
+                    pass
+            time.sleep(0.5)
+            status, _ = get_json(viewer, "/api/replays")  # the viewer still answers
+            assert status == 200
+            for index, client in enumerate(sockets):
+                if index in answers:
+                    continue
+                client.setblocking(False)
+                try:
+                    data = client.recv(65536)
+                    if data:
+                        answers[index] = data
+                except (BlockingIOError, OSError):
+                    pass
+                client.setblocking(True)
+        assert len(answers) == 20, f"{len(answers)} of 20 trickling bodies were cut off"
+        assert all(b" 408 " in answer.split(b"\r\n")[0] for answer in answers.values())
+    finally:
+        for client in sockets:
+            client.close()
+        viewer.shutdown()
+        viewer.server_close()
 
 
 # --------------------------------------------------------------------------- command line

@@ -620,6 +620,30 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             source.closed()
 
+    def _read_body(self, length: int) -> bytes:
+        """The request's body, all of it within ``idle_timeout`` seconds: a client that sends
+        one byte every few seconds would otherwise hold this worker as long as it likes."""
+        deadline = time.monotonic() + self.server.idle_timeout
+        chunks, got = [], 0
+        try:
+            while got < length:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                self.connection.settimeout(left)
+                chunk = self.rfile.read1(min(65536, length - got))
+                if not chunk:
+                    raise _Refused(HTTPStatus.BAD_REQUEST, "the body ended early")
+                chunks.append(chunk)
+                got += len(chunk)
+        except TimeoutError:
+            self.close_connection = True
+            raise _Refused(HTTPStatus.REQUEST_TIMEOUT, "the request's body took longer than "
+                           f"{self.server.idle_timeout:g} s to arrive") from None
+        finally:
+            self.connection.settimeout(self.timeout)
+        return b"".join(chunks)
+
     def _post(self) -> None:
         parts = urlsplit(self.path)
         if not self.server.host_allowed(self.headers.get("Host", "")):
@@ -638,7 +662,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"a body is at most {MAX_BODY} "
                                                                 "bytes")
         try:
-            body = json.loads(self.rfile.read(length) or b"{}")
+            body = json.loads(self._read_body(length) or b"{}")
         except (ValueError, RecursionError):
             raise _Refused(HTTPStatus.BAD_REQUEST, "the body is not JSON") from None
         if not isinstance(body, dict):
