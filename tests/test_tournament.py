@@ -608,3 +608,21 @@ def test_outputs_are_regular_files_never_devices_or_links(tmp_path, cli):
         assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # still the device
     assert not list(tmp_path.glob("elsewhere.sqlite-*"))  # no journal beside the link's target
+
+
+@pytest.mark.parametrize("column, value", [
+    ("pairing", "not json"), ("returns", '["a", "b"]'), ("returns", "[1.0]"),
+    ("agents", '["random", "nobody"]'), ("pairing", "[" * 5000 + "]" * 5000),
+    ("forfeit_seat", 9), ("steps", "'many'"), ("returns", "[NaN, 1]"),
+])
+def test_a_damaged_ledger_row_is_one_line_naming_it(tmp_path, cli, column, value):
+    done = cli("tournament", "tictactoe", "random", "alphabeta:depth=1", "--games", "2",
+               "--ledger", "l.sqlite", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(str(tmp_path / "l.sqlite")) as connection:
+        connection.execute(f"UPDATE results SET {column} = ? WHERE id = 1", (value,))
+    again = cli("tournament", "tictactoe", "random", "alphabeta:depth=1", "--games", "2",
+                "--ledger", "l.sqlite", cwd=tmp_path)
+    assert again.returncode == 2 and "Traceback" not in again.stderr, again.stderr[-800:]
+    line = again.stderr.strip()
+    assert "row 1 of tournament 'tictactoe' is damaged" in line and "\n" not in line, line

@@ -90,6 +90,34 @@ class GameRecord:
         return 1.0 if mine > others else 0.0 if mine < others else 0.5
 
 
+def loads(text: Any) -> Any:
+    """A JSON column of a ledger row, None where it is not JSON (or nested past reason)."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def well_formed(record: GameRecord) -> bool:
+    """Whether a ledger row read back has the shape ``Ledger.record`` writes: the pairing's
+    agents (names), the same agents by seat, a finite return per seat, whole numbers where
+    numbers are whole, a forfeit seat that is a seat."""
+    pairing, agents, returns = record.pairing, record.agents, record.returns
+    whole = all(isinstance(value, int) and not isinstance(value, bool)
+                for value in (record.game_index, record.seed, record.steps))
+    seat = record.forfeit_seat
+    return (whole and isinstance(pairing, list) and isinstance(agents, list)
+            and isinstance(returns, list) and 1 <= len(pairing) == len(agents) == len(returns)
+            and all(isinstance(name, str) for name in pairing)
+            and all(isinstance(name, str) for name in agents)
+            and sorted(agents) == sorted(pairing)
+            and all(isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and math.isfinite(value) for value in returns)
+            and (seat is None or (isinstance(seat, int) and 0 <= seat < len(agents)))
+            and isinstance(record.forfeit_reason, str)
+            and isinstance(record.seconds, (int, float)))
+
+
 def pairing_key(pairing: list[str]) -> str:
     return json.dumps(pairing, separators=(",", ":"))
 
@@ -218,16 +246,29 @@ class Ledger:
             "SELECT pairing, game_index FROM results WHERE tournament = ?", (tournament,))}
 
     def results(self, tournament: str) -> list[GameRecord]:
-        """Every result of a tournament, in the order they were written."""
-        rows = self.connection.execute(
-            "SELECT pairing, game_index, agents, seed, returns, steps, seconds, forfeit_seat, "
-            "forfeit_reason, replay_path, node FROM results WHERE tournament = ? ORDER BY id",
-            (tournament,))
-        return [GameRecord(json.loads(pairing), index, json.loads(agents), seed,
-                           json.loads(returns), steps, seconds, forfeit_seat, reason, replay,
-                           node)
-                for (pairing, index, agents, seed, returns, steps, seconds, forfeit_seat,
-                     reason, replay, node) in rows]
+        """Every result of a tournament, in the order they were written. A row that is not
+        what ``record`` writes (edited by hand, or by another program) is one line naming the
+        ledger and the row, never a traceback."""
+        try:
+            rows = self.connection.execute(
+                "SELECT id, pairing, game_index, agents, seed, returns, steps, seconds, "
+                "forfeit_seat, forfeit_reason, replay_path, node FROM results "
+                "WHERE tournament = ? ORDER BY id", (tournament,)).fetchall()
+        except sqlite3.Error as error:
+            raise GamepitError(f"ledger {self.path}: cannot read its results ({error})"
+                               ) from None
+        records = []
+        for (row_id, pairing, index, agents, seed, returns, steps, seconds, forfeit_seat,
+             reason, replay, node) in rows:
+            record = GameRecord(loads(pairing), index, loads(agents), seed, loads(returns),
+                                steps, seconds, forfeit_seat, reason, replay, node)
+            if not well_formed(record):
+                raise GamepitError(f"ledger {self.path}: row {row_id} of tournament "
+                                   f"{tournament!r} is damaged (not as gamepit writes it); "
+                                   f"delete it (DELETE FROM results WHERE id = {row_id}) or "
+                                   "use another --name")
+            records.append(record)
+        return records
 
     def count(self, tournament: str) -> int:
         return self.connection.execute("SELECT COUNT(*) FROM results WHERE tournament = ?",

@@ -127,7 +127,7 @@ def list_tournaments(ledger: Path) -> list[dict[str, Any]]:
 def standings(ledger: Path, name: str) -> dict[str, Any]:
     """A tournament's leaderboard from its ledger, as ``gamepit tournament`` prints it: Elo
     with 95% intervals for two-player games, mean scores for one-player games."""
-    from gamepit.tournament.ledger import GameRecord, stored_anchors
+    from gamepit.tournament.ledger import GameRecord, loads, stored_anchors, well_formed
     from gamepit.tournament.ratings import rate_games, scale_note
 
     try:
@@ -147,9 +147,9 @@ def standings(ledger: Path, name: str) -> dict[str, Any]:
     records = []
     for (pairing, index, agents, seed, returns, steps, seconds, seat, reason, replay,
          finished) in rows:
-        record = GameRecord(_json(pairing), index, _json(agents), seed, _json(returns), steps,
+        record = GameRecord(loads(pairing), index, loads(agents), seed, loads(returns), steps,
                             seconds, seat, reason, replay)
-        if _well_formed(record):
+        if well_formed(record):
             records.append((record, finished))
     if found is None:
         raise GamepitError(f"ledger {ledger}: no tournament named {name!r}")
@@ -181,22 +181,3 @@ def standings(ledger: Path, name: str) -> dict[str, Any]:
             "kind": "elo" if two_player else "score", "table": table, "recent": recent,
             "scale": scale,
             "skipped": len(rows) - len(records)}
-
-
-def _json(text: Any) -> Any:
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError, RecursionError):
-        return None
-
-
-def _well_formed(record: Any) -> bool:
-    """Whether a ledger row read back has the shape ``gamepit tournament`` writes: the
-    pairing's agents (names), the same agents by seat, and a finite return per seat."""
-    pairing, agents, returns = record.pairing, record.agents, record.returns
-    return (isinstance(pairing, list) and isinstance(agents, list)
-            and isinstance(returns, list) and 1 <= len(pairing) == len(agents) == len(returns)
-            and all(isinstance(name, str) for name in pairing)
-            and sorted(agents) == sorted(pairing)
-            and all(isinstance(value, (int, float)) and not isinstance(value, bool)
-                    and math.isfinite(value) for value in returns))
