@@ -10,7 +10,8 @@ game's seed, so the same seeds fault the same games), fails at its move ``at``:
 - ``forger``: returns an answer that raises when it is read: an int whose ``int()`` raises
   (``kind=int``), a tuple whose iteration raises (``iter``), info whose ``str()`` raises
   (``str``);
-- ``spawner``: starts a child process that sleeps an hour (marked by ``code``), then plays on.
+- ``spawner``: starts a child process that sleeps an hour (marked by ``code``), then plays on;
+- ``stuck``: hangs in ``reset``; ``slowstart``: hangs while it is built (``__init__``).
 """
 
 import os
@@ -116,6 +117,19 @@ class Spawner(FaultyAgent):
         return int(state.legal_actions()[0])
 
 
+class Stuck(FaultyAgent):
+    def reset(self, game, player, seed=None):
+        while True:
+            pass
+
+
+class SlowStart(FaultyAgent):
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        while True:
+            pass
+
+
 OPTIONS = (Option("p", float, 1.0, "share of games it fails in", low=0, high=1),
            Option("at", int, 0, "the move it fails at", low=0),
            Option("code", int, 0, "exit code (exiter)"),
@@ -127,4 +141,5 @@ OPTIONS = (Option("p", float, 1.0, "share of games it fails in", low=0, high=1),
 def gamepit_add_agents():
     return [agent(name, cls, f"test agent: {name}", OPTIONS) for name, cls in (
         ("exiter", Exiter), ("quitter", Quitter), ("crasher", Crasher), ("hanger", Hanger),
-        ("liar", Liar), ("forger", Forger), ("spawner", Spawner))]
+        ("liar", Liar), ("forger", Forger), ("spawner", Spawner), ("stuck", Stuck),
+        ("slowstart", SlowStart))]

@@ -448,3 +448,25 @@ def _running(marker: str) -> bool:
         except OSError:
             continue
     return False
+
+
+# --------------------------------------------------------------------------- a game's start
+
+
+@pytest.mark.parametrize("extra", [[], ["--isolate"]])
+def test_an_agent_that_hangs_in_reset_forfeits_after_the_start_time(tmp_path, extra,
+                                                                      monkeypatch):
+    monkeypatch.setenv("GAMEPIT_START_TIME", "2")
+    done = run("match", "tictactoe", "stuck", "random", "-n", "2", "--no-replays", *extra,
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("did not reset within 2s") == 2, done.stdout
+    assert "+0 =0 -2" in done.stdout
+
+
+def test_an_isolated_agent_that_hangs_while_built_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAMEPIT_START_TIME", "2")
+    done = run("match", "tictactoe", "slowstart", "random", "-n", "2", "--no-replays",
+               "--isolate", cwd=tmp_path)
+    assert done.returncode == 2 and "did not start within 2s" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

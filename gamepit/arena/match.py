@@ -5,6 +5,7 @@ illegal action forfeits that game with the reason recorded; it never raises to t
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 import threading
 import time
@@ -67,6 +68,19 @@ def call_with_time_limit(function: Callable[[], Any], seconds: float | None) -> 
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+START_TIME = 60.0  # seconds an agent may take to start a game (GAMEPIT_START_TIME)
+
+
+def start_time() -> float:
+    """Seconds an agent may take to start (build, reset) before it forfeits: the
+    ``GAMEPIT_START_TIME`` environment variable, else ``START_TIME``."""
+    try:
+        value = float(os.environ.get("GAMEPIT_START_TIME", START_TIME))
+    except ValueError:
+        return START_TIME
+    return value if 0 < value < 10**6 else START_TIME
 
 
 def fault_reason(call: str, error: BaseException) -> str:
@@ -135,9 +149,15 @@ class LiveMatch:
                 or (self.max_steps is not None and self.steps >= self.max_steps))
 
     def reset(self, seat: int, agent: Agent) -> None:
-        """Seat an agent; one that fails to reset forfeits."""
+        """Seat an agent; one that fails to reset, or takes longer than ``start_time()``,
+        forfeits (an agent that kills on timeout bounds its own reset)."""
+        limit = None if getattr(agent, "kills_on_timeout", False) else start_time()
         try:
-            agent.reset(self.game, seat, self.agent_seed(seat))
+            call_with_time_limit(lambda: agent.reset(self.game, seat, self.agent_seed(seat)),
+                                 limit)
+        except MoveTimeout as error:
+            self.forfeit(seat, error_text(error) if limit is None
+                         else f"did not reset within {limit:g}s")
         except BaseException as error:  # noqa: BLE001 - Ctrl-C re-raised by fault_reason
             self.forfeit(seat, fault_reason("reset", error))
 

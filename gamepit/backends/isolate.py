@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gamepit.arena.match import AgentCrashed, MoveTimeout, takes_seeds
+from gamepit.arena.match import AgentCrashed, MoveTimeout, start_time, takes_seeds
+from gamepit.errors import GamepitError
 from gamepit.protocols import ActResult, Agent, Game, State
 from gamepit.specs import allow_engines, granted_engines
 
@@ -82,11 +83,14 @@ class IsolatedAgent(Agent):
         self.move_time = move_time
         self.process: Any = None
         self.conn: Any = None
-        self.batched = bool(self._call("hello", None, None))
+        try:  # the child builds the agent before it answers: bounded like a game's start
+            self.batched = bool(self._call("hello", None, start_time(), "start"))
+        except (MoveTimeout, AgentCrashed) as error:
+            raise GamepitError(f"{spec}: {error}") from None
 
     def reset(self, game: Game, player: int, seed: int | None = None) -> None:
         self.game, self.player = game, player
-        self._call("reset", (game.spec or game.name, player, seed), None)
+        self._call("reset", (game.spec or game.name, player, seed), start_time(), "reset")
 
     def act(self, state: State) -> ActResult:
         return self._call("act", state, self.move_time)
@@ -126,7 +130,7 @@ class IsolatedAgent(Agent):
             self.conn.close()
         self.process = self.conn = None
 
-    def _call(self, op: str, payload: Any, limit: float | None) -> Any:
+    def _call(self, op: str, payload: Any, limit: float | None, what: str = "") -> Any:
         if self.process is None:
             self._start()
         try:
@@ -136,6 +140,8 @@ class IsolatedAgent(Agent):
             answered = True  # a broken pipe: the child is gone, recv says so
         if not answered:
             self._stop()
+            if what:
+                raise MoveTimeout(f"did not {what} within {limit:g}s (its process was killed)")
             raise MoveTimeout(f"exceeded the move time of {limit:g}s (its process was killed)")
         try:
             kind, value = self.conn.recv()

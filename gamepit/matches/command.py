@@ -170,8 +170,21 @@ def _match_one_player(args: argparse.Namespace, manager: PluginManager, game: Ga
 
 def _match_agents(args: argparse.Namespace, manager: PluginManager, game: Game) -> list[Agent]:
     """The two agents, built here, or (``--isolate``) each in a process of its own after a
-    check here that its spec builds and fits the game."""
-    agents = [manager.registry.make_agent(spec, game) for spec in (args.agent_a, args.agent_b)]
+    check here that its spec builds and fits the game. Building is bounded by the start time:
+    an agent that hangs while it is built is one line, not a match that never starts."""
+    from gamepit.arena.match import ABANDONED, MoveTimeout, call_with_time_limit, start_time
+
+    agents, warn = [], ABANDONED["warn"]
+    for spec in (args.agent_a, args.agent_b):
+        ABANDONED["warn"] = False  # a hung build ends the command: no warning about its thread
+        try:
+            agents.append(call_with_time_limit(
+                lambda spec=spec: manager.registry.make_agent(spec, game), start_time()))
+        except MoveTimeout:
+            raise GamepitError(f"{spec}: did not start within {start_time():g}s (set "
+                               "GAMEPIT_START_TIME to give agents longer)") from None
+        finally:
+            ABANDONED["warn"] = warn
     if not args.isolate:
         return agents
     from gamepit.backends.isolate import IsolatedAgent
