@@ -203,3 +203,19 @@ def test_shipped_checkpoints_carry_their_digest(path):
     data = toolkit.load_checkpoint(path)
     assert data[toolkit.DIGEST] == toolkit.digest(data)
     assert torch.load(path, weights_only=True)[toolkit.DIGEST] == data[toolkit.DIGEST]
+
+
+def test_torchscript_and_pickled_objects_are_refused_in_our_own_words(tmp_path, cli):
+    import torch
+
+    script = tmp_path / "script.pt"
+    torch.jit.script(torch.nn.Linear(2, 2)).save(str(script))
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"weights": torch.zeros(2), "thing": tmp_path}, pickled)  # a Path: an object
+    for path, message in ((script, "is a TorchScript file, not a gamepit checkpoint"),
+                          (pickled, "holds objects other than tensors")):
+        done = cli("match", "tictactoe", f"alphazero:checkpoint={path}", "random", cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], done.stderr
+        assert "\x1b" not in done.stderr and "torch.jit.load" not in done.stderr

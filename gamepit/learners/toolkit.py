@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import re
 import time
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -361,7 +363,21 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"
     if not is_zip:
         raise GamepitError(f"{path} is not a gamepit checkpoint (not a file torch.save wrote)")
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise GamepitError(f"checkpoint {path} is damaged ({one_line(error)})") from None
+    if any(name.endswith("/constants.pkl") or "/code/" in name for name in names):
+        raise GamepitError(f"{path} is a TorchScript file, not a gamepit checkpoint (gamepit "
+                           "loads weights, never code)")
+    try:
+        with warnings.catch_warnings():  # torch's own advice is about loading code: not ours
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        raise GamepitError(f"{path} is not a gamepit checkpoint: it holds objects other than "
+                           "tensors, numbers and strings, and gamepit never unpickles code"
+                           ) from None
     except Exception as error:
         raise GamepitError(f"checkpoint {path} is damaged or not a gamepit checkpoint "
                            f"({type(error).__name__}: {one_line(error)})") from None
