@@ -797,6 +797,12 @@ def test_a_person_plays_stockfish_in_the_browser(browser, tmp_path):
         f"{c}{r}" for c in "abcdefgh" for r in "12"}
 
 
+@pytest.mark.parametrize("page", ["x" * 65, "caf\u00e9", "tab\tbed"])
+def test_new_refuses_the_page_tokens_attach_refuses(server, page):
+    status, answer = post(server, "/api/play/new", {"game": "tictactoe", "page": page})
+    assert status == 400 and "page must be a short token" in answer["error"], answer
+
+
 def test_the_page_starts_no_engine_it_was_not_granted(server, monkeypatch):
     monkeypatch.delenv("GAMEPIT_ALLOW_ENGINE", raising=False)
     status, answer = post(server, "/api/play/new", {"game": "go:size=9",

@@ -46,6 +46,13 @@ MAX_GAMES = 4  # games played at once per server: each holds an agent (maybe a n
 UNCLAIMED = 30.0  # seconds a new game waits for its page before it is dropped
 GRACE = 30.0  # seconds a game waits for its page to come back (a reload, a dropped connection)
 PAGE_CLOSED = "unfinished: the page was closed"
+
+
+def checked_page(page: str | None) -> str | None:
+    """A page's token as ``new`` and ``attach`` both take it: short printable ASCII, or None."""
+    if page is not None and not (0 < len(page) <= 64 and page.isascii() and page.isprintable()):
+        raise PlayError("page must be a short token", status=400)
+    return page
 FPS = 15.0  # steps a second of a screen game (Atari at frameskip 4 runs 15 a second)
 HUMAN = "human@browser"  # (not "human": that one is the terminal agent, whose hooks print)
 # The directions and the button a screen game's action names are made of, in ALE's order.
@@ -261,10 +268,7 @@ class PlayGame:
         connection): it gets the position, the moves and the agent's last thinking. Only the
         owner may follow a game being played; a page without a token gets one of its own, so
         it can never come back. A game that is over shows any page how it ended."""
-        if page is not None and not (0 < len(page) <= 64 and page.isascii()
-                                     and page.isprintable()):
-            raise PlayError("page must be a short token", status=400)
-        page = page or secrets.token_hex(8)
+        page = checked_page(page) or secrets.token_hex(8)
         with self.lock:
             if self.status == "over":
                 return PlayStream(self, page)
@@ -559,6 +563,7 @@ class PlayTable:
     def new(self, game_spec: str, agent_spec: str, human_seat: int = 0,
             seed: int | None = None, page: str | None = None) -> PlayGame:
         """A new game; ``page``: the token of the page asking, which alone may follow it."""
+        page = checked_page(page)
         with self._lock:
             unclaimed = [game for game in self._games.values() if game.status == "ready"
                          and not game.streaming
