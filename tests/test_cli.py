@@ -271,8 +271,8 @@ def test_a_link_inside_a_run_folder_is_refused(cli, tmp_path, name):
     outside = tmp_path / "outside"
     outside.mkdir()
     (run / name).symlink_to(outside / name)
-    done = cli("train", "dqn", "--game", "tictactoe", "--set", "total_steps=10", "--run",
-               str(run), cwd=tmp_path)
+    done = cli("train", "dqn", "--game", "minatar:breakout", "--set", "total_steps=10",
+               "--run", str(run), cwd=tmp_path)
     assert done.returncode == 2 and "holds a symbolic link" in done.stderr, done.stderr
     assert list(outside.iterdir()) == []  # nothing was written through it
 
