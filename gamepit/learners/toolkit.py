@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 import re
 import time
@@ -37,6 +36,7 @@ import torch
 
 from gamepit.arena import play_lockstep, play_series
 from gamepit.backends import Pool, open_pool
+from gamepit.backends.isolate import alive
 from gamepit.errors import GamepitError
 from gamepit.faces import StateGymEnv
 from gamepit.files import atomic_write
@@ -182,18 +182,8 @@ def remove_stale_partials(folder: Path) -> None:
     that a run killed mid-write left, where their writer is no longer alive."""
     for partial in folder.glob(".*.partial*"):
         found = re.fullmatch(r"\.(.+)\.(\d+)\.partial(\.[^.]*)?", partial.name)
-        if found and not _alive(int(found.group(2))) and partial.is_file():
+        if found and not alive(int(found.group(2))) and partial.is_file():
             partial.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def run_meta(run: Run, args: Any, observation_shape: Sequence[int], num_actions: int
