@@ -114,13 +114,26 @@ def test_pachi_plays_gnugo_over_gtp(registry):
     pachi = "gtp:cmd=pachi -t =500 threads=1"
     agents = [registry.make_agent(spec, game) for spec in (pachi, GNUGO)]
     try:
-        played = play(game, agents, [pachi, GNUGO], 2, move_time=30)
+        played = play(game, agents, [pachi, GNUGO], 2, move_time=30, max_steps=40)
     finally:
         for agent in agents:
             agent.close()
     # both played to the end, or one resigned (Pachi resigns lost games)
     assert all(r.forfeit_reason in ("", "resigned") for r, _ in played), played
     assert all(r.steps > 10 for r, _ in played)
+
+
+def test_an_engine_that_aborts_forfeits_with_the_signal(registry):
+    """Pachi asserts (SIGABRT) when asked for fewer than its minimum of playouts: a real
+    engine crash, recorded as the engine's forfeit."""
+    game = registry.make_game("go:size=9")
+    pachi = "gtp:cmd=pachi -t =100 'threads=1,pass_all_alive'"
+    agent = registry.make_agent(pachi, game)
+    try:
+        played = play(game, [agent, registry.make_agent("random", game)], [pachi, "random"], 1)
+    finally:
+        agent.close()
+    assert played[0][0].forfeit_reason == "pachi ended (killed by SIGABRT)"
 
 
 @pytest.mark.parametrize("game_spec", ["openspiel:chess", "pettingzoo:classic.chess_v6"])
