@@ -219,3 +219,63 @@ def test_torchscript_and_pickled_objects_are_refused_in_our_own_words(tmp_path, 
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], done.stderr
         assert "\x1b" not in done.stderr and "torch.jit.load" not in done.stderr
+
+
+# --------------------------------------------------------------------------- files that lie
+
+
+def _bomb(path, member: str, size: int) -> None:
+    """A zip of a few kilobytes whose one member declares ``size`` bytes (deflated zeros)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, b"\0" * size)
+
+
+def test_zip_bombs_are_refused_before_they_are_read(tmp_path):
+    import numpy as np
+
+    from gamepit.errors import GamepitError
+    from gamepit.learners.alphazero.learner import ReplayBuffer
+    from gamepit.learners.toolkit import load_checkpoint
+
+    checkpoint = tmp_path / "bomb.pt"
+    _bomb(checkpoint, "bomb/data.pkl", 30_000_000)
+    assert checkpoint.stat().st_size < 100_000
+    with pytest.raises(GamepitError, match="is compressed, which gamepit never writes"):
+        load_checkpoint(checkpoint)
+    buffer = tmp_path / "replay_buffer.npz"
+    _bomb(buffer, "observations.npy", 30_000_000)
+    with pytest.raises(GamepitError, match="is compressed"):
+        ReplayBuffer(10, (3, 6, 7), 7, np.float32).load(buffer)
+
+
+def test_arrays_of_different_lengths_and_shards_of_other_shapes_are_refused(tmp_path):
+    import numpy as np
+
+    from gamepit.errors import GamepitError
+    from gamepit.learners.alphazero.learner import ReplayBuffer as AlphaZeroBuffer
+    from gamepit.learners.imitation.learner import SHARD_FIELDS, Dataset
+
+    path = tmp_path / "replay_buffer.npz"
+    np.savez(path, observations=np.zeros((10, 3, 6, 7), np.float32),
+             policies=np.zeros((4, 7), np.float32), outcomes=np.zeros(10, np.float32),
+             cursor=np.int64(0))
+    with pytest.raises(GamepitError, match="different lengths: observations 10, policies 4"):
+        AlphaZeroBuffer(100, (3, 6, 7), 7, np.float32).load(path)
+
+    def rows(count: int, shape: tuple) -> dict:
+        return {"observations": np.zeros((count, *shape), np.float32),
+                "masks": np.ones((count, 7), bool), "targets": np.zeros((count, 7), np.float32),
+                "actions": np.zeros(count, np.int64), "weights": np.ones(count, np.float32)}
+
+    dataset = Dataset(tmp_path / "dataset")
+    dataset.append(rows(5, (3, 6, 7)))
+    dataset.append(rows(5, (2, 6, 7)))  # another game's planes
+    with pytest.raises(GamepitError, match="shard_00001.npz is damaged .*other shapes"):
+        dataset.load()
+    lying = tmp_path / "lying"
+    Dataset(lying).append({**rows(5, (3, 6, 7)), "actions": np.zeros(3, np.int64)})
+    with pytest.raises(GamepitError, match="different lengths"):
+        Dataset(lying).load()
+    assert set(SHARD_FIELDS) == set(rows(1, (1,)))

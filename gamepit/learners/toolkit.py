@@ -337,6 +337,32 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> Path:
     return path
 
 
+def plain_archive(path: str | Path) -> None:
+    """Raise ValueError unless ``path`` is a zip as ``torch.save`` and ``np.savez`` write it:
+    every member stored, not compressed, and no more data declared than the file holds. So a
+    file of a few megabytes can never expand to gigabytes (a zip bomb) before it is refused."""
+    path = Path(path)
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    for member in members:
+        if member.compress_type != zipfile.ZIP_STORED:
+            raise ValueError(f"its member {member.filename!r} is compressed, which gamepit "
+                             "never writes")
+    declared = sum(member.file_size for member in members)
+    if declared > path.stat().st_size:
+        raise ValueError(f"it declares {declared:,} bytes of data in a file of "
+                         f"{path.stat().st_size:,}")
+
+
+def same_lengths(arrays: Mapping[str, Any], names: Sequence[str]) -> int:
+    """The common length of ``arrays[name]`` for ``names``; ValueError if they differ."""
+    lengths = {name: len(arrays[name]) for name in names}
+    if len(set(lengths.values())) > 1:
+        raise ValueError("its arrays have different lengths: " + ", ".join(
+            f"{name} {length}" for name, length in lengths.items()))
+    return next(iter(lengths.values()), 0)
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"
                     ) -> dict[str, Any]:
     """Load a checkpoint with weights only and check its digest; a missing, empty, damaged or
@@ -360,6 +386,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"
     if any(name.endswith("/constants.pkl") or "/code/" in name for name in names):
         raise GamepitError(f"{path} is a TorchScript file, not a gamepit checkpoint (gamepit "
                            "loads weights, never code)")
+    try:
+        plain_archive(path)
+    except (ValueError, OSError, zipfile.BadZipFile) as error:
+        raise GamepitError(f"checkpoint {path} is damaged or not a gamepit checkpoint "
+                           f"({one_line(error)})") from None
     try:
         with warnings.catch_warnings():  # torch's own advice is about loading code: not ours
             warnings.simplefilter("ignore")

@@ -393,8 +393,10 @@ class ReplayBuffer:
     def load(self, path: Path) -> None:
         """A damaged or foreign file is one line (zip CRCs catch flipped bits)."""
         try:
+            toolkit.plain_archive(path)
             with np.load(path, allow_pickle=False) as data:
-                count = min(len(data["outcomes"]), self.capacity)
+                count = min(toolkit.same_lengths(data, ["observations", "policies", "outcomes"]),
+                            self.capacity)
                 self.observations[:count] = data["observations"][:count]
                 self.policies[:count] = data["policies"][:count]
                 self.outcomes[:count] = data["outcomes"][:count]

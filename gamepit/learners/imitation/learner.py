@@ -184,8 +184,15 @@ class Dataset:
         parts: list[dict[str, np.ndarray]] = []
         for path in self.shards():
             try:
+                toolkit.plain_archive(path)
                 with np.load(path, allow_pickle=False) as data:
-                    parts.append({name: data[name] for name in SHARD_FIELDS})
+                    part = {name: data[name] for name in SHARD_FIELDS}
+                toolkit.same_lengths(part, SHARD_FIELDS)
+                first = next((done for done in parts if len(done["actions"])), None)
+                if first is not None and len(part["actions"]) and any(
+                        part[name].shape[1:] != first[name].shape[1:] for name in SHARD_FIELDS):
+                    raise ValueError("its rows have other shapes than the first shard's")
+                parts.append(part)
             except Exception as error:  # noqa: BLE001 - any damage is one line
                 raise GamepitError(f"dataset shard {path} is damaged "
                                    f"({toolkit.one_line(error)}); delete it to redo its round"

@@ -658,8 +658,10 @@ class ReplayBuffer:
     def load(self, path: Path) -> None:
         """A damaged or foreign file is one line."""
         try:
+            toolkit.plain_archive(path)
             with np.load(path, allow_pickle=False) as data:
-                count = len(data["actions"])
+                count = toolkit.same_lengths(data, [name for name in self.FIELDS
+                                                    if name in data])
                 if count > self.capacity:
                     raise ValueError(f"{count} positions, the buffer holds {self.capacity}")
                 for name in self.FIELDS:
