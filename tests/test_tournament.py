@@ -626,3 +626,22 @@ def test_a_damaged_ledger_row_is_one_line_naming_it(tmp_path, cli, column, value
     assert again.returncode == 2 and "Traceback" not in again.stderr, again.stderr[-800:]
     line = again.stderr.strip()
     assert "row 1 of tournament 'tictactoe' is damaged" in line and "\n" not in line, line
+
+
+@pytest.mark.parametrize("script, message", [
+    ("CREATE TABLE tournaments (x INTEGER)", "its table tournaments lacks"),
+    ("CREATE TABLE results (id INTEGER PRIMARY KEY, tournament TEXT)", "its table results lacks"),
+    ("CREATE TABLE notes (x); CREATE TRIGGER t AFTER INSERT ON notes BEGIN DELETE FROM notes; "
+     "END;", "it has triggers, t"),
+])
+def test_another_programs_database_is_refused_and_left_as_it_was(tmp_path, cli, script,
+                                                                 message):
+    path = tmp_path / "theirs.sqlite"
+    with sqlite3.connect(str(path)) as connection:
+        connection.executescript(script)
+    before = path.read_bytes()
+    done = cli("tournament", "tictactoe", "random", "alphabeta:depth=1", "--games", "2",
+               "--ledger", str(path), cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-600:]
+    assert f"not a gamepit ledger ({message}" in done.stderr
+    assert path.read_bytes() == before

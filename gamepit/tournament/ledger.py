@@ -56,6 +56,10 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE INDEX IF NOT EXISTS results_by_tournament ON results (tournament);
 """
+_COLUMNS = {"tournaments": {"name", "game", "seed", "settings", "created"},
+            "results": {"id", "tournament", "game", "pairing", "game_index", "agents", "seed",
+                        "returns", "outcome", "forfeit_seat", "forfeit_reason", "steps",
+                        "seconds", "replay_path", "finished", "node"}}
 
 
 @dataclass
@@ -135,6 +139,7 @@ class Ledger:
             raise GamepitError(f"ledger {self.path}: folder {self.path.parent} does not exist")
         try:
             self.connection = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT)
+            self._check_foreign()  # before anything is written into someone else's file
             self.connection.execute("PRAGMA journal_mode=WAL")
             self.connection.execute("PRAGMA synchronous=NORMAL")
             self.connection.executescript(_SCHEMA)
@@ -148,6 +153,22 @@ class Ledger:
             raise ledger_error(self.path, error) from None
         except sqlite3.DatabaseError as error:
             raise GamepitError(f"ledger {self.path}: not a usable SQLite file ({error})") from None
+
+    def _check_foreign(self) -> None:
+        """A file with triggers, or with a ``tournaments`` or ``results`` table of other columns,
+        is some other program's database: refused in one line, and left as it was."""
+        triggers = self.connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        if triggers:
+            raise GamepitError(f"ledger {self.path}: not a gamepit ledger (it has triggers, "
+                               f"{', '.join(row[0] for row in triggers)}, which gamepit never "
+                               "writes)")
+        for table, columns in _COLUMNS.items():
+            found = {row[1] for row in self.connection.execute(f"PRAGMA table_info({table})")}
+            missing = columns - found - {"node"}  # node: added to ledgers from before it
+            if found and missing:
+                raise GamepitError(f"ledger {self.path}: not a gamepit ledger (its table "
+                                   f"{table} lacks {', '.join(sorted(missing))})")
 
     def __enter__(self) -> Ledger:
         return self
