@@ -11,7 +11,8 @@ game's seed, so the same seeds fault the same games), fails at its move ``at``:
   (``kind=int``), a tuple whose iteration raises (``iter``), info whose ``str()`` raises
   (``str``);
 - ``spawner``: starts a child process that sleeps an hour (marked by ``code``), then plays on;
-- ``stuck``: hangs in ``reset``; ``slowstart``: hangs while it is built (``__init__``).
+- ``stuck``: hangs in ``reset``; ``slowstart``: hangs while it is built (``__init__``);
+- ``meddler``: changes the game object it is given (one action, one player), then plays on.
 """
 
 import os
@@ -130,6 +131,13 @@ class SlowStart(FaultyAgent):
             pass
 
 
+class Meddler(FaultyAgent):
+    def reset(self, game, player, seed=None):
+        super().reset(game, player, seed)
+        game.num_actions, game.num_players = 1, 1
+        self.faulty = False  # its moves are honest
+
+
 OPTIONS = (Option("p", float, 1.0, "share of games it fails in", low=0, high=1),
            Option("at", int, 0, "the move it fails at", low=0),
            Option("code", int, 0, "exit code (exiter)"),
@@ -142,4 +150,4 @@ def gamepit_add_agents():
     return [agent(name, cls, f"test agent: {name}", OPTIONS) for name, cls in (
         ("exiter", Exiter), ("quitter", Quitter), ("crasher", Crasher), ("hanger", Hanger),
         ("liar", Liar), ("forger", Forger), ("spawner", Spawner), ("stuck", Stuck),
-        ("slowstart", SlowStart))]
+        ("slowstart", SlowStart), ("meddler", Meddler))]

@@ -470,3 +470,13 @@ def test_an_isolated_agent_that_hangs_while_built_is_one_line(tmp_path, monkeypa
                "--isolate", cwd=tmp_path)
     assert done.returncode == 2 and "did not start within 2s" in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("extra", [[], ["--workers", "1"]])
+def test_an_agent_that_changes_its_game_cannot_make_its_opponent_forfeit(tmp_path, extra):
+    done = run("tournament", "connect_four", "meddler", "mcts:sims=8", "random", "--games", "4",
+               "--ledger", "meddle.sqlite", *extra, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = ledger_rows(tmp_path / "meddle.sqlite")
+    assert len(rows) == 12
+    assert reasons(rows) == {"": 12}, reasons(rows)

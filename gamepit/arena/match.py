@@ -4,6 +4,7 @@ illegal action forfeits that game with the reason recorded; it never raises to t
 
 from __future__ import annotations
 
+import copy
 import inspect
 import os
 import sys
@@ -129,6 +130,9 @@ class LiveMatch:
                  manager: PluginManager | None = None, max_steps: int | None = None,
                  opening_moves: int = 0) -> None:
         self.game, self.manager = game, manager or get_manager()
+        # the referee's own numbers, and each seat its own game object: a seat that changes
+        # its game (``self.game.num_actions = 1``) cannot make another seat's moves illegal
+        self.num_actions, self.num_players = int(game.num_actions), int(game.num_players)
         self.max_steps, self.move_time = max_steps, move_time
         self.match = MatchInfo(uuid.uuid4().hex[:12], game, game.spec or game.name,
                                list(agent_specs), seed, replay_dir, move_time=move_time)
@@ -155,9 +159,9 @@ class LiveMatch:
         # attributes (a watcher thread costs about 300 us, most of a fast game)
         plain = type(agent).reset is Agent.reset or getattr(agent, "kills_on_timeout", False)
         limit = None if plain else start_time()
+        own = copy.copy(self.game)
         try:
-            call_with_time_limit(lambda: agent.reset(self.game, seat, self.agent_seed(seat)),
-                                 limit)
+            call_with_time_limit(lambda: agent.reset(own, seat, self.agent_seed(seat)), limit)
         except MoveTimeout as error:
             self.forfeit(seat, error_text(error) if limit is None
                          else f"did not reset within {limit:g}s")
@@ -177,7 +181,7 @@ class LiveMatch:
         if self.move_time is not None and seconds > self.move_time:
             self.forfeit(seat, f"exceeded the move time of {self.move_time:g}s")
             return
-        if not (0 <= action < self.game.num_actions) or not self.state.legal_mask()[action]:
+        if not (0 <= action < self.num_actions) or not self.state.legal_mask()[action]:
             self.forfeit(seat, f"illegal action {action}")
             return
         before = self.state.returns()
@@ -192,7 +196,7 @@ class LiveMatch:
         self.manager.notify("gamepit_match_step", match=self.match, step=step)
 
     def finish(self) -> MatchResult:
-        players = self.game.num_players
+        players = self.num_players
         returns = [float(r) for r in self.state.returns()]
         if self.forfeit_seat is not None and players > 1:
             returns = [-1.0 if seat == self.forfeit_seat else 1.0 for seat in range(players)]
