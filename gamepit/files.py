@@ -3,6 +3,7 @@ takes files before long work, writing atomically, and reading YAML without runni
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -19,8 +20,9 @@ def writable_folder(path: str | os.PathLike[str], purpose: str) -> Path:
     folder = Path(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".gamepit-probe-"):
-            pass
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".gamepit-probe-") as probe:
+            probe.write(bytes(1024))  # a full disk fails here, not after the work
+            probe.flush()
     except OSError as error:
         raise GamepitError(f"{purpose} {folder}: {error.strerror or error}") from None
     return folder
@@ -52,6 +54,13 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
         with temporary.open("rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, path)
+    except (OSError, RuntimeError) as error:  # torch says a short write in its own words
+        if getattr(error, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or any(
+                words in str(error) for words in ("unexpected pos", "failed writing")):
+            why = getattr(error, "strerror", None) or "a short write: is the disk full?"
+            raise GamepitError(f"{path}: could not be written ({why}); nothing half-written "
+                               "was left") from None
+        raise
     finally:
         temporary.unlink(missing_ok=True)
 

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -480,3 +481,65 @@ def test_an_agent_that_changes_its_game_cannot_make_its_opponent_forfeit(tmp_pat
     rows = ledger_rows(tmp_path / "meddle.sqlite")
     assert len(rows) == 12
     assert reasons(rows) == {"": 12}, reasons(rows)
+
+
+# --------------------------------------------------------------------------- full disks
+
+
+def _file_limit(size: int) -> Callable[[], None]:
+    """preexec_fn: no file may grow past ``size`` bytes, as on a full disk (writes fail)."""
+    def limit() -> None:
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    return limit
+
+
+@pytest.mark.parametrize("learner, size, settings, what", [
+    ("dqn", 20000, ["--game", "gym:CartPole-v1", "--set", "total_steps=1200", "--set",
+                    "learning_starts=500", "--set", "checkpoint_every=1000"], "checkpoint.pt"),
+    ("alphazero", 3000, ["--game", "tictactoe", "--set", "iterations=2", "--set",
+                         "selfplay_games=4", "--set", "sims=4", "--set", "eval_games=0", "--set",
+                         "min_buffer=8"], "replay_buffer.npz"),
+    ("muzero", 30000, ["--game", "tictactoe", "--set", "iterations=2", "--set",
+                       "selfplay_games=4", "--set", "sims=4", "--set", "eval_games=0"], ".pt"),
+    ("dagger", 3000, ["--game", "tictactoe", "--set", "expert=alphabeta:depth=2", "--set",
+                      "episodes=8", "--set", "rounds=2", "--set", "epochs=2", "--set",
+                      "eval_episodes=0"], "shard_00000.npz"),
+])
+def test_training_on_a_full_disk_is_one_line_and_leaves_nothing_half_written(
+        tmp_path, learner, size, settings, what):
+    env = {**os.environ, "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    done = subprocess.run([sys.executable, "-m", "gamepit", "train", learner, "--run", "run",
+                           "--device", "cpu", *settings], cwd=tmp_path, env=env, text=True,
+                          capture_output=True, timeout=300, preexec_fn=_file_limit(size))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("gamepit: error")]
+    assert len(errors) == 1 and what in errors[0] and "could not be written" in errors[0]
+    assert not [p for p in (tmp_path / "run").rglob("*") if ".partial" in p.name]
+    for path in (tmp_path / "run").rglob("*.npz"):  # what is there is whole
+        with np.load(path) as data:
+            assert data.files
+
+
+def test_a_metrics_file_takes_whole_lines_or_none(tmp_path):
+    code = ("from gamepit.training.metrics_file import append_metrics\n"
+            "for step in range(50): append_metrics('run', step, {f'm{i}': i for i in range(9)})")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, text=True,
+                          capture_output=True, timeout=60, preexec_fn=_file_limit(2000))
+    assert done.returncode == 0, done.stderr
+    assert len(done.stderr.splitlines()) == 1 and "metrics from step" in done.stderr
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert 5 <= len(lines) < 50 and all(json.loads(line) for line in lines)
+
+
+def test_outputs_on_a_full_disk_are_refused_before_any_game(tmp_path):
+    env = {**os.environ, "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    done = subprocess.run([sys.executable, "-m", "gamepit", "tournament", "connect_four",
+                           "random", "mcts:sims=2", "--games", "2", "--csv", "out.csv"],
+                          cwd=tmp_path, env=env, text=True, capture_output=True, timeout=120,
+                          preexec_fn=_file_limit(500))
+    assert done.returncode == 2 and "File too large" in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) == 1 and not list(tmp_path.iterdir())
