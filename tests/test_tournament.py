@@ -23,6 +23,7 @@ from gamepit.tournament.ledger import Ledger, pairing_key
 from gamepit.tournament.ratings import Standing
 from gamepit.tournament.run import run_tournament
 from gamepit.tournament.schedule import pairings, plan_tasks, slots_of
+from gamepit.viewer import charts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -645,3 +646,30 @@ def test_another_programs_database_is_refused_and_left_as_it_was(tmp_path, cli, 
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-600:]
     assert f"not a gamepit ledger ({message}" in done.stderr
     assert path.read_bytes() == before
+
+
+def test_a_read_only_ledger_is_listed_and_left_as_it_was(tmp_path, cli):
+    """A ledger on read-only media: SQLite cannot make its WAL files beside it. Without write
+    permission (or, as root, whom permissions do not stop, with the WAL's file names taken by
+    folders), listing reads it as it is and writes nothing."""
+    folder = tmp_path / "shelf"
+    folder.mkdir()
+    made = cli("tournament", "tictactoe", "random", "alphabeta:depth=1", "--games", "2",
+               "--ledger", str(folder / "l.sqlite"), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    for name in ("l.sqlite-wal", "l.sqlite-shm"):
+        (folder / name).unlink(missing_ok=True)
+        if os.geteuid() == 0:
+            (folder / name).mkdir()
+    before = (folder / "l.sqlite").read_bytes()
+    (folder / "l.sqlite").chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        listed = cli("tournament", "--list", "--ledger", str(folder / "l.sqlite"), cwd=tmp_path)
+        page = charts.list_tournaments(folder / "l.sqlite")
+    finally:
+        folder.chmod(0o755)
+    assert listed.returncode == 0, listed.stderr
+    assert "tictactoe" in listed.stdout and "2 games" in listed.stdout
+    assert page == [{"name": "tictactoe", "game": "tictactoe", "games": 2}]
+    assert (folder / "l.sqlite").read_bytes() == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from gamepit.files import writable_folder
 from gamepit.plugins.manager import PluginManager
 from gamepit.specs import number_arg, seed_arg
 from gamepit.tournament.config import FORMATS, TournamentConfig, config_from_args, load_config
-from gamepit.tournament.ledger import DEFAULT_LEDGER, Ledger
+from gamepit.tournament.ledger import DEFAULT_LEDGER, read_only, tournaments_in
 from gamepit.tournament.ratings import (
     Standing,
     format_leaderboard,
@@ -150,8 +151,13 @@ def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
 def _list_tournaments(path: str) -> int:
     if not Path(path).exists():
         raise GamepitError(f"no ledger at {path} (give --ledger PATH)")
-    with Ledger(path) as ledger:
-        rows = ledger.tournaments()
+    connection = read_only(Path(path))  # listing writes nothing: read-only ledgers list too
+    try:
+        rows = tournaments_in(connection)
+    except sqlite3.Error as error:
+        raise GamepitError(f"ledger {path}: not a gamepit ledger ({error})") from None
+    finally:
+        connection.close()
     if not rows:
         print(f"no tournaments in {path}")
     for name, game, games in rows:

@@ -224,9 +224,7 @@ class Ledger:
 
     def tournaments(self) -> list[tuple[str, str, int]]:
         """(name, game, games recorded) for every tournament in the ledger."""
-        return [tuple(row) for row in self.connection.execute(
-            "SELECT t.name, t.game, COUNT(r.id) FROM tournaments t LEFT JOIN results r "
-            "ON r.tournament = t.name GROUP BY t.name ORDER BY t.created")]
+        return tournaments_in(self.connection)
 
     # ------------------------------------------------------------------ results
 
@@ -297,6 +295,38 @@ class Ledger:
 
 
 BUSY_TIMEOUT = 30.0  # seconds to wait for a ledger another process holds
+
+
+def tournaments_in(connection: sqlite3.Connection) -> list[tuple[str, str, int]]:
+    """(name, game, games recorded) for every tournament in a ledger, oldest first."""
+    return [tuple(row) for row in connection.execute(
+        "SELECT t.name, t.game, COUNT(r.id) FROM tournaments t LEFT JOIN results r "
+        "ON r.tournament = t.name GROUP BY t.name ORDER BY t.created")]
+
+
+def read_only(path: Path) -> sqlite3.Connection:
+    """A connection that can only read the ledger at ``path`` (listing, the viewer), which must
+    exist. On read-only media, where SQLite cannot make the WAL's index beside the file, it
+    reads the file as immutable: games still in an uncheckpointed ``-wal`` file are not seen
+    there. One line (GamepitError) if it cannot be opened at all."""
+    if not path.exists():
+        raise GamepitError(f"ledger {path}: not created yet (a tournament creates it)")
+    if path.is_symlink() or not path.is_file():
+        raise GamepitError(f"ledger {path}: not a regular file")
+    uri = path.resolve().as_uri()
+    try:
+        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+        try:
+            connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.OperationalError as error:
+            connection.close()
+            if "unable to open" not in str(error):  # not the WAL's files: locked, say
+                raise ledger_error(path, error) from None
+            connection = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+        return connection
+    except sqlite3.Error as error:
+        raise GamepitError(f"ledger {path}: cannot open: {' '.join(str(error).split())}") \
+            from None
 
 
 def ledger_error(path: Path, error: sqlite3.OperationalError) -> GamepitError:

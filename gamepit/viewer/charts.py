@@ -98,24 +98,19 @@ def read_run(folder: Path) -> dict[str, Any]:
 
 
 def _connect(ledger: Path) -> sqlite3.Connection:
-    if not ledger.exists():
-        raise GamepitError(f"ledger {ledger}: not created yet (a tournament creates it)")
-    if not is_regular_file(ledger):
-        raise GamepitError(f"ledger {ledger}: not a file")
-    try:
-        return sqlite3.connect(f"{ledger.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-    except sqlite3.Error as error:
-        raise GamepitError(f"ledger {ledger}: cannot open: {one_line(str(error))}") from None
+    from gamepit.tournament.ledger import read_only
+
+    return read_only(ledger)
 
 
 def list_tournaments(ledger: Path) -> list[dict[str, Any]]:
     """(name, game, games recorded) of every tournament in a ledger file."""
+    from gamepit.tournament.ledger import tournaments_in
+
     try:
         connection = _connect(ledger)
         try:
-            rows = connection.execute(
-                "SELECT t.name, t.game, COUNT(r.id) FROM tournaments t LEFT JOIN results r "
-                "ON r.tournament = t.name GROUP BY t.name ORDER BY t.created").fetchall()
+            rows = tournaments_in(connection)
         finally:
             connection.close()
     except sqlite3.Error as error:
