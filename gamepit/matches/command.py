@@ -72,6 +72,9 @@ def _match_arguments(p: argparse.ArgumentParser, second_optional: bool = False) 
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the first game (default 0)")
     p.add_argument("--move-time", type=seconds, default=None, metavar="SECONDS",
                    help="forfeit an agent that thinks longer than this on a move")
+    p.add_argument("--start-time", type=seconds, default=None, metavar="SECONDS",
+                   help="forfeit an agent that takes longer than this to be built or reset for "
+                        "a game (default 60, or GAMEPIT_START_TIME)")
     p.add_argument("--isolate", action="store_true",
                    help="run each agent in a process of its own: a crash or a hang costs it the "
                         "game (the process is killed and replaced)")
@@ -172,19 +175,10 @@ def _match_agents(args: argparse.Namespace, manager: PluginManager, game: Game) 
     """The two agents, built here, or (``--isolate``) each in a process of its own after a
     check here that its spec builds and fits the game. Building is bounded by the start time:
     an agent that hangs while it is built is one line, not a match that never starts."""
-    from gamepit.arena.match import ABANDONED, MoveTimeout, call_with_time_limit, start_time
+    from gamepit.tournament.workers import build_agent, set_start_time
 
-    agents, warn = [], ABANDONED["warn"]
-    for spec in (args.agent_a, args.agent_b):
-        ABANDONED["warn"] = False  # a hung build ends the command: no warning about its thread
-        try:
-            agents.append(call_with_time_limit(
-                lambda spec=spec: manager.registry.make_agent(spec, game), start_time()))
-        except MoveTimeout:
-            raise GamepitError(f"{spec}: did not start within {start_time():g}s (set "
-                               "GAMEPIT_START_TIME to give agents longer)") from None
-        finally:
-            ABANDONED["warn"] = warn
+    set_start_time(args.start_time)
+    agents = [build_agent(manager, spec, game) for spec in (args.agent_a, args.agent_b)]
     if not args.isolate:
         return agents
     from gamepit.backends.isolate import IsolatedAgent

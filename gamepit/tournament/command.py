@@ -64,6 +64,9 @@ def add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
                    help="games played in lockstep for batched agents (default 32; 0: none)")
     p.add_argument("--move-time", type=_seconds, metavar="SECONDS",
                    help="forfeit an agent that thinks longer than this on a move")
+    p.add_argument("--start-time", type=_seconds, metavar="SECONDS",
+                   help="forfeit an agent that takes longer than this to be built or reset for "
+                        "a game (default 60, or GAMEPIT_START_TIME)")
     p.add_argument("--isolate", action="store_true", default=None,
                    help="run each agent in a process of its own: a crash or a hang costs it "
                         "one game (the process is killed and replaced); games one at a time")

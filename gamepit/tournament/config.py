@@ -49,6 +49,9 @@ class TournamentConfig:
     started for the run."""
     move_time: float | None = None
     """Seconds an agent may think on one move before it forfeits the game."""
+    start_time: float | None = None
+    """Seconds an agent may take to be built or reset for a game before it forfeits it
+    (default 60, or the GAMEPIT_START_TIME environment variable)."""
     max_steps: int | None = None
     """Stop a game after this many actions (on top of the game's own episode cap)."""
     batch_size: int = 32
@@ -96,6 +99,8 @@ class TournamentConfig:
                 raise GamepitError(f"tournament: {name} {value!r} {problem}")
         if self.move_time is not None and self.move_time <= 0:
             raise GamepitError("tournament: move_time must be positive")
+        if self.start_time is not None and self.start_time <= 0:
+            raise GamepitError("tournament: start_time must be positive")
         if self.seed + self.games_per_pair > INT_LIMIT:
             raise GamepitError("tournament: seed is too large for its games' seeds")
         # Folders are proven writable now, not after the last game has been played.
@@ -117,7 +122,8 @@ def writable_file(path: str, what: str) -> None:
 # Inclusive ranges of the numeric settings, checked for YAML and flags alike.
 _RANGES: dict[str, tuple[float, float]] = {
     "games_per_pair": (1, 10**7), "seed": (0, INT_LIMIT), "workers": (0, 1024),
-    "move_time": (0, 10**6), "max_steps": (1, 10**9), "batch_size": (0, 10**5),
+    "move_time": (0, 10**6), "start_time": (0, 10**6), "max_steps": (1, 10**9),
+    "batch_size": (0, 10**5),
     "anchor_elo": (-10**5, 10**5),
 }
 
@@ -125,7 +131,8 @@ _RANGES: dict[str, tuple[float, float]] = {
 _TYPES: dict[str, tuple[type, ...]] = {
     "game": (str,), "agents": (list,), "name": (str,), "format": (str,),
     "gauntlet_agent": (str,), "games_per_pair": (int,), "seed": (int,), "workers": (int,),
-    "move_time": (int, float), "max_steps": (int,), "batch_size": (int,), "replays": (str,),
+    "move_time": (int, float), "start_time": (int, float), "max_steps": (int,),
+    "batch_size": (int,), "replays": (str,),
     "ledger": (str,), "anchor": (str, list), "anchor_elo": (int, float), "csv": (str,),
     "json": (str,), "isolate": (bool,), "plugins": (list,), "backend": (str,),
     "ray_address": (str,),

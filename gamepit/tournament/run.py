@@ -15,7 +15,7 @@ from gamepit.tournament.config import TournamentConfig
 from gamepit.tournament.ledger import GameRecord, Ledger, pairing_key
 from gamepit.tournament.ratings import Standing, rate_games
 from gamepit.tournament.schedule import pairings, plan_tasks
-from gamepit.tournament.workers import PlaySettings, run_tasks
+from gamepit.tournament.workers import PlaySettings, build_agent, run_tasks, set_start_time
 
 
 @dataclass
@@ -58,14 +58,16 @@ def run_tournament(config: TournamentConfig, manager: PluginManager | None = Non
     if game.num_players == 2 and len(agents) < 2:
         raise GamepitError("tournament: a two-player game needs at least two agents")
     batched = {}
+    set_start_time(config.start_time)
     for spec in agents:  # built once here too: a bad spec fails before any game starts
-        agent = manager.registry.make_agent(spec, game)
+        agent = build_agent(manager, spec, game)
         batched[spec] = bool(getattr(agent, "batched", False))
         agent.close()
     name = config.name or game_spec
     all_pairings = pairings(agents, config.format, challenger, game.num_players)
     settings = PlaySettings(game_spec, config.replays, config.move_time, config.max_steps,
-                            config.isolate, list(config.plugins), granted_engines())
+                            config.isolate, list(config.plugins), granted_engines(),
+                            config.start_time)
     with Ledger(config.ledger) as ledger:
         ledger.open_tournament(name, game_spec, config.seed, _settings_record(config))
         ledger.set_anchors(name, anchors)  # the viewer rates the ledger on the same scale

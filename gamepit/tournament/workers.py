@@ -10,6 +10,7 @@ so hung threads do not pile up."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gamepit.arena import play_lockstep
-from gamepit.arena.match import ABANDONED
+from gamepit.arena.match import ABANDONED, MoveTimeout, call_with_time_limit, start_time
 from gamepit.backends import Event, open_pool
 from gamepit.backends.isolate import IsolatedAgent
 from gamepit.errors import GamepitError
@@ -39,6 +40,28 @@ class PlaySettings:
     isolate: bool = False
     plugins: list[str] = field(default_factory=list)
     engines: list[str] = field(default_factory=list)  # programs granted to engine specs
+    start_time: float | None = None  # --start-time, for the workers' processes
+
+
+def set_start_time(seconds: float | None) -> None:
+    """``--start-time``: the start time for this process and the processes it starts."""
+    if seconds is not None:
+        os.environ["GAMEPIT_START_TIME"] = repr(float(seconds))
+
+
+def build_agent(manager: PluginManager, spec: str, game: Game) -> Agent:
+    """Build an agent for ``game``, bounded by the start time: one that hangs while it is
+    built is one line (GamepitError), not a run that never starts."""
+    warn = ABANDONED["warn"]
+    ABANDONED["warn"] = False  # a hung build ends the command: no warning about its thread
+    try:
+        return call_with_time_limit(lambda: manager.registry.make_agent(spec, game),
+                                    start_time())
+    except MoveTimeout:
+        raise GamepitError(f"{spec}: did not start within {start_time():g}s (give it longer "
+                           "with --start-time SECONDS)") from None
+    finally:
+        ABANDONED["warn"] = warn
 
 
 class Table:
@@ -58,7 +81,7 @@ class Table:
     def make(self, spec: str) -> Agent:
         if self.settings.isolate:
             return IsolatedAgent(spec, self.settings.plugins, self.settings.move_time)
-        return self.manager.registry.make_agent(spec)
+        return build_agent(self.manager, spec, self.game)
 
     def close(self) -> None:
         for agent in self.agents.values():
@@ -120,6 +143,7 @@ class TableWorker:
             ABANDONED["warn"] = False  # the driver retires this worker instead
             manager = get_manager(plugin_paths, refresh=True)
             allow_engines(settings.engines)  # what the driver's command line granted
+            set_start_time(settings.start_time)
         self.table = Table(manager, settings)
 
     def play(self, emit: Callable[[Any], None], task: Task, report_turns: bool) -> None:
