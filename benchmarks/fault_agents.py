@@ -11,7 +11,8 @@ game's seed, so the same seeds fault the same games), fails at its move ``at``:
   (``kind=int``), a tuple whose iteration raises (``iter``), info whose ``str()`` raises
   (``str``);
 - ``spawner``: starts a child process that sleeps an hour (marked by ``code``), then plays on;
-- ``stuck``: hangs in ``reset``; ``slowstart``: hangs while it is built (``__init__``);
+- ``stuck``: hangs in ``reset`` (on its share ``p`` of games);
+- ``slowstart``: hangs while it is built (``__init__``);
 - ``meddler``: changes the game object it is given (one action, one player), then plays on.
 """
 
@@ -120,7 +121,8 @@ class Spawner(FaultyAgent):
 
 class Stuck(FaultyAgent):
     def reset(self, game, player, seed=None):
-        while True:
+        super().reset(game, player, seed)
+        while self.faulty:
             pass
 
 

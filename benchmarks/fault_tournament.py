@@ -1,12 +1,14 @@
 """A connect four tournament among agents that fail in every way a process can, in one process
 (agents isolated: a segfault would otherwise end it) and with 2 worker processes.
 
-The line-up: random, and four agents from benchmarks/fault_agents.py that play random moves
-but, on a share of their games chosen by the seed, call sys.exit, segfault (SIGSEGV), hang
-(past --move-time), or return the string "3". Goal: 0 aborts, every scheduled game recorded,
-each forfeit with its reason.
+The line-up: random, and agents from benchmarks/fault_agents.py that play random moves but, on
+a share of their games chosen by the seed, call sys.exit, segfault (SIGSEGV), hang (past
+--move-time), return the string "3", return an answer that raises when read (issue 24), hang in
+reset (past --start-time), or start a child process that would sleep an hour; and one that
+changes its game object in every game (its opponents must not forfeit for it). Goal: 0 aborts,
+every scheduled game recorded, each forfeit with its reason, no process left behind.
 
-    python benchmarks/fault_tournament.py                 # 200 games a mode, about a minute
+    python benchmarks/fault_tournament.py                 # 360 games a mode, a few minutes
     python benchmarks/fault_tournament.py --games 1000    # the issue's 1,000 games
 """
 
@@ -24,10 +26,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = str(ROOT / "benchmarks" / "fault_agents.py")
+MARK = f"{os.getpid() % 100000}"  # names the children spawners start, to count those left
 AGENTS = ["random", "exiter:p=0.1,at=3", "crasher:p=0.1,at=3", "hanger:p=0.1,at=3",
-          "liar:p=0.1,at=3"]
+          "liar:p=0.1,at=3", "forger:p=0.1,at=3,kind=iter", "stuck:p=0.05",
+          f"spawner:p=0.1,at=3,code={MARK}", "meddler"]
 PAIRINGS = len(AGENTS) * (len(AGENTS) - 1) // 2
 MODES = {"in-process --isolate": ["--isolate"], "--workers 2": ["--workers", "2"]}
+
+
+def children_left() -> int:
+    """Processes a spawner started that are still running."""
+    found = subprocess.run(["pgrep", "-f", f"gamepit-spawned-{MARK}"], capture_output=True,
+                           text=True)
+    return len(found.stdout.split())
 
 
 def run_mode(flags: list[str], games_per_pair: int, move_time: float, folder: Path
@@ -35,7 +46,7 @@ def run_mode(flags: list[str], games_per_pair: int, move_time: float, folder: Pa
     ledger = folder / f"ledger{len(list(folder.iterdir()))}.sqlite"
     command = [sys.executable, "-m", "gamepit", "--plugins", PLUGIN, "tournament",
                "connect_four", *AGENTS, "--games", str(games_per_pair), "--move-time",
-               str(move_time), "--ledger", str(ledger), *flags]
+               str(move_time), "--start-time", "1", "--ledger", str(ledger), *flags]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -45,14 +56,17 @@ def run_mode(flags: list[str], games_per_pair: int, move_time: float, folder: Pa
         with sqlite3.connect(str(ledger)) as connection:
             rows = connection.execute("SELECT forfeit_reason FROM results").fetchall()
     reasons = Counter(reason or "(none: played out)" for (reason,) in rows)
+    time.sleep(2)  # the process groups' SIGTERM-then-SIGKILL grace
     return {"exit": done.returncode, "recorded": len(rows), "reasons": reasons,
+            "left": children_left(),
             "seconds": seconds, "stderr": done.stderr.strip().splitlines()[-1:]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--games", type=int, default=200,
-                        help="games per mode, spread over the 10 pairings (default 200)")
+    parser.add_argument("--games", type=int, default=360,
+                        help=f"games per mode, spread over the {PAIRINGS} pairings (default "
+                             "360)")
     parser.add_argument("--move-time", type=float, default=0.2)
     args = parser.parse_args()
     per_pair = max(1, args.games // PAIRINGS)
@@ -70,6 +84,7 @@ def main() -> None:
              ("aborts (exit code != 0)", lambda r: int(r["exit"] != 0))]
     lines += [(f"  {reason}", lambda r, reason=reason: r["reasons"].get(reason, 0))
               for reason in reasons]
+    lines.append(("children of agents left running", lambda r: r["left"]))
     lines.append(("wall time (s)", lambda r: f"{r['seconds']:.1f}"))
     for label, value in lines:
         print(f"{label:<{width}}  " + "  ".join(f"{value(r)!s:>22}" for r in results.values()))

@@ -1,8 +1,8 @@
-"""Fuzz table (issue 11): hostile inputs per class against the real command line, engine and
+"""Fuzz table (issues 11 and 24): hostile inputs per class against the real command line, engine and
 viewer; counts cases, answers, one-line errors, tracebacks, many-line errors and lies (damaged
 data accepted as good). The cases are Hypothesis examples, derandomized: a run reproduces.
 
-    python benchmarks/fuzz.py                 # the full budgets (about 2,000 cases)
+    python benchmarks/fuzz.py                 # the full budgets (about 2,700 cases)
     python benchmarks/fuzz.py --scale 0.2     # a quick look
 """
 
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.fuzzing import CLASSES, table  # noqa: E402 - after the path above
 
 BUDGETS = {"specs": 300, "command line": 300, "YAML": 250, "replays": 250, "checkpoints": 150,
-           "GTP": 300, "HTTP": 300}
+           "GTP": 300, "HTTP": 300, "ledgers": 150, "archives": 400}
 
 
 def main() -> int:

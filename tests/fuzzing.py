@@ -1,4 +1,4 @@
-"""The fuzz harness: hostile inputs of six classes thrown at the real command line, engine and
+"""The fuzz harness: hostile inputs of nine classes thrown at the real command line, engine and
 server, each case tallied as answered, a one-line error, a traceback, a many-line error, or a
 lie (damaged data accepted as good).
 
@@ -512,10 +512,176 @@ def fuzz_http(budget: int) -> Tally:
     return tally
 
 
+# --------------------------------------------------------------------------- ledgers
+
+HOSTILE_VALUES = ["not json", "[", "{}", "[]", "null", "1e999", "-1", "\"x\"", "[1, 2, 3]",
+                  "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]", "[" * 5000 + "]" * 5000,
+                  '["nobody", "nobody"]', '[NaN, 1]', "[1e308, -1e308]", "", "\u0000",
+                  '{"a": 1}', '["random", "alphabeta:depth=1", "x"]']
+LEDGER_COLUMNS = ["pairing", "agents", "returns", "seed", "game_index", "steps", "seconds",
+                  "forfeit_seat", "forfeit_reason", "replay_path", "finished", "tournament"]
+
+
+def _ledger_damage(connection: Any, kind: int, where: int, value: str) -> None:
+    """One damage to a ledger: a row's field, the tournament's settings, a trigger, a table of
+    other columns, or rows removed."""
+    if kind == 0:
+        column = LEDGER_COLUMNS[where % len(LEDGER_COLUMNS)]
+        rowid = 1 + where % 4
+        connection.execute(f"UPDATE results SET {column} = ? WHERE rowid = ?", (value, rowid))
+    elif kind == 1:
+        connection.execute("UPDATE tournaments SET settings = ?, game = ?",
+                           (value, value if where % 2 else "tictactoe"))
+    elif kind == 2:
+        connection.execute("CREATE TRIGGER t AFTER INSERT ON results BEGIN "
+                           "DELETE FROM results; END")
+    elif kind == 3:
+        connection.execute("DROP TABLE results")
+        connection.execute("CREATE TABLE results (id INTEGER, note TEXT)")
+    else:
+        connection.execute("DELETE FROM results WHERE rowid % 2 = ?", (where % 2,))
+
+
+def fuzz_ledgers(budget: int) -> Tally:
+    """A real ledger damaged one way each (a row's field set to a hostile value, the settings
+    replaced, a trigger or a foreign table added, rows removed), then listed, read by the
+    viewer's standings and resumed: each an answer or one line, never a traceback."""
+    import shutil
+    import sqlite3
+
+    from gamepit.errors import GamepitError
+    from gamepit.viewer import charts
+
+    tally = Tally("ledgers")
+    lineup = ["tictactoe", "random", "alphabeta:depth=1", "--games", "2"]
+    with timed(tally), tempfile.TemporaryDirectory() as folder:
+        original = Path(folder, "original.sqlite")
+        judge(Tally("setup"), ["tournament", *lineup, "--ledger", str(original)])
+        path = Path(folder, "damaged.sqlite")
+
+        def case(args: tuple[int, int, str]) -> None:
+            kind, where, value = args
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            shutil.copyfile(original, path)
+            with contextlib.closing(sqlite3.connect(path)) as connection:
+                _ledger_damage(connection, kind % 5, where, value)
+                connection.commit()
+            judge(tally, ["tournament", "--list", "--ledger", str(path)])
+            tally.cases += 1
+            try:
+                charts.standings(path, "tictactoe")
+                tally.accepted += 1
+            except GamepitError as error:
+                if "\n" in str(error):
+                    tally.bad("many_lines", f"standings after damage {kind % 5}", str(error))
+                else:
+                    tally.one_line += 1
+            except Exception:  # noqa: BLE001 - what the fuzzing is looking for
+                tally.bad("tracebacks", f"standings after damage {kind % 5} {value[:40]!r}",
+                          traceback.format_exc())
+            judge(tally, ["tournament", *lineup, "--ledger", str(path)])
+
+        _run(st.tuples(st.integers(0, 4), st.integers(0, 10**6),
+                       st.sampled_from(HOSTILE_VALUES)), case, max(1, budget // 3))
+    return tally
+
+
+# --------------------------------------------------------------------------- archives
+
+
+def _archive(path: Path, members: dict[str, Any], compress: bool, declare: int) -> None:
+    """An npz as np.savez writes it, or compressed, or with one member's declared size in the
+    zip's central directory raised by ``declare`` bytes (a lie about its size)."""
+    import zipfile
+
+    import numpy as np
+
+    if compress:
+        np.savez_compressed(path, **members)
+    else:
+        np.savez(path, **members)
+    if declare:
+        data = bytearray(path.read_bytes())
+        with zipfile.ZipFile(path) as archive:
+            info = archive.infolist()[0]
+        at = data.rfind(b"PK\x01\x02")  # the last member's central directory record
+        if at >= 0:
+            size = int.from_bytes(data[at + 24:at + 28], "little")
+            data[at + 24:at + 28] = ((size + declare) % 2**32).to_bytes(4, "little")
+            path.write_bytes(bytes(data))
+        del info
+
+
+def fuzz_archives(budget: int) -> Tally:
+    """Replay buffers (AlphaZero, MuZero) and dataset shards that lie: arrays of other lengths,
+    shapes or types, members missing or added, compressed members (zip bombs), sizes declared
+    larger than the file holds. Each must load whole and consistent, or be one line; a load
+    that accepts arrays of different lengths is a lie."""
+    import numpy as np
+
+    from gamepit.errors import GamepitError
+    from gamepit.learners.alphazero.learner import ReplayBuffer as AlphaZeroBuffer
+    from gamepit.learners.imitation.learner import SHARD_FIELDS, Dataset
+
+    tally = Tally("archives")
+    with timed(tally), tempfile.TemporaryDirectory() as folder:
+        def case(args: tuple[int, tuple[int, int, int], int, bool, int, int]) -> None:
+            target, lengths, shape, compress, declare, drop = args
+            a, b, c = lengths
+            planes = (3, 6, 7) if shape == 0 else (2, 6, 7) if shape == 1 else (3, 7)
+            if target == 0:
+                members = {"observations": np.zeros((a, *planes), np.float32),
+                           "policies": np.zeros((b, 7), np.float32),
+                           "outcomes": np.zeros(c, np.float32), "cursor": np.int64(a)}
+            else:
+                members = {"observations": np.zeros((a, *planes), np.float32),
+                           "masks": np.ones((a, 7), bool), "targets": np.zeros((b, 7)),
+                           "actions": np.zeros(c, np.int64), "weights": np.ones(a, np.float32)}
+            if drop:
+                members.pop(list(members)[drop % len(members)])
+            case_name = f"{'buffer' if target == 0 else 'shard'} {lengths} {planes} " \
+                        f"compress={compress} declare={declare} drop={drop}"
+            tally.cases += 1
+            try:
+                if target == 0:
+                    path = Path(folder, "replay_buffer.npz")
+                    _archive(path, members, compress, declare)
+                    buffer = AlphaZeroBuffer(16, (3, 6, 7), 7, np.float32)
+                    buffer.load(path)
+                    consistent = a == b == c
+                else:
+                    shards = Path(folder, f"dataset{tally.cases}")
+                    Dataset(shards).append({name: np.zeros((1, *(
+                        (3, 6, 7) if name == "observations" else (7,) if name in (
+                            "masks", "targets") else ())), np.float32) for name in SHARD_FIELDS})
+                    _archive(shards / "shard_00001.npz", members, compress, declare)
+                    loaded = Dataset(shards).load()
+                    consistent = len({len(loaded[name]) for name in SHARD_FIELDS}) == 1 and \
+                        loaded["observations"].shape[1:] == (3, 6, 7)
+                if consistent:
+                    tally.accepted += 1
+                else:
+                    tally.bad("lies", case_name, "loaded arrays that do not fit together")
+            except GamepitError as error:
+                if "\n" in str(error):
+                    tally.bad("many_lines", case_name, str(error))
+                else:
+                    tally.one_line += 1
+            except Exception:  # noqa: BLE001 - what the fuzzing is looking for
+                tally.bad("tracebacks", case_name, traceback.format_exc())
+
+        sizes = st.integers(0, 40)
+        _run(st.tuples(st.integers(0, 1), st.tuples(sizes, sizes, sizes), st.integers(0, 2),
+                       st.booleans(), st.sampled_from([0, 0, 1, 10**6, 10**9]),
+                       st.integers(0, 6)), case, budget)
+    return tally
+
+
 CLASSES: dict[str, Callable[[int], Tally]] = {
     "specs": fuzz_specs, "command line": fuzz_command_line, "YAML": fuzz_yaml,
     "replays": fuzz_replays, "checkpoints": fuzz_checkpoints, "GTP": fuzz_gtp,
-    "HTTP": fuzz_http,
+    "HTTP": fuzz_http, "ledgers": fuzz_ledgers, "archives": fuzz_archives,
 }
 
 

@@ -1,7 +1,8 @@
 """The fuzz suite: every class of hostile input from issue 11 (specs, command lines, YAML,
-replays, checkpoints, GTP, HTTP) thrown at the real command line, engine and server. No case may
-end in a traceback, a many-line error, or damaged data accepted as good. The budgets here are
-small; ``benchmarks/fuzz.py`` runs the same cases with larger ones and prints the table."""
+replays, checkpoints, GTP, HTTP) and issue 24 (ledgers, archives) thrown at the real command
+line, engine and server. No case may end in a traceback, a many-line error, or damaged data
+accepted as good. The budgets here are small; ``benchmarks/fuzz.py`` runs the same cases with
+larger ones and prints the table."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from tests.fuzzing import CLASSES, table
 
 BUDGETS = {"specs": 40, "command line": 60, "YAML": 40, "replays": 50, "checkpoints": 30,
-           "GTP": 120, "HTTP": 80}
+           "GTP": 120, "HTTP": 80, "ledgers": 15, "archives": 40}
 
 
 @pytest.mark.parametrize("name", list(BUDGETS))

@@ -343,10 +343,7 @@ def ledger_error(path: Path, error: sqlite3.OperationalError) -> GamepitError:
 
 
 def _settings(text: str) -> dict[str, Any]:
-    try:
-        settings = json.loads(text)
-    except (TypeError, ValueError):
-        return {}
+    settings = loads(text)
     return settings if isinstance(settings, dict) else {}
 
 
