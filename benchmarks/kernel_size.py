@@ -18,7 +18,8 @@ import tokenize
 from pathlib import Path
 
 PLUGIN_FOLDERS = ("games", "agents", "search", "learners", "nets", "viewer", "tournament",
-                  "training", "bench", "matches", "replay_commands", "backends")
+                  "training", "bench", "matches", "replay_commands", "backends",
+                  "authoring")
 AIM = 2000
 
 

@@ -194,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        manager.registry  # noqa: B018 - built now, so a name registered twice is warned of
         if args.command != "plugins" and manager.errors:
             for error in manager.errors:
                 print(f"gamepit: warning: {error}", file=sys.stderr)

@@ -255,7 +255,7 @@ def test_the_shipped_student_plays_its_four_games(registry):
 
 
 def test_the_student_conforms_on_each_of_its_games(registry):
-    from gamepit.checks import check_agent
+    from gamepit.authoring.checks import check_agent
 
     for name in ("freeway", "space_invaders"):
         game = registry.make_game(f"minatar:{name}")

@@ -6,7 +6,7 @@ import pytest
 
 from gamepit.agents.basic import AlphaBetaAgent
 from gamepit.arena import play_series
-from gamepit.checks import check_agent
+from gamepit.authoring.checks import check_agent
 from gamepit.games.tictactoe import TicTacToe, TicTacToeState
 from gamepit.plugins.manager import PluginManager
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from gamepit.arena import play_match
-from gamepit.checks import check_game
+from gamepit.authoring.checks import check_game
 from gamepit.errors import ReplayError, SpecError
 from gamepit.games.atari import multi_player_games, rom_folder, rom_names
 from gamepit.protocols import state_hash

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from gamepit.arena import play_match
-from gamepit.checks import check_game
+from gamepit.authoring.checks import check_game
 from gamepit.errors import SpecError
 from gamepit.replay import read_replay, verify
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gamepit.arena import play_match
-from gamepit.checks import check_agent
+from gamepit.authoring.checks import check_agent
 from gamepit.files import load_yaml
 from gamepit.learners import toolkit
 from gamepit.learners.dqn.learner import DQNArgs, FrameReplayBuffer, SumTree, frame_layout, train

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from gamepit.arena import play_match
-from gamepit.checks import check_agent
+from gamepit.authoring.checks import check_agent
 from gamepit.errors import GamepitError
 from gamepit.tournament.config import TournamentConfig
 from gamepit.tournament.run import run_tournament

@@ -50,6 +50,6 @@ def test_example_game_conforms(installed, monkeypatch):
     monkeypatch.syspath_prepend(str(installed))
     from gamepit_nim import Nim
 
-    from gamepit.checks import check_game
+    from gamepit.authoring.checks import check_game
 
     check_game(Nim(heaps="2-3"), episodes=3)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gamepit.checks import check_game
+from gamepit.authoring.checks import check_game
 from gamepit.errors import SpecError
 from gamepit.games.connect_four import ConnectFourState
 from gamepit.games.tictactoe import TicTacToeState

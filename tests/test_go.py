@@ -8,7 +8,7 @@ import pytest
 
 from gamepit.agents.basic import RandomAgent
 from gamepit.arena import play_match
-from gamepit.checks import check_game
+from gamepit.authoring.checks import check_game
 from gamepit.errors import SpecError
 from gamepit.games.go.rules import area_score, format_score
 from gamepit.replay import Replay, read_replay

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from gamepit.arena import play_series
-from gamepit.checks import check_agent
+from gamepit.authoring.checks import check_agent
 from gamepit.files import load_yaml
 from gamepit.games.connect_four import ConnectFour
 from gamepit.learners.alphazero import learner as alphazero

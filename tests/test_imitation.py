@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from gamepit.arena import play_lockstep
-from gamepit.checks import check_agent
+from gamepit.authoring.checks import check_agent
 from gamepit.learners import toolkit
 from gamepit.learners.imitation.learner import (
     Dataset,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from gamepit.arena import play_match
-from gamepit.checks import check_game
+from gamepit.authoring.checks import check_game
 from gamepit.errors import ReplayError, SpecError
 from gamepit.games.minatar import GAMES, PALETTE
 from gamepit.protocols import state_hash

@@ -267,7 +267,7 @@ def test_the_agent_plays_in_the_arena_batched(registry, tiny_model, tmp_path):
 
 
 def test_the_agent_conforms(registry, tiny_model):
-    from gamepit.checks import check_agent
+    from gamepit.authoring.checks import check_agent
     check_agent(registry.make_agent(f"muzero:checkpoint={tiny_model},sims=6"),
                 registry.make_game("tictactoe"), games=2)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gamepit.arena import play_lockstep
-from gamepit.checks import check_agent
+from gamepit.authoring.checks import check_agent
 from gamepit.errors import SpecError
 from gamepit.protocols import BaseState, Game, to_json
 from gamepit.search.planner import PlannerAgent

@@ -225,6 +225,29 @@ def test_cli_lists_plugins_and_reports_broken_ones(cli, tmp_path):
     assert "warning" in match.stderr and "1 games" in match.stdout
 
 
+@pytest.mark.parametrize("command", [
+    ["match", "tictactoe", "random", "random", "-n", "1", "--no-replays"],
+    ["replay", "list", "nowhere"], ["tournament", "--list", "--ledger", "none.sqlite"],
+])
+def test_a_name_registered_twice_is_one_warning_on_every_command(cli, tmp_path, command):
+    again = write(tmp_path / "again.py", """
+from gamepit.plugins import hookimpl
+from gamepit.protocols import Agent, agent
+
+class First(Agent):
+    def act(self, state):
+        return state.legal_actions()[0]
+
+@hookimpl
+def gamepit_add_agents():
+    return [agent("random", First, "a second random")]
+""")
+    done = cli("--plugins", str(again), *command, cwd=tmp_path)
+    warnings = [line for line in done.stderr.splitlines() if "already registered" in line]
+    assert len(warnings) == 1 and "agent 'random'" in warnings[0], done.stderr
+    assert "again.py" in warnings[0] and warnings[0].startswith("gamepit: warning")
+
+
 # --------------------------------------------------------------------------- pluggy's meaning
 
 

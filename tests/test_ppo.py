@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from gamepit.arena import play_match, play_series
-from gamepit.checks import check_agent
+from gamepit.authoring.checks import check_agent
 from gamepit.files import load_yaml
 from gamepit.learners import toolkit
 from gamepit.learners.ppo.learner import (

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from gamepit.arena import play_lockstep, play_match, play_series
-from gamepit.checks import check_agent
+from gamepit.authoring.checks import check_agent
 from gamepit.errors import SpecError
 from gamepit.games.connect_four import ConnectFour, ConnectFourArrayModel, ConnectFourState
 from gamepit.games.tictactoe import TicTacToe, TicTacToeState

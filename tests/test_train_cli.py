@@ -167,7 +167,7 @@ def test_dqn_resume_continues_the_step_count(registry, tmp_path):
     after = toolkit.load_checkpoint(tmp_path / "checkpoint.pt")
     assert (before["step"], after["step"]) == (1000, 1500)
     agent = registry.make_agent(f"dqn:checkpoint={tmp_path / 'checkpoint.pt'}")
-    from gamepit.checks import check_agent
+    from gamepit.authoring.checks import check_agent
 
     check_agent(agent, registry.make_game("gym:CartPole-v1"))
 

@@ -31,4 +31,5 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gamepit.bench",
     "gamepit.replay_commands",
     "gamepit.matches",
+    "gamepit.authoring",
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gamepit.cli import add_command
-from gamepit.errors import GamepitError, ReplayError
+from gamepit.errors import GamepitError, ReplayError, SpecError
 from gamepit.files import atomic_write, writable_folder
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import State
@@ -16,6 +16,21 @@ from gamepit.replay import Replay, read_replay, simulate, verify
 from gamepit.replay.format import DEFAULT_FOLDER, SUFFIX
 
 SHOWN_MOVES = 40  # the moves ``replay show`` lists: the last ones, up to this many
+
+
+def with_plugin_hint(command: Any) -> Any:
+    """A replay of a game that a plugin adds names a game this run does not know: say how to
+    load the plugin instead of only listing the games there are."""
+    def run(args: argparse.Namespace, manager: PluginManager) -> int:
+        try:
+            return command(args, manager)
+        except SpecError as error:
+            if not str(error).startswith("unknown game"):
+                raise
+            name = str(error).split("'")[1] if "'" in str(error) else "its game"
+            raise GamepitError(f"the replay's game {name!r} is not known here: it comes from a "
+                               "plugin? load it with gamepit --plugins PATH replay ...") from None
+    return run
 
 
 def add_replay_command(subparsers: argparse._SubParsersAction, manager: PluginManager) -> None:
@@ -38,14 +53,14 @@ def add_replay_command(subparsers: argparse._SubParsersAction, manager: PluginMa
                     "gamepit replay show replays/FILE.jsonl --step 5")
     q.add_argument("file", help="a replay file (.jsonl)")
     q.add_argument("--step", type=int, default=None, help="after this many actions (default all)")
-    q.set_defaults(func=cmd_replay_show)
+    q.set_defaults(func=with_plugin_hint(cmd_replay_show))
     q = add_command(actions, "verify",
                     "Re-simulate replays and check every record against the simulation: "
                     "players, actions, rewards, state hashes, the result and any forfeit.",
                     "gamepit replay verify replays/FILE.jsonl\n"
                     "gamepit replay verify replays/*.jsonl")
     q.add_argument("files", nargs="+", metavar="FILE", help="replay files (.jsonl)")
-    q.set_defaults(func=cmd_replay_verify)
+    q.set_defaults(func=with_plugin_hint(cmd_replay_verify))
     exporters = ["sgf", "pgn"] + sorted(exporters_of(manager))
     q = add_command(actions, "export",
                     f"Export a replay: {', '.join(exporters)} (sgf for go, pgn for chess). "
@@ -55,7 +70,7 @@ def add_replay_command(subparsers: argparse._SubParsersAction, manager: PluginMa
     q.add_argument("file", help="a replay file (.jsonl)")
     q.add_argument("--format", required=True, dest="fmt", choices=exporters)
     q.add_argument("-o", "--output", default=None, help="output file (default: beside the replay)")
-    q.set_defaults(func=cmd_replay_export)
+    q.set_defaults(func=with_plugin_hint(cmd_replay_export))
 
     def missing_action(args: argparse.Namespace, manager: PluginManager) -> int:
         raise GamepitError(f"replay: name an action: {', '.join(actions.choices)} "

@@ -1,11 +1,20 @@
 """Conformance checkers shipped with the package, like Gymnasium's ``check_env`` and
-PettingZoo's ``api_test``: ``check_game`` and ``check_agent`` raise ``ConformanceError`` with a
-message that says what to fix. The test suite runs them over every registered game and agent.
+PettingZoo's ``api_test``: ``check_game`` and ``check_agent`` raise ``ConformanceError`` whose
+message says what to fix, one line per missing or wrong piece, never a raw exception from the
+plugin's code (that becomes a line naming the call, the error and where it was raised). A check
+that passes prints nothing. The test suite runs them over every registered game and agent;
+``gamepit check game SPEC`` and ``gamepit check agent SPEC --game SPEC`` run them from the
+command line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import traceback
+import warnings
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -22,30 +31,105 @@ def _require(condition: bool, message: str) -> None:
         raise ConformanceError(message)
 
 
+# What a State must have, and the hint for each that is missing.
+STATE_METHODS = {
+    "current_player": "a property: the player to move, -1 once the game is over",
+    "legal_mask": "legal_mask() -> bool array of shape (num_actions,)",
+    "legal_actions": "inherit gamepit.protocols.BaseState or define it",
+    "apply": "apply(action) -> None: play the action in place",
+    "clone": "clone() -> State: an independent copy",
+    "is_terminal": "is_terminal() -> bool",
+    "returns": "returns() -> list of floats, one per player",
+    "observation": "observation(player) -> array of the game's observation_shape",
+    "render": "render() -> str: the position as text",
+    "fingerprint": "inherit gamepit.protocols.BaseState or define it",
+}
+
+
+def _where(error: BaseException) -> str:
+    """Where an error was raised: the last frame of its traceback, as file:line in function."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} in {frame.name})"
+
+
+@contextlib.contextmanager
+def _calling(label: str, what: str) -> Iterator[None]:
+    """Turn what the plugin's code raises into one ConformanceError line naming the call."""
+    try:
+        yield
+    except ConformanceError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any error in the plugin is what to report
+        text = " ".join(str(error).split())[:200]
+        raise ConformanceError(f"{label}: {what} raised {type(error).__name__}: {text}"
+                               f"{_where(error)}") from None
+
+
+def game_problems(game: Game) -> list[str]:
+    """Every missing or wrong piece a game's class and first state show, one line each."""
+    name = getattr(game, "name", "") or type(game).__name__
+    problems = [f"{name}: set the class attribute {attribute} ({kind.__name__})"
+                for attribute, kind in (("name", str), ("num_players", int),
+                                        ("num_actions", int), ("observation_shape", tuple))
+                if not isinstance(getattr(game, attribute, None), kind)]
+    if problems:
+        return problems
+    if game.num_players < 1:
+        problems.append(f"{name}: num_players must be at least 1")
+    if game.num_actions < 1:
+        problems.append(f"{name}: num_actions must be at least 1")
+    bounds = getattr(game, "observation_bounds", None)
+    if not (isinstance(bounds, tuple) and len(bounds) == 2 and bounds[0] <= bounds[1]):
+        problems.append(f"{name}: observation_bounds must be (low, high), the range of every "
+                        "observation value")
+    if not game.capabilities.state:
+        return problems
+    try:
+        state = game.new_state(0)
+    except Exception as error:  # noqa: BLE001 - reported as the line to fix
+        return [*problems, f"{name}: new_state(seed) raised {type(error).__name__}: "
+                f"{' '.join(str(error).split())[:200]}{_where(error)}"]
+    kind = type(state).__name__
+    for method, hint in STATE_METHODS.items():
+        if not hasattr(type(state), method) and not hasattr(state, method):
+            problems.append(f"{name}: {kind} lacks {method}"
+                            f"{'' if method == 'current_player' else '()'}: {hint}")
+    return problems
+
+
 def check_game(game: Game, episodes: int = 2, max_steps: int = 500, seed: int = 0,
                aec: bool = True, aec_cycles: int = 200) -> None:
     """Check a game's attributes, its simulator state over random playouts, and (if ``aec``)
-    its PettingZoo face with ``pettingzoo.test.api_test``."""
-    name = getattr(game, "name", type(game).__name__)
-    for attribute, kind in (("name", str), ("num_players", int), ("num_actions", int),
-                            ("observation_shape", tuple)):
-        _require(isinstance(getattr(game, attribute, None), kind),
-                 f"{name}: set the class attribute {attribute} ({kind.__name__})")
-    _require(game.num_players >= 1, f"{name}: num_players must be at least 1")
-    _require(game.num_actions >= 1, f"{name}: num_actions must be at least 1")
+    its PettingZoo face with ``pettingzoo.test.api_test`` (quietly: it prints and warns)."""
+    problems = game_problems(game)
+    if problems:
+        raise ConformanceError("\n".join(problems))
+    name = game.name
     capabilities = game.capabilities
     rng = np.random.default_rng(seed)
     if capabilities.state:
         for episode in range(episodes):
-            _check_playout(game, seed + episode, rng, max_steps)
+            with _calling(name, "a random playout"):
+                _check_playout(game, seed + episode, rng, max_steps)
     if aec and capabilities.aec:
         from pettingzoo.test import api_test
 
-        env = game.aec_env()
+        with _calling(name, "aec_env()"):
+            env = game.aec_env()
         try:
-            api_test(env, num_cycles=aec_cycles)
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                api_test(env, num_cycles=aec_cycles)
         except AssertionError as error:
-            raise ConformanceError(f"{name}: PettingZoo api_test failed: {error}") from None
+            raise ConformanceError(f"{name}: PettingZoo api_test failed: "
+                                   f"{' '.join(str(error).split())[:300]}{_where(error)}"
+                                   ) from None
+        except Exception as error:  # noqa: BLE001 - the plugin's face raised
+            raise ConformanceError(f"{name}: PettingZoo api_test raised "
+                                   f"{type(error).__name__}: {error}{_where(error)}") from None
         finally:
             env.close()
 
@@ -77,6 +161,12 @@ def _check_playout(game: Game, seed: int, rng: np.random.Generator, max_steps: i
             _require(observation.shape == tuple(game.observation_shape),
                      f"{name}: observation shape {observation.shape} != observation_shape "
                      f"{game.observation_shape}")
+            low, high = game.observation_bounds
+            _require(observation.size == 0 or (low <= observation.min()
+                                               and observation.max() <= high),
+                     f"{name}: observation values {observation.min()}..{observation.max()} "
+                     f"lie outside observation_bounds {game.observation_bounds}; set "
+                     "observation_bounds = (low, high) on the game")
         _require(len(state.returns()) == game.num_players,
                  f"{name}: returns() must have one number per player")
         _require(isinstance(state.render(), str), f"{name}: render() must return a string")
@@ -110,10 +200,17 @@ def check_agent(agent: Agent, game: Game, games: int = 2, seed: int = 0,
     """Check that an agent resets, acts legally from every seat, returns a JSON-friendly info
     dict, and that ``act_batch`` on the positions it met gives the moves ``act`` gave after the
     same reset (tournaments play batched agents through ``act_batch``)."""
-    label = getattr(agent, "spec", "") or type(agent).__name__
-    for attribute in ("reset", "act"):
-        _require(callable(getattr(agent, attribute, None)),
-                 f"agent {label}: implement {attribute}() (see gamepit.protocols.Agent)")
+    label = f"agent {getattr(agent, 'spec', '') or type(agent).__name__}"
+    missing = [f"{label}: implement {attribute}() (see gamepit.protocols.Agent)"
+               for attribute in ("reset", "act") if not callable(getattr(agent, attribute, None))]
+    if missing:
+        raise ConformanceError("\n".join(missing))
+    with _calling(label, "playing"):
+        _check_agent_games(agent, game, games, seed, max_steps, label)
+
+
+def _check_agent_games(agent: Agent, game: Game, games: int, seed: int, max_steps: int,
+                       label: str) -> None:
     for index in range(games):
         state = game.new_state(seed + index)
         seat = index % game.num_players
@@ -128,13 +225,13 @@ def check_agent(agent: Agent, game: Game, games: int = 2, seed: int = 0,
                 action, info = split_act_result(agent.act(state.clone()))
                 acted.append(action)
                 _require(bool(state.legal_mask()[action]) if 0 <= action < game.num_actions
-                         else False, f"agent {label}: returned illegal action {action}")
-                _require(isinstance(info, dict), f"agent {label}: info must be a dict")
+                         else False, f"{label}: returned illegal action {action}")
+                _require(isinstance(info, dict), f"{label}: info must be a dict")
                 try:
                     json.dumps(to_json(info))
                 except (TypeError, ValueError) as error:
                     raise ConformanceError(
-                        f"agent {label}: info dict must be JSON-friendly: {error}") from None
+                        f"{label}: info dict must be JSON-friendly: {error}") from None
             else:
                 legal = state.legal_actions()
                 action = int(legal[rng.integers(len(legal))])
@@ -153,10 +250,10 @@ def _check_batch(agent: Agent, game: Game, seat: int, seed: int, met: list, labe
         agent.reset(game, seat, seed)
         batched = [split_act_result(r)[0] for r in agent.act_batch([position.clone()])]
         _require(batched == [alone],
-                 f"agent {label}: act_batch gave {batched} where act gave [{alone}] on the same "
+                 f"{label}: act_batch gave {batched} where act gave [{alone}] on the same "
                  "position after the same reset; act_batch must act as act does on each")
     agent.reset(game, seat, seed)
     moves = [split_act_result(r)[0] for r in agent.act_batch([p.clone() for p in met])]
     _require(len(moves) == len(met) and all(p.legal_mask()[m] for p, m in zip(met, moves,
                                                                                 strict=True)),
-             f"agent {label}: act_batch must return one legal action per position")
+             f"{label}: act_batch must return one legal action per position")

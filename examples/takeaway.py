@@ -1,0 +1,1 @@
+../gamepit/authoring/templates/takeaway.py
