@@ -215,8 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("gamepit: error: a path holds a NUL byte (\\0); give a path without it",
               file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("gamepit: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:  # a command may say what to do next in its text
+        print(f"gamepit: interrupted{f'; {stop}' if str(stop) else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

@@ -18,12 +18,20 @@ def writable_folder(path: str | os.PathLike[str], purpose: str) -> Path:
     """Create ``path`` if needed and prove it takes files, before long work writes there: a bad
     folder is one line at the start, not a traceback (or a lost result) at the end."""
     folder = Path(path)
+    made = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".gamepit-probe-") as probe:
-            probe.write(bytes(1024))  # a full disk fails here, not after the work
-            probe.flush()
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".gamepit-probe-")
+        try:
+            left = bytes(1024)  # a full disk fails here, not after the work
+            while left:
+                left = left[os.write(handle, left):]
+        finally:
+            os.close(handle)
+            os.unlink(probe)
     except OSError as error:
+        if made and folder.is_dir():  # a folder it made for nothing is not left behind
+            folder.rmdir()
         raise GamepitError(f"{purpose} {folder}: {error.strerror or error}") from None
     return folder
 

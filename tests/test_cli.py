@@ -300,3 +300,42 @@ def test_a_nul_byte_in_a_yaml_path_is_one_line(cli, tmp_path, command, text):
     done = cli(command, *extra, "--config", "bad.yaml", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-500:]
     assert "NUL byte" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_option_has_one_spelling_on_every_command():
+    """Issue 25: the same option is spelled the same on every command that takes it (old
+    spellings stay as aliases): each flag stands for the same set of spellings everywhere."""
+    import argparse
+
+    from gamepit.cli import build_parser
+    from gamepit.plugins.manager import get_manager
+
+    parser = build_parser(get_manager(refresh=True))
+    spellings: dict[str, dict[frozenset, list[str]]] = {}
+
+    def walk(name: str, command: argparse.ArgumentParser) -> None:
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child, sub in action.choices.items():
+                    walk(f"{name} {child}".strip(), sub)
+            for flag in action.option_strings:
+                spellings.setdefault(flag, {}).setdefault(
+                    frozenset(action.option_strings), []).append(name)
+
+    walk("", parser)
+    mixed = {flag: forms for flag, forms in spellings.items() if len(forms) > 1}
+    assert not mixed, mixed
+    for flag, command in (("--no-open", "view"), ("--no-browser", "play"),
+                          ("--max-steps", "match"), ("-n", "demo"), ("-w", "train"),
+                          ("--seed", "train"), ("--no-replays", "tournament")):
+        assert any(command in names for names in spellings[flag].values()), (flag, command)
+
+
+def test_match_and_play_take_max_steps(cli, tmp_path):
+    done = cli("match", "connect_four", "random", "random", "-n", "2", "--max-steps", "3",
+               "--replays", "r", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    from gamepit.replay import read_replay
+
+    for path in (tmp_path / "r").glob("*.jsonl"):
+        assert len(read_replay(path).steps) == 3

@@ -673,3 +673,41 @@ def test_a_read_only_ledger_is_listed_and_left_as_it_was(tmp_path, cli):
     assert "tictactoe" in listed.stdout and "2 games" in listed.stdout
     assert page == [{"name": "tictactoe", "game": "tictactoe", "games": 2}]
     assert (folder / "l.sqlite").read_bytes() == before
+
+
+def test_a_tournament_records_replays_unless_told_not_to(cli, tmp_path):
+    done = cli("tournament", "tictactoe", "random", "alphabeta:depth=1", "-n", "2",
+               "--ledger", "l.sqlite", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "replays").glob("*.jsonl"))) == 2
+    more = cli("tournament", "tictactoe", "random", "alphabeta:depth=1", "-n", "4",
+               "--ledger", "l.sqlite", "--no-replays", cwd=tmp_path)
+    assert more.returncode == 0, more.stderr
+    assert len(list((tmp_path / "replays").glob("*.jsonl"))) == 2
+
+
+def test_ctrl_c_in_a_tournament_says_how_to_go_on(tmp_path):
+    ledger = tmp_path / "l.sqlite"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gamepit", "tournament", "connect_four", "random",
+         "mcts:sims=200", "-n", "400", "--ledger", str(ledger), "--no-replays"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not _has_rows(ledger):
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "run the same command again to continue" in err and "Traceback" not in err
+
+
+def _has_rows(ledger: Path) -> bool:
+    try:
+        with sqlite3.connect(str(ledger), timeout=1) as connection:
+            return connection.execute("SELECT COUNT(*) FROM results").fetchone()[0] > 0
+    except sqlite3.Error:
+        return False

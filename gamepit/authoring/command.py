@@ -108,6 +108,7 @@ def add_check_command(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(subparsers, "check",
                     "Check a game or an agent against gamepit's protocols: every missing or "
                     "wrong piece is one line that says what to fix.",
+                    "gamepit check game connect_four\n"
                     "gamepit --plugins mygame.py check game mygame\n"
                     "gamepit --plugins mybot.py check agent mybot --game connect_four")
     p.add_argument("kind", choices=["game", "agent"])

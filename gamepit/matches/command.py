@@ -44,7 +44,7 @@ def add_play_command(subparsers: argparse._SubParsersAction) -> None:
                    help="with --browser: the page's port (default 0: any free port)")
     p.add_argument("--fps", type=number_arg(float, 1, 120), default=15.0,
                    help="with --browser: steps a second of MinAtar and Atari (default 15)")
-    p.add_argument("--no-open", action="store_true",
+    p.add_argument("--no-open", "--no-browser", dest="no_open", action="store_true",
                    help="with --browser: print the page's address, do not open a browser")
     p.add_argument("--reconnect-grace", type=number_arg(float, 0, 3600), default=30.0,
                    metavar="SECONDS", help="with --browser: how long the game waits for its "
@@ -72,6 +72,8 @@ def _match_arguments(p: argparse.ArgumentParser, second_optional: bool = False) 
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the first game (default 0)")
     p.add_argument("--move-time", type=seconds, default=None, metavar="SECONDS",
                    help="forfeit an agent that thinks longer than this on a move")
+    p.add_argument("--max-steps", type=number_arg(int, 1, 10**9), default=None, metavar="N",
+                   help="stop a game after this many actions (on top of the game's own cap)")
     p.add_argument("--start-time", type=seconds, default=None, metavar="SECONDS",
                    help="forfeit an agent that takes longer than this to be built or reset for "
                         "a game (default 60, or GAMEPIT_START_TIME)")
@@ -107,7 +109,7 @@ def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
             series = play_series(game, agents, args.games, args.seed,
                                  [args.agent_a, args.agent_b], replay_dir, args.move_time,
                                  manager, on_result=lambda index, result: progress.advance(),
-                                 stop=sprt.update if sprt else None)
+                                 stop=sprt.update if sprt else None, max_steps=args.max_steps)
     finally:
         for agent in agents:
             agent.close()
@@ -154,7 +156,8 @@ def _match_one_player(args: argparse.Namespace, manager: PluginManager, game: Ga
 
     with Progress(args.games * 2, "episodes") as progress:
         scores = compare_on_seeds(game, dict(zip(labels, agents, strict=True)), args.games,
-                                  args.seed, replay_dir, args.move_time, manager, heard)
+                                  args.seed, replay_dir, args.move_time, manager, heard,
+                                  args.max_steps)
     a, b = (scores[label] for label in labels)
     better = sum(x > y for x, y in zip(a, b, strict=True))
     worse = sum(x < y for x, y in zip(a, b, strict=True))
@@ -206,7 +209,7 @@ def cmd_play(args: argparse.Namespace, manager: PluginManager) -> int:
     try:
         replay_dir = _replay_dir(args)
         result = play_match(game, agents[:len(specs)], args.seed, specs, replay_dir,
-                            args.move_time, manager)
+                            args.move_time, manager, args.max_steps)
     finally:
         for agent in agents:
             agent.close()

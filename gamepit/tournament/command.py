@@ -13,6 +13,7 @@ from gamepit.cli import Progress, add_command
 from gamepit.errors import GamepitError
 from gamepit.files import writable_folder
 from gamepit.plugins.manager import PluginManager
+from gamepit.replay.format import DEFAULT_FOLDER
 from gamepit.specs import number_arg, seed_arg
 from gamepit.tournament.config import FORMATS, TournamentConfig, config_from_args, load_config
 from gamepit.tournament.ledger import DEFAULT_LEDGER, read_only, tournaments_in
@@ -73,7 +74,10 @@ def add_tournament_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=number_arg(int, 1, 10**9),
                    help="cut each game off after this many actions")
     p.add_argument("--ledger", metavar="PATH", help=f"SQLite ledger (default {DEFAULT_LEDGER})")
-    p.add_argument("--replays", metavar="DIR", help="record replays in this folder (default off)")
+    p.add_argument("--replays", metavar="DIR",
+                   help=f"record replays in this folder (default {DEFAULT_FOLDER}/)")
+    p.add_argument("--no-replays", action="store_true",
+                   help="do not record replays (replays: null in a YAML config)")
     p.add_argument("--anchor", metavar="SPEC=ELO", action="append",
                    help="pin an agent to a rating, e.g. --anchor 'gtp:gnugo --mode gtp --level "
                         "1=1000' (repeatable; SPEC alone: at --anchor-elo); with no anchor the "
@@ -102,9 +106,13 @@ def cmd_tournament(args: argparse.Namespace, manager: PluginManager) -> int:
     config.check()
     if config.backend is not None and placement_note(config.backend, config.workers):
         print(placement_note(config.backend, config.workers))
-    with Progress(0, "games") as progress:
-        outcome = run_tournament(config, manager, on_record=lambda record: progress.advance(),
-                                 on_plan=progress.start)
+    try:
+        with Progress(0, "games") as progress:
+            outcome = run_tournament(config, manager, on_plan=progress.start,
+                                     on_record=lambda record: progress.advance())
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"the games finished so far are in {config.ledger}: run the "
+                               "same command again to continue") from None
     form = ("single-player" if not isinstance(outcome.leaderboard[0], Standing)
             else config.format)
     print(f"tournament {outcome.name!r} on {outcome.game} ({form}): {outcome.played_now} games "
@@ -174,7 +182,7 @@ def add_demo_command(subparsers: argparse._SubParsersAction) -> None:
                     "gamepit demo\ngamepit demo --games 4\ngamepit demo --config my_lineup.yaml")
     p.add_argument("--config", default=str(DEMO_CONFIG), metavar="FILE.yaml",
                    help="the line-up (default: configs/demo.yaml of this checkout)")
-    p.add_argument("--games", type=number_arg(int, 1, 10**7), default=None,
+    p.add_argument("--games", "-n", type=number_arg(int, 1, 10**7), default=None,
                    help="games per pairing (default: the line-up's, 4)")
     p.add_argument("--replays", default="replays", help="replay folder (default replays/)")
     p.add_argument("--seed", type=seed_arg, default=0)

@@ -12,6 +12,7 @@ from typing import Any
 from gamepit.backends import check_backend
 from gamepit.errors import GamepitError
 from gamepit.files import load_yaml, plain_output, writable_folder
+from gamepit.replay.format import DEFAULT_FOLDER as DEFAULT_REPLAYS
 from gamepit.specs import INT_LIMIT, number_problem
 from gamepit.tournament.ledger import DEFAULT_LEDGER
 
@@ -57,7 +58,9 @@ class TournamentConfig:
     batch_size: int = 32
     """Games run in lockstep for a pairing with a batched agent; 0 plays them one by one."""
     replays: str | None = None
-    """Folder to record replays in (default: none, a tournament can be thousands of games)."""
+    """Folder to record replays in. ``gamepit tournament`` records to ``replays/`` unless told
+    ``--no-replays`` (or ``replays: null`` in its YAML); built in Python, a config records none
+    unless given a folder."""
     ledger: str = DEFAULT_LEDGER
     """SQLite results ledger file."""
     anchor: list[str] | str | None = None
@@ -172,6 +175,12 @@ def config_from_args(args: argparse.Namespace) -> TournamentConfig:
         settings["game"] = args.game
     if args.agents:
         settings["agents"] = list(args.agents)
+    if getattr(args, "no_replays", False) or ("replays" in settings
+                                                and settings["replays"] is None):
+        settings["replays"] = None
+        args.replays = None
+    elif args.replays is None and settings.get("replays") is None:
+        settings["replays"] = DEFAULT_REPLAYS  # recorded, as a match's are
     names = {f.name for f in fields(TournamentConfig)} - {"game", "agents", "plugins"}
     for name in names:
         value = getattr(args, name, None)

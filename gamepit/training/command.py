@@ -16,6 +16,7 @@ from gamepit.backends import BACKENDS, placement_note
 from gamepit.cli import add_command as add_subcommand
 from gamepit.errors import GamepitError
 from gamepit.files import load_yaml, writable_folder
+from gamepit.specs import seed_arg
 from gamepit.training.progress import PROGRESS
 from gamepit.training.settings import (
     ConfigError,
@@ -52,8 +53,10 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
                         help="where the networks run (default auto: cuda if available)")
     parser.add_argument("--backend", default=None, choices=BACKENDS,
                         help="where self-play or labelling runs (alphazero, muzero, bc, dagger)")
-    parser.add_argument("--workers", default=None, type=int, metavar="N",
+    parser.add_argument("--workers", "-w", default=None, type=int, metavar="N",
                         help="self-play or labelling workers (0: this process)")
+    parser.add_argument("--seed", default=None, type=seed_arg,
+                        help="the run's seed (the same as --set seed=N)")
     parser.add_argument("--init", default=None, metavar="CHECKPOINT",
                         help="start the network from the trunk of a trained checkpoint "
                              "(learners with an init setting: dqn, ppo, alphazero)")
@@ -80,7 +83,8 @@ def cmd_train(args: argparse.Namespace, manager: Any) -> int:
     from_sets = parse_sets(args.sets)
     flags = {key: value for key, value in
              (("game", args.game), ("device", args.device), ("run_dir", args.run),
-              ("backend", args.backend), ("workers", args.workers), ("init", args.init))
+              ("backend", args.backend), ("workers", args.workers), ("init", args.init),
+              ("seed", args.seed))
              if value is not None}
     if not any(layer.get("game") for layer in (from_file, from_sets, flags)):
         raise ConfigError("train: name a game with --game SPEC (or game: in the config file)")
@@ -102,6 +106,10 @@ def cmd_train(args: argparse.Namespace, manager: Any) -> int:
     try:
         with one_run_in(folder):
             spec = learner.train(config)
+    except KeyboardInterrupt:
+        again = ("the same command" if folder is not None
+                 else "it with --run and the run's folder")
+        raise KeyboardInterrupt(f"run {again} to go on from the last checkpoint") from None
     finally:
         PROGRESS.stop()
     print(f"trained agent: {spec}")

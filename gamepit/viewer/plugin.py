@@ -62,7 +62,7 @@ def gamepit_add_commands(subparsers: argparse._SubParsersAction) -> None:
                         metavar="SECONDS", help="how long a game played in the browser waits "
                         "for its page to come back after a reload or a dropped connection "
                         f"before it ends as your forfeit (default {GRACE:g}; 0: at once)")
-    parser.add_argument("--no-browser", action="store_true",
+    parser.add_argument("--no-open", "--no-browser", dest="no_browser", action="store_true",
                         help="only print the address; do not open a browser")
     parser.set_defaults(func=cmd_view)
 
