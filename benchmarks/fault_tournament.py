@@ -49,7 +49,12 @@ def run_mode(flags: list[str], games_per_pair: int, move_time: float, folder: Pa
                str(move_time), "--start-time", "1", "--ledger", str(ledger), *flags]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    # output to a file, not a pipe: a child an agent left behind would hold a pipe open
+    with open(folder / "stderr.txt", "w+") as errors:
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=errors, text=True,
+                              env=env)
+        errors.seek(0)
+        done.stderr = errors.read()
     seconds = time.perf_counter() - started
     rows = []
     if ledger.exists():

@@ -429,10 +429,16 @@ def test_forged_answers_in_a_tournament_and_a_batch(registry, manager):
         assert "unreadable answer (RuntimeError)" in result.forfeit_reason
 
 
-def test_an_isolated_agents_children_end_with_it(tmp_path):
-    marker = f"gamepit-spawned-{os.getpid() % 100000}"
-    done = run("match", "tictactoe", f"spawner:code={os.getpid() % 100000}", "random", "-n",
-               "2", "--no-replays", "--isolate", cwd=tmp_path)
+@pytest.mark.parametrize("command", [
+    ["match", "tictactoe", "SPAWNER", "random", "-n", "2", "--no-replays", "--isolate"],
+    ["tournament", "tictactoe", "SPAWNER", "random", "-n", "2", "--no-replays", "--workers",
+     "2", "--ledger", "s.sqlite"],
+])
+def test_an_isolated_agents_children_end_with_it(tmp_path, command):
+    code = (os.getpid() + len(command)) % 100000
+    marker = f"gamepit-spawned-{code}"
+    done = run(*[f"spawner:code={code}" if part == "SPAWNER" else part for part in command],
+               cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and _running(marker):

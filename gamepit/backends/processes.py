@@ -7,6 +7,7 @@ that says how ("killed by SIGSEGV"). Workers end when the parent does (``watch_p
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Sequence
 from multiprocessing.connection import wait
 from typing import Any
@@ -30,6 +31,10 @@ class _ParentGone(BaseException):
 
 
 def _worker_main(conn: Any, factory: type, init: tuple, parent: int) -> None:
+    try:  # a process group of its own, so what its agents start ends with it
+        os.setsid()
+    except OSError:
+        pass
     watch_parent(parent)
 
     def send(message: tuple) -> None:
@@ -97,6 +102,10 @@ class _Process:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+        try:  # and every process an agent started in it
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         self.conn.close()
 
 
