@@ -202,6 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GamepitError as error:
         print(f"gamepit: error: {error_line(str(error))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (| head): nothing more to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
         if error.errno != errno.ENAMETOOLONG:
             raise
@@ -218,8 +221,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as stop:  # a command may say what to do next in its text
         print(f"gamepit: interrupted{f'; {stop}' if str(stop) else ''}", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

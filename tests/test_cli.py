@@ -2,6 +2,8 @@
 
 import argparse
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -339,3 +341,17 @@ def test_match_and_play_take_max_steps(cli, tmp_path):
 
     for path in (tmp_path / "r").glob("*.jsonl"):
         assert len(read_replay(path).steps) == 3
+
+
+def test_bench_lists_benchmarks_only_in_whole_sentences(cli):
+    listed = cli("bench", cwd=ROOT)
+    assert listed.returncode == 0, listed.stderr
+    assert "fault_agents" not in listed.stdout and "fault_tournament" in listed.stdout
+    assert "..." not in listed.stdout.split("\n", 1)[1]  # (the heading says ARGS...)
+    assert "fifth game." in listed.stdout  # actor_mimic's sentence, wrapped but whole
+
+
+def test_a_reader_that_goes_away_is_no_traceback():
+    done = subprocess.run(f"{sys.executable} -m gamepit plugins | head -1", shell=True,
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.startswith("games") and done.stderr == "", done.stderr

@@ -323,3 +323,23 @@ def test_progress_counts_alphazero_iterations(capsys):
     fresh = ProgressDisplay(every=0.0)
     fresh.update("run", 512, {"progress/total_steps": 1024.0})
     assert capsys.readouterr().err.splitlines()[-1].startswith("step 512/1024")
+
+
+def test_progress_to_a_file_has_a_line_per_iteration_and_the_last_line(capsys):
+    """Not a terminal: every iteration is a line however fast it comes (issue 25: a log showed
+    iteration 1 and then nothing); steps come every 10 seconds, and the last one at the end."""
+    from gamepit.training.progress import ProgressDisplay
+
+    display = ProgressDisplay()
+    for iteration in range(1, 6):
+        display.update("run", iteration * 100, {"progress/iteration": float(iteration),
+                                                "progress/total_iterations": 5.0})
+        display.update("run", iteration * 100, {"speed/steps_per_second": 9.0})  # same one
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split()[1] for line in lines] == ["1/5", "2/5", "3/5", "4/5", "5/5"]
+    display.stop()
+    steps = ProgressDisplay()
+    for step in (100, 200, 300):
+        steps.update("run", step, {"progress/total_steps": 300.0})
+    steps.stop()
+    assert capsys.readouterr().err.splitlines() == ["step 100/300", "step 300/300"]

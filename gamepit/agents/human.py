@@ -4,12 +4,13 @@ Seats are named in the game's words where the game offers them (an optional
 ``Game.player_names``: X and O, black and white), else "player 1", "player 2". Typing
 ``resign`` (or ``quit``) or closing the input gives the game up with the reason "resigned" or
 "input ended". When a match with a human in it ends, the match hooks below show the final
-position and the result, so the person sees the move that ended the game.
+position and the result, so the person sees the move that ended the game. Everything the
+person sees, board, prompt and result, goes to standard output in the order it happens (so
+``| tee`` keeps it in order); standard error is left to gamepit's own errors.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from gamepit.plugins import hookimpl
@@ -24,6 +25,13 @@ from gamepit.protocols import (
     StepRecord,
 )
 from gamepit.protocols import agent as agent_entry
+
+ORDER = ("first", "second", "third", "later")
+
+
+def say(text: str) -> None:
+    """What the person reads: on standard output, with the prompt, in order."""
+    print(text, flush=True)
 
 
 def player_name(game: Game, seat: int) -> str:
@@ -41,16 +49,17 @@ class HumanAgent(Agent):
         game = self.game
         me = player_name(game, self.player)
         if not getattr(self, "announced", False):
-            print(f"\nyou play {me} (seat {self.player})", file=sys.stderr)
+            say(f"\nyou play {game.name}" if game.num_players == 1 else
+                f"\nyou play {me}, moving {ORDER[min(self.player, 3)]}")
             self.announced = True
         legal = state.legal_actions()
-        print(f"\n{state.render()}\n", file=sys.stderr)
+        say(f"\n{state.render()}\n")
         # Moves are named by the position where it can (chess SAN), else by the game.
         name_of = getattr(state, "action_to_string", game.action_to_string)
         names = {name_of(a): a for a in legal}
         moves = ", ".join(names)
         while True:
-            print(f"{me} to move; legal: {moves}", file=sys.stderr)
+            say(f"{'your move' if game.num_players == 1 else me + ' to move'}; legal: {moves}")
             try:
                 line = input("your move> ")
             except EOFError:
@@ -62,10 +71,10 @@ class HumanAgent(Agent):
             try:
                 action = game.string_to_action(line)
             except ValueError as error:
-                print(f"not a move: {error}", file=sys.stderr)
+                say(f"not a move: {error}")
                 continue
             if action not in legal:
-                print(f"illegal move {line.strip()!r}; legal: {moves}", file=sys.stderr)
+                say(f"illegal move {line.strip()!r}; legal: {moves}")
                 continue
             return action
 
@@ -113,8 +122,7 @@ def gamepit_match_step(match: MatchInfo, step: StepRecord) -> None:
 def gamepit_match_end(match: MatchInfo, result: MatchResult) -> None:
     state: Any = _WATCHED.pop(match.match_id, None)
     if state is not None:
-        print(f"\nfinal position:\n{state.render()}\n{result_in_words(match.game, result)}",
-              file=sys.stderr)
+        say(f"\nfinal position:\n{state.render()}\n{result_in_words(match.game, result)}")
 
 
 @hookimpl

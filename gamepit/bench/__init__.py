@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +45,26 @@ def summary(script: Path) -> str:
         return "(unreadable)"
     paragraph = " ".join(docstring.split("\n\n")[0].split())
     sentence, dot, _ = paragraph.partition(". ")
-    line = sentence + (dot.strip() if dot else "")
-    return line if len(line) <= 100 else line[:97] + "..."
+    return sentence + (dot.strip() if dot else "")
+
+
+def runnable(script: Path) -> bool:
+    """Whether a script does something when run (an ``if __name__ == "__main__":`` block, or
+    any statement past imports, definitions and assignments); the others are helpers that
+    benchmarks and tests import (a plugin of faulty agents), not benchmarks."""
+    quiet = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+             ast.Assign, ast.AnnAssign)
+    try:
+        body = ast.parse(script.read_text(encoding="utf-8")).body
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return True  # listed, so that it is seen to be unreadable
+    return any(not isinstance(node, quiet) and not (
+        isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)) for node in body)
 
 
 def scripts(folder: Path) -> dict[str, Path]:
     return {path.stem: path for path in sorted(folder.glob("*.py"))
-            if not path.name.startswith("_")}
+            if not path.name.startswith("_") and runnable(path)}
 
 
 def cmd_bench(args: argparse.Namespace, manager: Any) -> int:
@@ -61,8 +76,10 @@ def cmd_bench(args: argparse.Namespace, manager: Any) -> int:
     found = scripts(folder)
     if args.name is None:
         print(f"benchmarks in {folder}/ (run one: gamepit bench NAME [ARGS...]):")
-        for name, path in found.items():
-            print(f"  {name:<24} {summary(path)}")
+        width = max(60, min(shutil.get_terminal_size().columns, 120))
+        for name, path in found.items():  # whole sentences, wrapped, never cut
+            print(textwrap.fill(summary(path), width, initial_indent=f"  {name:<24} ",
+                                subsequent_indent=" " * 27))
         return 0
     name = args.name.removesuffix(".py")
     if name not in found:

@@ -1,5 +1,7 @@
 """Training progress on the terminal, a plugin on the training hooks: a rich progress bar on an
-interactive terminal, a plain line every 30 seconds elsewhere. It counts environment steps out
+interactive terminal; elsewhere (a file, a pipe) a plain line for every iteration of learners
+that count iterations, a line every 10 seconds for those that count steps, and the last line
+when training ends. It counts environment steps out
 of ``progress/total_steps``, or iterations out of ``progress/total_iterations`` where a learner
 reports them (AlphaZero, whose steps are positions and have no total)."""
 
@@ -13,14 +15,17 @@ from gamepit.plugins.markers import hookimpl
 
 
 class ProgressDisplay:
-    """A rich progress bar on a terminal; elsewhere a plain line every ``every`` seconds."""
+    """A rich progress bar on a terminal; elsewhere a plain line per iteration, or every
+    ``every`` seconds for learners counted in steps."""
 
-    def __init__(self, every: float = 30.0) -> None:
+    def __init__(self, every: float = 10.0) -> None:
         self.every = every
         self.bar: Any = None
         self.task: Any = None
         self.last_line = 0.0
         self.latest: dict[str, float] = {}
+        self.said = ""  # the last plain line printed, and the one not printed yet
+        self.unsaid = ""
 
     def update(self, run: str, step: int, metrics: dict[str, Any]) -> None:
         self.latest.update({k: float(v) for k, v in metrics.items()})
@@ -48,10 +53,14 @@ class ProgressDisplay:
             self.bar.update(self.task, completed=step, total=total, description=summary)
             return
         now = time.monotonic()
-        if now - self.last_line >= self.every:
-            self.last_line = now
-            of = f"/{total}" if total else ""
-            print(f"{unit} {step}{of}  {summary}", file=sys.stderr, flush=True)
+        of = f"/{total}" if total else ""
+        line = f"{unit} {step}{of}  {summary}".rstrip()
+        fresh = not self.said.startswith(f"{unit} {step}{of} ") and self.said != line
+        if (unit == "iteration" and fresh) or now - self.last_line >= self.every:
+            self.last_line, self.said, self.unsaid = now, line + " ", ""
+            print(line, file=sys.stderr, flush=True)
+        elif fresh:
+            self.unsaid = line
 
     def _summary(self) -> str:
         parts = []
@@ -65,7 +74,11 @@ class ProgressDisplay:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+        elif self.unsaid:  # where training ended
+            print(self.unsaid, file=sys.stderr, flush=True)
         self.latest.clear()
+        self.said = self.unsaid = ""
+        self.last_line = 0.0
 
 
 PROGRESS = ProgressDisplay()
