@@ -83,7 +83,11 @@ def folders(tmp_path_factory, manager):
     for step in range(1, 11):
         append_metrics(str(runs / "dqn-breakout"), step * 100,
                        {"episode_return": step * 0.5, "eval/return": step * 0.4,
-                        "loss": 1.0 / step})
+                        "loss": 1.0 / step, "episode/length": 30.0 + step * 6,
+                        "charts/return_of_the_greedy_policy_on_held_out_seeds": step * 0.3,
+                        "rollout/return_with_exploration_noise_included": step * 0.2,
+                        "progress/total_steps": 1000.0})
+    append_metrics(str(runs / "dqn-breakout"), 14068, {"buffer/size": 4096.0})  # one point
     ledger = root / "ledger.sqlite"
     with Ledger(ledger) as book:
         book.open_tournament("league", "tictactoe", 0, {})
@@ -696,6 +700,42 @@ def test_run_curves_update_as_metrics_arrive(browser, server, folders, artifacts
     append_metrics(str(folders["runs"] / "dqn-breakout"), 1100, {"loss": 0.05})
     wait_for(browser, lambda: (chart_facts(browser, "#run-loss svg") or {}).get("points") == 11,
              "the pushed update")
+
+
+def test_run_charts_show_one_quantity_each_with_legends_in_their_colours(browser, server,
+                                                                       artifacts):
+    """Issue 25: legends were all grey (CSS beat the colour), episode length shared the return
+    axis, a one-point chart read "14068.2", and long legend names overlapped."""
+    browser.get(server.url + "#runs")
+    wait_for(browser, lambda: chart_facts(browser, "#run-length svg"), "the length chart")
+    facts = browser.execute_script("""
+        const chart = (id) => document.querySelector(id + ' svg');
+        const legend = [...chart('#run-return').querySelectorAll('text.legend')].map((t) => {
+            const box = t.getBBox();
+            return {name: t.textContent, fill: getComputedStyle(t).fill,
+                    box: [box.x, box.y, box.x + box.width, box.y + box.height]}; });
+        const strokes = [...chart('#run-return').querySelectorAll('polyline')].map(
+            (p) => getComputedStyle(p).stroke);
+        const ticks = [...chart('#run-buffer_size').querySelectorAll('text.tick')].map(
+            (t) => t.textContent);
+        return {legend, strokes, ticks,
+                returnText: chart('#run-return').textContent,
+                plotted: [...document.querySelectorAll('#run-charts .plot')].map((d) => d.id)};""")
+    legend = facts["legend"]
+    assert len(legend) == 3 and len({entry["fill"] for entry in legend}) == 3, legend
+    assert [entry["fill"] for entry in legend] == facts["strokes"]  # the colour of its curve
+    assert "rgb(107, 114, 128)" not in facts["strokes"]  # (not the grey of the ticks)
+    for i, a in enumerate(legend):  # no two names overlap
+        for b in legend[i + 1:]:
+            apart = a["box"][2] <= b["box"][0] or b["box"][2] <= a["box"][0] or \
+                a["box"][3] <= b["box"][1] or b["box"][3] <= a["box"][1]
+            assert apart, (a, b)
+    assert "length" not in facts["returnText"]
+    assert facts["plotted"][:4] == ["run-return", "run-evaluation", "run-loss", "run-length"]
+    assert "run-progress_total_steps" not in facts["plotted"]
+    assert "14.07k" in facts["ticks"] and not any("14068." in t for t in facts["ticks"])
+    browser.execute_script("document.getElementById('run-return').scrollIntoView()")
+    shoot(browser, artifacts, "plot-run-legends")
 
 
 def test_tournament_chart_and_standings_update_as_games_end(browser, server, folders,

@@ -22,8 +22,12 @@ METRICS = "metrics.jsonl"
 MAX_POINTS = 2000  # points per curve sent to the page; longer runs are thinned evenly
 MAX_METRIC_BYTES = 64 << 20  # a metrics file is read up to this size
 # Which chart a metric goes on, by the words in its name (first match wins).
+# One quantity per chart (its axis has one unit): evaluation returns, losses, returns, episode
+# lengths, speeds; anything else is a chart of its own. Bookkeeping is not plotted.
 GROUPS = (("evaluation", ("eval",)), ("loss", ("loss", "entropy", "kl")),
-          ("return", ("return", "score", "reward", "episode")))
+          ("return", ("return", "score", "reward")), ("length", ("length",)),
+          ("speed", ("per_second", "steps_per")))
+HIDDEN = ("progress/", "checkpoint/")  # totals and counters the progress line already says
 
 
 def run_folders(root: Path) -> list[Path]:
@@ -56,11 +60,12 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
 
 
 def group_of(name: str) -> str:
+    """The chart a metric goes on: a group of one quantity, else a chart of its own."""
     lowered = name.lower()
     for group, words in GROUPS:
         if any(word in lowered for word in words):
             return group
-    return "other"
+    return name
 
 
 def read_run(folder: Path) -> dict[str, Any]:
@@ -93,7 +98,8 @@ def read_run(folder: Path) -> dict[str, Any]:
             curves[name] = [points[int(i * every)] for i in range(MAX_POINTS - 1)] + [points[-1]]
     groups: dict[str, list[str]] = {}
     for name in sorted(curves):
-        groups.setdefault(group_of(name), []).append(name)
+        if not name.startswith(HIDDEN):
+            groups.setdefault(group_of(name), []).append(name)
     return {"curves": curves, "groups": groups, "skipped": skipped}
 
 

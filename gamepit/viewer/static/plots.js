@@ -16,10 +16,13 @@
     return node;
   }
 
+  // A tick's label: at most 4 significant digits, thousands and millions as k and M.
   function short(value) {
     const size = Math.abs(value);
-    if (size !== 0 && (size >= 1e5 || size < 1e-3)) return value.toExponential(1);
-    return String(Math.round(value * 1000) / 1000);
+    if (size >= 1e9 || (size !== 0 && size < 1e-3)) return value.toExponential(1);
+    if (size >= 1e6) return String(Number((value / 1e6).toPrecision(4))) + "M";
+    if (size >= 1e4) return String(Number((value / 1e3).toPrecision(4))) + "k";
+    return String(Number(value.toPrecision(4)));
   }
 
   // Round tick values covering low..high, about `count` of them.
@@ -38,7 +41,17 @@
   function lineChart(container, { title, series, xLabel = "step", yLabel = "", width = 560, height = 240 }) {
     const drawn = series.filter((s) => s.points.length);
     const all = drawn.flatMap((s) => s.points);
-    const box = { left: 52, right: 12, top: 26, bottom: 34 };
+    // The legend: one entry a series in its curve's colour, laid left to right above the plot
+    // and wrapped, so long names never overlap (about 6.6 px a character at 11 px, bold).
+    const legend = [];
+    let [lx, ly] = [52, 34];
+    for (const s of drawn) {
+      const wide = 14 + 6.6 * s.name.length;
+      if (lx > 52 && lx + wide > width - 12) [lx, ly] = [52, ly + 14];
+      legend.push([s.name, lx, ly]);
+      lx += wide + 12;
+    }
+    const box = { left: 52, right: 22, top: drawn.length > 1 ? ly + 8 : 26, bottom: 34 };
     const chart = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "chart",
       "data-points": all.length, "data-series": drawn.length });
     chart.append(svg("text", { x: box.left, y: 16, class: "chart-title" }, title || ""));
@@ -49,7 +62,8 @@
     }
     let [x0, x1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
     let [y0, y1] = [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
-    if (x1 === x0) x1 = x0 + 1;
+    const single = x1 === x0; // one step: its one tick, in the middle
+    if (single) { x0 -= 1; x1 += 1; }
     if (y1 === y0) { y0 -= 1; y1 += 1; }
     const pad = (y1 - y0) * 0.05;
     y0 -= pad; y1 += pad;
@@ -60,7 +74,7 @@
       chart.append(svg("line", { x1: box.left, x2: box.left + w, y1: sy(t), y2: sy(t), class: "grid" }));
       chart.append(svg("text", { x: box.left - 4, y: sy(t) + 4, "text-anchor": "end", class: "tick" }, short(t)));
     }
-    for (const t of ticks(x0, x1, 6)) {
+    for (const t of single ? [x0 + 1] : ticks(x0, x1, 6)) {
       chart.append(svg("text", { x: sx(t), y: box.top + h + 14, "text-anchor": "middle", class: "tick" }, short(t)));
     }
     chart.append(svg("rect", { x: box.left, y: box.top, width: w, height: h, class: "frame" }));
@@ -73,7 +87,11 @@
       if (s.points.length < 60) {
         for (const p of s.points) chart.append(svg("circle", { cx: sx(p[0]), cy: sy(p[1]), r: 2.5, fill: colour }));
       }
-      chart.append(svg("text", { x: box.left + 8 + (i % 3) * 170, y: box.top + 14 + Math.floor(i / 3) * 14, fill: colour, class: "legend" }, s.name));
+      if (drawn.length > 1) {
+        const [name, x, y] = legend[i];
+        chart.append(svg("line", { x1: x, x2: x + 10, y1: y - 4, y2: y - 4, stroke: colour, "stroke-width": 2.5 }));
+        chart.append(svg("text", { x: x + 14, y, fill: colour, class: "legend" }, name));
+      }
     });
     container.append(chart);
     return chart;
@@ -182,12 +200,16 @@
       return;
     }
     const charts = [element("h2", {}, path)];
-    const titles = { return: "Return", evaluation: "Evaluation", loss: "Loss", other: "Other metrics" };
-    for (const group of ["return", "evaluation", "loss", "other"]) {
+    // One quantity a chart: the known groups first, then each other metric on its own.
+    const titles = { return: "Return", evaluation: "Evaluation", loss: "Loss", length: "Episode length", speed: "Speed" };
+    const known = ["return", "evaluation", "loss", "length", "speed"];
+    const order = [...known, ...Object.keys(data.groups).filter((g) => !known.includes(g)).sort()];
+    for (const group of order) {
       const names = data.groups[group] || [];
       if (!names.length) continue;
-      const box = element("div", { class: "plot", id: `run-${group}` });
-      lineChart(box, { title: titles[group], series: names.map((name) => ({ name, points: data.curves[name] })) });
+      const box = element("div", { class: "plot", id: `run-${group.replace(/[^A-Za-z0-9_-]/g, "_")}` });
+      lineChart(box, { title: titles[group] || group,
+        series: names.map((name) => ({ name, points: data.curves[name] })) });
       charts.push(box);
     }
     if (charts.length === 1) charts.push(element("p", {}, "no metrics yet"));
