@@ -17,6 +17,7 @@ import time
 
 from pettingzoo.classic import connect_four_v3, tictactoe_v3
 
+from gamepit.faces import aec_env
 from gamepit.games.connect_four import ConnectFour
 from gamepit.games.tictactoe import TicTacToe
 
@@ -63,7 +64,7 @@ def main() -> None:
                              ("connect_four", ConnectFour(), connect_four_v3.env())):
         peer_rate = aec_playouts(peer, args.seconds)
         rows = [("gamepit state", state_playouts(game, args.seconds)),
-                ("gamepit AEC", aec_playouts(game.aec_env(), args.seconds)),
+                ("gamepit AEC", aec_playouts(aec_env(game), args.seconds)),
                 (f"PettingZoo {peer.metadata['name']}", peer_rate)]
         for label, rate in rows:
             print(f"{name:<14} {label:<26} {rate:>12,.0f} {rate / peer_rate:>13.1f}x")

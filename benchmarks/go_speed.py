@@ -24,6 +24,7 @@ import pyspiel
 from board_games import aec_playouts, state_playouts  # run as a script: benchmarks/ is on path
 from pettingzoo.classic import go_v5
 
+from gamepit.faces import aec_env
 from gamepit.games.go.rules import Go
 from gamepit.games.pettingzoo_bridge import clone_env
 
@@ -74,7 +75,7 @@ def main() -> None:
 
     rates = {
         "gamepit go (state)": state_playouts(game, seconds),
-        "gamepit go (AEC face)": aec_playouts(game.aec_env(), seconds),
+        "gamepit go (AEC face)": aec_playouts(aec_env(game), seconds),
         "PettingZoo go_v5 (AEC)": aec_playouts(pettingzoo_env, seconds),
         "OpenSpiel go (direct)": openspiel_playouts(spiel_game, seconds),
     }

@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from gamepit.protocols import Game, State
 
 
+def aec_env(game: Any, render_mode: str | None = None) -> AECEnv:
+    """A game's PettingZoo AEC face: its own where it offers one (the PettingZoo bridge, Atari),
+    else one built on its simulator state."""
+    own = getattr(game, "aec_env", None)
+    if own is not None:
+        return own(render_mode=render_mode)
+    return StateAECEnv(game, render_mode=render_mode)
+
+
 class StateAECEnv(AECEnv):
     """A PettingZoo AEC environment driven by a gamepit simulator state."""
 

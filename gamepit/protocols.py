@@ -205,12 +205,6 @@ class Game:
         """A fresh state at the start of the game (``seed`` matters for stochastic games)."""
         raise NotImplementedError(f"{self.name} offers no simulator state")
 
-    def aec_env(self, render_mode: str | None = None) -> Any:
-        """The PettingZoo AEC face; by default built from the simulator state."""
-        from gamepit.faces import StateAECEnv
-
-        return StateAECEnv(self, render_mode=render_mode)
-
     def gym_env(self, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{self.name} offers no Gymnasium environment")
 
@@ -383,6 +377,32 @@ class Evaluator(Protocol):
     """
 
     def evaluate(self, states: Sequence[State]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass
+class Expansion:
+    """What a model says about positions the search has just reached, one row per position."""
+
+    handles: list[Any]  # what the model needs to step on from there (a State, a hidden state)
+    priors: np.ndarray  # [K, A]: need not be masked or normalised; the tree does both
+    values: np.ndarray  # [K]: for the player to move; ignored at terminal positions
+    legal: np.ndarray  # [K, A] bool
+    to_play: np.ndarray  # [K] int: the player to move, -1 when the game is over
+    rewards: np.ndarray  # [K]: earned by the action that led here, in player 0's terms
+
+
+class Model(Protocol):
+    """What the tree searches: a real simulator with an Evaluator, a game's own array model
+    (``State.array_model``), or a learned model.
+
+    ``initial`` describes the roots; ``recurrent`` steps from stored handles by one action
+    each. One call covers the new leaves of every tree in the batch, so a network evaluates
+    them in one forward pass.
+    """
+
+    def initial(self, roots: Sequence[Any]) -> Expansion: ...
+
+    def recurrent(self, handles: Sequence[Any], actions: np.ndarray) -> Expansion: ...
 
 
 @dataclass

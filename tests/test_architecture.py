@@ -54,6 +54,22 @@ def test_a_kernel_module_importing_a_plugin_breaks_the_contracts(tmp_path):
     assert run.returncode != 0 and "The kernel imports no plugin folder BROKEN" in run.stdout
 
 
+@pytest.mark.parametrize("module, line, broken", [
+    ("games/connect_four.py", "import gamepit.search.tree", "The plugin folders in layers"),
+    ("files.py", "import gamepit.arena", "The kernel in layers"),
+])
+def test_a_layer_importing_one_above_it_breaks_the_contracts(tmp_path, module, line, broken):
+    """Issue 26: a game importing search (connect four once did), or the contract importing
+    the engine, is a broken layers contract."""
+    shutil.copytree(ROOT / "gamepit", tmp_path / "gamepit",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pt"))
+    path = tmp_path / "gamepit" / module
+    path.write_text(path.read_text() + f"\n{line}  # noqa\n")
+    run = lint_imports(tmp_path, ROOT / "pyproject.toml", tmp_path / "cache")
+    assert run.returncode != 0 and f"{broken}" in run.stdout
+    assert any(broken in row and "BROKEN" in row for row in run.stdout.splitlines())
+
+
 def test_listing_plugins_and_playing_a_board_game_never_import_torch():
     code = ("import sys; from gamepit.cli import main; "
             "main(['plugins']); main(['match', 'tictactoe', 'random', 'alphabeta:depth=2', "

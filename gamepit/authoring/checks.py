@@ -117,8 +117,10 @@ def check_game(game: Game, episodes: int = 2, max_steps: int = 500, seed: int = 
     if aec and capabilities.aec:
         from pettingzoo.test import api_test
 
+        from gamepit.faces import aec_env
+
         with _calling(name, "aec_env()"):
-            env = game.aec_env()
+            env = aec_env(game)
         try:
             with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
                 warnings.simplefilter("ignore")

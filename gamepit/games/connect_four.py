@@ -20,9 +20,8 @@ import numpy as np
 
 from gamepit.games.symmetry import board_symmetries
 from gamepit.plugins import hookimpl
-from gamepit.protocols import BaseState, Capabilities, Game
+from gamepit.protocols import BaseState, Capabilities, Expansion, Game
 from gamepit.protocols import game as game_entry
-from gamepit.search.tree import Expansion
 
 WIDTH, HEIGHT = 7, 6
 COLUMN_TOP = [col * 7 + HEIGHT for col in range(WIDTH)]  # first bit above each column

@@ -40,7 +40,7 @@ REGISTER_HOOKS = {"gamepit_add_games": "game", "gamepit_add_agents": "agent",
                   "gamepit_add_searches": "search", "gamepit_add_learners": "learner"}
 # What a built object must have, per kind, to keep its protocol.
 _REQUIRED = {
-    "game": ("name", "num_players", "num_actions", "new_state", "aec_env"),
+    "game": ("name", "num_players", "num_actions", "new_state"),
     "agent": ("reset", "act"),
     "search": ("search",),
     "learner": ("train",),

@@ -21,40 +21,17 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
+
+from gamepit.protocols import Expansion, Model  # (where they are defined: games use them)
 
 VISITS, VALUE, PRIOR = 0, 1, 2  # rows of Tree.edges[tree, node]
 # columns of Tree.info[tree, node]; kept in one float array so a node is written in one go
 SIGN, TO_PLAY, TERMINAL, EXPANDED, NODE_VALUE, REWARD = range(6)
 _UNVISITED_UCT = 1e9  # UCT explores every child once before comparing bounds
 MAX_KEPT_GAMES = 1024  # games whose subtree an agent keeps at once (see KeptTrees)
-
-
-@dataclass
-class Expansion:
-    """What a model says about positions the search has just reached, one row per position."""
-
-    handles: list[Any]  # what the model needs to step on from there (a State, a hidden state)
-    priors: np.ndarray  # [K, A]: need not be masked or normalised; the tree does both
-    values: np.ndarray  # [K]: for the player to move; ignored at terminal positions
-    legal: np.ndarray  # [K, A] bool
-    to_play: np.ndarray  # [K] int: the player to move, -1 when the game is over
-    rewards: np.ndarray  # [K]: earned by the action that led here, in player 0's terms
-
-
-class Model(Protocol):
-    """What the tree searches: a real simulator with an Evaluator, or a learned model.
-
-    ``initial`` describes the roots; ``recurrent`` steps from stored handles by one action
-    each. One call covers the new leaves of every tree in the batch, so a network evaluates
-    them in one forward pass.
-    """
-
-    def initial(self, roots: Sequence[Any]) -> Expansion: ...
-
-    def recurrent(self, handles: Sequence[Any], actions: np.ndarray) -> Expansion: ...
 
 
 @dataclass
