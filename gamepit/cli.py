@@ -25,11 +25,14 @@ class _Parser(argparse.ArgumentParser):
 def add_command(subparsers: argparse._SubParsersAction, name: str, help_text: str,
                 examples: str) -> argparse.ArgumentParser:
     """A subcommand whose ``--help`` ends with examples; plugins' commands use it too. It
-    takes ``--allow-import`` after the command as well as before it."""
+    takes ``--plugins``, ``--allow-import`` and ``--allow-engine`` after the command as well
+    as before it."""
     parser = subparsers.add_parser(
         name, help=help_text, description=help_text,
         epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--plugins", action="append", default=argparse.SUPPRESS, metavar="PATH",
+                        dest="plugins_here", help="extra plugin file or folder (repeatable)")
     _allow_import_argument(parser, "allow_import_here")
     _allow_engine_argument(parser, "allow_engine_here")
     return parser
@@ -189,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         manager = get_manager(known.plugins, refresh=True)
         parser = build_parser(manager)
         args = parser.parse_args(argv)
+        args.plugins = known.plugins  # wherever they were given (loaded above)
         grant_imports(args)  # only the command line grants imports, never a file it reads
         grant_engines(args, argv, manager)  # nor engines
         if not getattr(args, "func", None):

@@ -163,6 +163,12 @@ class State(Protocol):
 #       RAM bytes where the state has them, else the observation's non-zero cells).
 
 
+# What a State must have (the arena checks each game's first state for them; ``gamepit check``
+# says how to add each).
+STATE_MEMBERS = ("current_player", "legal_mask", "legal_actions", "apply", "clone",
+                 "is_terminal", "returns", "observation", "render", "fingerprint")
+
+
 class BaseState:
     """Defaults that most states can inherit; override for speed where it matters."""
 

@@ -202,3 +202,33 @@ def test_a_passing_check_prints_nothing(registry, capsys):
     check_game(registry.make_game("connect_four"))
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def _variant(tmp_path, old: str, new: str) -> str:
+    """The take-away template with one piece changed, as a file to load with --plugins."""
+    text = TEMPLATE.read_text()
+    assert old in text
+    path = tmp_path / "takeaway.py"
+    path.write_text(text.replace(old, new))
+    return str(path)
+
+
+def test_a_match_on_a_game_whose_states_lack_a_method_is_one_line(cli, tmp_path):
+    plugin = _variant(tmp_path, "    def clone(self)", "    def copy(self)")
+    done = cli("match", "takeaway", "random", "random", "--plugins", plugin, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == ("gamepit: error: game takeaway: its states lack clone (run "
+                                   "gamepit check game takeaway for how to add them)")
+    assert not (tmp_path / "replays").exists() or not list((tmp_path / "replays").iterdir())
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('Option("stones", int, 21,', 'Option("stones", int, 200,', "its default 200 lies outside"),
+    ('Option("stones", int, 21,', 'Option("pile", int, 21,', "takes no parameter 'pile'"),
+    ('Option("stones", int, 21,', 'Option("stones", int, "21",', "is not of type int"),
+])
+def test_check_names_the_mistakes_in_an_entrys_options(cli, tmp_path, old, new, message):
+    plugin = _variant(tmp_path, old, new)
+    done = cli("check", "game", "takeaway", "--plugins", plugin, cwd=tmp_path)
+    assert done.returncode == 1 and message in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from gamepit.errors import GamepitError
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import (
+    STATE_MEMBERS,
     Agent,
     Game,
     MatchInfo,
@@ -136,8 +138,12 @@ class LiveMatch:
         self.max_steps, self.move_time = max_steps, move_time
         self.match = MatchInfo(uuid.uuid4().hex[:12], game, game.spec or game.name,
                                list(agent_specs), seed, replay_dir, move_time=move_time)
-        self.manager.notify("gamepit_match_start", match=self.match)
         self.state = game.new_state(seed)
+        missing = [name for name in STATE_MEMBERS if not hasattr(self.state, name)]
+        if missing:  # the game's fault, not a seat's: one line before any move
+            raise GamepitError(f"game {game.name}: its states lack {', '.join(missing)} (run "
+                               f"gamepit check game {game.name} for how to add them)")
+        self.manager.notify("gamepit_match_start", match=self.match)
         self.steps = 0
         self.forfeit_seat: int | None = None
         self.forfeit_reason = ""

@@ -10,16 +10,25 @@ command line.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import json
 import traceback
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from gamepit.errors import GamepitError
-from gamepit.protocols import Agent, Game, split_act_result, state_hash, to_json
+from gamepit.protocols import (
+    STATE_MEMBERS,
+    Agent,
+    Game,
+    split_act_result,
+    state_hash,
+    to_json,
+)
 
 
 class ConformanceError(GamepitError, AssertionError):
@@ -31,8 +40,8 @@ def _require(condition: bool, message: str) -> None:
         raise ConformanceError(message)
 
 
-# What a State must have, and the hint for each that is missing.
-STATE_METHODS = {
+# The hint for each State member (gamepit.protocols.STATE_MEMBERS) that is missing.
+HINTS = {
     "current_player": "a property: the player to move, -1 once the game is over",
     "legal_mask": "legal_mask() -> bool array of shape (num_actions,)",
     "legal_actions": "inherit gamepit.protocols.BaseState or define it",
@@ -44,6 +53,7 @@ STATE_METHODS = {
     "render": "render() -> str: the position as text",
     "fingerprint": "inherit gamepit.protocols.BaseState or define it",
 }
+STATE_METHODS = {name: HINTS[name] for name in STATE_MEMBERS}
 
 
 def _where(error: BaseException) -> str:
@@ -66,6 +76,38 @@ def _calling(label: str, what: str) -> Iterator[None]:
         text = " ".join(str(error).split())[:200]
         raise ConformanceError(f"{label}: {what} raised {type(error).__name__}: {text}"
                                f"{_where(error)}") from None
+
+
+def entry_problems(entry: Any, factory: Callable[..., Any]) -> list[str]:
+    """What is wrong with a registered entry's options, one line each: a default of another
+    type than the option's, outside its range or its choices, or an option that the
+    constructor does not take (it would fail only when someone sets it)."""
+    label = f"{entry.kind} {entry.name}"
+    problems = []
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    for option in entry.options:
+        where = f"{label}: option {option.name}"
+        default = option.default
+        if parameters and not takes_any and option.name not in parameters:
+            problems.append(f"{where}: the constructor takes no parameter {option.name!r} "
+                            f"(it takes {', '.join(parameters) or 'none'})")
+        if default is None:
+            continue
+        if not isinstance(default, option.type) or (option.type is int
+                                                    and isinstance(default, bool)):
+            problems.append(f"{where}: its default {default!r} is not of type {option.type.__name__}")
+            continue
+        if option.low is not None and default < option.low or \
+                option.high is not None and default > option.high:
+            problems.append(f"{where}: its default {default!r} lies outside "
+                            f"[{option.low}..{option.high}]")
+        if option.choices and default not in option.choices:
+            problems.append(f"{where}: its default {default!r} is not one of its choices")
+    return problems
 
 
 def game_problems(game: Game) -> list[str]:

@@ -119,9 +119,21 @@ def add_check_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_check(args: argparse.Namespace, manager: PluginManager) -> int:
-    from gamepit.authoring.checks import ConformanceError, check_agent, check_game
+    from gamepit.authoring.checks import (
+        ConformanceError,
+        check_agent,
+        check_game,
+        entry_problems,
+    )
+    from gamepit.plugins.manager import resolve_entry
 
     registry = manager.registry
+    entry = registry.parse(args.kind, args.spec)[0]
+    problems = entry_problems(entry, resolve_entry(entry))
+    if problems:  # the entry's own mistakes first: they hide behind its defaults otherwise
+        for line in problems:
+            print(f"gamepit check: {line}", file=sys.stderr)
+        return 1
     try:
         if args.kind == "game":
             game = registry.make_game(args.spec)

@@ -280,7 +280,7 @@ class Registry:
     def build(self, kind: str, spec: str, **extra: Any) -> Any:
         """Build the object a spec string names; ``extra`` keyword arguments pass through."""
         entry, options = self.parse(kind, spec)
-        factory = _resolve(entry)
+        factory = resolve_entry(entry)
         try:
             built = factory(**options, **extra)
         except (SpecError, PluginError):
@@ -330,7 +330,8 @@ def _entry_problem(kind: str, entry: Any) -> str:
     return ""
 
 
-def _resolve(entry: PluginEntry) -> Any:
+def resolve_entry(entry: PluginEntry) -> Any:
+    """The callable an entry builds with (its target, imported if given by name)."""
     if callable(entry.target):
         return entry.target
     module_name, _, attribute = entry.target.partition(":")
