@@ -112,7 +112,7 @@ def test_human_agent_validates_input_through_the_cli(cli, tmp_path):
     played = cli("play", "tictactoe", "human", "alphabeta:depth=9", "--replays", str(tmp_path),
                  input=moves)
     assert played.returncode == 0, played.stderr
-    assert "not a move" in played.stderr and "illegal move '4'" in played.stderr
+    assert "not a move" in played.stdout and "illegal move '4'" in played.stdout
     assert "returns by seat" in played.stdout
 
 

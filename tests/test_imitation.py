@@ -202,7 +202,7 @@ def test_a_human_expert_at_the_terminal_labels_and_resigns(cli, tmp_path):
                  cwd=tmp_path,
                  input="b2\nzz\na3\nc1\nresign\n")
     assert result.returncode == 0, result.stderr
-    assert "not a move" in result.stderr  # a bad move asked again
+    assert "not a move" in result.stdout  # a bad move asked again
     data = Dataset(run / "dataset").load()
     assert data["actions"].tolist() == [4, 8]  # X's moves b2 and c1; O resigned
     assert "round 1/1: 2 labelled states" in result.stdout

@@ -99,7 +99,8 @@ def entry_problems(entry: Any, factory: Callable[..., Any]) -> list[str]:
             continue
         if not isinstance(default, option.type) or (option.type is int
                                                     and isinstance(default, bool)):
-            problems.append(f"{where}: its default {default!r} is not of type {option.type.__name__}")
+            problems.append(f"{where}: its default {default!r} is not of type "
+                            f"{option.type.__name__}")
             continue
         if option.low is not None and default < option.low or \
                 option.high is not None and default > option.high:

@@ -105,6 +105,7 @@ def cmd_train(args: argparse.Namespace, manager: Any) -> int:
         print(placement_note(config["backend"], config.get("workers", 0)))
     try:
         with one_run_in(folder):
+            PROGRESS.stop(say_last=False)  # nothing an earlier run in this process left
             spec = learner.train(config)
     except KeyboardInterrupt:
         again = ("the same command" if folder is not None

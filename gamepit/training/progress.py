@@ -70,11 +70,13 @@ class ProgressDisplay:
                 parts.append(f"{label} {self.latest[key]:.1f}")
         return "  ".join(parts)
 
-    def stop(self) -> None:
+    def stop(self, say_last: bool = True) -> None:
+        """End the display; with ``say_last``, print where training ended if not yet said
+        (``say_last=False`` clears what an earlier run in this process left)."""
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
-        elif self.unsaid:  # where training ended
+        elif self.unsaid and say_last:  # where training ended
             print(self.unsaid, file=sys.stderr, flush=True)
         self.latest.clear()
         self.said = self.unsaid = ""
