@@ -43,7 +43,7 @@ import torch
 # This script's folder is on the path when it runs: the run folders' metrics, read once.
 from minatar_learning import metrics  # a sibling script, not a package
 
-from gamepit.arena import play_lockstep
+from gamepit.arena import MatchSettings, play_lockstep
 from gamepit.errors import GamepitError
 from gamepit.plugins.manager import PluginManager
 
@@ -114,8 +114,8 @@ def greedy_scores(registry, manager, game_name: str, spec: str, episodes: int) -
     game = registry.make_game(f"minatar:{game_name}")
     agent = registry.make_agent(spec, game)
     results = play_lockstep(game, [[agent] for _ in range(episodes)],
-                            [10_001 + i for i in range(episodes)], [[spec]] * episodes, None,
-                            None, manager, 5_000)
+                            [10_001 + i for i in range(episodes)], [[spec]] * episodes,
+                            settings=MatchSettings(manager=manager, max_steps=5_000))
     return [result.returns[0] for result in results]
 
 

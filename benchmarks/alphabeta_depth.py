@@ -26,7 +26,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from itertools import combinations
 
-from gamepit.arena import SeriesResult
+from gamepit.arena import MatchSettings, SeriesResult
 from gamepit.arena.lockstep import play_lockstep
 from gamepit.plugins.manager import PluginManager
 from gamepit.tournament.ratings import fit_ratings
@@ -43,7 +43,7 @@ def play_pair(deeper: int, shallower: int, games: int, opening: int, seed: int
         seated = specs if i % 2 == 0 else specs[::-1]
         agents = [registry.make_agent(spec) for spec in seated]
         result = play_lockstep(game, [agents], [seed + i // 2], [seated],
-                               opening_moves=opening)[0]
+                               settings=MatchSettings(opening_moves=opening))[0]
         outcome = result.outcome(0 if i % 2 == 0 else 1)
         series.wins += outcome == 1.0
         series.draws += outcome == 0.5

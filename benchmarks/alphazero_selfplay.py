@@ -28,7 +28,7 @@ import time
 import numpy as np
 import torch
 
-from gamepit.arena import play_series
+from gamepit.arena import MatchSettings, play_series
 from gamepit.files import load_yaml
 from gamepit.learners import toolkit
 from gamepit.learners.alphazero import learner as alphazero
@@ -161,8 +161,8 @@ def strength(options: argparse.Namespace) -> None:
             by_seat[seat].append(result.outcome(seat))
 
         series = play_series(game, [registry.make_agent(spec), registry.make_agent(opponent)],
-                             options.games, options.seed, [spec, opponent], manager=manager,
-                             on_result=heard)
+                             options.games, options.seed, [spec, opponent], on_result=heard,
+                             settings=MatchSettings(manager=manager))
         first, second = (float(np.mean(scores)) if scores else float("nan")
                          for scores in by_seat)
         score = series.score()[0]

@@ -41,6 +41,8 @@ import sys
 import time
 from pathlib import Path
 
+from gamepit.arena import MatchSettings  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"alphazero": ROOT / "configs" / "alphazero_connect_four.yaml",
            "muzero": ROOT / "configs" / "muzero_connect_four.yaml"}
@@ -127,8 +129,8 @@ def play_cell(game, registry, manager, spec: str, opponent: str, games: int, see
     seatings = [[ours, theirs] if i % 2 == 0 else [theirs, ours] for i in range(games)]
     names = [[spec, opponent] if i % 2 == 0 else [opponent, spec] for i in range(games)]
     seeds = [seed + (i // 2 if opening_moves else i) for i in range(games)]
-    results = play_lockstep(game, seatings, seeds, names, manager=manager,
-                            opening_moves=opening_moves)
+    results = play_lockstep(game, seatings, seeds, names,
+                            settings=MatchSettings(manager=manager, opening_moves=opening_moves))
     mean = sum(result.outcome(i % 2) for i, result in enumerate(results)) / games
     return (mean, *wilson_interval(mean, games), games)
 

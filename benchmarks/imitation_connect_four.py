@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from gamepit.arena import play_series
+from gamepit.arena import MatchSettings, play_series
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Agent, Game, State
 
@@ -67,7 +67,7 @@ def main() -> None:
         agent, judge = registry.make_agent(spec, game), registry.make_agent(options.judge, game)
         started = time.perf_counter()
         series = play_series(game, [agent, judge], options.games, options.seed,
-                             [spec, options.judge], None, None, manager)
+                             [spec, options.judge], settings=MatchSettings(manager=manager))
         seconds = time.perf_counter() - started
         single = moves_per_second(agent, game, states[:max(10, len(states) // 5)]
                                   if spec == options.teacher else states, batched=False)

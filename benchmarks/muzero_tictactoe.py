@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from gamepit.arena import play_lockstep
+from gamepit.arena import MatchSettings, play_lockstep
 from gamepit.learners import toolkit
 from gamepit.learners.muzero import learner as muzero
 from gamepit.plugins.manager import get_manager
@@ -38,7 +38,7 @@ def main() -> None:
     names = [[spec, options.opponent] if i % 2 == 0 else [options.opponent, spec]
              for i in range(options.games)]
     results = play_lockstep(game, seatings, list(range(options.games)), names,
-                            opening_moves=options.opening_moves)
+                            settings=MatchSettings(opening_moves=options.opening_moves))
     data = toolkit.load_checkpoint(muzero.resolve_checkpoint(options.checkpoint))
     print(f"{spec} against {options.opponent}, {options.games} games, seats alternating; "
           f"trained {int(data['step']):,} positions of self-play in "

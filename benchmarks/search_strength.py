@@ -13,7 +13,7 @@ import time
 
 import pyspiel
 
-from gamepit.arena import play_series
+from gamepit.arena import MatchSettings, play_series
 from gamepit.games.connect_four import ConnectFour, ConnectFourState
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import ActResult, Agent, Game
@@ -77,8 +77,8 @@ def main() -> None:
         print(f"game {index + 1:>3}: {args.agent} as {'XO'[seat]}: {outcome} in "
               f"{result.steps} moves ({time.perf_counter() - started:.0f}s)", flush=True)
 
-    series = play_series(game, [ours, theirs], args.games, args.seed,
-                         [args.agent, theirs.spec], manager=manager, on_result=progress)
+    series = play_series(game, [ours, theirs], args.games, args.seed, [args.agent, theirs.spec],
+                         on_result=progress, settings=MatchSettings(manager=manager))
     print(series.summary())
     for line in series.forfeits:
         print(line)

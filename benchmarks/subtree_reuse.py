@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gamepit.arena import SeriesResult, play_lockstep
+from gamepit.arena import MatchSettings, SeriesResult, play_lockstep
 from gamepit.plugins.manager import PluginManager
 from gamepit.replay import read_replay
 
@@ -46,8 +46,9 @@ def duel(manager: PluginManager, spec: str, games: int, opening: int, seed: int
     seeds = [seed + i // 2 for i in range(games)]
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        results = play_lockstep(game, seatings, seeds, labels, folder, manager=manager,
-                                opening_moves=opening)
+        results = play_lockstep(game, seatings, seeds, labels,
+                                settings=MatchSettings(replay_dir=folder, manager=manager,
+                                                       opening_moves=opening))
         seconds = time.perf_counter() - started
         visits: dict[str, list[int]] = {specs[0]: [], specs[1]: []}
         for path in Path(folder).glob("*.jsonl"):

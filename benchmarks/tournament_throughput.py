@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gamepit.arena import play_series
+from gamepit.arena import MatchSettings, play_series
 from gamepit.plugins.manager import PluginManager
 from gamepit.tournament.config import TournamentConfig
 from gamepit.tournament.run import run_tournament
@@ -31,7 +31,7 @@ def _play_series(manager: PluginManager, games: int, agents: list[str]) -> float
     game = registry.make_game("connect_four")
     players = [registry.make_agent(spec) for spec in agents]
     started = time.perf_counter()
-    series = play_series(game, players, games, 0, agents, manager=manager)
+    series = play_series(game, players, games, 0, agents, settings=MatchSettings(manager=manager))
     seconds = time.perf_counter() - started
     assert series.games == games
     return seconds

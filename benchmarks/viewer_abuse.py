@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.plugins.manager import PluginManager
 
 TRACEBACK = "Traceback (most recent call last)"
@@ -67,10 +67,12 @@ def make_folder(root: Path) -> str:
     ttt = registry.make_game("tictactoe")
     for seed in range(2):
         play_match(ttt, [registry.make_agent("random"), registry.make_agent("random")], seed,
-                   ["random", "random"], str(root), None, manager)
+                   ["random", "random"],
+                   settings=MatchSettings(replay_dir=str(root), manager=manager))
     c4 = registry.make_game("connect_four")
     play_match(c4, [registry.make_agent("random"), registry.make_agent("random")], 7,
-               ["random", "random"], str(root / "nested"), None, manager)
+               ["random", "random"],
+               settings=MatchSettings(replay_dir=str(root / "nested"), manager=manager))
     return sorted(root.glob("*tictactoe*.jsonl"))[0].name
 
 

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Agent, State
 from gamepit.replay import read_replay, simulate
@@ -55,8 +55,9 @@ class RandomWithoutFire(Agent):
 
 def record(folder: Path, steps: int, manager: PluginManager) -> Path:
     game = manager.registry.make_game(GAME)
-    result = play_match(game, [RandomWithoutFire()], 0, ["random-without-fire"], str(folder),
-                        None, manager, max_steps=steps)
+    result = play_match(game, [RandomWithoutFire()], 0, ["random-without-fire"],
+                        settings=MatchSettings(replay_dir=str(folder), manager=manager,
+                                               max_steps=steps))
     assert result.steps == steps, f"the episode ended after {result.steps} steps"
     return Path(result.replay_path)
 

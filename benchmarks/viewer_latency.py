@@ -29,7 +29,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Agent, State
 from gamepit.viewer.server import ViewerServer
@@ -101,8 +101,8 @@ def watch_once(browser, server: ViewerServer, manager: PluginManager, folder: Pa
               TimedAgent(registry.make_agent("alphabeta:depth=1"), pause, moves)]
     target = folder / way
     match = threading.Thread(target=play_match, args=(
-        registry.make_game("connect_four"), agents, 11, ["timed-a", "timed-b"], str(target),
-        None, manager))
+        registry.make_game("connect_four"), agents, 11, ["timed-a", "timed-b"],
+        MatchSettings(replay_dir=str(target), manager=manager)))
     match.start()
     path = wait(lambda: next(target.glob("*.jsonl"), None))
     relative = path.relative_to(server.root).as_posix()

@@ -18,7 +18,7 @@ import torch
 
 pytest.importorskip("minatar")
 
-from gamepit.arena import play_lockstep  # noqa: E402
+from gamepit.arena import MatchSettings, play_lockstep  # noqa: E402
 from gamepit.cli import main  # noqa: E402
 from gamepit.errors import GamepitError  # noqa: E402
 from gamepit.learners import toolkit  # noqa: E402
@@ -96,8 +96,8 @@ def test_one_checkpoint_plays_two_games_batched(trained, registry, manager):
         game = registry.make_game(name)
         agent = registry.make_agent(spec, game)
         assert agent.batched
-        results = play_lockstep(game, [[agent] for _ in range(3)], [1, 2, 3],
-                                [[spec]] * 3, None, None, manager, 200)
+        results = play_lockstep(game, [[agent] for _ in range(3)], [1, 2, 3], [[spec]] * 3,
+                                settings=MatchSettings(manager=manager, max_steps=200))
         assert agent.network.head == head
         assert len(results) == 3 and all(result.steps > 0 for result in results)
     # act_batch answers with the head of the game the agent was reset for

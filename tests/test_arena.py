@@ -6,7 +6,7 @@ import time
 import pytest
 
 from gamepit.agents.basic import RandomAgent
-from gamepit.arena import SeriesResult, play_match, play_series
+from gamepit.arena import MatchSettings, SeriesResult, play_match, play_series
 from gamepit.matches.sprt import Sprt
 from gamepit.protocols import Agent
 
@@ -41,18 +41,20 @@ class BadReset(Agent):
 ])
 def test_faulty_agent_forfeits(registry, agent, reason, manager):
     game = registry.make_game("tictactoe")
-    result = play_match(game, [agent, RandomAgent()], seed=0, move_time=1.0, manager=manager)
+    result = play_match(game, [agent, RandomAgent()], seed=0,
+                        settings=MatchSettings(move_time=1.0, manager=manager))
     assert result.forfeit_seat == 0
     assert reason in result.forfeit_reason
     assert result.returns == [-1.0, 1.0]
-    result = play_match(game, [RandomAgent(), agent], seed=0, move_time=1.0, manager=manager)
+    result = play_match(game, [RandomAgent(), agent], seed=0,
+                        settings=MatchSettings(move_time=1.0, manager=manager))
     assert result.forfeit_seat == 1 and result.returns == [1.0, -1.0]
 
 
 def test_series_goes_on_after_forfeits_and_alternates_seats(registry, manager):
     game = registry.make_game("tictactoe")
     series = play_series(game, [Crasher(), RandomAgent()], games=4, seed=0,
-                         agent_specs=["crasher", "random"], manager=manager)
+                         agent_specs=["crasher", "random"], settings=MatchSettings(manager=manager))
     assert series.games == 4 and series.losses == 4
     assert len(series.forfeits) == 4 and all("crasher forfeited" in f for f in series.forfeits)
 
@@ -66,7 +68,8 @@ def test_seats_alternate(registry, manager):
             seats.append(player)
 
     game = registry.make_game("tictactoe")
-    play_series(game, [Recorder(), RandomAgent()], games=4, seed=0, manager=manager)
+    play_series(game, [Recorder(), RandomAgent()], games=4, seed=0,
+                settings=MatchSettings(manager=manager))
     assert seats == [0, 1, 0, 1]
 
 
@@ -80,7 +83,8 @@ def test_agents_get_a_copy_of_the_state(registry, manager):
             return action
 
     game = registry.make_game("connect_four")
-    result = play_match(game, [Vandal(), RandomAgent()], seed=2, manager=manager)
+    result = play_match(game, [Vandal(), RandomAgent()], seed=2,
+                        settings=MatchSettings(manager=manager))
     assert result.forfeit_seat is None
 
 
@@ -120,8 +124,8 @@ def test_sprt_match_stops_early_for_a_clearly_stronger_agent(manager):
     game = registry.make_game("tictactoe")
     agents = [registry.make_agent("alphabeta:depth=9"), registry.make_agent("random")]
     sprt = Sprt(0, 50)
-    series = play_series(game, agents, 200, 0, ["alphabeta:depth=9", "random"],
-                         manager=manager, stop=sprt.update)
+    series = play_series(game, agents, 200, 0, ["alphabeta:depth=9", "random"], stop=sprt.update,
+                         settings=MatchSettings(manager=manager))
     assert sprt.decision == "H1"
     assert series.games == sprt.games < 200
     assert series.losses == 0
@@ -132,8 +136,8 @@ def test_sprt_match_accepts_h0_for_the_weaker_agent(manager):
     game = registry.make_game("tictactoe")
     agents = [registry.make_agent("random"), registry.make_agent("alphabeta:depth=9")]
     sprt = Sprt(-10, 10)
-    series = play_series(game, agents, 200, 0, ["random", "alphabeta:depth=9"],
-                         manager=manager, stop=sprt.update)
+    series = play_series(game, agents, 200, 0, ["random", "alphabeta:depth=9"], stop=sprt.update,
+                         settings=MatchSettings(manager=manager))
     assert sprt.decision == "H0" and series.games < 200 and series.wins == 0
 
 
@@ -142,6 +146,22 @@ def test_sprt_match_plays_to_the_limit_without_a_decision(manager):
     game = registry.make_game("tictactoe")
     agents = [registry.make_agent("random"), registry.make_agent("random")]
     sprt = Sprt(0, 1)  # a tiny difference to tell apart: three games cannot decide
-    series = play_series(game, agents, 3, 0, ["random", "random"], manager=manager,
-                         stop=sprt.update)
+    series = play_series(game, agents, 3, 0, ["random", "random"], stop=sprt.update,
+                         settings=MatchSettings(manager=manager))
     assert series.games == 3 and sprt.decision is None
+
+
+def test_match_settings_are_one_frozen_keyword_only_value(registry, tmp_path):
+    """Issue 26: the engine's settings travel whole, and the replay's path comes back in the
+    result (not through the match's extra dict)."""
+    import dataclasses
+
+    with pytest.raises(TypeError):
+        MatchSettings(str(tmp_path))  # keyword-only
+    settings = MatchSettings(replay_dir=str(tmp_path), max_steps=3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.max_steps = 4  # type: ignore[misc]
+    game = registry.make_game("connect_four")
+    result = play_match(game, [RandomAgent(), RandomAgent()], 0, None, settings)
+    assert result.steps == 3 and result.replay_path and result.replay_error == ""
+    assert result.replay_path.startswith(str(tmp_path))

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.authoring.checks import check_game
 from gamepit.errors import ReplayError, SpecError
 from gamepit.games.atari import multi_player_games, rom_folder, rom_names
@@ -161,8 +161,9 @@ def test_action_names(registry):
 
 def test_recorded_single_player_match_verifies(registry, manager, tmp_path):
     game = registry.make_game("atari:pong")  # sticky 0.25 by default
-    result = play_match(game, [registry.make_agent("random")], seed=7, replay_dir=str(tmp_path),
-                        manager=manager, max_steps=150)
+    result = play_match(game, [registry.make_agent("random")], seed=7,
+                        settings=MatchSettings(replay_dir=str(tmp_path), manager=manager,
+                                               max_steps=150))
     assert result.steps == 150 and result.forfeit_seat is None
     assert "150 steps re-simulated" in verify(result.replay_path, registry)
     # A different seed means other no-op starts and sticky draws: re-simulation must fail.
@@ -178,8 +179,9 @@ def test_recorded_single_player_match_verifies(registry, manager, tmp_path):
 def test_two_random_agents_play_pong(registry, manager, tmp_path):
     game = registry.make_game("atari_mp:pong")
     agents = [registry.make_agent("random"), registry.make_agent("random")]
-    result = play_match(game, agents, seed=1, replay_dir=str(tmp_path), manager=manager,
-                        max_steps=800)
+    result = play_match(game, agents, seed=1,
+                        settings=MatchSettings(replay_dir=str(tmp_path), manager=manager,
+                                               max_steps=800))
     assert result.forfeit_seat is None and result.steps == 800
     assert result.returns[0] == -result.returns[1] and abs(result.returns[0]) + 1 > 0
     assert "800 steps re-simulated" in verify(result.replay_path, registry)

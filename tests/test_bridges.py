@@ -14,7 +14,7 @@ import chess.pgn
 import numpy as np
 import pytest
 
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.authoring.checks import check_game
 from gamepit.errors import SpecError
 from gamepit.replay import read_replay, verify
@@ -89,7 +89,8 @@ def test_match_and_replay_verify_through_the_cli(cli, tmp_path):
 def test_recorded_matches_verify(registry, manager, tmp_path, spec):
     game = registry.make_game(spec)
     agents = [registry.make_agent("random"), registry.make_agent("random")]
-    result = play_match(game, agents, seed=3, replay_dir=str(tmp_path), manager=manager)
+    result = play_match(game, agents, seed=3,
+                        settings=MatchSettings(replay_dir=str(tmp_path), manager=manager))
     assert verify(result.replay_path, registry).startswith("ok: ")
     assert sum(result.returns) == 0 and max(result.returns) in (0.0, 1.0)
 
@@ -108,7 +109,7 @@ def test_chess_replays_export_to_pgn_that_replays_to_the_same_position(
     game = registry.make_game(spec)
     agents = [registry.make_agent("random"), registry.make_agent("random")]
     result = play_match(game, agents, seed=1, agent_specs=["random:a", "random:b"],
-                        replay_dir=str(tmp_path), manager=manager)
+                        settings=MatchSettings(replay_dir=str(tmp_path), manager=manager))
     replay = read_replay(result.replay_path)
     state = game.new_state(replay.header["seed"])
     for action in replay.actions:

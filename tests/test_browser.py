@@ -25,7 +25,7 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Agent, State
 from gamepit.replay import read_replay
@@ -76,10 +76,12 @@ def folders(tmp_path_factory, manager):
     replays, runs = root / "replays", root / "runs"
     registry = manager.registry
     play_match(registry.make_game("connect_four"),
-               [registry.make_agent("mcts:sims=30"), registry.make_agent("alphabeta:depth=2")],
-               1, ["mcts:sims=30", "alphabeta:depth=2"], str(replays / "c4"), None, manager)
+               [registry.make_agent("mcts:sims=30"), registry.make_agent("alphabeta:depth=2")], 1,
+               ["mcts:sims=30", "alphabeta:depth=2"],
+               settings=MatchSettings(replay_dir=str(replays / "c4"), manager=manager))
     play_match(registry.make_game("minatar:breakout"), [registry.make_agent("random")], 3,
-               ["random"], str(replays / "minatar"), None, manager)
+               ["random"],
+               settings=MatchSettings(replay_dir=str(replays / "minatar"), manager=manager))
     for step in range(1, 11):
         append_metrics(str(runs / "dqn-breakout"), step * 100,
                        {"episode_return": step * 0.5, "eval/return": step * 0.4,
@@ -101,8 +103,8 @@ def record_game(manager, book: Ledger, pairing: list[str], index: int) -> None:
     registry = manager.registry
     seats = pairing if index % 2 == 0 else pairing[::-1]
     result = play_match(registry.make_game("tictactoe"),
-                        [registry.make_agent(spec) for spec in seats], index, seats, None,
-                        None, manager)
+                        [registry.make_agent(spec) for spec in seats], index, seats,
+                        settings=MatchSettings(manager=manager))
     book.record("league", "tictactoe", GameRecord(pairing, index, seats, index, result.returns,
                                                   result.steps, 0.01))
 
@@ -634,7 +636,7 @@ def test_a_match_in_progress_is_watched_live(browser, server, folders, manager, 
     wait_for(browser, lambda: " replays" in text_of(browser, "list-count"), "the list")
     match = threading.Thread(target=play_match, args=(
         registry.make_game("tictactoe"), agents, 7, ["slow-alphabeta", "slow-depth-1"],
-        str(folders["replays"] / "live"), None, manager))
+        MatchSettings(replay_dir=str(folders["replays"] / "live"), manager=manager)))
     match.start()
     try:
         # the new game appears in the list by itself, unfinished

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.authoring.checks import check_agent
 from gamepit.files import load_yaml
 from gamepit.learners import toolkit
@@ -141,10 +141,10 @@ def test_dqn_learns_cartpole_and_beats_random(registry, tmp_path):
     spec = train(args)
     agent = registry.make_agent(spec)
     game = registry.make_game("gym:CartPole-v1")
-    scores = [play_match(game, [agent], seed, replay_dir=None).returns[0]
+    scores = [play_match(game, [agent], seed).returns[0]
               for seed in range(100, 110)]
     random_agent = registry.make_agent("random")
-    random_scores = [play_match(game, [random_agent], seed, replay_dir=None).returns[0]
+    random_scores = [play_match(game, [random_agent], seed).returns[0]
                      for seed in range(100, 110)]
     assert np.mean(random_scores) < 50
     assert np.mean(scores) > 100, scores
@@ -175,6 +175,7 @@ def test_agent_trained_on_single_player_pong_takes_a_seat_in_two_player_pong(reg
     agents = [registry.make_agent(spec), registry.make_agent("random")]
     for seat in (0, 1):
         seated = agents if seat == 0 else agents[::-1]
-        result = play_match(game, seated, seed=seat, replay_dir=str(tmp_path / "replays"))
+        result = play_match(game, seated, seed=seat,
+                            settings=MatchSettings(replay_dir=str(tmp_path / "replays")))
         assert result.forfeit_seat is None, result.forfeit_reason
         assert result.steps > 50

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.authoring.checks import check_agent
 from gamepit.errors import GamepitError
 from gamepit.tournament.config import TournamentConfig
@@ -40,8 +40,8 @@ def play(game, agents, specs, games, seed=0, move_time=None, max_steps=None):
     played = []
     for i in range(games):
         order = [0, 1] if i % 2 == 0 else [1, 0]
-        result = play_match(game, [agents[k] for k in order], seed + i,
-                            [specs[k] for k in order], None, move_time, None, max_steps)
+        result = play_match(game, [agents[k] for k in order], seed + i, [specs[k] for k in order],
+                            settings=MatchSettings(move_time=move_time, max_steps=max_steps))
         played.append((result, order.index(0)))
     return played
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gamepit.arena import play_lockstep, play_match
+from gamepit.arena import MatchSettings, play_lockstep, play_match
 from gamepit.errors import GamepitError, SpecError
 from gamepit.protocols import Agent
 from gamepit.tournament.config import load_config
@@ -85,19 +85,20 @@ class Plays(Agent):
 ])
 def test_sys_exit_in_an_agent_is_a_forfeit(registry, manager, agent, reason):
     game = registry.make_game("tictactoe")
-    result = play_match(game, [agent, Plays()], 0, manager=manager)
+    result = play_match(game, [agent, Plays()], 0, settings=MatchSettings(manager=manager))
     assert result.forfeit_seat == 0 and result.forfeit_reason == reason
 
 
 def test_ctrl_c_still_stops_the_run(registry, manager):
     with pytest.raises(KeyboardInterrupt):
-        play_match(registry.make_game("tictactoe"), [Interrupts(), Plays()], 0, manager=manager)
+        play_match(registry.make_game("tictactoe"), [Interrupts(), Plays()], 0,
+                   settings=MatchSettings(manager=manager))
 
 
 @pytest.mark.parametrize("value", ["3", 3.7, True, b"3", np.float64(3.0), None, [3], (3, 4, 5)])
 def test_an_act_result_that_is_not_an_integer_is_an_illegal_action(registry, manager, value):
     result = play_match(registry.make_game("tictactoe"), [Returns(value), Plays()], 0,
-                        manager=manager)
+                        settings=MatchSettings(manager=manager))
     assert result.forfeit_seat == 0 and result.steps == 0
     assert result.forfeit_reason.startswith("illegal action")
 
@@ -105,7 +106,7 @@ def test_an_act_result_that_is_not_an_integer_is_an_illegal_action(registry, man
 @pytest.mark.parametrize("value", [np.int64(4), np.int8(4), 4, (np.int32(4), {"why": "x"})])
 def test_numpy_integers_are_actions(registry, manager, value):
     result = play_match(registry.make_game("tictactoe"), [Returns(value), Plays()], 0,
-                        manager=manager, max_steps=1)
+                        settings=MatchSettings(manager=manager, max_steps=1))
     assert result.forfeit_seat is None and result.steps == 1
 
 
@@ -118,7 +119,8 @@ def test_act_batch_results_are_checked_like_act(registry, manager):
 
     game = registry.make_game("tictactoe")
     agent = Floats()
-    results = play_lockstep(game, [[agent, Plays()], [agent, Plays()]], [0, 1], manager=manager)
+    results = play_lockstep(game, [[agent, Plays()], [agent, Plays()]], [0, 1],
+                            settings=MatchSettings(manager=manager))
     assert all(r.forfeit_reason.startswith("illegal action 1.0") for r in results)
 
 
@@ -300,8 +302,8 @@ def test_lockstep_grouping_does_not_change_a_game(registry, manager):
         for seeds in groups:
             shared = registry.make_agent("mcts:sims=20")
             seatings = [[shared, registry.make_agent("random")] for _ in seeds]
-            for seed, result in zip(seeds, play_lockstep(game, seatings, seeds,
-                                                         manager=manager), strict=True):
+            results = play_lockstep(game, seatings, seeds, settings=MatchSettings(manager=manager))
+            for seed, result in zip(seeds, results, strict=True):
                 out.append((seed, result.returns, result.steps))
         return sorted(out)
 
@@ -344,7 +346,7 @@ def test_kept_subtrees_play_each_game_as_alone_in_any_grouping(registry, manager
         for seeds in groups:
             shared = registry.make_agent(spec)
             results = play_lockstep(game, [seating(seed, shared) for seed in seeds], seeds,
-                                    manager=manager, opening_moves=2)
+                                    settings=MatchSettings(manager=manager, opening_moves=2))
             out += [(seed, r.returns, r.steps, r.forfeit_seat, r.final_hash)
                     for seed, r in zip(seeds, results, strict=True)]
         return sorted(out)
@@ -421,10 +423,11 @@ def test_forged_answers_in_a_tournament_and_a_batch(registry, manager):
 
     game = registry.make_game("tictactoe")
     results = play_lockstep(game, [[BatchForger(), Plays()], [BatchForger(), Plays()]], [0, 1],
-                            manager=manager)
+                            settings=MatchSettings(manager=manager))
     assert all("act_batch returned" in r.forfeit_reason for r in results)
     for kind in ("int", "iter", "str"):
-        result = play_match(game, [fault_agents.Forger(kind=kind), Plays()], 0, manager=manager)
+        result = play_match(game, [fault_agents.Forger(kind=kind), Plays()], 0,
+                            settings=MatchSettings(manager=manager))
         assert result.forfeit_seat == 0
         assert "unreadable answer (RuntimeError)" in result.forfeit_reason
 

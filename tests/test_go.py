@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gamepit.agents.basic import RandomAgent
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.authoring.checks import check_game
 from gamepit.errors import SpecError
 from gamepit.games.go.rules import area_score, format_score
@@ -249,7 +249,7 @@ def test_sgf_export_reads_back_in_sgfmill(registry, manager, tmp_path):
     game = registry.make_game("go:size=9,komi=6.5")
     agents = [RandomAgent(), RandomAgent()]
     result = play_match(game, agents, seed=4, agent_specs=["random", "alphabeta:depth=1"],
-                        replay_dir=str(tmp_path), manager=manager)
+                        settings=MatchSettings(replay_dir=str(tmp_path), manager=manager))
     replay = read_replay(result.replay_path)
     text = game.export(replay, "sgf")
     parsed, board, plays = _sgf_board(text)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from gamepit.agents.basic import RandomAgent
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.games.go.gtp import COMMANDS, GtpEngine
 from gamepit.protocols import Agent
 from gamepit.replay import read_replay
@@ -313,7 +313,7 @@ def test_gtp_command_rejects_bad_options_in_one_line():
 def test_gnugo_loads_our_sgf_export(registry, manager, tmp_path):
     game = registry.make_game("go:size=9")
     result = play_match(game, [RandomAgent(), RandomAgent()], seed=11,
-                        replay_dir=str(tmp_path), manager=manager)
+                        settings=MatchSettings(replay_dir=str(tmp_path), manager=manager))
     replay = read_replay(result.replay_path)
     sgf_file = Path(tmp_path) / "game.sgf"
     sgf_file.write_text(game.export(replay, "sgf"))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gamepit.arena import play_lockstep
+from gamepit.arena import MatchSettings, play_lockstep
 from gamepit.authoring.checks import check_agent
 from gamepit.learners import toolkit
 from gamepit.learners.imitation.learner import (
@@ -96,7 +96,7 @@ def test_labels_from_replays_soft_and_hard_and_by_seat(registry, tmp_path):
     alphabeta = registry.make_agent("alphabeta:depth=9")
     replays = tmp_path / "replays"
     play_lockstep(game, [[mcts, alphabeta]], [3], [["mcts:sims=20", "alphabeta:depth=9"]],
-                  str(replays))
+                  settings=MatchSettings(replay_dir=str(replays)))
     files = sorted(replays.rglob("*.jsonl"))
     assert len(files) == 1
     everything, skipped = rows_from_replays(files, game, registry, "", soft=True)

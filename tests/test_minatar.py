@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.authoring.checks import check_game
 from gamepit.errors import ReplayError, SpecError
 from gamepit.games.minatar import GAMES, PALETTE
@@ -295,8 +295,9 @@ def test_frame_draws_the_channels_as_a_coloured_grid(registry):
 
 def test_recorded_match_verifies_and_a_wrong_seed_does_not(registry, manager, tmp_path):
     game = registry.make_game("minatar:asterix")
-    result = play_match(game, [registry.make_agent("random")], seed=7, replay_dir=str(tmp_path),
-                        manager=manager, max_steps=300)
+    result = play_match(game, [registry.make_agent("random")], seed=7,
+                        settings=MatchSettings(replay_dir=str(tmp_path), manager=manager,
+                                               max_steps=300))
     assert result.forfeit_seat is None
     assert f"{result.steps} steps re-simulated" in verify(result.replay_path, registry)
     lines = open(result.replay_path, encoding="utf-8").read().splitlines()
@@ -314,8 +315,9 @@ def test_viewer_draws_the_grid_and_exports_a_gif(registry, manager, tmp_path):
     from gamepit.viewer.session import ReplaySession
 
     game = registry.make_game("minatar:breakout")
-    result = play_match(game, [registry.make_agent("random")], seed=3, replay_dir=str(tmp_path),
-                        manager=manager, max_steps=40)
+    result = play_match(game, [registry.make_agent("random")], seed=3,
+                        settings=MatchSettings(replay_dir=str(tmp_path), manager=manager,
+                                               max_steps=40))
     replay = read_replay(result.replay_path)
     session = ReplaySession(replay, registry)
     assert session.has_frames and session.frame(result.steps).shape == (160, 160, 3)
@@ -339,7 +341,8 @@ def test_tiny_dqn_run_on_breakout_writes_a_checkpoint(registry, tmp_path):
     assert checkpoint["step"] == 400 and checkpoint["observation_shape"] == [4, 10, 10]
     assert len(list((tmp_path / "replays").glob("*.jsonl"))) == 1
     agent = registry.make_agent(spec)
-    result = play_match(registry.make_game("minatar:breakout"), [agent], seed=1, max_steps=50)
+    result = play_match(registry.make_game("minatar:breakout"), [agent], seed=1,
+                        settings=MatchSettings(max_steps=50))
     assert result.forfeit_seat is None
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from gamepit.arena import play_lockstep
+from gamepit.arena import MatchSettings, play_lockstep
 from gamepit.errors import GamepitError
 from gamepit.learners import toolkit
 from gamepit.learners.muzero import learner as muzero
@@ -252,7 +252,8 @@ def test_the_agent_plays_in_the_arena_batched(registry, tiny_model, tmp_path):
     other = registry.make_agent("random")
     seatings = [[agent, other] if i % 2 == 0 else [other, agent] for i in range(6)]
     results = play_lockstep(game, seatings, list(range(6)),
-                            [["muzero", "random"], ["random", "muzero"]] * 3, str(tmp_path))
+                            [["muzero", "random"], ["random", "muzero"]] * 3,
+                            settings=MatchSettings(replay_dir=str(tmp_path)))
     assert len(results) == 6 and all(r.steps >= 5 for r in results)
     import json
     steps = [json.loads(line) for path in tmp_path.glob("*.jsonl")
@@ -314,7 +315,7 @@ def test_the_shipped_tictactoe_model_never_loses_to_perfect_play(registry):
     seatings = [[agent, other] if i % 2 == 0 else [other, agent] for i in range(8)]
     results = play_lockstep(game, seatings, list(range(8)),
                             [["muzero", "alphabeta"], ["alphabeta", "muzero"]] * 4,
-                            opening_moves=1)
+                            settings=MatchSettings(opening_moves=1))
     assert [r.outcome(i % 2) for i, r in enumerate(results)] == [0.5] * 8
 
 

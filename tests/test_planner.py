@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from gamepit.arena import play_lockstep
+from gamepit.arena import MatchSettings, play_lockstep
 from gamepit.authoring.checks import check_agent
 from gamepit.errors import SpecError
 from gamepit.protocols import BaseState, Game, to_json
@@ -283,8 +283,8 @@ def test_one_player_games_play_the_same_alone_and_side_by_side(registry, manager
         out = []
         for group in groups:
             shared = registry.make_agent(spec)
-            results = play_lockstep(game, [[shared] for _ in group], group, manager=manager,
-                                    max_steps=10)
+            results = play_lockstep(game, [[shared] for _ in group], group,
+                                    settings=MatchSettings(manager=manager, max_steps=10))
             out += [(seed, r.returns, r.steps, r.final_hash)
                     for seed, r in zip(group, results, strict=True)]
         return sorted(out)

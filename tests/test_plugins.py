@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gamepit.arena import MatchSettings
 from gamepit.errors import PluginError, SpecError
 from gamepit.games.tictactoe import TicTacToe
 from gamepit.plugins import hookimpl
@@ -182,7 +183,8 @@ def test_lifecycle_observers_see_every_match_event(manager):
     manager.register(Observer(), name="observer")
     registry = manager.registry
     agents = [registry.make_agent("random"), registry.make_agent("random")]
-    result = play_match(registry.make_game("tictactoe"), agents, seed=3, manager=manager)
+    result = play_match(registry.make_game("tictactoe"), agents, seed=3,
+                        settings=MatchSettings(manager=manager))
     assert events[0] == ("start", "tictactoe")
     assert events[-1] == ("end", result.steps)
     assert [kind for kind, _ in events[1:-1]] == ["step"] * result.steps
@@ -200,7 +202,8 @@ def test_failing_observer_does_not_stop_the_match(manager, capsys):
     manager.register(Failing(), name="failing-observer")
     registry = manager.registry
     agents = [registry.make_agent("random"), registry.make_agent("random")]
-    result = play_match(registry.make_game("tictactoe"), agents, seed=1, manager=manager)
+    result = play_match(registry.make_game("tictactoe"), agents, seed=1,
+                        settings=MatchSettings(manager=manager))
     assert result.steps >= 5
     assert "failing-observer" in capsys.readouterr().err
 

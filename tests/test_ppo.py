@@ -58,7 +58,7 @@ def test_ppo_learns_cartpole(registry, tmp_path):
     spec = train(args)
     agent = registry.make_agent(spec)
     game = registry.make_game("gym:CartPole-v1")
-    scores = [play_match(game, [agent], seed, replay_dir=None).returns[0]
+    scores = [play_match(game, [agent], seed).returns[0]
               for seed in range(200, 210)]
     assert np.mean(scores) > 150, scores  # random play scores about 22
 
@@ -198,5 +198,5 @@ def test_ppo_trains_on_a_game_with_only_a_simulator_state(tmp_path):
                if "eval/return" in line]
     assert '"eval/return": 1.0' in metrics[-1]
     agent = manager.registry.make_agent(spec)
-    result = play_match(manager.registry.make_game("corridor"), [agent], 0, replay_dir=None)
+    result = play_match(manager.registry.make_game("corridor"), [agent], 0)
     assert result.returns == [1.0] and result.steps == 7  # straight to the end

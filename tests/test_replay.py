@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.errors import GamepitError, ReplayError
 from gamepit.protocols import Agent
 from gamepit.replay import read_replay, simulate, verify
@@ -18,7 +18,7 @@ def recorded(registry, manager, tmp_path):
     game = registry.make_game("connect_four")
     agents = [registry.make_agent("alphabeta:depth=2"), registry.make_agent("random")]
     result = play_match(game, agents, seed=7, agent_specs=["alphabeta:depth=2", "random"],
-                        replay_dir=str(tmp_path), manager=manager)
+                        settings=MatchSettings(replay_dir=str(tmp_path), manager=manager))
     return result, result.replay_path
 
 
@@ -185,7 +185,8 @@ def test_hash_records_cannot_be_removed_or_renamed(registry, manager, tmp_path, 
     for seed in range(20):  # a game of at least 10 steps has a hash record on step 9
         result = play_match(game, [registry.make_agent("random"), registry.make_agent("random")],
                             seed=seed, agent_specs=["random", "random"],
-                            replay_dir=str(tmp_path / str(seed)), manager=manager)
+                            settings=MatchSettings(replay_dir=str(tmp_path / str(seed)),
+                                                   manager=manager))
         if result.steps >= 10:
             break
     path = result.replay_path
@@ -210,8 +211,8 @@ class Crasher(Agent):
 def test_a_recorded_forfeit_must_match_seat_reason_and_step(registry, manager, tmp_path):
     game = registry.make_game("connect_four")
     result = play_match(game, [Crasher(), registry.make_agent("random")], seed=1,
-                        agent_specs=["crasher", "random"], replay_dir=str(tmp_path),
-                        manager=manager)
+                        agent_specs=["crasher", "random"],
+                        settings=MatchSettings(replay_dir=str(tmp_path), manager=manager))
     assert result.forfeit_seat == 0 and result.steps == 4
     path = result.replay_path
     assert "seat 0 forfeited (act raised RuntimeError" in verify(path, registry)
@@ -338,8 +339,8 @@ def test_show_prints_moves_in_the_games_notation(cli, registry, manager, tmp_pat
         game = registry.make_game(spec)
         result = play_match(game, [registry.make_agent("random"), registry.make_agent("random")],
                             seed=3, agent_specs=["random", "random"],
-                            replay_dir=str(tmp_path / spec.replace(":", "_")), manager=manager,
-                            max_steps=12)
+                            settings=MatchSettings(replay_dir=str(tmp_path / spec.replace(":",
+                                                   "_")), manager=manager, max_steps=12))
         run = cli("replay", "show", result.replay_path, "--step", "6")
         assert run.returncode == 0, run.stderr
         assert __import__("re").search(pattern, run.stdout), run.stdout

@@ -13,7 +13,7 @@ from functools import cache
 import numpy as np
 import pytest
 
-from gamepit.arena import play_lockstep, play_match, play_series
+from gamepit.arena import MatchSettings, play_lockstep, play_match, play_series
 from gamepit.authoring.checks import check_agent
 from gamepit.errors import SpecError
 from gamepit.games.connect_four import ConnectFour, ConnectFourArrayModel, ConnectFourState
@@ -582,10 +582,11 @@ def test_matches_keep_each_games_subtree_and_batches_play_as_games_alone(reuse, 
     spec = f"mcts:sims=40,reuse={str(reuse).lower()}"
     shared = registry.make_agent(spec)
     seatings = [[shared, registry.make_agent("random")] for _ in range(3)]
-    play_lockstep(game, seatings, [0, 1, 2], replay_dir=str(tmp_path / "together"))
+    play_lockstep(game, seatings, [0, 1, 2],
+                  settings=MatchSettings(replay_dir=str(tmp_path / "together")))
     for seed in range(3):
         play_match(game, [registry.make_agent(spec), registry.make_agent("random")], seed,
-                   replay_dir=str(tmp_path / "alone"))
+                   settings=MatchSettings(replay_dir=str(tmp_path / "alone")))
 
     def games(folder: str) -> dict[int, list]:
         replays = [read_replay(path) for path in (tmp_path / folder).glob("*.jsonl")]

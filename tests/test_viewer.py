@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import pytest
 
-from gamepit.arena import play_match
+from gamepit.arena import MatchSettings, play_match
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Agent, State
 from gamepit.replay import read_replay, simulate
@@ -91,13 +91,14 @@ def folder(tmp_path_factory, manager, registry) -> Path:
     root = tmp_path_factory.mktemp("replays")
     c4 = registry.make_game("connect_four")
     searcher, alphabeta = FlatMonteCarloAgent(), registry.make_agent("alphabeta:depth=2")
-    play_match(c4, [searcher, alphabeta], 3, ["flat-mc", "alphabeta:depth=2"], str(root),
-               None, manager)
+    play_match(c4, [searcher, alphabeta], 3, ["flat-mc", "alphabeta:depth=2"],
+               settings=MatchSettings(replay_dir=str(root), manager=manager))
     ttt = registry.make_game("tictactoe")
     play_match(ttt, [registry.make_agent("random"), registry.make_agent("alphabeta")], 1,
-               ["random", "alphabeta"], str(root / "nested"), None, manager)
+               ["random", "alphabeta"],
+               settings=MatchSettings(replay_dir=str(root / "nested"), manager=manager))
     play_match(registry.make_game(ATARI), [registry.make_agent("random")], 5, ["random"],
-               str(root / "atari"), None, manager)
+               settings=MatchSettings(replay_dir=str(root / "atari"), manager=manager))
     (root / "notes.txt").write_text("not a replay")
     outside = tmp_path_factory.mktemp("outside")
     secret = outside / "secret.jsonl"
@@ -377,7 +378,8 @@ def test_bad_replay_files_are_listed_as_bad_and_the_rest_normally(manager, regis
     link: each is listed with a one-line reason, the good replays as usual; opening one is a
     one-line 4xx."""
     play_match(registry.make_game("tictactoe"), [registry.make_agent("random")] * 2, 0,
-               ["random", "random"], str(tmp_path), None, manager)
+               ["random", "random"],
+               settings=MatchSettings(replay_dir=str(tmp_path), manager=manager))
     good = next(tmp_path.glob("*.jsonl"))
     lines = good.read_text(encoding="utf-8").splitlines()
     header, end = json.loads(lines[0]), json.loads(lines[-1])
@@ -708,7 +710,8 @@ def cell_picture(browser, board: dict, index: int) -> dict:
 def test_go_othello_and_chess_boards_are_drawn(browser, manager, registry, tmp_path, spec):
     game = registry.make_game(spec)
     result = play_match(game, [registry.make_agent("random"), registry.make_agent("random")], 2,
-                        ["random", "random"], str(tmp_path), None, manager)
+                        ["random", "random"],
+                        settings=MatchSettings(replay_dir=str(tmp_path), manager=manager))
     replay = read_replay(result.replay_path)
     output = tmp_path / "game.html"
     export_replay(replay, registry, "html", output)
@@ -736,7 +739,8 @@ def test_games_without_pictures_show_their_text(browser, manager, registry, tmp_
     """Hex through OpenSpiel has neither board_view() nor frame(): the page shows render()."""
     game = registry.make_game("openspiel:hex(board_size=5)")
     result = play_match(game, [registry.make_agent("random"), registry.make_agent("random")], 4,
-                        ["random", "random"], str(tmp_path), None, manager)
+                        ["random", "random"],
+                        settings=MatchSettings(replay_dir=str(tmp_path), manager=manager))
     replay = read_replay(result.replay_path)
     output = tmp_path / "hex.html"
     export_replay(replay, registry, "html", output)

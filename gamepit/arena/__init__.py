@@ -2,7 +2,7 @@
 comparisons (``series``). Observers hear every match through the lifecycle hooks."""
 
 from gamepit.arena.lockstep import play_lockstep, play_match
-from gamepit.arena.match import LiveMatch, MoveTimeout, act_alone, act_together
+from gamepit.arena.match import LiveMatch, MatchSettings, MoveTimeout, act_alone, act_together
 from gamepit.arena.series import (
     ScoreLine,
     SeriesResult,
@@ -14,7 +14,7 @@ from gamepit.arena.series import (
 from gamepit.protocols import MatchInfo, MatchResult, StepRecord
 
 __all__ = [
-    "LiveMatch", "MatchInfo", "MatchResult", "MoveTimeout", "ScoreLine", "SeriesResult",
-    "StepRecord", "act_alone", "act_together", "compare_on_seeds", "format_scores",
+    "LiveMatch", "MatchInfo", "MatchResult", "MatchSettings", "MoveTimeout", "ScoreLine",
+    "SeriesResult", "StepRecord", "act_alone", "act_together", "compare_on_seeds", "format_scores",
     "play_lockstep", "play_match", "play_series", "score_table",
 ]

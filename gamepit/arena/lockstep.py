@@ -8,20 +8,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from gamepit.arena.match import LiveMatch, act_alone, act_together
-from gamepit.plugins.manager import PluginManager
+from gamepit.arena.match import PLAIN, LiveMatch, MatchSettings, act_alone, act_together
 from gamepit.protocols import Agent, Game, MatchResult
 
 
 def play_lockstep(game: Game, seatings: Sequence[Sequence[Agent]], seeds: Sequence[int],
-                  specs: Sequence[Sequence[str]] | None = None, replay_dir: str | None = None,
-                  move_time: float | None = None, manager: PluginManager | None = None,
-                  max_steps: int | None = None, opening_moves: int = 0,
+                  specs: Sequence[Sequence[str]] | None = None,
+                  settings: MatchSettings = PLAIN, *,
                   on_result: Callable[[int, MatchResult, float], None] | None = None,
                   on_turn: Callable[[int, list[tuple[int, int]]], None] | None = None
                   ) -> list[MatchResult]:
-    """Play game ``i`` with ``seatings[i]`` (agents by seat) on ``seeds[i]``; returns the
-    results in that order, and calls ``on_result(i, result, seconds)`` as each game ends.
+    """Play game ``i`` with ``seatings[i]`` (agents by seat) on ``seeds[i]``, as ``settings``
+    say (replays, move time, cap, openings, observers); returns the results in that order, and
+    calls ``on_result(i, result, seconds)`` as each game ends.
     ``on_turn(seat, [(game, steps so far), ...])`` hears which games wait on the agent in
     ``seat`` before it is reset or asked to act (a worker process reports it, so that the
     game in flight when an agent kills the process is known).
@@ -30,14 +29,13 @@ def play_lockstep(game: Game, seatings: Sequence[Sequence[Agent]], seeds: Sequen
     them, and a failed reset forfeits all of them; such an instance must be batched (an
     unbatched agent keeps per-game state, so give each game its own). A batched agent whose
     ``act_batch`` takes ``seeds=`` gets each state's own game seed with it, so its moves need
-    not depend on which games share a batch. ``move_time`` bounds each call, one
+    not depend on which games share a batch. The move time bounds each call, one
     ``act_batch`` included. Never raises for an agent's fault.
     """
     started = time.perf_counter()
     specs = specs or [[getattr(a, "spec", "") or type(a).__name__ for a in seated]
                       for seated in seatings]
-    live = [LiveMatch(game, seed, seated_specs, replay_dir, move_time, manager, max_steps,
-                      opening_moves)
+    live = [LiveMatch(game, seed, seated_specs, settings)
             for seed, seated_specs in zip(seeds, specs, strict=True)]
     first_game: dict[tuple[int, int], LiveMatch] = {}
     for index, (match, seated) in enumerate(zip(live, seatings, strict=True)):
@@ -76,9 +74,8 @@ def play_lockstep(game: Game, seatings: Sequence[Sequence[Agent]], seeds: Sequen
 
 
 def play_match(game: Game, agents: Sequence[Agent], seed: int = 0,
-               agent_specs: Sequence[str] | None = None, replay_dir: str | None = None,
-               move_time: float | None = None, manager: PluginManager | None = None,
-               max_steps: int | None = None) -> MatchResult:
+               agent_specs: Sequence[str] | None = None,
+               settings: MatchSettings = PLAIN) -> MatchResult:
     """Play one game; ``agents[i]`` sits in seat ``i``. Never raises for an agent's fault."""
     return play_lockstep(game, [agents], [seed], [agent_specs] if agent_specs else None,
-                         replay_dir, move_time, manager, max_steps)[0]
+                         settings)[0]

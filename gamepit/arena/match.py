@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from gamepit.protocols import (
     state_hash,
     to_json,
 )
+from gamepit.replay.recorder import Recorder
 
 
 class MoveTimeout(Exception):
@@ -118,6 +120,22 @@ def takes_seeds(agent: Agent) -> bool:
         return False
 
 
+@dataclass(frozen=True, kw_only=True)
+class MatchSettings:
+    """How games are played, built once by whoever starts them and passed whole to the engine:
+    where replays go (None: none are recorded), the move time, a cap on actions, random opening
+    moves, and the plugin manager whose hooks hear the games (None: the process's own)."""
+
+    replay_dir: str | None = None
+    move_time: float | None = None
+    max_steps: int | None = None
+    opening_moves: int = 0
+    manager: PluginManager | None = None
+
+
+PLAIN = MatchSettings()  # no replays, no move time, no cap, no openings, this process's hooks
+
+
 class LiveMatch:
     """One game in progress. The lockstep driver advances many of these side by side, so that
     a batched agent answers all of them in one call; observers hear the same events either way.
@@ -128,27 +146,28 @@ class LiveMatch:
     """
 
     def __init__(self, game: Game, seed: int, agent_specs: Sequence[str],
-                 replay_dir: str | None = None, move_time: float | None = None,
-                 manager: PluginManager | None = None, max_steps: int | None = None,
-                 opening_moves: int = 0) -> None:
-        self.game, self.manager = game, manager or get_manager()
+                 settings: MatchSettings = PLAIN) -> None:
+        self.game, self.manager = game, settings.manager or get_manager()
         # the referee's own numbers, and each seat its own game object: a seat that changes
         # its game (``self.game.num_actions = 1``) cannot make another seat's moves illegal
         self.num_actions, self.num_players = int(game.num_actions), int(game.num_players)
-        self.max_steps, self.move_time = max_steps, move_time
+        self.max_steps, self.move_time = settings.max_steps, settings.move_time
         self.match = MatchInfo(uuid.uuid4().hex[:12], game, game.spec or game.name,
-                               list(agent_specs), seed, replay_dir, move_time=move_time)
+                               list(agent_specs), seed, settings.replay_dir,
+                               move_time=settings.move_time)
         self.state = game.new_state(seed)
         missing = [name for name in STATE_MEMBERS if not hasattr(self.state, name)]
         if missing:  # the game's fault, not a seat's: one line before any move
             raise GamepitError(f"game {game.name}: its states lack {', '.join(missing)} (run "
                                f"gamepit check game {game.name} for how to add them)")
+        self.recorder = Recorder(self.match, settings.replay_dir) if settings.replay_dir \
+            else None
         self.manager.notify("gamepit_match_start", match=self.match)
         self.steps = 0
         self.forfeit_seat: int | None = None
         self.forfeit_reason = ""
         opening = np.random.default_rng([seed, 7])
-        while self.steps < opening_moves and not self.over:
+        while self.steps < settings.opening_moves and not self.over:
             legal = self.state.legal_actions()
             action = int(legal[opening.integers(len(legal))])
             self.play(self.state.current_player, action, {"opening": True}, 0.0)
@@ -199,6 +218,8 @@ class LiveMatch:
                           round(seconds, 6))
         if self.steps % self.match.hash_every == 0:
             step.hash = state_hash(self.state)
+        if self.recorder is not None:
+            self.recorder.step(step)
         self.manager.notify("gamepit_match_step", match=self.match, step=step)
 
     def finish(self) -> MatchResult:
@@ -208,9 +229,9 @@ class LiveMatch:
             returns = [-1.0 if seat == self.forfeit_seat else 1.0 for seat in range(players)]
         result = MatchResult(returns, self.steps, self.forfeit_seat, self.forfeit_reason,
                              state_hash(self.state))
+        if self.recorder is not None:
+            result.replay_path, result.replay_error = self.recorder.end(result)
         self.manager.notify("gamepit_match_end", match=self.match, result=result)
-        result.replay_path = self.match.extra.get("replay_path")
-        result.replay_error = self.match.extra.get("replay_error", "")
         return result
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gamepit.arena.lockstep import play_match
+from gamepit.arena.match import PLAIN, MatchSettings
 from gamepit.errors import GamepitError
-from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Agent, Game, MatchResult
 
 Z95 = 1.959963984540054
@@ -65,11 +65,10 @@ class SeriesResult:
 
 
 def play_series(game: Game, agents: Sequence[Agent], games: int, seed: int = 0,
-                agent_specs: Sequence[str] | None = None, replay_dir: str | None = None,
-                move_time: float | None = None, manager: PluginManager | None = None,
+                agent_specs: Sequence[str] | None = None,
+                settings: MatchSettings = PLAIN, *,
                 on_result: Callable[[int, MatchResult], None] | None = None,
-                stop: Callable[[float], object] | None = None,
-                max_steps: int | None = None) -> SeriesResult:
+                stop: Callable[[float], object] | None = None) -> SeriesResult:
     """``games`` games between two agents with seats alternating; game ``i`` uses seed
     ``seed + i``. ``on_result(i, result)`` hears each game; ``stop(score)`` hears the first
     agent's score of each game (1, 0.5 or 0) and ends the series when it answers true (an
@@ -80,8 +79,7 @@ def play_series(game: Game, agents: Sequence[Agent], games: int, seed: int = 0,
         swap = i % 2 == 1
         seated = [agents[1], agents[0]] if swap else [agents[0], agents[1]]
         seated_specs = [specs[1], specs[0]] if swap else [specs[0], specs[1]]
-        result = play_match(game, seated, seed + i, seated_specs, replay_dir, move_time, manager,
-                            max_steps)
+        result = play_match(game, seated, seed + i, seated_specs, settings)
         outcome = result.outcome(1 if swap else 0)
         if outcome == 1.0:
             series.wins += 1
@@ -162,10 +160,9 @@ def format_scores(rows: Sequence[ScoreLine]) -> str:
 
 
 def compare_on_seeds(game: Game, agents: dict[str, Agent], episodes: int, seed: int = 0,
-                     replay_dir: str | None = None, move_time: float | None = None,
-                     manager: PluginManager | None = None,
-                     on_result: Callable[[str, int, MatchResult], None] | None = None,
-                     max_steps: int | None = None) -> dict[str, list[float]]:
+                     settings: MatchSettings = PLAIN, *,
+                     on_result: Callable[[str, int, MatchResult], None] | None = None
+                     ) -> dict[str, list[float]]:
     """Every agent (by label) plays episodes ``seed .. seed + episodes - 1`` of a one-player
     game; the same seeds, so differences come from the agents. Returns the scores by label,
     in seed order (``score_table`` turns them into a leaderboard)."""
@@ -175,8 +172,7 @@ def compare_on_seeds(game: Game, agents: dict[str, Agent], episodes: int, seed: 
     scores: dict[str, list[float]] = {label: [] for label in agents}
     for i in range(episodes):
         for label, agent in agents.items():
-            result = play_match(game, [agent], seed + i, [label], replay_dir, move_time, manager,
-                                max_steps)
+            result = play_match(game, [agent], seed + i, [label], settings)
             scores[label].append(result.returns[0])
             if on_result is not None:
                 on_result(label, i, result)

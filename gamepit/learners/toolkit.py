@@ -34,7 +34,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from gamepit.arena import play_lockstep, play_series
+from gamepit.arena import MatchSettings, play_lockstep, play_series
 from gamepit.backends import Pool, open_pool
 from gamepit.backends.isolate import alive
 from gamepit.errors import GamepitError
@@ -731,10 +731,10 @@ def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
     heading = "evaluation" if prefix == "eval" else prefix
     if game.num_players == 1:
         cap = max_steps if max_steps > 0 else None
+        settings = MatchSettings(replay_dir=replays, manager=run.manager, max_steps=cap)
         results = play_lockstep(game, [[agent] for _ in range(episodes)],
                                 [seed + i for i in range(episodes)],
-                                [[spec] for _ in range(episodes)], replays, None, run.manager,
-                                cap)
+                                [[spec] for _ in range(episodes)], settings)
         scores = [result.returns[0] for result in results]
         cut = sum(1 for result in results if cap is not None and result.steps >= cap)
         metrics = {f"{prefix}/return": float(np.mean(scores)),
@@ -749,7 +749,7 @@ def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
         other = run.manager.registry.make_agent(opponent, game)
         try:
             series = play_series(game, [agent, other], episodes, seed, [spec, opponent],
-                                 replays, None, run.manager)
+                                 MatchSettings(replay_dir=replays, manager=run.manager))
         finally:
             other.close()
         metrics = {f"{prefix}/score_vs_{opponent}": series.score()[0],

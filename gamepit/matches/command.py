@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from gamepit.arena.match import MatchSettings
 from gamepit.cli import Progress, add_command
 from gamepit.errors import GamepitError
 from gamepit.files import writable_folder
@@ -99,17 +100,17 @@ def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
     game = manager.registry.make_game(args.game)
     agents = _match_agents(args, manager, game)  # a checkpoint that does not fit: no folder
     try:
-        replay_dir = _replay_dir(args)
+        settings = _settings(args, manager)
         if game.num_players == 1:
-            return _match_one_player(args, manager, game, agents, replay_dir)
+            return _match_one_player(args, game, agents, settings)
         if game.num_players != 2:
             raise GamepitError(f"match: {game.name} has {game.num_players} players and a "
                                "match seats two; use gamepit tournament")
         with Progress(args.games, "games") as progress:
             series = play_series(game, agents, args.games, args.seed,
-                                 [args.agent_a, args.agent_b], replay_dir, args.move_time,
-                                 manager, on_result=lambda index, result: progress.advance(),
-                                 stop=sprt.update if sprt else None, max_steps=args.max_steps)
+                                 [args.agent_a, args.agent_b], settings,
+                                 on_result=lambda index, result: progress.advance(),
+                                 stop=sprt.update if sprt else None)
     finally:
         for agent in agents:
             agent.close()
@@ -119,8 +120,8 @@ def cmd_match(args: argparse.Namespace, manager: PluginManager) -> int:
     for line in series.forfeits:
         print(f"  forfeit: {line}")
     if series.replays:
-        print(f"replays: {len(series.replays)} in {replay_dir}/")
-    _replays_lost(series.replay_errors, len(series.replays), replay_dir)
+        print(f"replays: {len(series.replays)} in {settings.replay_dir}/")
+    _replays_lost(series.replay_errors, len(series.replays), settings.replay_dir)
     return 0
 
 
@@ -133,12 +134,15 @@ def _replays_lost(errors: list[str], written: int, replay_dir: str | None) -> No
                            f"{written} written are whole")
 
 
-def _replay_dir(args: argparse.Namespace) -> str | None:
-    return None if args.no_replays else str(writable_folder(args.replays, "replay folder"))
+def _settings(args: argparse.Namespace, manager: PluginManager) -> MatchSettings:
+    """How the command's games are played, from its flags: built once, passed whole."""
+    replay_dir = None if args.no_replays else str(writable_folder(args.replays, "replay folder"))
+    return MatchSettings(replay_dir=replay_dir, move_time=args.move_time,
+                         max_steps=args.max_steps, manager=manager)
 
 
-def _match_one_player(args: argparse.Namespace, manager: PluginManager, game: Game,
-                      agents: list[Agent], replay_dir: str | None) -> int:
+def _match_one_player(args: argparse.Namespace, game: Game, agents: list[Agent],
+                      settings: MatchSettings) -> int:
     """On a one-player game both agents play the same seeds; compare their scores."""
     from gamepit.arena import compare_on_seeds, format_scores, score_table
 
@@ -156,8 +160,7 @@ def _match_one_player(args: argparse.Namespace, manager: PluginManager, game: Ga
 
     with Progress(args.games * 2, "episodes") as progress:
         scores = compare_on_seeds(game, dict(zip(labels, agents, strict=True)), args.games,
-                                  args.seed, replay_dir, args.move_time, manager, heard,
-                                  args.max_steps)
+                                  args.seed, settings, on_result=heard)
     a, b = (scores[label] for label in labels)
     better = sum(x > y for x, y in zip(a, b, strict=True))
     worse = sum(x < y for x, y in zip(a, b, strict=True))
@@ -169,8 +172,8 @@ def _match_one_player(args: argparse.Namespace, manager: PluginManager, game: Ga
     for line in forfeits:
         print(f"  forfeit: {line}")
     if written:
-        print(f"replays: {len(written)} in {replay_dir}/")
-    _replays_lost(lost, len(written), replay_dir)
+        print(f"replays: {len(written)} in {settings.replay_dir}/")
+    _replays_lost(lost, len(written), settings.replay_dir)
     return 0
 
 
@@ -207,9 +210,8 @@ def cmd_play(args: argparse.Namespace, manager: PluginManager) -> int:
     args.agent_b = args.agent_b or args.agent_a  # (a one-player game uses the first)
     agents = _match_agents(args, manager, game)  # a checkpoint that does not fit: no folder
     try:
-        replay_dir = _replay_dir(args)
-        result = play_match(game, agents[:len(specs)], args.seed, specs, replay_dir,
-                            args.move_time, manager, args.max_steps)
+        result = play_match(game, agents[:len(specs)], args.seed, specs,
+                            _settings(args, manager))
     finally:
         for agent in agents:
             agent.close()

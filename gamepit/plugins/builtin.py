@@ -1,7 +1,6 @@
 """The built-in plugins: module names registered exactly like third-party plugins."""
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
-    "gamepit.replay.recorder",
     "gamepit.games.tictactoe",
     "gamepit.games.connect_four",
     "gamepit.games.atari",

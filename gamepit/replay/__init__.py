@@ -1,5 +1,5 @@
-"""Replays: the record of a match. ``recorder`` writes them (a plugin on the match hooks);
-``format`` reads, checks, re-simulates and verifies them."""
+"""Replays: the record of a match. ``recorder`` writes them (a step observer the engine builds
+from a match's settings); ``format`` reads, checks, re-simulates and verifies them."""
 
 from gamepit.replay.format import (
     FORMAT,

@@ -16,8 +16,8 @@ The game spec and seed rebuild the start state; applying the actions re-simulate
 and the hashes prove the re-simulation is the same game. A file without an end line is
 truncated (its match was cut off). Every record is checked against the schema below in one
 place, ``read_replay``, so a damaged or hostile file is one
-line naming the file and the line. Recording is ``gamepit.replay.recorder``, a plugin on the
-match hooks; this module reads, re-simulates and verifies.
+line naming the file and the line. Recording is ``gamepit.replay.recorder``, a step observer
+the engine builds from a match's settings; this module reads, re-simulates and verifies.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gamepit.arena import ScoreLine, SeriesResult, score_table
+from gamepit.arena.match import MatchSettings
 from gamepit.errors import GamepitError
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.specs import granted_engines
@@ -65,7 +66,9 @@ def run_tournament(config: TournamentConfig, manager: PluginManager | None = Non
         agent.close()
     name = config.name or game_spec
     all_pairings = pairings(agents, config.format, challenger, game.num_players)
-    settings = PlaySettings(game_spec, config.replays, config.move_time, config.max_steps,
+    settings = PlaySettings(game_spec, MatchSettings(replay_dir=config.replays,
+                                                     move_time=config.move_time,
+                                                     max_steps=config.max_steps),
                             config.isolate, list(config.plugins), granted_engines(),
                             config.start_time)
     with Ledger(config.ledger) as ledger:

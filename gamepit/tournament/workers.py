@@ -14,11 +14,17 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gamepit.arena import play_lockstep
-from gamepit.arena.match import ABANDONED, MoveTimeout, call_with_time_limit, start_time
+from gamepit.arena.match import (
+    ABANDONED,
+    MatchSettings,
+    MoveTimeout,
+    call_with_time_limit,
+    start_time,
+)
 from gamepit.backends import Event, open_pool
 from gamepit.backends.isolate import IsolatedAgent
 from gamepit.errors import GamepitError
@@ -31,12 +37,11 @@ from gamepit.tournament.schedule import Slot, Task
 
 @dataclass
 class PlaySettings:
-    """What every process needs to play a task the same way."""
+    """What every process needs to play a task the same way: the game, how its games are
+    played (without a manager: each process hooks its own), and how agents are built."""
 
     game: str
-    replays: str | None
-    move_time: float | None
-    max_steps: int | None
+    match: MatchSettings
     isolate: bool = False
     plugins: list[str] = field(default_factory=list)
     engines: list[str] = field(default_factory=list)  # programs granted to engine specs
@@ -70,6 +75,7 @@ class Table:
     def __init__(self, manager: PluginManager, settings: PlaySettings) -> None:
         self.manager = manager
         self.settings = settings
+        self.match = replace(settings.match, manager=manager)  # heard by this process's hooks
         self.game: Game = manager.registry.make_game(settings.game)
         self.agents: dict[tuple[str, int], Agent] = {}
 
@@ -80,7 +86,7 @@ class Table:
 
     def make(self, spec: str) -> Agent:
         if self.settings.isolate:
-            return IsolatedAgent(spec, self.settings.plugins, self.settings.move_time)
+            return IsolatedAgent(spec, self.settings.plugins, self.match.move_time)
         return build_agent(self.manager, spec, self.game)
 
     def close(self) -> None:
@@ -105,15 +111,14 @@ class Table:
                     fresh.append(agent)
                 seated.append(agent)
             seatings.append(seated)
-        settings = self.settings
 
         def record(index: int, result: MatchResult, seconds: float) -> None:
             on_record(_game_record(slots[index], result, seconds))
 
         try:
             play_lockstep(self.game, seatings, [slot.seed for slot in slots],
-                          [slot.seated for slot in slots], settings.replays, settings.move_time,
-                          self.manager, settings.max_steps, on_result=record, on_turn=on_turn)
+                          [slot.seated for slot in slots], self.match, on_result=record,
+                          on_turn=on_turn)
         finally:
             for agent in fresh:
                 agent.close()

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gamepit.arena.match import LiveMatch, fault_reason, read_answer
+from gamepit.arena.match import LiveMatch, MatchSettings, fault_reason, read_answer
 from gamepit.errors import GamepitError
 from gamepit.protocols import State, to_json
 from gamepit.viewer.live import Hub, Source
@@ -611,7 +611,7 @@ class PlayTable:
         from gamepit.agents.human import result_in_words
 
         match = LiveMatch(game.game, game.seed, game.specs,
-                          self.replay_dir, None, self.manager)
+                          MatchSettings(replay_dir=self.replay_dir, manager=self.manager))
         with SCREEN_LOCK:
             for player, action, info, seconds, _ in history:
                 match.play(player, action, info, seconds)

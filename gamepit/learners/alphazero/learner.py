@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gamepit.arena import play_lockstep
+from gamepit.arena import MatchSettings, play_lockstep
 from gamepit.backends import Pool, backend_problem, map_calls
 from gamepit.backends.pool import split
 from gamepit.errors import GamepitError
@@ -511,7 +511,7 @@ def gate(game: Game, candidate: Agent, best: Agent, games: int, seed: int, openi
     names = [["candidate", "best"] if i % 2 == 0 else ["best", "candidate"]
              for i in range(games)]
     results = play_lockstep(game, seatings, [seed + i // 2 for i in range(games)], names,
-                            manager=manager, opening_moves=opening_moves)
+                            MatchSettings(manager=manager, opening_moves=opening_moves))
     return float(np.mean([result.outcome(i % 2) for i, result in enumerate(results)]))
 
 
