@@ -297,3 +297,35 @@ def test_registering_imitation_imports_no_torch():
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True,
                    cwd=Path(__file__).resolve().parents[1])
+
+
+def test_a_failing_expert_costs_its_game_not_the_run(cli, tmp_path):
+    """Issue 26: labelling runs on the engine, so an expert that raises (here on its first move
+    as the second player: half the games) forfeits that game, which is counted and said, and
+    the run goes on with the labels of the others."""
+    plugin = tmp_path / "flaky.py"
+    plugin.write_text("""
+from gamepit.plugins import hookimpl
+from gamepit.protocols import Agent, agent
+
+class Flaky(Agent):
+    def act(self, state):
+        legal = state.legal_actions()
+        if len(legal) == 8:  # one mark on the board: it moves second
+            raise RuntimeError("flaky expert")
+        return int(legal[0])
+
+@hookimpl
+def gamepit_add_agents():
+    return [agent("flaky", Flaky, "raises on its first move as the second player")]
+""")
+    run = tmp_path / "faulty"
+    result = cli("--plugins", str(plugin), "train", "dagger", "--game", "tictactoe", "--run",
+                 str(run), "--set", "expert=flaky", "--set", "opponent=random", "--set",
+                 "opening_moves=0", "--set", "episodes=8", "--set", "rounds=2", "--set",
+                 "epochs=2", "--set", "eval_episodes=0", "--device", "cpu", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "lost: game" in result.stdout and "flaky expert" in result.stdout
+    lost = [m["dagger/lost_games"] for m in _metrics(run) if "dagger/lost_games" in m]
+    assert lost == [4.0, 4.0], lost  # the games where it sat second
+    assert len(Dataset(run / "dataset").load()["actions"]) > 0

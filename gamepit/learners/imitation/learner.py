@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gamepit.arena import MatchSettings, play_lockstep
 from gamepit.arena.match import takes_seeds
 from gamepit.backends import Pool, backend_problem, map_calls
 from gamepit.backends.pool import split
@@ -33,7 +34,7 @@ from gamepit.files import atomic_write
 from gamepit.learners import toolkit
 from gamepit.nets.atari import BoardTorso, make_torso
 from gamepit.plugins.manager import PluginManager, get_manager
-from gamepit.protocols import Agent, Game, Resign, State, split_act_result
+from gamepit.protocols import ActResult, Agent, Game, Resign, State, split_act_result
 from gamepit.replay.format import ReplayError, read_replay, simulate
 from gamepit.training.settings import (
     SEED_MAX,
@@ -346,82 +347,90 @@ class Gathered:
     student_moves: int
     games: int
     returns: list[float]  # the student's seat's returns
+    faults: list[str] = field(default_factory=list)  # games lost to a failing seat, and why
+
+
+class Mixture(Agent):
+    """The student's seat in a labelling game (DAgger's mixture, Ross et al. 2011): every state
+    it is asked about is labelled by the expert (all the waiting states of a lockstep step in
+    one batch, where the expert is batched), and the move played is the expert's with
+    probability ``beta``, else the student's. The rows go to ``rows``; after ``label_cap``
+    labels it plays the expert's moves unlabelled. The engine drives it like any seat, so an
+    expert that raises or runs out of input costs that game (a forfeit, recorded and skipped),
+    not the run."""
+
+    def __init__(self, expert: Agent, student: Agent | None, beta: float,
+                 rng: np.random.Generator, rows: Rows, soft: bool, label_cap: int = 0) -> None:
+        self.expert, self.student, self.beta, self.rng = expert, student, beta, rng
+        self.rows, self.soft, self.label_cap = rows, soft, label_cap
+        self.batched = bool(expert.batched)  # per state otherwise, so a resignation ends one
+        self.queries, self.seconds, self.student_moves = 0, 0.0, 0
+
+    def reset(self, game: Game, player: int, seed: int | None = None) -> None:
+        super().reset(game, player, seed)
+        self.seed = int(seed or 0)
+        for agent in {id(a): a for a in (self.expert, self.student) if a is not None}.values():
+            agent.reset(game, player, seed)
+
+    def act(self, state: State) -> ActResult:
+        return self.act_batch([state], seeds=[self.seed])[0]
+
+    def act_batch(self, states: Sequence[State], seeds: Sequence[int] | None = None
+                  ) -> list[ActResult]:
+        seeds = list(seeds) if seeds is not None else [0] * len(states)
+        started = time.perf_counter()
+        labels = batch_act(self.expert, states, seeds)
+        self.seconds += time.perf_counter() - started
+        self.queries += len(states)
+        if any(answer is None for answer in labels):  # the expert resigned (a person)
+            raise Resign("resigned")
+        use_expert = self.rng.random(len(states)) < self.beta
+        moves = [answer[0] for answer in labels]  # type: ignore[index]
+        asked = [i for i in range(len(states)) if not use_expert[i]]
+        if self.student is not None and asked:
+            answers = batch_act(self.student, [states[i] for i in asked],
+                                [seeds[i] for i in asked])
+            for i, answer in zip(asked, answers, strict=True):
+                if answer is not None:
+                    moves[i] = answer[0]
+                    self.student_moves += 1
+        for state, (action, info) in zip(states, labels, strict=True):  # type: ignore[misc]
+            if not self.label_cap or len(self.rows) < self.label_cap:
+                player = state.current_player
+                self.rows.add(state.observation(player), state.legal_mask(), action, info,
+                              self.soft)
+        return [int(move) for move in moves]
 
 
 def gather(game: Game, experts: Sequence[Agent], opponents: Sequence[Agent],
            student: Agent | None, beta: float, episodes: int, seed: int,
            rng: np.random.Generator, opening_moves: int, max_steps: int, soft: bool,
-           label_cap: int = 0) -> Gathered:
-    """Play ``episodes`` games side by side. In game ``i`` the student's seat is
-    ``i % players``; every state of that seat is labelled by the expert of the seat (all the
-    waiting states in one batch), and the move played is the expert's with probability
-    ``beta``, else the student's. The other seats play ``opponents``. With ``label_cap``, the
-    games stop once that many states are labelled (the last batch is cut to fit)."""
+           label_cap: int = 0, manager: PluginManager | None = None) -> Gathered:
+    """Play ``episodes`` games on the engine (``play_lockstep``), side by side. In game ``i``
+    the student's seat is ``i % players`` and holds a ``Mixture`` of the seat's expert and the
+    student; the other seats play ``opponents``. A seat that raises, resigns or runs out of
+    input forfeits that game, which is counted in ``faults`` and ends there; the labels it
+    gave before stay. With ``label_cap``, labelling stops once that many states are labelled
+    (the games play on, unlabelled)."""
     players = game.num_players
-    states = [game.new_state(seed + i) for i in range(episodes)]
-    seats = [i % players for i in range(episodes)]
-    for seat in range(players):
-        for agent in {id(a): a for a in (experts[seat], opponents[seat],
-                                         *([student] if student is not None else []))}.values():
-            agent.reset(game, seat, seed)
-    for state in states:
-        for _ in range(opening_moves):
-            if state.is_terminal():
-                break
-            state.apply(int(rng.choice(np.flatnonzero(state.legal_mask()))))
-    steps = [0] * episodes
-    resigned = [False] * episodes
     rows = Rows(game.num_actions)
-    queries, seconds, student_moves = 0, 0.0, 0
-    while True:
-        live = [i for i, s in enumerate(states)
-                if not s.is_terminal() and steps[i] < max_steps and not resigned[i]]
-        if not live or (label_cap and len(rows) >= label_cap):
-            break
-        for seat in range(players):  # a game may have moved (or ended) on the seat before
-            waiting = [i for i in live if not states[i].is_terminal()
-                       and states[i].current_player == seat]
-            mine = [i for i in waiting if seats[i] == seat]
-            theirs = [i for i in waiting if seats[i] != seat]
-            if mine:
-                started = time.perf_counter()
-                labels = batch_act(experts[seat], [states[i] for i in mine],
-                                   [seed + i for i in mine])
-                seconds += time.perf_counter() - started
-                queries += len(mine)
-                for i, answer in zip(mine, labels, strict=True):
-                    resigned[i] = resigned[i] or answer is None
-                kept = [(i, answer) for i, answer in zip(mine, labels, strict=True) if answer]
-                mine = [i for i, _ in kept]
-                labels = [answer for _, answer in kept]
-                use_expert = rng.random(len(mine)) < beta
-                student_actions: dict[int, int] = {}
-                if student is not None and not use_expert.all():
-                    asked = [i for i, e in zip(mine, use_expert, strict=True) if not e]
-                    moves = batch_act(student, [states[i] for i in asked],
-                                      [seed + i for i in asked])
-                    student_actions = {i: answer[0] for i, answer in
-                                       zip(asked, moves, strict=True) if answer}
-                for i, (action, info) in zip(mine, labels, strict=True):
-                    if label_cap and len(rows) >= label_cap:
-                        break
-                    state = states[i]
-                    rows.add(state.observation(seat), state.legal_mask(), action, info, soft)
-                    move = student_actions.get(i, action)
-                    student_moves += i in student_actions
-                    state.apply(int(move))
-                    steps[i] += 1
-            if theirs:
-                moves = batch_act(opponents[seat], [states[i] for i in theirs],
-                                  [seed + i for i in theirs])
-                for i, answer in zip(theirs, moves, strict=True):
-                    if answer is None:
-                        resigned[i] = True
-                        continue
-                    states[i].apply(int(answer[0]))
-                    steps[i] += 1
-    returns = [float(states[i].returns()[seats[i]]) for i in range(episodes)]
-    return Gathered(rows, queries, seconds, student_moves, episodes, returns)
+    mixtures = [Mixture(experts[seat], student, beta, rng, rows, soft, label_cap)
+                for seat in range(players)]
+    seats = [i % players for i in range(episodes)]
+    seatings = [[mixtures[s] if s == seats[i] else opponents[s] for s in range(players)]
+                for i in range(episodes)]
+    names = [["dagger" if s == seats[i] else getattr(opponents[s], "spec", "") or "opponent"
+              for s in range(players)] for i in range(episodes)]
+    settings = MatchSettings(max_steps=max_steps + opening_moves, opening_moves=opening_moves,
+                             manager=manager)
+    results = play_lockstep(game, seatings, [seed + i for i in range(episodes)], names,
+                            settings)
+    faults = [f"game {seed + i}: {names[i][r.forfeit_seat]} {r.forfeit_reason}"
+              for i, r in enumerate(results)
+              if r.forfeit_seat is not None and r.forfeit_reason != "resigned"]
+    return Gathered(rows, sum(m.queries for m in mixtures), sum(m.seconds for m in mixtures),
+                    sum(m.student_moves for m in mixtures), episodes,
+                    [float(r.returns[seats[i]]) for i, r in enumerate(results)], faults)
 
 
 class LabelWorker:
@@ -433,7 +442,8 @@ class LabelWorker:
                  meta: dict[str, Any], device: str = "cpu") -> None:
         self.args, self.game = toolkit.worker_settings(ImitationArgs, "imitation", manager,
                                                        config)
-        registry = (manager or get_manager()).registry
+        self.manager = manager or get_manager()
+        registry = self.manager.registry
         args = self.args
         self.experts = [registry.make_agent(args.expert, self.game)
                         for _ in range(self.game.num_players)]
@@ -458,7 +468,7 @@ class LabelWorker:
         args = self.args
         gathered = gather(self.game, self.experts, self.opponents, student, beta, episodes,
                           seed, np.random.default_rng(rng_seed), args.opening_moves,
-                          args.max_steps, args.soft_labels, label_cap)
+                          args.max_steps, args.soft_labels, label_cap, self.manager)
         rows, gathered.rows = gathered.rows.arrays(self.shape, self.dtype), Rows(0)
         return rows, gathered
 
@@ -488,7 +498,8 @@ def gather_round(pool: Pool, network: StudentNet | None, version: int, beta: flo
     return rows, Gathered(Rows(0), sum(p.expert_queries for p in parts),
                           sum(p.expert_seconds for p in parts),
                           sum(p.student_moves for p in parts), sum(p.games for p in parts),
-                          [value for p in parts for value in p.returns])
+                          [value for p in parts for value in p.returns],
+                          [fault for p in parts for fault in p.faults])
 
 
 # --------------------------------------------------------------------------- the student
@@ -641,7 +652,10 @@ def train(algorithm: str, args: ImitationArgs, manager: PluginManager | None = N
                     "dagger/expert_seconds": totals["expert_seconds"],
                     "dagger/round_expert_queries": float(gathered.expert_queries),
                     "dagger/student_moves": float(gathered.student_moves),
+                    "dagger/lost_games": float(len(gathered.faults)),
                     "episode/return": float(np.mean(gathered.returns))})
+                for fault in gathered.faults[:3]:  # a failing expert costs its game, said
+                    print(f"  lost: {fault}", flush=True)
             dataset.append(rows)
             metrics["data/round_rows"] = float(len(rows["actions"]))
             metrics["data/round_seconds"] = time.perf_counter() - started
