@@ -10,7 +10,7 @@ TORCH_INDEX   ?= https://download.pytorch.org/whl/cpu
 export TORCH_OK := import sys, torch; v = torch.__version__.split("+")[0].split("."); \
   sys.exit(not (int(v[0]) == 2 and int(v[1]) >= 3))
 
-.PHONY: demo test install system-deps engines lint bench clean
+.PHONY: demo test test-fast install system-deps engines lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ $(BIN)/pachi: | $(STAMP)
 
 test: $(STAMP) system-deps engines
 	$(BIN)/python -m pytest
+
+# The inner loop: every test but those marked slow in tests/conftest.py (CI runs them all).
+test-fast: $(STAMP) system-deps engines
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check gamepit tests benchmarks examples

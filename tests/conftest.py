@@ -1,8 +1,12 @@
-"""Shared fixtures: a fresh plugin registry and a way to run the real command line."""
+"""Shared fixtures: a fresh plugin registry and a way to run the real command line; and the
+suite's tiers. ``make test`` (and CI) runs every test; ``make test-fast`` leaves out the ones
+marked ``slow`` here: learning runs, kill-and-resume, Ray clusters, the headless browser,
+outside engines playing whole games, and the other long command-line runs."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +16,22 @@ import pytest
 from gamepit.plugins.manager import PluginManager
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The slow tier, by file and by name: what takes seconds because it trains, kills and resumes,
+# starts a cluster or a browser, or plays whole games through outside processes.
+SLOW_FILES = {"test_ray.py", "test_browser.py", "test_examples.py"}
+SLOW_NAMES = re.compile(
+    r"learns|from_scratch|beats_random|never_loses|kill|resum|tiny_|smoke|distillation|"
+    r"pachi|gnugo|demo_runs|full_disk|every_help|bad_checkpoints|eval_opponent|human_expert|"
+    r"labels_per_round|failing_expert|new_writes|new_package|video_exports|under_abuse|"
+    r"hangs_|segfault|crashing_agents|dead_worker|children_end|no_traceback_no_lie|"
+    r"writes_metrics|init_goes_on|dagger|start_time|ctrl_c|same_code")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_FILES or SLOW_NAMES.search(item.name):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -213,21 +213,6 @@ def test_seeds_decide_the_game(registry):
     assert state_hash(one) == state_hash(two)
 
 
-def test_clone_is_cheaper_than_deepcopy(registry):
-    import copy
-    import time
-
-    state = play(registry.make_game("minatar:seaquest").new_state(0), [1, 5] * 20)
-    started = time.perf_counter()
-    for _ in range(200):
-        state.clone()
-    clone = time.perf_counter() - started
-    started = time.perf_counter()
-    for _ in range(200):
-        copy.deepcopy(state, {id(state.game): state.game})  # the game is shared
-    assert clone < time.perf_counter() - started
-
-
 # --------------------------------------------------------------------------- faces
 
 
