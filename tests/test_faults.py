@@ -522,7 +522,7 @@ def _file_limit(size: int) -> Callable[[], None]:
                        "selfplay_games=4", "--set", "sims=4", "--set", "eval_games=0"], ".pt"),
     ("dagger", 3000, ["--game", "tictactoe", "--set", "expert=alphabeta:depth=2", "--set",
                       "episodes=8", "--set", "rounds=2", "--set", "epochs=2", "--set",
-                      "eval_episodes=0"], "shard_00000.npz"),
+                      "eval_episodes=0"], "run/"),  # the first of its shard or checkpoint
 ])
 def test_training_on_a_full_disk_is_one_line_and_leaves_nothing_half_written(
         tmp_path, learner, size, settings, what):
