@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,36 @@ def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None,
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# ------------------------------------------------------------------ processes other tests start
+
+
+def ledger_games(ledger: Path, query: str = "SELECT COUNT(*) FROM results") -> int:
+    """Games in a ledger that another process may still be creating: 0 until the file and its
+    tables exist (a reader that comes too early sees "no such table", not a number)."""
+    import sqlite3
+
+    if not Path(ledger).exists():
+        return 0
+    try:
+        with sqlite3.connect(str(ledger), timeout=5) as connection:
+            return int(connection.execute(query).fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def kill_when(process: subprocess.Popen, ready: Callable[[], bool], what: str,
+              seconds: float = 60) -> None:
+    """Poll ``ready`` (bounded by ``seconds``) while ``process`` runs, then SIGKILL it and reap
+    it; fails if the process ended first or ``ready`` never came."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None and not ready():
+        time.sleep(0.02)
+    assert process.poll() is None, f"the process ended before {what}"
+    assert ready(), f"{what} did not happen within {seconds:g} s"
+    process.send_signal(signal.SIGKILL)
+    process.wait()

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +25,7 @@ from gamepit.learners.dqn import learner as dqn  # noqa: E402
 from gamepit.learners.ppo import learner as ppo  # noqa: E402
 from gamepit.plugins.manager import PluginManager  # noqa: E402
 from gamepit.training.settings import merge  # noqa: E402
+from tests.conftest import kill_when
 
 GAMES = "minatar:breakout;minatar:space_invaders;minatar:freeway"
 QUIET = {"eval_episodes": 0, "device": "cpu"}
@@ -144,12 +143,7 @@ def test_killed_run_resumes_its_step_count(tmp_path):
     process = subprocess.Popen(command + ["--set", "total_steps=1000000"], cwd=tmp_path,
                                env=environment, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while (not (run / "checkpoint.pt").is_file() and time.monotonic() < deadline
-           and process.poll() is None):
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_when(process, (run / "checkpoint.pt").is_file, "a checkpoint", seconds=120)
     killed_at = int(toolkit.load_checkpoint(run / "checkpoint.pt")["step"])
     assert 400 <= killed_at < 1_000_000
     result = subprocess.run(command + ["--set", f"total_steps={killed_at + 400}"],

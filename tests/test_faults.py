@@ -21,6 +21,7 @@ from gamepit.arena import MatchSettings, play_lockstep, play_match
 from gamepit.errors import GamepitError, SpecError
 from gamepit.protocols import Agent
 from gamepit.tournament.config import load_config
+from tests.conftest import kill_when, ledger_games
 
 ROOT = Path(__file__).resolve().parents[1]
 FAULTS = str(ROOT / "benchmarks" / "fault_agents.py")
@@ -361,19 +362,7 @@ def _kill_midway(arguments: list[str], cwd: Path, ledger: Path, at_least: int) -
     env = {**os.environ, "GAMEPIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
     process = subprocess.Popen([sys.executable, "-m", "gamepit", *arguments], cwd=cwd, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    count = 0
-    while time.time() < deadline and process.poll() is None and count < at_least:
-        if ledger.exists():
-            try:
-                with sqlite3.connect(str(ledger), timeout=5) as connection:
-                    count = connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-            except sqlite3.OperationalError:
-                count = 0
-        time.sleep(0.02)
-    assert process.poll() is None, "the tournament ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_when(process, lambda: ledger_games(ledger) >= at_least, f"{at_least} games")
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])

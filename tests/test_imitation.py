@@ -5,7 +5,6 @@ expert whose students play matches, and one-line errors before training."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from gamepit.learners.imitation.learner import (
     rows_from_replays,
 )
 from gamepit.training.settings import ConfigError, merge
+from tests.conftest import kill_when
 
 QUICK = ["--set", "eval_episodes=2", "--set", "epochs=2", "--device", "cpu"]
 
@@ -234,12 +234,8 @@ def test_killed_dagger_run_continues_its_dataset_and_rounds(tmp_path):
     process = subprocess.Popen(command, cwd=tmp_path, env=environment,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     shards = run / "dataset"
-    deadline = time.monotonic() + 120
-    while (len(list(shards.glob("shard_*.npz"))) < 2 and time.monotonic() < deadline
-           and process.poll() is None):
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_when(process, lambda: len(list(shards.glob("shard_*.npz"))) >= 2, "two shards",
+              seconds=120)
     killed_with = len(Dataset(shards))
     assert 2 <= killed_with < 12, "the run was not killed mid-way"
     before = {p.name: p.read_bytes() for p in Dataset(shards).shards()}

@@ -29,6 +29,7 @@ from gamepit.backends import map_calls, open_pool  # noqa: E402
 from gamepit.plugins.manager import PluginManager  # noqa: E402
 from gamepit.tournament.config import TournamentConfig  # noqa: E402
 from gamepit.tournament.run import run_tournament  # noqa: E402
+from tests.conftest import ledger_games  # noqa: E402
 from tests.test_faults import _kill_midway  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("ray")
@@ -333,9 +334,11 @@ def test_a_tournament_spreads_over_a_two_node_cluster(tmp_path):
         again = tmp_path / "again.sqlite"
         running = subprocess.Popen([*command, str(again)], env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True)
-        while running.poll() is None and not (again.exists() and nodes_of(again)):
+        deadline = time.monotonic() + 120  # bounded; the tables may not exist at first
+        while running.poll() is None and not ledger_games(again) and \
+                time.monotonic() < deadline:
             time.sleep(0.1)
-        at_kill = len(nodes_of(again))
+        at_kill = ledger_games(again)
         for pid in processes_of(["node_b"]):  # the second node's raylet and its workers
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

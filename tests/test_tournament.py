@@ -24,6 +24,7 @@ from gamepit.tournament.ratings import Standing
 from gamepit.tournament.run import run_tournament
 from gamepit.tournament.schedule import pairings, plan_tasks, slots_of
 from gamepit.viewer import charts
+from tests.conftest import kill_when, ledger_games
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -500,21 +501,7 @@ def test_killed_tournament_loses_only_games_in_flight(tmp_path, workers):
     ledger = tmp_path / "gamepit_ledger.sqlite"
     process = subprocess.Popen(arguments, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    count = 0
-    deadline = time.time() + 60
-    while time.time() < deadline and process.poll() is None:
-        if ledger.exists():
-            try:
-                with sqlite3.connect(str(ledger), timeout=5) as connection:
-                    count = connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-            except sqlite3.OperationalError:
-                count = 0  # the tables are being created
-            if count >= 5:
-                break
-        time.sleep(0.02)
-    assert process.poll() is None, "the tournament ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_when(process, lambda: ledger_games(ledger) >= 5, "5 games")
     deadline = time.time() + 20
     while _processes_with(marker) and time.time() < deadline:
         time.sleep(0.2)
@@ -695,7 +682,7 @@ def test_ctrl_c_in_a_tournament_says_how_to_go_on(tmp_path):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.time() + 60
-        while time.time() < deadline and not _has_rows(ledger):
+        while time.time() < deadline and not ledger_games(ledger):
             time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
@@ -704,10 +691,3 @@ def test_ctrl_c_in_a_tournament_says_how_to_go_on(tmp_path):
     assert process.returncode == 130, err
     assert "run the same command again to continue" in err and "Traceback" not in err
 
-
-def _has_rows(ledger: Path) -> bool:
-    try:
-        with sqlite3.connect(str(ledger), timeout=1) as connection:
-            return connection.execute("SELECT COUNT(*) FROM results").fetchone()[0] > 0
-    except sqlite3.Error:
-        return False

@@ -6,10 +6,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from gamepit.errors import GamepitError
 from gamepit.files import load_yaml
 from gamepit.learners import toolkit
 from gamepit.training.settings import ConfigError, merge, parse_sets
+from tests.conftest import kill_when
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_PPO = ["--set", "num_envs=2", "--set", "num_steps=64", "--set", "eval_episodes=2",
@@ -136,12 +135,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
         except (OSError, ValueError):  # not written yet, or a line being written
             return []
 
-    deadline = time.monotonic() + 120
-    while not checkpoint_steps() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert checkpoint_steps(), "no checkpoint before the deadline"
+    kill_when(process, lambda: bool(checkpoint_steps()), "a checkpoint", seconds=120)
     killed_at = checkpoint_steps()[-1]
     assert killed_at < 6400, "the run finished before it could be killed"
     lines_before = len(_metrics(run))
