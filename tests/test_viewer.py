@@ -428,9 +428,12 @@ def test_bad_replay_files_are_listed_as_bad_and_the_rest_normally(manager, regis
         browser.get(viewer.url)
         wait_for(browser, lambda: f"({len(bad)} unreadable)" in text_of(browser, "list-count"),
                  "the count of unreadable replays")
-        marked = browser.find_elements("css selector", "#replay-list li.bad")
+        # read in one go: the list may be redrawn between finding an item and reading it
+        marked = browser.execute_script(
+            "return [...document.querySelectorAll('#replay-list li.bad')]"
+            ".map((li) => li.textContent)")
         assert len(marked) == len(bad)
-        assert any("not a regular file" in item.text for item in marked)
+        assert any("not a regular file" in text for text in marked)
     finally:
         viewer.shutdown()
         viewer.server_close()
