@@ -88,6 +88,19 @@ def test_any_flipped_bit_is_refused_or_changes_nothing(dqn_checkpoint, tmp_path,
     assert loaded[toolkit.DIGEST] == original[toolkit.DIGEST] == toolkit.digest(loaded)
 
 
+def test_a_zip_version_python_cannot_read_is_one_line(dqn_checkpoint, tmp_path):
+    """A flipped bit in a member's "version needed to extract" made zipfile raise
+    NotImplementedError, which escaped as a traceback (found by the test above, unseeded)."""
+    data = bytearray(dqn_checkpoint.read_bytes())
+    record = data.find(b"PK\x01\x02")  # the first central directory record
+    data[record + 6:record + 8] = (64).to_bytes(2, "little")  # needs zip version 6.4
+    damaged = tmp_path / "version.pt"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(GamepitError, match="is damaged") as caught:
+        toolkit.load_checkpoint(damaged)
+    assert "\n" not in str(caught.value)
+
+
 def test_digest_covers_names_dtypes_shapes_values():
     weights = {"a": torch.zeros(2, 3), "b": torch.ones(3)}
     base = toolkit.digest({"network": weights, "step": 5})

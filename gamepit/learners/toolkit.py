@@ -337,6 +337,11 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> Path:
     return path
 
 
+# What zipfile raises for a damaged archive: a flipped bit in a header can also name a zip
+# version it cannot read (NotImplementedError) or end a record early (EOFError).
+ZIP_DAMAGE = (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError)
+
+
 def plain_archive(path: str | Path) -> None:
     """Raise ValueError unless ``path`` is a zip as ``torch.save`` and ``np.savez`` write it:
     every member stored, not compressed, and no more data declared than the file holds. So a
@@ -374,21 +379,21 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"
         raise GamepitError(f"checkpoint {path} is damaged: the file is empty")
     try:
         is_zip = zipfile.is_zipfile(path)  # a damaged directory can raise instead of saying no
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except ZIP_DAMAGE as error:
         raise GamepitError(f"checkpoint {path} is damaged ({one_line(error)})") from None
     if not is_zip:
         raise GamepitError(f"{path} is not a gamepit checkpoint (not a file torch.save wrote)")
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except ZIP_DAMAGE as error:
         raise GamepitError(f"checkpoint {path} is damaged ({one_line(error)})") from None
     if any(name.endswith("/constants.pkl") or "/code/" in name for name in names):
         raise GamepitError(f"{path} is a TorchScript file, not a gamepit checkpoint (gamepit "
                            "loads weights, never code)")
     try:
         plain_archive(path)
-    except (ValueError, OSError, zipfile.BadZipFile) as error:
+    except ZIP_DAMAGE as error:
         raise GamepitError(f"checkpoint {path} is damaged or not a gamepit checkpoint "
                            f"({one_line(error)})") from None
     try:
