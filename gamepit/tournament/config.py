@@ -175,16 +175,13 @@ def config_from_args(args: argparse.Namespace) -> TournamentConfig:
         settings["game"] = args.game
     if args.agents:
         settings["agents"] = list(args.agents)
-    if getattr(args, "no_replays", False) or ("replays" in settings
-                                                and settings["replays"] is None):
-        settings["replays"] = None
-        args.replays = None
-    elif args.replays is None and settings.get("replays") is None:
-        settings["replays"] = DEFAULT_REPLAYS  # recorded, as a match's are
+    no_replays = getattr(args, "no_replays", False) or (
+        "replays" in settings and settings["replays"] is None)  # replays: null in the YAML
     names = {f.name for f in fields(TournamentConfig)} - {"game", "agents", "plugins"}
     for name in names:
         value = getattr(args, name, None)
         if value is not None:
             settings[name] = value
+    settings["replays"] = None if no_replays else settings.get("replays") or DEFAULT_REPLAYS
     settings["plugins"] = list(args.plugins or [])
     return TournamentConfig(**settings)

@@ -24,8 +24,8 @@ class ProgressDisplay:
         self.task: Any = None
         self.last_line = 0.0
         self.latest: dict[str, float] = {}
-        self.said = ""  # the last plain line printed, and the one not printed yet
-        self.unsaid = ""
+        self.said: tuple[str, int] | None = None  # (unit, count) of the last plain line printed
+        self.unsaid = ""  # the newest line not printed yet
 
     def update(self, run: str, step: int, metrics: dict[str, Any]) -> None:
         self.latest.update({k: float(v) for k, v in metrics.items()})
@@ -55,9 +55,9 @@ class ProgressDisplay:
         now = time.monotonic()
         of = f"/{total}" if total else ""
         line = f"{unit} {step}{of}  {summary}".rstrip()
-        fresh = not self.said.startswith(f"{unit} {step}{of} ") and self.said != line
+        fresh = (unit, step) != self.said
         if (unit == "iteration" and fresh) or now - self.last_line >= self.every:
-            self.last_line, self.said, self.unsaid = now, line + " ", ""
+            self.last_line, self.said, self.unsaid = now, (unit, step), ""
             print(line, file=sys.stderr, flush=True)
         elif fresh:
             self.unsaid = line
@@ -79,8 +79,7 @@ class ProgressDisplay:
         elif self.unsaid and say_last:  # where training ended
             print(self.unsaid, file=sys.stderr, flush=True)
         self.latest.clear()
-        self.said = self.unsaid = ""
-        self.last_line = 0.0
+        self.said, self.unsaid, self.last_line = None, "", 0.0
 
 
 PROGRESS = ProgressDisplay()
