@@ -671,6 +671,12 @@ def test_a_tournament_records_replays_unless_told_not_to(cli, tmp_path):
                "--ledger", "l.sqlite", "--no-replays", cwd=tmp_path)
     assert more.returncode == 0, more.stderr
     assert len(list((tmp_path / "replays").glob("*.jsonl"))) == 2
+    config = tmp_path / "none.yaml"
+    config.write_text("game: tictactoe\nagents: [random, alphabeta]\ngames_per_pair: 6\n"
+                      "ledger: l.sqlite\nreplays: null\n")
+    quiet = cli("tournament", "--config", str(config), cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert len(list((tmp_path / "replays").glob("*.jsonl"))) == 2  # replays: null: none
 
 
 def test_ctrl_c_in_a_tournament_says_how_to_go_on(tmp_path):

@@ -164,7 +164,9 @@ def load_config(path: str | Path) -> dict[str, Any]:
         if key in _RANGES and number_problem(value, *_RANGES[key]):
             raise GamepitError(f"{path}: {key}: {value!r} "
                                f"{number_problem(value, *_RANGES[key])}")
-    return {key: value for key, value in document.items() if value is not None}
+    # (replays: null is kept: it says "record none", where a missing key records to replays/)
+    return {key: value for key, value in document.items()
+            if value is not None or key == "replays"}
 
 
 
