@@ -355,7 +355,7 @@ class Mixture(Agent):
     it is asked about is labelled by the expert (all the waiting states of a lockstep step in
     one batch, where the expert is batched), and the move played is the expert's with
     probability ``beta``, else the student's. The rows go to ``rows``; after ``label_cap``
-    labels it plays the expert's moves unlabelled. The engine drives it like any seat, so an
+    labels it plays on as before but labels nothing more. The engine drives it like any seat, so an
     expert that raises or runs out of input costs that game (a forfeit, recorded and skipped),
     not the run."""
 
