@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 
 from gamepit.arena import MatchSettings, play_lockstep
-from gamepit.learners import toolkit
 from gamepit.learners.muzero import learner as muzero
 from gamepit.plugins.manager import get_manager
 
@@ -39,7 +38,7 @@ def main() -> None:
              for i in range(options.games)]
     results = play_lockstep(game, seatings, list(range(options.games)), names,
                             settings=MatchSettings(opening_moves=options.opening_moves))
-    data = toolkit.load_checkpoint(muzero.resolve_checkpoint(options.checkpoint))
+    _, data = muzero.load_agent_network(options.checkpoint)
     print(f"{spec} against {options.opponent}, {options.games} games, seats alternating; "
           f"trained {int(data['step']):,} positions of self-play in "
           f"{float(data['train_seconds']):.0f} s wall; {options.opening_moves} random opening "

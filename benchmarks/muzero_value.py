@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from minatar_learning import metrics  # a sibling script, not a package
 
+from gamepit.learners import toolkit
 from gamepit.learners.muzero import learner as muzero
 from gamepit.plugins.manager import get_manager
 from gamepit.training.settings import merge
@@ -90,7 +91,7 @@ def load_run(folder: Path) -> tuple[muzero.MuZeroNet, dict[str, Any], Any, muzer
     buffer = muzero.ReplayBuffer(args.buffer_size, shape["observation_shape"],
                                  shape["num_actions"],
                                  getattr(game, "observation_dtype", np.float32))
-    buffer.load(folder / muzero.BUFFER)
+    buffer.load(folder / toolkit.BUFFER)
     return network, shape, game, buffer, args
 
 

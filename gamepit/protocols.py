@@ -434,4 +434,7 @@ class Learner(Protocol):
     """Trains from a config, writes checkpoints, emits metrics through the hooks, and returns
     the spec of an agent the arena can load (e.g. ``alphazero:checkpoint=runs/c4/best.pt``)."""
 
-    def train(self, config: dict[str, Any]) -> str: ...
+    def train(self, args: Any) -> str:
+        """``args``: the learner's ``Args`` dataclass when it declares one (``gamepit train``
+        merges it from the defaults, the YAML file and ``--set``, each value checked), else a
+        dict of the settings as given."""

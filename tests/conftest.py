@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +91,11 @@ def kill_when(process: subprocess.Popen, ready: Callable[[], bool], what: str,
     assert ready(), f"{what} did not happen within {seconds:g} s"
     process.send_signal(signal.SIGKILL)
     process.wait()
+
+
+def learn(module: Any, settings: dict[str, Any]) -> str:
+    """Train a built-in learner (its ``learner`` module) on ``settings`` as ``gamepit train``
+    does: merged into its ``Args`` with every value checked, then handed whole to ``train``."""
+    from gamepit.training.settings import merge
+
+    return module.Learner.train(merge(module.Learner.Args, module.ALGORITHM, settings))

@@ -21,6 +21,7 @@ from gamepit.files import load_yaml
 from gamepit.learners.alphazero import learner as alphazero
 from gamepit.plugins import hookimpl
 from gamepit.protocols import split_act_result
+from tests.conftest import learn
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("alphazero_*.yaml"))
@@ -34,7 +35,7 @@ TINY = {"iterations": 2, "selfplay_games": 2, "sims": 2, "filters": 8, "blocks":
 
 def train_tiny(config: Path, run_dir: Path, **overrides) -> str:
     settings = {**load_yaml(config), **TINY, "run_dir": str(run_dir), **overrides}
-    return alphazero.Learner().train(settings)
+    return learn(alphazero, settings)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +111,7 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path):
     done, positions = int(saved["iteration"]), int(saved["step"])
     assert done >= 3
 
-    spec = alphazero.Learner().train(
+    spec = learn(alphazero,
         {**TINY, "game": "tictactoe", "max_moves": 0, "run_dir": str(run_dir),
          "iterations": done + 1})
     resumed = torch.load(checkpoint, weights_only=True)
@@ -124,9 +125,9 @@ def test_a_resumed_run_is_the_run_that_never_stopped(tmp_path):
     """Networks, optimizer, buffer and random states (torch's and the run's numpy Generator)
     are all checkpointed: stopping after each iteration changes nothing."""
     settings = {**TINY, "game": "tictactoe", "max_moves": 0, "gating": True}
-    alphazero.Learner().train({**settings, "iterations": 3, "run_dir": str(tmp_path / "once")})
+    learn(alphazero, {**settings, "iterations": 3, "run_dir": str(tmp_path / "once")})
     for iterations in (1, 2, 3):
-        alphazero.Learner().train({**settings, "iterations": iterations,
+        learn(alphazero, {**settings, "iterations": iterations,
                                    "run_dir": str(tmp_path / "stopped")})
     once, stopped = (torch.load(tmp_path / name / "checkpoint.pt", weights_only=True)
                      for name in ("once", "stopped"))
@@ -137,10 +138,10 @@ def test_a_resumed_run_is_the_run_that_never_stopped(tmp_path):
 
 
 def test_resume_refuses_a_different_network(tmp_path):
-    alphazero.Learner().train({**TINY, "game": "tictactoe", "iterations": 1,
+    learn(alphazero, {**TINY, "game": "tictactoe", "iterations": 1,
                                "run_dir": str(tmp_path)})
     with pytest.raises(GamepitError, match="another --run folder"):
-        alphazero.Learner().train({**TINY, "game": "tictactoe", "iterations": 2,
+        learn(alphazero, {**TINY, "game": "tictactoe", "iterations": 2,
                                    "filters": 16, "run_dir": str(tmp_path)})
 
 
@@ -148,7 +149,7 @@ def test_tictactoe_from_scratch_never_loses_to_alphabeta(tmp_path, registry):
     """The tic-tac-toe config, as shipped, learns perfect play: against perfect alpha-beta
     every game from either seat is a draw."""
     config = load_yaml(ROOT / "configs" / "alphazero_tictactoe.yaml")
-    spec = alphazero.Learner().train(
+    spec = learn(alphazero,
         {**config, "eval_games": 0, "device": "cpu", "run_dir": str(tmp_path)})
     game = registry.make_game("tictactoe")
     trained = registry.make_agent(f"{spec},sims=50")

@@ -204,7 +204,7 @@ def test_a_damaged_alphazero_replay_buffer_is_one_line_on_resume(cli, tmp_path):
             "--device", "cpu", "--game", "tictactoe", "--run", str(run)]
     first = cli("train", "alphazero", *tiny, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    buffer = run / alphazero.BUFFER
+    buffer = run / toolkit.BUFFER
     start, end = member_data_span(buffer, "observations")
     flipped_copy(buffer, buffer, (start + end) // 2)
     result = cli("train", "alphazero", *tiny[2:], "--set", "iterations=2", cwd=tmp_path)

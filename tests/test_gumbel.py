@@ -25,6 +25,7 @@ from gamepit.search.gumbel import Gumbel, halving_visits, make_search
 from gamepit.search.mcts import MCTS
 from gamepit.search.network import NetworkEvaluator
 from gamepit.search.tree import SearchConfig, _scores
+from tests.conftest import learn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -224,7 +225,7 @@ TINY = {"iterations": 2, "selfplay_games": 3, "sims": 4, "filters": 8, "blocks":
 @pytest.fixture(scope="module")
 def gumbel_alphazero(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("az_gumbel")
-    spec = alphazero.Learner().train({**TINY, "search": "gumbel", "run_dir": str(run_dir)})
+    spec = learn(alphazero, {**TINY, "search": "gumbel", "run_dir": str(run_dir)})
     return spec
 
 
@@ -242,7 +243,7 @@ def test_alphazero_agent_searches_with_either_kind(gumbel_alphazero, registry):
 
 
 def test_alphazero_gumbel_learns_tictactoe_to_beat_random(tmp_path, registry):
-    spec = alphazero.Learner().train({**TINY, "search": "gumbel", "iterations": 12,
+    spec = learn(alphazero, {**TINY, "search": "gumbel", "iterations": 12,
                                       "selfplay_games": 16, "train_steps": 20, "filters": 16,
                                       "value_hidden": 16, "batch_size": 64,
                                       "run_dir": str(tmp_path)})
@@ -276,7 +277,7 @@ def test_muzero_gumbel_runs_with_reanalyse_and_a_replay_ratio(tmp_path, registry
                 "buffer_size": 4096, "eval_games": 0, "device": "cpu", "game": "tictactoe",
                 "search": "gumbel", "reanalyse_fraction": 0.5, "replay_ratio": 0.4,
                 "run_dir": str(tmp_path)}
-    spec = muzero.Learner().train(settings)
+    spec = learn(muzero, settings)
     agent = registry.make_agent(f"{spec},sims=4,search=gumbel")
     assert isinstance(agent.mcts, Gumbel)
     metrics = [line for line in (tmp_path / "metrics.jsonl").read_text().splitlines()
@@ -364,7 +365,7 @@ def test_the_minatar_gumbel_reanalyse_config_runs_at_tiny_size(tmp_path, registr
     """configs/muzero_minatar_gumbel.yaml (a one-player game with rewards and a discount)
     trains, reanalyses and plays, shrunk to seconds."""
     config = load_yaml(ROOT / "configs" / "muzero_minatar_gumbel.yaml")
-    spec = muzero.Learner().train({
+    spec = learn(muzero, {
         **config, "iterations": 2, "selfplay_games": 2, "moves_per_iteration": 30,
         "min_buffer": 20, "batch_size": 8, "hidden": 8, "width": 16, "channels": 4,
         "eval_games": 1, "eval_max_steps": 30, "device": "cpu", "run_dir": str(tmp_path)})
@@ -376,7 +377,7 @@ def test_the_minatar_gumbel_reanalyse_config_runs_at_tiny_size(tmp_path, registr
 
 def test_alphazero_init_goes_on_from_a_trained_network(gumbel_alphazero, tmp_path, cli):
     source = gumbel_alphazero.split("=", 1)[1]
-    alphazero.Learner().train({**TINY, "iterations": 1, "train_steps": 0, "init": source,
+    learn(alphazero, {**TINY, "iterations": 1, "train_steps": 0, "init": source,
                                "run_dir": str(tmp_path / "warm")})
     started, _ = alphazero.load_agent_network(str(tmp_path / "warm" / "best.pt"))
     trained, _ = alphazero.load_agent_network(source)

@@ -20,7 +20,7 @@ from gamepit.nets.muzero import (
 )
 from gamepit.protocols import split_act_result
 from gamepit.training.settings import ConfigError, merge
-from tests.conftest import ROOT
+from tests.conftest import ROOT, learn
 
 TINY = ["--set", "iterations=2", "--set", "selfplay_games=4", "--set", "sims=4",
         "--set", "min_buffer=1", "--set", "batch_size=8", "--set", "train_steps=2",
@@ -239,7 +239,7 @@ def test_a_tiny_run_writes_a_checksummed_checkpoint_and_resumes(tmp_path, cli):
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("muzero")
-    muzero.Learner().train({"game": "tictactoe", "run_dir": str(run_dir), "iterations": 1,
+    learn(muzero, {"game": "tictactoe", "run_dir": str(run_dir), "iterations": 1,
                             "selfplay_games": 4, "sims": 4, "min_buffer": 1, "batch_size": 8,
                             "train_steps": 2, "hidden": 8, "width": 16, "device": "cpu"})
     return run_dir / "model.pt"

@@ -10,9 +10,11 @@ import pytest
 import torch
 
 from gamepit.errors import GamepitError
+from gamepit.learners import toolkit
 from gamepit.learners.muzero import learner as muzero
 from gamepit.nets.muzero import inverse_transform, scalar_to_support, support_to_scalar
 from gamepit.training.settings import merge
+from tests.conftest import learn
 
 # known games, and who won: X (player 0) four in column 3; O (player 1) four in column 1
 X_WINS = ("connect_four", [3, 4, 3, 4, 3, 4, 3], [1.0, -1.0])
@@ -237,7 +239,8 @@ def test_the_transform_setting_is_kept_in_checkpoints(registry, tmp_path):
     network = muzero.build_network(shape)
     meta = {"algorithm": "muzero", "game": "connect_four", "shape": shape, "discount": 1.0,
             "args": {}}
-    path = muzero.save_agent_checkpoint(tmp_path / "model.pt", meta, network, 0, 0.0)
+    path = toolkit.save_agent_network(tmp_path / "model.pt", meta, "network", network, step=0,
+                                      train_seconds=0.0)
     loaded, data = muzero.load_agent_network(str(path))
     assert loaded.transformed is False and data["shape"]["transform"] is False
     # checkpoints from before the setting (builtin:tictactoe) put values through h
@@ -250,7 +253,7 @@ def test_resuming_with_another_transform_is_one_line(tmp_path):
     tiny = {"game": "tictactoe", "run_dir": str(run), "iterations": 1, "selfplay_games": 2,
             "sims": 2, "min_buffer": 1, "batch_size": 4, "train_steps": 1, "hidden": 8,
             "width": 8, "device": "cpu", "representation": "mlp", "support": 1}
-    muzero.Learner().train(tiny)
+    learn(muzero, tiny)
     with pytest.raises(GamepitError) as caught:
-        muzero.Learner().train({**tiny, "iterations": 2, "transform": False})
+        learn(muzero, {**tiny, "iterations": 2, "transform": False})
     assert "\n" not in str(caught.value) and "another --run folder" in str(caught.value)

@@ -29,6 +29,7 @@ from gamepit.backends import map_calls, open_pool  # noqa: E402
 from gamepit.plugins.manager import PluginManager  # noqa: E402
 from gamepit.tournament.config import TournamentConfig  # noqa: E402
 from gamepit.tournament.run import run_tournament  # noqa: E402
+from gamepit.training.settings import merge  # noqa: E402
 from tests.conftest import ledger_games  # noqa: E402
 from tests.test_faults import _kill_midway  # noqa: E402
 
@@ -227,9 +228,10 @@ def test_ray_calls_are_bounded_and_shared_values_put_once(cluster):
 def train(learner: str, tmp_path: Path, backend: str, settings: dict) -> Path:
     """A tiny run of a learner in this process (on Ray: on the module's cluster)."""
     run = tmp_path / f"{learner}_{backend}"
-    PluginManager(autoload=False).registry.build("learner", learner).train(
-        {"game": "tictactoe", "run_dir": str(run), "device": "cpu", "backend": backend,
-         "workers": 2, **settings})
+    entry = PluginManager(autoload=False).registry.build("learner", learner)
+    entry.train(merge(entry.Args, learner, {"game": "tictactoe", "run_dir": str(run),
+                                            "device": "cpu", "backend": backend, "workers": 2,
+                                            **settings}))
     return run
 
 

@@ -35,14 +35,15 @@ import numpy as np
 import torch
 
 from gamepit.arena import MatchSettings, play_lockstep, play_series
-from gamepit.backends import Pool, open_pool
+from gamepit.backends import Pool, backend_problem, open_pool
 from gamepit.backends.isolate import alive
 from gamepit.errors import GamepitError
 from gamepit.faces import StateGymEnv
 from gamepit.files import atomic_write
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import ActResult, Agent, Game, State
-from gamepit.training.settings import as_plain_dict, merge
+from gamepit.search.gumbel import KINDS
+from gamepit.training.settings import THREADS_MAX, as_plain_dict, setting
 
 CHECKPOINT = "checkpoint.pt"
 DIGEST = "digest"  # the checkpoint entry holding the sha256 of all the others
@@ -629,13 +630,12 @@ def load_numpy_weights(network: torch.nn.Module, weights: Mapping[str, np.ndarra
                              for key, value in weights.items()})
 
 
-def worker_settings(args_class: type, algorithm: str, manager: PluginManager | None,
-                    config: Mapping[str, Any]) -> tuple[Any, Game]:
-    """What a learner's worker on the executor seam starts from: its settings, rebuilt from
-    plain values, with torch's CPU threads set; and its game."""
-    args = merge(args_class, algorithm, config)
+def worker_game(args: Any, manager: PluginManager | None) -> Game:
+    """What a learner's worker on the executor seam starts from, given the learner's merged
+    settings (plain values, so they cross to worker processes and Ray as they are): torch's
+    CPU threads set, and its game."""
     torch.set_num_threads(args.threads)
-    return args, (manager or get_manager()).registry.make_game(args.game)
+    return (manager or get_manager()).registry.make_game(args.game)
 
 
 class WorkerNetwork:
@@ -658,8 +658,8 @@ def open_workers(args: Any, factory: type, here: Sequence[Any], elsewhere: Seque
                  ) -> Pool:
     """A learner's executor from its ``backend``, ``workers`` and ``ray_address`` settings.
     Workers in this process are built from ``here`` (live objects such as the manager may be
-    in it), the others from ``elsewhere`` (plain values only: spec strings, settings,
-    shapes)."""
+    in it), the others from ``elsewhere`` (plain values only: spec strings, the settings
+    dataclass, shapes)."""
     local = args.backend == "inprocess" or args.workers == 0
     return open_pool(args.backend, args.workers, factory, here if local else elsewhere,
                      args.ray_address or None)
@@ -766,3 +766,133 @@ def evaluate(run: Run, agent: Agent, spec: str, episodes: int, step: int,
     run.reporter.metrics(step, metrics)
     print(said, flush=True)
     return metrics
+
+
+# --------------------------------------------------------------------------- search learners
+# What AlphaZero and MuZero share: the settings after their own, resuming with a replay buffer,
+# and the small checkpoint an agent plays from.
+
+BUFFER = "replay_buffer.npz"  # a search learner's replay buffer, beside its checkpoint
+
+
+@dataclass
+class SelfPlayArgs:
+    """The settings AlphaZero and MuZero share after their own (``--settings`` lists a
+    learner's own first): evaluation, the device, where self-play runs, the run folder. A
+    learner's arguments inherit them and declare ``search``, ``buffer_size`` and
+    ``min_buffer``, which ``validate`` checks."""
+
+    eval_every: int = setting(0, low=0)
+    """iterations between evaluations (0: only at the end)"""
+    eval_games: int = setting(0, low=0, high=100_000)
+    """games (episodes on one-player games) per evaluation, recorded as replays (0: none)"""
+    eval_opponent: str = setting("random", spec="agent")
+    """agent spec two-player evaluations play against, e.g. alphabeta:depth=4 or mcts:sims=200"""
+    eval_sims: int = setting(50, low=1, high=1_000_000)
+    """search simulations per move of the trained agent in evaluations"""
+    device: str = "auto"
+    """auto, cpu or cuda (mixed precision on CUDA where the learner has amp)"""
+    threads: int = setting(1, low=1, high=THREADS_MAX)
+    """torch CPU threads (small networks gain little from more, and self-play is Python-bound)"""
+    backend: str = "inprocess"
+    """where self-play runs: inprocess, processes or ray; this process keeps the replay buffer
+    and trains, workers get each new network as one CPU numpy snapshot"""
+    workers: int = setting(0, low=0, high=1024)
+    """self-play workers, each playing an equal share of selfplay_games (0: one, in this
+    process); the same seed and workers give the same games on every backend"""
+    ray_address: str = ""
+    """with backend ray: the cluster (auto, or HOST:PORT of its head); '' starts a local one"""
+    run_dir: str = ""
+    """folder of checkpoints, metrics and replays (default runs/ALGORITHM_GAME_TIME)"""
+    resume: bool = True
+    """continue from RUN/checkpoint.pt when it exists"""
+    checkpoint_every: int = setting(5, low=1)
+    """iterations between checkpoints"""
+    save_buffer: bool = True
+    """write the replay buffer next to the checkpoint, so a resumed run keeps its data"""
+
+    def validate(self) -> None:
+        if backend_problem(self.backend, self.ray_address):
+            raise ValueError(backend_problem(self.backend, self.ray_address))
+        if self.min_buffer > self.buffer_size:  # type: ignore[attr-defined]
+            raise ValueError("min_buffer cannot exceed buffer_size")
+        if self.search not in KINDS:  # type: ignore[attr-defined]
+            raise ValueError(f"search must be one of {', '.join(KINDS)}, "
+                             f"not {self.search!r}")  # type: ignore[attr-defined]
+
+
+def resume_search_run(run: Run, shape: dict[str, Any], parts: Mapping[str, Any], buffer: Any,
+                      counters: Mapping[str, float],
+                      stored: Callable[[dict[str, Any]], dict[str, Any]] = dict
+                      ) -> tuple[int, dict[str, float]]:
+    """Continue a resumed AlphaZero or MuZero run: a checkpoint of another network shape
+    (``stored`` fills in what older checkpoints left out) is one line; then the networks and
+    optimizer in ``parts`` (``resume``), the loop's ``counters`` (their defaults for a fresh
+    run), and the replay buffer beside the checkpoint, if there is one. Returns the step and
+    the counters, with the same types as their defaults."""
+    if run.resumed is None:
+        return 0, dict(counters)
+    with checkpoint_contents(run.checkpoint):
+        theirs = stored(dict(run.resumed["shape"]))
+    if theirs != shape:
+        raise GamepitError(f"{run.folder}: its checkpoint has network {theirs}, the settings "
+                           f"ask for {shape}; use another --run folder")
+    step = resume(run, parts)
+    with checkpoint_contents(run.checkpoint):
+        values = {key: type(default)(run.resumed.get(key, default))
+                  for key, default in counters.items()}
+    if (run.folder / BUFFER).is_file():
+        buffer.load(run.folder / BUFFER)
+    print(f"  at iteration {int(values.get('iteration', 0))}, {len(buffer)} positions in the "
+          "replay buffer", flush=True)
+    return step, values
+
+
+def save_search_run(run: Run, args: Any, buffer: Any, step: int, payload: Mapping[str, Any]
+                    ) -> Path:
+    """Checkpoint a search learner's run: its replay buffer first (``save_buffer``), then
+    ``save``: a run killed between the two resumes from the older checkpoint with the newer
+    buffer, which only holds more data."""
+    if args.save_buffer:
+        buffer.save(run.folder / BUFFER)
+    return save(run, step, payload)
+
+
+def save_agent_network(path: Path, meta: Mapping[str, Any], key: str,
+                       network: torch.nn.Module, **facts: Any) -> Path:
+    """What an agent needs and nothing more (no optimizer, no buffer), small enough to ship:
+    ``meta`` (the algorithm, game, network shape and settings), ``facts`` (the step, the
+    training seconds, ...) and the network's weights under ``key``."""
+    return save_checkpoint(path, {**meta, **facts, key: cpu_weights(network)})
+
+
+def load_agent_network(algorithm: str, checkpoint: str, builtin_dir: Path, key: str,
+                       build: Callable[[dict[str, Any]], torch.nn.Module],
+                       device: torch.device | str = "cpu"
+                       ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The network stored under ``key`` of a checkpoint that ``algorithm`` wrote (a run's
+    ``checkpoint.pt``, an agent checkpoint, or ``builtin:NAME`` in ``builtin_dir``), built by
+    ``build`` from the checkpoint's metadata (which may check more of it), in eval mode on
+    ``device``; and the metadata. Anything that does not fit is one line."""
+    path = resolve_checkpoint(checkpoint, algorithm, builtin_dir)
+    data = load_trained(algorithm, path)
+    with checkpoint_contents(path):
+        network = build(data)
+        load_state(network, data[key], f"checkpoint {path}: {key}")
+    return network.to(device).eval(), data
+
+
+def agent_network(algorithm: str, checkpoint: str, example: str, threads: int, device: str,
+                  load: Callable[[str, torch.device], tuple[torch.nn.Module, dict[str, Any]]]
+                  ) -> tuple[torch.nn.Module, dict[str, Any], torch.device]:
+    """What a search learner's ``make_agent`` starts from: torch's CPU threads set (a
+    search's forward passes are small, and on a busy machine extra threads spin-wait each
+    other), a checkpoint named (``example`` shows one), and its network on the device."""
+    if threads > 0:
+        torch.set_num_threads(threads)
+    if not checkpoint:
+        raise GamepitError(f"name a checkpoint: {algorithm}:checkpoint=RUN/{CHECKPOINT} or "
+                           f"{algorithm}:checkpoint={example}")
+    target = select_device(device)
+    network, data = load(checkpoint, target)
+    return network, data, target

@@ -89,10 +89,10 @@ def cmd_train(args: argparse.Namespace, manager: Any) -> int:
     if not any(layer.get("game") for layer in (from_file, from_sets, flags)):
         raise ConfigError("train: name a game with --game SPEC (or game: in the config file)")
     if args_class is not None:
-        merged = merge(args_class, args.learner, from_file, from_sets, flags)
-        config, specs = as_plain_dict(merged), spec_fields(merged)
+        settings: Any = merge(args_class, args.learner, from_file, from_sets, flags)
+        config, specs = as_plain_dict(settings), spec_fields(settings)
     else:
-        config = {**from_file, **from_sets, **flags}
+        settings = config = {**from_file, **from_sets, **flags}
         specs = {"game": ("game", config["game"])}
     for key, (kind, spec) in specs.items():  # a bad spec fails before anything loads
         try:
@@ -106,7 +106,7 @@ def cmd_train(args: argparse.Namespace, manager: Any) -> int:
     try:
         with one_run_in(folder):
             PROGRESS.stop(say_last=False)  # nothing an earlier run in this process left
-            spec = learner.train(config)
+            spec = learner.train(settings)
     except KeyboardInterrupt:
         again = ("the same command" if folder is not None
                  else "it with --run and the run's folder")

@@ -153,27 +153,34 @@ def merge(args_class: type, learner: str, *layers: Mapping[str, Any]) -> Any:
 
 
 def field_docs(args_class: type) -> dict[str, str]:
-    """The docstring written under each field of a dataclass (CleanRL style), by field name."""
-    try:
-        source = textwrap.dedent(inspect.getsource(args_class))
-    except (OSError, TypeError):
-        return {}
+    """The docstring written under each field of a dataclass (CleanRL style), by field name;
+    a field declared again in a subclass has the subclass's."""
     docs: dict[str, str] = {}
-    body = ast.parse(source).body[0].body  # type: ignore[attr-defined]
-    for node, following in zip(body, body[1:], strict=False):
-        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                and isinstance(following, ast.Expr)
-                and isinstance(following.value, ast.Constant)
-                and isinstance(following.value.value, str)):
-            docs[node.target.id] = " ".join(following.value.value.split())
+    for klass in reversed(args_class.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            source = textwrap.dedent(inspect.getsource(klass))
+        except (OSError, TypeError):
+            continue
+        body = ast.parse(source).body[0].body  # type: ignore[attr-defined]
+        for node, following in zip(body, body[1:], strict=False):
+            if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                    and isinstance(following, ast.Expr)
+                    and isinstance(following.value, ast.Constant)
+                    and isinstance(following.value.value, str)):
+                docs[node.target.id] = " ".join(following.value.value.split())
     return docs
 
 
 def describe(args_class: type) -> str:
-    """One line per setting: name, default and its docstring (for ``--help``)."""
+    """One line per setting: name, default and its docstring (for ``--help``); the class's own
+    settings first, then those it inherits (the search learners' shared tail)."""
     docs = field_docs(args_class)
+    by_name = {f.name: f for f in dataclasses.fields(args_class)}
+    own = [name for name in vars(args_class).get("__annotations__", {}) if name in by_name]
     lines = []
-    for f in dataclasses.fields(args_class):
+    for f in [by_name[name] for name in own] + [f for f in by_name.values() if f.name not in own]:
         if f.metadata.get("required") or f.default is dataclasses.MISSING:
             shown = "(required)"
         else:

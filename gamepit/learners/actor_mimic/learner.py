@@ -40,7 +40,7 @@ from gamepit.learners.imitation.learner import batch_act, imitation_loss, label
 from gamepit.nets.atari import make_torso
 from gamepit.plugins.manager import PluginManager, get_manager
 from gamepit.protocols import Agent, Game, State
-from gamepit.training.settings import SEED_MAX, THREADS_MAX, as_plain_dict, merge, setting
+from gamepit.training.settings import SEED_MAX, THREADS_MAX, as_plain_dict, setting
 
 ALGORITHM = "actor_mimic"
 BUILTIN_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -521,9 +521,8 @@ def make_agent(checkpoint: str = "", device: str = "cpu", game: str = "") -> Stu
 
 
 class Learner:
-    """The ``actor_mimic`` learner entry: ``train(config)`` with a dict of ActorMimicArgs."""
+    """The ``actor_mimic`` learner entry: the train command merges its ``Args`` (defaults, the YAML
+    file, ``--set``) and calls ``train`` with them."""
 
     Args = ActorMimicArgs
-
-    def train(self, config: dict[str, Any]) -> str:
-        return train(merge(ActorMimicArgs, ALGORITHM, config))
+    train = staticmethod(train)

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from gamepit.arena import MatchSettings, play_lockstep
-from gamepit.backends import Pool, backend_problem, map_calls
+from gamepit.backends import Pool, map_calls
 from gamepit.backends.pool import split
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
@@ -45,20 +45,19 @@ from gamepit.nets.residual import PolicyValueNet
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import ActResult, Agent, Game, State
 from gamepit.search.evaluators import SimulatorModel
-from gamepit.search.gumbel import KINDS, make_search
+from gamepit.search.gumbel import make_search
 from gamepit.search.mcts import MCTS, act_by_search, pick
 from gamepit.search.network import NetworkEvaluator
 from gamepit.search.tree import KeptTrees
-from gamepit.training.settings import SEED_MAX, THREADS_MAX, as_plain_dict, merge, setting
+from gamepit.training.settings import SEED_MAX, as_plain_dict, setting
 
 ALGORITHM = "alphazero"
 BEST = "best.pt"
-BUFFER = "replay_buffer.npz"
 BUILTIN_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 
 @dataclass
-class AlphaZeroArgs:
+class AlphaZeroArgs(toolkit.SelfPlayArgs):
     game: str = setting("", spec="game", required=True)
     """game spec to train on (two-player board games with observation planes [C, H, W]):
     --game, or game: in the config"""
@@ -134,46 +133,15 @@ class AlphaZeroArgs:
     gate_random_moves: int = setting(2, low=0)
     """opening moves of each gating game played uniformly at random before the networks take
     over, so deterministic searches meet in different games (each opening from both seats)"""
-    eval_every: int = setting(0, low=0)
-    """iterations between evaluation series against eval_opponent (0: only at the end)"""
-    eval_games: int = setting(0, low=0, high=100_000)
-    """games per evaluation series, recorded as replays (0: no evaluation)"""
-    eval_opponent: str = setting("random", spec="agent")
-    """agent spec the evaluation plays against, e.g. alphabeta:depth=4 or mcts:sims=200"""
-    eval_sims: int = setting(50, low=1, high=1_000_000)
-    """search simulations per move of the trained agent in evaluations"""
-    device: str = "auto"
-    """auto, cpu or cuda (mixed precision on CUDA)"""
     amp: bool = True
     """bfloat16 autocast for search and training when the device is CUDA"""
-    threads: int = setting(1, low=1, high=THREADS_MAX)
-    """torch CPU threads (small networks gain little from more, and self-play is Python-bound)"""
-    backend: str = "inprocess"
-    """where self-play runs: inprocess, processes or ray; this process keeps the replay buffer
-    and trains, workers get each new network as one CPU numpy snapshot"""
-    workers: int = setting(0, low=0, high=1024)
-    """self-play workers, each playing an equal share of selfplay_games (0: one, in this
-    process); the same seed and workers give the same games on every backend"""
-    ray_address: str = ""
-    """with backend ray: the cluster (auto, or HOST:PORT of its head); '' starts a local one"""
-    run_dir: str = ""
-    """folder of checkpoints, metrics and replays (default runs/alphazero_GAME_TIME)"""
-    resume: bool = True
-    """continue from RUN/checkpoint.pt when it exists"""
     checkpoint_every: int = setting(1, low=1)
     """iterations between checkpoints"""
-    save_buffer: bool = True
-    """write the replay buffer next to the checkpoint, so a resumed run keeps its data"""
 
     def validate(self) -> None:
-        if backend_problem(self.backend, self.ray_address):
-            raise ValueError(backend_problem(self.backend, self.ray_address))
+        super().validate()
         if self.gating and self.gate_games < 2:
             raise ValueError("gate_games must be at least 2 (one game from each seat)")
-        if self.min_buffer > self.buffer_size:
-            raise ValueError("min_buffer cannot exceed buffer_size")
-        if self.search not in KINDS:
-            raise ValueError(f"search must be one of {', '.join(KINDS)}, not {self.search!r}")
 
 
 # --------------------------------------------------------------------------- network
@@ -318,10 +286,9 @@ class SelfPlayWorker:
     a copy of the network, built where it runs from plain settings; ``play`` loads a published
     weights version when it is new and plays its share of a round's games."""
 
-    def __init__(self, manager: PluginManager | None, config: dict[str, Any],
+    def __init__(self, manager: PluginManager | None, args: AlphaZeroArgs,
                  shape: dict[str, Any], device: str = "cpu") -> None:
-        self.args, self.game = toolkit.worker_settings(AlphaZeroArgs, ALGORITHM, manager,
-                                                       config)
+        self.args, self.game = args, toolkit.worker_game(args, manager)
         self.network = toolkit.WorkerNetwork(build_network(shape), device)
         self.searches = searches_of(self.args)
 
@@ -525,12 +492,6 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
     shape = network_shape(game, args)
     if args.eval_games:  # an opponent that cannot play fails now, not after training
         run.manager.registry.make_agent(args.eval_opponent, game).close()
-    if run.resumed is not None:
-        with toolkit.checkpoint_contents(run.checkpoint):
-            stored = {key: int(value) for key, value in run.resumed["shape"].items()}
-        if stored != shape:
-            raise GamepitError(f"{run.folder}: its checkpoint has network {stored}, the "
-                               f"settings ask for {shape}; use another --run folder")
     meta = {"algorithm": ALGORITHM, "game": game.spec or args.game, "shape": shape,
             "args": as_plain_dict(args)}
 
@@ -540,26 +501,17 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
                                   weight_decay=args.weight_decay)
     buffer = ReplayBuffer(args.buffer_size, shape_of(shape), shape["num_actions"],
                           game.observation_dtype)
-    positions = toolkit.resume(run, {"network": network, "best_network": best_network,
-                                     "optimizer": optimizer})
+    positions, counters = toolkit.resume_search_run(
+        run, shape, {"network": network, "best_network": best_network, "optimizer": optimizer},
+        buffer, {"iteration": 0, "best_generation": 0, "train_seconds": 0.0})
+    iteration, best_generation = int(counters["iteration"]), int(counters["best_generation"])
     if args.init and run.resumed is None:
         start_from(network, args.init, shape)
         best_network.load_state_dict(network.state_dict())
-    iteration, best_generation, started_seconds = 0, 0, 0.0
-    if run.resumed is not None:
-        with toolkit.checkpoint_contents(run.checkpoint):
-            iteration = int(run.resumed["iteration"])
-            best_generation = int(run.resumed["best_generation"])
-            started_seconds = float(run.resumed["train_seconds"])
-        if (run.folder / BUFFER).is_file():
-            buffer.load(run.folder / BUFFER)
-        print(f"  at iteration {iteration}, {len(buffer)} positions in the replay buffer",
-              flush=True)
-    config = as_plain_dict(args)
-    pool = toolkit.open_workers(args, SelfPlayWorker, (run.manager, config, shape, str(device)),
-                                (None, config, shape, "cpu"))
+    pool = toolkit.open_workers(args, SelfPlayWorker, (run.manager, args, shape, str(device)),
+                                (None, args, shape, "cpu"))
     fits = trained_on(f"alphazero run {run.folder}", meta["game"], shape)
-    clock = time.perf_counter() - started_seconds
+    clock = time.perf_counter() - counters["train_seconds"]
 
     def agent_for(net: torch.nn.Module, sims: int) -> AlphaZeroAgent:
         return AlphaZeroAgent(net, fits, sims, args.c_puct, device=device, amp=args.amp,
@@ -567,11 +519,9 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
 
     def save() -> None:
         seconds = time.perf_counter() - clock
-        if args.save_buffer:
-            buffer.save(run.folder / BUFFER)
-        save_agent_checkpoint(run.folder / BEST, meta, best_network, iteration, positions,
-                              seconds)
-        toolkit.save(run, positions, {
+        toolkit.save_agent_network(run.folder / BEST, meta, "best_network", best_network,
+                                   iteration=iteration, step=positions, train_seconds=seconds)
+        toolkit.save_search_run(run, args, buffer, positions, {
             **meta, "iteration": iteration, "best_generation": best_generation,
             "train_seconds": seconds, "network": network, "best_network": best_network,
             "optimizer": optimizer})
@@ -632,31 +582,15 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
 # --------------------------------------------------------------------------- checkpoints
 
 
-def save_agent_checkpoint(path: Path, meta: dict[str, Any], network: torch.nn.Module,
-                          iteration: int, positions: int, seconds: float) -> Path:
-    """What an agent needs and nothing more (no optimizer, no buffer): small enough to ship."""
-    weights = toolkit.cpu_weights(network)
-    return toolkit.save_checkpoint(path, {
-        "algorithm": ALGORITHM, "game": meta["game"], "shape": meta["shape"],
-        "args": meta["args"], "iteration": iteration, "step": positions,
-        "train_seconds": seconds, "best_network": weights})
-
-
-def resolve_checkpoint(checkpoint: str) -> Path:
-    """``builtin:NAME`` is a checkpoint shipped with gamepit; anything else is a path."""
-    return toolkit.resolve_checkpoint(checkpoint, ALGORITHM, BUILTIN_DIR)
-
-
 def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
                        ) -> tuple[PolicyValueNet, dict[str, Any]]:
-    """The best network of a run's checkpoint or of an agent checkpoint, and its metadata."""
-    path = resolve_checkpoint(checkpoint)
-    data = toolkit.load_trained(ALGORITHM, path)
-    with toolkit.checkpoint_contents(path):
-        network = build_network(data["shape"])
-        toolkit.load_state(network, data["best_network"], f"checkpoint {path}: best_network")
-        shape_of(data["shape"])
-    return network.to(device).eval(), data
+    """The best network of a run's checkpoint or of an agent checkpoint (``builtin:NAME``: one
+    shipped with gamepit), and its metadata."""
+    network, data = toolkit.load_agent_network(ALGORITHM, checkpoint, BUILTIN_DIR,
+                                               "best_network",
+                                               lambda data: build_network(data["shape"]),
+                                               device)
+    return network, data  # type: ignore[return-value]
 
 
 def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
@@ -666,17 +600,12 @@ def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
     """``alphazero:checkpoint=PATH|builtin:NAME,sims=N``: search guided by a trained network,
     PUCT or Gumbel (``search``) whichever search trained it.
 
-    ``threads`` sets torch's CPU threads for the process: a search's forward passes are small,
-    and on a busy machine extra threads spin-wait each other (25x slower on 2 shared cores)."""
-    if threads > 0:
-        torch.set_num_threads(threads)
-    if not checkpoint:
-        raise GamepitError("name a checkpoint: alphazero:checkpoint=RUN/best.pt or "
-                           "alphazero:checkpoint=builtin:connect_four")
+    ``threads`` sets torch's CPU threads for the process (extra threads spin-wait each other
+    on a busy machine: 25x slower on 2 shared cores)."""
     if sims < 1:
         raise GamepitError("alphazero: sims must be at least 1")
-    target = toolkit.select_device(device)
-    network, data = load_agent_network(checkpoint, target)
+    network, data, target = toolkit.agent_network(ALGORITHM, checkpoint, "builtin:connect_four",
+                                                  threads, device, load_agent_network)
     fits = trained_on(f"alphazero checkpoint {checkpoint}", str(data.get("game", "")),
                       data["shape"])
     return AlphaZeroAgent(network, fits, sims, c_puct, temperature, leaves, target,
@@ -685,9 +614,8 @@ def make_agent(checkpoint: str = "", sims: int = 100, c_puct: float = 1.25,
 
 
 class Learner:
-    """The ``alphazero`` learner entry: ``train(config)`` with a dict of AlphaZeroArgs fields."""
+    """The ``alphazero`` learner entry: the train command merges its ``Args`` (defaults, the
+    YAML file, ``--set``) and calls ``train`` with them."""
 
     Args = AlphaZeroArgs
-
-    def train(self, config: dict[str, Any]) -> str:
-        return train(merge(AlphaZeroArgs, ALGORITHM, config))
+    train = staticmethod(train)

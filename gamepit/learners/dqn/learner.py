@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from gamepit.learners import toolkit
 from gamepit.nets.atari import NATURE_MIN_SIZE, QNetwork
 from gamepit.plugins.manager import PluginManager
-from gamepit.training.settings import SEED_MAX, THREADS_MAX, merge, setting
+from gamepit.training.settings import SEED_MAX, THREADS_MAX, setting
 
 
 @dataclass
@@ -433,9 +433,8 @@ def make_agent(checkpoint: str = "", device: str = "cpu") -> toolkit.NetworkAgen
 
 
 class Learner:
-    """The ``dqn`` learner entry: ``train(config)`` with a dict of DQNArgs fields."""
+    """The ``dqn`` learner entry: the train command merges its ``Args`` (defaults, the YAML
+    file, ``--set``) and calls ``train`` with them."""
 
     Args = DQNArgs
-
-    def train(self, config: dict[str, Any]) -> str:
-        return train(merge(DQNArgs, "dqn", config))
+    train = staticmethod(train)

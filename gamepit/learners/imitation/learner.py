@@ -40,8 +40,6 @@ from gamepit.training.settings import (
     SEED_MAX,
     THREADS_MAX,
     ConfigError,
-    as_plain_dict,
-    merge,
     setting,
 )
 
@@ -438,10 +436,9 @@ class LabelWorker:
     and opponents (one per seat, from their spec strings) and a copy of the student network,
     built where it runs; ``gather`` plays its share of a round's episodes."""
 
-    def __init__(self, manager: PluginManager | None, config: dict[str, Any],
+    def __init__(self, manager: PluginManager | None, args: ImitationArgs,
                  meta: dict[str, Any], device: str = "cpu") -> None:
-        self.args, self.game = toolkit.worker_settings(ImitationArgs, "imitation", manager,
-                                                       config)
+        self.args, self.game = args, toolkit.worker_game(args, manager)
         self.manager = manager or get_manager()
         registry = self.manager.registry
         args = self.args
@@ -610,9 +607,8 @@ def train(algorithm: str, args: ImitationArgs, manager: PluginManager | None = N
         for key in totals:
             totals[key] = float(run.resumed.get(f"total_{key}", 0.0))
     files = replay_files(args.replays) if args.replays else []
-    config = as_plain_dict(args)
-    pool = (toolkit.open_workers(args, LabelWorker, (run.manager, config, meta, str(device)),
-                                 (None, config, meta, "cpu")) if args.expert else None)
+    pool = (toolkit.open_workers(args, LabelWorker, (run.manager, args, meta, str(device)),
+                                 (None, args, meta, "cpu")) if args.expert else None)
     if len(dataset) > trained_rounds:
         print(f"{dataset.folder}: {len(dataset)} shards, the student trained on "
               f"{trained_rounds}; retraining on all of them", flush=True)
@@ -714,16 +710,16 @@ def make_agent(checkpoint: str = "", device: str = "cpu") -> toolkit.NetworkAgen
 
 
 class ImitationLearner:
-    """The ``bc`` and ``dagger`` learner entries: ``train(config)`` with a dict of
-    ImitationArgs fields, for the algorithm it was made for."""
+    """The ``bc`` and ``dagger`` learner entries: the train command merges their ``Args``
+    (defaults, the YAML file, ``--set``) and calls ``train`` with them; each trains the
+    algorithm it was made for."""
 
     Args = ImitationArgs
 
     def __init__(self, algorithm: str) -> None:
         self.algorithm = algorithm
 
-    def train(self, config: dict[str, Any]) -> str:
-        args = merge(ImitationArgs, self.algorithm, config)
+    def train(self, args: ImitationArgs) -> str:
         check_sources(self.algorithm, args)
         return train(self.algorithm, args)
 

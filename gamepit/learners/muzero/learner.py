@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gamepit.backends import backend_problem, map_calls
+from gamepit.backends import map_calls
 from gamepit.backends.pool import split
 from gamepit.errors import GamepitError
 from gamepit.files import atomic_write
@@ -45,19 +45,18 @@ from gamepit.learners import toolkit
 from gamepit.nets.muzero import MuZeroNet, scale_gradient
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import ActResult, Agent, Game, SearchResult, State
-from gamepit.search.gumbel import KINDS, make_search
+from gamepit.search.gumbel import make_search
 from gamepit.search.mcts import MCTS, describe, pick, position_key
 from gamepit.search.tree import REWARD, SIGN, Expansion, Tree
-from gamepit.training.settings import SEED_MAX, THREADS_MAX, as_plain_dict, merge, setting
+from gamepit.training.settings import SEED_MAX, as_plain_dict, setting
 
 ALGORITHM = "muzero"
 MODEL = "model.pt"
-BUFFER = "replay_buffer.npz"
 BUILTIN_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 
 @dataclass
-class MuZeroArgs:
+class MuZeroArgs(toolkit.SelfPlayArgs):
     game: str = setting("", spec="game", required=True)
     """game spec to train on: a two-player board game or a one-player game with rewards"""
     seed: int = setting(1, low=0, high=SEED_MAX)
@@ -155,44 +154,11 @@ class MuZeroArgs:
     """gradient steps per environment step (self-play move); 0: train_steps per iteration"""
     target_update: int = setting(100, low=1)
     """gradient steps between copies of the network into the target network (reanalyse)"""
-    eval_every: int = setting(0, low=0)
-    """iterations between evaluations (0: only at the end)"""
-    eval_games: int = setting(0, low=0, high=100_000)
-    """games (episodes on one-player games) per evaluation, recorded as replays (0: none)"""
-    eval_opponent: str = setting("random", spec="agent")
-    """agent spec two-player evaluations play against, e.g. alphabeta:depth=9"""
-    eval_sims: int = setting(50, low=1, high=1_000_000)
-    """search simulations per move of the trained agent in evaluations"""
     eval_max_steps: int = setting(0, low=0)
     """cap on evaluation episode length on one-player games (0: none)"""
-    device: str = "auto"
-    """auto, cpu or cuda"""
-    threads: int = setting(1, low=1, high=THREADS_MAX)
-    """torch CPU threads"""
-    backend: str = "inprocess"
-    """where self-play runs: inprocess, processes or ray; this process keeps the replay buffer
-    and trains, workers get each new network as one CPU numpy snapshot"""
-    workers: int = setting(0, low=0, high=1024)
-    """self-play workers, each keeping an equal share of selfplay_games going (0: one, in this
-    process); the same seed and workers give the same games on every backend"""
-    ray_address: str = ""
-    """with backend ray: the cluster (auto, or HOST:PORT of its head); '' starts a local one"""
-    run_dir: str = ""
-    """folder of checkpoints, metrics and replays (default runs/muzero_GAME_TIME)"""
-    resume: bool = True
-    """continue from RUN/checkpoint.pt when it exists (games in progress start afresh)"""
-    checkpoint_every: int = setting(5, low=1)
-    """iterations between checkpoints"""
-    save_buffer: bool = True
-    """write the replay buffer next to the checkpoint, so a resumed run keeps its data"""
 
     def validate(self) -> None:
-        if backend_problem(self.backend, self.ray_address):
-            raise ValueError(backend_problem(self.backend, self.ray_address))
-        if self.min_buffer > self.buffer_size:
-            raise ValueError("min_buffer cannot exceed buffer_size")
-        if self.search not in KINDS:
-            raise ValueError(f"search must be one of {', '.join(KINDS)}, not {self.search!r}")
+        super().validate()
         if self.representation not in ("auto", "conv", "mlp"):
             raise ValueError(f"representation must be auto, conv or mlp, "
                              f"not {self.representation!r}")
@@ -463,22 +429,32 @@ class SelfPlay:
         return trajectory_of(record, terminal)
 
 
+@dataclass
+class Played:
+    """What a self-play worker's call brings back: the games that ended, the moves played, and
+    the returns (player 0's) and first-player scores of the games that ended."""
+
+    finished: list[Trajectory]
+    moves: int
+    returns: list[float]
+    first_player_scores: list[float]
+
+
 class SelfPlayWorker:
     """A self-play worker of the executor seam (``gamepit.backends``): the game and a copy of
     the network, built where it runs from plain settings, and its share of the games in
     progress, which it keeps between calls (so a call always goes to the same worker)."""
 
-    def __init__(self, manager: PluginManager | None, config: dict[str, Any],
+    def __init__(self, manager: PluginManager | None, args: MuZeroArgs,
                  shape: dict[str, Any], device: str = "cpu") -> None:
-        self.args, self.game = toolkit.worker_settings(MuZeroArgs, ALGORITHM, manager, config)
+        self.args, self.game = args, toolkit.worker_game(args, manager)
         self.network = toolkit.WorkerNetwork(build_network(shape), device)
         self.selfplay: SelfPlay | None = None
 
     def play(self, emit: Any, weights: dict[str, np.ndarray], version: int, games: int,
-             seed: int, moves: int) -> tuple[list[Trajectory], int, list[float], list[float]]:
+             seed: int, moves: int) -> Played:
         """Advance this worker's games by ``moves`` moves (its games start on seeds drawn from
-        ``seed`` at the first call); returns the finished games, the moves played, and the
-        returns and first-player scores of the games that ended."""
+        ``seed`` at the first call)."""
         network = self.network.at(weights, version)
         if self.selfplay is None:
             source = np.random.default_rng(seed)
@@ -488,7 +464,7 @@ class SelfPlayWorker:
         returns, firsts = list(self.selfplay.returns), list(self.selfplay.first_player_scores)
         self.selfplay.returns.clear()
         self.selfplay.first_player_scores.clear()
-        return finished, played, returns, firsts
+        return Played(finished, played, returns, firsts)
 
 
 def symmetric_games(game: Game, trajectory: Trajectory) -> list[Trajectory]:
@@ -828,12 +804,6 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
     shape = network_shape(game, args)
     if args.eval_games and game.num_players == 2:  # an opponent that cannot play fails now
         run.manager.registry.make_agent(args.eval_opponent, game).close()
-    if run.resumed is not None:
-        with toolkit.checkpoint_contents(run.checkpoint):
-            stored = stored_shape(dict(run.resumed["shape"]))
-        if stored != shape:
-            raise GamepitError(f"{run.folder}: its checkpoint has network {stored}, the "
-                               f"settings ask for {shape}; use another --run folder")
     meta = {"algorithm": ALGORITHM, "game": game.spec or args.game, "shape": shape,
             "discount": args.discount, "args": as_plain_dict(args)}
 
@@ -843,36 +813,27 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
                                   weight_decay=args.weight_decay)
     buffer = ReplayBuffer(args.buffer_size, shape["observation_shape"], shape["num_actions"],
                           getattr(game, "observation_dtype", np.float32))
-    positions = toolkit.resume(run, {"network": network, "target_network": target,
-                                     "optimizer": optimizer})
-    iteration, updates, started_seconds, credit = 0, 0, 0.0, 0.0
-    if run.resumed is not None:
-        with toolkit.checkpoint_contents(run.checkpoint):
-            iteration = int(run.resumed["iteration"])
-            updates = int(run.resumed["updates"])
-            started_seconds = float(run.resumed["train_seconds"])
-            credit = float(run.resumed.get("train_credit", 0.0))
-        if (run.folder / BUFFER).is_file():
-            buffer.load(run.folder / BUFFER)
-        print(f"  at iteration {iteration}, {len(buffer)} positions in the replay buffer",
-              flush=True)
-    config = as_plain_dict(args)
-    pool = toolkit.open_workers(args, SelfPlayWorker, (run.manager, config, shape, str(device)),
-                                (None, config, shape, "cpu"))
+    positions, counters = toolkit.resume_search_run(
+        run, shape, {"network": network, "target_network": target, "optimizer": optimizer},
+        buffer, {"iteration": 0, "updates": 0, "train_seconds": 0.0, "train_credit": 0.0},
+        stored_shape)
+    iteration, updates, credit = (int(counters["iteration"]), int(counters["updates"]),
+                                  counters["train_credit"])
+    pool = toolkit.open_workers(args, SelfPlayWorker, (run.manager, args, shape, str(device)),
+                                (None, args, shape, "cpu"))
     shares = split(args.selfplay_games, max(args.workers, 1))
     seeds = rng.integers(2**63, size=len(shares)).tolist()  # each worker's games: resumed, anew
     fits = trained_on(f"muzero run {run.folder}", meta["game"], shape)
     reanalysis = make_search(args.search, args.reanalyse_sims or args.sims, args.c_puct,
                              considered=args.considered, gumbel_scale=0.0,
                              discount=args.discount)  # no root noise: targets, not exploration
-    clock = time.perf_counter() - started_seconds
+    clock = time.perf_counter() - counters["train_seconds"]
 
     def save() -> None:
         seconds = time.perf_counter() - clock
-        if args.save_buffer:
-            buffer.save(run.folder / BUFFER)
-        save_agent_checkpoint(run.folder / MODEL, meta, network, positions, seconds)
-        toolkit.save(run, positions, {
+        toolkit.save_agent_network(run.folder / MODEL, meta, "network", network, step=positions,
+                                   train_seconds=seconds)
+        toolkit.save_search_run(run, args, buffer, positions, {
             **meta, "iteration": iteration, "updates": updates, "train_seconds": seconds,
             "train_credit": credit,
             "network": network, "target_network": target, "optimizer": optimizer})
@@ -896,10 +857,10 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
                                                  args.moves_per_iteration))
                                        for games, seed in zip(shares, seeds, strict=True)],
                                 pinned=True)
-            finished = [trajectory for reply in replies for trajectory in reply[0]]
-            moves = sum(reply[1] for reply in replies)
-            returns = [value for reply in replies for value in reply[2]]
-            firsts = [value for reply in replies for value in reply[3]]
+            finished = [trajectory for reply in replies for trajectory in reply.finished]
+            moves = sum(reply.moves for reply in replies)
+            returns = [value for reply in replies for value in reply.returns]
+            firsts = [value for reply in replies for value in reply.first_player_scores]
             selfplay_seconds = time.perf_counter() - began
             positions += moves
             symmetric = args.augment and game.capabilities.symmetries
@@ -950,31 +911,17 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
 # --------------------------------------------------------------------------- checkpoints
 
 
-def save_agent_checkpoint(path: Path, meta: dict[str, Any], network: MuZeroNet,
-                          positions: int, seconds: float) -> Path:
-    """What an agent needs and nothing more (no optimizer, no buffer): small enough to ship."""
-    weights = toolkit.cpu_weights(network)
-    return toolkit.save_checkpoint(path, {
-        "algorithm": ALGORITHM, "game": meta["game"], "shape": meta["shape"],
-        "discount": meta["discount"], "args": meta["args"], "step": positions,
-        "train_seconds": seconds, "network": weights})
-
-
-def resolve_checkpoint(checkpoint: str) -> Path:
-    """``builtin:NAME`` is a checkpoint shipped with gamepit; anything else is a path."""
-    return toolkit.resolve_checkpoint(checkpoint, ALGORITHM, BUILTIN_DIR)
-
-
 def load_agent_network(checkpoint: str, device: torch.device | str = "cpu"
                        ) -> tuple[MuZeroNet, dict[str, Any]]:
-    """The network of a run's ``model.pt`` or ``checkpoint.pt``, and its metadata."""
-    path = resolve_checkpoint(checkpoint)
-    data = toolkit.load_trained(ALGORITHM, path)
-    with toolkit.checkpoint_contents(path):
-        network = build_network(data["shape"])
-        toolkit.load_state(network, data["network"], f"checkpoint {path}: network")
+    """The network of a run's ``model.pt`` or ``checkpoint.pt`` (``builtin:NAME``: one shipped
+    with gamepit), and its metadata, whose discount the agent's search uses."""
+    def build(data: dict[str, Any]) -> MuZeroNet:
         float(data["discount"])
-    return network.to(device).eval(), data
+        return build_network(data["shape"])
+
+    network, data = toolkit.load_agent_network(ALGORITHM, checkpoint, BUILTIN_DIR, "network",
+                                               build, device)
+    return network, data  # type: ignore[return-value]
 
 
 def make_agent(checkpoint: str = "", sims: int = 50, c_puct: float = 1.25,
@@ -983,13 +930,8 @@ def make_agent(checkpoint: str = "", sims: int = 50, c_puct: float = 1.25,
                ) -> MuZeroAgent:
     """``muzero:checkpoint=PATH|builtin:NAME,sims=N``: search on a trained learned model,
     PUCT or Gumbel (``search``) whichever search trained it."""
-    if threads > 0:
-        torch.set_num_threads(threads)
-    if not checkpoint:
-        raise GamepitError("name a checkpoint: muzero:checkpoint=RUN/model.pt or "
-                           "muzero:checkpoint=builtin:tictactoe")
-    target = toolkit.select_device(device)
-    network, data = load_agent_network(checkpoint, target)
+    network, data, target = toolkit.agent_network(ALGORITHM, checkpoint, "builtin:tictactoe",
+                                                  threads, device, load_agent_network)
     fits = trained_on(f"muzero checkpoint {checkpoint}", str(data.get("game", "")),
                       data["shape"])
     return MuZeroAgent(network, fits, sims, c_puct, temperature, float(data["discount"]),
@@ -997,12 +939,11 @@ def make_agent(checkpoint: str = "", sims: int = 50, c_puct: float = 1.25,
 
 
 class Learner:
-    """The ``muzero`` learner entry: ``train(config)`` with a dict of MuZeroArgs fields."""
+    """The ``muzero`` learner entry: the train command merges its ``Args`` (defaults, the YAML
+    file, ``--set``) and calls ``train`` with them."""
 
     Args = MuZeroArgs
-
-    def train(self, config: dict[str, Any]) -> str:
-        return train(merge(MuZeroArgs, ALGORITHM, config))
+    train = staticmethod(train)
 
 
 def seeds_from(values: Sequence[int]) -> Callable[[], int | None]:

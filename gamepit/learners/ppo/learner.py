@@ -23,7 +23,7 @@ from gamepit.learners import toolkit
 from gamepit.nets.atari import ActorCritic
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Game
-from gamepit.training.settings import SEED_MAX, THREADS_MAX, merge, setting
+from gamepit.training.settings import SEED_MAX, THREADS_MAX, setting
 
 
 @dataclass
@@ -443,9 +443,8 @@ def make_agent(checkpoint: str = "", device: str = "cpu", sample: bool = False
 
 
 class Learner:
-    """The ``ppo`` learner entry: ``train(config)`` with a dict of PPOArgs fields."""
+    """The ``ppo`` learner entry: the train command merges its ``Args`` (defaults, the YAML
+    file, ``--set``) and calls ``train`` with them."""
 
     Args = PPOArgs
-
-    def train(self, config: dict[str, Any]) -> str:
-        return train(merge(PPOArgs, "ppo", config))
+    train = staticmethod(train)
