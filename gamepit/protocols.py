@@ -7,6 +7,7 @@ PettingZoo): faces that need those are built lazily by the games that offer them
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,45 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 KINDS = ("game", "agent", "search", "learner")
+INT_LIMIT = 2**63 - 1  # what SQLite and numpy hold; larger integers are refused everywhere
+
+
+@dataclass(frozen=True)
+class Range:
+    """Where a number may lie: ``low``..``high`` inclusive, above ``above`` (a learning rate
+    is above 0). The one range type: a plugin's ``Option``, a learner's settings
+    (``training.settings.setting``) and a tournament's settings declare theirs with it."""
+
+    low: float | None = None
+    high: float | None = None
+    above: float | None = None
+
+    def problem(self, value: float) -> str:
+        """Why ``value`` is not acceptable ('' if it is): NaN, an infinity, an integer beyond
+        64 bits, or outside the range."""
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
+        if isinstance(value, int) and abs(value) > INT_LIMIT:
+            return "is too large"
+        if self.low is not None and value < self.low:
+            return f"must be at least {self.low:g}"
+        if self.high is not None and value > self.high:
+            return f"must be at most {self.high:g}"
+        if self.above is not None and not value > self.above:
+            return f"must be above {self.above:g}"
+        return ""
+
+    def text(self) -> str:
+        """The range as text, e.g. ``[0..1]``, ``(0..]`` or ``[1..]``; '' if unbounded."""
+        if self.low is None and self.high is None and self.above is None:
+            return ""
+
+        def number(bound: float | None) -> str:
+            return ("" if bound is None else f"{bound:,}" if float(bound).is_integer()
+                    else f"{bound:g}")
+
+        start = f"({number(self.above)}" if self.above is not None else f"[{number(self.low)}"
+        return f"{start}..{number(self.high)}]"
 
 
 # --------------------------------------------------------------------------- registration
@@ -32,14 +72,16 @@ class Option:
     low: float | None = None  # inclusive bounds for int and float options
     high: float | None = None
 
+    @property
+    def range(self) -> Range:
+        return Range(self.low, self.high)
+
     def describe(self) -> str:
         text = f"{self.name}: {self.type.__name__}"
         if self.choices:
             text += " in {" + "|".join(str(c) for c in self.choices) + "}"
-        if self.low is not None or self.high is not None:
-            low = "" if self.low is None else f"{self.low:g}"
-            high = "" if self.high is None else f"{self.high:g}"
-            text += f" in [{low}..{high}]"
+        if self.range.text():
+            text += f" in {self.range.text()}"
         text += f" = {self.default!r}"
         return text
 

@@ -8,17 +8,15 @@ part may leave out its key; it then sets the entry's first option (``atari:pong`
 from __future__ import annotations
 
 import argparse
-import math
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from gamepit.errors import SpecError
-from gamepit.protocols import Option, PluginEntry
+from gamepit.protocols import INT_LIMIT, Option, PluginEntry, Range
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-INT_LIMIT = 2**63 - 1  # what SQLite and numpy hold; larger integers are refused everywhere
 SEED_MAX = INT_LIMIT
 
 
@@ -73,20 +71,6 @@ def _split_top_level(text: str) -> list[str]:
     return [piece for piece in pieces if piece.strip()]
 
 
-def number_problem(value: float, low: float | None = None, high: float | None = None) -> str:
-    """Why a parsed number is not acceptable ('' if it is): NaN, an infinity, a magnitude
-    beyond 64-bit integers, or outside the inclusive bounds ``low``..``high``."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "must be a finite number"
-    if isinstance(value, int) and abs(value) > INT_LIMIT:
-        return "is too large"
-    if low is not None and value < low:
-        return f"must be at least {low:g}"
-    if high is not None and value > high:
-        return f"must be at most {high:g}"
-    return ""
-
-
 def coerce(option: Option, value: str, where: str) -> Any:
     """Convert a string to the option's type, with an error that names the option."""
     try:
@@ -99,7 +83,7 @@ def coerce(option: Option, value: str, where: str) -> Any:
         choices = ", ".join(str(c) for c in option.choices)
         raise SpecError(f"{where}: option {option.name}={value} is not one of: {choices}")
     if option.type in (int, float):
-        problem = number_problem(result, option.low, option.high)
+        problem = option.range.problem(result)
         if problem:
             raise SpecError(f"{where}: option {option.name}={value} {problem}")
     return result
@@ -115,7 +99,7 @@ def number_arg(kind: type = int, low: float | None = None, high: float | None = 
             value = kind(text)
         except (TypeError, ValueError, OverflowError):
             raise argparse.ArgumentTypeError(f"expected {kind.__name__}, got {text!r}") from None
-        problem = number_problem(value, low, high)
+        problem = Range(low, high).problem(value)
         if problem:
             raise argparse.ArgumentTypeError(f"{text} {problem}")
         return value

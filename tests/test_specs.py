@@ -61,3 +61,26 @@ def test_format_round_trips():
     assert format_spec("mcts", options) == "mcts:sims=400,noise=true"
     name, parts = split_spec(format_spec("mcts", options))
     assert bind_options(ENTRY, parts) == options
+
+
+def test_options_learner_settings_and_tournaments_share_one_range_type():
+    """One ``Range`` says what a number may be wherever gamepit checks one: the same bounds
+    give the same verdict and the same text from a plugin's Option and a learner's setting."""
+    import dataclasses
+
+    from gamepit.protocols import Option, Range
+    from gamepit.training.settings import range_of, setting
+
+    @dataclasses.dataclass
+    class Args:
+        rate: float = setting(0.5, low=0, high=1)
+
+    option = Option("rate", float, 0.5, low=0, high=1)
+    field = dataclasses.fields(Args)[0]
+    assert option.range == range_of(field) == Range(0, 1)
+    assert option.range.text() == "[0..1]" and "in [0..1]" in option.describe()
+    for value, said in ((1.5, "must be at most 1"), (-1, "must be at least 0"),
+                        (float("nan"), "must be a finite number"), (2**64, "is too large"),
+                        (0.25, "")):
+        assert option.range.problem(value) == range_of(field).problem(value) == said
+    assert Range(above=0).problem(0) == "must be above 0" and Range(above=0).text() == "(0..]"

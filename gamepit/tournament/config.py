@@ -12,8 +12,8 @@ from typing import Any
 from gamepit.backends import check_backend
 from gamepit.errors import GamepitError
 from gamepit.files import load_yaml, plain_output, writable_folder
+from gamepit.protocols import INT_LIMIT, Range
 from gamepit.replay.format import DEFAULT_FOLDER as DEFAULT_REPLAYS
-from gamepit.specs import INT_LIMIT, number_problem
 from gamepit.tournament.ledger import DEFAULT_LEDGER
 
 FORMATS = ("round_robin", "gauntlet")
@@ -95,9 +95,9 @@ class TournamentConfig:
         if self.format not in FORMATS:
             raise GamepitError(f"tournament: format must be one of {', '.join(FORMATS)}, "
                                f"not {self.format!r}")
-        for name, (low, high) in _RANGES.items():
+        for name, bounds in _RANGES.items():
             value = getattr(self, name)
-            problem = "" if value is None else number_problem(value, low, high)
+            problem = "" if value is None else bounds.problem(value)
             if problem:
                 raise GamepitError(f"tournament: {name} {value!r} {problem}")
         if self.move_time is not None and self.move_time <= 0:
@@ -123,11 +123,10 @@ def writable_file(path: str, what: str) -> None:
 
 
 # Inclusive ranges of the numeric settings, checked for YAML and flags alike.
-_RANGES: dict[str, tuple[float, float]] = {
-    "games_per_pair": (1, 10**7), "seed": (0, INT_LIMIT), "workers": (0, 1024),
-    "move_time": (0, 10**6), "start_time": (0, 10**6), "max_steps": (1, 10**9),
-    "batch_size": (0, 10**5),
-    "anchor_elo": (-10**5, 10**5),
+_RANGES: dict[str, Range] = {
+    "games_per_pair": Range(1, 10**7), "seed": Range(0, INT_LIMIT), "workers": Range(0, 1024),
+    "move_time": Range(0, 10**6), "start_time": Range(0, 10**6), "max_steps": Range(1, 10**9),
+    "batch_size": Range(0, 10**5), "anchor_elo": Range(-10**5, 10**5),
 }
 
 
@@ -161,9 +160,8 @@ def load_config(path: str | Path) -> dict[str, Any]:
             raise GamepitError(f"{path}: {key} must be {kind}, not {value!r}")
         if isinstance(value, list) and not all(isinstance(item, str) for item in value):
             raise GamepitError(f"{path}: {key} must be a list of strings (spec strings)")
-        if key in _RANGES and number_problem(value, *_RANGES[key]):
-            raise GamepitError(f"{path}: {key}: {value!r} "
-                               f"{number_problem(value, *_RANGES[key])}")
+        if key in _RANGES and _RANGES[key].problem(value):
+            raise GamepitError(f"{path}: {key}: {value!r} {_RANGES[key].problem(value)}")
     # (replays: null is kept: it says "record none", where a missing key records to replays/)
     return {key: value for key, value in document.items()
             if value is not None or key == "replays"}

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gamepit.errors import GamepitError
-from gamepit.specs import number_problem, parse_bool
+from gamepit.protocols import Range
+from gamepit.specs import parse_bool
 
 SEED_MAX = 2**31 - 1  # seeds reach gymnasium, numpy and replay headers; plenty of room
 THREADS_MAX = 256  # torch CPU threads; libgomp runs out of memory long before 100,000
@@ -33,25 +34,17 @@ class ConfigError(GamepitError):
 def setting(default: Any, *, low: float | None = None, high: float | None = None,
             above: float | None = None, spec: str | None = None, required: bool = False
             ) -> Any:
-    """A dataclass field for a learner's arguments with what ``merge`` checks: an inclusive
-    range ``low``..``high``, an exclusive lower bound ``above`` (a learning rate is above 0),
-    ``spec`` for a spec string of that kind (``"agent"``, ``"game"``) that the train command
-    parses before training, ``required`` for a value that may not be left empty."""
-    metadata = {"low": low, "high": high, "above": above, "spec": spec, "required": required}
+    """A dataclass field for a learner's arguments with what ``merge`` checks: its ``Range``
+    (``low``..``high`` inclusive, ``above`` exclusive: a learning rate is above 0), ``spec``
+    for a spec string of that kind (``"agent"``, ``"game"``) that the train command parses
+    before training, ``required`` for a value that may not be left empty."""
+    metadata = {"range": Range(low, high, above), "spec": spec, "required": required}
     return dataclasses.field(default=default, metadata=metadata)
 
 
-def range_text(field: dataclasses.Field) -> str:
-    """The declared range of a field as text, e.g. ``[0..1]`` or ``(0..]``; '' if none."""
-    low, high, above = (field.metadata.get(k) for k in ("low", "high", "above"))
-    if low is None and high is None and above is None:
-        return ""
-    def text(number: float | None) -> str:
-        return "" if number is None else f"{number:,}" if float(number).is_integer() \
-            else f"{number:g}"
-
-    start = f"({text(above)}" if above is not None else f"[{text(low)}"
-    return f"{start}..{text(high)}]"
+def range_of(field: dataclasses.Field) -> Range:
+    """A field's declared range (unbounded if it declares none)."""
+    return field.metadata.get("range") or Range()
 
 
 def check_field(field: dataclasses.Field, value: Any) -> None:
@@ -61,10 +54,7 @@ def check_field(field: dataclasses.Field, value: Any) -> None:
         raise ConfigError(f"{field.name}: a value is required")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return
-    problem = number_problem(value, field.metadata.get("low"), field.metadata.get("high"))
-    above = field.metadata.get("above")
-    if not problem and above is not None and not value > above:
-        problem = f"must be above {above:g}"
+    problem = range_of(field).problem(value)
     if problem:
         raise ConfigError(f"{field.name}={value!r} {problem}")
 
@@ -185,7 +175,7 @@ def describe(args_class: type) -> str:
             shown = "(required)"
         else:
             shown = repr(f.default)
-        limits = range_text(f)
+        limits = range_of(f).text()
         limits = f"  in {limits}" if limits else ""
         lines.append(f"  {f.name} = {shown}{limits}\n      {docs.get(f.name, '')}")
     return "\n".join(lines)
