@@ -6,6 +6,7 @@ PettingZoo): faces that need those are built lazily by the games that offer them
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
@@ -179,30 +180,100 @@ class State(Protocol):
     def fingerprint(self) -> bytes: ...
 
 
-# Optional State methods, looked up with getattr by the consumers that use them:
-#   board_view() -> {"style": str, "rows": int, "cols": int, "cells": list[str]}
-#       for the replay viewer: cells row-major from the top left, "" for empty, else a piece
-#       code ("X"/"O" tic-tac-toe and connect four, "B"/"W" go and othello, FEN letters for
-#       chess); style is one of "grid", "discs", "go", "othello", "chess".
-#   frame() -> np.ndarray (H, W, 3) uint8: the screen, for games with pixels (Atari).
-#   action_to_string(action) -> str: the move's name in this position, for games whose
-#       notation depends on it (chess SAN); replays, the viewer and ``human`` prefer it to
-#       ``Game.action_to_string``.
-#   heuristic_value(player) -> float in (-0.5, 0.5): a guess at the value, for depth-limited
-#       search at its horizon.
-#   random_playout(rng: random.Random) -> float: one uniformly random playout to the end,
-#       faster than the generic one: what the player to move gains from here (0 if over).
-#   batch_random_playouts(states, rng: np.random.Generator) -> np.ndarray  (staticmethod):
-#       random_playout of many states of this type at once; the search uses it for batches of
-#       at least gamepit.search.playouts.BATCH_KERNEL_FROM states.
-#   batch_observations(states) -> np.ndarray  (staticmethod): observation(current_player) of
-#       many states of this type, stacked [K, *shape], the same values and dtype.
-#   array_model(rollouts=1, seed=None, capacity=4096) -> search Model  (staticmethod): the same
-#       rules on rows of arrays, for batched search (gamepit.search.array_models).
-#   reseed(seed: int) -> None: draw the state's future chance (sticky actions, spawns) from a
-#       new stream, so a planner samples futures instead of reading the real one (``planner``).
-#   novelty_atoms() -> iterable of hashables: the atoms IW(1) tracks for novelty (default: the
-#       RAM bytes where the state has them, else the observation's non-zero cells).
+# --------------------------------------------------------------------------- optional State methods
+# A State may offer any of these; its consumers test for them with ``isinstance(state, P)``
+# (or ``issubclass`` on the state's type, once per batch), and ``gamepit check game`` says
+# which a game offers and compares each fast path with plain play.
+
+
+@runtime_checkable
+class HasBoardView(Protocol):
+    def board_view(self) -> dict[str, Any]:
+        """For the viewer: ``{"style", "rows", "cols", "cells"}``, cells row-major from the top
+        left, "" for empty, else a piece code ("X"/"O" tic-tac-toe and connect four, "B"/"W"
+        go and othello, FEN letters for chess); style is one of "grid", "discs", "go",
+        "othello", "chess"."""
+
+
+@runtime_checkable
+class HasFrame(Protocol):
+    def frame(self) -> np.ndarray:
+        """The screen, (H, W, 3) uint8, for games with pixels (Atari)."""
+
+
+@runtime_checkable
+class HasActionNames(Protocol):
+    def action_to_string(self, action: int) -> str:
+        """The move's name in this position, for games whose notation depends on it (chess
+        SAN); replays, the viewer and ``human`` prefer it to ``Game.action_to_string``."""
+
+
+@runtime_checkable
+class HasHeuristic(Protocol):
+    def heuristic_value(self, player: int) -> float:
+        """A guess at the value for ``player`` in (-0.5, 0.5), for depth-limited search at its
+        horizon."""
+
+
+@runtime_checkable
+class HasRandomPlayout(Protocol):
+    def random_playout(self, rng: Any) -> float:
+        """One uniformly random playout to the end (``rng``: a ``random.Random``), faster than
+        the generic one: what the player to move gains from here (0 if over)."""
+
+
+@runtime_checkable
+class HasBatchPlayouts(Protocol):
+    @staticmethod
+    def batch_random_playouts(states: Sequence[Any], rng: np.random.Generator) -> np.ndarray:
+        """``random_playout`` of many states of this type at once, [K] floats; the search uses
+        it for batches of at least ``gamepit.search.playouts.BATCH_KERNEL_FROM`` states."""
+
+
+@runtime_checkable
+class HasBatchObservations(Protocol):
+    @staticmethod
+    def batch_observations(states: Sequence[Any]) -> np.ndarray:
+        """``observation(current_player)`` of many states of this type, stacked [K, *shape]:
+        the same values and dtype, only faster."""
+
+
+@runtime_checkable
+class HasArrayModel(Protocol):
+    @staticmethod
+    def array_model(rollouts: int = 1, seed: int | None = None, capacity: int = 4096) -> Any:
+        """A fresh search ``Model`` with the same rules on rows of arrays
+        (``gamepit.search.array_models``): ``initial`` takes states of this type as roots,
+        handles are rows, leaves are valued by the mean of ``rollouts`` random playouts."""
+
+
+@runtime_checkable
+class HasReseed(Protocol):
+    def reseed(self, seed: int) -> None:
+        """Draw the state's future chance (sticky actions, spawns) from a new stream, so a
+        planner samples futures instead of reading the real one (``planner``)."""
+
+
+@runtime_checkable
+class HasNoveltyAtoms(Protocol):
+    def novelty_atoms(self) -> Any:
+        """The hashable atoms IW(1) tracks for novelty (default: the RAM bytes where the state
+        has them, else the observation's non-zero cells)."""
+
+
+@functools.cache
+def offers(kind: type, method: type) -> bool:
+    """Whether states of type ``kind`` offer an optional method (``method``: one of the
+    protocols above), remembered per type: a protocol check costs microseconds, too many for
+    a search's inner loop."""
+    return issubclass(kind, method)
+
+
+OPTIONAL_STATE_METHODS: dict[str, type] = {
+    "board_view": HasBoardView, "frame": HasFrame, "action_to_string": HasActionNames,
+    "heuristic_value": HasHeuristic, "random_playout": HasRandomPlayout,
+    "batch_random_playouts": HasBatchPlayouts, "batch_observations": HasBatchObservations,
+    "array_model": HasArrayModel, "reseed": HasReseed, "novelty_atoms": HasNoveltyAtoms}
 
 
 # What a State must have (the arena checks each game's first state for them; ``gamepit check``

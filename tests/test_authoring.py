@@ -232,3 +232,65 @@ def test_check_names_the_mistakes_in_an_entrys_options(cli, tmp_path, old, new, 
     done = cli("check", "game", "takeaway", "--plugins", plugin, cwd=tmp_path)
     assert done.returncode == 1 and message in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def _connect_four_with(**methods):
+    """Connect four whose states have ``methods`` in place of their own fast paths."""
+    from gamepit.games.connect_four import ConnectFour, ConnectFourState
+
+    def clone(self):
+        copy = ConnectFourState.clone(self)
+        copy.__class__ = type(self)
+        return copy
+
+    kind = type("Changed", (ConnectFourState,), {"clone": clone, **methods})
+
+    class Changed(ConnectFour):
+        def new_state(self, seed=None):
+            state = ConnectFourState()
+            state.__class__ = kind
+            return state
+
+    return Changed()
+
+
+def test_fast_paths_are_compared_with_plain_play(registry):
+    """Each fast path a state offers must agree with plain play through the protocol; a wrong
+    one is the line saying which and how."""
+    import numpy as np
+
+    from gamepit.games.connect_four import ConnectFourArrayModel, ConnectFourState
+    from gamepit.search.tree import Expansion
+
+    def swapped(states):
+        return ConnectFourState.batch_observations(states)[:, ::-1]
+
+    def optimist(self, rng):
+        return 0.0 if self.is_terminal() else 1.0
+
+    class Mirror(ConnectFourArrayModel):
+        def recurrent(self, handles, actions):
+            found = super().recurrent(handles, actions)
+            return Expansion(found.handles, found.priors, found.values, found.legal,
+                             found.to_play, -found.rewards)
+
+    check_game(_connect_four_with(), aec=False)  # the real ones, through the same harness
+    for methods, said in (
+            ({"batch_observations": staticmethod(swapped)},
+             "batch_observations(states) must equal observation(current_player)"),
+            ({"random_playout": optimist}, "random_playout from the start averages 1.000"),
+            ({"batch_random_playouts": staticmethod(lambda states, rng: np.ones(len(states)))},
+             "batch_random_playouts must give one value per state, 0.0 for a finished game"),
+            ({"array_model": staticmethod(lambda rollouts=1, seed=None, capacity=64:
+                                          Mirror(rollouts, seed, capacity))},
+             "the array model's reward for action")):
+        with pytest.raises(ConformanceError, match=re.escape(said)):
+            check_game(_connect_four_with(**methods), aec=False)
+
+
+def test_gamepit_check_game_names_the_optional_methods_a_game_offers(cli):
+    result = cli("check", "game", "connect_four")
+    assert result.returncode == 0, result.stderr
+    assert ("offers: board_view, heuristic_value, random_playout, batch_random_playouts, "
+            "batch_observations, array_model (each fast path compared with plain play)"
+            in result.stdout)

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from gamepit.plugins import hookimpl
-from gamepit.protocols import ActResult, Agent, Game, Option, State
+from gamepit.protocols import ActResult, Agent, Game, HasHeuristic, Option, State, offers
 from gamepit.protocols import agent as agent_entry
 
 
@@ -102,8 +102,9 @@ class AlphaBetaAgent(Agent):
                 returns = child.returns()
                 if returns[mover] > max(r for i, r in enumerate(returns) if i != mover):
                     return returns[player] * (1.0 - (ply + 1) / 1000.0)
-        heuristic = getattr(state, "heuristic_value", None)
-        return float(heuristic(player)) if heuristic else 0.0
+        if offers(type(state), HasHeuristic):
+            return float(state.heuristic_value(player))  # type: ignore[attr-defined]
+        return 0.0
 
 
 @hookimpl

@@ -18,6 +18,7 @@ from gamepit.protocols import (
     ActResult,
     Agent,
     Game,
+    HasActionNames,
     MatchInfo,
     MatchResult,
     Resign,
@@ -55,7 +56,8 @@ class HumanAgent(Agent):
         legal = state.legal_actions()
         say(f"\n{state.render()}\n")
         # Moves are named by the position where it can (chess SAN), else by the game.
-        name_of = getattr(state, "action_to_string", game.action_to_string)
+        name_of = (state.action_to_string if isinstance(state, HasActionNames)
+                   else game.action_to_string)
         names = {name_of(a): a for a in legal}
         moves = ", ".join(names)
         while True:

@@ -22,9 +22,16 @@ import numpy as np
 
 from gamepit.errors import GamepitError
 from gamepit.protocols import (
+    OPTIONAL_STATE_METHODS,
     STATE_MEMBERS,
     Agent,
     Game,
+    HasArrayModel,
+    HasBatchObservations,
+    HasBatchPlayouts,
+    HasRandomPlayout,
+    State,
+    offers,
     split_act_result,
     state_hash,
     to_json,
@@ -157,6 +164,8 @@ def check_game(game: Game, episodes: int = 2, max_steps: int = 500, seed: int = 
         for episode in range(episodes):
             with _calling(name, "a random playout"):
                 _check_playout(game, seed + episode, rng, max_steps)
+        with _calling(name, "a fast path"):
+            _check_fast_paths(game, seed, max_steps)
     if aec and capabilities.aec:
         from pettingzoo.test import api_test
 
@@ -238,6 +247,103 @@ def _check_playout(game: Game, seed: int, rng: np.random.Generator, max_steps: i
         _require(state_hash(replayed) == state_hash(state),
                  f"{name}: replaying the same actions from the same seed must give the same "
                  "state (replays depend on it)")
+
+
+def offered_methods(game: Game) -> list[str]:
+    """The optional State methods (``protocols.OPTIONAL_STATE_METHODS``) a game's states
+    offer."""
+    kind = type(game.new_state(0))
+    return [name for name, method in OPTIONAL_STATE_METHODS.items() if offers(kind, method)]
+
+
+PLAYOUTS = 200  # random playouts each way when fast playouts are compared with plain ones
+
+
+def _check_fast_paths(game: Game, seed: int, max_steps: int) -> None:
+    """Compare each fast path the game's states offer with plain play through the State
+    protocol, over the positions of a random game: batched observations with
+    ``observation``, fast and batched playouts with plain ones (their means from the start
+    must agree within sampling error: they play the same random game), the array model with
+    ``apply`` move by move (legal moves, the player to move, rewards)."""
+    name, rng = game.name, np.random.default_rng(seed)
+    start = game.new_state(seed)
+    kind = type(start)
+    line, actions = [start.clone()], []
+    while not line[-1].is_terminal() and len(line) <= max_steps:
+        legal = line[-1].legal_actions()
+        actions.append(int(legal[rng.integers(len(legal))]))
+        line.append(line[-1].clone())
+        line[-1].apply(actions[-1])
+    live = [state for state in line if not state.is_terminal()]
+    if offers(kind, HasBatchObservations) and live:
+        batched = np.asarray(kind.batch_observations(live))  # type: ignore[attr-defined]
+        plain = np.stack([np.asarray(s.observation(s.current_player)) for s in live])
+        _require(batched.shape == plain.shape and batched.dtype == plain.dtype
+                 and np.array_equal(batched, plain),
+                 f"{name}: batch_observations(states) must equal observation(current_player) "
+                 f"of each state, stacked (shape {plain.shape}, dtype {plain.dtype}); it gave "
+                 f"shape {batched.shape}, dtype {batched.dtype}"
+                 + ("" if batched.shape != plain.shape or batched.dtype != plain.dtype
+                    else ", other values"))
+    if offers(kind, HasRandomPlayout) or offers(kind, HasBatchPlayouts):
+        _check_playouts(game, start, line[-1], kind, seed)
+    if offers(kind, HasArrayModel):
+        _check_array_model(game, line, actions, kind, seed)
+
+
+def _check_playouts(game: Game, start: State, end: State, kind: type, seed: int) -> None:
+    import random
+
+    from gamepit.search.playouts import playout_state
+
+    name = game.name
+    plain = np.array([playout_state(start, random.Random(seed + i)) for i in range(PLAYOUTS)])
+    ways: dict[str, Callable[[list[State]], np.ndarray]] = {}
+    if offers(kind, HasRandomPlayout):
+        ways["random_playout"] = lambda states: np.array(
+            [s.random_playout(random.Random(seed + 7 + i))  # type: ignore[attr-defined]
+             for i, s in enumerate(states)], dtype=float)
+    if offers(kind, HasBatchPlayouts):
+        ways["batch_random_playouts"] = lambda states: np.asarray(
+            kind.batch_random_playouts(states, np.random.default_rng(seed)),  # type: ignore[attr-defined]
+            dtype=float)
+    for method, play in ways.items():
+        over = play([end.clone()])
+        _require(over.shape == (1,) and (not end.is_terminal() or over[0] == 0.0),
+                 f"{name}: {method} must give one value per state, 0.0 for a finished game")
+        fast = play([start.clone() for _ in range(PLAYOUTS)])
+        _require(fast.shape == (PLAYOUTS,) and np.isfinite(fast).all(),
+                 f"{name}: {method} must give one finite value per state")
+        error = np.sqrt((plain.var() + fast.var()) / PLAYOUTS)
+        _require(abs(fast.mean() - plain.mean()) <= 5 * error + 0.05,
+                 f"{name}: {method} from the start averages {fast.mean():.3f} over {PLAYOUTS} "
+                 f"playouts, plain random play {plain.mean():.3f}: it must play the same "
+                 "uniformly random game and value it for the player to move")
+
+
+def _check_array_model(game: Game, line: list[State], actions: list[int], kind: type,
+                       seed: int) -> None:
+    """Step the array model along ``line`` (a random game: ``actions`` lead from each of its
+    states to the next) beside the states themselves."""
+    name = game.name
+    model = kind.array_model(1, seed, 64)  # type: ignore[attr-defined]
+    described = model.initial([line[0]])
+    for step, before in enumerate(line):
+        _require(np.array_equal(np.asarray(described.legal[0], dtype=bool),
+                                before.legal_mask() & (not before.is_terminal())),
+                 f"{name}: the array model's legal moves differ from legal_mask() after "
+                 f"{step} moves")
+        _require(int(described.to_play[0]) == before.current_player,
+                 f"{name}: the array model's player to move is {int(described.to_play[0])} "
+                 f"after {step} moves, the state's {before.current_player}")
+        if step == len(actions):
+            break
+        action, after = actions[step], line[step + 1]
+        described = model.recurrent(described.handles, np.array([action]))
+        reward = after.returns()[0] - before.returns()[0]
+        _require(abs(float(described.rewards[0]) - reward) < 1e-6,
+                 f"{name}: the array model's reward for action {action} after {step} moves is "
+                 f"{float(described.rewards[0])}, apply() gives player 0 {reward}")
 
 
 def check_agent(agent: Agent, game: Game, games: int = 2, seed: int = 0,

@@ -124,6 +124,7 @@ def cmd_check(args: argparse.Namespace, manager: PluginManager) -> int:
         check_agent,
         check_game,
         entry_problems,
+        offered_methods,
     )
     from gamepit.plugins.manager import resolve_entry
 
@@ -151,4 +152,8 @@ def cmd_check(args: argparse.Namespace, manager: PluginManager) -> int:
         return 1
     print(f"ok: {args.kind} {args.spec} follows the protocols"
           + (f" on {game.spec or game.name}" if args.kind == "agent" else ""))
+    if args.kind == "game" and game.capabilities.state:
+        offered = offered_methods(game)
+        print(f"offers: {', '.join(offered)} (each fast path compared with plain play)"
+              if offered else "offers: none of the optional State methods")
     return 0

@@ -23,7 +23,7 @@ import numpy as np
 from gamepit.errors import SpecError
 from gamepit.games.chess_notation import chess_pgn, fen_board_view, replayed_state
 from gamepit.plugins import hookimpl
-from gamepit.protocols import BaseState, Capabilities, Game, Option
+from gamepit.protocols import BaseState, Capabilities, Game, HasBoardView, Option
 from gamepit.protocols import game as game_entry
 
 MAX_MOVES = 1_000_000  # the highest move cap a spec may set
@@ -234,9 +234,8 @@ class PettingZooState(BaseState):
 
     def render(self) -> str:
         text = self.env.render() if self.game.ansi else None
-        board_view = getattr(self, "board_view", None)
-        if not isinstance(text, str) and board_view is not None:
-            view = board_view()
+        if not isinstance(text, str) and isinstance(self, HasBoardView):
+            view = self.board_view()
             marks = [cell or "." for cell in view["cells"]]
             text = "\n".join(" ".join(marks[row * view["cols"]:(row + 1) * view["cols"]])
                              for row in range(view["rows"]))

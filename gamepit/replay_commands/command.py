@@ -11,7 +11,7 @@ from gamepit.cli import add_command
 from gamepit.errors import GamepitError, ReplayError, SpecError
 from gamepit.files import atomic_write, writable_folder
 from gamepit.plugins.manager import PluginManager
-from gamepit.protocols import State
+from gamepit.protocols import HasActionNames, State
 from gamepit.replay import Replay, read_replay, simulate, verify
 from gamepit.replay.format import DEFAULT_FOLDER, SUFFIX
 
@@ -103,7 +103,8 @@ def move_names(replay: Replay, registry: Any, upto: int | None = None
     names: list[str] = []
 
     def name(state: State, step: dict[str, Any]) -> None:
-        namer = getattr(state, "action_to_string", None) or game.action_to_string
+        namer = (state.action_to_string if isinstance(state, HasActionNames)
+                 else game.action_to_string)
         try:
             names.append(str(namer(step["action"])))
         except Exception:  # noqa: BLE001 - a name is a nicety; the number still shows

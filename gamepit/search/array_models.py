@@ -5,30 +5,25 @@ A state type may offer such a model as an optional method (below): the game's ru
 of arrays behind the tree's ``Model`` seam, where a handle is a row number, ``recurrent`` plays
 one move in every row at once, and leaves are valued by random playouts run on the same
 arrays. It must play exactly the state's rules (the game's tests step both side by side).
-This module names no game: ``array_model_for`` finds the model with getattr on the roots' type.
+This module names no game: ``array_model_for`` finds the model on the roots' type
+(``protocols.HasArrayModel``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gamepit.protocols import State
+from gamepit.protocols import HasArrayModel, State, offers
 from gamepit.search.tree import Model
-
-# Optional State method, looked up with getattr on the state's type by ``array_model_for``:
-#   array_model(rollouts: int = 1, seed: int | None = None, capacity: int = 4096) -> Model
-#       (staticmethod) a fresh ``gamepit.search.tree.Model`` whose ``initial`` takes states of
-#       this type as roots and whose handles are rows of its arrays; leaves are valued by the
-#       mean of ``rollouts`` uniformly random playouts drawn from ``seed``; ``capacity`` is
-#       the number of positions it makes room for at first (it grows as needed).
 
 
 def array_model_for(roots: Sequence[State], rollouts: int = 1, seed: int | None = None,
                     capacity: int = 4096) -> Model | None:
     """The array model that the roots' state type offers, or None when it offers none or the
     roots are of mixed types (search them as States then)."""
-    kind = type(roots[0]) if roots else None
-    make = getattr(kind, "array_model", None)
-    if make is None or not all(type(root) is kind for root in roots):
+    if not roots:
         return None
-    return make(rollouts, seed, capacity)
+    kind = type(roots[0])
+    if not offers(kind, HasArrayModel) or not all(type(root) is kind for root in roots):
+        return None
+    return kind.array_model(rollouts, seed, capacity)  # type: ignore[attr-defined]

@@ -29,14 +29,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gamepit.protocols import State
+from gamepit.protocols import HasNoveltyAtoms, State
 
 
 def atoms(state: State) -> list[Hashable]:
     """The atoms true in ``state`` (see the module docstring for where they come from)."""
-    custom = getattr(state, "novelty_atoms", None)
-    if callable(custom):
-        return list(custom())
+    if isinstance(state, HasNoveltyAtoms):
+        return list(state.novelty_atoms())
     ram = getattr(state, "ram", None)
     if isinstance(ram, (bytes, bytearray)) and ram:
         values = np.frombuffer(ram, dtype=np.uint8).astype(np.int64)

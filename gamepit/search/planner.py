@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from gamepit.plugins import hookimpl
-from gamepit.protocols import ActResult, Agent, Game, Option, State
+from gamepit.protocols import ActResult, Agent, Game, HasReseed, Option, State
 from gamepit.protocols import agent as agent_entry
 from gamepit.search.iw import choose, iw1
 from gamepit.search.mcts import position_key
@@ -132,9 +132,8 @@ class PlannerAgent(Agent):
             raise ValueError("cannot plan from a finished game")
         rng = np.random.default_rng([key, 3])
         root = state.clone()
-        reseed = getattr(root, "reseed", None)
-        if self.chance == "sample" and callable(reseed):
-            reseed(int(rng.integers(2**63)))
+        if self.chance == "sample" and isinstance(root, HasReseed):
+            root.reseed(int(rng.integers(2**63)))
         found = iw1(root, len(state.legal_mask()), self.nodes, self.discount, rng,
                     self.seconds)
         action = choose(found, rng)
@@ -207,9 +206,8 @@ class PlannerAgent(Agent):
         """Replay the path from a clone of the root with a fresh draw of its chance; the walk
         stops early where this draw ends the game or makes the next move illegal."""
         state = root.clone()
-        reseed = getattr(state, "reseed", None)
-        if callable(reseed):
-            reseed(rng.getrandbits(63))
+        if isinstance(state, HasReseed):
+            state.reseed(rng.getrandbits(63))
         rewards = []
         for action in actions:
             if state.is_terminal() or not state.legal_mask()[action]:

@@ -2,12 +2,12 @@
 
 Any State can be played out through its protocol (``legal_actions``/``apply``), which costs a
 method call or three per move. A state type whose playouts dominate search time may offer
-faster ones as optional methods (below): one that plays a single game on plain Python values,
-and one that plays a whole batch at once in numpy arrays, used when the search hands over many
-leaves in one call. Both play uniformly random legal moves, so they estimate the same thing as
-the generic playout.
+faster ones as optional methods (``protocols.HasRandomPlayout`` and ``HasBatchPlayouts``): one
+that plays a single game on plain Python values, and one that plays a whole batch at once in
+numpy arrays, used when the search hands over many leaves in one call. Both play uniformly
+random legal moves, so they estimate the same thing as the generic playout.
 
-This module names no game: it finds a state's fast playouts with getattr on its type.
+This module names no game: it asks a state's type which fast playouts it offers.
 """
 
 from __future__ import annotations
@@ -17,16 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gamepit.protocols import State
+from gamepit.protocols import HasBatchPlayouts, HasRandomPlayout, State, offers
 
-# Optional State methods, looked up with getattr on the state's type by ``playout_values``:
-#   random_playout(rng: random.Random) -> float
-#       one uniformly random playout from this state to the end of the game, faster than the
-#       generic ``playout_state``: what the player to move gains from here to the end (0.0
-#       when the game is already over).
-#   batch_random_playouts(states, rng: np.random.Generator) -> np.ndarray   (staticmethod)
-#       ``random_playout`` of many states of this type at once, [K] floats; used for batches
-#       of at least BATCH_KERNEL_FROM states.
 BATCH_KERNEL_FROM = 24  # below this many leaves, numpy's per-call cost outweighs its speed
 
 
@@ -49,14 +41,13 @@ def playout_values(states: Sequence[State], rng: random.Random,
                    np_rng: np.random.Generator) -> np.ndarray:
     """One random playout from each state: its value for the player to move there. States
     of one type use the fast playouts that type offers; a mixed batch goes one by one."""
-    kind = type(states[0]) if states else None
-    single = getattr(kind, "random_playout", None)
-    batch = getattr(kind, "batch_random_playouts", None)
+    kind = type(states[0]) if states else object
+    single, batch = offers(kind, HasRandomPlayout), offers(kind, HasBatchPlayouts)
     if (single or batch) and all(type(state) is kind for state in states):
-        if batch is not None and len(states) >= BATCH_KERNEL_FROM:
-            return batch(states, np_rng)
-        if single is not None:
-            return np.array([single(state, rng) for state in states])
+        if batch and len(states) >= BATCH_KERNEL_FROM:
+            return kind.batch_random_playouts(states, np_rng)  # type: ignore[attr-defined]
+        if single:
+            return np.array([state.random_playout(rng) for state in states])  # type: ignore[attr-defined]
     return np.array([playout_state(state, rng) for state in states])
 
 

@@ -38,7 +38,7 @@ from typing import Any
 
 from gamepit.arena.match import LiveMatch, MatchSettings, fault_reason, read_answer
 from gamepit.errors import GamepitError
-from gamepit.protocols import State, to_json
+from gamepit.protocols import HasActionNames, HasBoardView, HasFrame, State, to_json
 from gamepit.viewer.live import Hub, Source
 from gamepit.viewer.session import SCREEN_LOCK, encode_png, json_safe, names_in_position
 
@@ -76,7 +76,7 @@ def click_targets(state: State, legal: list[int],
     (chess), else from ``name_of`` (the game's ``action_to_string``)."""
     before = state.board_view()
     cells_before, style = before["cells"], before.get("style", "grid")
-    name = getattr(state, "action_to_string", None) or name_of
+    name = state.action_to_string if isinstance(state, HasActionNames) else name_of
     moves = []
     for action in legal:
         child = state.clone()
@@ -158,8 +158,8 @@ class PlayGame:
         with SCREEN_LOCK:
             self.game = registry.make_game(game_spec)
             self.state = self.game.new_state(seed)
-        self.has_frames = callable(getattr(self.state, "frame", None))
-        if not self.has_frames and not callable(getattr(self.state, "board_view", None)):
+        self.has_frames = isinstance(self.state, HasFrame)
+        if not self.has_frames and not isinstance(self.state, HasBoardView):
             raise GamepitError(f"play: {self.game.name} has neither a board view nor screens "
                                "to play in the browser; play it at the terminal")
         players = self.game.num_players

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from gamepit.errors import GamepitError, ReplayError
-from gamepit.protocols import State, state_hash
+from gamepit.protocols import HasActionNames, HasBoardView, HasFrame, State, state_hash
 from gamepit.replay import Replay
 
 SNAPSHOT_EVERY = 100
@@ -42,8 +42,8 @@ class ReplaySession:
         with SCREEN_LOCK:  # building a pixel game's start state runs its emulator
             self.game = registry.make_game(replay.header["game"])
             start = self.game.new_state(replay.header["seed"])
-        self.has_frames = callable(getattr(start, "frame", None))
-        self.has_board = callable(getattr(start, "board_view", None))
+        self.has_frames = isinstance(start, HasFrame)
+        self.has_board = isinstance(start, HasBoardView)
         self._lock = SCREEN_LOCK if self.has_frames else threading.RLock()
         self._snapshots: dict[int, State] = {0: start}
         self._cursor: tuple[int, State] | None = None  # the state after some steps, stepped on
@@ -215,9 +215,9 @@ def names_in_position(state: State, step: dict[str, Any]) -> dict[str, str]:
     """Names of the moves a step mentions (the one played, the agent's top moves, its most
     visited and likeliest moves), from states that name moves by position (chess: ``e2e4``
     depends on where the pieces are). Empty for games whose names need no position."""
-    name = getattr(state, "action_to_string", None)
-    if not callable(name):
+    if not isinstance(state, HasActionNames):
         return {}
+    name = state.action_to_string
     info = step.get("info") or {}
     wanted = {step["action"]}
     wanted.update(a for a in info.get("top_moves") or [] if isinstance(a, int))
