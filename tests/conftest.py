@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,11 +47,14 @@ def registry(manager: PluginManager):
 
 
 def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None,
-            input: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run ``python -m gamepit ARGS`` as a user would; returns the finished process."""
+            input: str | None = None, timeout: float = 300, fresh: bool = False
+            ) -> subprocess.CompletedProcess:
+    """Run ``python -m gamepit ARGS`` as a user would, in a process of its own; returns the
+    finished process. A fork of a warm server unless ``fresh`` (tests/cli_runner.py)."""
+    from tests import cli_runner
+
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "gamepit", *args], cwd=cwd, env=full_env,
-                          input=input, capture_output=True, text=True, timeout=timeout)
+    return cli_runner.run(list(args), cwd, full_env, input, timeout, fresh)
 
 
 @pytest.fixture
