@@ -382,3 +382,30 @@ def test_listing_plugins_works_without_minatar_and_imports_nothing_of_it():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "minatar" in done.stdout
+
+
+@pytest.mark.parametrize("name", GAMES)
+def test_new_states_are_the_games_a_fresh_env_would_play(registry, name):
+    """A new state copies the game's template Env instead of building one (Env() seeds a
+    numpy RandomState, most of a short episode's cost): the same start and the same game as an
+    Env built afresh and reset from the state's generator, move for move."""
+    from gamepit.games.minatar import MinAtarState, SplitMix, _seed_state
+
+    game = registry.make_game(f"minatar:{name}")
+    for seed in range(6):
+        state = game.new_state(seed)
+        fresh = MinAtarState.__new__(MinAtarState)
+        fresh.game, fresh.rng = game, SplitMix(_seed_state(seed))
+        fresh.env = game._module.Env(ramping=game.ramping)
+        fresh.env.random = fresh.rng
+        fresh.env.reset()
+        fresh.last_action, fresh.steps, fresh.score, fresh.reward = 0, 0, 0.0, 0.0
+        fresh._planes = None
+        actions = np.random.default_rng(seed).integers(game.num_actions, size=60)
+        for action in actions:
+            assert state.fingerprint() == fresh.fingerprint()
+            if state.is_terminal():
+                break
+            state.apply(int(action))
+            fresh.apply(int(action))
+        assert state.env.__dict__.keys() == fresh.env.__dict__.keys()

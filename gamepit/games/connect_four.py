@@ -52,11 +52,12 @@ _WINDOW_SCORE = (0, 1, 4, 16, 0)
 
 
 class ConnectFourState(BaseState):
-    __slots__ = ("bits", "heights", "player", "winner", "moves")
+    __slots__ = ("bits", "heights", "open", "player", "winner", "moves")
 
     def __init__(self) -> None:
         self.bits = [0, 0]
         self.heights = [col * 7 for col in range(WIDTH)]
+        self.open = list(range(WIDTH))  # the columns with room, kept as moves fill them
         self.player = 0
         self.winner = -1
         self.moves = 0
@@ -66,31 +67,51 @@ class ConnectFourState(BaseState):
         return -1 if self.winner >= 0 or self.moves == ALL_CELLS else self.player
 
     def legal_mask(self) -> np.ndarray:
-        if self.is_terminal():
-            return np.zeros(WIDTH, dtype=bool)
-        return np.array([h < t for h, t in zip(self.heights, COLUMN_TOP, strict=True)], dtype=bool)
+        mask = np.zeros(WIDTH, dtype=bool)
+        if self.winner < 0 and self.moves < ALL_CELLS:
+            mask[self.open] = True
+        return mask
 
     def legal_actions(self) -> list[int]:
-        if self.is_terminal():
+        if self.winner >= 0 or self.moves == ALL_CELLS:
             return []
-        return [c for c in range(WIDTH) if self.heights[c] < COLUMN_TOP[c]]
+        return self.open[:]
 
     def apply(self, action: int) -> None:
-        if (self.is_terminal() or not 0 <= action < WIDTH
-                or self.heights[action] >= COLUMN_TOP[action]):
+        heights = self.heights
+        if (self.winner >= 0 or self.moves == ALL_CELLS or not 0 <= action < WIDTH
+                or heights[action] >= COLUMN_TOP[action]):
             raise ValueError(f"illegal connect four action {action}")
         player = self.player
-        self.bits[player] |= 1 << self.heights[action]
-        self.heights[action] += 1
+        bits = self.bits[player] | 1 << heights[action]
+        self.bits[player] = bits
+        heights[action] += 1
+        if heights[action] == COLUMN_TOP[action]:
+            self.open.remove(action)
         self.moves += 1
-        if has_four(self.bits[player]):
+        # has_four unrolled (this runs once a move of every playout through the protocol)
+        pairs = bits & (bits >> 1)
+        if pairs & (pairs >> 2):
             self.winner = player
+        else:
+            pairs = bits & (bits >> 7)
+            if pairs & (pairs >> 14):
+                self.winner = player
+            else:
+                pairs = bits & (bits >> 6)
+                if pairs & (pairs >> 12):
+                    self.winner = player
+                else:
+                    pairs = bits & (bits >> 8)
+                    if pairs & (pairs >> 16):
+                        self.winner = player
         self.player = 1 - player
 
     def clone(self) -> ConnectFourState:
         other = ConnectFourState.__new__(ConnectFourState)
         other.bits = self.bits[:]
         other.heights = self.heights[:]
+        other.open = self.open[:]
         other.player = self.player
         other.winner = self.winner
         other.moves = self.moves

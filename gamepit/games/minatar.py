@@ -182,9 +182,15 @@ class MinAtarState(BaseState):
     def __init__(self, game: MinAtarGame, seed: int) -> None:
         self.game = game
         self.rng = SplitMix(_seed_state(seed))
-        env = game._module.Env(ramping=game.ramping)  # resets itself with numpy's RNG...
+        # The game's template Env copied, not a new Env: Env() seeds a numpy RandomState
+        # (about 90 us, most of a short episode's cost) and resets from it; reset() draws
+        # every random field again from our generator, and the others are the template's.
+        template = game._template
+        env = type(template).__new__(type(template))
+        env.__dict__.update({name: value if name in _SHARED_FIELDS else _copy(value)
+                             for name, value in template.__dict__.items()})
         env.random = self.rng
-        env.reset()  # ...so reset again, from our draws
+        env.reset()
         self.env = env
         self.last_action = 0
         self.steps = 0
@@ -351,7 +357,7 @@ class MinAtarGame(Game):
         self.ramping = bool(ramping)
         self.minimal_actions = bool(minimal_actions)
         self.max_steps = int(max_steps)
-        probe = self._module.Env(ramping=self.ramping)
+        probe = self._template = self._module.Env(ramping=self.ramping)  # new states copy it
         self.action_set: tuple[int, ...] = (tuple(probe.minimal_action_set()) if minimal_actions
                                             else tuple(range(len(ACTION_NAMES))))
         self.num_actions = len(self.action_set)

@@ -17,6 +17,9 @@ LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4
 _LINES_THROUGH = tuple(tuple(line for line in LINES if cell in line) for cell in range(9))
 
 
+_CELLS = tuple(range(9))
+
+
 class TicTacToeState(BaseState):
     """Board of 9 cells holding -1 (empty), 0 or 1 (the player who took it)."""
 
@@ -30,21 +33,22 @@ class TicTacToeState(BaseState):
 
     @property
     def current_player(self) -> int:
-        return -1 if self.is_terminal() else self.player
+        return -1 if self.winner >= 0 or self.moves == 9 else self.player
 
     def legal_mask(self) -> np.ndarray:
-        if self.is_terminal():
+        if self.winner >= 0 or self.moves == 9:
             return np.zeros(9, dtype=bool)
-        return np.array([cell == -1 for cell in self.board], dtype=bool)
+        return np.array(self.board, dtype=np.int8) == -1
 
     def legal_actions(self) -> list[int]:
-        if self.is_terminal():
+        if self.winner >= 0 or self.moves == 9:
             return []
-        return [i for i, cell in enumerate(self.board) if cell == -1]
+        board = self.board
+        return [i for i in _CELLS if board[i] == -1]
 
     def apply(self, action: int) -> None:
         board = self.board
-        if self.is_terminal() or not 0 <= action < 9 or board[action] != -1:
+        if self.winner >= 0 or self.moves == 9 or not 0 <= action < 9 or board[action] != -1:
             raise ValueError(f"illegal tic-tac-toe action {action}")
         player = self.player
         board[action] = player

@@ -848,16 +848,6 @@ def resume_search_run(run: Run, shape: dict[str, Any], parts: Mapping[str, Any],
     return step, values
 
 
-def save_search_run(run: Run, args: Any, buffer: Any, step: int, payload: Mapping[str, Any]
-                    ) -> Path:
-    """Checkpoint a search learner's run: its replay buffer first (``save_buffer``), then
-    ``save``: a run killed between the two resumes from the older checkpoint with the newer
-    buffer, which only holds more data."""
-    if args.save_buffer:
-        buffer.save(run.folder / BUFFER)
-    return save(run, step, payload)
-
-
 def save_agent_network(path: Path, meta: Mapping[str, Any], key: str,
                        network: torch.nn.Module, **facts: Any) -> Path:
     """What an agent needs and nothing more (no optimizer, no buffer), small enough to ship:

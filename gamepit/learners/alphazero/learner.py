@@ -519,9 +519,11 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
 
     def save() -> None:
         seconds = time.perf_counter() - clock
+        if args.save_buffer:  # first: a resumed run's buffer never lags its checkpoint
+            buffer.save(run.folder / toolkit.BUFFER)
         toolkit.save_agent_network(run.folder / BEST, meta, "best_network", best_network,
                                    iteration=iteration, step=positions, train_seconds=seconds)
-        toolkit.save_search_run(run, args, buffer, positions, {
+        toolkit.save(run, positions, {
             **meta, "iteration": iteration, "best_generation": best_generation,
             "train_seconds": seconds, "network": network, "best_network": best_network,
             "optimizer": optimizer})

@@ -831,9 +831,11 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
 
     def save() -> None:
         seconds = time.perf_counter() - clock
+        if args.save_buffer:  # first: a resumed run's buffer never lags its checkpoint
+            buffer.save(run.folder / toolkit.BUFFER)
         toolkit.save_agent_network(run.folder / MODEL, meta, "network", network, step=positions,
                                    train_seconds=seconds)
-        toolkit.save_search_run(run, args, buffer, positions, {
+        toolkit.save(run, positions, {
             **meta, "iteration": iteration, "updates": updates, "train_seconds": seconds,
             "train_credit": credit,
             "network": network, "target_network": target, "optimizer": optimizer})
