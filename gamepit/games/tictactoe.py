@@ -17,16 +17,14 @@ LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4
 _LINES_THROUGH = tuple(tuple(line for line in LINES if cell in line) for cell in range(9))
 
 
-_CELLS = tuple(range(9))
-
-
 class TicTacToeState(BaseState):
     """Board of 9 cells holding -1 (empty), 0 or 1 (the player who took it)."""
 
-    __slots__ = ("board", "player", "winner", "moves")
+    __slots__ = ("board", "open", "player", "winner", "moves")
 
     def __init__(self) -> None:
         self.board = [-1] * 9
+        self.open = list(range(9))  # the empty cells, in order, kept as moves fill them
         self.player = 0
         self.winner = -1
         self.moves = 0
@@ -43,8 +41,7 @@ class TicTacToeState(BaseState):
     def legal_actions(self) -> list[int]:
         if self.winner >= 0 or self.moves == 9:
             return []
-        board = self.board
-        return [i for i in _CELLS if board[i] == -1]
+        return self.open[:]
 
     def apply(self, action: int) -> None:
         board = self.board
@@ -52,16 +49,19 @@ class TicTacToeState(BaseState):
             raise ValueError(f"illegal tic-tac-toe action {action}")
         player = self.player
         board[action] = player
-        self.moves += 1
-        for a, b, c in _LINES_THROUGH[action]:
-            if board[a] == board[b] == board[c]:
-                self.winner = player
-                break
+        self.open.remove(action)
+        self.moves = moves = self.moves + 1
+        if moves >= 5:  # the first player's third mark is the earliest line
+            for a, b, c in _LINES_THROUGH[action]:
+                if board[a] == board[b] == board[c]:
+                    self.winner = player
+                    break
         self.player = 1 - player
 
     def clone(self) -> TicTacToeState:
         other = TicTacToeState.__new__(TicTacToeState)
         other.board = self.board[:]
+        other.open = self.open[:]
         other.player = self.player
         other.winner = self.winner
         other.moves = self.moves
