@@ -40,9 +40,7 @@ def test_check_agent_catches_an_act_batch_that_differs_from_act():
 @cache
 def minimax(board: tuple, player: int) -> int:
     """Exact value (+1 win, 0 draw, -1 loss) for the player to move."""
-    state = TicTacToeState()
-    state.board, state.player = list(board), player
-    state.moves = sum(c != -1 for c in board)
+    state = TicTacToeState.from_board(board, player)
     for a, b, c in ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8),
                     (0, 4, 8), (2, 4, 6)):
         if board[a] != -1 and board[a] == board[b] == board[c]:

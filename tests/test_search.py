@@ -57,13 +57,7 @@ def best_move(result) -> int:
 
 @cache
 def _solve(board: tuple[int, ...], player: int) -> float:
-    state = TicTacToeState()
-    state.board, state.player = list(board), player
-    state.moves = sum(cell >= 0 for cell in board)
-    for a, b, c in ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8),
-                    (0, 4, 8), (2, 4, 6)):
-        if board[a] >= 0 and board[a] == board[b] == board[c]:
-            state.winner = board[a]
+    state = TicTacToeState.from_board(board, player)
     if state.is_terminal():
         return state.returns()[player]
     best = -1.0

@@ -29,6 +29,18 @@ class TicTacToeState(BaseState):
         self.winner = -1
         self.moves = 0
 
+    @classmethod
+    def from_board(cls, board: list[int] | tuple[int, ...], player: int) -> TicTacToeState:
+        """The position with these 9 cells (-1 empty, else the player who took it) and
+        ``player`` to move; a completed line makes its owner the winner."""
+        state = cls()
+        state.board, state.player = list(board), player
+        state.open = [cell for cell, mark in enumerate(board) if mark < 0]
+        state.moves = 9 - len(state.open)
+        state.winner = next((board[a] for a, b, c in LINES
+                             if board[a] >= 0 and board[a] == board[b] == board[c]), -1)
+        return state
+
     @property
     def current_player(self) -> int:
         return -1 if self.winner >= 0 or self.moves == 9 else self.player
