@@ -40,8 +40,7 @@ def timed(step: callable, seconds: float) -> tuple[float, float]:
 def raw_play(name: str, observe: bool, envs: int) -> callable:
     import minatar
 
-    environments = [minatar.Environment(name, sticky_action_prob=0.1, random_seed=i)
-                    for i in range(envs)]
+    environments = [minatar.Environment(name, sticky_action_prob=0.1) for _ in range(envs)]
     actions = np.random.default_rng(0).integers(6, size=1 << 16).tolist()
     cursor = [0]
 

@@ -182,13 +182,15 @@ class MinAtarState(BaseState):
     def __init__(self, game: MinAtarGame, seed: int) -> None:
         self.game = game
         self.rng = SplitMix(_seed_state(seed))
-        # The game's template Env copied, not a new Env: Env() seeds a numpy RandomState
-        # (about 90 us, most of a short episode's cost) and resets from it; reset() draws
-        # every random field again from our generator, and the others are the template's.
+        # Not a new Env: Env() seeds a numpy RandomState (about 90 us, most of a short
+        # episode's cost) and resets from it. The template's constants, then reset(), which
+        # sets every other field, drawing from our generator.
         template = game._template
         env = type(template).__new__(type(template))
-        env.__dict__.update({name: value if name in _SHARED_FIELDS else _copy(value)
-                             for name, value in template.__dict__.items()})
+        fields = env.__dict__
+        for name in _CONSTANT_FIELDS:
+            if name in template.__dict__:
+                fields[name] = template.__dict__[name]
         env.random = self.rng
         env.reset()
         self.env = env
@@ -268,10 +270,17 @@ class MinAtarState(BaseState):
     def observation(self, player: int = 0) -> np.ndarray:
         """MinAtar's planes, channels first: float32 [C, 10, 10] of 0/1. Read-only."""
         if self._planes is None:
-            planes = np.ascontiguousarray(self.env.state().transpose(2, 0, 1), dtype=np.float32)
+            planes = self.planes()
             planes.flags.writeable = False
             self._planes = planes
         return self._planes
+
+    def planes(self) -> np.ndarray:
+        """The observation as a new array of the caller's own (what the Gymnasium face
+        returns), without keeping it."""
+        if self._planes is not None:
+            return self._planes.copy()
+        return np.ascontiguousarray(self.env.state().transpose(2, 0, 1), dtype=np.float32)
 
     @staticmethod
     def batch_observations(states: list[MinAtarState]) -> np.ndarray:
@@ -440,7 +449,7 @@ def _faces() -> tuple[type, type]:
             super().reset(seed=seed)
             episode_seed = int(self.np_random.integers(2 ** 63))
             self.state = self.game.new_state(episode_seed)
-            return np.array(self.state.observation(0)), {}
+            return self.state.planes(), {}
 
         def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
             if self.state is None:
@@ -449,7 +458,7 @@ def _faces() -> tuple[type, type]:
             state = self.state
             terminated = bool(state.env.terminal)
             truncated = not terminated and state.is_terminal()
-            return (np.array(state.observation(0)), state.reward, terminated, truncated, {})
+            return state.planes(), state.reward, terminated, truncated, {}
 
         def render(self) -> Any:
             if self.state is None or self.render_mode is None:
@@ -515,9 +524,9 @@ def _faces() -> tuple[type, type]:
                 if state.is_terminal():
                     terminated[index] = bool(state.env.terminal)
                     truncated[index] = not terminated[index]
-                    finals[index] = state.observation(0)
+                    finals[index] = state.planes()
                     state = self.states[index] = self._new()
-                observations[index] = state.observation(0)
+                observations[index] = state.env.state().transpose(2, 0, 1)  # cast on copy
             info: dict[str, Any] = {}
             done = terminated | truncated
             if done.any():
