@@ -67,12 +67,11 @@ def self_play(manager: PluginManager, backend: str, workers: int, rounds: int,
     game = manager.registry.make_game(args.game)
     shape = network_shape(game, args)
     network = build_network(shape).eval()
-    config = {**as_plain_dict(args), "backend": backend, "workers": workers}
     here = workers == 0
     rng = np.random.default_rng(0)
-    settings = AlphaZeroArgs(**config)
+    settings = AlphaZeroArgs(**{**as_plain_dict(args), "backend": backend, "workers": workers})
     with open_pool(backend, workers, SelfPlayWorker,
-                   (manager if here else None, config, shape, "cpu")) as pool:
+                   (manager if here else None, settings, shape, "cpu")) as pool:
         self_play_round(pool, network, 0, settings, rng)  # warm-up: workers start, import
         started = time.perf_counter()
         positions = sum(self_play_round(pool, network, version, settings, rng).moves

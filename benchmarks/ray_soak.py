@@ -33,7 +33,6 @@ from gamepit.learners.alphazero.learner import (
     train_step,
 )
 from gamepit.plugins.manager import get_manager
-from gamepit.training.settings import as_plain_dict
 
 
 def rss_mb(pid: int) -> float:
@@ -68,7 +67,7 @@ def main() -> None:
     buffer = ReplayBuffer(args.buffer_size, shape_of(shape), shape["num_actions"],
                           game.observation_dtype)
     rng = np.random.default_rng(0)
-    pool = RayPool(options.workers, SelfPlayWorker, (None, as_plain_dict(args), shape, "cpu"))
+    pool = RayPool(options.workers, SelfPlayWorker, (None, args, shape, "cpu"))
     pids = [pool.pid(worker) for worker in range(pool.size)]
     print(f"soak: {options.minutes:g} min of {args.game} self-play on Ray, {pool.size} "
           f"workers (pids {pids}), driver pid {os.getpid()}", flush=True)
