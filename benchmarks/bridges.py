@@ -1,7 +1,7 @@
 """The bridges' cost: random-playout moves per second and clone time of ``openspiel:GAME`` and
 ``pettingzoo:MODULE`` next to gamepit's native games and the raw engines, side by side.
 
-    python benchmarks/bridges.py [--seconds 1]
+    python benchmarks/bridges.py [--seconds 1] [--repeats 5]
 
 Rows in a group play the same game. "raw pyspiel" drives OpenSpiel directly (what the bridge
 wraps); "raw PettingZoo AEC" is PettingZoo's own agent_iter loop. Clones are taken 10 random
@@ -13,8 +13,10 @@ compares each row's moves per second with the group's first row.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -56,6 +58,8 @@ def mid_game(state: Any, moves: int) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="per row (default 1)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="measurements a row, the rows taking turns; the median is shown")
     args = parser.parse_args()
     registry = PluginManager(autoload=False).registry
     groups = {
@@ -75,29 +79,43 @@ def main() -> None:
     }
     moves_in = {"tic-tac-toe": 4, "connect four": 10, "chess": 10}
     print(f"machine: {platform.machine()} {platform.processor() or ''}, "
-          f"python {platform.python_version()}, {args.seconds:g}s per row")
+          f"python {platform.python_version()}, {args.seconds:g}s per row, median of "
+          f"{args.repeats}, load average {os.getloadavg()[0]:.2f}")
     print(f"{'game':<13} {'implementation':<20} {'moves/s':>10} {'ratio':>7} {'clone us':>9}")
     for group, rows in groups.items():
+        speeds: dict[str, list[float]] = {label: [] for label, _ in rows}
+        clones: dict[str, float] = {}
+        for repeat in range(args.repeats):  # rows take turns, so load falls on all of them
+            turn = rows[repeat % len(rows):] + rows[:repeat % len(rows)]
+            for label, target in turn:
+                speeds[label].append(measure(label, target, group, registry, args.seconds,
+                                             moves_in, clones))
         first = None
-        for label, target in rows:
-            clone = float("nan")
-            if label == "raw pyspiel":
-                speed = raw_pyspiel_playouts(target, args.seconds)
-                native = pyspiel.load_game(target).new_initial_state()
-                clone = clone_microseconds(native.clone, args.seconds)
-            elif label == "raw PettingZoo AEC":
-                import pettingzoo
-
-                speed = aec_playouts(pettingzoo.make("aec", target), args.seconds)
-            else:
-                game = registry.make_game(target)
-                speed = state_playouts(game, args.seconds)
-                position = mid_game(game.new_state(0), moves_in[group])
-                clone = clone_microseconds(position.clone, args.seconds)
+        for label, _ in rows:
+            speed = statistics.median(speeds[label])
             first = first or speed
             print(f"{group:<13} {label:<20} {speed:>10,.0f} {speed / first:>6.2f}x "
-                  f"{clone:>9.1f}")
+                  f"{clones.get(label, float('nan')):>9.1f}")
 
+
+def measure(label: str, target: str, group: str, registry: Any, seconds: float,
+            moves_in: dict[str, int], clones: dict[str, float]) -> float:
+    """Moves per second of one row; its clone time goes into ``clones`` the first time."""
+    if label == "raw pyspiel":
+        speed = raw_pyspiel_playouts(target, seconds)
+        native = pyspiel.load_game(target).new_initial_state()
+        clones.setdefault(label, clone_microseconds(native.clone, seconds))
+        return speed
+    if label == "raw PettingZoo AEC":
+        import pettingzoo
+
+        return aec_playouts(pettingzoo.make("aec", target), seconds)
+    game = registry.make_game(target)
+    speed = state_playouts(game, seconds)
+    if label not in clones:
+        position = mid_game(game.new_state(0), moves_in[group])
+        clones[label] = clone_microseconds(position.clone, seconds)
+    return speed
 
 if __name__ == "__main__":
     main()
