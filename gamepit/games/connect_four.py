@@ -90,21 +90,11 @@ class ConnectFourState(BaseState):
             self.open.remove(action)
         self.moves += 1
         # has_four unrolled (this runs once a move of every playout through the protocol)
-        pairs = bits & (bits >> 1)
-        if pairs & (pairs >> 2):
+        if (((pairs := bits & (bits >> 1)) & (pairs >> 2))
+                or ((pairs := bits & (bits >> 7)) & (pairs >> 14))
+                or ((pairs := bits & (bits >> 6)) & (pairs >> 12))
+                or ((pairs := bits & (bits >> 8)) & (pairs >> 16))):
             self.winner = player
-        else:
-            pairs = bits & (bits >> 7)
-            if pairs & (pairs >> 14):
-                self.winner = player
-            else:
-                pairs = bits & (bits >> 6)
-                if pairs & (pairs >> 12):
-                    self.winner = player
-                else:
-                    pairs = bits & (bits >> 8)
-                    if pairs & (pairs >> 16):
-                        self.winner = player
         self.player = 1 - player
 
     def clone(self) -> ConnectFourState:
