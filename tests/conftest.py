@@ -26,9 +26,10 @@ SLOW_NAMES = re.compile(
     r"pachi|gnugo|demo_runs|full_disk|every_help|bad_checkpoints|eval_opponent|human_expert|"
     r"labels_per_round|failing_expert|new_writes|new_package|video_exports|under_abuse|"
     r"hangs_|segfault|crashing_agents|dead_worker|children_end|no_traceback_no_lie|"
-    r"writes_metrics|init_goes_on|dagger|start_time|ctrl_c|same_code|hang|trickles|"
-    r"engine_agents_pass|engine_ladder|every_engine_fault|engines_in_a_tournament|"
-    r"one_checkpoint_plays|weights_only|pong|move.time|crashed_worker")
+    r"writes_metrics|init_goes_on|dagger|start_time|ctrl_c|same_code|(?<![a-z])hang|"
+    r"trickles|engine_agents_pass|engine_ladder|every_engine_fault|engines_in_a_tournament|"
+    r"one_checkpoint_plays|load_with_weights_only|single_player_pong|move_time_forfeits|"
+    r"exceeded the move time|crashed_worker")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
