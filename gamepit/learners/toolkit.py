@@ -678,9 +678,12 @@ def load_trained(algorithm: str, checkpoint: str | Path) -> dict[str, Any]:
 
 def checkpoint_agent(algorithm: str, checkpoint: str, build_network: Callable[[dict], Any],
                      policy: Callable[[Any], tuple[Any, Any]], device: str = "cpu",
-                     sample: bool = False) -> NetworkAgent:
-    """The agent that plays a checkpoint: the network its metadata describes, with the weights
-    under ``network``, and what it was trained on for the fit check."""
+                     sample: bool = False, builtin_dir: Path | None = None) -> NetworkAgent:
+    """The agent that plays a checkpoint (``builtin:NAME``: one shipped in ``builtin_dir``):
+    the network its metadata describes, with the weights under ``network``, and what it was
+    trained on for the fit check."""
+    if builtin_dir is not None and checkpoint:
+        checkpoint = str(resolve_checkpoint(checkpoint, algorithm, builtin_dir))
     meta = load_trained(algorithm, checkpoint)
     with checkpoint_contents(checkpoint):
         network = build_network(meta)

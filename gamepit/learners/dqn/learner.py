@@ -12,6 +12,7 @@ Observations that are not stacked frames (CartPole's vector, board planes) are o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,8 @@ from gamepit.learners import toolkit
 from gamepit.nets.atari import NATURE_MIN_SIZE, QNetwork
 from gamepit.plugins.manager import PluginManager
 from gamepit.training.settings import SEED_MAX, THREADS_MAX, setting
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "checkpoints"  # builtin:NAME
 
 
 @dataclass
@@ -428,8 +431,10 @@ def greedy_scores(q_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def make_agent(checkpoint: str = "", device: str = "cpu") -> toolkit.NetworkAgent:
-    """``dqn:checkpoint=PATH``: acts greedily on the Q-values among legal actions."""
-    return toolkit.checkpoint_agent("dqn", checkpoint, build_network, greedy_scores, device)
+    """``dqn:checkpoint=PATH|builtin:NAME``: acts greedily on the Q-values among legal
+    actions."""
+    return toolkit.checkpoint_agent("dqn", checkpoint, build_network, greedy_scores, device,
+                                    builtin_dir=BUILTIN_DIR)
 
 
 class Learner:

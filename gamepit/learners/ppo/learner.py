@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,8 @@ from gamepit.nets.atari import ActorCritic
 from gamepit.plugins.manager import PluginManager
 from gamepit.protocols import Game
 from gamepit.training.settings import SEED_MAX, THREADS_MAX, setting
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "checkpoints"  # builtin:NAME
 
 
 @dataclass
@@ -437,9 +440,10 @@ def policy_scores(output: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tens
 
 def make_agent(checkpoint: str = "", device: str = "cpu", sample: bool = False
                ) -> toolkit.NetworkAgent:
-    """``ppo:checkpoint=PATH``: the policy's most likely legal action, or a sample of it."""
+    """``ppo:checkpoint=PATH|builtin:NAME``: the policy's most likely legal action, or a sample
+    of it (``builtin:minatar_GAME``: the MinAtar experts shipped in ``checkpoints/``)."""
     return toolkit.checkpoint_agent("ppo", checkpoint, build_network, policy_scores, device,
-                                    sample)
+                                    sample, BUILTIN_DIR)
 
 
 class Learner:
