@@ -4,19 +4,19 @@ fifth game.
 Four parts, each a subcommand:
 
 - ``train``: the distillation run of ``configs/actor_mimic_minatar.yaml`` in ``RUNS/mimic``
-  (the four experts must be in ``RUNS``: see the config's header), then the transfer runs: PPO
+  (the experts are the shipped ``ppo:checkpoint=builtin:minatar_GAME``), then the transfer runs: PPO
   on the held-out ``minatar:breakout`` for ``--transfer-steps`` steps, three seeds from scratch
   and three from the student's trunk (``--set init=RUNS/mimic/checkpoint.pt``), each in its own
   folder under ``RUNS/transfer``. ``nice``'d and resumable: a finished run is skipped, an
   unfinished one continues from its checkpoint. ``--students policy,feature`` adds a second
   student trained with feature regression (``beta=0.1``, the paper's AMN-feature) in
   ``RUNS/mimic_feature`` and three transfer runs from its trunk; ``one_expert`` three from
-  the torso of one expert (PPO space_invaders), no student.
+  the torso of one expert (the shipped PPO space_invaders), no student.
 - ``scores``: each game's student and expert, greedy, on the same seeds (``--episodes``
   episodes from seed 10001, cut at 5,000 actions): the student's share of its expert's score
   (the goal: at least 0.9 on every game).
 - ``transfer``: environment steps until PPO on breakout reaches half the breakout expert's
-  score (its greedy evaluation, as ``scores`` measures it: ``dqn_breakout``), from the trunk
+  score (its greedy evaluation, as ``scores`` measures it), from the trunk
   against from scratch, per seed. The return is PPO's training return (sampled actions), the
   mean of its last three logged updates (about 3,000 steps); a run that never gets there counts
   as its cap, said with a ``>``.
@@ -50,8 +50,9 @@ from gamepit.plugins.manager import PluginManager
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "actor_mimic_minatar.yaml"
 STUDENT_GAMES = ["asterix", "freeway", "seaquest", "space_invaders"]
-EXPERTS = {"asterix": "ppo_asterix", "freeway": "dqn_freeway", "seaquest": "ppo_seaquest",
-           "space_invaders": "ppo_space_invaders", "breakout": "dqn_breakout"}
+# The experts: the PPO networks shipped as ppo:checkpoint=builtin:minatar_GAME (5M steps each,
+# benchmarks/minatar_experts.py), so a student distils again from a clean checkout.
+EXPERT_DIR = ROOT / "gamepit" / "learners" / "ppo" / "checkpoints"
 HELD_OUT = "breakout"
 # Trunks to transfer from: run folder and --set overrides of the config. "policy": policy
 # regression only (the config); "feature": with feature regression (the paper's AMN-feature);
@@ -59,7 +60,7 @@ HELD_OUT = "breakout"
 # a multi-game trunk's effect from that of any other game's.
 STUDENTS: dict[str, tuple[str, list[str] | None]] = {
     "policy": ("mimic", []), "feature": ("mimic_feature", ["beta=0.1"]),
-    "one_expert": ("ppo_space_invaders", None)}
+    "one_expert": ("minatar_space_invaders.pt", None)}
 LABELS = {"scratch": "scratch", "policy": "the trunk", "feature": "the AMN-feature trunk",
           "one_expert": "PPO space_invaders' torso"}
 SEEDS = (1, 2, 3)
@@ -70,9 +71,14 @@ def finished(folder: Path) -> bool:
     return any(key.startswith("eval/") for row in metrics(folder) for key in row)
 
 
-def expert_spec(runs: Path, game: str) -> str:
-    folder = EXPERTS[game]
-    return f"{folder.split('_')[0]}:checkpoint={runs / folder / 'checkpoint.pt'}"
+def expert_spec(game: str) -> str:
+    return f"ppo:checkpoint=builtin:minatar_{game}"
+
+
+def trunk_of(runs: Path, start: str) -> Path:
+    """The checkpoint whose trunk starts a transfer run: a student's, or one expert's."""
+    folder, overrides = STUDENTS[start]
+    return runs / folder / "checkpoint.pt" if overrides is not None else EXPERT_DIR / folder
 
 
 def gamepit(arguments: list[str], cwd: Path) -> None:
@@ -82,7 +88,7 @@ def gamepit(arguments: list[str], cwd: Path) -> None:
 
 
 def train(runs: Path, transfer_steps: int, variants: list[str]) -> None:
-    experts = ";".join(expert_spec(runs, game) for game in STUDENT_GAMES)
+    experts = ";".join(expert_spec(game) for game in STUDENT_GAMES)
     for variant in variants:
         folder, overrides = STUDENTS[variant]
         if overrides is not None and not finished(runs / folder):
@@ -95,7 +101,7 @@ def train(runs: Path, transfer_steps: int, variants: list[str]) -> None:
             folder = runs / "transfer" / transfer_folder(start, seed)
             if finished(folder):
                 continue
-            extra = (["--set", f"init={runs / STUDENTS[start][0] / 'checkpoint.pt'}"]
+            extra = (["--set", f"init={trunk_of(runs, start)}"]
                      if start != "scratch" else [])
             gamepit(["train", "ppo", "--game", f"minatar:{HELD_OUT}", "--config",
                      str(ROOT / "configs" / "ppo_minatar.yaml"), "--set",
@@ -127,14 +133,14 @@ def scores(runs: Path, episodes: int) -> dict[str, float]:
     print("|---|---|---|---|---|")
     expert_scores = {}
     for game in STUDENT_GAMES + [HELD_OUT]:
-        theirs = greedy_scores(registry, manager, game, expert_spec(runs, game), episodes)
+        theirs = greedy_scores(registry, manager, game, expert_spec(game), episodes)
         expert_scores[game] = float(np.mean(theirs))
         if game == HELD_OUT:
-            print(f"| {game} (held out) | {EXPERTS[game]} | {np.mean(theirs):.2f} | - | - |")
+            print(f"| {game} (held out) | {expert_spec(game)} | {np.mean(theirs):.2f} | - | - |")
             continue
         ours = greedy_scores(registry, manager, game, student, episodes)
         share = np.mean(ours) / np.mean(theirs) if np.mean(theirs) else float("nan")
-        print(f"| {game} | {EXPERTS[game]} | {np.mean(theirs):.2f} +- "
+        print(f"| {game} | {expert_spec(game)} | {np.mean(theirs):.2f} +- "
               f"{np.std(theirs) / np.sqrt(episodes):.2f} | {np.mean(ours):.2f} +- "
               f"{np.std(ours) / np.sqrt(episodes):.2f} | {share:.2f} |")
     return expert_scores
@@ -151,10 +157,10 @@ def steps_to(folder: Path, threshold: float, window: int = 3) -> tuple[int, bool
 
 def transfer(runs: Path, episodes: int) -> None:
     manager = PluginManager(autoload=False)
-    expert = greedy_scores(manager.registry, manager, HELD_OUT, expert_spec(runs, HELD_OUT),
+    expert = greedy_scores(manager.registry, manager, HELD_OUT, expert_spec(HELD_OUT),
                            episodes)
     threshold = float(np.mean(expert)) / 2
-    print(f"held-out {HELD_OUT}: {EXPERTS[HELD_OUT]} scores {np.mean(expert):.2f} greedy over "
+    print(f"held-out {HELD_OUT}: {expert_spec(HELD_OUT)} scores {np.mean(expert):.2f} greedy over "
           f"{episodes} episodes; half of it: {threshold:.2f}\n")
     starts = ["scratch"] + [variant for variant in STUDENTS if variant != "scratch" and all(
         (runs / "transfer" / transfer_folder(variant, seed)).is_dir() for seed in SEEDS)]
@@ -192,7 +198,7 @@ def cost(runs: Path, batch: int) -> None:
     for game_name in STUDENT_GAMES:
         game = registry.make_game(f"minatar:{game_name}")
         states = [game.new_state(seed) for seed in range(batch)]
-        expert = registry.make_agent(expert_spec(runs, game_name), game)
+        expert = registry.make_agent(expert_spec(game_name), game)
         expert.reset(game, 0, 1)
         student = registry.make_agent(student_spec, game)
         student.reset(game, 0, 1)
@@ -220,7 +226,7 @@ def ship(runs: Path) -> None:
     from gamepit.learners.actor_mimic.learner import BUILTIN_DIR
 
     data = toolkit.load_checkpoint(runs / "mimic" / "checkpoint.pt")
-    experts = [expert_spec(Path("runs/minatar"), game) for game in STUDENT_GAMES]
+    experts = [expert_spec(game) for game in STUDENT_GAMES]
     keep = ("algorithm", "game", "games", "game_names", "observation_shapes",
             "observation_shape", "num_actions", "feature_sizes", "network", "step")
     shipped = {key: data[key] for key in keep}

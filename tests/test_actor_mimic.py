@@ -248,6 +248,39 @@ def test_the_shipped_student_plays_its_four_games(registry):
         registry.make_agent("actor_mimic:checkpoint=builtin:atari")
 
 
+MINATAR_GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
+
+
+def test_the_shipped_experts_are_small_and_play_their_games(registry):
+    """``ppo:checkpoint=builtin:minatar_GAME``: weights and metadata only (no optimizer, no
+    random states), each the network of its own game."""
+    for name in MINATAR_GAMES:
+        path = ppo.BUILTIN_DIR / f"minatar_{name}.pt"
+        data = toolkit.load_checkpoint(path)
+        assert not {"optimizer", "rng"} & set(data), name
+        assert data["step"] >= 4_999_168 and data["game"] == f"minatar:{name}"
+        game = registry.make_game(f"minatar:{name}")
+        agent = registry.make_agent(f"ppo:checkpoint=builtin:minatar_{name}", game)
+        agent.reset(game, 0, 1)
+        states = [game.new_state(seed) for seed in range(3)]
+        assert all(0 <= action < game.num_actions for action, _ in agent.act_batch(states))
+    with pytest.raises(GamepitError, match="no built-in ppo checkpoint 'minatar_pong'; "
+                       "shipped: minatar_asterix, minatar_breakout"):
+        registry.make_agent("ppo:checkpoint=builtin:minatar_pong")
+
+
+def test_the_shipped_breakout_expert_beats_random(registry):
+    game = registry.make_game("minatar:breakout")
+    specs = ["ppo:checkpoint=builtin:minatar_breakout", "random"]
+    means = []
+    for spec in specs:
+        agents = [[registry.make_agent(spec, game)] for _ in range(4)]
+        results = play_lockstep(game, agents, list(range(4)), [[spec]] * 4,
+                                settings=MatchSettings(max_steps=2_000))
+        means.append(np.mean([result.returns[0] for result in results]))
+    assert means[0] >= 3 * max(means[1], 1.0), means
+
+
 def test_the_student_conforms_on_each_of_its_games(registry):
     from gamepit.authoring.checks import check_agent
 
