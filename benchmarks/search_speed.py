@@ -22,8 +22,11 @@ import time
 
 import numpy as np
 
+# This script's folder is on the path when it runs.
+from clock import Spent, clocked, load  # a sibling script, not a package
 
-def openspiel_python(sims: int, seed: int) -> float:
+
+def openspiel_python(sims: int, seed: int) -> tuple[int, Spent]:
     import pyspiel
     from open_spiel.python.algorithms import mcts
 
@@ -32,24 +35,24 @@ def openspiel_python(sims: int, seed: int) -> float:
     bot = mcts.MCTSBot(game, 2.0, sims, mcts.RandomRolloutEvaluator(1, random_state),
                        solve=False, random_state=random_state)
     state = game.new_initial_state()
-    started = time.perf_counter()
-    bot.step(state)
-    return sims / (time.perf_counter() - started)
+    with clocked() as spent:
+        bot.step(state)
+    return sims, spent
 
 
-def openspiel_cpp(sims: int, seed: int) -> float:
+def openspiel_cpp(sims: int, seed: int) -> tuple[int, Spent]:
     import pyspiel
 
     game = pyspiel.load_game("connect_four")
     bot = pyspiel.MCTSBot(game, pyspiel.RandomRolloutEvaluator(1, seed), 2.0, sims, 1000,
                           False, seed, False)
     state = game.new_initial_state()
-    started = time.perf_counter()
-    bot.step(state)
-    return sims / (time.perf_counter() - started)
+    with clocked() as spent:
+        bot.step(state)
+    return sims, spent
 
 
-def gamepit_uct(sims: int, seed: int, trees: int) -> float:
+def gamepit_uct(sims: int, seed: int, trees: int) -> tuple[int, Spent]:
     from gamepit.games.connect_four import ConnectFour
     from gamepit.search.evaluators import RolloutEvaluator
     from gamepit.search.mcts import MCTS
@@ -57,12 +60,13 @@ def gamepit_uct(sims: int, seed: int, trees: int) -> float:
     game = ConnectFour()
     search = MCTS(sims=sims, rule="uct", c_puct=2.0, seed=seed)
     states = [game.new_state() for _ in range(trees)]
-    started = time.perf_counter()
-    search.search(states, RolloutEvaluator(1, seed))
-    return sims * trees / (time.perf_counter() - started)
+    with clocked() as spent:
+        search.search(states, RolloutEvaluator(1, seed))
+    return sims * trees, spent
 
 
-def gamepit_uct_arrays(sims: int, seed: int, trees: int, leaves: int = 1) -> float:
+def gamepit_uct_arrays(sims: int, seed: int, trees: int, leaves: int = 1
+                       ) -> tuple[int, Spent]:
     from gamepit.games.connect_four import ConnectFour
     from gamepit.search.array_models import array_model_for
     from gamepit.search.mcts import MCTS
@@ -70,9 +74,9 @@ def gamepit_uct_arrays(sims: int, seed: int, trees: int, leaves: int = 1) -> flo
     game = ConnectFour()
     search = MCTS(sims=sims, rule="uct", c_puct=2.0, leaves=leaves, seed=seed)
     states = [game.new_state() for _ in range(trees)]
-    started = time.perf_counter()
-    search.run(array_model_for(states, 1, seed, capacity=trees * (sims + 1)), states)
-    return sims * trees / (time.perf_counter() - started)
+    with clocked() as spent:
+        search.run(array_model_for(states, 1, seed, capacity=trees * (sims + 1)), states)
+    return sims * trees, spent
 
 
 def rollout_table(sims: int, batches: list[int], array_batches: list[tuple[int, int]],
@@ -83,19 +87,23 @@ def rollout_table(sims: int, batches: list[int], array_batches: list[tuple[int, 
               lambda s, n=n: gamepit_uct(sims, s, n)) for n in batches]
     runs += [(f"gamepit uct, {n} trees, array model" + (f", {k} leaves (VL)" if k > 1 else ""),
               lambda s, n=n, k=k: gamepit_uct_arrays(sims, s, n, k)) for n, k in array_batches]
-    best = {name: 0.0 for name, _ in runs}
+    best = {name: (0.0, 0.0) for name, _ in runs}  # simulations per wall / per CPU second
+    started = load()
     for repeat in range(repeats):
         for name, run in runs:
-            best[name] = max(best[name], run(repeat))
+            done, spent = run(repeat)
+            best[name] = (max(best[name][0], done / spent.wall),
+                          max(best[name][1], done / max(spent.cpu, 1e-9)))
     python_rate = best[runs[0][0]]
     cpp_rate = best[runs[1][0]]
     print(f"\nconnect four opening, UCT c=2, one random rollout per leaf, {sims} simulations "
-          f"per tree, best of {repeats}")
-    print(f"{'search':<52} {'sims/s':>10} {'vs OS Python':>13} {'vs OS C++':>10}")
+          f"per tree, best of {repeats}; {started} before, {load()} after")
+    print(f"{'search':<52} {'sims/s':>10} {'vs OS Python':>13} {'vs OS C++':>10} "
+          f"{'sims/CPU-s':>11} {'vs OS C++ per CPU-s':>20}")
     for name, _ in runs:
-        rate = best[name]
-        print(f"{name:<52} {rate:>10.0f} {rate / python_rate:>12.2f}x "
-              f"{rate / cpp_rate:>9.2f}x")
+        rate, cpu_rate = best[name]
+        print(f"{name:<52} {rate:>10.0f} {rate / python_rate[0]:>12.2f}x "
+              f"{rate / cpp_rate[0]:>9.2f}x {cpu_rate:>11.0f} {cpu_rate / cpp_rate[1]:>19.2f}x")
 
 
 def network_table(sims: int, batches: list[int], device: str, filters: int,
