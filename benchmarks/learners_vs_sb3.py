@@ -22,11 +22,13 @@ import importlib.util
 import shutil
 import sys
 import tempfile
-import time
 from typing import Any
 
 import numpy as np
 import torch
+
+# This script's folder is on the path when it runs.
+from clock import clocked, load  # a sibling script, not a package
 
 from gamepit.plugins import hookimpl
 from gamepit.plugins.manager import PluginManager
@@ -50,34 +52,34 @@ class EpisodeCollector:
         return self.total / self.count if self.count else float("nan")
 
 
-def run_gamepit(algorithm: str, steps: int, threads: int, seed: int) -> tuple[float, float, int]:
+def run_gamepit(algorithm: str, steps: int, threads: int, seed: int
+                ) -> tuple[float, float, float, int]:
     manager = PluginManager(autoload=False)
     collector = EpisodeCollector()
     manager.register(collector, name="benchmark-episodes")
     folder = tempfile.mkdtemp(prefix=f"bench_{algorithm}_")
     game = f"atari:{GAME},sticky=0,episodic_life=false"
     try:
-        started = time.perf_counter()
-        if algorithm == "ppo":
-            from gamepit.learners.ppo.learner import PPOArgs, train
+        with clocked() as clock:
+            if algorithm == "ppo":
+                from gamepit.learners.ppo.learner import PPOArgs, train
 
-            train(PPOArgs(game=game, total_steps=steps, num_envs=8, num_steps=128,
-                          learning_rate=2.5e-4, anneal_lr=True, num_minibatches=4,
-                          update_epochs=4, clip_coef=0.1, clip_vloss=True, ent_coef=0.01,
-                          vf_coef=0.5, max_grad_norm=0.5, clip_rewards=True, seed=seed,
-                          threads=threads, device="cpu", run_dir=folder, eval_episodes=0,
-                          checkpoint_every=10**9), manager)
-        else:
-            from gamepit.learners.dqn.learner import DQNArgs, train
+                train(PPOArgs(game=game, total_steps=steps, num_envs=8, num_steps=128,
+                              learning_rate=2.5e-4, anneal_lr=True, num_minibatches=4,
+                              update_epochs=4, clip_coef=0.1, clip_vloss=True, ent_coef=0.01,
+                              vf_coef=0.5, max_grad_norm=0.5, clip_rewards=True, seed=seed,
+                              threads=threads, device="cpu", run_dir=folder, eval_episodes=0,
+                              checkpoint_every=10**9), manager)
+            else:
+                from gamepit.learners.dqn.learner import DQNArgs, train
 
-            train(DQNArgs(game=game, **dqn_settings(steps), double_dqn=False, n_step=1,
-                          clip_rewards=True, seed=seed, threads=threads, device="cpu",
-                          run_dir=folder, eval_episodes=0, checkpoint_every=10**9,
-                          log_every=1000), manager)
-        seconds = time.perf_counter() - started
+                train(DQNArgs(game=game, **dqn_settings(steps), double_dqn=False, n_step=1,
+                              clip_rewards=True, seed=seed, threads=threads, device="cpu",
+                              run_dir=folder, eval_episodes=0, checkpoint_every=10**9,
+                              log_every=1000), manager)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return steps / seconds, collector.mean(), collector.count
+    return steps / clock.wall, steps / clock.cpu, collector.mean(), collector.count
 
 
 def dqn_settings(steps: int) -> dict[str, Any]:
@@ -88,7 +90,8 @@ def dqn_settings(steps: int) -> dict[str, Any]:
                 start_epsilon=1.0, end_epsilon=0.01, gamma=0.99, max_grad_norm=10.0)
 
 
-def run_sb3(algorithm: str, steps: int, threads: int, seed: int) -> tuple[float, float, int]:
+def run_sb3(algorithm: str, steps: int, threads: int, seed: int
+            ) -> tuple[float, float, float, int]:
     import ale_py
     import gymnasium as gym
     from stable_baselines3 import DQN, PPO
@@ -97,28 +100,28 @@ def run_sb3(algorithm: str, steps: int, threads: int, seed: int) -> tuple[float,
 
     gym.register_envs(ale_py)
     torch.set_num_threads(threads)
-    started = time.perf_counter()
-    envs = VecFrameStack(make_atari_env(f"{GAME.capitalize()}NoFrameskip-v4",
-                                        n_envs=8 if algorithm == "ppo" else 1, seed=seed,
-                                        wrapper_kwargs={"terminal_on_life_loss": False}), 4)
-    if algorithm == "ppo":
-        model: Any = PPO("CnnPolicy", envs, n_steps=128, batch_size=256, n_epochs=4,
-                         learning_rate=lambda remaining: 2.5e-4 * remaining, gamma=0.99,
-                         gae_lambda=0.95, clip_range=0.1, clip_range_vf=0.1, ent_coef=0.01,
-                         vf_coef=0.5, max_grad_norm=0.5, seed=seed, device="cpu", verbose=0)
-    else:
-        settings = dqn_settings(steps)
-        model = DQN("CnnPolicy", envs, buffer_size=settings["buffer_size"],
-                    learning_rate=1e-4, batch_size=32,
-                    learning_starts=settings["learning_starts"], train_freq=4,
-                    gradient_steps=1, target_update_interval=1000, exploration_fraction=0.1,
-                    exploration_initial_eps=1.0, exploration_final_eps=0.01, gamma=0.99,
-                    max_grad_norm=10.0, seed=seed, device="cpu", verbose=0)
-    model.learn(total_timesteps=steps)
-    seconds = time.perf_counter() - started
+    with clocked() as clock:
+        envs = VecFrameStack(make_atari_env(f"{GAME.capitalize()}NoFrameskip-v4",
+                                            n_envs=8 if algorithm == "ppo" else 1, seed=seed,
+                                            wrapper_kwargs={"terminal_on_life_loss": False}), 4)
+        if algorithm == "ppo":
+            model: Any = PPO("CnnPolicy", envs, n_steps=128, batch_size=256, n_epochs=4,
+                             learning_rate=lambda remaining: 2.5e-4 * remaining, gamma=0.99,
+                             gae_lambda=0.95, clip_range=0.1, clip_range_vf=0.1, ent_coef=0.01,
+                             vf_coef=0.5, max_grad_norm=0.5, seed=seed, device="cpu", verbose=0)
+        else:
+            settings = dqn_settings(steps)
+            model = DQN("CnnPolicy", envs, buffer_size=settings["buffer_size"],
+                        learning_rate=1e-4, batch_size=32,
+                        learning_starts=settings["learning_starts"], train_freq=4,
+                        gradient_steps=1, target_update_interval=1000, exploration_fraction=0.1,
+                        exploration_initial_eps=1.0, exploration_final_eps=0.01, gamma=0.99,
+                        max_grad_norm=10.0, seed=seed, device="cpu", verbose=0)
+        model.learn(total_timesteps=steps)
     episodes = [info["r"] for info in model.ep_info_buffer]
     envs.close()
-    return steps / seconds, float(np.mean(episodes)) if episodes else float("nan"), len(episodes)
+    return (steps / clock.wall, steps / clock.cpu,
+            float(np.mean(episodes)) if episodes else float("nan"), len(episodes))
 
 
 def main() -> None:
@@ -136,18 +139,22 @@ def main() -> None:
     # is timed, so whichever runs first is not charged for them.
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     rows = []
+    before = load()
     for algorithm in args.algorithms:
         steps = args.ppo_steps if algorithm == "ppo" else args.dqn_steps
         ours = run_gamepit(algorithm, steps, args.threads, args.seed)
         peer = run_sb3(algorithm, steps, args.threads, args.seed)
         rows.append((algorithm, steps, ours, peer))
-    print(f"\nBreakout, {args.threads} torch thread(s), CPU; steps/s over the whole run\n")
+    print(f"\nBreakout, {args.threads} torch thread(s), CPU; steps/s over the whole run; "
+          f"{before} before, {load()} after\n")
     print(f"{'algo':<5} {'steps':>7} | {'gamepit st/s':>12} {'SB3 st/s':>9} {'ratio':>6} | "
+          f"{'gamepit st/CPU-s':>16} {'SB3 st/CPU-s':>12} {'ratio':>6} | "
           f"{'gamepit return (games)':>23} {'SB3 return (games)':>19}")
     for algorithm, steps, ours, peer in rows:
         print(f"{algorithm:<5} {steps:>7} | {ours[0]:>12.1f} {peer[0]:>9.1f} "
-              f"{ours[0] / peer[0]:>5.2f}x | {ours[1]:>15.2f} ({ours[2]:>4}) "
-              f"{peer[1]:>11.2f} ({peer[2]:>4})")
+              f"{ours[0] / peer[0]:>5.2f}x | {ours[1]:>16.1f} {peer[1]:>12.1f} "
+              f"{ours[1] / peer[1]:>5.2f}x | {ours[2]:>15.2f} ({ours[3]:>4}) "
+              f"{peer[2]:>11.2f} ({peer[3]:>4})")
 
 
 if __name__ == "__main__":
