@@ -27,11 +27,13 @@ def final_eval(run: Path) -> float | None:
     return float(found[-1]) if found else None
 
 
-def train(algorithm: str, game: str, expert: str, seed: int, run: Path, config: str) -> float:
+def train(algorithm: str, game: str, expert: str, seed: int, run: Path, config: str,
+          overrides: list[str]) -> float:
     if final_eval(run) is None:
         command = [sys.executable, "-m", "gamepit", "train", algorithm, "--game", game,
                    "--config", config, "--run", str(run), "--set", f"expert={expert}",
                    "--set", f"seed={seed}"]
+        command += [part for override in overrides for part in ("--set", override)]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     score = final_eval(run)
     assert score is not None, f"{run}: no evaluation in metrics.jsonl"
@@ -45,6 +47,9 @@ def main() -> None:
     parser.add_argument("--config", default="configs/dagger_minatar.yaml")
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--runs", default="runs/imitation_minatar", type=Path)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a setting of both students (repeatable), e.g. "
+                        "labels_per_round=4000")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     name = args.game.replace(":", "_")
@@ -52,9 +57,10 @@ def main() -> None:
     for algorithm in ("dagger", "bc"):
         scores[algorithm] = [
             train(algorithm, args.game, args.expert, seed,
-                  args.runs / f"{algorithm}_{name}_seed{seed}", args.config)
+                  args.runs / f"{algorithm}_{name}_seed{seed}", args.config, args.set)
             for seed in seeds]
-    print(f"{args.game}, teacher {args.expert}, {args.config}, greedy evaluation return\n")
+    print(f"{args.game}, teacher {args.expert}, {args.config} {' '.join(args.set)}, greedy "
+          "evaluation return\n")
     print("| student | " + " | ".join(f"seed {s}" for s in seeds) + " | mean (sd) |")
     print("|---|" + "---:|" * (len(seeds) + 1))
     for algorithm, row in scores.items():
