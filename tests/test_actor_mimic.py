@@ -258,7 +258,7 @@ def test_the_shipped_experts_are_small_and_play_their_games(registry):
         path = ppo.BUILTIN_DIR / f"minatar_{name}.pt"
         data = toolkit.load_checkpoint(path)
         assert not {"optimizer", "rng"} & set(data), name
-        assert data["step"] >= 4_999_168 and data["game"] == f"minatar:{name}"
+        assert data["step"] >= 4_999_168 and data["game"] == f"minatar:game={name}"
         game = registry.make_game(f"minatar:{name}")
         agent = registry.make_agent(f"ppo:checkpoint=builtin:minatar_{name}", game)
         agent.reset(game, 0, 1)
