@@ -179,6 +179,21 @@ def transfer(runs: Path, episodes: int) -> None:
     means = [float(np.mean(totals[start])) for start in starts]
     print("| mean | " + " | ".join(f"{mean:,.0f}" for mean in means) + " | "
           + " | ".join(f"{means[0] / max(mean, 1):.2f}" for mean in means[1:]) + " |")
+    # Where few runs reach the threshold, the curves say more: the training return (the mean
+    # of the updates logged in the 100,000 steps up to each point), averaged over the seeds.
+    cap = max(row["step"] for start in starts for seed in SEEDS
+              for row in metrics(runs / "transfer" / transfer_folder(start, seed)))
+    points = [p for p in (250_000, 500_000, 1_000_000, 2_000_000) if p < cap] + [cap]
+    print("\n| start | " + " | ".join(f"return at {p:,} steps" for p in points) + " |")
+    print("|---" * (len(points) + 1) + "|")
+    for start in starts:
+        curves = [[row["episode/return"] for row in metrics(
+            runs / "transfer" / transfer_folder(start, seed))
+            if "episode/return" in row and at - 100_000 < row["step"] <= at]
+            for seed in SEEDS for at in points]
+        cells = [np.mean([np.mean(curves[i * len(points) + j]) for i in range(len(SEEDS))])
+                 for j in range(len(points))]
+        print(f"| {LABELS[start]} | " + " | ".join(f"{cell:.1f}" for cell in cells) + " |")
 
 
 def moves_per_second(agent, states: list, seconds: float = 2.0) -> float:

@@ -138,36 +138,37 @@ def plot(runs: Path, seeds: list[int]) -> None:
 
     figure, axes = plt.subplots(1, len(GAMES), figsize=(16, 3.4))
     for axis, game in zip(axes, GAMES, strict=True):
-        curves = []
+        grid = np.arange(WINDOW, STEPS + 1, WINDOW)
+        curves = []  # of the finished runs: the mean is over those alone
         for seed in seeds:
-            rows = [row for row in metrics(run_folder(runs, game, seed))
-                    if "episode/return" in row]
-            if not rows:
+            rows = metrics(run_folder(runs, game, seed))
+            returns = [row for row in rows if "episode/return" in row]
+            if not returns:
                 continue
-            grid = np.arange(WINDOW, max(row["step"] for row in rows) + 1, WINDOW)
-            curve = [training_return(rows, int(at)) for at in grid]
-            axis.plot(grid / 1e6, curve, color="tab:blue", alpha=0.3, linewidth=0.8)
-            curves.append((grid, curve))
+            shown = grid[grid <= max(row["step"] for row in returns)]
+            curve = [training_return(returns, int(at)) for at in shown]
+            axis.plot(shown / 1e6, curve, color="tab:blue", alpha=0.3, linewidth=0.8)
+            if greedy(rows) is not None:
+                curves.append(curve)
         if curves:
-            length = min(len(grid) for grid, _ in curves)
-            mean = np.mean([curve[:length] for _, curve in curves], axis=0)
-            axis.plot(curves[0][0][:length] / 1e6, mean, color="tab:blue", linewidth=2,
-                      label=f"our PPO ({len(curves)} seeds)")
+            axis.plot(grid / 1e6, np.mean(curves, axis=0), color="tab:blue", linewidth=2,
+                      label="our PPO, mean of the finished seeds (thin: each seed)")
         finals = [value for value in (greedy(metrics(run_folder(runs, game, seed)))
                                       for seed in seeds) if value is not None]
         if finals:
             axis.plot([STEPS / 1e6], [np.mean(finals)], "x", color="black", markersize=8,
-                      label=f"our PPO greedy ({len(finals)} seeds)")
+                      label="our PPO greedy, mean (20 episodes a seed)")
         for agent, marker, colour in (("DQN", "s", "tab:red"), ("AC(0.8)", "^", "tab:green")):
             axis.plot([0.5, 5.0], PAPER[game][agent], marker, color=colour, markersize=7,
                       label=f"paper {agent}")
         axis.set_title(game)
         axis.set_xlabel("environment steps (millions)")
     axes[0].set_ylabel("training return (100k-step mean)")
-    axes[0].legend(fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
     figure.suptitle("MinAtar: PPO (configs/ppo_minatar.yaml) against the MinAtar paper's "
                     "DQN and AC(0.8), read off its curves", fontsize=10)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     out = ROOT / "docs" / "minatar_experts.png"
     figure.savefig(out, dpi=80)
     print(f"wrote {out}")
