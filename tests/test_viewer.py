@@ -597,6 +597,22 @@ def click(browser, element_id: str) -> None:
     browser.find_element("id", element_id).click()
 
 
+def click_once_drawn(browser, selector: str) -> None:
+    """Click ``selector`` once the page has drawn it: the list redraws itself when it polls
+    (on a loaded machine between our finding a link and clicking it), so a stale or missing
+    element is found again, up to ``wait_for``'s bound."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    def clicked() -> bool:
+        try:
+            browser.find_element("css selector", selector).click()
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False
+        return True
+
+    wait_for(browser, clicked, f"a clickable {selector}")
+
+
 def pixel(browser, x: float, y: float) -> list[int]:
     return browser.execute_script(
         "return Array.from(document.getElementById('board').getContext('2d')"
@@ -617,8 +633,7 @@ def test_connect_four_steps_forward_and_back_with_agent_info(browser, server, fo
     replay = read_replay(folder / relative)
     total = len(replay.steps)
     browser.get(server.url)
-    wait_for(browser, lambda: browser.find_elements("css selector", "#replay-list a"), "links")
-    browser.find_element("css selector", f"#replay-list a[data-path='{relative}']").click()
+    click_once_drawn(browser, f"#replay-list a[data-path='{relative}']")
     wait_for(browser, lambda: shown_step(browser) == 0, "the start position")
     assert text_of(browser, "position") == f"0 / {total}"
     # the searching agent moves first: its value, policy, visit counts and top moves show,
