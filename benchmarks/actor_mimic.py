@@ -40,8 +40,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-# This script's folder is on the path when it runs: the run folders' metrics, read once.
-from minatar_learning import metrics  # a sibling script, not a package
+# This script's folder is on the path when it runs: the run folders' metrics, read once, and
+# the experts' table's window of training returns (sibling scripts, not a package).
+from minatar_experts import training_return
+from minatar_learning import metrics
 
 from gamepit.arena import MatchSettings, play_lockstep
 from gamepit.errors import GamepitError
@@ -187,12 +189,10 @@ def transfer(runs: Path, episodes: int) -> None:
     print("\n| start | " + " | ".join(f"return at {p:,} steps" for p in points) + " |")
     print("|---" * (len(points) + 1) + "|")
     for start in starts:
-        curves = [[row["episode/return"] for row in metrics(
-            runs / "transfer" / transfer_folder(start, seed))
-            if "episode/return" in row and at - 100_000 < row["step"] <= at]
-            for seed in SEEDS for at in points]
-        cells = [np.mean([np.mean(curves[i * len(points) + j]) for i in range(len(SEEDS))])
-                 for j in range(len(points))]
+        runs_of_start = [metrics(runs / "transfer" / transfer_folder(start, seed))
+                         for seed in SEEDS]
+        cells = [np.mean([training_return(rows, at) for rows in runs_of_start])
+                 for at in points]
         print(f"| {LABELS[start]} | " + " | ".join(f"{cell:.1f}" for cell in cells) + " |")
 
 

@@ -139,7 +139,7 @@ def plot(runs: Path, seeds: list[int]) -> None:
     figure, axes = plt.subplots(1, len(GAMES), figsize=(16, 3.4))
     for axis, game in zip(axes, GAMES, strict=True):
         grid = np.arange(WINDOW, STEPS + 1, WINDOW)
-        curves = []  # of the finished runs: the mean is over those alone
+        curves, finals = [], []  # of the finished runs: the mean is over those alone
         for seed in seeds:
             rows = metrics(run_folder(runs, game, seed))
             returns = [row for row in rows if "episode/return" in row]
@@ -150,11 +150,10 @@ def plot(runs: Path, seeds: list[int]) -> None:
             axis.plot(shown / 1e6, curve, color="tab:blue", alpha=0.3, linewidth=0.8)
             if greedy(rows) is not None:
                 curves.append(curve)
+                finals.append(greedy(rows))
         if curves:
             axis.plot(grid / 1e6, np.mean(curves, axis=0), color="tab:blue", linewidth=2,
                       label="our PPO, mean of the finished seeds (thin: each seed)")
-        finals = [value for value in (greedy(metrics(run_folder(runs, game, seed)))
-                                      for seed in seeds) if value is not None]
         if finals:
             axis.plot([STEPS / 1e6], [np.mean(finals)], "x", color="black", markersize=8,
                       label="our PPO greedy, mean (20 episodes a seed)")
