@@ -27,6 +27,9 @@ $(STAMP): pyproject.toml Makefile
 	  --disable-pip-version-check torch==$(TORCH_VERSION)
 	# minatar (GPL-3.0) and ray are optional extras; the tests use both, the demo minatar.
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev,minatar,ray]"
+	# numba compiles the search's loops once per machine (about 10 s) and caches them on disk.
+	$(BIN)/python -c "import gamepit.search.compiled as s, gamepit.games.connect_four as c; \
+	  s.kernels(); c.compiled_kernels()"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -8,6 +8,10 @@ VL gather several leaves per tree per pass with virtual loss, which changes the 
 little (not the same settings as the peers), so they are extra. Runs are
 interleaved and repeated; each row shows its best repeat, so a busy machine hurts all rows alike.
 
+Rows "mcts agent ... in lockstep" play the ``mcts`` agent itself (the same search, plus choosing,
+info and subtree reuse) in both seats of that many games at once, as a tournament batch does,
+on States or on the connect four array model (``arrays=true``, the agent's default).
+
 Table 2: simulations per second with a small torch policy/value network as evaluator at 1, 16,
 64 and 256 games per batch, and the share of wall time spent outside the network.
 
@@ -79,14 +83,35 @@ def gamepit_uct_arrays(sims: int, seed: int, trees: int, leaves: int = 1
     return sims * trees, spent
 
 
+def gamepit_agent(sims: int, seed: int, games: int, arrays: bool, plies: int
+                  ) -> tuple[int, Spent]:
+    """The ``mcts`` agent (UCT c=2, one rollout) in both seats of ``games`` connect four games
+    played in lockstep, as a tournament batch plays them: each call searches every game
+    waiting on that seat. The games stop after ``plies`` moves; every move is a search."""
+    from gamepit.arena.lockstep import play_lockstep
+    from gamepit.arena.match import MatchSettings
+    from gamepit.games.connect_four import ConnectFour
+    from gamepit.search.mcts import MCTSAgent
+
+    seats = [MCTSAgent(sims=sims, c_puct=2.0, arrays=arrays) for _ in range(2)]
+    with clocked() as spent:
+        results = play_lockstep(ConnectFour(), [seats] * games,
+                                [seed * games + game for game in range(games)],
+                                settings=MatchSettings(max_steps=plies))
+    return sims * sum(result.steps for result in results), spent
+
+
 def rollout_table(sims: int, batches: list[int], array_batches: list[tuple[int, int]],
-                  repeats: int) -> None:
+                  repeats: int, agent_games: list[int], plies: int) -> None:
     runs = [("OpenSpiel Python MCTSBot, 1 tree", lambda s: openspiel_python(sims, s)),
             ("OpenSpiel C++ MCTSBot, 1 tree", lambda s: openspiel_cpp(sims, s))]
     runs += [(f"gamepit uct, {n} tree{'s' if n > 1 else ''}, States",
               lambda s, n=n: gamepit_uct(sims, s, n)) for n in batches]
     runs += [(f"gamepit uct, {n} trees, array model" + (f", {k} leaves (VL)" if k > 1 else ""),
               lambda s, n=n, k=k: gamepit_uct_arrays(sims, s, n, k)) for n, k in array_batches]
+    runs += [(f"gamepit mcts agent, {n} games in lockstep, {kind}",
+              lambda s, n=n, arrays=arrays: gamepit_agent(sims, s, n, arrays, plies))
+             for n in agent_games for kind, arrays in (("States", False), ("array model", True))]
     best = {name: (0.0, 0.0) for name, _ in runs}  # simulations per wall / per CPU second
     started = load()
     for repeat in range(repeats):
@@ -153,6 +178,10 @@ def main() -> None:
     parser.add_argument("--array-batches", default="64,256,1024,512x8",
                         help="trees per batch on the connect four array model, table 1; "
                         "NxL gathers L leaves per tree per pass with virtual loss")
+    parser.add_argument("--agent-games", default="1,64",
+                        help="games in lockstep for the mcts agent rows, table 1")
+    parser.add_argument("--plies", type=int, default=8,
+                        help="moves of each game in the mcts agent rows (each one a search)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--net-sims", type=int, default=64, help="simulations per game, "
                         "table 2")
@@ -168,7 +197,8 @@ def main() -> None:
     if not args.skip_rollouts:
         rollout_table(args.sims, [int(n) for n in args.batches.split(",")],
                       [_trees_and_leaves(n) for n in args.array_batches.split(",") if n],
-                      args.repeats)
+                      args.repeats, [int(n) for n in args.agent_games.split(",") if n],
+                      args.plies)
     if not args.skip_network:
         import torch
 

@@ -243,8 +243,13 @@ class HasArrayModel(Protocol):
     @staticmethod
     def array_model(rollouts: int = 1, seed: int | None = None, capacity: int = 4096) -> Any:
         """A fresh search ``Model`` with the same rules on rows of arrays
-        (``gamepit.search.array_models``): ``initial`` takes states of this type as roots,
-        handles are rows, leaves are valued by the mean of ``rollouts`` random playouts."""
+        (``gamepit.search.array_models``): ``initial(roots, keys=None)`` takes states of this
+        type as roots, handles are rows, leaves are valued by the mean of ``rollouts`` random
+        playouts drawn from each row's key (a root's from ``keys``, a child's from its
+        parent's and the move, so a tree's values do not depend on the trees beside it).
+        For the ``mcts`` agent, which keeps subtrees between moves, it also offers
+        ``columns`` (its row arrays), ``encode(states)`` (their rows, all columns but
+        ``key``), ``gather(rows)`` and ``append(block)``: see ``ConnectFourArrayModel``."""
 
 
 @runtime_checkable

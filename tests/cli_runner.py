@@ -36,7 +36,7 @@ def _forkserver() -> Any:
     global _server
     if _server is None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["gamepit.cli", *BUILTIN_PLUGINS, "torch",
+        context.set_forkserver_preload(["gamepit.cli", *BUILTIN_PLUGINS, "torch", "numba",
                                         "tests.cli_runner"])
         _server = context
     return _server

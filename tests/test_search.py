@@ -398,15 +398,144 @@ def test_array_model_plays_the_rules_of_connect_four():
         assert expansion.to_play[0] == -1 and not expansion.legal[0].any()
 
 
-def test_array_model_builds_the_same_trees_as_states_with_rollouts():
-    """Same seed, same random playouts: searching arrays or States gives the same trees."""
-    states = [connect_four(*range(index % 5)) for index in range(32)]
-    search = MCTS(sims=40, rule="uct", seed=0)
-    on_states = search.search(states, RolloutEvaluator(1, 5), list(range(32)))
-    on_arrays, _ = search.run(array_model_for(states, 1, 5), states, list(range(32)))
-    assert len(on_states) == len(on_arrays) == 32
+def random_positions(count: int, seed: int, longest: int = 30) -> list[ConnectFourState]:
+    """Unfinished connect four positions after up to ``longest`` random moves."""
+    rng = np.random.default_rng(seed)
+    found = []
+    while len(found) < count:
+        state = connect_four()
+        for _ in range(int(rng.integers(0, longest))):
+            if state.is_terminal():
+                break
+            state.apply(int(rng.choice(state.legal_actions())))
+        if not state.is_terminal():
+            found.append(state)
+    return found
+
+
+def test_array_model_builds_the_same_trees_as_states_without_rollouts():
+    """With uniform priors and no rollouts the search is deterministic: searching the array
+    model or States gives the same trees, so the two play the same rules to the same ends."""
+    states = random_positions(32, 0)
+    search = MCTS(sims=60, rule="puct", seed=0)
+    on_states = search.search(states, UniformEvaluator(), list(range(32)))
+    on_arrays, _ = search.run(array_model_for(states, 0, 5), states, list(range(32)))
     for a, b in zip(on_states, on_arrays, strict=True):
         np.testing.assert_array_equal(a.visit_counts, b.visit_counts)
+        assert a.value == b.value
+
+
+def test_the_three_playout_kernels_give_the_same_values():
+    """Keyed playouts: the compiled loop (numba is a dependency: it must compile here), the
+    same loop run as plain Python, and the numpy lockstep version agree row for row, and a row's
+    value depends on its key alone, never on the rows beside it."""
+    from gamepit.games import connect_four as c4
+
+    assert c4.compiled_kernels() is not None
+    block = ConnectFourArrayModel.encode(random_positions(120, 1))
+    keys = np.random.default_rng(2).integers(0, 2**64, 120, dtype=np.uint64)
+    columns = block["mine"], block["theirs"], block["heights"], block["moves"]
+    compiled = c4.array_playouts(*columns, keys)
+    plain = np.zeros(120)
+    with np.errstate(over="ignore"):
+        c4.playouts_loop(*columns, keys, c4._COLUMN_TOPS, plain)
+    np.testing.assert_array_equal(compiled, plain)
+    np.testing.assert_array_equal(compiled, c4.playouts_in_numpy(*columns, keys))
+    alone = [c4.array_playouts(*(column[i:i + 1] for column in columns), keys[i:i + 1])[0]
+             for i in range(0, 120, 7)]
+    np.testing.assert_array_equal(alone, compiled[::7])
+    assert set(np.unique(compiled)) <= {-1.0, 0.0, 1.0} and len(np.unique(compiled)) > 1
+
+
+def test_keyed_playouts_play_uniformly_random_games():
+    """From the opening, keyed playouts value the position as plain random play does (the
+    first player wins about 55% of random games): 20,000 of each, within 4 standard errors."""
+    from gamepit.games import connect_four as c4
+
+    count = 20_000
+    block = ConnectFourArrayModel.encode([connect_four()])
+    keyed = c4.array_playouts(np.repeat(block["mine"], count), np.repeat(block["theirs"], count),
+                              np.repeat(block["heights"], count, 0),
+                              np.repeat(block["moves"], count),
+                              np.arange(count, dtype=np.uint64))
+    draws = random.Random(3)
+    plain = np.array([connect_four().random_playout(draws) for _ in range(count)])
+    error = np.sqrt(keyed.var() / count + plain.var() / count)
+    assert abs(keyed.mean() - plain.mean()) < 4 * error
+
+
+def test_compiled_and_numpy_array_models_answer_alike(monkeypatch):
+    """The compiled ``recurrent`` writes the same rows and answers as the numpy one."""
+    from gamepit.games import connect_four as c4
+
+    states = random_positions(40, 3, longest=38)
+    rng = np.random.default_rng(4)
+    actions = np.array([rng.choice(state.legal_actions()) for state in states])
+    answers = []
+    for compiled in (True, False):
+        if not compiled:
+            monkeypatch.setattr(c4, "compiled_kernels", lambda: None)
+        model = ConnectFourArrayModel(2, 0, 8)
+        roots = model.initial(states, list(range(40)))
+        step = model.recurrent(roots.handles, actions)
+        answers.append((roots, step, model.gather(range(model.count))))
+    (roots, step, rows), (roots_np, step_np, rows_np) = answers
+    for mine, theirs in ((roots, roots_np), (step, step_np)):
+        for field in ("handles", "values", "legal", "to_play", "rewards"):
+            np.testing.assert_array_equal(getattr(mine, field), getattr(theirs, field))
+    for name in ConnectFourArrayModel.columns:
+        np.testing.assert_array_equal(rows[name], rows_np[name])
+    assert (step.to_play == -1).any() and step.rewards.any()  # some moves end the game
+
+
+def test_compiled_tree_walks_grow_the_numpy_trees(monkeypatch):
+    """Selection and backup compiled (``gamepit.search.compiled``) grow exactly the trees the
+    numpy walks grow: UCT with rollouts, PUCT with root noise, normalised values, a
+    discount."""
+    from gamepit.search import compiled, tree
+
+    assert compiled.kernels() is not None
+    states = random_positions(24, 5)
+
+    def searches() -> list[np.ndarray]:
+        found = []
+        for rule, options in (("uct", {}), ("puct", {"dirichlet_alpha": 0.3}),
+                              ("puct", {"normalize": True, "discount": 0.9})):
+            search = MCTS(sims=80, rule=rule, seed=3, **options)
+            results, _ = search.run(array_model_for(states, 1, 5), states, list(range(24)))
+            found += [np.array([r.visit_counts for r in results]),
+                      np.array([r.value for r in results])]
+        return found
+
+    fast = searches()
+    monkeypatch.setattr(tree, "kernels", lambda: None)
+    for a, b in zip(fast, searches(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_agent_on_arrays_plays_as_on_states_without_rollouts():
+    states = random_positions(20, 6)
+    answers = []
+    for arrays in (True, False):
+        agent = MCTSAgent(sims=50, rollouts=0, arrays=arrays)
+        agent.reset(ConnectFour(), 0, 7)
+        answers.append(agent.act_batch(states, list(range(20))))
+    for (a, info_a), (b, info_b) in zip(*answers, strict=True):
+        assert a == b
+        np.testing.assert_array_equal(info_a["visit_counts"], info_b["visit_counts"])
+
+
+def test_the_agent_on_arrays_plays_a_game_alike_alone_or_in_lockstep():
+    """Games in lockstep (one batch a turn, subtrees kept between moves) are the games each
+    plays alone on the same seed."""
+    game = ConnectFour()
+    seeds = [11, 12, 13, 14]
+    seats = [MCTSAgent(sims=60), MCTSAgent(sims=30)]
+    together = play_lockstep(game, [seats] * 4, seeds)
+    for seed, result in zip(seeds, together, strict=True):
+        alone = play_lockstep(game, [[MCTSAgent(sims=60), MCTSAgent(sims=30)]], [seed])[0]
+        assert (alone.final_hash, alone.steps) == (result.final_hash, result.steps)
+    assert len({result.final_hash for result in together}) > 1
 
 
 def test_batched_encoder_gives_the_states_own_observations():
@@ -447,13 +576,15 @@ def test_agent_info_and_conformance(registry):
     agent.reset(ConnectFour(), 0, 0)
     action, info = agent.act(connect_four())
     assert set(info) == {"policy", "visit_counts", "value", "top_moves"}
-    assert info["top_moves"][0] == action
+    counts = info["visit_counts"]
+    assert counts[action] == counts.max() == counts[info["top_moves"][0]]  # ties: either
     json.dumps(to_json(info))
 
 
-def test_agent_keeps_the_subtree_after_a_move():
+@pytest.mark.parametrize("arrays", [True, False], ids=["array model", "States"])
+def test_agent_keeps_the_subtree_after_a_move(arrays):
     game = ConnectFour()
-    agent = MCTSAgent(sims=200)
+    agent = MCTSAgent(sims=200, arrays=arrays)
     agent.reset(game, 0, 0)
     state = game.new_state()
     action, _ = agent.act(state.clone())
@@ -469,13 +600,14 @@ def test_agent_keeps_the_subtree_after_a_move():
 
 @pytest.mark.parametrize("asked", ["the same position", "three moves on",
                                    "a reply the search never reached", "another game"])
-def test_a_position_not_below_the_last_move_gets_a_fresh_search(asked):
+@pytest.mark.parametrize("arrays", [True, False], ids=["array model", "States"])
+def test_a_position_not_below_the_last_move_gets_a_fresh_search(asked, arrays):
     """An agent asked about a position that is neither the one its move led to nor a reply
     below it (an undo in the browser, a move someone else chose, an unrelated position)
     searches afresh: the same answer as a new agent after the same reset, never one built on
     the tree of another position."""
     game = ConnectFour()
-    agent = MCTSAgent(sims=20)
+    agent = MCTSAgent(sims=20, arrays=arrays)
     agent.reset(game, 0, 5)
     state = connect_four(3)
     action, _ = agent.act(state.clone())
@@ -487,7 +619,7 @@ def test_a_position_not_below_the_last_move_gets_a_fresh_search(asked):
                 "a reply the search never reached": play(after.clone(), never[:1]),
                 "another game": connect_four(6, 6, 6)}[asked]
     assert never and position.fingerprint() != after.fingerprint()
-    fresh = MCTSAgent(sims=20)
+    fresh = MCTSAgent(sims=20, arrays=arrays)
     fresh.reset(game, 0, 5)
     expected_action, expected = fresh.act(position.clone())
     got_action, got = agent.act(position.clone())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -196,7 +197,7 @@ class ConnectFourState(BaseState):
     @staticmethod
     def batch_random_playouts(states: Sequence[ConnectFourState], rng: np.random.Generator
                               ) -> np.ndarray:
-        """``random_playout`` of many states at once, in numpy arrays."""
+        """``random_playout`` of many states at once, on arrays (``array_playouts``)."""
         values = np.zeros(len(states))  # finished games have nothing left to gain
         rows = [index for index, state in enumerate(states) if not state.is_terminal()]
         picked = [states[i] for i in rows]
@@ -204,7 +205,8 @@ class ConnectFourState(BaseState):
             np.array([s.bits[s.player] for s in picked], dtype=np.uint64),
             np.array([s.bits[1 - s.player] for s in picked], dtype=np.uint64),
             np.array([s.heights for s in picked], dtype=np.int64).reshape(-1, WIDTH),
-            np.array([s.moves for s in picked], dtype=np.int64), rng)
+            np.array([s.moves for s in picked], dtype=np.int64),
+            rng.integers(0, 2**64, len(picked), dtype=np.uint64))
         return values
 
     @staticmethod
@@ -247,6 +249,11 @@ class ConnectFour(Game):
 # Many positions as rows of numpy arrays, for search at rates where a Python State per position
 # is the bottleneck: the bitboard of the player to move and of the other [K] uint64, the next
 # free bit of each column [K, 7] and the move count [K].
+#
+# Random playouts here draw from counter-based streams: each row carries a 64-bit key, and
+# every move of its playout takes the next SplitMix64 output of that key. A row's playout so
+# depends on its key alone, never on the other rows played beside it, which lets a search
+# value a tree's leaves the same whether the tree is searched alone or in any batch.
 
 assert HEIGHT == 6  # the shifts below assume 7 bits per column of 6 cells
 _COLUMN_TOPS = np.array(COLUMN_TOP, dtype=np.int64)
@@ -256,6 +263,20 @@ _DOUBLE_SHIFTS = _SHIFTS * np.uint64(2)
 # Bit number of each cell of the observation planes (rows, columns), row 0 at the top.
 _CELL_BITS = np.array([[col * 7 + (HEIGHT - 1 - row) for col in range(WIDTH)]
                        for row in range(HEIGHT)], dtype=np.uint64)
+# SplitMix64 (Steele, Lea and Flood 2014): the increment and the two multipliers.
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_U30, _U27, _U31, _U32 = (np.uint64(n) for n in (30, 27, 31, 32))
+
+
+def mix_keys(keys: np.ndarray) -> np.ndarray:
+    """The next SplitMix64 output of each key [K] uint64 (the key advanced by the increment,
+    then mixed): a stream's step, and a good hash of a key."""
+    z = keys + _GOLDEN
+    z = (z ^ (z >> _U30)) * _MIX1
+    z = (z ^ (z >> _U27)) * _MIX2
+    return z ^ (z >> _U31)
 
 
 def array_has_four(bits: np.ndarray) -> np.ndarray:
@@ -265,21 +286,38 @@ def array_has_four(bits: np.ndarray) -> np.ndarray:
 
 
 def array_playouts(mine: np.ndarray, theirs: np.ndarray, heights: np.ndarray,
-                   moves: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Uniformly random playouts of unfinished positions held as arrays (the layout above).
-    Returns each mover's result (+1, 0, -1).
+                   moves: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Uniformly random playouts of unfinished positions held as arrays (the layout above),
+    row ``i`` drawing its moves from the stream of ``keys[i]``. Returns each mover's result
+    (+1, 0, -1). Compiled with numba where it is installed (``playouts_loop``), else played
+    in numpy (``playouts_in_numpy``): the two give the same values."""
+    kernels = compiled_kernels()
+    if kernels is None:
+        return playouts_in_numpy(mine, theirs, heights, moves, keys)
+    values = np.zeros(len(mine))
+    kernels[0](np.ascontiguousarray(mine, dtype=np.uint64),
+           np.ascontiguousarray(theirs, dtype=np.uint64),
+           np.ascontiguousarray(heights, dtype=np.int64),
+           np.ascontiguousarray(moves, dtype=np.int64),
+           np.ascontiguousarray(keys, dtype=np.uint64), _COLUMN_TOPS, values)
+    return values
 
-    All playouts advance in lockstep, so whose turn it is, relative to each game's start,
-    is one number per step; finished games drop out of the arrays.
-    """
+
+def playouts_in_numpy(mine: np.ndarray, theirs: np.ndarray, heights: np.ndarray,
+                      moves: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``array_playouts`` as array operations: all playouts advance in lockstep, so whose
+    turn it is, relative to each game's start, is one number per step; finished games drop
+    out of the arrays. A move takes the ``(key >> 32) * open // 2**32``-th open column."""
     values = np.zeros(len(mine))
     live = np.arange(len(mine))
-    heights, moves = heights.copy(), moves.copy()
+    heights, moves, keys = heights.copy(), moves.copy(), keys.copy()
     value = 1.0
     rows = np.arange(live.size)
     while live.size:
-        keys = np.where(heights < _COLUMN_TOPS, rng.random(heights.shape), -1.0)
-        cells = rows, keys.argmax(1)
+        keys = mix_keys(keys)
+        open_ = heights < _COLUMN_TOPS
+        picks = (((keys >> _U32) * open_.sum(1).astype(np.uint64)) >> _U32).astype(np.int64)
+        cells = rows, (open_.cumsum(1) > picks[:, None]).argmax(1)
         height = heights[cells]
         heights[cells] = height + 1
         mine = mine | _BIT[height]
@@ -290,23 +328,157 @@ def array_playouts(mine: np.ndarray, theirs: np.ndarray, heights: np.ndarray,
             values[live[won]] = value
             keep = ~over
             live, mine, theirs = live[keep], mine[keep], theirs[keep]
-            heights, moves = heights[keep], moves[keep]
+            heights, moves, keys = heights[keep], moves[keep], keys[keep]
             rows = rows[:live.size]
         mine, theirs, value = theirs, mine, -value
     return values
 
 
+def playout_row(movers: np.uint64, waiting: np.uint64, height: np.ndarray, count: int,
+                key: np.uint64, tops: np.ndarray) -> float:
+    """One row's playout (``height``: a copy of its column heights, changed here): the mover's
+    result. Plain Python that numba compiles (see ``compiled_kernels``)."""
+    golden, mix1, mix2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), \
+        np.uint64(0x94D049BB133111EB)
+    one, u2, u6, u7, u8 = np.uint64(1), np.uint64(2), np.uint64(6), np.uint64(7), np.uint64(8)
+    u12, u14, u16 = np.uint64(12), np.uint64(14), np.uint64(16)
+    u27, u30, u31, u32 = np.uint64(27), np.uint64(30), np.uint64(31), np.uint64(32)
+    value = 1.0
+    while True:
+        key = key + golden
+        z = (key ^ (key >> u30)) * mix1
+        z = (z ^ (z >> u27)) * mix2
+        key = z ^ (z >> u31)
+        open_ = 0
+        for col in range(7):
+            if height[col] < tops[col]:
+                open_ += 1
+        pick = ((key >> u32) * np.uint64(open_)) >> u32
+        col = 0
+        for col in range(7):
+            if height[col] < tops[col]:
+                if pick == 0:
+                    break
+                pick -= one
+        movers = movers | (one << np.uint64(height[col]))
+        height[col] += 1
+        count += 1
+        pairs = movers & (movers >> one)
+        won = pairs & (pairs >> u2)
+        pairs = movers & (movers >> u7)
+        won |= pairs & (pairs >> u14)
+        pairs = movers & (movers >> u6)
+        won |= pairs & (pairs >> u12)
+        pairs = movers & (movers >> u8)
+        won |= pairs & (pairs >> u16)
+        if won:
+            return value
+        if count == 42:
+            return 0.0
+        movers, waiting, value = waiting, movers, -value
+
+
+def playouts_loop(mine: np.ndarray, theirs: np.ndarray, heights: np.ndarray,
+                  moves: np.ndarray, keys: np.ndarray, tops: np.ndarray, values: np.ndarray
+                  ) -> None:
+    """``array_playouts`` one row at a time, into ``values``: the code numba compiles (run
+    as it is, it is the slow reference the tests hold the other two to)."""
+    for row in range(mine.shape[0]):
+        values[row] = playout_row(mine[row], theirs[row], heights[row].copy(), moves[row],
+                                  keys[row], tops)
+
+
+def recurrent_loop(mine: np.ndarray, theirs: np.ndarray, heights: np.ndarray,
+                   moves: np.ndarray, player: np.ndarray, over: np.ndarray, key: np.ndarray,
+                   parents: np.ndarray, actions: np.ndarray, rows: np.ndarray,
+                   tops: np.ndarray, rollouts: int, legal: np.ndarray, values: np.ndarray,
+                   to_play: np.ndarray, rewards: np.ndarray) -> bool:
+    """``ConnectFourArrayModel.recurrent`` one row at a time: play ``actions[i]`` from row
+    ``parents[i]`` into row ``rows[i]`` and describe it (legal moves, value, player to move,
+    reward) into the outputs. False at an illegal move. Compiled like ``playouts_loop``."""
+    for i in range(parents.shape[0]):
+        parent, action, row = parents[i], actions[i], rows[i]
+        cell = heights[parent, action]
+        if cell >= tops[action] or over[parent]:
+            return False
+        moved = mine[parent] | (np.uint64(1) << np.uint64(cell))
+        won = False
+        for shift in (1, 7, 6, 8):
+            pairs = moved & (moved >> np.uint64(shift))
+            if pairs & (pairs >> np.uint64(2 * shift)):
+                won = True
+        mine[row], theirs[row] = theirs[parent], moved
+        heights[row, :] = heights[parent, :]
+        heights[row, action] = cell + 1
+        moves[row] = moves[parent] + 1
+        mover = player[parent]
+        player[row] = 1 - mover
+        over[row] = won or moves[row] == 42
+        mixed = key[parent] ^ np.uint64(action)
+        mixed = mixed + np.uint64(0x9E3779B97F4A7C15)
+        mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        key[row] = mixed ^ (mixed >> np.uint64(31))
+        rewards[i] = (1.0 if mover == 0 else -1.0) if won else 0.0
+        to_play[i] = -1 if over[row] else player[row]
+        total = 0.0
+        for col in range(7):
+            legal[i, col] = heights[row, col] < tops[col] and not over[row]
+        if not over[row]:
+            for rollout in range(rollouts):
+                total += playout_row(mine[row], theirs[row], heights[row].copy(), moves[row],
+                                     key[row] + np.uint64(rollout), tops)
+            values[i] = total / max(rollouts, 1)
+        else:
+            values[i] = 0.0
+    return True
+
+
+_KERNELS: list = []  # (playouts_loop, recurrent_loop) compiled, or None; empty until asked
+
+
+def compiled_kernels():  # noqa: ANN201 (numba's dispatchers have no public type)
+    """``playouts_loop`` and ``recurrent_loop`` compiled by numba on first use (cached on
+    disk: a few seconds the first time on a machine, which ``make install`` spends), or None
+    where numba is missing or cannot compile them."""
+    if not _KERNELS:
+        try:
+            import numba
+            from numba.extending import register_jitable
+
+            register_jitable(playout_row)  # callable from compiled code, plain from Python
+            kernels = (numba.njit(cache=True, nogil=True)(playouts_loop),
+                       numba.njit(cache=True, nogil=True)(recurrent_loop))
+            model = ConnectFourArrayModel(1, 0, 4)  # a probe: compile for these types
+            model.append({**model.encode([ConnectFourState()]), "key": np.ones(1, np.uint64)})
+            model._recurrent_compiled(kernels[1], [0], np.array([3]))
+            kernels[0](model.mine[:1], model.theirs[:1], model.heights[:1], model.moves[:1],
+                       model.key[:1], _COLUMN_TOPS, np.zeros(1))
+        except Exception:  # noqa: BLE001 (no numba, or one that cannot compile here)
+            kernels = None
+        _KERNELS.append(kernels)
+    return _KERNELS[0]
+
+
 class ConnectFourArrayModel:
     """Connect four behind the search tree's ``Model`` seam: a handle is a row number into
     the arrays, ``recurrent`` plays one move in every row at once, and leaves are valued by
-    ``rollouts`` random playouts run on the same arrays."""
+    ``rollouts`` random playouts run on the same arrays (0: value 0, for PUCT with uniform
+    priors).
+
+    Each row carries a key for its playouts: a root's comes from ``initial`` (``keys``, one
+    per tree of a batched search) or the model's generator, and a child's is its parent's
+    mixed with the move. A tree's values so depend on its root's key and its own moves alone.
+    ``columns`` names the row arrays, which ``gather`` and ``append`` copy out and in (a kept
+    subtree moves its rows to the next search's model that way)."""
 
     num_actions = WIDTH
+    columns = ("mine", "theirs", "heights", "moves", "player", "over", "key")
 
     def __init__(self, rollouts: int = 1, seed: int | None = None, capacity: int = 4096
                  ) -> None:
-        if rollouts < 1:
-            raise ValueError("rollouts must be at least 1")
+        if rollouts < 0:
+            raise ValueError("rollouts must be 0 or more")
         self.rollouts = rollouts
         self.rng = np.random.default_rng(seed)
         self.count = 0
@@ -316,18 +488,32 @@ class ConnectFourArrayModel:
         self.moves = np.zeros(capacity, dtype=np.int64)
         self.player = np.zeros(capacity, dtype=np.int64)  # who is to move (0 or 1)
         self.over = np.zeros(capacity, dtype=bool)
+        self.key = np.zeros(capacity, dtype=np.uint64)  # of the playouts from this row
 
-    def initial(self, roots: Sequence[ConnectFourState]) -> Expansion:
-        rows = self._allocate(len(roots))
-        self.mine[rows] = [root.bits[root.player] for root in roots]
-        self.theirs[rows] = [root.bits[1 - root.player] for root in roots]
-        self.heights[rows] = [root.heights for root in roots]
-        self.moves[rows] = [root.moves for root in roots]
-        self.player[rows] = [root.player for root in roots]
-        self.over[rows] = [root.is_terminal() for root in roots]
+    @staticmethod
+    def encode(states: Sequence[ConnectFourState]) -> dict[str, np.ndarray]:
+        """The row arrays of ``states`` (all columns but ``key``)."""
+        return {"mine": np.array([s.bits[s.player] for s in states], dtype=np.uint64),
+                "theirs": np.array([s.bits[1 - s.player] for s in states], dtype=np.uint64),
+                "heights": np.array([s.heights for s in states],
+                                    dtype=np.int64).reshape(-1, WIDTH),
+                "moves": np.array([s.moves for s in states], dtype=np.int64),
+                "player": np.array([s.player for s in states], dtype=np.int64),
+                "over": np.array([s.is_terminal() for s in states], dtype=bool)}
+
+    def initial(self, roots: Sequence[ConnectFourState], keys: Sequence[int] | None = None
+                ) -> Expansion:
+        """The roots' expansion; ``keys[i]`` seeds the playouts of root ``i``'s tree."""
+        block = self.encode(roots)
+        block["key"] = (np.array(keys, dtype=np.uint64) if keys is not None
+                        else self.rng.integers(0, 2**64, len(roots), dtype=np.uint64))
+        rows = self.append(block)
         return self._describe(rows, np.zeros(len(roots)))
 
     def recurrent(self, handles: Sequence[int], actions: np.ndarray) -> Expansion:
+        kernels = compiled_kernels()
+        if kernels is not None:
+            return self._recurrent_compiled(kernels[1], handles, actions)
         parents = np.asarray(handles, dtype=np.int64)
         cells = self.heights[parents, actions]
         if (cells >= _COLUMN_TOPS[actions]).any() or self.over[parents].any():
@@ -342,19 +528,48 @@ class ConnectFourArrayModel:
         mover = self.player[parents]
         self.player[rows] = 1 - mover
         self.over[rows] = won | (self.moves[rows] == ALL_CELLS)
+        self.key[rows] = mix_keys(self.key[parents] ^ np.asarray(actions, dtype=np.uint64))
         rewards = np.where(won, np.where(mover == 0, 1.0, -1.0), 0.0)  # player 0's terms
         return self._describe(rows, rewards)
+
+    def _recurrent_compiled(self, kernel: Any, handles: Sequence[int], actions: np.ndarray
+                            ) -> Expansion:
+        """``recurrent`` by the compiled ``recurrent_loop``: the same rows and answers."""
+        count = len(handles)
+        rows = self._allocate(count)
+        legal = np.empty((count, WIDTH), dtype=bool)
+        values, rewards = np.empty(count), np.empty(count)
+        to_play = np.empty(count, dtype=np.int64)
+        if not kernel(self.mine, self.theirs, self.heights, self.moves, self.player, self.over,
+                      self.key, np.asarray(handles, dtype=np.int64),
+                      np.asarray(actions, dtype=np.int64), rows, _COLUMN_TOPS, self.rollouts,
+                      legal, values, to_play, rewards):
+            self.count -= count
+            raise ValueError("illegal connect four action in the search")
+        return Expansion(rows.tolist(), np.ones((count, 1)), values, legal, to_play, rewards)
+
+    def gather(self, rows: Sequence[int]) -> dict[str, np.ndarray]:
+        """Copies of the given rows, column by column."""
+        index = np.asarray(rows, dtype=np.int64)
+        return {name: getattr(self, name)[index] for name in self.columns}
+
+    def append(self, block: dict[str, np.ndarray]) -> np.ndarray:
+        """Store rows (as ``gather`` gives them) after the last; returns their numbers."""
+        rows = self._allocate(len(block["mine"]))
+        for name in self.columns:
+            getattr(self, name)[rows] = block[name]
+        return rows
 
     def _describe(self, rows: np.ndarray, rewards: np.ndarray) -> Expansion:
         over = self.over[rows]
         legal = (self.heights[rows] < _COLUMN_TOPS) & ~over[:, None]
         values = np.zeros(len(rows))
         live = rows[~over]
-        if live.size:
+        if live.size and self.rollouts:
             total = np.zeros(live.size)
-            for _ in range(self.rollouts):
+            for rollout in range(self.rollouts):
                 total += array_playouts(self.mine[live], self.theirs[live], self.heights[live],
-                                        self.moves[live], self.rng)
+                                        self.moves[live], self.key[live] + np.uint64(rollout))
             values[~over] = total / self.rollouts
         to_play = np.where(over, -1, self.player[rows])
         return Expansion(rows.tolist(), np.ones((len(rows), 1)), values, legal, to_play,
@@ -364,7 +579,7 @@ class ConnectFourArrayModel:
         needed = self.count + count
         if needed > len(self.mine):
             size = max(needed, 2 * len(self.mine))
-            for name in ("mine", "theirs", "heights", "moves", "player", "over"):
+            for name in self.columns:
                 old = getattr(self, name)
                 grown = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
                 grown[:len(old)] = old

@@ -11,10 +11,13 @@ This module names no game: ``array_model_for`` finds the model on the roots' typ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from gamepit.protocols import HasArrayModel, State, offers
-from gamepit.search.tree import Model
+import numpy as np
+
+from gamepit.protocols import Expansion, HasArrayModel, State, offers
+from gamepit.search.tree import MAX_KEPT_GAMES, KeptTrees, Model, Tree
 
 
 def array_model_for(roots: Sequence[State], rollouts: int = 1, seed: int | None = None,
@@ -27,3 +30,85 @@ def array_model_for(roots: Sequence[State], rollouts: int = 1, seed: int | None 
     if not offers(kind, HasArrayModel) or not all(type(root) is kind for root in roots):
         return None
     return kind.array_model(rollouts, seed, capacity)  # type: ignore[attr-defined]
+
+
+class RowsModel:
+    """An agent's ``Model`` over a game's array model, for the searches of lockstep play:
+    each search (``seed_trees``) starts a fresh array model, whose tree ``i`` draws its
+    playouts from ``keys[i]``, so a game is searched the same alone or in any batch. Kept
+    subtrees (``KeptRows``) bring their rows into it. ``make(capacity)`` builds the array
+    model (the state type's ``array_model`` with the agent's rollouts); ``per_tree`` rows
+    are made room for per tree (it grows beyond that when it must)."""
+
+    def __init__(self, make: Callable[[int], Any], per_tree: int = 256) -> None:
+        self.make = make
+        self.per_tree = per_tree
+        self.rows: Any = None
+        self.keys: list[int] = []
+
+    def seed_trees(self, keys: Sequence[int]) -> None:
+        self.rows = self.make(max(1, len(keys)) * self.per_tree)
+        self.keys = [int(key) for key in keys]
+
+    def initial(self, roots: Sequence[State], trees: Sequence[int] | None = None
+                ) -> Expansion:
+        keys = self.keys or None
+        if keys is not None and trees is not None:
+            keys = [keys[tree] for tree in trees]
+        return self.rows.initial(roots, keys)
+
+    def recurrent(self, handles: Sequence[int], actions: np.ndarray) -> Expansion:
+        return self.rows.recurrent(handles, actions)
+
+    def place(self, tree: Tree) -> None:
+        """Nothing to do: kept rows were moved in as their subtrees were taken."""
+
+
+class KeptRows(KeptTrees):
+    """``KeptTrees`` for a ``RowsModel``, whose handles are row numbers of one search's
+    array model: a kept subtree holds a copy of its rows (``gather``), its handles become
+    places in that copy, and taking it moves the rows into the current search's model
+    (``append``). Positions are compared by their row values, all but the playout key."""
+
+    def __init__(self, model: RowsModel, limit: int = MAX_KEPT_GAMES) -> None:
+        super().__init__(limit)
+        self.model = model
+        self.blocks: dict[int, dict[str, np.ndarray]] = {}
+
+    def keep(self, game: int, tree: Tree, index: int, action: int) -> None:
+        super().keep(game, tree, index, action)
+        part = self._kept.get(game)
+        if part is None:
+            self.blocks.pop(game, None)
+            return
+        count = int(part.size[0])
+        self.blocks[game] = self.model.rows.gather(part.handles[:count])
+        part.handles[:count] = range(count)  # each node's row is its own place in the copy
+        if len(self.blocks) > len(self._kept):  # games the limit dropped
+            self.blocks = {kept: block for kept, block in self.blocks.items()
+                           if kept in self._kept}
+
+    def take(self, game: int, state: Any) -> Tree | None:
+        self._block = self.blocks.pop(game, None)
+        part = super().take(game, state) if self._block is not None else None
+        if part is None:
+            self._kept.pop(game, None)
+            return None
+        count = int(part.size[0])
+        places = np.asarray(part.handles[:count], dtype=np.int64)
+        rows = self.model.rows.append({name: column[places]
+                                       for name, column in self._block.items()})
+        part.handles[:count] = rows.tolist()
+        return part
+
+    def position(self, item: Any) -> Any:
+        if isinstance(item, int):  # a place in the block being taken
+            values = {name: column[item] for name, column in self._block.items()}
+        else:
+            values = {name: column[0] for name, column in self.model.rows.encode([item]).items()}
+        return tuple(np.asarray(values[name]).tobytes() for name in sorted(values)
+                     if name != "key")
+
+    def clear(self) -> None:
+        super().clear()
+        self.blocks.clear()

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from gamepit.protocols import Expansion, Model  # (where they are defined: games use them)
+from gamepit.search.compiled import kernels
 
 VISITS, VALUE, PRIOR = 0, 1, 2  # rows of Tree.edges[tree, node]
 # columns of Tree.info[tree, node]; kept in one float array so a node is written in one go
@@ -234,6 +235,9 @@ class Tree:
         a leaf is new, pending (reached earlier in this pass) or terminal. ``root_actions``,
         where given, is the action each walk takes at its root (Gumbel's root choice)."""
         batch = self.batch
+        compiled = kernels() if root_actions is None and config.rule != "gumbel" else None
+        if compiled is not None:
+            return self._select_compiled(compiled[0], config, root_prior)
         trees = np.arange(batch)
         node = np.zeros(batch, dtype=np.int64)
         active = np.ones(batch, dtype=bool)
@@ -269,6 +273,25 @@ class Tree:
                 break
         return np.stack(path_nodes, 1), np.stack(path_actions, 1), depth, node
 
+    def _select_compiled(self, select: Any, config: SearchConfig,
+                         root_prior: np.ndarray | None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``select`` by the compiled loop (``gamepit.search.compiled``): the same walks."""
+        width = int(self.size.max()) + 1  # no path is longer than its tree
+        nodes = np.empty((self.batch, width), dtype=np.int64)
+        actions = np.empty((self.batch, width), dtype=np.int64)
+        depth = np.empty(self.batch, dtype=np.int64)
+        leaves = np.empty(self.batch, dtype=np.int64)
+        given = root_prior is not None
+        prior = np.ascontiguousarray(root_prior if given else self.edges[:, 0, PRIOR],
+                                     dtype=float)
+        if not select(self.edges, self.children, self.info, self.size, prior, given,
+                      config.rule == "puct", float(config.c), bool(config.normalize),
+                      self.low, self.high, nodes, actions, depth, leaves):
+            raise RuntimeError("search tree is full; allocate more capacity")
+        longest = int(depth.max())
+        return nodes[:, :longest], actions[:, :longest], depth, leaves
+
     def add_to_edges(self, nodes: np.ndarray, actions: np.ndarray, depth: np.ndarray,
                      visits: float, values: np.ndarray, distinct: bool = False) -> None:
         """Add ``visits`` and ``values`` [B, D] to the edges of the paths (up to ``depth``).
@@ -291,6 +314,13 @@ class Tree:
                distinct: bool = False) -> None:
         """Send each leaf's value up its path: every edge gets the reward below it plus the
         discounted value of what follows, g_t = r_(t+1) + discount * g_(t+1)."""
+        compiled = kernels() if distinct else None
+        if compiled is not None:
+            scale = discount ** np.arange(nodes.shape[1] + 1)
+            compiled[1](self.edges, self.info, np.ascontiguousarray(nodes),
+                        np.ascontiguousarray(actions), depth, leaves, scale, track_bounds,
+                        self.low, self.high)
+            return
         trees = np.arange(self.batch)
         steps = np.arange(nodes.shape[1])
         # The node each edge leads to: the next node on the path, or the leaf at the end.
@@ -410,14 +440,19 @@ class KeptTrees:
         tree = self._kept.pop(game, None)
         if tree is None:
             return None
-        wanted = state.fingerprint()
+        wanted = self.position(state)
         for candidate in [0, *(int(c) for c in tree.children[0, 0] if c >= 0)]:
             handle = tree.handle(0, candidate)
             if (handle is not None and tree.is_expanded(0, candidate)
                     and not tree.is_terminal(0, candidate)
-                    and handle.fingerprint() == wanted):
+                    and self.position(handle) == wanted):
                 return tree if candidate == 0 else tree.subtree(0, candidate)
         return None
+
+    def position(self, item: Any) -> Any:
+        """What identifies a position, of a State or a kept handle (here both are States:
+        their fingerprint)."""
+        return item.fingerprint()
 
     def take_all(self, games: Sequence[int], states: Sequence[Any]) -> list[Tree | None]:
         """``take`` for every state of one batched search (``games[i]``: the game of
