@@ -5,6 +5,9 @@
 
 ``speed`` plays connect four self-play with the default config's network (2 blocks, 32 filters)
 and simulations, and counts positions (moves) per second, side by side with:
+  * gamepit with the eager network (before ``gamepit.nets.inference``), and also with the tree
+    walks in numpy (before ``gamepit.search.compiled``): self-play as it ran when issue 22 asked
+    for 2x;
   * gamepit one game at a time: the same search and network, but every forward pass carries
     one leaf (what batching across games buys);
   * OpenSpiel's MCTSBot (the Python one) with the same torch network as its evaluator, one
@@ -27,12 +30,14 @@ import time
 
 import numpy as np
 import torch
+from clock import Rate, clocked, load  # a sibling script, not a package
 
 from gamepit.arena import MatchSettings, play_series
 from gamepit.files import load_yaml
 from gamepit.learners import toolkit
 from gamepit.learners.alphazero import learner as alphazero
 from gamepit.plugins.manager import get_manager
+from gamepit.search import tree
 from gamepit.search.gumbel import make_search
 from gamepit.search.mcts import choose_action
 from gamepit.search.network import NetworkEvaluator
@@ -42,22 +47,32 @@ CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "alphazero_con
 
 
 def gamepit_selfplay(game, network, args, games: int, seconds: float, device,
-                     search: str = "puct", fast: bool = True) -> float:
+                     search: str = "puct", fast: bool = True, compiled: bool = True) -> Rate:
     """Positions per second of ``self_play`` with ``games`` games at once; ``fast=False``
-    runs the eager network (what self-play ran before ``gamepit.nets.inference``)."""
+    runs the eager network (what self-play ran before ``gamepit.nets.inference``),
+    ``compiled=False`` the tree walks in numpy (before ``gamepit.search.compiled``)."""
+    if not compiled:
+        walks = tree.kernels
+        tree.kernels = lambda: None
+        try:
+            return gamepit_selfplay(game, network, args, games, seconds, device, search, fast)
+        finally:
+            tree.kernels = walks
     args = dataclasses.replace(args, search=search)
     mcts = make_search(search, args.sims, args.c_puct, args.dirichlet_alpha,
                        args.dirichlet_epsilon)
     rng = np.random.default_rng(0)
     evaluator = NetworkEvaluator(network, device, fast=fast)
-    positions, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        with alphazero.autocast(torch.device(device), args.amp):
-            positions += alphazero.self_play(game, evaluator, (mcts, None), games, args, rng).moves
-    return positions / (time.perf_counter() - started)
+    positions, deadline = 0, time.perf_counter() + seconds
+    with clocked() as spent:
+        while time.perf_counter() < deadline:
+            with alphazero.autocast(torch.device(device), args.amp):
+                positions += alphazero.self_play(game, evaluator, (mcts, None), games, args,
+                                                 rng).moves
+    return Rate.of(positions, spent)
 
 
-def openspiel_selfplay(network, args, seconds: float) -> float:
+def openspiel_selfplay(network, args, seconds: float) -> Rate:
     """OpenSpiel's Python MCTSBot with the same network, one forward pass per leaf."""
     import pyspiel
     from open_spiel.python.algorithms import mcts as os_mcts
@@ -90,20 +105,21 @@ def openspiel_selfplay(network, args, seconds: float) -> float:
                           random_state=rng, dirichlet_noise=(args.dirichlet_epsilon,
                                                              args.dirichlet_alpha))
     choice = np.random.default_rng(0)
-    positions, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        state = game.new_initial_state()
-        move = 0
-        while not state.is_terminal():
-            root = bot.mcts_search(state)
-            counts = np.zeros(game.num_distinct_actions())
-            for child in root.children:
-                counts[child.action] = child.explore_count
-            temperature = 1.0 if move < args.temperature_moves else 0.0
-            state.apply_action(choose_action(counts, temperature, choice))
-            positions += 1
-            move += 1
-    return positions / (time.perf_counter() - started)
+    positions, deadline = 0, time.perf_counter() + seconds
+    with clocked() as spent:
+        while time.perf_counter() < deadline:
+            state = game.new_initial_state()
+            move = 0
+            while not state.is_terminal():
+                root = bot.mcts_search(state)
+                counts = np.zeros(game.num_distinct_actions())
+                for child in root.children:
+                    counts[child.action] = child.explore_count
+                temperature = 1.0 if move < args.temperature_moves else 0.0
+                state.apply_action(choose_action(counts, temperature, choice))
+                positions += 1
+                move += 1
+    return Rate.of(positions, spent)
 
 
 def speed(options: argparse.Namespace) -> None:
@@ -117,11 +133,14 @@ def speed(options: argparse.Namespace) -> None:
     cpu_network = network if device == "cpu" else alphazero.build_network(
         alphazero.network_shape(game, args)).eval()
     many = args.selfplay_games
+    started = load()
     rows = [
         (f"gamepit, {many} games at once", gamepit_selfplay(
             game, network, args, many, options.seconds, device)),
-        (f"gamepit, {many} games, eager network (before)", gamepit_selfplay(
+        (f"gamepit, {many} games, eager network", gamepit_selfplay(
             game, network, args, many, options.seconds, device, fast=False)),
+        (f"gamepit, {many} games, eager, numpy walks (before)", gamepit_selfplay(
+            game, network, args, many, options.seconds, device, fast=False, compiled=False)),
         (f"gamepit gumbel, {many} games at once", gamepit_selfplay(
             game, network, args, many, options.seconds, device, "gumbel")),
         ("gamepit, one game at a time", gamepit_selfplay(game, network, args, 1,
@@ -133,10 +152,12 @@ def speed(options: argparse.Namespace) -> None:
     print(f"connect four self-play, {args.sims} simulations a move, network {args.blocks} "
           f"blocks x {args.filters} filters, device {device}, torch threads {options.threads}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"~{options.seconds:.0f} s a row")
-    print(f"{'self-play':46} {'positions/s':>12} {'vs OpenSpiel':>13}")
+          f"~{options.seconds:.0f} s a row; {started} before, {load()} after")
+    print(f"{'self-play':46} {'positions/s':>12} {'vs OpenSpiel':>13} {'per CPU-s':>10} "
+          f"{'vs OpenSpiel per CPU-s':>23}")
     for name, rate in rows:
-        print(f"{name:46} {rate:12.1f} {rate / peer:12.2f}x")
+        print(f"{name:46} {rate.wall:12.1f} {rate.wall / peer.wall:12.2f}x {rate.cpu:10.1f} "
+              f"{rate.cpu / peer.cpu:22.2f}x")
 
 
 def strength(options: argparse.Namespace) -> None:

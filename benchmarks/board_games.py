@@ -15,6 +15,7 @@ import platform
 import random
 import time
 
+from clock import Rate, clocked, load  # a sibling script, not a package
 from pettingzoo.classic import connect_four_v3, tictactoe_v3
 
 from gamepit.faces import aec_env
@@ -22,35 +23,37 @@ from gamepit.games.connect_four import ConnectFour
 from gamepit.games.tictactoe import TicTacToe
 
 
-def state_playouts(game, seconds: float) -> float:
+def state_playouts(game, seconds: float) -> Rate:
+    """Random moves per wall and per CPU second through the State protocol."""
     rng = random.Random(0)
     moves, deadline = 0, time.perf_counter() + seconds
-    started = time.perf_counter()
-    while time.perf_counter() < deadline:
-        state = game.new_state()
-        while not state.is_terminal():
-            legal = state.legal_actions()
-            state.apply(legal[rng.randrange(len(legal))])
-            moves += 1
-    return moves / (time.perf_counter() - started)
-
-
-def aec_playouts(env, seconds: float) -> float:
-    rng = random.Random(0)
-    moves, deadline = 0, time.perf_counter() + seconds
-    started = time.perf_counter()
-    while time.perf_counter() < deadline:
-        env.reset(seed=rng.randrange(1 << 30))
-        for _agent in env.agent_iter():
-            observation, _, termination, truncation, _ = env.last()
-            if termination or truncation:
-                action = None
-            else:
-                legal = observation["action_mask"].nonzero()[0]
-                action = int(legal[rng.randrange(len(legal))])
+    with clocked() as spent:
+        while time.perf_counter() < deadline:
+            state = game.new_state()
+            while not state.is_terminal():
+                legal = state.legal_actions()
+                state.apply(legal[rng.randrange(len(legal))])
                 moves += 1
-            env.step(action)
-    return moves / (time.perf_counter() - started)
+    return Rate.of(moves, spent)
+
+
+def aec_playouts(env, seconds: float) -> Rate:
+    """Random moves per wall and per CPU second through a PettingZoo AEC environment."""
+    rng = random.Random(0)
+    moves, deadline = 0, time.perf_counter() + seconds
+    with clocked() as spent:
+        while time.perf_counter() < deadline:
+            env.reset(seed=rng.randrange(1 << 30))
+            for _agent in env.agent_iter():
+                observation, _, termination, truncation, _ = env.last()
+                if termination or truncation:
+                    action = None
+                else:
+                    legal = observation["action_mask"].nonzero()[0]
+                    action = int(legal[rng.randrange(len(legal))])
+                    moves += 1
+                env.step(action)
+    return Rate.of(moves, spent)
 
 
 def main() -> None:
@@ -58,8 +61,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="time per row")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, python "
-          f"{platform.python_version()}; {args.seconds:g}s per row\n")
-    print(f"{'game':<14} {'implementation':<26} {'moves/s':>12} {'vs PettingZoo':>14}")
+          f"{platform.python_version()}; {args.seconds:g}s per row; {load()}\n")
+    print(f"{'game':<14} {'implementation':<26} {'moves/s':>12} {'vs PettingZoo':>14} "
+          f"{'moves/CPU-s':>12} {'per CPU-s':>10}")
     for name, game, peer in (("tictactoe", TicTacToe(), tictactoe_v3.env()),
                              ("connect_four", ConnectFour(), connect_four_v3.env())):
         peer_rate = aec_playouts(peer, args.seconds)
@@ -67,7 +71,9 @@ def main() -> None:
                 ("gamepit AEC", aec_playouts(aec_env(game), args.seconds)),
                 (f"PettingZoo {peer.metadata['name']}", peer_rate)]
         for label, rate in rows:
-            print(f"{name:<14} {label:<26} {rate:>12,.0f} {rate / peer_rate:>13.1f}x")
+            print(f"{name:<14} {label:<26} {rate.wall:>12,.0f} "
+                  f"{rate.wall / peer_rate.wall:>13.1f}x {rate.cpu:>12,.0f} "
+                  f"{rate.cpu / peer_rate.cpu:>9.1f}x")
 
 
 if __name__ == "__main__":

@@ -7,13 +7,13 @@ Rows in a group play the same game. "raw pyspiel" drives OpenSpiel directly (wha
 wraps); "raw PettingZoo AEC" is PettingZoo's own agent_iter loop. Clones are taken 10 random
 moves in (4 in tic-tac-toe); the PettingZoo bridge clones by deep-copying the live environment
 (``clone_env``), since ``copy.deepcopy`` alone rebuilds a fresh environment. The ratio column
-compares each row's moves per second with the group's first row.
+compares each row's moves per second with the group's first row, per wall second and per CPU
+second (the second holds when other jobs share the machine).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import random
 import statistics
@@ -23,20 +23,22 @@ from typing import Any
 
 import pyspiel
 from board_games import aec_playouts, state_playouts  # run as a script: benchmarks/ is on path
+from clock import Rate, clocked, load
 
 from gamepit.plugins.manager import PluginManager
 
 
-def raw_pyspiel_playouts(game_string: str, seconds: float) -> float:
+def raw_pyspiel_playouts(game_string: str, seconds: float) -> Rate:
     game, rng = pyspiel.load_game(game_string), random.Random(0)
-    moves, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        state = game.new_initial_state()
-        while not state.is_terminal():
-            legal = state.legal_actions()
-            state.apply_action(legal[rng.randrange(len(legal))])
-            moves += 1
-    return moves / (time.perf_counter() - started)
+    moves, deadline = 0, time.perf_counter() + seconds
+    with clocked() as spent:
+        while time.perf_counter() < deadline:
+            state = game.new_initial_state()
+            while not state.is_terminal():
+                legal = state.legal_actions()
+                state.apply_action(legal[rng.randrange(len(legal))])
+                moves += 1
+    return Rate.of(moves, spent)
 
 
 def clone_microseconds(clone: Callable[[], Any], seconds: float) -> float:
@@ -80,10 +82,11 @@ def main() -> None:
     moves_in = {"tic-tac-toe": 4, "connect four": 10, "chess": 10}
     print(f"machine: {platform.machine()} {platform.processor() or ''}, "
           f"python {platform.python_version()}, {args.seconds:g}s per row, median of "
-          f"{args.repeats}, load average {os.getloadavg()[0]:.2f}")
-    print(f"{'game':<13} {'implementation':<20} {'moves/s':>10} {'ratio':>7} {'clone us':>9}")
+          f"{args.repeats}, {load()} before")
+    print(f"{'game':<13} {'implementation':<20} {'moves/s':>10} {'ratio':>7} "
+          f"{'moves/CPU-s':>12} {'per CPU-s':>10} {'clone us':>9}")
     for group, rows in groups.items():
-        speeds: dict[str, list[float]] = {label: [] for label, _ in rows}
+        speeds: dict[str, list[Rate]] = {label: [] for label, _ in rows}
         clones: dict[str, float] = {}
         for repeat in range(args.repeats):  # rows take turns, so load falls on all of them
             turn = rows[repeat % len(rows):] + rows[:repeat % len(rows)]
@@ -92,14 +95,17 @@ def main() -> None:
                                              moves_in, clones))
         first = None
         for label, _ in rows:
-            speed = statistics.median(speeds[label])
+            speed = Rate(statistics.median(r.wall for r in speeds[label]),
+                         statistics.median(r.cpu for r in speeds[label]))
             first = first or speed
-            print(f"{group:<13} {label:<20} {speed:>10,.0f} {speed / first:>6.2f}x "
+            print(f"{group:<13} {label:<20} {speed.wall:>10,.0f} {speed.wall / first.wall:>6.2f}x "
+                  f"{speed.cpu:>12,.0f} {speed.cpu / first.cpu:>9.2f}x "
                   f"{clones.get(label, float('nan')):>9.1f}")
+    print(f"{load()} after")
 
 
 def measure(label: str, target: str, group: str, registry: Any, seconds: float,
-            moves_in: dict[str, int], clones: dict[str, float]) -> float:
+            moves_in: dict[str, int], clones: dict[str, float]) -> Rate:
     """Moves per second of one row; its clone time goes into ``clones`` the first time."""
     if label == "raw pyspiel":
         speed = raw_pyspiel_playouts(target, seconds)

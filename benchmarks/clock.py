@@ -38,3 +38,19 @@ def clocked() -> Iterator[Spent]:
 def load() -> str:
     """The 1-minute load average and the number of cores, for a table's header."""
     return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
+@dataclass
+class Rate:
+    """A count per wall second and per CPU second."""
+
+    wall: float
+    cpu: float
+
+    @classmethod
+    def of(cls, count: float, spent: Spent) -> Rate:
+        return cls(count / max(spent.wall, 1e-9), count / max(spent.cpu, 1e-9))
+
+    def ratios(self, peer: Rate) -> str:
+        """This rate against ``peer``'s, per wall second and per CPU second: "1.23x 1.40x"."""
+        return f"{self.wall / peer.wall:.2f}x {self.cpu / peer.cpu:.2f}x"

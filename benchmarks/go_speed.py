@@ -3,11 +3,13 @@ go next to PettingZoo's go_v5 and OpenSpiel's engine called directly, side by si
 
     python benchmarks/go_speed.py [--seconds 3] [--size 9]
 
-Playouts play whole games with uniformly random legal moves (pass included) for about
---seconds per row. gamepit and OpenSpiel end a game at two passes or 2 x size^2 moves;
-PettingZoo's go_v5 at two passes. Clones are taken at a position 40 random moves in; PettingZoo
-has no clone, so its row is a deep copy of the live environment (``clone_env`` from the
-PettingZoo bridge: plain ``copy.deepcopy`` rebuilds a fresh game), as a search would have to do.
+Playout rows give moves per wall second and per CPU second, and their ratios to each peer both
+ways (per CPU second holds when other jobs share the machine). Playouts play whole games with
+uniformly random legal moves (pass included) for about --seconds per row. gamepit and OpenSpiel
+end a game at two passes or 2 x size^2 moves; PettingZoo's go_v5 at two passes. Clones are
+taken at a position 40 random moves in; PettingZoo has no clone, so its row is a deep copy of
+the live environment (``clone_env`` from the PettingZoo bridge: plain ``copy.deepcopy``
+rebuilds a fresh game), as a search would have to do.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import pyspiel
 from board_games import aec_playouts, state_playouts  # run as a script: benchmarks/ is on path
+from clock import Rate, clocked, load
 from pettingzoo.classic import go_v5
 
 from gamepit.faces import aec_env
@@ -29,17 +32,17 @@ from gamepit.games.go.rules import Go
 from gamepit.games.pettingzoo_bridge import clone_env
 
 
-def openspiel_playouts(spiel_game: Any, seconds: float) -> float:
+def openspiel_playouts(spiel_game: Any, seconds: float) -> Rate:
     rng = random.Random(0)
     moves, deadline = 0, time.perf_counter() + seconds
-    started = time.perf_counter()
-    while time.perf_counter() < deadline:
-        state = spiel_game.new_initial_state()
-        while not state.is_terminal():
-            legal = state.legal_actions()
-            state.apply_action(legal[rng.randrange(len(legal))])
-            moves += 1
-    return moves / (time.perf_counter() - started)
+    with clocked() as spent:
+        while time.perf_counter() < deadline:
+            state = spiel_game.new_initial_state()
+            while not state.is_terminal():
+                legal = state.legal_actions()
+                state.apply_action(legal[rng.randrange(len(legal))])
+                moves += 1
+    return Rate.of(moves, spent)
 
 
 def microseconds(function: Callable[[], Any], seconds: float) -> float:
@@ -67,7 +70,7 @@ def main() -> None:
     size, seconds = args.size, args.seconds
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, open_spiel {getattr(pyspiel, '__version__', '?')}"
-          f"; go {size}x{size}; {seconds:g}s per row\n")
+          f"; go {size}x{size}; {seconds:g}s per row; {load()}\n")
 
     game = Go(size=size, komi=7.5)
     spiel_game = pyspiel.load_game("go", {"board_size": size, "komi": 7.5})
@@ -82,10 +85,11 @@ def main() -> None:
     peers = {"gamepit": rates["gamepit go (state)"],
              "PettingZoo": rates["PettingZoo go_v5 (AEC)"],
              "OpenSpiel": rates["OpenSpiel go (direct)"]}
-    print(f"{'random playouts':<26} {'moves/s':>11} " + " ".join(f"{'vs ' + p:>14}" for p in peers))
+    print(f"{'random playouts':<26} {'moves/s':>11} {'moves/CPU-s':>12} "
+          + " ".join(f"{'vs ' + p + ' (wall, CPU)':>27}" for p in peers))
     for label, rate in rates.items():
-        print(f"{label:<26} {rate:>11,.0f} "
-              + " ".join(f"{rate / peer:>13.2f}x" for peer in peers.values()))
+        print(f"{label:<26} {rate.wall:>11,.0f} {rate.cpu:>12,.0f} "
+              + " ".join(f"{rate.ratios(peer):>27}" for peer in peers.values()))
 
     # Clone cost at the same depth into a game for each engine.
     state = game.new_state()
