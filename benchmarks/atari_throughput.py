@@ -16,7 +16,9 @@ turn, and each keeps its best round, so a busy machine hurts all alike. Rates ar
 wall-clock second and per CPU second (this process's threads plus the Async workers): on a
 machine shared with other work the second is the steadier. A last row, for planners, times
 the simulator State (one game, ``apply`` and a ``clone`` every step).
-Run: ``python benchmarks/atari_throughput.py [--num-envs 8] [--steps 300] [--rounds 3]``.
+Run: ``python benchmarks/atari_throughput.py [--num-envs 8] [--steps 300] [--rounds 3]``;
+``--threads 1,2,8`` adds gamepit rows with that many ale-py threads (its default, 0, lets
+ale-py choose), to see what the thread count does on a loaded machine.
 """
 
 from __future__ import annotations
@@ -111,6 +113,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds; each contender keeps its best (default 3)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", default="",
+                        help="also gamepit with these ale-py num_threads, e.g. 1,2,8 (its "
+                        "default, 0, lets ale-py choose)")
     args = parser.parse_args(argv)
 
     from ale_py.vector_env import AtariVectorEnv
@@ -127,7 +132,12 @@ def main(argv: list[str] | None = None) -> None:
 
     raw_arguments = vector_arguments(**{k: v for k, v in options.items() if k != "game"})
     factory = functools.partial(make_gym_env, **options)
+    threads = [int(k) for k in args.threads.split(",") if k]
+    extra = {f"gamepit, num_threads={k}": functools.partial(
+        time_vector, lambda k=k: game.vector_env(n, seed=args.seed, num_threads=k), actions,
+        args.seed) for k in threads}
     rates = best_of(args.rounds, {
+        **extra,
         "gamepit": lambda: time_vector(lambda: game.vector_env(n, seed=args.seed), actions,
                                        args.seed),
         "raw": lambda: time_vector(lambda: AtariVectorEnv(game.rom, n, **raw_arguments),
@@ -152,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         "raw": "raw ale-py AtariVectorEnv, identical options",
         "gymnasium": "gymnasium AsyncVectorEnv + standard wrappers",
         "simulator": "gamepit simulator State, 1 game, clone+apply",
+        **{name: name for name in extra},
     }
     raw, gym = rates["raw"], rates["gymnasium"]
     for name, label in labels.items():

@@ -5,6 +5,7 @@ steps.
     pip install stable-baselines3      # the peer, for this benchmark only
     python benchmarks/learners_vs_sb3.py                 # both algorithms, short budgets
     python benchmarks/learners_vs_sb3.py --algorithms ppo --ppo-steps 65536 --threads 2
+    python benchmarks/learners_vs_sb3.py --profile ppo   # where gamepit's time goes (no SB3)
 
 Both sides use Nature-DQN preprocessing without sticky actions or episodic life (SB3:
 ``BreakoutNoFrameskip-v4`` under ``AtariWrapper`` and ``VecFrameStack``; gamepit:
@@ -124,6 +125,39 @@ def run_sb3(algorithm: str, steps: int, threads: int, seed: int
             float(np.mean(episodes)) if episodes else float("nan"), len(episodes))
 
 
+# What a profile's rows are, by the function's name: torch's own compute (the network's
+# forward and backward and the optimizer, the same ops SB3 runs), ale-py's emulator threads, and
+# everything else (Python: the learner's loop, data conversion, bookkeeping).
+TORCH = ("run_backward", "conv2d", "linear", "relu", "_fused_adam", "_foreach", "addmm",
+         "logsumexp", "clip_grad_norm")
+EMULATOR = ("vector_env.py",)
+
+
+def profile(algorithm: str, steps: int, threads: int, seed: int) -> None:
+    """cProfile one gamepit run and split its time into torch compute, the emulator and the
+    rest; the rest is all a faster learner loop could save (Amdahl's bound)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(run_gamepit, algorithm, steps, threads, seed)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in stats.values())  # own times add up to the whole
+    parts = {"torch compute": 0.0, "ale-py emulator": 0.0}
+    for (filename, _, name), entry in stats.items():
+        if any(key in name for key in TORCH):
+            parts["torch compute"] += entry[2]
+        elif any(key in filename for key in EMULATOR):
+            parts["ale-py emulator"] += entry[2]
+    parts["everything else"] = total - sum(parts.values())
+    print(f"\ngamepit {algorithm}, Breakout, {steps} steps, {threads} torch thread(s), "
+          f"{load()}; cProfile's own time per function, {total:.1f} s in all")
+    for name, seconds in parts.items():
+        print(f"{name:<18} {seconds:>8.1f} s {seconds / total:>6.0%}")
+    print(f"if everything else took no time: {total / (total - parts['everything else']):.2f}x"
+          " the speed measured here")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--algorithms", nargs="+", default=["ppo", "dqn"],
@@ -132,7 +166,14 @@ def main() -> None:
     parser.add_argument("--dqn-steps", type=int, default=8000)
     parser.add_argument("--threads", type=int, default=1, help="torch threads, both sides")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", choices=["ppo", "dqn"],
+                        help="profile gamepit's run of this algorithm instead (no SB3 needed)")
     args = parser.parse_args()
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # see below
+    if args.profile:
+        profile(args.profile, args.ppo_steps if args.profile == "ppo" else args.dqn_steps,
+                args.threads, args.seed)
+        return
     if importlib.util.find_spec("stable_baselines3") is None:
         sys.exit("learners_vs_sb3: the peer is Stable-Baselines3: pip install stable-baselines3")
     # Pay torch's one-time imports (Adam pulls in torch._dynamo: seconds) before either side
