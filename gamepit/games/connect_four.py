@@ -268,6 +268,12 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _U30, _U27, _U31, _U32 = (np.uint64(n) for n in (30, 27, 31, 32))
+# A child's key is its parent's advanced by (move + 1) of this odd step, then mixed: a step
+# other than the streams' own increment, so that no child's key is an output of its parent's
+# playout stream (with a step equal to it, move 0's child would replay that stream one draw
+# later, and the two playouts would be nearly the same game).
+_CHILD_STEP = 0xD1B54A32D192ED03
+_CHILD = np.uint64(_CHILD_STEP)
 
 
 def mix_keys(keys: np.ndarray) -> np.ndarray:
@@ -414,7 +420,7 @@ def recurrent_loop(mine: np.ndarray, theirs: np.ndarray, heights: np.ndarray,
         mover = player[parent]
         player[row] = 1 - mover
         over[row] = won or moves[row] == 42
-        mixed = key[parent] ^ np.uint64(action)
+        mixed = key[parent] + np.uint64(action + 1) * np.uint64(_CHILD_STEP)
         mixed = mixed + np.uint64(0x9E3779B97F4A7C15)
         mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -468,7 +474,8 @@ class ConnectFourArrayModel:
 
     Each row carries a key for its playouts: a root's comes from ``initial`` (``keys``, one
     per tree of a batched search) or the model's generator, and a child's is its parent's
-    mixed with the move. A tree's values so depend on its root's key and its own moves alone.
+    advanced by the move and mixed (``_CHILD_STEP``). A tree's values so depend on its root's
+    key and its own moves alone.
     ``columns`` names the row arrays, which ``gather`` and ``append`` copy out and in (a kept
     subtree moves its rows to the next search's model that way)."""
 
@@ -528,7 +535,8 @@ class ConnectFourArrayModel:
         mover = self.player[parents]
         self.player[rows] = 1 - mover
         self.over[rows] = won | (self.moves[rows] == ALL_CELLS)
-        self.key[rows] = mix_keys(self.key[parents] ^ np.asarray(actions, dtype=np.uint64))
+        self.key[rows] = mix_keys(self.key[parents] + (np.asarray(actions, dtype=np.uint64)
+                                                      + np.uint64(1)) * _CHILD)
         rewards = np.where(won, np.where(mover == 0, 1.0, -1.0), 0.0)  # player 0's terms
         return self._describe(rows, rewards)
 
