@@ -17,7 +17,7 @@ from gamepit.files import load_yaml
 from gamepit.games.connect_four import ConnectFour
 from gamepit.learners.alphazero import learner as alphazero
 from gamepit.learners.muzero import learner as muzero
-from gamepit.nets.inference import fast_copy
+from gamepit.nets.inference import OnnxRunner, fast_copy
 from gamepit.nets.residual import PolicyValueNet
 from gamepit.protocols import BaseState, split_act_result
 from gamepit.search.evaluators import RolloutEvaluator, SimulatorModel, UniformEvaluator
@@ -333,7 +333,7 @@ def test_fast_network_copy_answers_as_the_network_does():
         network(torch.randn(32, 2, 6, 7))
     network.eval()
     fast = fast_copy(network, torch.zeros(1, 2, 6, 7))
-    assert fast is not network
+    assert isinstance(fast, OnnxRunner)  # onnxruntime is a dependency: the copy must use it
     for size in (1, 5, 130):
         batch = torch.randn(size, 2, 6, 7)
         with torch.inference_mode():
@@ -358,7 +358,26 @@ def test_a_network_torch_fx_cannot_trace_is_used_as_it_is():
             return -self.linear(x)
 
     network = Branchy().eval()
-    assert fast_copy(network, torch.ones(1, 3)) is network
+    assert fast_copy(network, torch.ones(1, 3)) is network  # never traced down one branch
+
+
+def test_a_copy_onnx_runtime_answers_differently_is_not_used(monkeypatch):
+    """The exported copy is checked on a batch it was not traced with: one whose answers
+    differ (here: a session that returns zeros) leaves the folded torch network."""
+    import onnxruntime
+
+    class Zeros:
+        def __init__(self, *args, **kwargs) -> None:
+            pass
+
+        def run(self, names, feeds):
+            return [np.zeros((len(feeds["input"]), 7), np.float32),
+                    np.zeros((len(feeds["input"]), 1), np.float32)]
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", Zeros)
+    network = PolicyValueNet(2, 6, 7, 7, filters=8, blocks=1).eval()
+    fast = fast_copy(network, torch.zeros(1, 2, 6, 7))
+    assert not isinstance(fast, OnnxRunner) and fast is not network
 
 
 def test_the_minatar_gumbel_reanalyse_config_runs_at_tiny_size(tmp_path, registry):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,9 +23,9 @@ class NetworkEvaluator:
     the network and bringing the answers back, so benchmarks can tell network time from the
     search's own overhead.
 
-    On the CPU the evaluator runs a folded copy of the network made at its first call
-    (``gamepit.nets.inference``, ``fast=True``): weights changed in place afterwards are not
-    seen, so make a new evaluator for new weights.
+    On the CPU the evaluator runs a fast copy of the network made at its first call
+    (``gamepit.nets.inference``, ``fast=True``: folded, then run by ONNX Runtime): weights
+    changed in place afterwards are not seen, so make a new evaluator for new weights.
     """
 
     def __init__(self, net: torch.nn.Module, device: str | torch.device = "cpu",
@@ -32,7 +33,7 @@ class NetworkEvaluator:
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
         self.fast = fast and self.device.type == "cpu"
-        self.runner: torch.nn.Module | None = None
+        self.runner: Any = None  # the network, or its fast copy (gamepit.nets.inference)
         self.network_seconds = 0.0
         self.positions = 0
 
