@@ -107,9 +107,10 @@ def rollout_table(sims: int, batches: list[int], array_batches: list[tuple[int, 
             ("OpenSpiel C++ MCTSBot, 1 tree", lambda s: openspiel_cpp(sims, s))]
     runs += [(f"gamepit uct, {n} tree{'s' if n > 1 else ''}, States",
               lambda s, n=n: gamepit_uct(sims, s, n)) for n in batches]
-    runs += [(f"gamepit uct, {n} trees, array model" + (f", {k} leaves (VL)" if k > 1 else ""),
+    runs += [(f"gamepit uct, {n} tree{'s' if n > 1 else ''}, array model"
+              + (f", {k} leaves (VL)" if k > 1 else ""),
               lambda s, n=n, k=k: gamepit_uct_arrays(sims, s, n, k)) for n, k in array_batches]
-    runs += [(f"gamepit mcts agent, {n} games in lockstep, {kind}",
+    runs += [(f"gamepit mcts agent, {n} game{'s' if n > 1 else ''} in lockstep, {kind}",
               lambda s, n=n, arrays=arrays: gamepit_agent(sims, s, n, arrays, plies))
              for n in agent_games for kind, arrays in (("States", False), ("array model", True))]
     best = {name: (0.0, 0.0) for name, _ in runs}  # simulations per wall / per CPU second
@@ -175,7 +176,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sims", type=int, default=400, help="simulations per tree, table 1")
     parser.add_argument("--batches", default="1,64,256", help="trees per batch, table 1")
-    parser.add_argument("--array-batches", default="64,256,1024,512x8",
+    parser.add_argument("--array-batches", default="1,64,256,1024,512x8",
                         help="trees per batch on the connect four array model, table 1; "
                         "NxL gathers L leaves per tree per pass with virtual loss")
     parser.add_argument("--agent-games", default="1,64",

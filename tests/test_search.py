@@ -506,29 +506,34 @@ def test_compiled_and_numpy_array_models_answer_alike(monkeypatch):
     assert (step.to_play == -1).any() and step.rewards.any()  # some moves end the game
 
 
-def test_compiled_tree_walks_grow_the_numpy_trees(monkeypatch):
-    """Selection and backup compiled (``gamepit.search.compiled``) grow exactly the trees the
-    numpy walks grow: UCT with rollouts, PUCT with root noise, normalised values, a
-    discount."""
+@pytest.mark.parametrize("trees", [24, 1])
+def test_compiled_tree_walks_grow_the_numpy_trees(monkeypatch, trees):
+    """The search's whole loop compiled with the array model's step (``search_loop``), and
+    selection and backup compiled around the model's own calls, grow exactly the trees the
+    numpy walks grow: UCT with rollouts, PUCT with root noise, normalised values, a discount,
+    for a batch and for a lone tree (whose plain-Python path is the reference then)."""
     from gamepit.search import compiled, tree
 
     assert compiled.kernels() is not None
-    states = random_positions(24, 5)
+    states = random_positions(trees, 5)
 
     def searches() -> list[np.ndarray]:
         found = []
         for rule, options in (("uct", {}), ("puct", {"dirichlet_alpha": 0.3}),
                               ("puct", {"normalize": True, "discount": 0.9})):
             search = MCTS(sims=80, rule=rule, seed=3, **options)
-            results, _ = search.run(array_model_for(states, 1, 5), states, list(range(24)))
+            results, _ = search.run(array_model_for(states, 1, 5), states, list(range(trees)))
             found += [np.array([r.visit_counts for r in results]),
                       np.array([r.value for r in results])]
         return found
 
-    fast = searches()
+    whole = searches()
+    monkeypatch.setattr(tree, "search_kernel", lambda step: None)
+    walks = searches()
     monkeypatch.setattr(tree, "kernels", lambda: None)
-    for a, b in zip(fast, searches(), strict=True):
-        np.testing.assert_array_equal(a, b)
+    for a, b, c in zip(whole, walks, searches(), strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, c)
 
 
 def test_the_agent_on_arrays_plays_as_on_states_without_rollouts():

@@ -394,72 +394,91 @@ def playouts_loop(mine: np.ndarray, theirs: np.ndarray, heights: np.ndarray,
                                   keys[row], tops)
 
 
-def recurrent_loop(mine: np.ndarray, theirs: np.ndarray, heights: np.ndarray,
-                   moves: np.ndarray, player: np.ndarray, over: np.ndarray, key: np.ndarray,
-                   parents: np.ndarray, actions: np.ndarray, rows: np.ndarray,
-                   tops: np.ndarray, rollouts: int, legal: np.ndarray, values: np.ndarray,
-                   to_play: np.ndarray, rewards: np.ndarray) -> bool:
-    """``ConnectFourArrayModel.recurrent`` one row at a time: play ``actions[i]`` from row
-    ``parents[i]`` into row ``rows[i]`` and describe it (legal moves, value, player to move,
-    reward) into the outputs. False at an illegal move. Compiled like ``playouts_loop``."""
+def step_row(arrays: tuple, parent: int, action: int, row: int, rollouts: int,
+             legal: np.ndarray) -> tuple[bool, float, int, float]:
+    """Play ``action`` from row ``parent`` into row ``row`` of ``arrays`` (the model's
+    columns, then the column tops: ``ConnectFourArrayModel.compiled_step``), write its legal
+    moves into ``legal``; returns (whether the move was legal, the value of the mean of
+    ``rollouts`` playouts, the player to move or -1, the reward in player 0's terms). Plain
+    Python that numba compiles, for ``recurrent_loop`` and for the search's own loop."""
+    mine, theirs, heights, moves, player, over, key, tops = arrays
+    cell = heights[parent, action]
+    if cell >= tops[action] or over[parent]:
+        return False, 0.0, -1, 0.0
+    moved = mine[parent] | (np.uint64(1) << np.uint64(cell))
+    won = False
+    for shift in (1, 7, 6, 8):
+        pairs = moved & (moved >> np.uint64(shift))
+        if pairs & (pairs >> np.uint64(2 * shift)):
+            won = True
+    mine[row], theirs[row] = theirs[parent], moved
+    heights[row, :] = heights[parent, :]
+    heights[row, action] = cell + 1
+    moves[row] = moves[parent] + 1
+    mover = player[parent]
+    player[row] = 1 - mover
+    over[row] = won or moves[row] == 42
+    mixed = key[parent] + np.uint64(action + 1) * np.uint64(_CHILD_STEP)
+    mixed = mixed + np.uint64(0x9E3779B97F4A7C15)
+    mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    key[row] = mixed ^ (mixed >> np.uint64(31))
+    reward = (1.0 if mover == 0 else -1.0) if won else 0.0
+    for col in range(7):
+        legal[col] = heights[row, col] < tops[col] and not over[row]
+    if over[row]:
+        return True, 0.0, -1, reward
+    total = 0.0
+    for rollout in range(rollouts):
+        total += playout_row(mine[row], theirs[row], heights[row].copy(), moves[row],
+                             key[row] + np.uint64(rollout), tops)
+    return True, total / max(rollouts, 1), int(player[row]), reward
+
+
+def recurrent_loop(arrays: tuple, parents: np.ndarray, actions: np.ndarray, rows: np.ndarray,
+                   rollouts: int, legal: np.ndarray, values: np.ndarray, to_play: np.ndarray,
+                   rewards: np.ndarray) -> bool:
+    """``ConnectFourArrayModel.recurrent`` one row at a time (``step_row``), the answers into
+    the outputs. False at an illegal move. Compiled like ``playouts_loop``."""
     for i in range(parents.shape[0]):
-        parent, action, row = parents[i], actions[i], rows[i]
-        cell = heights[parent, action]
-        if cell >= tops[action] or over[parent]:
+        legal_move, value, player, reward = step_row(arrays, parents[i], actions[i], rows[i],
+                                                     rollouts, legal[i])
+        if not legal_move:
             return False
-        moved = mine[parent] | (np.uint64(1) << np.uint64(cell))
-        won = False
-        for shift in (1, 7, 6, 8):
-            pairs = moved & (moved >> np.uint64(shift))
-            if pairs & (pairs >> np.uint64(2 * shift)):
-                won = True
-        mine[row], theirs[row] = theirs[parent], moved
-        heights[row, :] = heights[parent, :]
-        heights[row, action] = cell + 1
-        moves[row] = moves[parent] + 1
-        mover = player[parent]
-        player[row] = 1 - mover
-        over[row] = won or moves[row] == 42
-        mixed = key[parent] + np.uint64(action + 1) * np.uint64(_CHILD_STEP)
-        mixed = mixed + np.uint64(0x9E3779B97F4A7C15)
-        mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        key[row] = mixed ^ (mixed >> np.uint64(31))
-        rewards[i] = (1.0 if mover == 0 else -1.0) if won else 0.0
-        to_play[i] = -1 if over[row] else player[row]
-        total = 0.0
-        for col in range(7):
-            legal[i, col] = heights[row, col] < tops[col] and not over[row]
-        if not over[row]:
-            for rollout in range(rollouts):
-                total += playout_row(mine[row], theirs[row], heights[row].copy(), moves[row],
-                                     key[row] + np.uint64(rollout), tops)
-            values[i] = total / max(rollouts, 1)
-        else:
-            values[i] = 0.0
+        values[i], to_play[i], rewards[i] = value, player, reward
     return True
 
 
-_KERNELS: list = []  # (playouts_loop, recurrent_loop) compiled, or None; empty until asked
+_KERNELS: list = []  # (playouts_loop, recurrent_loop, step_row) compiled, or None; empty until
+# asked
 
 
 def compiled_kernels():  # noqa: ANN201 (numba's dispatchers have no public type)
-    """``playouts_loop`` and ``recurrent_loop`` compiled by numba on first use (cached on
-    disk: a few seconds the first time on a machine, which ``make install`` spends), or None
-    where numba is missing or cannot compile them."""
+    """``playouts_loop``, ``recurrent_loop`` and ``step_row`` compiled by numba on first use
+    (cached on disk: a few seconds the first time on a machine, which ``make install``
+    spends), or None where numba is missing or cannot compile them."""
     if not _KERNELS:
         try:
             import numba
+            from numba import types
             from numba.extending import register_jitable
 
             register_jitable(playout_row)  # callable from compiled code, plain from Python
-            kernels = (numba.njit(cache=True, nogil=True)(playouts_loop),
-                       numba.njit(cache=True, nogil=True)(recurrent_loop))
+            register_jitable(step_row)
             model = ConnectFourArrayModel(1, 0, 4)  # a probe: compile for these types
             model.append({**model.encode([ConnectFourState()]), "key": np.ones(1, np.uint64)})
+            ints = types.int64
+            # One explicit signature: a search passes it on as a first-class function.
+            step = types.Tuple((types.boolean, types.float64, ints, types.float64))(
+                numba.typeof(model.arrays()), ints, ints, ints, ints,
+                types.Array(types.boolean, 1, "C"))
+            kernels = (numba.njit(cache=True, nogil=True)(playouts_loop),
+                       numba.njit(cache=True, nogil=True)(recurrent_loop),
+                       numba.njit(step, cache=True, nogil=True)(step_row))
             model._recurrent_compiled(kernels[1], [0], np.array([3]))
             kernels[0](model.mine[:1], model.theirs[:1], model.heights[:1], model.moves[:1],
                        model.key[:1], _COLUMN_TOPS, np.zeros(1))
+            kernels[2](model.arrays(), 0, 2, 2, 1, np.zeros(WIDTH, dtype=bool))
         except Exception:  # noqa: BLE001 (no numba, or one that cannot compile here)
             kernels = None
         _KERNELS.append(kernels)
@@ -548,13 +567,34 @@ class ConnectFourArrayModel:
         legal = np.empty((count, WIDTH), dtype=bool)
         values, rewards = np.empty(count), np.empty(count)
         to_play = np.empty(count, dtype=np.int64)
-        if not kernel(self.mine, self.theirs, self.heights, self.moves, self.player, self.over,
-                      self.key, np.asarray(handles, dtype=np.int64),
-                      np.asarray(actions, dtype=np.int64), rows, _COLUMN_TOPS, self.rollouts,
-                      legal, values, to_play, rewards):
+        if not kernel(self.arrays(), np.asarray(handles, dtype=np.int64),
+                      np.asarray(actions, dtype=np.int64), rows, self.rollouts, legal, values,
+                      to_play, rewards):
             self.count -= count
             raise ValueError("illegal connect four action in the search")
         return Expansion(rows.tolist(), np.ones((count, 1)), values, legal, to_play, rewards)
+
+    def arrays(self) -> tuple:
+        """The row arrays in ``step_row``'s order, then the column tops (the arrays
+        themselves: valid until the next growth)."""
+        return (self.mine, self.theirs, self.heights, self.moves, self.player, self.over,
+                self.key, _COLUMN_TOPS)
+
+    def compiled_step(self, rows: int) -> tuple[tuple, Any, int, int] | None:
+        """For a search's compiled loop (``gamepit.search.compiled``): room made for ``rows``
+        more rows, then (the arrays, ``step_row`` compiled, the rollouts, the next free row),
+        or None where numba is missing. The loop takes rows from the next free one on and
+        hands back how far it went (``used``)."""
+        kernels = compiled_kernels()
+        if kernels is None:
+            return None
+        self._allocate(rows)  # grow once now, so the arrays stay the same during the loop
+        self.count -= rows
+        return self.arrays(), kernels[2], self.rollouts, self.count
+
+    def used(self, next_row: int) -> None:
+        """The rows a compiled loop took, up to ``next_row``."""
+        self.count = next_row
 
     def gather(self, rows: Sequence[int]) -> dict[str, np.ndarray]:
         """Copies of the given rows, column by column."""

@@ -63,6 +63,15 @@ class RowsModel:
     def place(self, tree: Tree) -> None:
         """Nothing to do: kept rows were moved in as their subtrees were taken."""
 
+    def compiled_step(self, rows: int) -> Any:
+        """The array model's compiled step for the search's own loop, where it offers one
+        (see ``ConnectFourArrayModel.compiled_step``); None otherwise."""
+        offer = getattr(self.rows, "compiled_step", None)
+        return offer(rows) if offer is not None else None
+
+    def used(self, next_row: int) -> None:
+        self.rows.used(next_row)
+
 
 class KeptRows(KeptTrees):
     """``KeptTrees`` for a ``RowsModel``, whose handles are row numbers of one search's

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from gamepit.protocols import Expansion, Model  # (where they are defined: games use them)
-from gamepit.search.compiled import kernels
+from gamepit.search.compiled import kernels, search_kernel
 
 VISITS, VALUE, PRIOR = 0, 1, 2  # rows of Tree.edges[tree, node]
 # columns of Tree.info[tree, node]; kept in one float array so a node is written in one go
@@ -563,6 +563,9 @@ def run_simulations(tree: Tree, model: Model, config: SearchConfig, simulations:
     all trees (``leaves_per_tree`` each, with virtual loss) into one model call per pass.
     ``deadline`` (a ``time.monotonic()`` value) stops it early, after one pass at least."""
     per_pass = max(1, config.leaves_per_tree)
+    if per_pass == 1 and config.rule != "gumbel" and _run_compiled(
+            tree, model, config, simulations, root_prior, deadline):
+        return
     if tree.batch == 1 and per_pass == 1 and config.rule != "gumbel":
         _run_one(tree, model, config, simulations, root_prior, deadline)
         return
@@ -586,6 +589,46 @@ def run_simulations(tree: Tree, model: Model, config: SearchConfig, simulations:
             tree.backup(nodes, actions, depth, leaves, config.discount, config.normalize,
                         distinct=count == 1)
         done += count
+
+
+def _run_compiled(tree: Tree, model: Model, config: SearchConfig, simulations: int,
+                  root_prior: np.ndarray | None, deadline: float | None) -> bool:
+    """Whole simulations in one compiled call (``compiled.search_loop``), where the model's
+    step is compiled too (it offers ``compiled_step``: an array model); False, having done
+    nothing, where it is not. A deadline is checked between calls of 16 simulations."""
+    offer = getattr(model, "compiled_step", None)
+    if offer is None:
+        return False
+    capacity = tree.capacity
+    given = root_prior is not None
+    prior = np.ascontiguousarray(root_prior if given else tree.edges[:, 0, PRIOR], dtype=float)
+    scale = config.discount ** np.arange(capacity + 2)
+    handles = np.array([-1 if h is None else h for h in tree.handles], dtype=np.int64)
+    done = 0
+    while done < simulations:
+        count = simulations - done if deadline is None else min(16, simulations - done)
+        found = offer(tree.batch * count)
+        if found is None:
+            return done > 0
+        arrays, step, rollouts, next_row = found
+        loop = search_kernel(step)
+        if loop is None:
+            model.used(next_row)  # type: ignore[attr-defined]
+            return done > 0
+        next_row = loop(tree.edges, tree.children, tree.info, tree.size, handles,
+                               prior, given, config.rule == "puct", float(config.c),
+                               bool(config.normalize), tree.low, tree.high, scale, count,
+                               arrays, step, rollouts, next_row)
+        if next_row == -1:
+            raise RuntimeError("search tree is full; allocate more capacity")
+        if next_row == -2:
+            raise ValueError("illegal action in the search")
+        model.used(next_row)  # type: ignore[attr-defined]
+        done += count
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+    tree.handles = [None if h < 0 else h for h in handles.tolist()]
+    return True
 
 
 def _run_one(tree: Tree, model: Model, config: SearchConfig, simulations: int,
