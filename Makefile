@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev,minatar,ray]"
 	# numba compiles the search's loops once per machine (about 10 s) and caches them on disk.
 	$(BIN)/python -c "import gamepit.search.compiled as s, gamepit.games.connect_four as c; \
-	  s.kernels(); c.compiled_kernels()"
+	  s.kernels(); s.search_kernel(c.compiled_kernels()[2])"
 	touch $(STAMP)
 
 install: $(STAMP)
