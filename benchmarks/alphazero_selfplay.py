@@ -5,9 +5,9 @@
 
 ``speed`` plays connect four self-play with the default config's network (2 blocks, 32 filters)
 and simulations, and counts positions (moves) per second, side by side with:
-  * gamepit with the eager network (before ``gamepit.nets.inference``), and also with the tree
-    walks in numpy (before ``gamepit.search.compiled``): self-play as it ran when issue 22 asked
-    for 2x;
+  * gamepit with the eager network (before ``gamepit.nets.inference``), and also searching
+    States with the tree walks in numpy (before ``gamepit.search.compiled`` and the array
+    model's rows): self-play as it ran when issue 22 asked for 2x;
   * gamepit one game at a time: the same search and network, but every forward pass carries
     one leaf (what batching across games buys);
   * OpenSpiel's MCTSBot (the Python one) with the same torch network as its evaluator, one
@@ -37,6 +37,7 @@ from gamepit.files import load_yaml
 from gamepit.learners import toolkit
 from gamepit.learners.alphazero import learner as alphazero
 from gamepit.plugins.manager import get_manager
+from gamepit.search import mcts as mcts_module
 from gamepit.search import tree
 from gamepit.search.gumbel import make_search
 from gamepit.search.mcts import choose_action
@@ -50,14 +51,15 @@ def gamepit_selfplay(game, network, args, games: int, seconds: float, device,
                      search: str = "puct", fast: bool = True, compiled: bool = True) -> Rate:
     """Positions per second of ``self_play`` with ``games`` games at once; ``fast=False``
     runs the eager network (what self-play ran before ``gamepit.nets.inference``),
-    ``compiled=False`` the tree walks in numpy (before ``gamepit.search.compiled``)."""
+    ``compiled=False`` the tree walks in numpy on States (before ``gamepit.search.compiled``
+    and the array model's rows)."""
     if not compiled:
-        walks = tree.kernels
-        tree.kernels = lambda: None
+        walks, rows = tree.kernels, mcts_module.network_rows_for
+        tree.kernels, mcts_module.network_rows_for = (lambda: None), (lambda *_: None)
         try:
             return gamepit_selfplay(game, network, args, games, seconds, device, search, fast)
         finally:
-            tree.kernels = walks
+            tree.kernels, mcts_module.network_rows_for = walks, rows
     args = dataclasses.replace(args, search=search)
     mcts = make_search(search, args.sims, args.c_puct, args.dirichlet_alpha,
                        args.dirichlet_epsilon)
@@ -139,7 +141,7 @@ def speed(options: argparse.Namespace) -> None:
             game, network, args, many, options.seconds, device)),
         (f"gamepit, {many} games, eager network", gamepit_selfplay(
             game, network, args, many, options.seconds, device, fast=False)),
-        (f"gamepit, {many} games, eager, numpy walks (before)", gamepit_selfplay(
+        (f"gamepit, {many} games, eager, States (before)", gamepit_selfplay(
             game, network, args, many, options.seconds, device, fast=False, compiled=False)),
         (f"gamepit gumbel, {many} games at once", gamepit_selfplay(
             game, network, args, many, options.seconds, device, "gumbel")),

@@ -252,3 +252,33 @@ def test_shipped_checkpoints_load(registry, name):
     action, info = split_act_result(agent.act(game.new_state(0)))
     assert game.new_state(0).legal_mask()[action] and info["visit_counts"].sum() == 8
     assert (alphazero.BUILTIN_DIR / f"{name}.pt").stat().st_size < 5_000_000
+
+
+@pytest.mark.parametrize("search", ["puct", "gumbel"])
+def test_self_play_on_array_rows_equals_self_play_on_states(monkeypatch, registry, search):
+    """Connect four self-play searches the array model's rows, valued by the network from the
+    rows' observations (``NetworkRows``): the same positions, policies and outcomes as
+    searching States, so the same training data, only faster."""
+    from gamepit.search import mcts as mcts_module
+    from gamepit.search.network import NetworkEvaluator
+
+    game = registry.make_game("connect_four")
+    args = alphazero.AlphaZeroArgs(game="connect_four", sims=12, filters=8, blocks=1,
+                                   search=search, dirichlet_alpha=0.3, temperature_moves=4)
+    torch.manual_seed(0)
+    network = alphazero.build_network(alphazero.network_shape(game, args)).eval()
+
+    def play() -> alphazero.SelfPlayBatch:
+        return alphazero.self_play(game, NetworkEvaluator(network), alphazero.searches_of(args),
+                                   6, args, np.random.default_rng(3))
+
+    assert mcts_module.network_rows_for([game.new_state()], NetworkEvaluator(network), 8)
+    rows = play()
+    used = []
+    monkeypatch.setattr(mcts_module, "network_rows_for",
+                        lambda *a: used.append(1))  # records the call, returns None: States
+    states = play()
+    assert used and rows.moves == states.moves > 6 * 7
+    np.testing.assert_array_equal(rows.observations, states.observations)
+    np.testing.assert_array_equal(rows.policies, states.policies)
+    np.testing.assert_array_equal(rows.outcomes, states.outcomes)

@@ -596,6 +596,13 @@ class ConnectFourArrayModel:
         """The rows a compiled loop took, up to ``next_row``."""
         self.count = next_row
 
+    def observations(self, rows: Sequence[int]) -> np.ndarray:
+        """``observation(current_player)`` of the given rows, [K, 2, 6, 7] int8 (as
+        ``ConnectFourState.batch_observations``): for a network valuing the rows."""
+        index = np.asarray(rows, dtype=np.int64)
+        bits = np.stack([self.mine[index], self.theirs[index]], 1)  # the mover's, the other's
+        return ((bits[:, :, None, None] >> _CELL_BITS) & np.uint64(1)).astype(np.int8)
+
     def gather(self, rows: Sequence[int]) -> dict[str, np.ndarray]:
         """Copies of the given rows, column by column."""
         index = np.asarray(rows, dtype=np.int64)

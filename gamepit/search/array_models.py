@@ -121,3 +121,44 @@ class KeptRows(KeptTrees):
     def clear(self) -> None:
         super().clear()
         self.blocks.clear()
+
+
+class NetworkRows:
+    """A ``Model`` over a game's array model whose leaves a network values instead of
+    playouts: the rows step with the array model (no rollouts), and the network evaluates the
+    observations the array model makes of its unfinished rows (``observations``). The same
+    positions, observations and batches as searching States through the evaluator, so the
+    same trees; without a State per node. ``evaluator`` offers ``evaluate_observations``
+    (``gamepit.search.network.NetworkEvaluator``)."""
+
+    def __init__(self, rows: Any, evaluator: Any) -> None:
+        self.rows, self.evaluator = rows, evaluator
+
+    def initial(self, roots: Sequence[State]) -> Expansion:
+        return self._valued(self.rows.initial(roots))
+
+    def recurrent(self, handles: Sequence[int], actions: np.ndarray) -> Expansion:
+        return self._valued(self.rows.recurrent(handles, actions))
+
+    def _valued(self, expansion: Expansion) -> Expansion:
+        live = np.flatnonzero(np.asarray(expansion.to_play) >= 0)
+        priors = np.zeros((len(expansion.handles), self.rows.num_actions))
+        values = np.zeros(len(expansion.handles))
+        if live.size:
+            rows = [expansion.handles[i] for i in live.tolist()]
+            priors[live], values[live] = self.evaluator.evaluate_observations(
+                self.rows.observations(rows))
+        return Expansion(expansion.handles, priors, values, expansion.legal,
+                         expansion.to_play, expansion.rewards)
+
+
+def network_rows_for(roots: Sequence[State], evaluator: Any, capacity: int
+                     ) -> NetworkRows | None:
+    """``NetworkRows`` for these roots where their type's array model makes observations and
+    the evaluator values observations; None otherwise (search them as States)."""
+    if getattr(evaluator, "evaluate_observations", None) is None:
+        return None
+    rows = array_model_for(roots, 0, 0, capacity)
+    if rows is None or getattr(rows, "observations", None) is None:
+        return None
+    return NetworkRows(rows, evaluator)

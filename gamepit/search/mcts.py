@@ -29,7 +29,7 @@ from gamepit.protocols import (
 )
 from gamepit.protocols import agent as agent_entry
 from gamepit.protocols import search as search_entry
-from gamepit.search.array_models import KeptRows, RowsModel
+from gamepit.search.array_models import KeptRows, RowsModel, network_rows_for
 from gamepit.search.compiled import kernels
 from gamepit.search.evaluators import RolloutEvaluator, SimulatorModel, UniformEvaluator
 from gamepit.search.tree import (
@@ -91,7 +91,8 @@ class MCTS:
         if players > 2:
             raise ValueError(f"MCTS searches one- and two-player zero-sum games, not "
                              f"{players}-player ones")
-        results, _ = self.run(SimulatorModel(evaluator, num_actions), states, seeds,
+        model = network_rows_for(states, evaluator, len(states) * (self.sims + 1))
+        results, _ = self.run(model or SimulatorModel(evaluator, num_actions), states, seeds,
                               single_player=players == 1)
         return results
 

@@ -38,7 +38,11 @@ class NetworkEvaluator:
         self.positions = 0
 
     def evaluate(self, states: Sequence[State]) -> tuple[np.ndarray, np.ndarray]:
-        observations = encode(states)
+        return self.evaluate_observations(encode(states))
+
+    def evaluate_observations(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``evaluate`` of positions given as their observations for the player to move
+        [K, *observation_shape] (what an array model makes from its rows)."""
         started = time.perf_counter()
         with torch.inference_mode():
             batch = torch.as_tensor(observations, dtype=torch.float32).to(self.device)
@@ -48,5 +52,5 @@ class NetworkEvaluator:
             priors = torch.softmax(logits.float(), -1).cpu().numpy()
             values = values.float().cpu().numpy()
         self.network_seconds += time.perf_counter() - started
-        self.positions += len(states)
+        self.positions += len(observations)
         return priors.astype(np.float64), values.astype(np.float64)
