@@ -37,6 +37,20 @@ def state_playouts(game, seconds: float) -> Rate:
     return Rate.of(moves, spent)
 
 
+def openspiel_playouts(spiel_game, seconds: float) -> Rate:
+    """Random moves per wall and per CPU second on OpenSpiel's own states (pyspiel direct)."""
+    rng = random.Random(0)
+    moves, deadline = 0, time.perf_counter() + seconds
+    with clocked() as spent:
+        while time.perf_counter() < deadline:
+            state = spiel_game.new_initial_state()
+            while not state.is_terminal():
+                legal = state.legal_actions()
+                state.apply_action(legal[rng.randrange(len(legal))])
+                moves += 1
+    return Rate.of(moves, spent)
+
+
 def aec_playouts(env, seconds: float) -> Rate:
     """Random moves per wall and per CPU second through a PettingZoo AEC environment."""
     rng = random.Random(0)

@@ -22,23 +22,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pyspiel
-from board_games import aec_playouts, state_playouts  # run as a script: benchmarks/ is on path
-from clock import Rate, clocked, load
+from board_games import (  # run as a script: benchmarks/ is on path
+    aec_playouts,
+    openspiel_playouts,
+    state_playouts,
+)
+from clock import Rate, load
 
 from gamepit.plugins.manager import PluginManager
-
-
-def raw_pyspiel_playouts(game_string: str, seconds: float) -> Rate:
-    game, rng = pyspiel.load_game(game_string), random.Random(0)
-    moves, deadline = 0, time.perf_counter() + seconds
-    with clocked() as spent:
-        while time.perf_counter() < deadline:
-            state = game.new_initial_state()
-            while not state.is_terminal():
-                legal = state.legal_actions()
-                state.apply_action(legal[rng.randrange(len(legal))])
-                moves += 1
-    return Rate.of(moves, spent)
 
 
 def clone_microseconds(clone: Callable[[], Any], seconds: float) -> float:
@@ -108,7 +99,7 @@ def measure(label: str, target: str, group: str, registry: Any, seconds: float,
             moves_in: dict[str, int], clones: dict[str, float]) -> Rate:
     """Moves per second of one row; its clone time goes into ``clones`` the first time."""
     if label == "raw pyspiel":
-        speed = raw_pyspiel_playouts(target, seconds)
+        speed = openspiel_playouts(pyspiel.load_game(target), seconds)
         native = pyspiel.load_game(target).new_initial_state()
         clones.setdefault(label, clone_microseconds(native.clone, seconds))
         return speed

@@ -23,26 +23,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pyspiel
-from board_games import aec_playouts, state_playouts  # run as a script: benchmarks/ is on path
-from clock import Rate, clocked, load
+from board_games import (  # run as a script: benchmarks/ is on path
+    aec_playouts,
+    openspiel_playouts,
+    state_playouts,
+)
+from clock import load
 from pettingzoo.classic import go_v5
 
 from gamepit.faces import aec_env
 from gamepit.games.go.rules import Go
 from gamepit.games.pettingzoo_bridge import clone_env
-
-
-def openspiel_playouts(spiel_game: Any, seconds: float) -> Rate:
-    rng = random.Random(0)
-    moves, deadline = 0, time.perf_counter() + seconds
-    with clocked() as spent:
-        while time.perf_counter() < deadline:
-            state = spiel_game.new_initial_state()
-            while not state.is_terminal():
-                legal = state.legal_actions()
-                state.apply_action(legal[rng.randrange(len(legal))])
-                moves += 1
-    return Rate.of(moves, spent)
 
 
 def microseconds(function: Callable[[], Any], seconds: float) -> float:
