@@ -83,6 +83,7 @@ class KeptRows(KeptTrees):
         super().__init__(limit)
         self.model = model
         self.blocks: dict[int, dict[str, np.ndarray]] = {}
+        self._block: dict[str, np.ndarray] | None = None  # the block being taken
 
     def keep(self, game: int, tree: Tree, index: int, action: int) -> None:
         super().keep(game, tree, index, action)
@@ -111,7 +112,7 @@ class KeptRows(KeptTrees):
         return part
 
     def position(self, item: Any) -> Any:
-        if isinstance(item, int):  # a place in the block being taken
+        if isinstance(item, int) and self._block is not None:  # a place in the block taken
             values = {name: column[item] for name, column in self._block.items()}
         else:
             values = {name: column[0] for name, column in self.model.rows.encode([item]).items()}
