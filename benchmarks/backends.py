@@ -21,11 +21,11 @@ import os
 import platform
 import sqlite3
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from clock import Rate, clocked, load  # a sibling script, not a package
 
 from gamepit.backends import open_pool
 from gamepit.backends.ray import import_ray
@@ -45,14 +45,13 @@ ROWS = [("inprocess", 0), ("processes", 1), ("ray", 1), ("processes", 2), ("ray"
 
 
 def tournament(manager: PluginManager, backend: str, workers: int, games: int,
-               agents: list[str], folder: Path) -> tuple[float, Path]:
+               agents: list[str], folder: Path) -> tuple[Rate, Path]:
     ledger = folder / f"{backend}-{workers}.sqlite"
     config = TournamentConfig(game="connect_four", agents=list(agents), games_per_pair=games,
                               workers=workers, backend=backend, ledger=str(ledger))
-    started = time.perf_counter()
-    outcome = run_tournament(config, manager)
-    seconds = time.perf_counter() - started
-    return outcome.played_now / seconds, ledger
+    with clocked(descendants=True) as spent:
+        outcome = run_tournament(config, manager)
+    return Rate.of(outcome.played_now, spent), ledger
 
 
 def ledger_rows(path: Path) -> list[tuple]:
@@ -63,7 +62,7 @@ def ledger_rows(path: Path) -> list[tuple]:
 
 
 def self_play(manager: PluginManager, backend: str, workers: int, rounds: int,
-              args: AlphaZeroArgs) -> float:
+              args: AlphaZeroArgs) -> Rate:
     game = manager.registry.make_game(args.game)
     shape = network_shape(game, args)
     network = build_network(shape).eval()
@@ -73,10 +72,10 @@ def self_play(manager: PluginManager, backend: str, workers: int, rounds: int,
     with open_pool(backend, workers, SelfPlayWorker,
                    (manager if here else None, settings, shape, "cpu")) as pool:
         self_play_round(pool, network, 0, settings, rng)  # warm-up: workers start, import
-        started = time.perf_counter()
-        positions = sum(self_play_round(pool, network, version, settings, rng).moves
-                        for version in range(1, rounds + 1))
-        return positions / (time.perf_counter() - started)
+        with clocked(descendants=True) as spent:
+            positions = sum(self_play_round(pool, network, version, settings, rng).moves
+                            for version in range(1, rounds + 1))
+        return Rate.of(positions, spent)
 
 
 def main() -> None:
@@ -104,8 +103,9 @@ def main() -> None:
           f"{options.selfplay_games} games a round, 16 simulations, {options.rounds} rounds")
     args = AlphaZeroArgs(game="tictactoe", selfplay_games=options.selfplay_games, sims=16,
                          filters=16, blocks=1, device="cpu")
-    measured: dict[tuple[str, int], list[tuple[float, float]]] = {row: [] for row in ROWS}
+    measured: dict[tuple[str, int], list[tuple[Rate, Rate]]] = {row: [] for row in ROWS}
     rows: dict[tuple[str, int, int], list[tuple]] = {}
+    started = load()
     for repeat in range(options.repeats):
         order = ROWS[repeat % len(ROWS):] + ROWS[:repeat % len(ROWS)]
         with tempfile.TemporaryDirectory() as folder:
@@ -117,19 +117,30 @@ def main() -> None:
                 measured[(backend, workers)].append((games_per_second, positions))
                 rows[(backend, workers, repeat)] = ledger_rows(ledger)
     ray.shutdown()
-    median = {row: (float(np.median([m[0] for m in values])),
-                    float(np.median([m[1] for m in values]))) for row, values in measured.items()}
-    print(f"\n{'backend':<10} {'workers':>7} {'games/s':>9} {'range':>13} {'vs processes':>13} "
-          f"{'positions/s':>12} {'range':>13} {'vs processes':>13}")
-    for (backend, workers), (games, positions) in median.items():
-        peer = median.get(("processes", workers))
-        ratio = (f"{games / peer[0]:.2f}x" if peer and backend == "ray" else "")
-        ratio_play = (f"{positions / peer[1]:.2f}x" if peer and backend == "ray" else "")
+
+    def median(values: list[Rate]) -> Rate:
+        return Rate(float(np.median([v.wall for v in values])),
+                    float(np.median([v.cpu for v in values])))
+
+    medians = {row: (median([m[0] for m in values]), median([m[1] for m in values]))
+               for row, values in measured.items()}
+    print(f"\n{started} before, {load()} after; per CPU second: this process and every "
+          "process below it (workers, Ray's raylet and workers)")
+    print(f"{'backend':<10} {'workers':>7} {'games/s':>9} {'range':>11} {'per CPU-s':>10} "
+          f"{'vs processes':>13} {'positions/s':>12} {'range':>11} {'per CPU-s':>10} "
+          f"{'vs processes':>13}")
+    for (backend, workers), (games, positions) in medians.items():
+        peer = medians.get(("processes", workers))
+        ratio = games.ratios(peer[0]) if peer and backend == "ray" else ""
+        ratio_play = positions.ratios(peer[1]) if peer and backend == "ray" else ""
         spread = measured[(backend, workers)]
-        games_range = f"{min(m[0] for m in spread):.0f}-{max(m[0] for m in spread):.0f}"
-        play_range = f"{min(m[1] for m in spread):.0f}-{max(m[1] for m in spread):.0f}"
-        print(f"{backend:<10} {workers:>7} {games:>9.2f} {games_range:>13} {ratio:>13} "
-              f"{positions:>12.1f} {play_range:>13} {ratio_play:>13}")
+        games_range = f"{min(m[0].wall for m in spread):.0f}-{max(m[0].wall for m in spread):.0f}"
+        play_range = f"{min(m[1].wall for m in spread):.0f}-{max(m[1].wall for m in spread):.0f}"
+        print(f"{backend:<10} {workers:>7} {games.wall:>9.2f} {games_range:>11} "
+              f"{games.cpu:>10.2f} {ratio:>13} {positions.wall:>12.1f} {play_range:>11} "
+              f"{positions.cpu:>10.1f} {ratio_play:>13}")
+    print("(vs processes: Ray's rate over the processes backend's at the same worker count, "
+          "per wall second, then per CPU second)")
     reference = rows[("inprocess", 0, 0)]
     same = all(value == reference for value in rows.values())
     print(f"\nledgers identical across backends, worker counts and repeats (seeds, seats, "

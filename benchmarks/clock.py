@@ -23,16 +23,47 @@ def _cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu() -> float:
+    """CPU seconds of this process and every process below it, alive or ended (each live
+    process's own time and its reaped children's, from /proc): worker processes, and Ray's
+    raylet and workers, which a local ``ray.init`` starts below this process."""
+    parents, times = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = sum(int(value) for value in fields[11:15]) / _TICKS
+    below, frontier = {os.getpid()}, [os.getpid()]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in below:
+                below.add(pid)
+                frontier.append(pid)
+    return sum(times.get(pid, 0.0) for pid in below)
+
+
 @contextmanager
-def clocked() -> Iterator[Spent]:
-    """``with clocked() as spent: ...``; afterwards ``spent.wall`` and ``spent.cpu``."""
+def clocked(descendants: bool = False) -> Iterator[Spent]:
+    """``with clocked() as spent: ...``; afterwards ``spent.wall`` and ``spent.cpu``: this
+    process's CPU and its ended children's, or with ``descendants`` every process below it
+    (``tree_cpu``)."""
     spent = Spent()
-    wall, cpu = time.perf_counter(), _cpu()
+    measure = tree_cpu if descendants else _cpu
+    wall, cpu = time.perf_counter(), measure()
     try:
         yield spent
     finally:
         spent.wall = time.perf_counter() - wall
-        spent.cpu = _cpu() - cpu
+        spent.cpu = measure() - cpu
 
 
 def load() -> str:
