@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import resource
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,10 +27,9 @@ def _cpu() -> float:
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu() -> float:
-    """CPU seconds of this process and every process below it, alive or ended (each live
-    process's own time and its reaped children's, from /proc): worker processes, and Ray's
-    raylet and workers, which a local ``ray.init`` starts below this process."""
+def _own_times() -> dict[int, float]:
+    """Each process of this process's tree (this one and every one below it): its own CPU
+    seconds (user and system; not its reaped children's, which are counted as themselves)."""
     parents, times = {}, {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -40,7 +40,7 @@ def tree_cpu() -> float:
         except OSError:  # ended meanwhile
             continue
         parents[int(entry)] = int(fields[1])
-        times[int(entry)] = sum(int(value) for value in fields[11:15]) / _TICKS
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICKS
     below, frontier = {os.getpid()}, [os.getpid()]
     while frontier:
         parent = frontier.pop()
@@ -48,22 +48,48 @@ def tree_cpu() -> float:
             if ppid == parent and pid not in below:
                 below.add(pid)
                 frontier.append(pid)
-    return sum(times.get(pid, 0.0) for pid in below)
+    return {pid: times[pid] for pid in below if pid in times}
+
+
+class _TreeSampler(threading.Thread):
+    """Samples ``_own_times`` every ``interval`` seconds, keeping each process's last value:
+    a process that ends inside the window still counts up to its last sample. Reaping cannot
+    hide it (Ray's raylet reaps its workers without adding their time to its own), and a
+    reaped child is never counted twice through its parent."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.interval, self.done = interval, threading.Event()
+        self.start_times = _own_times()
+        self.seen = dict(self.start_times)
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            self.seen.update(_own_times())
+
+    def spent(self) -> float:
+        self.done.set()
+        self.join()
+        self.seen.update(_own_times())
+        return sum(time_ - self.start_times.get(pid, 0.0) for pid, time_ in self.seen.items())
 
 
 @contextmanager
 def clocked(descendants: bool = False) -> Iterator[Spent]:
     """``with clocked() as spent: ...``; afterwards ``spent.wall`` and ``spent.cpu``: this
-    process's CPU and its ended children's, or with ``descendants`` every process below it
-    (``tree_cpu``)."""
+    process's CPU and its ended children's, or with ``descendants`` that of every process of
+    its tree, sampled every 0.1 s so that processes ending inside the window count
+    (``_TreeSampler``; one ending within 0.1 s of its last sample loses that much)."""
     spent = Spent()
-    measure = tree_cpu if descendants else _cpu
-    wall, cpu = time.perf_counter(), measure()
+    sampler = _TreeSampler() if descendants else None
+    if sampler is not None:
+        sampler.start()
+    wall, cpu = time.perf_counter(), _cpu()
     try:
         yield spent
     finally:
         spent.wall = time.perf_counter() - wall
-        spent.cpu = measure() - cpu
+        spent.cpu = sampler.spent() if sampler is not None else _cpu() - cpu
 
 
 def load() -> str:
