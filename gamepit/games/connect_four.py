@@ -272,13 +272,13 @@ _U30, _U27, _U31, _U32 = (np.uint64(n) for n in (30, 27, 31, 32))
 # other than the streams' own increment, so that no child's key is an output of its parent's
 # playout stream (with a step equal to it, move 0's child would replay that stream one draw
 # later, and the two playouts would be nearly the same game).
-_CHILD_STEP = 0xD1B54A32D192ED03
-_CHILD = np.uint64(_CHILD_STEP)
+_CHILD = np.uint64(0xD1B54A32D192ED03)
 
 
 def mix_keys(keys: np.ndarray) -> np.ndarray:
-    """The next SplitMix64 output of each key [K] uint64 (the key advanced by the increment,
-    then mixed): a stream's step, and a good hash of a key."""
+    """The next SplitMix64 output of each key (uint64, [K] or one; the key advanced by the
+    increment, then mixed): a stream's step, and a good hash of a key. The compiled loops
+    call it on single keys."""
     z = keys + _GOLDEN
     z = (z ^ (z >> _U30)) * _MIX1
     z = (z ^ (z >> _U27)) * _MIX2
@@ -302,10 +302,10 @@ def array_playouts(mine: np.ndarray, theirs: np.ndarray, heights: np.ndarray,
         return playouts_in_numpy(mine, theirs, heights, moves, keys)
     values = np.zeros(len(mine))
     kernels[0](np.ascontiguousarray(mine, dtype=np.uint64),
-           np.ascontiguousarray(theirs, dtype=np.uint64),
-           np.ascontiguousarray(heights, dtype=np.int64),
-           np.ascontiguousarray(moves, dtype=np.int64),
-           np.ascontiguousarray(keys, dtype=np.uint64), _COLUMN_TOPS, values)
+               np.ascontiguousarray(theirs, dtype=np.uint64),
+               np.ascontiguousarray(heights, dtype=np.int64),
+               np.ascontiguousarray(moves, dtype=np.int64),
+               np.ascontiguousarray(keys, dtype=np.uint64), _COLUMN_TOPS, values)
     return values
 
 
@@ -344,17 +344,12 @@ def playout_row(movers: np.uint64, waiting: np.uint64, height: np.ndarray, count
                 key: np.uint64, tops: np.ndarray) -> float:
     """One row's playout (``height``: a copy of its column heights, changed here): the mover's
     result. Plain Python that numba compiles (see ``compiled_kernels``)."""
-    golden, mix1, mix2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), \
-        np.uint64(0x94D049BB133111EB)
     one, u2, u6, u7, u8 = np.uint64(1), np.uint64(2), np.uint64(6), np.uint64(7), np.uint64(8)
     u12, u14, u16 = np.uint64(12), np.uint64(14), np.uint64(16)
-    u27, u30, u31, u32 = np.uint64(27), np.uint64(30), np.uint64(31), np.uint64(32)
+    u32 = np.uint64(32)
     value = 1.0
     while True:
-        key = key + golden
-        z = (key ^ (key >> u30)) * mix1
-        z = (z ^ (z >> u27)) * mix2
-        key = z ^ (z >> u31)
+        key = mix_keys(key)
         open_ = 0
         for col in range(7):
             if height[col] < tops[col]:
@@ -418,11 +413,7 @@ def step_row(arrays: tuple, parent: int, action: int, row: int, rollouts: int,
     mover = player[parent]
     player[row] = 1 - mover
     over[row] = won or moves[row] == 42
-    mixed = key[parent] + np.uint64(action + 1) * np.uint64(_CHILD_STEP)
-    mixed = mixed + np.uint64(0x9E3779B97F4A7C15)
-    mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    key[row] = mixed ^ (mixed >> np.uint64(31))
+    key[row] = mix_keys(key[parent] + np.uint64(action + 1) * _CHILD)
     reward = (1.0 if mover == 0 else -1.0) if won else 0.0
     for col in range(7):
         legal[col] = heights[row, col] < tops[col] and not over[row]
@@ -463,7 +454,8 @@ def compiled_kernels():  # noqa: ANN201 (numba's dispatchers have no public type
             from numba import types
             from numba.extending import register_jitable
 
-            register_jitable(playout_row)  # callable from compiled code, plain from Python
+            register_jitable(mix_keys)  # callable from compiled code, plain from Python
+            register_jitable(playout_row)
             register_jitable(step_row)
             model = ConnectFourArrayModel(1, 0, 4)  # a probe: compile for these types
             model.append({**model.encode([ConnectFourState()]), "key": np.ones(1, np.uint64)})
@@ -493,7 +485,7 @@ class ConnectFourArrayModel:
 
     Each row carries a key for its playouts: a root's comes from ``initial`` (``keys``, one
     per tree of a batched search) or the model's generator, and a child's is its parent's
-    advanced by the move and mixed (``_CHILD_STEP``). A tree's values so depend on its root's
+    advanced by the move and mixed (``_CHILD``). A tree's values so depend on its root's
     key and its own moves alone.
     ``columns`` names the row arrays, which ``gather`` and ``append`` copy out and in (a kept
     subtree moves its rows to the next search's model that way)."""

@@ -597,36 +597,33 @@ def _run_compiled(tree: Tree, model: Model, config: SearchConfig, simulations: i
     step is compiled too (it offers ``compiled_step``: an array model); False, having done
     nothing, where it is not. A deadline is checked between calls of 16 simulations."""
     offer = getattr(model, "compiled_step", None)
-    if offer is None:
+    count = simulations if deadline is None else min(16, simulations)
+    found = offer(tree.batch * count) if offer is not None else None
+    loop = search_kernel(found[1]) if found is not None else None
+    if found is None or loop is None:
+        if found is not None:
+            model.used(found[3])  # type: ignore[attr-defined]  # the rows reserved, unused
         return False
-    capacity = tree.capacity
     given = root_prior is not None
     prior = np.ascontiguousarray(root_prior if given else tree.edges[:, 0, PRIOR], dtype=float)
-    scale = config.discount ** np.arange(capacity + 2)
+    scale = config.discount ** np.arange(tree.capacity + 2)
     handles = np.array([-1 if h is None else h for h in tree.handles], dtype=np.int64)
     done = 0
-    while done < simulations:
-        count = simulations - done if deadline is None else min(16, simulations - done)
-        found = offer(tree.batch * count)
-        if found is None:
-            return done > 0
+    while True:
         arrays, step, rollouts, next_row = found
-        loop = search_kernel(step)
-        if loop is None:
-            model.used(next_row)  # type: ignore[attr-defined]
-            return done > 0
-        next_row = loop(tree.edges, tree.children, tree.info, tree.size, handles,
-                               prior, given, config.rule == "puct", float(config.c),
-                               bool(config.normalize), tree.low, tree.high, scale, count,
-                               arrays, step, rollouts, next_row)
+        next_row = loop(tree.edges, tree.children, tree.info, tree.size, handles, prior, given,
+                        config.rule == "puct", float(config.c), bool(config.normalize),
+                        tree.low, tree.high, scale, count, arrays, step, rollouts, next_row)
         if next_row == -1:
             raise RuntimeError("search tree is full; allocate more capacity")
         if next_row == -2:
             raise ValueError("illegal action in the search")
         model.used(next_row)  # type: ignore[attr-defined]
         done += count
-        if deadline is not None and time.monotonic() >= deadline:
+        if done >= simulations or (deadline is not None and time.monotonic() >= deadline):
             break
+        count = min(16, simulations - done)
+        found = offer(tree.batch * count)  # type: ignore[misc]
     tree.handles = [None if h < 0 else h for h in handles.tolist()]
     return True
 
