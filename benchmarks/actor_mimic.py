@@ -42,10 +42,9 @@ import torch
 
 # This script's folder is on the path when it runs: the run folders' metrics, read once, and
 # the experts' table's window of training returns (sibling scripts, not a package).
-from minatar_experts import training_return
+from minatar_experts import greedy_scores, training_return
 from minatar_learning import metrics
 
-from gamepit.arena import MatchSettings, play_lockstep
 from gamepit.errors import GamepitError
 from gamepit.plugins.manager import PluginManager
 
@@ -116,15 +115,6 @@ def transfer_folder(start: str, seed: int) -> str:
     """``scratch``, or the student variant whose trunk starts the run."""
     named = {"scratch": "scratch", "policy": "trunk"}.get(start, f"trunk-{start}")
     return f"ppo_{HELD_OUT}_{named}_s{seed}"
-
-
-def greedy_scores(registry, manager, game_name: str, spec: str, episodes: int) -> list[float]:
-    game = registry.make_game(f"minatar:{game_name}")
-    agent = registry.make_agent(spec, game)
-    results = play_lockstep(game, [[agent] for _ in range(episodes)],
-                            [10_001 + i for i in range(episodes)], [[spec]] * episodes,
-                            settings=MatchSettings(manager=manager, max_steps=5_000))
-    return [result.returns[0] for result in results]
 
 
 def scores(runs: Path, episodes: int) -> dict[str, float]:

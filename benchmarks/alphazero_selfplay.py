@@ -1,6 +1,7 @@
 """AlphaZero self-play speed and the shipped connect four checkpoint's strength.
 
     python benchmarks/alphazero_selfplay.py speed [--seconds 20] [--device cpu]
+    python benchmarks/alphazero_selfplay.py network
     python benchmarks/alphazero_selfplay.py strength [--games 10] [--sims 200]
 
 ``speed`` plays connect four self-play with the default config's network (2 blocks, 32 filters)
@@ -48,11 +49,12 @@ CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "alphazero_con
 
 
 def gamepit_selfplay(game, network, args, games: int, seconds: float, device,
-                     search: str = "puct", fast: bool = True, compiled: bool = True) -> Rate:
+                     search: str = "puct", fast: bool = True, compiled: bool = True
+                     ) -> tuple[Rate, float]:
     """Positions per second of ``self_play`` with ``games`` games at once; ``fast=False``
     runs the eager network (what self-play ran before ``gamepit.nets.inference``),
     ``compiled=False`` the tree walks in numpy on States (before ``gamepit.search.compiled``
-    and the array model's rows)."""
+    and the array model's rows). Also returns the share of the wall time in the network."""
     if not compiled:
         walks, rows = tree.kernels, mcts_module.network_rows_for
         tree.kernels, mcts_module.network_rows_for = (lambda: None), (lambda *_: None)
@@ -71,7 +73,7 @@ def gamepit_selfplay(game, network, args, games: int, seconds: float, device,
             with alphazero.autocast(torch.device(device), args.amp):
                 positions += alphazero.self_play(game, evaluator, (mcts, None), games, args,
                                                  rng).moves
-    return Rate.of(positions, spent)
+    return Rate.of(positions, spent), evaluator.network_seconds / spent.wall
 
 
 def openspiel_selfplay(network, args, seconds: float) -> Rate:
@@ -147,19 +149,65 @@ def speed(options: argparse.Namespace) -> None:
             game, network, args, many, options.seconds, device, "gumbel")),
         ("gamepit, one game at a time", gamepit_selfplay(game, network, args, 1,
                                                          options.seconds, device)),
-        ("OpenSpiel MCTSBot (Python), same net, cpu", openspiel_selfplay(cpu_network, args,
-                                                                          options.seconds)),
+        ("OpenSpiel MCTSBot (Python), same net, cpu", (openspiel_selfplay(
+            cpu_network, args, options.seconds), None)),
     ]
-    peer = rows[-1][1]
+    peer = rows[-1][1][0]
     print(f"connect four self-play, {args.sims} simulations a move, network {args.blocks} "
           f"blocks x {args.filters} filters, device {device}, torch threads {options.threads}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"~{options.seconds:.0f} s a row; {started} before, {load()} after")
     print(f"{'self-play':46} {'positions/s':>12} {'vs OpenSpiel':>13} {'per CPU-s':>10} "
-          f"{'vs OpenSpiel per CPU-s':>23}")
-    for name, rate in rows:
+          f"{'vs OpenSpiel per CPU-s':>23} {'in network':>11}")
+    for name, (rate, share) in rows:
         print(f"{name:46} {rate.wall:12.1f} {rate.wall / peer.wall:12.2f}x {rate.cpu:10.1f} "
-              f"{rate.cpu / peer.cpu:22.2f}x")
+              f"{rate.cpu / peer.cpu:22.2f}x {'' if share is None else f'{share:.0%}':>11}")
+
+
+def network(options: argparse.Namespace) -> None:
+    """CPU milliseconds a call of the self-play network at several batch sizes: eager torch,
+    the folded copy (``gamepit.nets.inference``) and that copy on ONNX Runtime, and the
+    largest difference between their answers."""
+    import warnings
+
+    from gamepit.nets.inference import OnnxRunner, fast_copy
+
+    torch.set_num_threads(options.threads)
+    args = merge(alphazero.AlphaZeroArgs, "alphazero", load_yaml(CONFIG))
+    game = get_manager().registry.make_game(args.game)
+    torch.manual_seed(0)
+    eager = alphazero.build_network(alphazero.network_shape(game, args)).eval()
+    example = torch.zeros(1, *game.observation_shape)
+    fast = fast_copy(eager, example)
+    if not isinstance(fast, OnnxRunner):
+        raise SystemExit("alphazero_selfplay: onnxruntime did not take the network")
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        from torch.fx.experimental.optimization import fuse
+
+        folded = fuse(eager).to(memory_format=torch.channels_last)
+
+    def per_call(run, batch: torch.Tensor) -> float:
+        calls = max(20, 4000 // len(batch))
+        run(batch)
+        with clocked() as spent:
+            for _ in range(calls):
+                run(batch)
+        return spent.cpu / calls * 1e3
+
+    print(f"connect four AlphaZero network ({args.blocks} blocks x {args.filters} filters), "
+          f"torch threads {options.threads}; {load()}")
+    print(f"{'batch':>6} {'eager ms':>9} {'folded ms':>10} {'ONNX ms':>8} {'folded/ONNX':>12} "
+          f"{'max difference':>15}")
+    with torch.inference_mode():
+        for size in (1, 16, 128, 256):
+            batch = torch.randn(size, *game.observation_shape,
+                                generator=torch.Generator().manual_seed(size))
+            times = [per_call(run, batch) for run in (eager, folded, fast)]
+            difference = max(float((a - b).abs().max())
+                             for a, b in zip(eager(batch), fast(batch), strict=True))
+            print(f"{size:>6} {times[0]:>9.3f} {times[1]:>10.3f} {times[2]:>8.3f} "
+                  f"{times[1] / times[2]:>11.2f}x {difference:>15.1e}")
 
 
 def strength(options: argparse.Namespace) -> None:
@@ -197,7 +245,7 @@ def strength(options: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["speed", "strength"])
+    parser.add_argument("what", choices=["speed", "network", "strength"])
     parser.add_argument("--seconds", type=float, default=20.0, help="speed: seconds a row")
     parser.add_argument("--device", default="cpu", help="speed: cpu, cuda or auto")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -212,7 +260,7 @@ def main() -> None:
     parser.add_argument("--opponents", nargs="+",
                         default=["mcts:sims=1000", "alphabeta:depth=4"])
     options = parser.parse_args()
-    speed(options) if options.what == "speed" else strength(options)
+    {"speed": speed, "network": network, "strength": strength}[options.what](options)
 
 
 if __name__ == "__main__":

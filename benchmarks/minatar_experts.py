@@ -1,6 +1,6 @@
 """MinAtar experts: PPO on all five games for the MinAtar paper's 5M frames, beside the paper.
 
-Four parts, each a subcommand:
+Five parts, each a subcommand:
 
 - ``train``: PPO (``configs/ppo_minatar.yaml``, 4,999,168 steps: whole rollouts of 8 x 128)
   on each game for each of ``--seeds``, in ``RUNS/ppo_GAME_seedN``, ``--jobs`` runs at a time
@@ -15,6 +15,8 @@ Four parts, each a subcommand:
 - ``plot``: ``docs/minatar_experts.png``, the training return against environment steps per
   game (a thin line per seed, the mean thick), the mean greedy evaluation at the end (a
   cross), and the paper's points at 0.5M and 5M beside them.
+- ``score``: agents (``--agents``; by default the shipped experts) greedy on ``--games``,
+  ``--episodes`` episodes from seed 10001, as ``actor_mimic.py scores`` measures them.
 - ``ship``: the seed-1 run of each game (the first seed, not the best: no picking), weights
   and metadata only, as ``ppo:checkpoint=builtin:minatar_GAME``; ``--ship-seed N`` takes
   another seed's run (seaquest's seeds 1-2 stall near a return of 6, seed 3 reaches 77).
@@ -42,7 +44,9 @@ import numpy as np
 # This script's folder is on the path when it runs: the run folders' metrics, the references.
 from minatar_learning import PAPER, finished, metrics  # a sibling script, not a package
 
+from gamepit.arena import MatchSettings, play_lockstep
 from gamepit.errors import GamepitError
+from gamepit.plugins.manager import PluginManager
 
 ROOT = Path(__file__).resolve().parents[1]
 GAMES = ["asterix", "breakout", "freeway", "seaquest", "space_invaders"]
@@ -174,6 +178,30 @@ def plot(runs: Path, seeds: list[int]) -> None:
     print(f"wrote {out}")
 
 
+def greedy_scores(registry, manager, game_name: str, spec: str, episodes: int) -> list[float]:
+    """``spec``'s returns on ``minatar:GAME``, greedy as its agent plays, ``episodes`` games
+    on seeds 10001, 10002..., cut at 5,000 actions (the experts' and students' yardstick)."""
+    game = registry.make_game(f"minatar:{game_name}")
+    agent = registry.make_agent(spec, game)
+    results = play_lockstep(game, [[agent] for _ in range(episodes)],
+                            [10_001 + i for i in range(episodes)], [[spec]] * episodes,
+                            settings=MatchSettings(manager=manager, max_steps=5_000))
+    return [result.returns[0] for result in results]
+
+
+def score(games: list[str], specs: list[str], episodes: int) -> None:
+    """Each agent spec on each game (``greedy_scores``): mean, a 95% interval, the range."""
+    manager = PluginManager(autoload=False)
+    print("| game | agent | episodes | mean +- 95% | min | max |")
+    print("|---|---|---|---|---|---|")
+    for game in games:
+        for spec in specs:
+            returns = np.array(greedy_scores(manager.registry, manager, game, spec, episodes))
+            half = 1.96 * returns.std(ddof=1) / np.sqrt(len(returns))
+            print(f"| {game} | {spec} | {episodes} | {returns.mean():.1f} +- {half:.1f} | "
+                  f"{returns.min():g} | {returns.max():g} |")
+
+
 def ship(runs: Path, games: list[str], seed: int = SHIPPED_SEED) -> None:
     """Each game's run of ``seed``, weights and metadata only, as ``builtin:minatar_GAME``."""
     from gamepit.learners import toolkit
@@ -197,12 +225,15 @@ def ship(runs: Path, games: list[str], seed: int = SHIPPED_SEED) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["train", "table", "plot", "ship"])
+    parser.add_argument("part", choices=["train", "table", "plot", "ship", "score"])
     parser.add_argument("--runs", default="runs/minatar_experts", help="folder of the runs")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--games", nargs="+", default=GAMES, choices=GAMES,
                         help="games to train or ship")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (train)")
+    parser.add_argument("--agents", nargs="+", default=[],
+                        help="agent specs to score (score; default: the shipped experts)")
+    parser.add_argument("--episodes", type=int, default=30, help="greedy episodes (score)")
     parser.add_argument("--ship-seed", type=int, default=SHIPPED_SEED,
                         help="the seed whose run ship takes (default 1: the first, not the "
                         "best; seaquest ships seed 3, see benchmarks/RESULTS.md)")
@@ -214,6 +245,10 @@ def main() -> None:
         table(runs, args.seeds)
     elif args.part == "plot":
         plot(runs, args.seeds)
+    elif args.part == "score":
+        for game in args.games:
+            score([game], args.agents or [f"ppo:checkpoint=builtin:minatar_{game}"],
+                  args.episodes)
     else:
         ship(runs, args.games, args.ship_seed)
 

@@ -5,9 +5,10 @@ folded graph run by ONNX Runtime. Measured with one thread on the connect four A
 docs/learners.md.
 
 Why these: folding is an exact rewrite that torch ships. ONNX Runtime ran the folded network
-1.45-1.5x faster than torch at the batches self-play uses (128-256 positions) and 2.2-4.2x at
-1-16 (an agent's move), answers within 1e-7 (measured 2026-12-07 on the 2-core machine,
-``benchmarks/alphazero_selfplay.py``); exporting costs about 0.3 s a new set of weights. A
+1.6-2.0x faster than torch at 16-256 positions a call (self-play's batches) and 4.8x at one
+(an agent's move), answers within 2e-7 of the eager network (``python
+benchmarks/alphazero_selfplay.py network``, 2026-12-07, the 2-core machine); exporting costs
+a fraction of a second per new set of weights. A
 frozen TorchScript trace was also faster at small batches, but ``torch.jit`` is deprecated;
 ``torch.compile`` needs a C++ toolchain and tens of seconds per new set of weights; quantisation
 would change the answers. Only a graph that ``torch.fx`` could trace symbolically is exported
