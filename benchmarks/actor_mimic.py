@@ -11,7 +11,10 @@ Four parts, each a subcommand:
   unfinished one continues from its checkpoint. ``--students policy,feature`` adds a second
   student trained with feature regression (``beta=0.1``, the paper's AMN-feature) in
   ``RUNS/mimic_feature`` and three transfer runs from its trunk; ``one_expert`` three from
-  the torso of one expert (the shipped PPO space_invaders), no student.
+  the torso of one expert (the shipped PPO space_invaders), no student; ``kinds`` a student
+  that reads every game's planes as shared object kinds (``kinds=true``: MinAtar's player,
+  enemy, prize, trail...) in ``RUNS/mimic_kinds``, whose trunk starts breakout through
+  breakout's own planes' kinds.
 - ``scores``: each game's student and expert, greedy, on the same seeds (``--episodes``
   episodes from seed 10001, cut at 5,000 actions): the student's share of its expert's score
   (the goal: at least 0.9 on every game).
@@ -61,9 +64,10 @@ HELD_OUT = "breakout"
 # a multi-game trunk's effect from that of any other game's.
 STUDENTS: dict[str, tuple[str, list[str] | None]] = {
     "policy": ("mimic", []), "feature": ("mimic_feature", ["beta=0.1"]),
-    "one_expert": ("minatar_space_invaders.pt", None)}
+    "one_expert": ("minatar_space_invaders.pt", None),
+    "kinds": ("mimic_kinds", ["kinds=true", "planes=0"])}
 LABELS = {"scratch": "scratch", "policy": "the trunk", "feature": "the AMN-feature trunk",
-          "one_expert": "PPO space_invaders' torso"}
+          "one_expert": "PPO space_invaders' torso", "kinds": "the object-kinds trunk"}
 SEEDS = (1, 2, 3)
 ENVIRONMENT = {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -117,10 +121,10 @@ def transfer_folder(start: str, seed: int) -> str:
     return f"ppo_{HELD_OUT}_{named}_s{seed}"
 
 
-def scores(runs: Path, episodes: int) -> dict[str, float]:
+def scores(runs: Path, episodes: int, folder: str = "mimic") -> dict[str, float]:
     manager = PluginManager(autoload=False)
     registry = manager.registry
-    student = f"actor_mimic:checkpoint={runs / 'mimic' / 'checkpoint.pt'}"
+    student = f"actor_mimic:checkpoint={runs / folder / 'checkpoint.pt'}"
     print("| game | expert | expert score | student score | student / expert |")
     print("|---|---|---|---|---|")
     expert_scores = {}
@@ -233,8 +237,9 @@ def ship(runs: Path) -> None:
     data = toolkit.load_checkpoint(runs / "mimic" / "checkpoint.pt")
     experts = [expert_spec(game) for game in STUDENT_GAMES]
     keep = ("algorithm", "game", "games", "game_names", "observation_shapes",
-            "observation_shape", "num_actions", "feature_sizes", "network", "step")
-    shipped = {key: data[key] for key in keep}
+            "observation_shape", "num_actions", "feature_sizes", "network", "step",
+            "object_kinds", "plane_kinds")
+    shipped = {key: data[key] for key in keep if key in data}
     shipped["experts"] = experts
     shipped["args"] = {**data["args"], "experts": ";".join(experts), "run_dir": ""}
     path = toolkit.save_checkpoint(BUILTIN_DIR / "minatar.pt", shipped)
@@ -251,13 +256,15 @@ def main() -> None:
                         "from scratch reaches half the 5M-step expert's score in about 2M")
     parser.add_argument("--batch", type=int, default=32, help="states per act_batch (cost)")
     parser.add_argument("--students", default="policy", help="trunks to train (students) and "
-                        "transfer from, comma-separated: policy, feature, one_expert")
+                        "transfer from, comma-separated: policy, feature, one_expert, kinds")
+    parser.add_argument("--student", default="mimic", help="the student's folder under "
+                        "--runs that scores measures (mimic_kinds: the kinds student)")
     args = parser.parse_args()
     runs = Path(args.runs).resolve()
     if args.part == "train":
         train(runs, args.transfer_steps, args.students.split(","))
     elif args.part == "scores":
-        scores(runs, args.episodes)
+        scores(runs, args.episodes, args.student)
     elif args.part == "transfer":
         transfer(runs, args.episodes)
     elif args.part == "cost":

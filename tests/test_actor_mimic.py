@@ -320,3 +320,85 @@ def test_who_acts_while_states_are_gathered(registry, actor):
         else:
             assert (player.buffer.actions[envs, slots] == students[-1].numpy()).all()
     assert not np.array_equal(np.concatenate(experts), torch.cat(students).numpy())
+
+
+@pytest.fixture(scope="module")
+def kinds_student(tmp_path_factory) -> Path:
+    """A tiny student that reads asterix's and seaquest's planes as shared object kinds."""
+    root = tmp_path_factory.mktemp("kinds")
+    mimic.train(merge(mimic.ActorMimicArgs, "actor_mimic", {
+        "game": "minatar:asterix;minatar:seaquest", "experts": "random;random", "kinds": True,
+        "total_steps": 300, "num_envs": 2, "learning_starts": 100, "run_dir": str(root),
+        **QUIET}), PluginManager(autoload=False))
+    return root / "checkpoint.pt"
+
+
+def test_every_minatar_plane_has_a_shared_kind(registry):
+    games = {name: registry.make_game(f"minatar:{name}") for name in
+             ("asterix", "breakout", "freeway", "seaquest", "space_invaders")}
+    for game in games.values():
+        assert len(game.plane_kinds) == game.observation_shape[0]
+        assert set(game.plane_kinds) <= set(game.object_kinds)
+        assert game.plane_kinds[0] == "player"
+    assert games["breakout"].plane_kinds == ("player", "prize", "trail", "enemy")
+    # the kinds a held-out breakout reads are all among the other four games' kinds
+    others = {kind for name, game in games.items() if name != "breakout"
+              for kind in game.plane_kinds}
+    assert set(games["breakout"].plane_kinds) <= others
+
+
+def test_a_kinds_student_adds_each_plane_into_its_kind(kinds_student, registry):
+    meta = toolkit.load_checkpoint(kinds_student)
+    assert meta["observation_shape"] == [len(meta["object_kinds"]), 10, 10]
+    agent = registry.make_agent(f"actor_mimic:checkpoint={kinds_student}",
+                                registry.make_game("minatar:seaquest"))
+    student = agent.network.student
+    game = registry.make_game("minatar:seaquest")
+    observations = torch.as_tensor(np.stack([game.new_state(seed).observation(0)
+                                             for seed in range(3)]))
+    kinds = torch.zeros((3, len(meta["object_kinds"]), 10, 10))
+    for plane, kind in enumerate(game.plane_kinds):  # seaquest's fish and subs: both enemies
+        kinds[:, meta["object_kinds"].index(kind)] += observations[:, plane]
+    with torch.no_grad():
+        assert torch.equal(student(observations, 1), student.heads[1](student.torso(kinds)))
+
+
+def test_a_kinds_trunk_starts_a_held_out_game_exactly(kinds_student, registry, capsys,
+                                                      tmp_path):
+    """PPO on breakout from a kinds trunk computes what the trunk computes on breakout's planes
+    read as kinds: its ball as the asterix gold's and seaquest divers' prize, and so on."""
+    meta = toolkit.load_checkpoint(kinds_student)
+    student = mimic.build_network(meta)
+    toolkit.load_state(student, meta["network"], "student")
+    breakout = registry.make_game("minatar:breakout")
+    network = ppo.build_network({"observation_shape": [4, 10, 10], "num_actions": 6,
+                                 "args": {"hidden": 128}})
+    toolkit.load_trunk(network.torso, kinds_student, breakout)
+    state = breakout.new_state(5)
+    rows = []
+    for _ in range(6):
+        rows.append(state.observation(0))
+        state.apply(3)
+    observations = torch.as_tensor(np.stack(rows))
+    kinds = torch.zeros((len(rows), len(meta["object_kinds"]), 10, 10))
+    for plane, kind in enumerate(breakout.plane_kinds):
+        kinds[:, meta["object_kinds"].index(kind)] += observations[:, plane]
+    with torch.no_grad():
+        assert torch.allclose(network.torso(observations), student.torso(kinds), atol=1e-6)
+    with pytest.raises(GamepitError, match="reads object kinds .* names none for its planes"):
+        toolkit.load_trunk(network.torso, kinds_student, None)
+    code, _, err = gamepit(capsys, "train", "ppo", "--game", "minatar:breakout", "--run",
+                           str(tmp_path / "p"), "--device", "cpu", "--set",
+                           f"init={kinds_student}", "--set", "total_steps=64", "--set",
+                           "num_envs=2", "--set", "num_steps=32", "--set", "eval_episodes=0")
+    assert code == 0, err
+
+
+def test_kinds_need_games_that_name_them(registry, capsys, tmp_path):
+    with pytest.raises(GamepitError, match="tictactoe names no object kind"):
+        mimic.game_kinds([registry.make_game("tictactoe")], ["tictactoe"])
+    code, out, err = gamepit(capsys, "train", "actor_mimic", "--game", GAMES, "--set",
+                             "experts=random;random;random", "--set", "kinds=true", "--set",
+                             "planes=10", "--run", str(tmp_path / "r"), "--device", "cpu")
+    assert code == 2, out
+    assert err.strip().count("\n") == 0 and "set planes=0" in err

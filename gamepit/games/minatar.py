@@ -80,6 +80,27 @@ SYMBOLS = {
     #                            oxygen gauge, diver gauge, diver
     "space_invaders": "^a<>|!",  # cannon, alien, alien moving left/right, bullets: ours, theirs
 }
+# Shared object kinds: what each game's channel is to the player, so that one network can read
+# every game's planes in the same places (actor_mimic ``kinds=true``; a trunk trained so starts
+# a held-out game's network through its own channels' kinds). A game's channels add into the
+# plane of their kind. Where MinAtar's games differ the choice is ours: breakout's ball is a
+# prize (something the player must reach, like asterix's gold and seaquest's divers), its bricks
+# enemies (what the player's shots clear for points, like space invaders' aliens); freeway's
+# car trails keep their speeds apart, and seaquest's two gauges are their own kinds.
+OBJECT_KINDS = ("player", "player_back", "enemy", "prize", "trail", "own_shot", "enemy_shot",
+                "moving_left", "moving_right", "speed1", "speed2", "speed3", "speed4", "speed5",
+                "oxygen", "divers")
+CHANNEL_KINDS = {
+    "player": "player", "paddle": "player", "chicken": "player", "sub_front": "player",
+    "cannon": "player", "sub_back": "player_back",
+    "enemy": "enemy", "car": "enemy", "enemy_fish": "enemy", "enemy_sub": "enemy",
+    "alien": "enemy", "brick": "enemy",
+    "gold": "prize", "ball": "prize", "diver": "prize",
+    "trail": "trail", "friendly_bullet": "own_shot", "enemy_bullet": "enemy_shot",
+    "alien_left": "moving_left", "alien_right": "moving_right",
+    **{f"speed{n}": f"speed{n}" for n in range(1, 6)},
+    "oxygen_guage": "oxygen", "diver_guage": "divers",
+}
 _CONSTANT_FIELDS = ("channels", "action_map", "random", "ramping")
 _SHARED_FIELDS = frozenset(("channels", "action_map"))  # never changed: clones share them
 
@@ -373,6 +394,8 @@ class MinAtarGame(Game):
         self.action_names = [ACTION_NAMES[a] for a in self.action_set]
         self.channel_names = sorted(probe.channels, key=probe.channels.get)
         self.observation_shape = (len(self.channel_names), 10, 10)
+        self.object_kinds = OBJECT_KINDS
+        self.plane_kinds = tuple(CHANNEL_KINDS[name] for name in self.channel_names)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickles as its options (the package's module is loaded again on the other side)."""

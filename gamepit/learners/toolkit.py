@@ -488,12 +488,15 @@ TRUNK = "torso."  # the shared trunk's weights in a checkpoint's network: dqn, p
 SHIPPED_STUDENTS = Path(__file__).resolve().parent / "actor_mimic" / "checkpoints"  # builtin:NAME
 
 
-def load_trunk(torso: torch.nn.Module, checkpoint: str | Path) -> None:
+def load_trunk(torso: torch.nn.Module, checkpoint: str | Path, game: Game | None = None) -> None:
     """Start ``torso`` from the trunk of a trained network (``--init CHECKPOINT``): the
     ``torso.*`` weights of its ``network`` entry (an actor_mimic student's shared trunk, or a
     dqn or ppo network's torso); heads stay fresh. Where the new game has fewer input planes
     than the trunk was trained on (an actor_mimic student reads every game's planes padded with
-    zeros to the widest), its first convolution keeps the weights of the first planes.
+    zeros to the widest), its first convolution keeps the weights of the first planes. A trunk
+    that reads object kinds (actor_mimic ``kinds=true``) gives each of ``game``'s planes the
+    weights of its kind (``game.plane_kinds``), so the new network computes what the trunk
+    computed on those planes; a kind the trunk never saw keeps its fresh weights.
     ``builtin:NAME`` is a student shipped with gamepit (``builtin:minatar``). Anything else that
     does not fit is one line."""
     checkpoint = resolve_checkpoint(str(checkpoint), "actor_mimic", SHIPPED_STUDENTS)
@@ -505,13 +508,34 @@ def load_trunk(torso: torch.nn.Module, checkpoint: str | Path) -> None:
     if not trunk:
         raise GamepitError(f"init: {checkpoint} ({data.get('algorithm')!r}) has no trunk "
                            "(no torso weights) to start from")
-    for key, tensor in torso.state_dict().items():
+    vocabulary = [str(kind) for kind in data.get("object_kinds") or []]
+    fresh = torso.state_dict()
+    for key, tensor in fresh.items():
         given = trunk.get(key)
-        if (isinstance(given, torch.Tensor) and given.dim() == 4 == tensor.dim()
-                and given.shape[0] == tensor.shape[0] and given.shape[2:] == tensor.shape[2:]
-                and given.shape[1] > tensor.shape[1]):
+        if not (isinstance(given, torch.Tensor) and given.dim() == 4 == tensor.dim()
+                and given.shape[0] == tensor.shape[0] and given.shape[2:] == tensor.shape[2:]):
+            continue
+        if vocabulary:  # the first convolution: one weight per kind, not per plane
+            trunk[key] = kind_weights(given, tensor, vocabulary, game, checkpoint)
+            break
+        if given.shape[1] > tensor.shape[1]:
             trunk[key] = given[:, :tensor.shape[1]].clone()
     load_state(torso, trunk, f"init: the trunk of {checkpoint}")
+
+
+def kind_weights(given: torch.Tensor, fresh: torch.Tensor, vocabulary: list[str],
+                 game: Game | None, checkpoint: Path) -> torch.Tensor:
+    """A first convolution over ``game``'s planes from one over object kinds."""
+    planes = list(getattr(game, "plane_kinds", None) or [])
+    named = (game.spec or game.name) if game is not None else "the game"
+    if len(planes) != fresh.shape[1]:
+        raise GamepitError(f"init: the trunk of {checkpoint} reads object kinds "
+                           f"({', '.join(vocabulary)}); {named} names none for its planes")
+    weights = fresh.clone()
+    for plane, kind in enumerate(planes):
+        if kind in vocabulary:
+            weights[:, plane] = given[:, vocabulary.index(kind)]
+    return weights
 
 
 # --------------------------------------------------------------------------- playing

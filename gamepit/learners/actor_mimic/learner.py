@@ -16,8 +16,12 @@ their replay buffers, the loss, the training loop, the agent.
   game. The student acts epsilon-greedily (0.1, as the paper's AMN) or the expert acts.
 - Games may differ in their number of input planes (MinAtar's have 4 to 10): the student reads
   each game's planes padded with zero planes to the widest, so the trunk's first convolution
-  has a weight per plane index (channel 0 is the player in every MinAtar game). ``init`` in dqn
-  and ppo (``toolkit.load_trunk``) starts a new game's network from this trunk.
+  has a weight per plane index (channel 0 is the player in every MinAtar game). With ``kinds``
+  it reads them as shared object kinds instead: each plane adds into the plane of its kind
+  (the game's ``plane_kinds``, from its ``object_kinds``: MinAtar's player, enemy, prize,
+  trail...), so the first convolution's weights are per kind of object, not per index.
+  ``init`` in dqn and ppo (``toolkit.load_trunk``) starts a new game's network from this trunk
+  (a kinds trunk through the new game's own planes' kinds).
 """
 
 from __future__ import annotations
@@ -84,6 +88,9 @@ class ActorMimicArgs:
     planes: int = setting(0, low=0, high=4096)
     """input planes of the trunk (0: the widest of its games); a new game with at most this
     many planes can start from the trunk"""
+    kinds: bool = False
+    """read every game's planes as shared object kinds (one trunk plane per kind; the games
+    must name theirs, as MinAtar's do) instead of padded to the widest game"""
     hidden: int = setting(128, low=1, high=65_536)
     """units per hidden layer of the MLP torso (vector observations)"""
     max_grad_norm: float = setting(10.0, low=0)
@@ -110,6 +117,8 @@ class ActorMimicArgs:
             raise ValueError(f"actor={self.actor!r}: expected student or expert")
         if self.buffer_size < 2 * self.num_envs * 9:
             raise ValueError("buffer_size is too small for num_envs")
+        if self.kinds and self.planes:
+            raise ValueError("kinds=true gives the trunk one plane per object kind; set planes=0")
 
 
 def split_pairs(args: ActorMimicArgs) -> tuple[list[str], list[str]]:
@@ -192,6 +201,24 @@ def pad_planes(observations: torch.Tensor, planes: int) -> torch.Tensor:
     return F.pad(observations, (0, 0, 0, 0, 0, planes - observations.shape[1]))
 
 
+def game_kinds(games: list[Game], names: list[str]) -> tuple[list[str], list[list[str]]]:
+    """The object kinds the games share and each game's planes' kinds, or one line saying
+    which game names none or names another set of kinds."""
+    vocabulary: list[str] | None = None
+    planes = []
+    for game, name in zip(games, names, strict=True):
+        kinds, theirs = getattr(game, "object_kinds", None), getattr(game, "plane_kinds", None)
+        if not kinds or not theirs:
+            raise GamepitError(f"actor_mimic: kinds=true, but {name} names no object kind for "
+                               "its planes (MinAtar's games do); set kinds=false")
+        if vocabulary is not None and list(kinds) != vocabulary:
+            raise GamepitError(f"actor_mimic: {name} names other object kinds than "
+                               f"{names[0]}; one trunk needs one set of kinds")
+        vocabulary = list(kinds)
+        planes.append([str(kind) for kind in theirs])
+    return vocabulary or [], planes
+
+
 class StudentNetwork(nn.Module):
     """A trunk (``make_torso``: MinAtar's small CNN, the Nature CNN...) shared by all games, a
     policy head per game, and per-game linear maps from the trunk's features to each expert
@@ -199,27 +226,42 @@ class StudentNetwork(nn.Module):
     none at all when ``beta`` is 0)."""
 
     def __init__(self, observation_shape: tuple[int, ...], num_actions: list[int],
-                 feature_sizes: list[int], hidden: int = 128) -> None:
+                 feature_sizes: list[int], hidden: int = 128,
+                 plane_kinds: list[list[int]] | None = None) -> None:
         super().__init__()
         self.observation_shape = observation_shape
+        self.kinds = plane_kinds is not None  # each game's plane -> the index of its kind
+        for game, kinds in enumerate(plane_kinds or []):
+            self.register_buffer(f"kinds{game}", torch.tensor(kinds, dtype=torch.long),
+                                 persistent=False)
         self.torso = make_torso(observation_shape, hidden, nn.ReLU)
         features = self.torso.features
         self.heads = nn.ModuleList(nn.Linear(features, count) for count in num_actions)
         self.feature_maps = nn.ModuleDict({str(game): nn.Linear(features, size)
                                            for game, size in enumerate(feature_sizes) if size})
 
-    def features(self, observations: torch.Tensor) -> torch.Tensor:
-        return self.torso(pad_planes(observations, self.observation_shape[0]))
+    def inputs(self, observations: torch.Tensor, game: int) -> torch.Tensor:
+        """A game's observations as the trunk reads them: each plane added into its kind's
+        plane, or padded with zero planes."""
+        if not self.kinds:
+            return pad_planes(observations, self.observation_shape[0])
+        shape = (len(observations), self.observation_shape[0], *observations.shape[2:])
+        return observations.new_zeros(shape).index_add_(1, getattr(self, f"kinds{game}"),
+                                                         observations)
 
     def forward(self, observations: torch.Tensor, game: int) -> torch.Tensor:
-        return self.heads[game](self.features(observations))
+        return self.heads[game](self.torso(self.inputs(observations, game)))
 
 
 def build_network(meta: dict[str, Any]) -> StudentNetwork:
     """The student a checkpoint describes (its shapes and settings are stored in it)."""
+    vocabulary = [str(kind) for kind in meta.get("object_kinds") or []]
+    kinds = ([[vocabulary.index(str(kind)) for kind in planes] for planes in meta["plane_kinds"]]
+             if vocabulary else None)
     return StudentNetwork(tuple(int(x) for x in meta["observation_shape"]),
                           [int(n) for n in meta["num_actions"]],
-                          [int(n) for n in meta["feature_sizes"]], int(meta["args"]["hidden"]))
+                          [int(n) for n in meta["feature_sizes"]], int(meta["args"]["hidden"]),
+                          kinds)
 
 
 # --------------------------------------------------------------------------- gathering states
@@ -311,8 +353,8 @@ def mimic_loss(student: StudentNetwork, batches: list[dict[str, torch.Tensor]], 
     """Policy regression (cross-entropy to each expert's policy, imitation's loss) summed over
     the games, plus ``beta`` times feature regression; one trunk pass for all the games.
     Metrics per game (KL, how often the student's best move is the expert's) carry its name."""
-    observations = torch.cat([pad_planes(batch["observations"], student.observation_shape[0])
-                              for batch in batches])
+    observations = torch.cat([student.inputs(batch["observations"], game)
+                              for game, batch in enumerate(batches)])
     hidden = student.torso(observations).split([len(b["observations"]) for b in batches])
     total = torch.zeros((), device=observations.device)
     metrics: dict[str, float] = {}
@@ -362,10 +404,15 @@ def train(args: ActorMimicArgs, manager: PluginManager | None = None) -> str:
         raise GamepitError("beta > 0: no expert is a network with torso features to regress; "
                            "set beta=0")
     shapes = [tuple(int(x) for x in game.observation_shape) for game in games]
+    trunk_shape = student_shape(shapes, args.planes, canonical)
+    vocabulary, plane_kinds = game_kinds(games, canonical) if args.kinds else ([], [])
+    if vocabulary:
+        trunk_shape = (len(vocabulary), *trunk_shape[1:])
     meta = {"algorithm": ALGORITHM, "args": as_plain_dict(args), "game": SEPARATOR.join(canonical),
             "games": canonical, "game_names": [game.name for game in games],
             "experts": expert_specs, "observation_shapes": [list(s) for s in shapes],
-            "observation_shape": list(student_shape(shapes, args.planes, canonical)),
+            "observation_shape": list(trunk_shape), "object_kinds": vocabulary,
+            "plane_kinds": plane_kinds,
             "num_actions": [int(game.num_actions) for game in games],
             "feature_sizes": feature_sizes}
     if run.resumed is not None:

@@ -326,7 +326,7 @@ def train(args: DQNArgs, manager: PluginManager | None = None) -> str:
     meta = toolkit.run_meta(run, args, observation_shape, num_actions)
     q_network = build_network(meta).to(device)
     if args.init and run.resumed is None:
-        toolkit.load_trunk(q_network.torso, args.init)
+        toolkit.load_trunk(q_network.torso, args.init, run.game)
     target_network = build_network(meta).to(device)
     target_network.load_state_dict(q_network.state_dict())
     optimizer = toolkit.adam(q_network.parameters(), args.learning_rate)

@@ -316,7 +316,7 @@ def train(args: PPOArgs, manager: PluginManager | None = None) -> str:
     meta = toolkit.run_meta(run, args, observation_shape, num_actions)
     network = build_network(meta).to(device)
     if args.init and run.resumed is None:
-        toolkit.load_trunk(network.torso, args.init)
+        toolkit.load_trunk(network.torso, args.init, game)
     optimizer = toolkit.adam(network.parameters(), args.learning_rate, eps=1e-5)
     pool = (OpponentPool(network, args.pool_size, args.latest_opponent, run.rng)
             if self_play else None)
