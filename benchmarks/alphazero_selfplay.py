@@ -6,6 +6,8 @@
 
 ``speed`` plays connect four self-play with the default config's network (2 blocks, 32 filters)
 and simulations, and counts positions (moves) per second, side by side with:
+  * gamepit with an evaluator that values every position with the network (no cache; the
+    evaluator keeps its answers for a round's positions seen before);
   * gamepit with the eager network (before ``gamepit.nets.inference``), and also searching
     States with the tree walks in numpy (before ``gamepit.search.compiled`` and the array
     model's rows): self-play as it ran when issue 22 asked for 2x;
@@ -13,7 +15,8 @@ and simulations, and counts positions (moves) per second, side by side with:
     one leaf (what batching across games buys);
   * OpenSpiel's MCTSBot (the Python one) with the same torch network as its evaluator, one
     forward pass per leaf: the peer the ratio column is against.
-The network's weights are random; speed does not depend on them, only game lengths do a little.
+The network's weights are random; speed depends on them only through the games: their lengths,
+and how often the games meet the same positions (what the cache saves).
 
 ``strength`` plays ``alphazero:checkpoint=builtin:connect_four`` (or ``--checkpoint``) against
 ``mcts:sims=1000`` (UCT with random rollouts) and ``alphabeta:depth=4`` (or ``--opponents``),
@@ -49,31 +52,35 @@ CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "alphazero_con
 
 
 def gamepit_selfplay(game, network, args, games: int, seconds: float, device,
-                     search: str = "puct", fast: bool = True, compiled: bool = True
-                     ) -> tuple[Rate, float]:
-    """Positions per second of ``self_play`` with ``games`` games at once; ``fast=False``
-    runs the eager network (what self-play ran before ``gamepit.nets.inference``),
-    ``compiled=False`` the tree walks in numpy on States (before ``gamepit.search.compiled``
-    and the array model's rows). Also returns the share of the wall time in the network."""
+                     search: str = "puct", fast: bool = True, compiled: bool = True,
+                     cache: bool = True) -> tuple[Rate, float]:
+    """Positions per second of ``self_play`` with ``games`` games at once, a new evaluator
+    for each round as training makes; ``fast=False`` runs the eager network (what self-play
+    ran before ``gamepit.nets.inference``), ``compiled=False`` the tree walks in numpy on
+    States (before ``gamepit.search.compiled`` and the array model's rows), ``cache=False``
+    values every position with the network (before the evaluator kept its answers). Also
+    returns the share of the wall time in the network."""
     if not compiled:
         walks, rows = tree.kernels, mcts_module.network_rows_for
         tree.kernels, mcts_module.network_rows_for = (lambda: None), (lambda *_: None)
         try:
-            return gamepit_selfplay(game, network, args, games, seconds, device, search, fast)
+            return gamepit_selfplay(game, network, args, games, seconds, device, search, fast,
+                                    cache=cache)
         finally:
             tree.kernels, mcts_module.network_rows_for = walks, rows
     args = dataclasses.replace(args, search=search)
     mcts = make_search(search, args.sims, args.c_puct, args.dirichlet_alpha,
                        args.dirichlet_epsilon)
     rng = np.random.default_rng(0)
-    evaluator = NetworkEvaluator(network, device, fast=fast)
-    positions, deadline = 0, time.perf_counter() + seconds
+    positions, network_seconds, deadline = 0, 0.0, time.perf_counter() + seconds
     with clocked() as spent:
         while time.perf_counter() < deadline:
+            evaluator = NetworkEvaluator(network, device, fast=fast, cache=cache)
             with alphazero.autocast(torch.device(device), args.amp):
                 positions += alphazero.self_play(game, evaluator, (mcts, None), games, args,
                                                  rng).moves
-    return Rate.of(positions, spent), evaluator.network_seconds / spent.wall
+            network_seconds += evaluator.network_seconds
+    return Rate.of(positions, spent), network_seconds / spent.wall
 
 
 def openspiel_selfplay(network, args, seconds: float) -> Rate:
@@ -141,10 +148,13 @@ def speed(options: argparse.Namespace) -> None:
     rows = [
         (f"gamepit, {many} games at once", gamepit_selfplay(
             game, network, args, many, options.seconds, device)),
+        (f"gamepit, {many} games, no cache", gamepit_selfplay(
+            game, network, args, many, options.seconds, device, cache=False)),
         (f"gamepit, {many} games, eager network", gamepit_selfplay(
             game, network, args, many, options.seconds, device, fast=False)),
         (f"gamepit, {many} games, eager, States (before)", gamepit_selfplay(
-            game, network, args, many, options.seconds, device, fast=False, compiled=False)),
+            game, network, args, many, options.seconds, device, fast=False, compiled=False,
+            cache=False)),
         (f"gamepit gumbel, {many} games at once", gamepit_selfplay(
             game, network, args, many, options.seconds, device, "gumbel")),
         ("gamepit, one game at a time", gamepit_selfplay(game, network, args, 1,

@@ -145,7 +145,7 @@ def network_table(sims: int, batches: list[int], device: str, filters: int,
     torch.manual_seed(0)
     net = PolicyValueNet(*game.observation_shape, game.num_actions, filters=filters,
                          blocks=blocks)
-    evaluator = NetworkEvaluator(net, device)
+    evaluator = NetworkEvaluator(net, device, cache=False)  # identical trees: no cache
     search = MCTS(sims=sims, rule="puct", seed=0)
     search.search([game.new_state()], evaluator)  # warm up (allocator, kernels)
     print(f"\nconnect four opening, PUCT, PolicyValueNet({blocks} blocks x {filters} filters) "

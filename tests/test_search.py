@@ -861,3 +861,31 @@ def test_network_evaluator_and_policy_value_net(one_torch_thread):
     results = MCTS(sims=200, leaves=4, seed=0).search(states, evaluator)
     assert [best_move(r) for r in results] == [3, 3]
     assert evaluator.positions > 0 and evaluator.network_seconds > 0
+
+
+def test_the_evaluator_answers_positions_seen_before_from_memory(one_torch_thread, monkeypatch):
+    """A position asked twice, in one call or in two, gets the network's answer without a
+    second pass; the answers are the network's; a full cache starts again."""
+    torch = one_torch_thread
+    from gamepit.nets import PolicyValueNet
+    from gamepit.search import network as network_module
+
+    torch.manual_seed(0)
+    game = ConnectFour()
+    net = PolicyValueNet(*game.observation_shape, game.num_actions, filters=8, blocks=1)
+    states = [connect_four(), connect_four(3), connect_four(3, 3), connect_four(3)]
+    plain = network_module.NetworkEvaluator(net, cache=False)
+    kept = network_module.NetworkEvaluator(net)
+    want = plain.evaluate(states)
+    got = kept.evaluate(states)
+    assert kept.positions == 3 and kept.lookups == 4 and plain.positions == 4
+    for ours, theirs in zip(got, want, strict=True):
+        assert np.allclose(ours, theirs, atol=1e-6)
+    again = kept.evaluate([connect_four(3, 3), connect_four(4)])
+    assert kept.positions == 4 and kept.lookups == 6
+    assert np.array_equal(again[0][0], got[0][2]) and again[1][0] == got[1][2]
+    assert np.allclose(again[0][1], plain.evaluate([connect_four(4)])[0][0], atol=1e-6)
+    row = game.observation_shape[0] * 42 * 4 + 128
+    monkeypatch.setattr(network_module, "CACHE_BYTES", 5 * row)
+    kept.evaluate([connect_four(5), connect_four(6)])  # 5 + 2 > 5 kept: it starts again
+    assert len(kept.cache) == 2 and kept.positions == 6
