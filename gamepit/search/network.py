@@ -34,7 +34,8 @@ class NetworkEvaluator:
     played side by side share their openings and a tree meets the same position by other move
     orders (about 40% of a connect four self-play round's positions). Up to ``CACHE_BYTES`` of
     observations are kept, then it starts again. ``positions`` counts what the network valued,
-    ``lookups`` every position asked.
+    ``lookups`` every position asked. So on any device an evaluator stands for the weights it
+    first answered with: make a new one for new weights (self-play makes one a round).
     """
 
     def __init__(self, net: torch.nn.Module, device: str | torch.device = "cpu",
