@@ -92,12 +92,12 @@ def gamepit(arguments: list[str], cwd: Path) -> None:
     subprocess.run(command, check=True, cwd=cwd, env=ENVIRONMENT)
 
 
-def train(runs: Path, transfer_steps: int, variants: list[str]) -> None:
+def train(runs: Path, transfer_steps: int, variants: list[str], settings: list[str]) -> None:
     experts = ";".join(expert_spec(game) for game in STUDENT_GAMES)
     for variant in variants:
         folder, overrides = STUDENTS[variant]
         if overrides is not None and not finished(runs / folder):
-            sets = [part for override in overrides for part in ("--set", override)]
+            sets = [part for override in [*overrides, *settings] for part in ("--set", override)]
             gamepit(["train", "actor_mimic", "--config", str(CONFIG), "--set",
                      f"experts={experts}", *sets, "--run", str(runs / folder), "--device",
                      "cpu"], runs)
@@ -259,10 +259,13 @@ def main() -> None:
                         "transfer from, comma-separated: policy, feature, one_expert, kinds")
     parser.add_argument("--student", default="mimic", help="the student's folder under "
                         "--runs that scores measures (mimic_kinds: the kinds student)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting of the students' runs over the config's (train): "
+                        "epsilon=0.1 repeats the runs made before the config's epsilon was 0.01")
     args = parser.parse_args()
     runs = Path(args.runs).resolve()
     if args.part == "train":
-        train(runs, args.transfer_steps, args.students.split(","))
+        train(runs, args.transfer_steps, args.students.split(","), args.set)
     elif args.part == "scores":
         scores(runs, args.episodes, args.student)
     elif args.part == "transfer":
