@@ -885,7 +885,7 @@ def test_the_evaluator_answers_positions_seen_before_from_memory(one_torch_threa
     assert kept.positions == 4 and kept.lookups == 6
     assert np.array_equal(again[0][0], got[0][2]) and again[1][0] == got[1][2]
     assert np.allclose(again[0][1], plain.evaluate([connect_four(4)])[0][0], atol=1e-6)
-    row = game.observation_shape[0] * 42 * 4 + 128
+    row = game.observation_shape[0] * 42 * 4 + game.num_actions * 8 + 160
     monkeypatch.setattr(network_module, "CACHE_BYTES", 5 * row)
     kept.evaluate([connect_four(5), connect_four(6)])  # 5 + 2 > 5 kept: it starts again
     assert len(kept.cache) == 2 and kept.positions == 6

@@ -14,7 +14,7 @@ from gamepit.nets.inference import fast_copy
 from gamepit.protocols import State
 from gamepit.search.encoders import encode
 
-CACHE_BYTES = 64 * 2**20  # the observations an evaluator keeps answers for, at most
+CACHE_BYTES = 64 * 2**20  # the positions (observations and answers) an evaluator keeps, at most
 
 
 class NetworkEvaluator:
@@ -33,9 +33,10 @@ class NetworkEvaluator:
     before, in this call or an earlier one, is answered from memory, not by the network. Games
     played side by side share their openings and a tree meets the same position by other move
     orders (about 40% of a connect four self-play round's positions). Up to ``CACHE_BYTES`` of
-    observations are kept, then it starts again. ``positions`` counts what the network valued,
-    ``lookups`` every position asked. So on any device an evaluator stands for the weights it
-    first answered with: make a new one for new weights (self-play makes one a round).
+    positions and answers are kept, then it starts again. ``positions`` counts what the
+    network valued, ``lookups`` every position asked. So on any device an evaluator stands for
+    the weights it first answered with: make a new one for new weights (self-play makes one a
+    round).
     """
 
     def __init__(self, net: torch.nn.Module, device: str | torch.device = "cpu",
@@ -69,7 +70,8 @@ class NetworkEvaluator:
                     first.append(index)
         if first:
             priors, values = self._run(rows[first])
-            if (len(self.cache) + len(first)) * (len(keys[0]) + 128) > CACHE_BYTES:
+            entry = len(keys[0]) + priors[0].nbytes + 160  # key, answer, dict and tuple
+            if (len(self.cache) + len(first)) * entry > CACHE_BYTES:
                 self.cache.clear()
             for index, prior, value in zip(first, priors, values.tolist(), strict=True):
                 answers[keys[index]] = self.cache[keys[index]] = (prior, value)
