@@ -23,32 +23,31 @@ from gamepit.games.connect_four import ConnectFour
 from gamepit.games.tictactoe import TicTacToe
 
 
-def state_playouts(game, seconds: float) -> Rate:
-    """Random moves per wall and per CPU second through the State protocol."""
+def random_playouts(new_state, apply: str, seconds: float) -> Rate:
+    """Random moves per wall and per CPU second on states from ``new_state()``, each move
+    applied by the state's method named ``apply`` (gamepit's ``apply``, pyspiel's
+    ``apply_action``); both APIs have ``legal_actions`` and ``is_terminal``."""
     rng = random.Random(0)
     moves, deadline = 0, time.perf_counter() + seconds
     with clocked() as spent:
         while time.perf_counter() < deadline:
-            state = game.new_state()
+            state = new_state()
+            play = getattr(state, apply)
             while not state.is_terminal():
                 legal = state.legal_actions()
-                state.apply(legal[rng.randrange(len(legal))])
+                play(legal[rng.randrange(len(legal))])
                 moves += 1
     return Rate.of(moves, spent)
+
+
+def state_playouts(game, seconds: float) -> Rate:
+    """Random moves per wall and per CPU second through the State protocol."""
+    return random_playouts(game.new_state, "apply", seconds)
 
 
 def openspiel_playouts(spiel_game, seconds: float) -> Rate:
     """Random moves per wall and per CPU second on OpenSpiel's own states (pyspiel direct)."""
-    rng = random.Random(0)
-    moves, deadline = 0, time.perf_counter() + seconds
-    with clocked() as spent:
-        while time.perf_counter() < deadline:
-            state = spiel_game.new_initial_state()
-            while not state.is_terminal():
-                legal = state.legal_actions()
-                state.apply_action(legal[rng.randrange(len(legal))])
-                moves += 1
-    return Rate.of(moves, spent)
+    return random_playouts(spiel_game.new_initial_state, "apply_action", seconds)
 
 
 def aec_playouts(env, seconds: float) -> Rate:
