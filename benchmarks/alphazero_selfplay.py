@@ -53,13 +53,14 @@ CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "alphazero_con
 
 def gamepit_selfplay(game, network, args, games: int, seconds: float, device,
                      search: str = "puct", fast: bool = True, compiled: bool = True,
-                     cache: bool = True) -> tuple[Rate, float]:
+                     cache: bool = True) -> tuple[Rate, float, float]:
     """Positions per second of ``self_play`` with ``games`` games at once, a new evaluator
     for each round as training makes; ``fast=False`` runs the eager network (what self-play
     ran before ``gamepit.nets.inference``), ``compiled=False`` the tree walks in numpy on
     States (before ``gamepit.search.compiled`` and the array model's rows), ``cache=False``
     values every position with the network (before the evaluator kept its answers). Also
-    returns the share of the wall time in the network."""
+    returns the share of the wall time in the network and the share of the positions asked
+    that the evaluator answered from memory."""
     if not compiled:
         walks, rows = tree.kernels, mcts_module.network_rows_for
         tree.kernels, mcts_module.network_rows_for = (lambda: None), (lambda *_: None)
@@ -73,6 +74,7 @@ def gamepit_selfplay(game, network, args, games: int, seconds: float, device,
                        args.dirichlet_epsilon)
     rng = np.random.default_rng(0)
     positions, network_seconds, deadline = 0, 0.0, time.perf_counter() + seconds
+    asked, valued = 0, 0
     with clocked() as spent:
         while time.perf_counter() < deadline:
             evaluator = NetworkEvaluator(network, device, fast=fast, cache=cache)
@@ -80,7 +82,9 @@ def gamepit_selfplay(game, network, args, games: int, seconds: float, device,
                 positions += alphazero.self_play(game, evaluator, (mcts, None), games, args,
                                                  rng).moves
             network_seconds += evaluator.network_seconds
-    return Rate.of(positions, spent), network_seconds / spent.wall
+            asked, valued = asked + evaluator.lookups, valued + evaluator.positions
+    return (Rate.of(positions, spent), network_seconds / spent.wall,
+            1 - valued / max(asked, 1))
 
 
 def openspiel_selfplay(network, args, seconds: float) -> Rate:
@@ -160,7 +164,7 @@ def speed(options: argparse.Namespace) -> None:
         ("gamepit, one game at a time", gamepit_selfplay(game, network, args, 1,
                                                          options.seconds, device)),
         ("OpenSpiel MCTSBot (Python), same net, cpu", (openspiel_selfplay(
-            cpu_network, args, options.seconds), None)),
+            cpu_network, args, options.seconds), None, None)),
     ]
     peer = rows[-1][1][0]
     print(f"connect four self-play, {args.sims} simulations a move, network {args.blocks} "
@@ -168,10 +172,11 @@ def speed(options: argparse.Namespace) -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"~{options.seconds:.0f} s a row; {started} before, {load()} after")
     print(f"{'self-play':46} {'positions/s':>12} {'vs OpenSpiel':>13} {'per CPU-s':>10} "
-          f"{'vs OpenSpiel per CPU-s':>23} {'in network':>11}")
-    for name, (rate, share) in rows:
+          f"{'vs OpenSpiel per CPU-s':>23} {'in network':>11} {'from memory':>12}")
+    for name, (rate, share, remembered) in rows:
         print(f"{name:46} {rate.wall:12.1f} {rate.wall / peer.wall:12.2f}x {rate.cpu:10.1f} "
-              f"{rate.cpu / peer.cpu:22.2f}x {'' if share is None else f'{share:.0%}':>11}")
+              f"{rate.cpu / peer.cpu:22.2f}x {'' if share is None else f'{share:.0%}':>11} "
+              f"{'' if remembered is None else f'{remembered:.0%}':>12}")
 
 
 def network(options: argparse.Namespace) -> None:

@@ -32,11 +32,11 @@ class NetworkEvaluator:
     It also keeps its answers (``cache=True``): a position whose observation it has valued
     before, in this call or an earlier one, is answered from memory, not by the network. Games
     played side by side share their openings and a tree meets the same position by other move
-    orders (about 40% of a connect four self-play round's positions). Up to ``CACHE_BYTES`` of
-    positions and answers are kept, then it starts again. ``positions`` counts what the
-    network valued, ``lookups`` every position asked. So on any device an evaluator stands for
-    the weights it first answered with: make a new one for new weights (self-play makes one a
-    round).
+    orders (38% of a connect four self-play round's positions, 48% with Gumbel). Up to
+    ``CACHE_BYTES`` of positions and answers are kept, then it starts again. ``positions``
+    counts what the network valued, ``lookups`` every position asked. So on any device an
+    evaluator stands for the weights it first answered with: make a new one for new weights
+    (self-play makes one a round).
     """
 
     def __init__(self, net: torch.nn.Module, device: str | torch.device = "cpu",
