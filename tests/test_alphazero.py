@@ -3,13 +3,16 @@ the agent in matches and over GTP, and tic-tac-toe learned from scratch to perfe
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,6 +21,7 @@ import torch
 from gamepit.arena import play_series
 from gamepit.errors import GamepitError
 from gamepit.files import load_yaml
+from gamepit.learners import toolkit
 from gamepit.learners.alphazero import learner as alphazero
 from gamepit.plugins import hookimpl
 from gamepit.protocols import split_act_result
@@ -135,6 +139,18 @@ def test_a_resumed_run_is_the_run_that_never_stopped(tmp_path):
     assert once["rng"]["numpy"] == stopped["rng"]["numpy"]
     for key in ("network", "best_network"):
         assert all(torch.equal(once[key][name], stopped[key][name]) for name in once[key])
+
+
+def test_a_resumed_run_takes_a_new_learning_rate(tmp_path):
+    """The checkpoint gives the optimizer its moments; the settings give it its step size (the
+    checkpoint's would otherwise win, silently)."""
+    settings = {**TINY, "game": "tictactoe", "run_dir": str(tmp_path)}
+    learn(alphazero, {**settings, "iterations": 1, "learning_rate": 0.002})
+    learn(alphazero, {**settings, "iterations": 2, "learning_rate": 0.0005,
+                      "weight_decay": 0.001})
+    group = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["optimizer"][
+        "param_groups"][0]
+    assert (group["lr"], group["weight_decay"]) == (0.0005, 0.001)
 
 
 def test_resume_refuses_a_different_network(tmp_path):
@@ -282,3 +298,41 @@ def test_self_play_on_array_rows_equals_self_play_on_states(monkeypatch, registr
     np.testing.assert_array_equal(rows.observations, states.observations)
     np.testing.assert_array_equal(rows.policies, states.policies)
     np.testing.assert_array_equal(rows.outcomes, states.outcomes)
+
+
+def test_evaluations_keep_the_top_scoring_network(tmp_path, registry):
+    run_dir = tmp_path / "run"
+    train_tiny(ROOT / "configs" / "alphazero_tictactoe.yaml", run_dir, iterations=3,
+               eval_every=1, eval_games=4, eval_opponent="random", eval_sims=2)
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    scores = [line["eval/score_vs_random"] for line in lines if "eval/score_vs_random" in line]
+    assert len(scores) == 3
+    top = torch.load(run_dir / "top.pt", weights_only=True)
+    assert top["eval_score"] == max(scores)
+    assert top["iteration"] == 1 + scores.index(max(scores))  # the first to reach it
+    assert top["evaluation"] == ("eval_games=4, eval_opponent=random, eval_sims=2, "
+                                 "evaluation_search=puct")
+    agent = registry.make_agent(f"alphazero:checkpoint={run_dir / 'top.pt'},sims=2")
+    agent.close()
+
+
+def test_a_top_network_is_replaced_only_by_a_higher_score_of_the_same_evaluation(tmp_path):
+    run = SimpleNamespace(folder=tmp_path)
+    args = alphazero.AlphaZeroArgs(eval_games=4, eval_opponent="random", eval_sims=2)
+    written = []
+
+    def save(path, facts):
+        toolkit.save_checkpoint(path, facts)
+        written.append(facts["eval_score"])
+
+    assert toolkit.keep_top(run, args, {"eval/score_vs_random": 0.5}, save)
+    assert not toolkit.keep_top(run, args, {"eval/score_vs_random": 0.5}, save)
+    assert toolkit.keep_top(run, args, {"eval/score_vs_random": 0.75}, save)
+    assert not toolkit.keep_top(run, args, {"eval/score_vs_random": 0.625}, save)
+    # another evaluation's scores do not compare: its first one replaces the file
+    assert toolkit.keep_top(run, replace(args, eval_games=8), {"eval/score_vs_random": 0.25},
+                            save)
+    assert not toolkit.keep_top(run, args, {"eval/wins": 3.0}, save)  # no score in it
+    (tmp_path / toolkit.TOP).write_bytes(b"damaged")  # a damaged file is replaced
+    assert toolkit.keep_top(run, args, {"eval/return": 1.5}, save)
+    assert written == [0.5, 0.75, 0.25, 1.5]

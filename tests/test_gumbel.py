@@ -15,6 +15,7 @@ from gamepit.arena import play_series
 from gamepit.authoring.checks import check_agent
 from gamepit.files import load_yaml
 from gamepit.games.connect_four import ConnectFour
+from gamepit.learners import toolkit
 from gamepit.learners.alphazero import learner as alphazero
 from gamepit.learners.muzero import learner as muzero
 from gamepit.nets.inference import OnnxRunner, fast_copy
@@ -392,6 +393,12 @@ def test_the_minatar_gumbel_reanalyse_config_runs_at_tiny_size(tmp_path, registr
     assert '"progress/updates": 15.0' in metrics  # 60 moves at 0.25 steps a move
     agent = registry.make_agent(f"{spec},sims=4,search=gumbel")
     assert isinstance(agent.mcts, Gumbel)
+    # the one evaluation (mean return, one episode) is the highest so far: kept as top.pt
+    top = toolkit.load_checkpoint(tmp_path / toolkit.TOP)
+    assert top["evaluation"] == ("eval_games=1, eval_opponent=random, eval_sims=8, "
+                                 "evaluation_search=gumbel, eval_max_steps=30")
+    assert f'"eval/return": {top["eval_score"]}' in metrics
+    registry.make_agent(f"muzero:checkpoint={tmp_path / toolkit.TOP},sims=4").close()
 
 
 def test_alphazero_init_goes_on_from_a_trained_network(gumbel_alphazero, tmp_path, cli):

@@ -70,6 +70,8 @@ def test_settings_merge_defaults_yaml_then_set(tmp_path):
     (["train", "dqn", "--game", "nosuchgame"], "unknown game 'nosuchgame'"),
     (["train", "dqn"], "name a game"),
     (["train", "dqn", "--game", "tictactoe", "--set", "total_steps=10"], "2 players"),
+    (["train", "alphazero", "--game", "tictactoe", "--set", "eval_search=beam"],
+     "eval_search must be one of puct, gumbel or empty, not 'beam'"),
 ])
 def test_user_mistakes_are_one_line_errors(cli, tmp_path, arguments, message):
     result = cli(*arguments, cwd=tmp_path)

@@ -474,12 +474,19 @@ def save(run: Run, step: int, payload: Mapping[str, Any]) -> Path:
 def resume(run: Run, parts: Mapping[str, Any]) -> int:
     """Continue a resumed run: load each network or optimizer in ``parts`` from the checkpoint
     entry of the same name and restore the random states (call it after building them, which
-    draws from torch's generator). Returns the step to continue from (0 for a fresh run)."""
+    draws from torch's generator). Returns the step to continue from (0 for a fresh run).
+    An optimizer gets its moments from the checkpoint but keeps the step size, weight decay and
+    the rest it was built with, so a resumed run with ``--set learning_rate=...`` uses it."""
     if run.resumed is None:
         return 0
     with checkpoint_contents(run.checkpoint):
         for key, part in parts.items():
+            settings = [{name: value for name, value in group.items() if name != "params"}
+                        for group in getattr(part, "param_groups", ())]
             load_state(part, run.resumed[key], f"checkpoint {run.checkpoint}: {key}")
+            for group, setting_values in zip(getattr(part, "param_groups", ()), settings,
+                                             strict=True):
+                group.update(setting_values)
         restore_random_states(run, run.resumed["rng"])
         return run.step
 
@@ -817,6 +824,9 @@ class SelfPlayArgs:
     """agent spec two-player evaluations play against, e.g. alphabeta:depth=4 or mcts:sims=200"""
     eval_sims: int = setting(50, low=1, high=1_000_000)
     """search simulations per move of the trained agent in evaluations"""
+    eval_search: str = ""
+    """search of the trained agent in evaluations, puct or gumbel ('': the one it trains
+    with); agents play with PUCT unless told otherwise"""
     device: str = "auto"
     """auto, cpu or cuda (mixed precision on CUDA where the learner has amp)"""
     threads: int = setting(1, low=1, high=THREADS_MAX)
@@ -846,6 +856,52 @@ class SelfPlayArgs:
         if self.search not in KINDS:  # type: ignore[attr-defined]
             raise ValueError(f"search must be one of {', '.join(KINDS)}, "
                              f"not {self.search!r}")  # type: ignore[attr-defined]
+        if self.eval_search not in ("", *KINDS):
+            raise ValueError(f"eval_search must be one of {', '.join(KINDS)} or empty, "
+                             f"not {self.eval_search!r}")
+
+    @property
+    def evaluation_search(self) -> str:
+        """The search the trained agent evaluates with."""
+        return self.eval_search or self.search  # type: ignore[attr-defined]
+
+
+TOP = "top.pt"  # a search learner's evaluated network that scored highest, beside its checkpoint
+EVALUATION_SETTINGS = ("eval_games", "eval_opponent", "eval_sims", "evaluation_search",
+                       "eval_max_steps")
+
+
+def keep_top(run: Run, args: SelfPlayArgs, metrics: Mapping[str, float],
+             save: Callable[[Path, dict[str, Any]], None]) -> bool:
+    """After an evaluation (``metrics`` from ``evaluate``): when its score (two players: the
+    score against the opponent; one player: the mean return) beats the one stored in
+    ``RUN/top.pt``, ``save(path, facts)`` writes the evaluated network there with ``facts``
+    (``eval_score``, ``evaluation``). Stable-Baselines3's EvalCallback keeps its best model the
+    same way. The evaluation games start from the same seeds every time, so the scores compare;
+    a file from another evaluation (other ``EVALUATION_SETTINGS`` in ``args``) does not count.
+    Strength can swing from one iteration to the next, so this is the snapshot to play from;
+    its score is the highest of several noisy ones, so measure it again on other seeds.
+    Returns whether it wrote the file."""
+    score = next((value for key, value in metrics.items()
+                  if "/score_vs_" in key or key.endswith("/return")), None)
+    if score is None:
+        return False
+    evaluation = ", ".join(f"{name}={getattr(args, name)}" for name in EVALUATION_SETTINGS
+                           if hasattr(args, name))
+    top = run.folder / TOP
+    previous = -np.inf
+    if top.is_file():
+        try:
+            stored = load_checkpoint(top)
+        except GamepitError:  # damaged: this evaluation replaces it
+            stored = {}
+        if stored.get("evaluation") == evaluation:
+            previous = float(stored.get("eval_score", -np.inf))
+    if score <= previous:
+        return False
+    save(top, {"eval_score": float(score), "evaluation": evaluation})
+    print(f"  {top}: the highest evaluation so far ({score:.3f})", flush=True)
+    return True
 
 
 def resume_search_run(run: Run, shape: dict[str, Any], parts: Mapping[str, Any], buffer: Any,

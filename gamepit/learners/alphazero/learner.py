@@ -513,9 +513,10 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
     fits = trained_on(f"alphazero run {run.folder}", meta["game"], shape)
     clock = time.perf_counter() - counters["train_seconds"]
 
-    def agent_for(net: torch.nn.Module, sims: int) -> AlphaZeroAgent:
+    def agent_for(net: torch.nn.Module, sims: int, search: str = args.search
+                  ) -> AlphaZeroAgent:
         return AlphaZeroAgent(net, fits, sims, args.c_puct, device=device, amp=args.amp,
-                              search=args.search, considered=args.considered)
+                              search=search, considered=args.considered)
 
     def save() -> None:
         seconds = time.perf_counter() - clock
@@ -530,9 +531,13 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
 
     def evaluate() -> None:
         spec = (f"alphazero:checkpoint={run.folder / BEST},sims={args.eval_sims},"
-                f"search={args.search}")
-        toolkit.evaluate(run, agent_for(best_network, args.eval_sims), spec, args.eval_games,
-                         positions, args.eval_opponent)
+                f"search={args.evaluation_search}")
+        metrics = toolkit.evaluate(run, agent_for(best_network, args.eval_sims,
+                                                  args.evaluation_search),
+                                   spec, args.eval_games, positions, args.eval_opponent)
+        toolkit.keep_top(run, args, metrics, lambda path, facts: (
+            toolkit.save_agent_network(path, meta, "best_network", best_network,
+                                       iteration=iteration, step=positions, **facts)))
 
     try:
         while iteration < args.iterations:

@@ -843,12 +843,16 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
     def evaluate() -> None:
         network.eval()
         spec = (f"muzero:checkpoint={run.folder / MODEL},sims={args.eval_sims},"
-                f"search={args.search}")
+                f"search={args.evaluation_search}")
         agent = MuZeroAgent(network, fits, args.eval_sims, args.c_puct,
-                            discount=args.discount, device=device, search=args.search,
+                            discount=args.discount, device=device,
+                            search=args.evaluation_search,
                             considered=args.considered)
-        toolkit.evaluate(run, agent, spec, args.eval_games, positions, args.eval_opponent,
-                         args.eval_max_steps)
+        metrics = toolkit.evaluate(run, agent, spec, args.eval_games, positions,
+                                   args.eval_opponent, args.eval_max_steps)
+        toolkit.keep_top(run, args, metrics, lambda path, facts: (
+            toolkit.save_agent_network(path, meta, "network", network, step=positions,
+                                       **facts)))
 
     try:
         while iteration < args.iterations:
