@@ -387,3 +387,43 @@ def test_the_shipped_tictactoe_checkpoint_keeps_its_mlp():
     assert "representation" not in data["shape"]
     assert not network.convolutional
     assert isinstance(network.representation, torch.nn.Sequential)
+
+
+def test_the_consistency_loss_teaches_the_dynamics_what_is_seen_later(tmp_path, registry):
+    """EfficientZero's consistency loss: the batch holds the observations seen after each
+    action, the loss is masked past a game's end, and training lowers it (the hidden state
+    after k actions comes to predict the representation of the position then seen)."""
+    torch.manual_seed(0)
+    game, network = connect_four_network(consistency_weight=2.0)
+    assert network.consistent and not connect_four_network()[1].consistent
+    game_args = args_for(game="connect_four", unroll_steps=3, td_steps=42, support=1,
+                         consistency_weight=2.0)
+    counter = iter(range(100))
+    selfplay = muzero.SelfPlay(game, args_for(game="connect_four", sims=2), 4,
+                               lambda: next(counter, None))
+    trajectories, _ = selfplay.play(network, torch.device("cpu"), 42)
+    buffer = muzero.ReplayBuffer(1000, game.observation_shape, game.num_actions,
+                                 game.observation_dtype)
+    for trajectory in trajectories:
+        buffer.add(trajectory)
+    batch = buffer.sample(16, game_args, np.random.default_rng(0))
+    assert batch["later_observations"].shape == (16, 3, *game.observation_shape)
+    following = buffer.observations[(buffer.position[batch["slots"]] + 1) % buffer.capacity]
+    inside = batch["mask"][:, 1] > 0
+    assert inside.any() and np.array_equal(batch["later_observations"][inside, 0],
+                                           following[inside])
+    ended = {**batch, "mask": np.eye(4, dtype=np.float32)[np.zeros(16, dtype=int)]}
+    _, parts, _ = muzero.unroll_loss(network, ended, game_args, torch.device("cpu"))
+    assert parts["losses/consistency"] == 0.0  # nothing is seen past the end of a game
+    optimizer = torch.optim.Adam(network.parameters(), lr=3e-3)
+    network.train()
+    losses = [muzero.train_step(network, optimizer, batch, game_args, torch.device("cpu"),
+                                step)[0]["losses/consistency"] for step in range(40)]
+    assert losses[-1] < losses[0] - 0.5, losses  # a sum over 3 steps of -cos, in [-3, 3]
+
+    spec = learn(muzero, {"game": "tictactoe", "iterations": 2, "selfplay_games": 2,
+                          "sims": 2, "min_buffer": 1, "batch_size": 8, "train_steps": 2,
+                          "hidden": 8, "width": 16, "consistency_weight": 2.0,
+                          "device": "cpu", "run_dir": str(tmp_path)})
+    assert '"losses/consistency"' in (tmp_path / "metrics.jsonl").read_text()
+    registry.make_agent(f"{spec},sims=2").close()

@@ -20,6 +20,11 @@ residual convolutional torso whose output is flattened into the hidden vector. T
 run once per observed position; the dynamics, which runs on every simulation of every search
 and every unrolled training step, stays a cheap MLP on the flat hidden state (a convolutional
 dynamics as in the paper would cost some 30-100x more per step on this CPU).
+
+With ``consistency`` the network also has EfficientZero's (Ye et al. 2021) self-supervised
+heads, SimSiam style (Chen and He 2021): a projection of a hidden state and a predictor on top
+of it, trained so that the hidden state the dynamics reach after k actions predicts the
+projection of the representation of the observation actually seen k moves later.
 """
 
 from __future__ import annotations
@@ -139,7 +144,8 @@ class MuZeroNet(nn.Module):
     def __init__(self, observation_size: int, num_actions: int, hidden: int = 64,
                  width: int = 128, layers: int = 2, support: int = 10,
                  observation_shape: tuple[int, ...] | None = None, channels: int = 0,
-                 blocks: int = 2, transformed: bool = True) -> None:
+                 blocks: int = 2, transformed: bool = True, consistency: bool = False
+                 ) -> None:
         super().__init__()
         self.num_actions, self.support, self.hidden = num_actions, support, hidden
         self.transformed = transformed
@@ -161,6 +167,14 @@ class MuZeroNet(nn.Module):
         self.prediction = mlp(hidden, width, width, layers - 1)
         self.policy = nn.Sequential(nn.ReLU(), nn.Linear(width, num_actions))
         self.value = nn.Sequential(nn.ReLU(), nn.Linear(width, bins))
+        if consistency:  # EfficientZero's projection and predictor (SimSiam)
+            self.projection = nn.Sequential(
+                nn.Linear(hidden, width), nn.LayerNorm(width), nn.ReLU(),
+                nn.Linear(width, width), nn.LayerNorm(width))
+            self.predictor = nn.Sequential(nn.Linear(width, width // 2),
+                                           nn.LayerNorm(width // 2), nn.ReLU(),
+                                           nn.Linear(width // 2, width))
+        self.consistent = consistency
         for head in (self.reward[-1], self.value[-1], self.policy[-1]):
             nn.init.zeros_(head.weight)  # start from uniform priors, value and reward 0
             nn.init.zeros_(head.bias)
@@ -181,6 +195,14 @@ class MuZeroNet(nn.Module):
         """Policy logits and value logits of hidden states."""
         trunk = self.prediction(hidden)
         return self.policy(trunk), self.value(trunk)
+
+    def consistency(self, reached: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+        """Per row, the negative cosine similarity between the prediction from hidden states
+        the dynamics ``reached`` and the projection of the hidden states of the observations
+        seen there (``observed``, already ``represent``ed), which gets no gradient."""
+        target = self.projection(observed).detach()
+        guess = self.predictor(self.projection(reached))
+        return -torch.nn.functional.cosine_similarity(guess, target, dim=1)
 
     def scalar(self, logits: torch.Tensor) -> torch.Tensor:
         """The value or reward that logits over this network's support stand for."""

@@ -134,6 +134,10 @@ class MuZeroArgs(toolkit.SelfPlayArgs):
     """weight of the value loss (0.25 as in MuZero Reanalyse)"""
     grad_clip: float = setting(5.0, above=0)
     """clip the gradients' global norm to this"""
+    consistency_weight: float = setting(0.0, low=0)
+    """EfficientZero's self-supervised consistency loss: its weight (paper: 2; 0: off, no
+    projection heads in the network). The hidden state the dynamics reach after k actions is
+    trained to predict the representation of the observation seen k moves later"""
     dynamics_gradient_scale: float = setting(0.5, low=0, high=1)
     """gradient scale at the dynamics network's input on each unrolled step (paper: 0.5)"""
     priority: bool = False
@@ -186,7 +190,7 @@ def network_shape(game: Game, args: MuZeroArgs) -> dict[str, Any]:
     out = {"observation_shape": shape, "num_actions": int(game.num_actions),
            "players": int(game.num_players), "hidden": args.hidden, "width": args.width,
            "layers": args.layers, "support": args.support, "representation": kind,
-           "transform": bool(args.transform)}
+           "transform": bool(args.transform), "consistency": args.consistency_weight > 0}
     if kind == "conv":
         out.update(channels=args.channels, blocks=args.blocks)
     return out
@@ -195,8 +199,9 @@ def network_shape(game: Game, args: MuZeroArgs) -> dict[str, Any]:
 def stored_shape(shape: dict[str, Any]) -> dict[str, Any]:
     """A checkpoint's shape with the defaults of older checkpoints filled in (those written
     before the convolutional representation, like builtin:tictactoe, are MLPs; those written
-    before the ``transform`` setting put values through h)."""
-    return {"representation": "mlp", "transform": True, **shape}
+    before the ``transform`` setting put values through h; none before ``consistency_weight``
+    had its heads)."""
+    return {"representation": "mlp", "transform": True, "consistency": False, **shape}
 
 
 def build_network(shape: dict[str, Any]) -> MuZeroNet:
@@ -206,7 +211,8 @@ def build_network(shape: dict[str, Any]) -> MuZeroNet:
                      int(shape["hidden"]), int(shape["width"]), int(shape["layers"]),
                      int(shape["support"]), tuple(int(x) for x in shape["observation_shape"]),
                      int(shape["channels"]) if conv else 0,
-                     int(shape["blocks"]) if conv else 0, bool(shape["transform"]))
+                     int(shape["blocks"]) if conv else 0, bool(shape["transform"]),
+                     bool(shape["consistency"]))
 
 
 # --------------------------------------------------------------------------- the learned model
@@ -588,8 +594,11 @@ class ReplayBuffer:
         each step, reward targets [B, K] for the mover of each action, a mask of the steps
         inside the game, importance weights, and the slots (to update priorities).
         ``policy_at`` (reanalyse), if given, gives new policy targets for the buffer slots it
-        is handed: those of a share ``reanalyse_fraction`` of the rows, every step inside."""
+        is handed: those of a share ``reanalyse_fraction`` of the rows, every step inside.
+        With ``consistency_weight`` the batch also holds the observations seen after each of
+        the K actions (``later_observations`` [B, K, ...], meaningless where masked)."""
         size, steps = self.size, args.unroll_steps
+        consistency = args.consistency_weight > 0
         if args.priority:
             weights = self.priorities[:size] ** args.priority_alpha
             chances = weights / weights.sum()
@@ -616,7 +625,8 @@ class ReplayBuffer:
             again = (rng.random(batch_size) < args.reanalyse_fraction)[:, None] & inside
             if again.any():
                 policies[again] = policy_at(ring[again])
-        return {"observations": self.observations[slots], "actions": actions,
+        later = {"later_observations": self.observations[ring[:, 1:]]} if consistency else {}
+        return {**later, "observations": self.observations[slots], "actions": actions,
                 "values": values.astype(np.float32), "rewards": rewards.astype(np.float32),
                 "policies": policies.astype(np.float32), "mask": inside.astype(np.float32),
                 "weights": importance.astype(np.float32), "slots": slots}
@@ -674,6 +684,11 @@ def unroll_loss(network: MuZeroNet, batch: dict[str, Any], args: MuZeroArgs,
     value_part = cross_entropy(value_logits, network.target(tensor["values"][:, 0]))
     policy_part = cross_entropy(policy_logits, tensor["policies"][:, 0]) * mask[:, 0]
     reward_part = torch.zeros_like(value_part)
+    consistency_part = torch.zeros_like(value_part)
+    if args.consistency_weight > 0:
+        later = tensor["later_observations"]
+        with torch.no_grad():  # targets: the representation of what was seen k moves later
+            observed = network.represent(later.flatten(0, 1)).unflatten(0, later.shape[:2])
     errors = (network.scalar(value_logits.detach())
               - tensor["values"][:, 0]).abs().cpu().numpy()
     steps = args.unroll_steps
@@ -684,16 +699,22 @@ def unroll_loss(network: MuZeroNet, batch: dict[str, Any], args: MuZeroArgs,
         value_k = cross_entropy(value_logits, network.target(tensor["values"][:, k]))
         reward_k = cross_entropy(reward_logits, network.target(tensor["rewards"][:, k - 1]))
         policy_k = cross_entropy(policy_logits, tensor["policies"][:, k]) * mask[:, k]
+        if args.consistency_weight > 0:
+            consistency_k = network.consistency(hidden, observed[:, k - 1]) * mask[:, k]
+            consistency_part = consistency_part + scale_gradient(consistency_k, 1 / steps)
         value_part = value_part + scale_gradient(value_k, 1 / steps)
         reward_part = reward_part + scale_gradient(reward_k, 1 / steps)
         policy_part = policy_part + scale_gradient(policy_k, 1 / steps)
     weights = tensor["weights"]
-    loss = ((args.value_weight * value_part + reward_part + policy_part) * weights).mean()
+    loss = ((args.value_weight * value_part + reward_part + policy_part
+             + args.consistency_weight * consistency_part) * weights).mean()
     parts = {"losses/value": float(value_part.mean().detach()),
              # the scalar error at the first step: comparable whatever the value's support
              "losses/value_error": float(errors.mean()),
              "losses/reward": float(reward_part.mean().detach()),
              "losses/policy": float(policy_part.mean().detach())}
+    if args.consistency_weight > 0:
+        parts["losses/consistency"] = float(consistency_part.mean().detach())
     return loss, parts, errors
 
 
