@@ -25,7 +25,7 @@ simulations, and prints a table with 95% intervals; scores are kept in ``RUNS/sc
 ``table`` prints every stored score as one markdown table. ``--judge`` names another fixed
 opponent (a weaker one tells short runs apart where ``mcts:sims=1000`` beats them all).
 ``plot`` draws score against training minutes to
-docs/gumbel_LEARNER[_JUDGE].png (matplotlib, which the minatar extra brings).
+docs/gumbel_LEARNER_BUDGETmin[_JUDGE].png (matplotlib, which the minatar extra brings).
 """
 
 from __future__ import annotations
@@ -245,7 +245,8 @@ def plot(options: argparse.Namespace) -> None:
     figure.tight_layout()
     suffix = "" if options.judge == JUDGE else "_" + options.judge.replace(":", "_").replace(
         "=", "")
-    out = ROOT / "docs" / f"gumbel_{options.learner}{suffix}.png"
+    budget = max(row["minutes"] for row in rows)  # runs of another budget: another file
+    out = ROOT / "docs" / f"gumbel_{options.learner}_{budget:g}min{suffix}.png"
     figure.savefig(out, dpi=90)
     print(f"wrote {out}")
 
