@@ -11,12 +11,18 @@ in docs/learners.md (random over 100 episodes).
     python benchmarks/muzero_vs_dqn.py
     python benchmarks/muzero_vs_dqn.py --muzero runs/minatar/muzero_{game} \\
         --dqn /work/main/runs/minatar/dqn_{game} --games breakout space_invaders
+    python benchmarks/muzero_vs_dqn.py --muzero runs/mzc/{game}_plain_s{seed} \\
+        --dqn runs/mzc/dqn_{game}_20k_s{seed} --seeds 1 2 3
+
+With DQN runs of ``total_steps`` N (their exploration schedule fitted to N), DQN's own greedy
+evaluation is at N too: the equal-steps comparison of greedy play.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +58,10 @@ def figure(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def row_for(game: str, muzero: Path, dqn: Path, steps: int = 0) -> str:
+def row_for(game: str, muzero: Path, dqn: Path, steps: int = 0,
+            found: dict[str, list[float]] | None = None) -> str:
+    """The table row of one MuZero run and one DQN run; ``found`` collects the two greedy
+    evaluations (keys muzero and dqn) for the mean row of several seeds."""
     mz = records(muzero)
     if steps:
         mz = [row for row in mz if int(row["step"]) <= steps]
@@ -69,6 +78,10 @@ def row_for(game: str, muzero: Path, dqn: Path, steps: int = 0) -> str:
         f"epsilon {train.get('train/epsilon', float('nan')):.2f})")
     dqn_eval = "-" if final is None else (
         f"{final['eval/return']:.2f} (at {int(final['step']):,})")
+    if found is not None:
+        found.setdefault("muzero", []).append(evaluation["eval/return"])
+        if final is not None:
+            found.setdefault("dqn", []).append(final["eval/return"])
     muzero_eval = (f"{evaluation['eval/return']:.2f} (std "
                    f"{evaluation.get('eval/return_std', float('nan')):.2f})")
     return (f"| {game} | {steps:,} | {muzero_eval} | {figure(selfplay)} | {dqn_train} | "
@@ -85,14 +98,26 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=0,
                         help="use MuZero's last evaluation at or before this many steps "
                              "(0: its last one)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[],
+                        help="one row per seed ({seed} in the folders replaced) and a row of "
+                             "the means of the greedy evaluations over the seeds")
     args = parser.parse_args()
     print("| game | steps N | MuZero greedy eval at N | MuZero self-play return near N | "
           "DQN training return at N | DQN greedy eval (its final step) | random | "
           "paper DQN at 0.5M |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for game in args.games:
-        print(row_for(game, Path(args.muzero.format(game=game)),
-                      Path(args.dqn.format(game=game)), args.steps))
+        found: dict[str, list[float]] = {}
+        for seed in args.seeds or [None]:
+            label = game if seed is None else f"{game} seed {seed}"
+            print(row_for(game, Path(args.muzero.format(game=game, seed=seed)),
+                          Path(args.dqn.format(game=game, seed=seed)), args.steps,
+                          found).replace(f"| {game} |", f"| {label} |", 1))
+        if args.seeds:
+            mean = {key: f"{statistics.mean(values):.2f} over {len(values)} seeds"
+                    for key, values in found.items()}
+            print(f"| {game}, mean | | {mean.get('muzero', '-')} | | | "
+                  f"{mean.get('dqn', '-')} | | |")
 
 
 if __name__ == "__main__":
