@@ -20,7 +20,9 @@ connect_four``; no MuZero network for connect four was shipped before, so MuZero
 one; both play deterministically, so those games open with two random moves, each opening
 from both seats), ``--games`` games each, seats alternating, played side by side in lockstep,
 each trained network playing with the search it was trained with at ``--eval-sims``
-simulations, and prints a table with 95% intervals; scores are kept in ``RUNS/scores.json``.
+simulations (``--play puct`` or ``gumbel``: all with that one, scored apart, since a network
+trained with one search may play better with the other), and prints a table with 95%
+intervals; scores are kept in ``RUNS/scores.json``.
 ``versus SPEC SPEC`` plays two agents head to head the same way (two random opening moves).
 ``table`` prints every stored score as one markdown table. ``--judge`` names another fixed
 opponent (a weaker one tells short runs apart where ``mcts:sims=1000`` beats them all).
@@ -151,7 +153,7 @@ def score(options: argparse.Namespace) -> None:
     print(f"connect four {options.learner}, trained at equal CPU time, {options.games} games a "
           f"cell, eval sims {options.eval_sims}; machine: {platform.machine()}, "
           f"{os.cpu_count()} cores")
-    print(f"{'run':12} {'minutes':>7} {'positions':>9} {'opponent':42} {'score':>6} "
+    print(f"{'run':12} {'plays':6} {'minutes':>7} {'positions':>9} {'opponent':42} {'score':>6} "
           f"{'95% interval':>14}")
     for sims in options.sims:
         for search in ("puct", "gumbel"):
@@ -159,24 +161,28 @@ def score(options: argparse.Namespace) -> None:
             found = snapshots(folder)
             for number, (minute, path) in enumerate(found):
                 data = toolkit.load_trained(options.learner, path)
+                playing = search if options.play == "trained" else options.play
                 spec = (f"{options.learner}:checkpoint={path},sims={options.eval_sims},"
-                        f"search={search}")
+                        f"search={playing}")
                 opponents = [options.judge] + ([PREVIOUS[options.learner]] if number == len(
                     found) - 1 and options.judge == JUDGE else [])
                 for opponent in opponents:
-                    key = f"{folder.name}|{minute:g}|{opponent}|{options.eval_sims}"
+                    key = f"{folder.name}|{minute:g}|{opponent}|{options.eval_sims}" + (
+                        "" if playing == search else f"|{playing}")
                     if key not in table or table[key]["games"] < options.games:
                         mean, low, high, games = play_cell(
                             game, registry, manager, spec, opponent, options.games,
                             options.seed, 0 if opponent == options.judge else OPENING_MOVES)
                         table[key] = {"run": folder.name, "search": search, "sims": sims,
                                       "minutes": minute, "opponent": opponent,
+                                      "play": playing,
                                       "positions": int(data.get("step", 0)),
                                       "games": games, "score": mean, "low": low,
                                       "high": high}
                         table_path.write_text(json.dumps(table, indent=1))
                     row = table[key]
-                    print(f"{folder.name:12} {minute:7g} {row['positions']:9,} {opponent:42} "
+                    print(f"{folder.name:12} {playing:6} {minute:7g} {row['positions']:9,} "
+                          f"{opponent:42} "
                           f"{row['score']:6.3f} {row['low']:6.3f}..{row['high']:.3f}",
                           flush=True)
 
@@ -200,14 +206,17 @@ def table(options: argparse.Namespace) -> None:
     """Every score in RUNS/scores.json as one markdown table: a row per run, a column per
     opponent and snapshot."""
     rows = list(json.loads((Path(options.runs) / "scores.json").read_text()).values())
-    columns = sorted({(row["opponent"], row["minutes"]) for row in rows},
-                     key=lambda c: (c[0] != JUDGE, c[0], c[1]))
-    print("| sims | search | positions | " + " | ".join(f"{o} at {m:g} min" for o, m in columns)
-          + " |")
+    def column(row: dict) -> tuple[str, float, bool]:  # opponent, minutes, played with PUCT
+        return row["opponent"], row["minutes"], row.get("play", row["search"]) != row["search"]
+
+    columns = sorted({column(row) for row in rows}, key=lambda c: (c[2], c[0] != JUDGE, *c[:2]))
+    print("| sims | search | positions | " + " | ".join(
+        f"{o} at {m:g} min" + (", played with the other search" if other else "")
+        for o, m, other in columns) + " |")
     print("|---:|---|---:|" + "---:|" * len(columns))
     for sims in options.sims:
         for search in ("puct", "gumbel"):
-            mine = {(row["opponent"], row["minutes"]): row for row in rows
+            mine = {column(row): row for row in rows
                     if row["search"] == search and row["sims"] == sims}
             if not mine:
                 continue
@@ -230,6 +239,7 @@ def plot(options: argparse.Namespace) -> None:
         for search, style in (("puct", "--"), ("gumbel", "-")):
             points = sorted((row["minutes"], row["score"], row["low"], row["high"])
                             for row in rows if row["opponent"] == options.judge
+                            and row.get("play", row["search"]) == row["search"]
                             and row["search"] == search and row["sims"] == sims)
             if not points:
                 continue
@@ -269,6 +279,9 @@ def main() -> None:
     parser.add_argument("--judge", default=JUDGE,
                         help="score, plot: the fixed opponent of every snapshot (with the "
                              "default, the last snapshot also meets the shipped network)")
+    parser.add_argument("--play", choices=["trained", "puct", "gumbel"], default="trained",
+                        help="score: the search the trained networks play with (trained: the "
+                             "one each was trained with); its scores are kept apart")
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args()
     options.runs = options.runs or str(ROOT / "runs" / f"gumbel_{options.learner}")
