@@ -231,9 +231,11 @@ def strength(options: argparse.Namespace) -> None:
     registry = manager.registry
     game = registry.make_game("connect_four")
     _, data = alphazero.load_agent_network(options.checkpoint)
+    minutes = (f"{float(data['train_seconds']) / 60:.1f} min" if "train_seconds" in data
+               else "unrecorded time")
     print(f"{options.checkpoint}: {int(data['iteration'])} iterations, {int(data['step'])} "
-          f"self-play positions, {float(data['train_seconds']) / 60:.1f} min of training "
-          f"(wall), trained with {dict(data.get('args') or {}).get('search', 'puct')} search; "
+          f"self-play positions, {minutes} of training (wall), trained with "
+          f"{dict(data.get('args') or {}).get('search', 'puct')} search; "
           f"playing with {options.search}")
     spec = f"alphazero:checkpoint={options.checkpoint},sims={options.sims},search={options.search}"
     print(f"{'opponent':24} {'games':>5} {'W-D-L':>9} {'score':>6}   {'as first':>8} "

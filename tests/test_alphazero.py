@@ -310,6 +310,7 @@ def test_evaluations_keep_the_top_scoring_network(tmp_path, registry):
     top = torch.load(run_dir / "top.pt", weights_only=True)
     assert top["eval_score"] == max(scores)
     assert top["iteration"] == 1 + scores.index(max(scores))  # the first to reach it
+    assert top["train_seconds"] > 0  # what best.pt says of itself, too
     assert top["evaluation"] == ("eval_games=4, eval_opponent=random, eval_sims=2, "
                                  "evaluation_search=puct")
     agent = registry.make_agent(f"alphazero:checkpoint={run_dir / 'top.pt'},sims=2")

@@ -537,7 +537,8 @@ def train(args: AlphaZeroArgs, manager: PluginManager | None = None) -> str:
                                    spec, args.eval_games, positions, args.eval_opponent)
         toolkit.keep_top(run, args, metrics, lambda path, facts: (
             toolkit.save_agent_network(path, meta, "best_network", best_network,
-                                       iteration=iteration, step=positions, **facts)))
+                                       iteration=iteration, step=positions,
+                                       train_seconds=time.perf_counter() - clock, **facts)))
 
     try:
         while iteration < args.iterations:

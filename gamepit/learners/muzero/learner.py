@@ -873,7 +873,7 @@ def train(args: MuZeroArgs, manager: PluginManager | None = None) -> str:
                                    args.eval_opponent, args.eval_max_steps)
         toolkit.keep_top(run, args, metrics, lambda path, facts: (
             toolkit.save_agent_network(path, meta, "network", network, step=positions,
-                                       **facts)))
+                                       train_seconds=time.perf_counter() - clock, **facts)))
 
     try:
         while iteration < args.iterations:
