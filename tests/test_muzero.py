@@ -330,6 +330,19 @@ def connect_four_network(**overrides) -> tuple[object, muzero.MuZeroNet]:
     return game, muzero.build_network(muzero.network_shape(game, args))
 
 
+def self_played_buffer(game, network) -> muzero.ReplayBuffer:
+    """A replay buffer of four games ``network`` plays at 2 simulations a move."""
+    counter = iter(range(100))
+    selfplay = muzero.SelfPlay(game, args_for(game=game.name, sims=2), 4,
+                               lambda: next(counter, None))
+    trajectories, _ = selfplay.play(network, torch.device("cpu"), 42)
+    buffer = muzero.ReplayBuffer(1000, game.observation_shape, game.num_actions,
+                                 game.observation_dtype)
+    for trajectory in trajectories:
+        buffer.add(trajectory)
+    return buffer
+
+
 def test_planes_get_a_convolutional_representation_by_default():
     from gamepit.nets.muzero import ConvRepresentation
     game, network = connect_four_network()
@@ -363,14 +376,7 @@ def test_the_conv_unroll_loss_falls_on_a_tiny_batch():
     torch.manual_seed(0)
     game, network = connect_four_network(unroll_steps=3, td_steps=42)
     game_args = args_for(game="connect_four", unroll_steps=3, td_steps=42, support=1)
-    counter = iter(range(100))
-    selfplay = muzero.SelfPlay(game, args_for(game="connect_four", sims=2), 4,
-                               lambda: next(counter, None))
-    trajectories, _ = selfplay.play(network, torch.device("cpu"), 42)
-    buffer = muzero.ReplayBuffer(1000, game.observation_shape, game.num_actions,
-                                 game.observation_dtype)
-    for trajectory in trajectories:
-        buffer.add(trajectory)
+    buffer = self_played_buffer(game, network)
     batch = buffer.sample(16, game_args, np.random.default_rng(0))
     optimizer = torch.optim.Adam(network.parameters(), lr=3e-3)
     network.train()
@@ -398,14 +404,7 @@ def test_the_consistency_loss_teaches_the_dynamics_what_is_seen_later(tmp_path, 
     assert network.consistent and not connect_four_network()[1].consistent
     game_args = args_for(game="connect_four", unroll_steps=3, td_steps=42, support=1,
                          consistency_weight=2.0)
-    counter = iter(range(100))
-    selfplay = muzero.SelfPlay(game, args_for(game="connect_four", sims=2), 4,
-                               lambda: next(counter, None))
-    trajectories, _ = selfplay.play(network, torch.device("cpu"), 42)
-    buffer = muzero.ReplayBuffer(1000, game.observation_shape, game.num_actions,
-                                 game.observation_dtype)
-    for trajectory in trajectories:
-        buffer.add(trajectory)
+    buffer = self_played_buffer(game, network)
     batch = buffer.sample(16, game_args, np.random.default_rng(0))
     assert batch["later_observations"].shape == (16, 3, *game.observation_shape)
     following = buffer.observations[(buffer.position[batch["slots"]] + 1) % buffer.capacity]
