@@ -206,7 +206,7 @@ def table(options: argparse.Namespace) -> None:
     """Every score in RUNS/scores.json as one markdown table: a row per run, a column per
     opponent and snapshot."""
     rows = list(json.loads((Path(options.runs) / "scores.json").read_text()).values())
-    def column(row: dict) -> tuple[str, float, bool]:  # opponent, minutes, played with PUCT
+    def column(row: dict) -> tuple[str, float, bool]:  # opponent, minutes, the other search
         return row["opponent"], row["minutes"], row.get("play", row["search"]) != row["search"]
 
     columns = sorted({column(row) for row in rows}, key=lambda c: (c[2], c[0] != JUDGE, *c[:2]))
