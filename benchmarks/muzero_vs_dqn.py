@@ -59,15 +59,17 @@ def figure(value: float | None, digits: int = 2) -> str:
 
 
 def row_for(game: str, muzero: Path, dqn: Path, steps: int = 0,
-            found: dict[str, list[float]] | None = None) -> str:
-    """The table row of one MuZero run and one DQN run; ``found`` collects the two greedy
-    evaluations (keys muzero and dqn) for the mean row of several seeds."""
+            found: dict[str, list[float]] | None = None, label: str = "") -> str:
+    """The table row of one MuZero run and one DQN run, headed ``label`` (default: the game);
+    ``found`` collects the two greedy evaluations (keys muzero and dqn) for the mean row of
+    several seeds."""
+    label = label or game
     mz = records(muzero)
     if steps:
         mz = [row for row in mz if int(row["step"]) <= steps]
     evaluation = last_with(mz, "eval/return")
     if evaluation is None:
-        return f"| {game} | no MuZero evaluation in {muzero} | | | | | | |"
+        return f"| {label} | no MuZero evaluation in {muzero} | | | | | | |"
     steps = int(evaluation["step"])
     selfplay = mean_near(mz, "selfplay/return", steps, max(steps // 10, 1))
     dq = records(dqn)
@@ -84,7 +86,7 @@ def row_for(game: str, muzero: Path, dqn: Path, steps: int = 0,
             found.setdefault("dqn", []).append(final["eval/return"])
     muzero_eval = (f"{evaluation['eval/return']:.2f} (std "
                    f"{evaluation.get('eval/return_std', float('nan')):.2f})")
-    return (f"| {game} | {steps:,} | {muzero_eval} | {figure(selfplay)} | {dqn_train} | "
+    return (f"| {label} | {steps:,} | {muzero_eval} | {figure(selfplay)} | {dqn_train} | "
             f"{dqn_eval} | {figure(RANDOM.get(game))} | {figure(PAPER_DQN_500K.get(game), 0)} |")
 
 
@@ -112,7 +114,7 @@ def main() -> None:
             label = game if seed is None else f"{game} seed {seed}"
             print(row_for(game, Path(args.muzero.format(game=game, seed=seed)),
                           Path(args.dqn.format(game=game, seed=seed)), args.steps,
-                          found).replace(f"| {game} |", f"| {label} |", 1))
+                          found, label))
         if args.seeds:
             mean = {key: f"{statistics.mean(values):.2f} over {len(values)} seeds"
                     for key, values in found.items()}
