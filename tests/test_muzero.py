@@ -426,3 +426,67 @@ def test_the_consistency_loss_teaches_the_dynamics_what_is_seen_later(tmp_path, 
                           "device": "cpu", "run_dir": str(tmp_path)})
     assert '"losses/consistency"' in (tmp_path / "metrics.jsonl").read_text()
     registry.make_agent(f"{spec},sims=2").close()
+
+
+# --------------------------------------------------------------------------- spatial hidden states
+
+
+def test_actions_are_drawn_as_columns_cells_or_constant_planes():
+    from gamepit.nets.muzero import action_planes
+    columns = action_planes(7, 6, 7)  # connect four: one action a column
+    assert columns.shape == (7, 1, 6, 7)
+    assert columns[3, 0, :, 3].tolist() == [1.0] * 6 and float(columns[3].sum()) == 6
+    cells = action_planes(82, 9, 9)  # 9x9 Go: one a cell and a pass
+    assert cells.shape == (82, 2, 9, 9)
+    assert float(cells[10, 0, 1, 1]) == 1 and float(cells[10].sum()) == 1
+    assert float(cells[81, 1].sum()) == 81 and float(cells[81, 0].sum()) == 0
+    moves = action_planes(3, 10, 10)  # MinAtar: a constant plane per action
+    assert moves.shape == (3, 3, 10, 10)
+    assert moves[1, 1].eq(1).all() and float(moves[1].sum()) == 100
+
+
+def test_a_convolutional_dynamics_keeps_the_board_planes(tmp_path, registry):
+    """dynamics=conv: the hidden state is the representation's planes (channels x 6 x 7),
+    scaled to [0, 1]; each action leads somewhere else; the unroll loss falls on a tiny batch
+    as the flat network's does; a run of it writes an agent that plays."""
+    from gamepit.nets.muzero import ConvDynamics
+    torch.manual_seed(0)
+    game, network = connect_four_network(dynamics="conv", unroll_steps=3, td_steps=42)
+    assert isinstance(network.dynamics_net, ConvDynamics) and network.hidden == 8 * 6 * 7
+    network.eval()
+    observation = torch.as_tensor(game.new_state(0).observation(0))[None].repeat(7, 1, 1, 1)
+    with torch.no_grad():
+        hidden = network.represent(observation)
+        following, reward = network.dynamics(hidden, torch.arange(7))
+        policy, value = network.predict(following)
+    assert hidden.shape == following.shape == (7, 8 * 6 * 7)
+    assert float(following.min()) >= 0 and float(following.max()) <= 1
+    assert reward.shape == value.shape == (7, 3) and policy.shape == (7, 7)
+    assert len({tuple(row.round(decimals=5).tolist()) for row in following}) == 7
+    game_args = args_for(game="connect_four", unroll_steps=3, td_steps=42, support=1)
+    batch = self_played_buffer(game, network).sample(16, game_args, np.random.default_rng(0))
+    optimizer = torch.optim.Adam(network.parameters(), lr=3e-3)
+    network.train()
+    losses = [muzero.train_step(network, optimizer, batch, game_args, torch.device("cpu"),
+                                step)[0]["losses/total"] for step in range(60)]
+    assert all(np.isfinite(losses)) and losses[-1] < 0.6 * losses[0], losses[::10]
+
+    spec = learn(muzero, {"game": "connect_four", "iterations": 1, "selfplay_games": 2,
+                          "moves_per_iteration": 4, "sims": 2, "min_buffer": 1,
+                          "batch_size": 8, "train_steps": 2, "channels": 4, "blocks": 1,
+                          "dynamics": "conv", "device": "cpu", "run_dir": str(tmp_path)})
+    loaded, data = muzero.load_agent_network(str(tmp_path / muzero.MODEL))
+    assert data["shape"]["dynamics"] == "conv" and loaded.spatial
+    agent = registry.make_agent(f"{spec},sims=2")
+    try:
+        state = game.new_state(0)
+        assert state.legal_mask()[split_act_result(agent.act(state))[0]]
+    finally:
+        agent.close()
+
+
+def test_a_convolutional_dynamics_needs_the_convolutional_representation():
+    with pytest.raises(ConfigError, match="dynamics must be conv or mlp"):
+        args_for(dynamics="resnet")
+    with pytest.raises(GamepitError, match="dynamics=conv needs the convolutional"):
+        connect_four_network(dynamics="conv", representation="mlp")

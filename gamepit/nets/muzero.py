@@ -13,13 +13,19 @@ loss, a draw and a win are the bins -1, 0 and 1, a certain outcome is a one-hot 
 expected bin is the expected outcome. (Through h an outcome of 1 is the two-hot 0.585 on bin 0
 and 0.415 on bin 1, whose entropy, 0.68 nats, no prediction can go below.) Hidden states are scaled
 to [0, 1] per sample (min-max), as in the paper, so the dynamics cannot drift them to huge
-values over an unroll. The dynamics and prediction networks are small multilayer perceptrons
-with layer norm. The representation is either one too (on the flattened observation), or, for
-observations of planes [C, H, W] (connect four's board, MinAtar's 10x10 grids), a small
-residual convolutional torso whose output is flattened into the hidden vector. The convolutions
-run once per observed position; the dynamics, which runs on every simulation of every search
-and every unrolled training step, stays a cheap MLP on the flat hidden state (a convolutional
-dynamics as in the paper would cost some 30-100x more per step on this CPU).
+values over an unroll.
+
+Two kinds of network. The flat one: dynamics and prediction are small multilayer perceptrons
+with layer norm on a hidden vector; the representation is one too (on the flattened
+observation), or, for observations of planes [C, H, W] (connect four's board, MinAtar's 10x10
+grids), a small residual convolutional torso whose output is flattened into the hidden vector.
+It is cheap (the dynamics runs on every simulation and every unrolled training step) but a
+vector of 64 numbers has to learn to hold the whole board. The spatial one, as in the paper's
+board-game network: the hidden state keeps the board's planes ([channels, H, W], flattened only
+to be stored), the dynamics is a residual convolutional network on the hidden planes and the
+action drawn as planes (``action_planes``), and prediction is AlphaZero's policy and value heads.
+Representation and prediction together are then the AlphaZero network of the same size; each
+simulation costs about what an AlphaZero simulation does plus the dynamics' convolutions.
 
 With ``consistency`` the network also has EfficientZero's (Ye et al. 2021) self-supervised
 heads, SimSiam style (Chen and He 2021): a projection of a hidden state and a predictor on top
@@ -33,6 +39,8 @@ import math
 
 import torch
 from torch import nn
+
+from gamepit.nets.residual import ResidualBlock
 
 EPSILON = 1e-3  # the transform's linear term, as in the MuZero pseudocode
 
@@ -97,25 +105,11 @@ def mlp(inputs: int, width: int, outputs: int, layers: int = 2) -> nn.Sequential
     return nn.Sequential(*parts)
 
 
-class ResidualBlock(nn.Module):
-    """Two 3x3 convolutions with batch norm and a skip connection (AlphaZero's block)."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
-        self.norm1 = nn.BatchNorm2d(channels)
-        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
-        self.norm2 = nn.BatchNorm2d(channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch.relu(self.norm1(self.conv1(x)))
-        return torch.relu(x + self.norm2(self.conv2(y)))
-
-
 class ConvRepresentation(nn.Module):
     """Planes [C, H, W] -> a ``hidden`` vector: a 3x3 convolution to ``channels``, ``blocks``
     residual blocks, a 1x1 convolution down to ``reduced`` planes, flattened and a linear layer
-    (the flat hidden state the MLP dynamics and prediction run on)."""
+    (the flat hidden state the MLP dynamics and prediction run on). With ``hidden`` 0 the
+    hidden state is the tower's planes themselves, flattened ([channels * H * W])."""
 
     def __init__(self, shape: tuple[int, int, int], hidden: int, channels: int = 32,
                  blocks: int = 2, reduced: int = 8) -> None:
@@ -125,29 +119,104 @@ class ConvRepresentation(nn.Module):
         self.stem = nn.Sequential(nn.Conv2d(planes, channels, 3, padding=1, bias=False),
                                   nn.BatchNorm2d(channels), nn.ReLU())
         self.blocks = nn.Sequential(*[ResidualBlock(channels) for _ in range(blocks)])
-        self.reduce = nn.Sequential(nn.Conv2d(channels, reduced, 1, bias=False),
-                                    nn.BatchNorm2d(reduced), nn.ReLU())
-        self.out = nn.Linear(reduced * height * width, hidden)
+        self.spatial = hidden == 0
+        if not self.spatial:
+            self.reduce = nn.Sequential(nn.Conv2d(channels, reduced, 1, bias=False),
+                                        nn.BatchNorm2d(reduced), nn.ReLU())
+            self.out = nn.Linear(reduced * height * width, hidden)
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        x = observations.float().reshape(-1, *self.shape)
-        return self.out(self.reduce(self.blocks(self.stem(x))).flatten(1))
+        x = self.blocks(self.stem(observations.float().reshape(-1, *self.shape)))
+        return x.flatten(1) if self.spatial else self.out(self.reduce(x).flatten(1))
+
+
+def action_planes(num_actions: int, height: int, width: int) -> torch.Tensor:
+    """[num_actions, P, H, W]: each action drawn as planes for a convolutional dynamics. One
+    action a column (connect four): a plane with its column set. One a cell (Go's moves, with
+    a pass as the one action more): a plane with its cell set, and a plane of ones for the
+    pass. Otherwise (MinAtar's moves) one constant plane per action, as the paper's Atari
+    network broadcast its action."""
+    if num_actions == width:
+        planes = torch.zeros(num_actions, 1, height, width)
+        for action in range(num_actions):
+            planes[action, 0, :, action] = 1
+    elif num_actions in (height * width, height * width + 1):
+        planes = torch.zeros(num_actions, 1 + (num_actions > height * width), height, width)
+        for action in range(height * width):
+            planes[action, 0, action // width, action % width] = 1
+        if num_actions > height * width:
+            planes[height * width, 1] = 1
+    else:
+        planes = torch.eye(num_actions)[:, :, None, None].expand(-1, -1, height, width)
+    return planes.contiguous()
+
+
+class ConvDynamics(nn.Module):
+    """(hidden planes [N, C*H*W] flat, actions [N]) -> next hidden planes (flat, not yet
+    scaled) and reward logits: a 3x3 convolution of the hidden planes and the action's planes
+    back to C planes, ``blocks`` residual blocks; the reward from a 1x1 convolution to one
+    plane and two linear layers."""
+
+    def __init__(self, shape: tuple[int, int, int], num_actions: int, blocks: int,
+                 bins: int, width: int) -> None:
+        super().__init__()
+        channels, height, width_ = shape
+        self.shape = shape
+        self.register_buffer("planes", action_planes(num_actions, height, width_),
+                             persistent=False)
+        drawn = self.planes.shape[1]
+        self.stem = nn.Sequential(nn.Conv2d(channels + drawn, channels, 3, padding=1,
+                                            bias=False),
+                                  nn.BatchNorm2d(channels), nn.ReLU())
+        self.blocks = nn.Sequential(*[ResidualBlock(channels) for _ in range(blocks)])
+        self.reward = nn.Sequential(nn.Conv2d(channels, 1, 1, bias=False), nn.BatchNorm2d(1),
+                                    nn.ReLU(), nn.Flatten(), nn.Linear(height * width_, width),
+                                    nn.ReLU(), nn.Linear(width, bins))
+
+    def forward(self, hidden: torch.Tensor, actions: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.cat([hidden.reshape(-1, *self.shape), self.planes[actions.long()]], dim=1)
+        y = self.blocks(self.stem(x))
+        return y.flatten(1), self.reward(y)
+
+
+class ConvPrediction(nn.Module):
+    """Hidden planes (flat) -> policy and value logits: AlphaZero's heads, 1x1 convolutions to
+    two planes (policy) and one (value) with batch norm, then linear layers."""
+
+    def __init__(self, shape: tuple[int, int, int], num_actions: int, bins: int,
+                 width: int) -> None:
+        super().__init__()
+        channels, height, width_ = shape
+        self.shape = shape
+        cells = height * width_
+        self.policy = nn.Sequential(nn.Conv2d(channels, 2, 1, bias=False), nn.BatchNorm2d(2),
+                                    nn.ReLU(), nn.Flatten(), nn.Linear(2 * cells, num_actions))
+        self.value = nn.Sequential(nn.Conv2d(channels, 1, 1, bias=False), nn.BatchNorm2d(1),
+                                   nn.ReLU(), nn.Flatten(), nn.Linear(cells, width), nn.ReLU(),
+                                   nn.Linear(width, bins))
+
+    def forward(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = hidden.reshape(-1, *self.shape)
+        return self.policy(x), self.value(x)
 
 
 class MuZeroNet(nn.Module):
     """Representation, dynamics and prediction for observations of ``observation_size``
     numbers and ``num_actions`` discrete actions. With ``channels`` > 0 and a 3-D
     ``observation_shape`` the representation is convolutional (``ConvRepresentation``),
-    otherwise an MLP on the flattened observation. ``transformed``: values and rewards are
-    categorical over h(x), else over x itself."""
+    otherwise an MLP on the flattened observation; ``spatial`` (convolutional only) keeps the
+    hidden state as ``channels`` planes of the board, with ``ConvDynamics`` (of
+    ``dynamics_blocks`` residual blocks) and ``ConvPrediction`` (``hidden`` is then unused).
+    ``transformed``: values and rewards are categorical over h(x), else over x itself."""
 
     def __init__(self, observation_size: int, num_actions: int, hidden: int = 64,
                  width: int = 128, layers: int = 2, support: int = 10,
                  observation_shape: tuple[int, ...] | None = None, channels: int = 0,
-                 blocks: int = 2, transformed: bool = True, consistency: bool = False
-                 ) -> None:
+                 blocks: int = 2, transformed: bool = True, consistency: bool = False,
+                 spatial: bool = False, dynamics_blocks: int = 1) -> None:
         super().__init__()
-        self.num_actions, self.support, self.hidden = num_actions, support, hidden
+        self.num_actions, self.support = num_actions, support
         self.transformed = transformed
         bins = 2 * support + 1
         self.representation: nn.Module
@@ -156,17 +225,33 @@ class MuZeroNet(nn.Module):
                 raise ValueError(f"a convolutional representation needs [C, H, W] "
                                  f"observations, not {observation_shape}")
             planes, height, width_ = (int(x) for x in observation_shape)
-            self.representation = ConvRepresentation((planes, height, width_), hidden,
-                                                     channels, blocks)
+            if spatial:
+                hidden = channels * height * width_
+            self.representation = ConvRepresentation((planes, height, width_),
+                                                     0 if spatial else hidden, channels, blocks)
+        elif spatial:
+            raise ValueError("a spatial hidden state needs a convolutional representation")
         else:
             self.representation = mlp(observation_size, width, hidden, layers)
+        self.hidden = hidden
         self.convolutional = channels > 0
-        self.dynamics_trunk = mlp(hidden + num_actions, width, width, layers - 1)
-        self.next_hidden = nn.Linear(width, hidden)
-        self.reward = nn.Sequential(nn.ReLU(), nn.Linear(width, bins))
-        self.prediction = mlp(hidden, width, width, layers - 1)
-        self.policy = nn.Sequential(nn.ReLU(), nn.Linear(width, num_actions))
-        self.value = nn.Sequential(nn.ReLU(), nn.Linear(width, bins))
+        self.spatial = spatial
+        self.dynamics_net: nn.Module
+        self.prediction_net: nn.Module
+        if spatial:
+            board = (channels, height, width_)
+            self.dynamics_net = ConvDynamics(board, num_actions, dynamics_blocks, bins, width)
+            self.prediction_net = ConvPrediction(board, num_actions, bins, width)
+            heads = (self.dynamics_net.reward[-1], self.prediction_net.value[-1],
+                     self.prediction_net.policy[-1])
+        else:
+            self.dynamics_trunk = mlp(hidden + num_actions, width, width, layers - 1)
+            self.next_hidden = nn.Linear(width, hidden)
+            self.reward = nn.Sequential(nn.ReLU(), nn.Linear(width, bins))
+            self.prediction = mlp(hidden, width, width, layers - 1)
+            self.policy = nn.Sequential(nn.ReLU(), nn.Linear(width, num_actions))
+            self.value = nn.Sequential(nn.ReLU(), nn.Linear(width, bins))
+            heads = (self.reward[-1], self.value[-1], self.policy[-1])
         if consistency:  # EfficientZero's projection and predictor (SimSiam)
             self.projection = nn.Sequential(
                 nn.Linear(hidden, width), nn.LayerNorm(width), nn.ReLU(),
@@ -175,7 +260,7 @@ class MuZeroNet(nn.Module):
                                            nn.LayerNorm(width // 2), nn.ReLU(),
                                            nn.Linear(width // 2, width))
         self.consistent = consistency
-        for head in (self.reward[-1], self.value[-1], self.policy[-1]):
+        for head in heads:
             nn.init.zeros_(head.weight)  # start from uniform priors, value and reward 0
             nn.init.zeros_(head.bias)
 
@@ -187,12 +272,17 @@ class MuZeroNet(nn.Module):
     def dynamics(self, hidden: torch.Tensor, actions: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor]:
         """Next hidden state and reward logits of taking ``actions`` [B] (ints)."""
+        if self.spatial:
+            following, reward_logits = self.dynamics_net(hidden, actions)
+            return minmax_scale(following), reward_logits
         one_hot = torch.nn.functional.one_hot(actions.long(), self.num_actions).float()
         trunk = self.dynamics_trunk(torch.cat([hidden, one_hot], dim=1))
         return minmax_scale(self.next_hidden(torch.relu(trunk))), self.reward(trunk)
 
     def predict(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Policy logits and value logits of hidden states."""
+        if self.spatial:
+            return self.prediction_net(hidden)
         trunk = self.prediction(hidden)
         return self.policy(trunk), self.value(trunk)
 

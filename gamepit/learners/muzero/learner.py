@@ -19,7 +19,8 @@ games; the tree keeps them in player 0's terms and flips them where the player c
 Guards against what users of other implementations hit (see docs/learners.md): the buffer is
 capped in positions and stores each observation once; the dynamics' gradient is halved and each
 unrolled step's loss scaled by 1/K; hidden states are min-max scaled; gradients are clipped;
-a loss that is not finite stops the run with one line.
+a loss that is not finite stops the run with one line. ``dynamics: conv`` gives board games
+the paper's network: a hidden state of board planes and a convolutional dynamics.
 
 The run folder holds ``checkpoint.pt`` (networks, optimizer, counters, random states),
 ``replay_buffer.npz`` and ``model.pt`` (what the agent needs), all written atomically.
@@ -115,6 +116,14 @@ class MuZeroArgs(toolkit.SelfPlayArgs):
     """channels of the convolutional representation"""
     blocks: int = setting(2, low=0, high=40)
     """residual blocks of the convolutional representation"""
+    dynamics: str = "mlp"
+    """mlp: the hidden state is a vector (``hidden``) and the dynamics and prediction are
+    small MLPs, cheap per simulation; conv (with the convolutional representation): the hidden
+    state keeps the board's planes, the dynamics is a residual convolutional network on them
+    and the action's planes, and prediction is AlphaZero's heads, as in the paper's board-game
+    network, costing about twice an AlphaZero simulation"""
+    dynamics_blocks: int = setting(1, low=0, high=40)
+    """residual blocks of the convolutional dynamics"""
     augment: bool = False
     """add each self-play game under every board symmetry of the game (the same symmetry for
     all its positions, its actions mapped with it): 8 games for one on a square board"""
@@ -166,6 +175,8 @@ class MuZeroArgs(toolkit.SelfPlayArgs):
         if self.representation not in ("auto", "conv", "mlp"):
             raise ValueError(f"representation must be auto, conv or mlp, "
                              f"not {self.representation!r}")
+        if self.dynamics not in ("conv", "mlp"):
+            raise ValueError(f"dynamics must be conv or mlp, not {self.dynamics!r}")
 
 
 # --------------------------------------------------------------------------- network
@@ -190,7 +201,11 @@ def network_shape(game: Game, args: MuZeroArgs) -> dict[str, Any]:
     out = {"observation_shape": shape, "num_actions": int(game.num_actions),
            "players": int(game.num_players), "hidden": args.hidden, "width": args.width,
            "layers": args.layers, "support": args.support, "representation": kind,
-           "transform": bool(args.transform), "consistency": args.consistency_weight > 0}
+           "transform": bool(args.transform), "consistency": args.consistency_weight > 0,
+           "dynamics": args.dynamics, "dynamics_blocks": args.dynamics_blocks}
+    if args.dynamics == "conv" and kind != "conv":
+        raise GamepitError(f"dynamics=conv needs the convolutional representation; "
+                           f"{game.spec or game.name} gets representation={kind}")
     if kind == "conv":
         out.update(channels=args.channels, blocks=args.blocks)
     return out
@@ -200,8 +215,9 @@ def stored_shape(shape: dict[str, Any]) -> dict[str, Any]:
     """A checkpoint's shape with the defaults of older checkpoints filled in (those written
     before the convolutional representation, like builtin:tictactoe, are MLPs; those written
     before the ``transform`` setting put values through h; none before ``consistency_weight``
-    had its heads)."""
-    return {"representation": "mlp", "transform": True, "consistency": False, **shape}
+    had its heads, none before ``dynamics`` a convolutional one)."""
+    return {"representation": "mlp", "transform": True, "consistency": False,
+            "dynamics": "mlp", "dynamics_blocks": 1, **shape}
 
 
 def build_network(shape: dict[str, Any]) -> MuZeroNet:
@@ -212,7 +228,8 @@ def build_network(shape: dict[str, Any]) -> MuZeroNet:
                      int(shape["support"]), tuple(int(x) for x in shape["observation_shape"]),
                      int(shape["channels"]) if conv else 0,
                      int(shape["blocks"]) if conv else 0, bool(shape["transform"]),
-                     bool(shape["consistency"]))
+                     bool(shape["consistency"]), spatial=shape["dynamics"] == "conv",
+                     dynamics_blocks=int(shape["dynamics_blocks"]))
 
 
 # --------------------------------------------------------------------------- the learned model
