@@ -20,8 +20,8 @@ and how often the games meet the same positions (what the cache saves).
 
 ``strength`` plays ``alphazero:checkpoint=builtin:connect_four`` (or ``--checkpoint``) against
 ``mcts:sims=1000`` (UCT with random rollouts) and ``alphabeta:depth=4`` (or ``--opponents``),
-seats alternating, and prints the score with the training that produced the checkpoint
-(iterations, positions, seconds).
+seats alternating, and prints the score (W-D-L and score overall and from each seat) with the
+training that produced the checkpoint (iterations, positions, seconds).
 """
 
 from __future__ import annotations
@@ -225,6 +225,11 @@ def network(options: argparse.Namespace) -> None:
                   f"{times[1] / times[2]:>11.2f}x {difference:>15.1e}")
 
 
+def record(scores: list[float]) -> str:
+    """Wins, draws and losses of a list of game scores (1, 0.5, 0)."""
+    return "-".join(str(sum(1 for score in scores if score == value)) for value in (1, 0.5, 0))
+
+
 def strength(options: argparse.Namespace) -> None:
     torch.set_num_threads(options.threads)
     manager = get_manager()
@@ -238,8 +243,8 @@ def strength(options: argparse.Namespace) -> None:
           f"{dict(data.get('args') or {}).get('search', 'puct')} search; "
           f"playing with {options.search}")
     spec = f"alphazero:checkpoint={options.checkpoint},sims={options.sims},search={options.search}"
-    print(f"{'opponent':24} {'games':>5} {'W-D-L':>9} {'score':>6}   {'as first':>8} "
-          f"{'as second':>9}  seconds")
+    print(f"{'opponent':24} {'games':>5} {'W-D-L':>9} {'score':>6}   {'as first':>14} "
+          f"{'as second':>14}  seconds")
     for opponent in options.opponents:
         started = time.perf_counter()
         by_seat: list[list[float]] = [[], []]
@@ -251,11 +256,11 @@ def strength(options: argparse.Namespace) -> None:
         series = play_series(game, [registry.make_agent(spec), registry.make_agent(opponent)],
                              options.games, options.seed, [spec, opponent], on_result=heard,
                              settings=MatchSettings(manager=manager))
-        first, second = (float(np.mean(scores)) if scores else float("nan")
+        first, second = (f"{record(scores):>8} {np.mean(scores) if scores else np.nan:5.2f}"
                          for scores in by_seat)
         score = series.score()[0]
         print(f"{opponent:24} {series.games:5} {series.wins:>3}-{series.draws}-{series.losses:<3}"
-              f" {score:6.2f}   {first:8.2f} {second:9.2f}  {time.perf_counter() - started:.0f}",
+              f" {score:6.2f}   {first} {second}  {time.perf_counter() - started:.0f}",
               flush=True)
 
 
