@@ -490,3 +490,32 @@ def test_a_convolutional_dynamics_needs_the_convolutional_representation():
         args_for(dynamics="resnet")
     with pytest.raises(GamepitError, match="dynamics=conv needs the convolutional"):
         connect_four_network(dynamics="conv", representation="mlp")
+
+
+def test_a_layer_normed_dynamics_answers_the_same_in_training_and_in_search():
+    """dynamics_norm=layer: no batch statistics in the dynamics and prediction, so a hidden
+    state's next state, reward, policy and value do not depend on the batch it is in or on the
+    mode; with batch norm (the default) they do in training."""
+    torch.manual_seed(0)
+    game, network = connect_four_network(dynamics="conv", dynamics_norm="layer")
+    observations = torch.as_tensor(np.stack([game.new_state(s).observation(0)
+                                             for s in range(6)]))
+    network.eval()
+    with torch.no_grad():
+        hidden = network.represent(observations)
+        searched = [*network.dynamics(hidden, torch.arange(6)), *network.predict(hidden)]
+        network.train()
+        trained = [*network.dynamics(hidden, torch.arange(6)), *network.predict(hidden)]
+        alone = [*network.dynamics(hidden[:2], torch.arange(2)), *network.predict(hidden[:2])]
+    for a, b, c in zip(searched, trained, alone, strict=True):
+        torch.testing.assert_close(a, b)
+        torch.testing.assert_close(a[:2], c)
+    _, batch_normed = connect_four_network(dynamics="conv")
+    batch_normed.train()
+    with torch.no_grad():
+        hidden = batch_normed.represent(observations)
+        whole = batch_normed.dynamics(hidden, torch.arange(6))[0]
+        part = batch_normed.dynamics(hidden[:2], torch.arange(2))[0]
+    assert not torch.allclose(whole[:2], part)
+    with pytest.raises(ConfigError, match="dynamics_norm must be batch or layer"):
+        args_for(dynamics_norm="group")

@@ -36,6 +36,7 @@ projection of the representation of the observation actually seen k moves later.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -151,14 +152,26 @@ def action_planes(num_actions: int, height: int, width: int) -> torch.Tensor:
     return planes.contiguous()
 
 
+def plane_norm(kind: str) -> Callable[[int], nn.Module]:
+    """Normalisation of a convolution's planes: ``batch`` (batch norm, as in AlphaZero) or
+    ``layer`` (each sample over all its planes, ``GroupNorm(1, C)``: the same in training and
+    in search, whatever the batch holds)."""
+    if kind == "batch":
+        return nn.BatchNorm2d
+    if kind == "layer":
+        return lambda channels: nn.GroupNorm(1, channels)
+    raise ValueError(f"norm must be batch or layer, not {kind!r}")
+
+
 class ConvDynamics(nn.Module):
     """(hidden planes [N, C*H*W] flat, actions [N]) -> next hidden planes (flat, not yet
     scaled) and reward logits: a 3x3 convolution of the hidden planes and the action's planes
     back to C planes, ``blocks`` residual blocks; the reward from a 1x1 convolution to one
-    plane and two linear layers."""
+    plane and two linear layers. ``norm``: batch norm, or another from ``plane_norm``."""
 
     def __init__(self, shape: tuple[int, int, int], num_actions: int, blocks: int,
-                 bins: int, width: int) -> None:
+                 bins: int, width: int, norm: Callable[[int], nn.Module] = nn.BatchNorm2d
+                 ) -> None:
         super().__init__()
         channels, height, width_ = shape
         self.shape = shape
@@ -167,9 +180,9 @@ class ConvDynamics(nn.Module):
         drawn = self.planes.shape[1]
         self.stem = nn.Sequential(nn.Conv2d(channels + drawn, channels, 3, padding=1,
                                             bias=False),
-                                  nn.BatchNorm2d(channels), nn.ReLU())
-        self.blocks = nn.Sequential(*[ResidualBlock(channels) for _ in range(blocks)])
-        self.reward = nn.Sequential(nn.Conv2d(channels, 1, 1, bias=False), nn.BatchNorm2d(1),
+                                  norm(channels), nn.ReLU())
+        self.blocks = nn.Sequential(*[ResidualBlock(channels, norm) for _ in range(blocks)])
+        self.reward = nn.Sequential(nn.Conv2d(channels, 1, 1, bias=False), norm(1),
                                     nn.ReLU(), nn.Flatten(), nn.Linear(height * width_, width),
                                     nn.ReLU(), nn.Linear(width, bins))
 
@@ -182,17 +195,17 @@ class ConvDynamics(nn.Module):
 
 class ConvPrediction(nn.Module):
     """Hidden planes (flat) -> policy and value logits: AlphaZero's heads, 1x1 convolutions to
-    two planes (policy) and one (value) with batch norm, then linear layers."""
+    two planes (policy) and one (value) with batch norm (or ``norm``), then linear layers."""
 
     def __init__(self, shape: tuple[int, int, int], num_actions: int, bins: int,
-                 width: int) -> None:
+                 width: int, norm: Callable[[int], nn.Module] = nn.BatchNorm2d) -> None:
         super().__init__()
         channels, height, width_ = shape
         self.shape = shape
         cells = height * width_
-        self.policy = nn.Sequential(nn.Conv2d(channels, 2, 1, bias=False), nn.BatchNorm2d(2),
+        self.policy = nn.Sequential(nn.Conv2d(channels, 2, 1, bias=False), norm(2),
                                     nn.ReLU(), nn.Flatten(), nn.Linear(2 * cells, num_actions))
-        self.value = nn.Sequential(nn.Conv2d(channels, 1, 1, bias=False), nn.BatchNorm2d(1),
+        self.value = nn.Sequential(nn.Conv2d(channels, 1, 1, bias=False), norm(1),
                                    nn.ReLU(), nn.Flatten(), nn.Linear(cells, width), nn.ReLU(),
                                    nn.Linear(width, bins))
 
@@ -207,14 +220,16 @@ class MuZeroNet(nn.Module):
     ``observation_shape`` the representation is convolutional (``ConvRepresentation``),
     otherwise an MLP on the flattened observation; ``spatial`` (convolutional only) keeps the
     hidden state as ``channels`` planes of the board, with ``ConvDynamics`` (of
-    ``dynamics_blocks`` residual blocks) and ``ConvPrediction`` (``hidden`` is then unused).
+    ``dynamics_blocks`` residual blocks) and ``ConvPrediction`` (``hidden`` is then unused),
+    both normalised by ``dynamics_norm`` (``plane_norm``).
     ``transformed``: values and rewards are categorical over h(x), else over x itself."""
 
     def __init__(self, observation_size: int, num_actions: int, hidden: int = 64,
                  width: int = 128, layers: int = 2, support: int = 10,
                  observation_shape: tuple[int, ...] | None = None, channels: int = 0,
                  blocks: int = 2, transformed: bool = True, consistency: bool = False,
-                 spatial: bool = False, dynamics_blocks: int = 1) -> None:
+                 spatial: bool = False, dynamics_blocks: int = 1,
+                 dynamics_norm: str = "batch") -> None:
         super().__init__()
         self.num_actions, self.support = num_actions, support
         self.transformed = transformed
@@ -240,8 +255,10 @@ class MuZeroNet(nn.Module):
         self.prediction_net: nn.Module
         if spatial:
             board = (channels, height, width_)
-            self.dynamics_net = ConvDynamics(board, num_actions, dynamics_blocks, bins, width)
-            self.prediction_net = ConvPrediction(board, num_actions, bins, width)
+            norm = plane_norm(dynamics_norm)
+            self.dynamics_net = ConvDynamics(board, num_actions, dynamics_blocks, bins, width,
+                                             norm)
+            self.prediction_net = ConvPrediction(board, num_actions, bins, width, norm)
             heads = (self.dynamics_net.reward[-1], self.prediction_net.value[-1],
                      self.prediction_net.policy[-1])
         else:

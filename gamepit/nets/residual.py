@@ -4,19 +4,22 @@ observation (channels, height, width) and action count.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 
 class ResidualBlock(nn.Module):
-    """Two 3x3 convolutions with batch norm and a skip connection."""
+    """Two 3x3 convolutions with batch norm (or the ``norm`` given) and a skip connection."""
 
-    def __init__(self, filters: int) -> None:
+    def __init__(self, filters: int,
+                 norm: Callable[[int], nn.Module] = nn.BatchNorm2d) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(filters, filters, 3, padding=1, bias=False)
-        self.norm1 = nn.BatchNorm2d(filters)
+        self.norm1 = norm(filters)
         self.conv2 = nn.Conv2d(filters, filters, 3, padding=1, bias=False)
-        self.norm2 = nn.BatchNorm2d(filters)
+        self.norm2 = norm(filters)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.relu(self.norm1(self.conv1(x)))

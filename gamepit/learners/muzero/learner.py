@@ -124,6 +124,10 @@ class MuZeroArgs(toolkit.SelfPlayArgs):
     network, costing about twice an AlphaZero simulation"""
     dynamics_blocks: int = setting(1, low=0, high=40)
     """residual blocks of the convolutional dynamics"""
+    dynamics_norm: str = "batch"
+    """normalisation in the convolutional dynamics and prediction: batch (batch norm) or layer
+    (each hidden state over all its planes: the same in training, where one batch norm sees the
+    states of every unrolled step, as in the search)"""
     augment: bool = False
     """add each self-play game under every board symmetry of the game (the same symmetry for
     all its positions, its actions mapped with it): 8 games for one on a square board"""
@@ -177,6 +181,8 @@ class MuZeroArgs(toolkit.SelfPlayArgs):
                              f"not {self.representation!r}")
         if self.dynamics not in ("conv", "mlp"):
             raise ValueError(f"dynamics must be conv or mlp, not {self.dynamics!r}")
+        if self.dynamics_norm not in ("batch", "layer"):
+            raise ValueError(f"dynamics_norm must be batch or layer, not {self.dynamics_norm!r}")
 
 
 # --------------------------------------------------------------------------- network
@@ -202,7 +208,8 @@ def network_shape(game: Game, args: MuZeroArgs) -> dict[str, Any]:
            "players": int(game.num_players), "hidden": args.hidden, "width": args.width,
            "layers": args.layers, "support": args.support, "representation": kind,
            "transform": bool(args.transform), "consistency": args.consistency_weight > 0,
-           "dynamics": args.dynamics, "dynamics_blocks": args.dynamics_blocks}
+           "dynamics": args.dynamics, "dynamics_blocks": args.dynamics_blocks,
+           "dynamics_norm": args.dynamics_norm}
     if args.dynamics == "conv" and kind != "conv":
         raise GamepitError(f"dynamics=conv needs the convolutional representation; "
                            f"{game.spec or game.name} gets representation={kind}")
@@ -217,7 +224,7 @@ def stored_shape(shape: dict[str, Any]) -> dict[str, Any]:
     before the ``transform`` setting put values through h; none before ``consistency_weight``
     had its heads, none before ``dynamics`` a convolutional one)."""
     return {"representation": "mlp", "transform": True, "consistency": False,
-            "dynamics": "mlp", "dynamics_blocks": 1, **shape}
+            "dynamics": "mlp", "dynamics_blocks": 1, "dynamics_norm": "batch", **shape}
 
 
 def build_network(shape: dict[str, Any]) -> MuZeroNet:
@@ -229,7 +236,8 @@ def build_network(shape: dict[str, Any]) -> MuZeroNet:
                      int(shape["channels"]) if conv else 0,
                      int(shape["blocks"]) if conv else 0, bool(shape["transform"]),
                      bool(shape["consistency"]), spatial=shape["dynamics"] == "conv",
-                     dynamics_blocks=int(shape["dynamics_blocks"]))
+                     dynamics_blocks=int(shape["dynamics_blocks"]),
+                     dynamics_norm=str(shape["dynamics_norm"]))
 
 
 # --------------------------------------------------------------------------- the learned model
