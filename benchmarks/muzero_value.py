@@ -4,7 +4,7 @@ The loss curves, the trained model on its own replay buffer, how often self-play
 one, and whether a fresh network can learn the value from the run's games at all (held-out games).
 
     python benchmarks/muzero_value.py runs/mz_c4_before runs/mz_c4_fix [--every 10]
-        [--unroll-steps 5] [--buffer 8000] [--missed-wins 300]
+        [--unroll-steps 5] [--buffer 8000] [--modes 1280] [--missed-wins 300]
         [--held-out 500 --alphazero-buffer runs/az_c4_12min/replay_buffer.npz]
 
 - Curves, from each run's ``metrics.jsonl``, every ``--every`` iterations and the last: the value
@@ -17,6 +17,10 @@ one, and whether a fresh network can learn the value from the run's games at all
   squared error (AlphaZero's value loss is the latter), the mean size of its values (a head stuck
   at the mean outcome predicts values near 0), and the reward its dynamics predicts for the moves
   that won their games (target 1) and for the others (target 0).
+- ``--modes N``: each run's model unrolled on the same N positions of its buffer in training
+  mode (batch norm from the batch) and in evaluation mode (running statistics, as the search
+  runs it): the loss parts in each. Batch norm's running statistics serve the representation's
+  output and every unrolled step alike; a gap here is what search sees that training did not.
 - ``--missed-wins G``: the last G whole games in each run's buffer replayed on the real rules:
   the positions where the player to move had a move that wins at once, and how many of those
   self-play did not play.
@@ -29,6 +33,7 @@ one, and whether a fresh network can learn the value from the run's games at all
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +119,25 @@ def value_on_buffer(folder: Path, positions: int, seed: int = 0) -> dict[str, fl
             "squared error": float(((values - targets) ** 2).mean()),
             "mean |value|": float(np.abs(values).mean()),
             "decided": float(decided.mean())}
+
+
+def loss_by_mode(folder: Path, positions: int, unroll_steps: int, seed: int = 0
+                 ) -> dict[str, dict[str, float]]:
+    """The run's model unrolled on the same ``positions`` of its replay buffer in training mode
+    (batch norm from the batch) and in evaluation mode (its running statistics, as in search):
+    the loss parts in each (batches of 256, no gradient)."""
+    network, _, _, buffer, args = load_run(folder)
+    args = dataclasses.replace(args, unroll_steps=unroll_steps)
+    batches = [buffer.sample(256, args, np.random.default_rng(seed + index))
+               for index in range(max(1, positions // 256))]
+    out = {}
+    for mode in ("train", "eval"):
+        network.train(mode == "train")
+        with torch.no_grad():
+            parts = [muzero.unroll_loss(network, batch, args, torch.device("cpu"))[1]
+                     for batch in batches]
+        out[mode] = {key: float(np.mean([part[key] for part in parts])) for key in parts[0]}
+    return out
 
 
 def whole_games(buffer: muzero.ReplayBuffer, count: int) -> list[np.ndarray]:
@@ -209,6 +233,8 @@ def main() -> None:
     parser.add_argument("--unroll-steps", type=int, default=5, help="K the runs trained with")
     parser.add_argument("--buffer", type=int, default=0,
                         help="score each run's model.pt on this many of its buffer's positions")
+    parser.add_argument("--modes", type=int, default=0,
+                        help="each run's loss on this many buffer positions, train and eval mode")
     parser.add_argument("--missed-wins", type=int, default=0,
                         help="replay this many of each run's last games: wins in one missed")
     parser.add_argument("--held-out", type=int, default=0,
@@ -228,6 +254,15 @@ def main() -> None:
                   f"| {score['sign agrees']:.3f} | {score['error']:.3f} "
                   f"| {score['squared error']:.3f} | {score['mean |value|']:.3f} "
                   f"| {score['winning reward']:.3f} | {score['other reward']:.3f} |")
+    if args.modes:
+        print(f"\n| run | positions | mode | value loss (K + 1 = {args.unroll_steps + 1} steps) "
+              "| value error (first step) | reward loss | policy loss |")
+        print("|---|---|---|---|---|---|---|")
+        for run in args.runs:
+            for mode, parts in loss_by_mode(run, args.modes, args.unroll_steps).items():
+                print(f"| {run.name} | {args.modes} | {mode} | {parts['losses/value']:.3f} "
+                      f"| {parts['losses/value_error']:.3f} | {parts['losses/reward']:.3f} "
+                      f"| {parts['losses/policy']:.3f} |")
     if args.missed_wins:
         print("\n| run | self-play games replayed | positions with a win in one | missed | share |")
         print("|---|---|---|---|---|")
