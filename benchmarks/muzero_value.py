@@ -5,6 +5,7 @@ one, and whether a fresh network can learn the value from the run's games at all
 
     python benchmarks/muzero_value.py runs/mz_c4_before runs/mz_c4_fix [--every 10]
         [--unroll-steps 5] [--buffer 8000] [--modes 1280] [--missed-wins 300]
+        [--strength 40 [--opponents mcts:sims=200 mcts:sims=1000]]
         [--held-out 500 --alphazero-buffer runs/az_c4_12min/replay_buffer.npz]
 
 - Curves, from each run's ``metrics.jsonl``, every ``--every`` iterations and the last: the value
@@ -21,6 +22,9 @@ one, and whether a fresh network can learn the value from the run's games at all
   mode (batch norm from the batch) and in evaluation mode (running statistics, as the search
   runs it): the loss parts in each. Batch norm's running statistics serve the representation's
   output and every unrolled step alike; a gap here is what search sees that training did not.
+- ``--strength G``: each run's ``model.pt`` (100 simulations a move) against each of
+  ``--opponents``, G games each, seats alternating, with the self-play positions and wall
+  minutes of training the file records, and a 95% interval.
 - ``--missed-wins G``: the last G whole games in each run's buffer replayed on the real rules:
   the positions where the player to move had a move that wins at once, and how many of those
   self-play did not play.
@@ -41,6 +45,7 @@ import numpy as np
 import torch
 from minatar_learning import metrics  # a sibling script, not a package
 
+from gamepit.arena import MatchSettings, play_series
 from gamepit.learners import toolkit
 from gamepit.learners.muzero import learner as muzero
 from gamepit.plugins.manager import get_manager
@@ -140,6 +145,22 @@ def loss_by_mode(folder: Path, positions: int, unroll_steps: int, seed: int = 0
     return out
 
 
+def strength(folder: Path, games: int, opponents: list[str], sims: int = 100, seed: int = 0
+             ) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """The run's ``model.pt`` (what its training recorded) against each opponent: ``games``
+    games, seats alternating, ``sims`` simulations a move."""
+    manager = get_manager()
+    _, data = muzero.load_agent_network(str(folder / muzero.MODEL))
+    game = manager.registry.make_game(str(data["game"]))
+    spec = f"muzero:checkpoint={folder / muzero.MODEL},sims={sims}"
+    series = [(opponent, play_series(game, [manager.registry.make_agent(spec),
+                                            manager.registry.make_agent(opponent)],
+                                     games, seed, [spec, opponent],
+                                     settings=MatchSettings(manager=manager)))
+              for opponent in opponents]
+    return data, series
+
+
 def whole_games(buffer: muzero.ReplayBuffer, count: int) -> list[np.ndarray]:
     """The global positions of the last ``count`` games the buffer holds whole."""
     held = buffer.end[:len(buffer)]
@@ -235,6 +256,9 @@ def main() -> None:
                         help="score each run's model.pt on this many of its buffer's positions")
     parser.add_argument("--modes", type=int, default=0,
                         help="each run's loss on this many buffer positions, train and eval mode")
+    parser.add_argument("--strength", type=int, default=0,
+                        help="games of each run's model.pt against each --opponents")
+    parser.add_argument("--opponents", nargs="+", default=["mcts:sims=200", "mcts:sims=1000"])
     parser.add_argument("--missed-wins", type=int, default=0,
                         help="replay this many of each run's last games: wins in one missed")
     parser.add_argument("--held-out", type=int, default=0,
@@ -254,6 +278,19 @@ def main() -> None:
                   f"| {score['sign agrees']:.3f} | {score['error']:.3f} "
                   f"| {score['squared error']:.3f} | {score['mean |value|']:.3f} "
                   f"| {score['winning reward']:.3f} | {score['other reward']:.3f} |")
+    if args.strength:
+        print("\n| run | self-play positions | training minutes (wall) | opponent "
+              "| W-D-L | score (95%) |")
+        print("|---|---|---|---|---|---|")
+        for run in args.runs:
+            data, series = strength(run, args.strength, args.opponents)
+            minutes = float(data.get("train_seconds", float("nan"))) / 60
+            for opponent, result in series:
+                mean, low, high = result.score()
+                print(f"| {run.name} | {int(data['step']):,} "
+                      f"| {minutes:.1f} | `{opponent}` | {result.wins}-{result.draws}-"
+                      f"{result.losses} | {mean:.3f} ({low:.3f}..{high:.3f}) |",
+                      flush=True)
     if args.modes:
         print(f"\n| run | positions | mode | value loss (K + 1 = {args.unroll_steps + 1} steps) "
               "| value error (first step) | reward loss | policy loss |")
