@@ -47,7 +47,7 @@ from gamepit.arena import MatchSettings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"alphazero": ROOT / "configs" / "alphazero_connect_four.yaml",
-           "muzero": ROOT / "configs" / "muzero_connect_four.yaml"}
+           "muzero": ROOT / "configs" / "muzero_connect_four_conv.yaml"}
 AGENT_FILE = {"alphazero": "best.pt", "muzero": "model.pt"}
 PREVIOUS = {"alphazero": "alphazero:checkpoint=builtin:connect_four,sims=100",
             "muzero": "alphazero:checkpoint=builtin:connect_four,sims=100"}
