@@ -24,8 +24,9 @@ vector of 64 numbers has to learn to hold the whole board. The spatial one, as i
 board-game network: the hidden state keeps the board's planes ([channels, H, W], flattened only
 to be stored), the dynamics is a residual convolutional network on the hidden planes and the
 action drawn as planes (``action_planes``), and prediction is AlphaZero's policy and value heads.
-Representation and prediction together are then the AlphaZero network of the same size; each
-simulation costs about what an AlphaZero simulation does plus the dynamics' convolutions.
+Representation and prediction together are then the AlphaZero network of the same size; a
+simulation runs the dynamics' convolutions and the heads (AlphaZero runs its whole tower), and
+training unrolls the dynamics K times for every sampled position.
 
 With ``consistency`` the network also has EfficientZero's (Ye et al. 2021) self-supervised
 heads, SimSiam style (Chen and He 2021): a projection of a hidden state and a predictor on top

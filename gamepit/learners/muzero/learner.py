@@ -121,13 +121,13 @@ class MuZeroArgs(toolkit.SelfPlayArgs):
     small MLPs, cheap per simulation; conv (with the convolutional representation): the hidden
     state keeps the board's planes, the dynamics is a residual convolutional network on them
     and the action's planes, and prediction is AlphaZero's heads, as in the paper's board-game
-    network, costing about twice an AlphaZero simulation"""
+    network (training unrolls these convolutions K times per sampled position)"""
     dynamics_blocks: int = setting(1, low=0, high=40)
     """residual blocks of the convolutional dynamics"""
     dynamics_norm: str = "batch"
-    """normalisation in the convolutional dynamics and prediction: batch (batch norm) or layer
-    (each hidden state over all its planes: the same in training, where one batch norm sees the
-    states of every unrolled step, as in the search)"""
+    """normalisation in the convolutional dynamics and prediction: batch (batch norm, whose one
+    set of running statistics serves every unrolled step, so search answers differently than
+    training did) or layer (each hidden state over all its planes: the same in both)"""
     augment: bool = False
     """add each self-play game under every board symmetry of the game (the same symmetry for
     all its positions, its actions mapped with it): 8 games for one on a square board"""
