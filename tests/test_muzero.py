@@ -495,7 +495,8 @@ def test_a_convolutional_dynamics_needs_the_convolutional_representation():
 def test_a_layer_normed_dynamics_answers_the_same_in_training_and_in_search():
     """dynamics_norm=layer: no batch statistics in the dynamics and prediction, so a hidden
     state's next state, reward, policy and value do not depend on the batch it is in or on the
-    mode; with batch norm (the default) they do in training."""
+    mode; with batch norm they do in training. Layer norm is the default; a checkpoint from
+    before the setting had batch norm."""
     torch.manual_seed(0)
     game, network = connect_four_network(dynamics="conv", dynamics_norm="layer")
     observations = torch.as_tensor(np.stack([game.new_state(s).observation(0)
@@ -510,7 +511,12 @@ def test_a_layer_normed_dynamics_answers_the_same_in_training_and_in_search():
     for a, b, c in zip(searched, trained, alone, strict=True):
         torch.testing.assert_close(a, b)
         torch.testing.assert_close(a[:2], c)
-    _, batch_normed = connect_four_network(dynamics="conv")
+    assert muzero.MuZeroArgs.dynamics_norm == "layer"
+    shape = muzero.network_shape(game, args_for(game="connect_four", dynamics="conv"))
+    assert shape["dynamics_norm"] == "layer"
+    del shape["dynamics_norm"]
+    assert muzero.stored_shape(shape)["dynamics_norm"] == "batch"
+    _, batch_normed = connect_four_network(dynamics="conv", dynamics_norm="batch")
     batch_normed.train()
     with torch.no_grad():
         hidden = batch_normed.represent(observations)

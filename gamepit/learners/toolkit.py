@@ -917,7 +917,7 @@ def resume_search_run(run: Run, shape: dict[str, Any], parts: Mapping[str, Any],
         return 0, dict(counters)
     with checkpoint_contents(run.checkpoint):
         theirs = stored(dict(run.resumed["shape"]))
-    if theirs != shape:
+    if theirs != stored(dict(shape)):
         raise GamepitError(f"{run.folder}: its checkpoint has network {theirs}, the settings "
                            f"ask for {shape}; use another --run folder")
     step = resume(run, parts)

@@ -124,10 +124,10 @@ class MuZeroArgs(toolkit.SelfPlayArgs):
     network (training unrolls these convolutions K times per sampled position)"""
     dynamics_blocks: int = setting(1, low=0, high=40)
     """residual blocks of the convolutional dynamics"""
-    dynamics_norm: str = "batch"
-    """normalisation in the convolutional dynamics and prediction: batch (batch norm, whose one
-    set of running statistics serves every unrolled step, so search answers differently than
-    training did) or layer (each hidden state over all its planes: the same in both)"""
+    dynamics_norm: str = "layer"
+    """normalisation in the convolutional dynamics and prediction: layer (each hidden state over
+    all its planes) or batch (batch norm, whose one set of running statistics serves every
+    unrolled step, so the search answers differently than training did)"""
     augment: bool = False
     """add each self-play game under every board symmetry of the game (the same symmetry for
     all its positions, its actions mapped with it): 8 games for one on a square board"""
@@ -208,13 +208,14 @@ def network_shape(game: Game, args: MuZeroArgs) -> dict[str, Any]:
            "players": int(game.num_players), "hidden": args.hidden, "width": args.width,
            "layers": args.layers, "support": args.support, "representation": kind,
            "transform": bool(args.transform), "consistency": args.consistency_weight > 0,
-           "dynamics": args.dynamics, "dynamics_blocks": args.dynamics_blocks,
-           "dynamics_norm": args.dynamics_norm}
+           "dynamics": args.dynamics}
     if args.dynamics == "conv" and kind != "conv":
         raise GamepitError(f"dynamics=conv needs the convolutional representation; "
                            f"{game.spec or game.name} gets representation={kind}")
     if kind == "conv":
         out.update(channels=args.channels, blocks=args.blocks)
+    if args.dynamics == "conv":
+        out.update(dynamics_blocks=args.dynamics_blocks, dynamics_norm=args.dynamics_norm)
     return out
 
 
@@ -222,7 +223,8 @@ def stored_shape(shape: dict[str, Any]) -> dict[str, Any]:
     """A checkpoint's shape with the defaults of older checkpoints filled in (those written
     before the convolutional representation, like builtin:tictactoe, are MLPs; those written
     before the ``transform`` setting put values through h; none before ``consistency_weight``
-    had its heads, none before ``dynamics`` a convolutional one)."""
+    had its heads, none before ``dynamics`` a convolutional one, and the first convolutional
+    ones, before ``dynamics_norm``, had batch norm)."""
     return {"representation": "mlp", "transform": True, "consistency": False,
             "dynamics": "mlp", "dynamics_blocks": 1, "dynamics_norm": "batch", **shape}
 
