@@ -319,6 +319,18 @@ def test_the_shipped_tictactoe_model_never_loses_to_perfect_play(registry):
     assert [r.outcome(i % 2) for i, r in enumerate(results)] == [0.5] * 8
 
 
+def test_the_shipped_connect_four_model_beats_random_from_both_seats(registry):
+    """``builtin:connect_four`` (the convolutional-dynamics run of long_runs/mz_c4_conv) wins
+    every game against random play, as the first player and as the second."""
+    game = registry.make_game("connect_four")
+    agent = registry.make_agent("muzero:checkpoint=builtin:connect_four,sims=25")
+    other = registry.make_agent("random")
+    seatings = [[agent, other] if i % 2 == 0 else [other, agent] for i in range(8)]
+    results = play_lockstep(game, seatings, list(range(8)),
+                            [["muzero", "random"], ["random", "muzero"]] * 4)
+    assert [r.outcome(i % 2) for i, r in enumerate(results)] == [1.0] * 8
+
+
 # --------------------------------------------------------------------------- conv representation
 
 
