@@ -15,13 +15,14 @@ Everything else is the learner's connect four config, so the two searches get th
 network, batch of games and training steps.
 
 ``score`` plays every snapshot against ``mcts:sims=1000`` (UCT with random rollouts) and the
-last one also against the previously shipped network (``alphazero:checkpoint=builtin:
-connect_four``; no MuZero network for connect four was shipped before, so MuZero meets the same
-one; both play deterministically, so those games open with two random moves, each opening
-from both seats), ``--games`` games each, seats alternating, played side by side in lockstep,
-each trained network playing with the search it was trained with at ``--eval-sims``
-simulations (``--play puct`` or ``gumbel``: all with that one, scored apart, since a network
-trained with one search may play better with the other), and prints a table with 95%
+last one also against the shipped AlphaZero network (``alphazero:checkpoint=builtin:
+connect_four``, for MuZero too; ``--previous SPEC`` names another, such as the network shipped
+when a table was made, from git; both play deterministically, so those games open with two
+random moves, each opening from both seats), ``--games`` games each, seats alternating,
+played side by side in lockstep, each trained network playing with the search it was
+trained with at ``--eval-sims`` simulations (``--play puct`` or ``gumbel``: all with that
+one, scored apart, since a network trained with one search may play better with the
+other), and prints a table with 95%
 intervals; scores are kept in ``RUNS/scores.json``.
 ``versus SPEC SPEC`` plays two agents head to head the same way (two random opening moves).
 ``table`` prints every stored score as one markdown table. ``--judge`` names another fixed
@@ -164,7 +165,8 @@ def score(options: argparse.Namespace) -> None:
                 playing = search if options.play == "trained" else options.play
                 spec = (f"{options.learner}:checkpoint={path},sims={options.eval_sims},"
                         f"search={playing}")
-                opponents = [options.judge] + ([PREVIOUS[options.learner]] if number == len(
+                previous = options.previous or PREVIOUS[options.learner]
+                opponents = [options.judge] + ([previous] if number == len(
                     found) - 1 and options.judge == JUDGE else [])
                 for opponent in opponents:
                     key = f"{folder.name}|{minute:g}|{opponent}|{options.eval_sims}" + (
@@ -283,6 +285,9 @@ def main() -> None:
                         help="score: the search the trained networks play with (trained: the "
                              "one each was trained with); its scores are kept apart")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--previous", default="",
+                        help="score: the agent each run's last snapshot also meets (default: "
+                             "the shipped alphazero:checkpoint=builtin:connect_four,sims=100)")
     options = parser.parse_args()
     options.runs = options.runs or str(ROOT / "runs" / f"gumbel_{options.learner}")
     if options.what == "versus" and len(options.agents) != 2:
