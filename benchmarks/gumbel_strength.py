@@ -22,8 +22,7 @@ random moves, each opening from both seats), ``--games`` games each, seats alter
 played side by side in lockstep, each trained network playing with the search it was
 trained with at ``--eval-sims`` simulations (``--play puct`` or ``gumbel``: all with that
 one, scored apart, since a network trained with one search may play better with the
-other), and prints a table with 95%
-intervals; scores are kept in ``RUNS/scores.json``.
+other), and prints a table with 95% intervals; scores are kept in ``RUNS/scores.json``.
 ``versus SPEC SPEC`` plays two agents head to head the same way (two random opening moves).
 ``table`` prints every stored score as one markdown table. ``--judge`` names another fixed
 opponent (a weaker one tells short runs apart where ``mcts:sims=1000`` beats them all).
