@@ -49,8 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"alphazero": ROOT / "configs" / "alphazero_connect_four.yaml",
            "muzero": ROOT / "configs" / "muzero_connect_four_conv.yaml"}
 AGENT_FILE = {"alphazero": "best.pt", "muzero": "model.pt"}
-PREVIOUS = {"alphazero": "alphazero:checkpoint=builtin:connect_four,sims=100",
-            "muzero": "alphazero:checkpoint=builtin:connect_four,sims=100"}
+SHIPPED = "alphazero:checkpoint=builtin:connect_four,sims=100"  # both learners' runs meet it
 JUDGE = "mcts:sims=1000"
 OPENING_MOVES = 2  # random first moves against the deterministic previous network
 
@@ -164,7 +163,7 @@ def score(options: argparse.Namespace) -> None:
                 playing = search if options.play == "trained" else options.play
                 spec = (f"{options.learner}:checkpoint={path},sims={options.eval_sims},"
                         f"search={playing}")
-                previous = options.previous or PREVIOUS[options.learner]
+                previous = options.previous or SHIPPED
                 opponents = [options.judge] + ([previous] if number == len(
                     found) - 1 and options.judge == JUDGE else [])
                 for opponent in opponents:
@@ -285,8 +284,8 @@ def main() -> None:
                              "one each was trained with); its scores are kept apart")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--previous", default="",
-                        help="score: the agent each run's last snapshot also meets (default: "
-                             "the shipped alphazero:checkpoint=builtin:connect_four,sims=100)")
+                        help=f"score: the agent each run's last snapshot also meets (default: "
+                             f"the shipped {SHIPPED})")
     options = parser.parse_args()
     options.runs = options.runs or str(ROOT / "runs" / f"gumbel_{options.learner}")
     if options.what == "versus" and len(options.agents) != 2:
